@@ -1,0 +1,127 @@
+/*
+ * check.h - the conformance check catalog and the window evaluation contract.
+ *
+ * The catalog is one table of descriptors (catalog.c); each check lives in
+ * lib/checks/check_<name>.c and documents its promise, proof and objective.
+ * A check's eval function judges one window of evidence and says PASS, FAIL
+ * or NODATA with a precise reason and evidence. Every result goes through one
+ * sink (evaluate.c: evaluate_window) that persists it (and, later, debounces).
+ */
+#ifndef CONFORM_CHECK_H
+#define CONFORM_CHECK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hist.h"
+#include "run.h"
+
+enum verdict { V_NODATA = 0, V_PASS = 1, V_FAIL = 2, V_SKIP = 3 };
+const char *verdict_name(enum verdict v); /* "nodata" "pass" "fail" "skip" */
+
+/*
+ * Why a window got its verdict: a precise enum, mapped by one table
+ * (reason_info) to a stable name and a verdict. Append only (stored).
+ */
+enum reason {
+	R_OK = 0,               /* objective met */
+	R_NO_DATA,              /* no requests in the window */
+	R_LOW_SUCCESS,          /* success ratio below objective */
+	R_STREAM_BROKEN,        /* long-lived stream reset */
+	R_STREAM_LOSS,          /* stream messages lost */
+	R_NO_MESH,              /* the check needs a mesh and there is none */
+	R_MONITOR_GAP,          /* conformd was down */
+	R_WRONG_IDENTITY,       /* server saw another or no identity */
+	R_NOT_ENFORCED,         /* unauthenticated traffic was accepted */
+	R_RETRY_BELOW_BOUND,    /* effective success below the retry bound */
+	R_RETRY_NOT_SEEN,       /* no attempt > 1 observed */
+	R_RETRY_OVER_LIMIT,     /* more attempts than allowed */
+	R_SPLIT_OUT_OF_BOUND,   /* observed share outside the confidence bound */
+	R_SPLIT_NOT_CONVERGED,  /* shift did not converge in time */
+	R_TAP_MISSING,          /* requests missing from the tap feed */
+	R_TAP_LATE,             /* tap lines later than allowed */
+	R_TAP_MISMATCH,         /* tap line fields disagree with the request */
+	R_TIMEOUT_NOT_ENFORCED, /* slow request not cut at the timeout */
+	R_TIMEOUT_COLLATERAL,   /* fast requests hurt */
+	R_CERT_EXPIRING,        /* presented certificate expires too soon */
+	R_PROBE_FAILED,         /* the active probe could not run */
+	R__COUNT
+};
+
+struct reason_info {
+	enum reason id;
+	const char *name;      /* "low_success" */
+	const char *human;     /* "success ratio below objective" */
+};
+const struct reason_info *reason_info(unsigned r);
+
+/* One per-second aggregate as stored (mirrors proto Bucket). */
+struct agg_row {
+	char check[32];
+	char workload[64];
+	unsigned outcome;       /* enum outcome */
+	int code;
+	char backend[32];
+	char identity[256];
+	int64_t second;
+	struct hist h;          /* count/sum/max filled */
+	uint64_t attempts[8];
+};
+
+/* Everything a check may look at for one window. */
+struct window_data {
+	const struct run_config *cfg;
+	const struct check_desc *check;
+	int64_t idx;            /* window number, 0 = first */
+	int64_t start_s;        /* [start_s, end_s) in unix seconds */
+	int64_t end_s;
+	const struct agg_row *rows;
+	size_t nrows;
+	/* the mesh this run validates; NULL name = none (see mesh.h, issue 3) */
+	const char *mesh;
+};
+
+#define REASON_TEXT_MAX 512
+#define EVIDENCE_MAX 2048
+
+struct window_result {
+	enum verdict verdict;
+	enum reason reason;
+	char reason_text[REASON_TEXT_MAX]; /* "success 0.0% < 99.0%: 50 of 50 failed, HTTP 5xx from server (503 x50)" */
+	char evidence[EVIDENCE_MAX];       /* a JSON object, "{}" if none */
+	uint64_t total, ok, failed;
+	struct hist h;                     /* latency of this window's requests */
+};
+
+enum role {
+	ROLE_HTTP_SERVER = 1 << 0,
+	ROLE_GRPC_SERVER = 1 << 1,
+	ROLE_HTTP_CLIENT = 1 << 2,
+	ROLE_GRPC_CLIENT = 1 << 3,
+};
+
+struct check_desc {
+	const char *id;          /* "http.basic" */
+	const char *title;       /* "HTTP requests succeed" */
+	const char *promise;     /* one sentence */
+	const char *proof;       /* how it is proven */
+	const char *objective;   /* human: "success >= 99% per window" */
+	unsigned roles;          /* workloads it needs (enum role bits) */
+	int needs_mesh;          /* FAIL with R_NO_MESH under --mesh none */
+	double objective_ratio;  /* default objective, e.g. 0.99 */
+	/* Judge one window. Must fill out->verdict/reason/reason_text and may fill
+	 * evidence; counts and histogram are pre-filled by the caller from rows.
+	 * Returns 0, or -1 on an internal error (the window becomes NODATA). */
+	int (*eval)(const struct window_data *wd, struct window_result *out);
+};
+
+/* The catalog, in display order. */
+const struct check_desc *const *catalog_all(size_t *n);
+const struct check_desc *catalog_find(const char *id);
+
+/* Shared helper for success-ratio checks: fills verdict/reason/reason_text
+ * from out->total/ok/failed and the rows' failure outcomes. */
+int check_eval_success_ratio(const struct window_data *wd, struct window_result *out,
+			     double objective);
+
+#endif

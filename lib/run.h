@@ -1,0 +1,46 @@
+/*
+ * run.h - the resolved description of one run: what the CLI decided from its
+ * flags (and later a config file) and wrote to <run-dir>/run.json, and what
+ * conformd reads back. One struct, one JSON form, so both sides agree.
+ */
+#ifndef CONFORM_RUN_H
+#define CONFORM_RUN_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RUN_ID_MAX 48
+#define RUN_MAX_CHECKS 32
+
+struct run_config {
+	char id[RUN_ID_MAX];          /* "20261122-041100-3fa2" */
+	char platform[16];            /* "local" */
+	char mesh[16];                /* "none", "haproxy" */
+	char run_dir[PATH_MAX];       /* absolute */
+	int64_t duration_ms;          /* 0 = until stopped */
+	int64_t window_ms;            /* default 10000 */
+	double rate;                  /* requests/s per check, default 10 */
+	int64_t request_timeout_ms;   /* default 2000 */
+	char identity_header[64];     /* default "l5d-client-id" */
+	size_t nchecks;               /* selected checks, catalog ids */
+	char checks[RUN_MAX_CHECKS][32];
+	double started;               /* unix s, set by conformd when traffic starts */
+	int collector_port;           /* set by conformd (0 until bound) */
+};
+
+/* Defaults for every field (all catalog checks selected). */
+void run_config_defaults(struct run_config *c);
+/*
+ * JSON form (run.json). to_json returns a new string the caller frees.
+ * from_json fills c (starting from defaults); on error returns -1 and writes
+ * "field: what was expected" into err.
+ */
+char *run_config_to_json(const struct run_config *c);
+int run_config_from_json(const char *text, struct run_config *c, char *err, size_t errlen);
+int run_config_load(const char *path, struct run_config *c, char *err, size_t errlen);
+int run_config_save(const struct run_config *c, const char *path);
+/* Is check id selected in this run? */
+int run_config_has_check(const struct run_config *c, const char *id);
+
+#endif
