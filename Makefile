@@ -35,6 +35,7 @@ CONFORM_SRCS := $(sort $(wildcard cmd/conform/*.c))
 CONFORMD_SRCS := $(sort $(wildcard cmd/conformd/*.c))
 WORKLOAD_SRCS := $(sort $(wildcard workloads/*.c))
 UNIT_SRCS := $(sort $(wildcard test/unit/test_*.c))
+TOOL_SRCS := $(sort $(wildcard test/tools/*.c))
 PROTO_C := $(GEN)/conform.pb-c.c
 
 obj = $(patsubst %.c,$(OBJ)/%.o,$(1))
@@ -42,6 +43,7 @@ LIB_OBJS := $(call obj,$(LIB_SRCS)) $(OBJ)/gen/conform.pb-c.o
 LIBA := $(BUILD)/libconform.a
 PROGS := $(BIN)/conform $(BIN)/conformd $(BIN)/conform-workload
 UNIT_BINS := $(patsubst test/unit/%.c,$(BUILD)/test/%,$(UNIT_SRCS))
+TOOL_BINS := $(patsubst test/tools/%.c,$(BUILD)/test/tools/%,$(TOOL_SRCS))
 
 .PHONY: all deps test unit e2e demo bench clean golden help
 all: deps $(PROGS)
@@ -89,16 +91,19 @@ $(BIN)/conform-workload: $(call obj,$(WORKLOAD_SRCS)) $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(LIBS)
 
+$(BUILD)/test/tools/%: $(OBJ)/test/tools/%.o $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(LIBS)
 $(BUILD)/test/%: $(OBJ)/test/unit/%.o $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(LIBS)
 
 # `make test`: unit tests then end-to-end tests; the last line is
 # "N passed, N failed". TESTS=pattern narrows it (e.g. TESTS=unit, TESTS=e2e_fault).
-test: all $(UNIT_BINS)
+test: all $(UNIT_BINS) $(TOOL_BINS)
 	@BUILD=$(BUILD) test/run.sh $(TESTS)
 
-unit: all $(UNIT_BINS)
+unit: all $(UNIT_BINS) $(TOOL_BINS)
 	@BUILD=$(BUILD) test/run.sh unit
 
 # Renderer golden files: regenerate after an intended change to a report.

@@ -1,0 +1,46 @@
+/*
+ * collector.h - conformd's side of conform.v1.Collector/Report: a gRPC server
+ * on its own thread and completion queue that receives outcome batches,
+ * validates them (token, sizes, outcomes, histograms), hands each valid batch
+ * to a commit callback and acks it only after the callback returns.
+ * See docs/internals.md "Collector" for the protocol.
+ */
+#ifndef CONFORM_COLLECTOR_H
+#define CONFORM_COLLECTOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "check.h"
+
+struct collector;
+
+/*
+ * Commit callback, called on the collector thread for every valid batch.
+ * rows are the batch's buckets converted to agg_row (workload filled in).
+ * Return 1 = stored, 0 = duplicate (acked ok, not stored again),
+ * -1 = could not store (not acked; the client will resend after reconnect).
+ */
+typedef int (*collector_commit_fn)(void *ctx, const char *workload, uint64_t instance,
+				   uint64_t seq, const struct agg_row *rows, size_t n);
+
+struct collector_stats {
+	uint64_t batches;      /* committed */
+	uint64_t duplicates;
+	uint64_t rejected;     /* bad token or invalid content */
+	uint64_t streams;      /* streams opened so far */
+};
+
+/*
+ * Start serving on addr ("127.0.0.1:0" or "127.0.0.1:PORT"). token is the
+ * per-run secret every batch must carry (copied). On success *port is the
+ * bound port. Calls grpc_init(). Returns NULL and writes err on failure.
+ */
+struct collector *collector_start(const char *addr, const char *token,
+				  collector_commit_fn commit, void *ctx, int *port,
+				  char *err, size_t errlen);
+void collector_get_stats(struct collector *c, struct collector_stats *st);
+/* Shut down (cancels streams, joins the thread, frees). NULL is fine. */
+void collector_stop(struct collector *c);
+
+#endif

@@ -1,0 +1,58 @@
+/*
+ * report.h - the conformance report: built from the store (so it works after
+ * stop, after a crash and on a copied run directory), then rendered as
+ * report.json (reports/SCHEMA.md), junit.xml and report.md.
+ */
+#ifndef CONFORM_REPORT_H
+#define CONFORM_REPORT_H
+
+#include <stddef.h>
+
+#include "check.h"
+#include "store.h"
+#include "util.h"
+
+struct report_range {       /* a span of consecutive failing windows */
+	int64_t start_s, end_s;
+	int64_t windows;
+	char reason[REASON_TEXT_MAX];
+};
+
+struct report_check {
+	const struct check_desc *desc;
+	enum verdict verdict;      /* pass, fail or skip */
+	char reason[REASON_TEXT_MAX];
+	uint64_t win_pass, win_fail, win_nodata;
+	struct store_totals totals;
+	struct report_range *incidents;
+	size_t nincidents;
+};
+
+struct report {
+	struct store_run run;
+	enum verdict verdict;       /* pass or fail */
+	int final;                  /* run ended */
+	struct report_check *checks;
+	size_t nchecks;
+	struct store_event *events;
+	size_t nevents;
+	struct collector_counts { int64_t batches, duplicates, rejected; } monitor;
+};
+
+/* Build from the store (cfg selects checks). *out is new; report_free it. */
+int report_build(struct store *s, const struct run_config *cfg, struct report **out);
+void report_free(struct report *r);
+
+/* Renderers append to b. 0 or -1. */
+int report_render_json(const struct report *r, struct dynbuf *b);
+int report_render_junit(const struct report *r, struct dynbuf *b);
+int report_render_md(const struct report *r, struct dynbuf *b);
+/* Render by name ("json", "junit", "md"); -1 for an unknown format. */
+int report_render(const struct report *r, const char *format, struct dynbuf *b);
+/* Write report.json, junit.xml and report.md into dir (atomically). */
+int report_write_all(const struct report *r, const char *dir);
+
+/* Exit code of a verdict: 0 pass, 1 fail. */
+int report_exit_code(const struct report *r);
+
+#endif
