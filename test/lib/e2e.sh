@@ -1,0 +1,139 @@
+# e2e.sh - shared helpers for the end-to-end tests (sourced, not run).
+# Each test gets a private state dir, cleans up every process of its runs on
+# exit, and fails if any process of a run died from a signal it did not ask for.
+set -u
+CONFORM_BIN=${CONFORM_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/bin}
+CONFORM="$CONFORM_BIN/conform"
+PY=python3
+E2E_TMP=$(mktemp -d "${TMPDIR:-/tmp}/conform-e2e.XXXXXX")
+STATE="$E2E_TMP/state"
+export CONFORM_STATE_DIR="$STATE"
+export NO_COLOR=1
+
+e2e_cleanup() {
+	local d pid
+	# stop an active run politely, then make sure nothing of ours is left
+	if [ -L "$STATE/current" ]; then
+		timeout 60 "$CONFORM" stop >/dev/null 2>&1 || true
+	fi
+	for d in "$STATE"/runs/*/; do
+		[ -f "$d/conformd.pid" ] || continue
+		pid=$(cat "$d/conformd.pid" 2>/dev/null) || continue
+		[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null
+	done
+	if [ "${E2E_KEEP:-0}" = 1 ]; then
+		echo "kept: $E2E_TMP"
+	else
+		rm -rf "$E2E_TMP"
+	fi
+}
+trap e2e_cleanup EXIT
+
+fail() { echo "FAIL: $*"; exit 1; }
+note() { echo "--- $*"; }
+
+# wait_for SECONDS DESCRIPTION CMD... : poll CMD every 0.2 s until it succeeds
+wait_for() {
+	local secs=$1 what=$2; shift 2
+	local end=$((SECONDS + secs))
+	while [ $SECONDS -lt $end ]; do
+		if "$@" >/dev/null 2>&1; then return 0; fi
+		sleep 0.2
+	done
+	fail "timed out after ${secs}s waiting for: $what"
+}
+
+# run_dir: directory of the newest run in the state dir
+run_dir() { ls -1dt "$STATE"/runs/*/ 2>/dev/null | head -n 1 | sed 's:/$::'; }
+
+# jq-like reads with python: json_get FILE EXPR (EXPR in python, d = the document)
+json_get() { $PY -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"; }
+
+# status_json: conform status --json to stdout
+status_json() { "$CONFORM" status --json; }
+# status_has EXPR : python expression over the status document s is true
+status_has() {
+	"$CONFORM" status --json 2>/dev/null | $PY -c "import json,sys; s=json.load(sys.stdin); sys.exit(0 if ($1) else 1)"
+}
+
+# check_reports DIR: the three reports exist and parse
+check_reports() {
+	local d=$1/reports
+	[ -s "$d/report.json" ] || fail "report.json missing in $d"
+	[ -s "$d/junit.xml" ] || fail "junit.xml missing in $d"
+	[ -s "$d/report.md" ] || fail "report.md missing in $d"
+	$PY -c "import json,sys; json.load(open(sys.argv[1]))" "$d/report.json" || fail "report.json does not parse"
+	xmllint --noout "$d/junit.xml" || fail "junit.xml is not well-formed XML"
+	$PY - "$d/report.json" <<'PYEOF' || fail "report.json lacks expected fields"
+import json, sys
+r = json.load(open(sys.argv[1]))
+for k in ("id", "platform", "mesh", "started", "ended", "duration_s"):
+    assert k in r["run"], k
+assert r["verdict"] in ("pass", "fail")
+for c in r["checks"]:
+    for k in ("id", "title", "verdict", "reason", "windows", "requests", "latency_ms", "incidents"):
+        assert k in c, (c.get("id"), k)
+    assert c["verdict"] in ("pass", "fail", "skip")
+    for k in ("pass", "fail", "nodata"):
+        assert k in c["windows"]
+    for k in ("total", "ok", "failed"):
+        assert k in c["requests"]
+    for k in ("p50", "p99"):
+        assert k in c["latency_ms"]
+assert isinstance(r["events"], list)
+PYEOF
+}
+
+# check_verdict DIR CHECK VERDICT [REASON_SUBSTRING]
+check_verdict() {
+	$PY - "$1/reports/report.json" "$2" "$3" "${4:-}" <<'PYEOF' || fail "check $2: expected $3 ${4:+with reason containing '$4'}"
+import json, sys
+r = json.load(open(sys.argv[1]))
+c = [c for c in r["checks"] if c["id"] == sys.argv[2]]
+assert c, "no such check in report"
+c = c[0]
+print(f"{c['id']}: {c['verdict']}: {c['reason']}")
+assert c["verdict"] == sys.argv[3]
+assert sys.argv[4].lower() in c["reason"].lower()
+PYEOF
+}
+
+# check_totals DIR: every client's logged totals equal the report's totals
+check_totals() {
+	$PY - "$1" <<'PYEOF' || fail "client totals differ from report totals"
+import glob, json, os, re, sys
+d = sys.argv[1]
+r = json.load(open(os.path.join(d, "reports", "report.json")))
+client = {}
+for log in glob.glob(os.path.join(d, "logs", "*client*.log")):
+    for line in open(log, errors="replace"):
+        if "msg=totals" not in line and 'msg="totals"' not in line:
+            continue
+        kv = dict(re.findall(r'(\w+)=("[^"]*"|\S+)', line))
+        client[kv["check"].strip('"')] = client.get(kv["check"].strip('"'), 0) + int(kv["requests"])
+assert client, "no totals lines in client logs"
+for c in r["checks"]:
+    if c["verdict"] == "skip" or c["id"] not in client:
+        continue
+    print(f"{c['id']}: client={client[c['id']]} report={c['requests']['total']}")
+    assert client[c["id"]] == c["requests"]["total"], c["id"]
+PYEOF
+}
+
+# check_no_signal_deaths DIR: no process of the run died from a signal nobody
+# asked for (kill faults are asked for), and no sanitizer report in any log
+check_no_signal_deaths() {
+	local d=$1
+	if grep -lE "ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:" "$d"/logs/*.log 2>/dev/null; then
+		fail "sanitizer report in the logs above"
+	fi
+	$PY - "$d/reports/report.json" <<'PYEOF' || fail "a process of the run died from a signal"
+import json, sys
+r = json.load(open(sys.argv[1]))
+bad = [e for e in r["events"] if e["kind"] == "workload.exit" and "signal" in e["detail"]
+       and "expected" not in e["detail"]]
+for e in bad:
+    print("unexpected:", e)
+assert not bad
+PYEOF
+}
