@@ -73,38 +73,38 @@ $(BUILD)/config.mk: Makefile scripts/deps.sh
 
 $(PROTO_C): proto/conform.proto | $(BUILD)/config.mk
 	@mkdir -p $(GEN)
-	$(call say,PROTOC,$<)$(Q)protoc-c --proto_path=proto --c_out=$(GEN) $<
+	$(call say,PROTOC,$<)protoc-c --proto_path=proto --c_out=$(GEN) $<
 $(GEN)/conform.pb-c.h: $(PROTO_C)
 
 # generated code: compiled without our stricter warnings
 $(OBJ)/gen/conform.pb-c.o: $(PROTO_C)
 	@mkdir -p $(dir $@)
-	$(call say,CC,$@)$(Q)$(CC) $(ALL_CFLAGS) -w -c -o $@ $<
+	$(call say,CC,$@)$(CC) $(ALL_CFLAGS) -w -c -o $@ $<
 
 $(OBJ)/%.o: %.c | $(GEN)/conform.pb-c.h
 	@mkdir -p $(dir $@)
-	$(call say,CC,$<)$(Q)$(CC) $(ALL_CFLAGS) $(WARN) -c -o $@ $<
+	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) $(WARN) -c -o $@ $<
 
 $(LIBA): $(LIB_OBJS)
 	@rm -f $@
-	$(call say,AR,$@)$(Q)$(AR) rcs $@ $^
+	$(call say,AR,$@)$(AR) rcs $@ $^
 
 $(BIN)/conform: $(call obj,$(CONFORM_SRCS)) $(LIBA)
 	@mkdir -p $(dir $@)
-	$(call say,LINK,$@)$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(LIBS)
+	$(call say,LINK,$@)$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(LIBS)
 $(BIN)/conformd: $(call obj,$(CONFORMD_SRCS)) $(LIBA)
 	@mkdir -p $(dir $@)
-	$(call say,LINK,$@)$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(LIBS)
+	$(call say,LINK,$@)$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(LIBS)
 $(BIN)/conform-workload: $(call obj,$(WORKLOAD_SRCS)) $(LIBA)
 	@mkdir -p $(dir $@)
-	$(call say,LINK,$@)$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(LIBS)
+	$(call say,LINK,$@)$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(LIBS)
 
 $(BUILD)/test/tools/%: $(OBJ)/test/tools/%.o $(LIBA)
 	@mkdir -p $(dir $@)
-	$(call say,LINK,$@)$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(LIBS)
+	$(call say,LINK,$@)$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(LIBS)
 $(BUILD)/test/%: $(OBJ)/test/unit/%.o $(LIBA)
 	@mkdir -p $(dir $@)
-	$(call say,LINK,$@)$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(LIBS)
+	$(call say,LINK,$@)$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(LIBS)
 
 # `make test`: unit tests then end-to-end tests; the last line is
 # "N passed, N failed". TESTS=pattern narrows it (e.g. TESTS=unit, TESTS=e2e_fault).

@@ -124,4 +124,40 @@ const struct check_desc *catalog_find(const char *id);
 int check_eval_success_ratio(const struct window_data *wd, struct window_result *out,
 			     double objective);
 
+/* Reason by stable name ("low_success"), or -1. */
+int reason_by_name(const char *name);
+
+/* The canonical gRPC status name ("UNAVAILABLE" for 14), "UNKNOWN_CODE" if
+ * out of range. */
+const char *check_grpc_code_name(int code);
+
+/*
+ * Describe the failed requests of rows into buf, most frequent outcome first,
+ * e.g. "HTTP 5xx from server (503 x48, 502 x2), connection refused x2" or
+ * "gRPC error status (code 14 UNAVAILABLE x48)". Outcomes in skip_mask
+ * (bits of enum outcome) are left out. Always NUL-terminates; "" when no
+ * failures. Returns the number of failed requests described.
+ */
+uint64_t check_describe_failures(const struct agg_row *rows, size_t nrows,
+				 unsigned skip_mask, char *buf, size_t len);
+
+/*
+ * Fill out->evidence with the standard evidence object:
+ * {"total":N,"ok":N,"failed":N,"outcomes":{"http_5xx":{"count":N,"codes":{"503":N}}},
+ *  "p50_ms":X,"p99_ms":X} followed by extra (already formatted JSON members
+ * such as ""reconnects":2", or NULL). Falls back to a shorter object when
+ * it would not fit EVIDENCE_MAX. 0, or -1 if even "{}" had to be used.
+ */
+int check_evidence_fill(const struct window_data *wd, struct window_result *out,
+			const char *extra);
+
+/* Format a ratio 0..1 as a percentage rounded down ("98.9"), so a ratio
+ * below an objective never prints as equal to it. */
+const char *check_fmt_pct(uint64_t part, uint64_t whole, char *buf, size_t len);
+
+/* The descriptors, one per lib/checks/check_<name>.c (listed by catalog.c). */
+extern const struct check_desc check_http_basic;
+extern const struct check_desc check_grpc_basic;
+extern const struct check_desc check_grpc_stream;
+
 #endif
