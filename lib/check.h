@@ -24,7 +24,7 @@ const char *verdict_name(enum verdict v); /* "nodata" "pass" "fail" "skip" */
  * (reason_info) to a stable name and a verdict. Append only (stored).
  */
 enum reason {
-	R_OK = 0,               /* objective met */
+	R_MET = 0,               /* objective met */
 	R_NO_DATA,              /* no requests in the window */
 	R_LOW_SUCCESS,          /* success ratio below objective */
 	R_STREAM_BROKEN,        /* long-lived stream reset */
@@ -144,15 +144,16 @@ uint64_t check_describe_failures(const struct agg_row *rows, size_t nrows,
 /*
  * Fill out->evidence with the standard evidence object:
  * {"total":N,"ok":N,"failed":N,"outcomes":{"http_5xx":{"count":N,"codes":{"503":N}}},
- *  "p50_ms":X,"p99_ms":X} followed by extra (already formatted JSON members
- * such as ""reconnects":2", or NULL). Falls back to a shorter object when
- * it would not fit EVIDENCE_MAX. 0, or -1 if even "{}" had to be used.
+ *  "p50_ms":X,"p99_ms":X,"max_ms":X} with extra appended inside the object
+ * (already formatted JSON members such as  "reconnects":2,"lost":0  or
+ * NULL). Without the per-code detail when the whole would not fit
+ * EVIDENCE_MAX; 0, or -1 when even that did not fit and "{}" was used.
  */
 int check_evidence_fill(const struct window_data *wd, struct window_result *out,
 			const char *extra);
 
-/* Format a ratio 0..1 as a percentage rounded down ("98.9"), so a ratio
- * below an objective never prints as equal to it. */
+/* Format part/whole as a percentage rounded down to 0.1 ("98.9") into buf,
+ * so a ratio below an objective never prints as equal to it. */
 const char *check_fmt_pct(uint64_t part, uint64_t whole, char *buf, size_t len);
 
 /* The descriptors, one per lib/checks/check_<name>.c (listed by catalog.c). */

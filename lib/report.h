@@ -26,6 +26,8 @@ struct report_check {
 	struct store_totals totals;
 	struct report_range *incidents;
 	size_t nincidents;
+	enum reason reason_id;     /* R_MET (pass), first failing window's reason, R_NO_DATA */
+	uint64_t win_total;        /* windows evaluated: pass + fail + nodata */
 };
 
 struct report {

@@ -40,6 +40,8 @@ int store_set_run_ended(struct store *s, double ended);
  * Commit one batch atomically: if (workload, instance, seq) was seen, store
  * nothing and return 0 (duplicate); else insert the rows and the batch key in
  * one transaction and return 1. -1 on error (nothing stored).
+ * The same transaction adds 1 to the counter "batches.accepted" (stored) or
+ * "batches.duplicate" (duplicate); callers count only "batches.rejected".
  */
 int store_put_batch(struct store *s, const char *workload, uint64_t instance, uint64_t seq,
 		    const struct agg_row *rows, size_t n);

@@ -1,0 +1,731 @@
+/*
+ * report.c - the conformance report: judged from the windows in the store
+ * (so it can be rebuilt after stop, a crash or on a copied run directory)
+ * and rendered as report.json (reports/SCHEMA.md), junit.xml and report.md.
+ * Renderers write fields in a fixed order so golden files stay stable.
+ */
+#include "report.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "outcome.h"
+
+#define REPORT_MAX (64u << 20)
+#define MD_MAX_EVENTS 100
+
+/* ---- building ---- */
+
+static int add_incident(struct report_check *rc, const struct store_window *w)
+{
+	struct report_range *na, *x;
+
+	na = realloc(rc->incidents, (rc->nincidents + 1) * sizeof(*na));
+	if (!na)
+		return -1;
+	rc->incidents = na;
+	x = &na[rc->nincidents++];
+	x->start_s = w->start_s;
+	x->end_s = w->end_s;
+	x->windows = 1;
+	str_copy(x->reason, sizeof(x->reason), w->r.reason_text);
+	return 0;
+}
+
+/* "<first reason>; N of M windows failed", keeping the suffix when truncating. */
+static void fail_reason(struct report_check *rc, const char *first)
+{
+	char suffix[96];
+	size_t room;
+
+	str_fmt(suffix, sizeof(suffix), "; %" PRIu64 " of %" PRIu64 " windows failed",
+		rc->win_fail, rc->win_total);
+	room = sizeof(rc->reason) - strlen(suffix);
+	str_copy(rc->reason, room, first);
+	/* room > strlen(reason) by construction, so this fits */
+	str_fmt(rc->reason + strlen(rc->reason), sizeof(rc->reason) - strlen(rc->reason), "%s",
+		suffix);
+}
+
+static int judge_check(struct store *s, struct report_check *rc)
+{
+	struct store_window *w = NULL;
+	const struct store_window *first_fail = NULL;
+	size_t nw = 0, i;
+	int64_t prev_fail_idx = -2;
+	int ret = -1;
+
+	if (store_get_windows(s, rc->desc->id, &w, &nw) ||
+	    store_get_totals(s, rc->desc->id, &rc->totals))
+		goto out;
+	for (i = 0; i < nw; i++) {
+		switch (w[i].r.verdict) {
+		case V_PASS:
+			rc->win_pass++;
+			break;
+		case V_FAIL:
+			rc->win_fail++;
+			if (!first_fail)
+				first_fail = &w[i];
+			if (rc->nincidents && prev_fail_idx == w[i].idx - 1) {
+				struct report_range *x = &rc->incidents[rc->nincidents - 1];
+
+				x->end_s = w[i].end_s;
+				x->windows++;
+			} else if (add_incident(rc, &w[i])) {
+				goto out;
+			}
+			prev_fail_idx = w[i].idx;
+			break;
+		default:
+			rc->win_nodata++;
+			break;
+		}
+	}
+	rc->win_total = nw;
+	if (first_fail) {
+		rc->verdict = V_FAIL;
+		rc->reason_id = first_fail->r.reason;
+		fail_reason(rc, first_fail->r.reason_text);
+	} else if (!rc->win_pass) {
+		rc->verdict = V_FAIL;
+		rc->reason_id = R_NO_DATA;
+		if (!nw)
+			str_copy(rc->reason, sizeof(rc->reason), "no data: no window was evaluated");
+		else
+			str_fmt(rc->reason, sizeof(rc->reason),
+				"no data: no requests in any of %zu windows", nw);
+	} else {
+		rc->verdict = V_PASS;
+		rc->reason_id = R_MET;
+		if (rc->win_nodata)
+			str_fmt(rc->reason, sizeof(rc->reason),
+				"%" PRIu64 " of %" PRIu64 " windows passed, %" PRIu64
+				" without data", rc->win_pass, rc->win_total, rc->win_nodata);
+		else
+			str_fmt(rc->reason, sizeof(rc->reason), "%" PRIu64 " of %" PRIu64
+				" windows passed", rc->win_pass, rc->win_total);
+	}
+	ret = 0;
+out:
+	free(w);
+	return ret;
+}
+
+int report_build(struct store *s, const struct run_config *cfg, struct report **out)
+{
+	const struct check_desc *const *all;
+	struct report *r;
+	size_t n, i;
+
+	*out = NULL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -1;
+	if (store_get_run(s, &r->run)) {
+		/* no run row yet: describe the run from its config */
+		memset(&r->run, 0, sizeof(r->run));
+		str_copy(r->run.id, sizeof(r->run.id), cfg->id);
+		str_copy(r->run.platform, sizeof(r->run.platform), cfg->platform);
+		str_copy(r->run.mesh, sizeof(r->run.mesh), cfg->mesh);
+		r->run.started = cfg->started;
+		r->run.window_ms = cfg->window_ms;
+		r->run.duration_ms = cfg->duration_ms;
+	}
+	r->final = r->run.ended > 0;
+	all = catalog_all(&n);
+	r->checks = calloc(n ? n : 1, sizeof(*r->checks));
+	if (!r->checks)
+		goto fail;
+	r->nchecks = n;
+	r->verdict = V_PASS;
+	for (i = 0; i < n; i++) {
+		struct report_check *rc = &r->checks[i];
+
+		rc->desc = all[i];
+		hist_init(&rc->totals.h);
+		if (!run_config_has_check(cfg, all[i]->id)) {
+			rc->verdict = V_SKIP;
+			rc->reason_id = R_MET;
+			str_copy(rc->reason, sizeof(rc->reason), "not selected for this run");
+			continue;
+		}
+		if (judge_check(s, rc))
+			goto fail;
+		if (rc->verdict != V_PASS)
+			r->verdict = V_FAIL;
+	}
+	if (store_get_events(s, &r->events, &r->nevents))
+		goto fail;
+	r->monitor.batches = store_counter_get(s, "batches.accepted");
+	r->monitor.duplicates = store_counter_get(s, "batches.duplicate");
+	r->monitor.rejected = store_counter_get(s, "batches.rejected");
+	*out = r;
+	return 0;
+fail:
+	report_free(r);
+	return -1;
+}
+
+void report_free(struct report *r)
+{
+	size_t i;
+
+	if (!r)
+		return;
+	for (i = 0; i < r->nchecks; i++)
+		free(r->checks[i].incidents);
+	free(r->checks);
+	free(r->events);
+	free(r);
+}
+
+int report_exit_code(const struct report *r)
+{
+	return r->verdict == V_PASS ? 0 : 1;
+}
+
+/* ---- shared formatting ---- */
+
+/* A number with up to 3 decimals, trailing zeros trimmed: "60", "1.5". */
+static const char *fmt_num(double v, char *buf, size_t len)
+{
+	char *p;
+
+	if (!isfinite(v))
+		v = 0;
+	snprintf(buf, len, "%.3f", v);
+	if (strchr(buf, '.')) {
+		p = buf + strlen(buf) - 1;
+		while (*p == '0')
+			*p-- = '\0';
+		if (*p == '.')
+			*p = '\0';
+	}
+	if (!strcmp(buf, "-0"))
+		snprintf(buf, len, "0");
+	return buf;
+}
+
+static double run_duration_s(const struct report *r)
+{
+	double end = r->run.ended > 0 ? r->run.ended : wall_s();
+
+	if (r->run.started <= 0 || end < r->run.started)
+		return 0;
+	return end - r->run.started;
+}
+
+static double us_to_ms(uint64_t us)
+{
+	return (double)us / 1000.0;
+}
+
+/* ---- report.json: a small pretty-printing writer with fixed key order ---- */
+
+#define JW_DEPTH 16
+
+struct jw {
+	struct dynbuf *b;
+	int depth;
+	int count[JW_DEPTH];
+	int err;
+};
+
+static void jw_raw(struct jw *w, const char *s)
+{
+	if (!w->err && dynbuf_adds(w->b, s))
+		w->err = 1;
+}
+
+static void jw_indent(struct jw *w)
+{
+	int i;
+
+	jw_raw(w, "\n");
+	for (i = 0; i < w->depth; i++)
+		jw_raw(w, "  ");
+}
+
+static void jw_key(struct jw *w, const char *key)
+{
+	if (w->depth > 0) {
+		if (w->count[w->depth]++)
+			jw_raw(w, ",");
+		jw_indent(w);
+	}
+	if (key) {
+		jw_raw(w, "\"");
+		if (!w->err && dynbuf_add_json_str(w->b, key))
+			w->err = 1;
+		jw_raw(w, "\": ");
+	}
+}
+
+static void jw_open(struct jw *w, const char *key, const char *brace)
+{
+	jw_key(w, key);
+	jw_raw(w, brace);
+	if (w->depth + 1 >= JW_DEPTH) {
+		w->err = 1;
+		return;
+	}
+	w->count[++w->depth] = 0;
+}
+
+static void jw_close(struct jw *w, const char *brace)
+{
+	int had = w->count[w->depth];
+
+	if (w->depth > 0)
+		w->depth--;
+	if (had)
+		jw_indent(w);
+	jw_raw(w, brace);
+}
+
+static void jw_str(struct jw *w, const char *key, const char *v)
+{
+	jw_key(w, key);
+	jw_raw(w, "\"");
+	if (!w->err && dynbuf_add_json_str(w->b, v))
+		w->err = 1;
+	jw_raw(w, "\"");
+}
+
+static void jw_num(struct jw *w, const char *key, double v)
+{
+	char buf[64];
+
+	jw_key(w, key);
+	jw_raw(w, fmt_num(v, buf, sizeof(buf)));
+}
+
+static void jw_u64(struct jw *w, const char *key, uint64_t v)
+{
+	char buf[32];
+
+	jw_key(w, key);
+	snprintf(buf, sizeof(buf), "%" PRIu64, v);
+	jw_raw(w, buf);
+}
+
+static void jw_lit(struct jw *w, const char *key, const char *lit)
+{
+	jw_key(w, key);
+	jw_raw(w, lit);
+}
+
+static void jw_time(struct jw *w, const char *key, const char *key_unix, double t)
+{
+	char buf[40];
+
+	if (t <= 0) {
+		jw_lit(w, key, "null");
+		jw_lit(w, key_unix, "null");
+		return;
+	}
+	jw_str(w, key, time_rfc3339(t, buf, sizeof(buf)));
+	jw_num(w, key_unix, t);
+}
+
+static void json_check(struct jw *w, const struct report_check *c)
+{
+	const struct hist *h = &c->totals.h;
+	size_t i;
+	unsigned o;
+
+	jw_open(w, NULL, "{");
+	jw_str(w, "id", c->desc->id);
+	jw_str(w, "title", c->desc->title);
+	jw_str(w, "promise", c->desc->promise ? c->desc->promise : "");
+	jw_str(w, "objective", c->desc->objective ? c->desc->objective : "");
+	jw_str(w, "verdict", verdict_name(c->verdict));
+	jw_str(w, "reason", c->reason);
+	if (c->verdict == V_SKIP)
+		jw_lit(w, "reason_code", "null");
+	else
+		jw_str(w, "reason_code", reason_info(c->reason_id)->name);
+
+	jw_open(w, "windows", "{");
+	jw_u64(w, "total", c->win_total);
+	jw_u64(w, "pass", c->win_pass);
+	jw_u64(w, "fail", c->win_fail);
+	jw_u64(w, "nodata", c->win_nodata);
+	jw_close(w, "}");
+
+	jw_open(w, "requests", "{");
+	jw_u64(w, "total", c->totals.total);
+	jw_u64(w, "ok", c->totals.ok);
+	jw_u64(w, "failed", c->totals.failed);
+	jw_open(w, "by_outcome", "{");
+	for (o = 0; o < OUT__COUNT && o < ARRAY_SIZE(c->totals.by_outcome); o++)
+		if (c->totals.by_outcome[o])
+			jw_u64(w, outcome_info(o)->name, c->totals.by_outcome[o]);
+	jw_close(w, "}");
+	jw_close(w, "}");
+
+	jw_open(w, "latency_ms", "{");
+	jw_num(w, "p50", us_to_ms(hist_quantile(h, 0.50)));
+	jw_num(w, "p90", us_to_ms(hist_quantile(h, 0.90)));
+	jw_num(w, "p99", us_to_ms(hist_quantile(h, 0.99)));
+	jw_num(w, "max", us_to_ms(h->max_us));
+	jw_num(w, "mean", h->count ? us_to_ms(h->sum_us) / (double)h->count : 0);
+	jw_close(w, "}");
+
+	jw_open(w, "incidents", "[");
+	for (i = 0; i < c->nincidents; i++) {
+		const struct report_range *x = &c->incidents[i];
+
+		jw_open(w, NULL, "{");
+		jw_time(w, "start", "start_unix", (double)x->start_s);
+		jw_time(w, "end", "end_unix", (double)x->end_s);
+		jw_num(w, "duration_s", (double)(x->end_s - x->start_s));
+		jw_u64(w, "windows", (uint64_t)x->windows);
+		jw_str(w, "reason", x->reason);
+		jw_close(w, "}");
+	}
+	jw_close(w, "]");
+	jw_close(w, "}");
+}
+
+int report_render_json(const struct report *r, struct dynbuf *b)
+{
+	struct jw w;
+	uint64_t npass = 0, nfail = 0, nskip = 0;
+	size_t i;
+
+	memset(&w, 0, sizeof(w));
+	w.b = b;
+	for (i = 0; i < r->nchecks; i++) {
+		if (r->checks[i].verdict == V_PASS)
+			npass++;
+		else if (r->checks[i].verdict == V_SKIP)
+			nskip++;
+		else
+			nfail++;
+	}
+	jw_open(&w, NULL, "{");
+	jw_str(&w, "schema", "conform.report/v1");
+	jw_open(&w, "run", "{");
+	jw_str(&w, "id", r->run.id);
+	jw_str(&w, "platform", r->run.platform);
+	jw_str(&w, "mesh", r->run.mesh);
+	jw_time(&w, "started", "started_unix", r->run.started);
+	jw_time(&w, "ended", "ended_unix", r->run.ended);
+	jw_num(&w, "duration_s", run_duration_s(r));
+	jw_num(&w, "window_s", (double)r->run.window_ms / 1000.0);
+	jw_lit(&w, "final", r->final ? "true" : "false");
+	jw_close(&w, "}");
+	jw_str(&w, "verdict", r->verdict == V_PASS ? "pass" : "fail");
+	jw_open(&w, "summary", "{");
+	jw_u64(&w, "checks", r->nchecks);
+	jw_u64(&w, "pass", npass);
+	jw_u64(&w, "fail", nfail);
+	jw_u64(&w, "skip", nskip);
+	jw_close(&w, "}");
+	jw_open(&w, "checks", "[");
+	for (i = 0; i < r->nchecks; i++)
+		json_check(&w, &r->checks[i]);
+	jw_close(&w, "]");
+	jw_open(&w, "events", "[");
+	for (i = 0; i < r->nevents; i++) {
+		const struct store_event *e = &r->events[i];
+
+		jw_open(&w, NULL, "{");
+		jw_time(&w, "ts", "ts_unix", e->ts);
+		jw_str(&w, "kind", e->kind);
+		jw_str(&w, "subject", e->subject);
+		jw_str(&w, "detail", e->detail);
+		jw_close(&w, "}");
+	}
+	jw_close(&w, "]");
+	jw_open(&w, "monitor", "{");
+	jw_u64(&w, "batches", (uint64_t)(r->monitor.batches > 0 ? r->monitor.batches : 0));
+	jw_u64(&w, "duplicates", (uint64_t)(r->monitor.duplicates > 0 ? r->monitor.duplicates : 0));
+	jw_u64(&w, "rejected", (uint64_t)(r->monitor.rejected > 0 ? r->monitor.rejected : 0));
+	jw_close(&w, "}");
+	jw_close(&w, "}");
+	jw_raw(&w, "\n");
+	return w.err ? -1 : 0;
+}
+
+/* ---- junit.xml ---- */
+
+static int xml_attr(struct dynbuf *b, const char *name, const char *v)
+{
+	return dynbuf_addf(b, " %s=\"", name) || dynbuf_add_xml_str(b, v) ||
+	       dynbuf_adds(b, "\"");
+}
+
+static const char *fmt_range(int64_t start_s, int64_t end_s, char *buf, size_t len)
+{
+	char a[40], z[40];
+
+	str_fmt(buf, len, "%s .. %s", time_rfc3339((double)start_s, a, sizeof(a)),
+		time_rfc3339((double)end_s, z, sizeof(z)));
+	return buf;
+}
+
+int report_render_junit(const struct report *r, struct dynbuf *b)
+{
+	char num[64], ts[40], classname[64], range[96];
+	uint64_t nfail = 0, nskip = 0;
+	size_t i, k;
+	double dur = run_duration_s(r);
+	int rc = 0;
+
+	for (i = 0; i < r->nchecks; i++) {
+		if (r->checks[i].verdict == V_SKIP)
+			nskip++;
+		else if (r->checks[i].verdict != V_PASS)
+			nfail++;
+	}
+	/* JUnit timestamps carry no zone designator */
+	time_rfc3339(r->run.started, ts, sizeof(ts));
+	if (strlen(ts) && ts[strlen(ts) - 1] == 'Z')
+		ts[strlen(ts) - 1] = '\0';
+	str_fmt(classname, sizeof(classname), "conform.%s", r->run.mesh[0] ? r->run.mesh : "none");
+	fmt_num(dur, num, sizeof(num));
+
+	rc |= dynbuf_adds(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+	rc |= dynbuf_addf(b, "<testsuite name=\"conform\" tests=\"%zu\" failures=\"%" PRIu64
+			  "\" errors=\"0\" skipped=\"%" PRIu64 "\" time=\"%s\"",
+			  r->nchecks, nfail, nskip, num);
+	rc |= xml_attr(b, "timestamp", ts);
+	rc |= dynbuf_adds(b, ">\n  <properties>\n");
+	rc |= dynbuf_adds(b, "    <property name=\"run.id\"");
+	rc |= xml_attr(b, "value", r->run.id);
+	rc |= dynbuf_adds(b, "/>\n    <property name=\"platform\"");
+	rc |= xml_attr(b, "value", r->run.platform);
+	rc |= dynbuf_adds(b, "/>\n    <property name=\"mesh\"");
+	rc |= xml_attr(b, "value", r->run.mesh);
+	rc |= dynbuf_addf(b, "/>\n    <property name=\"final\" value=\"%s\"/>\n  </properties>\n",
+			  r->final ? "true" : "false");
+	for (i = 0; i < r->nchecks && !rc; i++) {
+		const struct report_check *c = &r->checks[i];
+
+		rc |= dynbuf_adds(b, "  <testcase");
+		rc |= xml_attr(b, "classname", classname);
+		rc |= xml_attr(b, "name", c->desc->id);
+		rc |= dynbuf_addf(b, " time=\"%s\"", c->verdict == V_SKIP ? "0" : num);
+		if (c->verdict == V_PASS) {
+			rc |= dynbuf_adds(b, "/>\n");
+			continue;
+		}
+		rc |= dynbuf_adds(b, ">\n");
+		if (c->verdict == V_SKIP) {
+			rc |= dynbuf_adds(b, "    <skipped");
+			rc |= xml_attr(b, "message", c->reason);
+			rc |= dynbuf_adds(b, "/>\n  </testcase>\n");
+			continue;
+		}
+		rc |= dynbuf_adds(b, "    <failure");
+		rc |= xml_attr(b, "message", c->reason);
+		rc |= xml_attr(b, "type", reason_info(c->reason_id)->name);
+		rc |= dynbuf_adds(b, ">");
+		rc |= dynbuf_add_xml_str(b, c->desc->title);
+		rc |= dynbuf_adds(b, ": ");
+		rc |= dynbuf_add_xml_str(b, c->reason);
+		rc |= dynbuf_adds(b, "\n");
+		if (c->nincidents)
+			rc |= dynbuf_adds(b, "failing windows:\n");
+		for (k = 0; k < c->nincidents; k++) {
+			const struct report_range *x = &c->incidents[k];
+
+			rc |= dynbuf_addf(b, "  %s (%" PRId64 " window%s): ",
+					  fmt_range(x->start_s, x->end_s, range, sizeof(range)),
+					  x->windows, x->windows == 1 ? "" : "s");
+			rc |= dynbuf_add_xml_str(b, x->reason);
+			rc |= dynbuf_adds(b, "\n");
+		}
+		rc |= dynbuf_adds(b, "</failure>\n  </testcase>\n");
+	}
+	rc |= dynbuf_adds(b, "</testsuite>\n");
+	return rc ? -1 : 0;
+}
+
+/* ---- report.md ---- */
+
+/* Text for a Markdown table cell or paragraph: no pipes, no HTML, no line breaks. */
+static int md_text(struct dynbuf *b, const char *s)
+{
+	int rc = 0;
+
+	for (; s && *s && !rc; s++) {
+		switch (*s) {
+		case '|': rc = dynbuf_adds(b, "\\|"); break;
+		case '\\': rc = dynbuf_adds(b, "\\\\"); break;
+		case '*': rc = dynbuf_adds(b, "\\*"); break;
+		case '_': rc = dynbuf_adds(b, "\\_"); break;
+		case '`': rc = dynbuf_adds(b, "\\`"); break;
+		case '<': rc = dynbuf_adds(b, "&lt;"); break;
+		case '>': rc = dynbuf_adds(b, "&gt;"); break;
+		case '&': rc = dynbuf_adds(b, "&amp;"); break;
+		case '\n': case '\r': case '\t': rc = dynbuf_adds(b, " "); break;
+		default:
+			rc = ((unsigned char)*s < 0x20) ? 0 : dynbuf_add(b, s, 1);
+		}
+	}
+	return rc;
+}
+
+static const char *md_symbol(enum verdict v)
+{
+	switch (v) {
+	case V_PASS: return "✅ pass";
+	case V_FAIL: return "❌ fail";
+	case V_SKIP: return "⏭️ skip";
+	default: return "❔ nodata";
+	}
+}
+
+static const char *md_time(double t, char *buf, size_t len)
+{
+	if (t <= 0) {
+		str_copy(buf, len, "-");
+		return buf;
+	}
+	return time_rfc3339(t, buf, len);
+}
+
+int report_render_md(const struct report *r, struct dynbuf *b)
+{
+	char t1[40], t2[40], dur[32], num[64];
+	size_t i, k, nfail = 0;
+	int rc = 0;
+
+	rc |= dynbuf_addf(b, "## conform: %s\n\n", r->verdict == V_PASS ?
+			  "✅ conformant" : "❌ not conformant");
+	rc |= dynbuf_adds(b, "Run ");
+	rc |= md_text(b, r->run.id);
+	rc |= dynbuf_adds(b, " · platform ");
+	rc |= md_text(b, r->run.platform);
+	rc |= dynbuf_adds(b, " · mesh ");
+	rc |= md_text(b, r->run.mesh);
+	rc |= dynbuf_addf(b, " · %s → %s (%s)%s\n\n", md_time(r->run.started, t1, sizeof(t1)),
+			  r->final ? md_time(r->run.ended, t2, sizeof(t2)) : "now",
+			  dur_format((int64_t)(run_duration_s(r) * 1000.0), dur, sizeof(dur)),
+			  r->final ? "" : " · provisional, the run is still going");
+
+	rc |= dynbuf_adds(b, "| check | verdict | windows pass/fail/nodata | requests ok/total | p99 |\n"
+			     "|---|---|---|---|---|\n");
+	for (i = 0; i < r->nchecks; i++) {
+		const struct report_check *c = &r->checks[i];
+
+		rc |= dynbuf_addf(b, "| %s — ", c->desc->id);
+		rc |= md_text(b, c->desc->title);
+		rc |= dynbuf_addf(b, " | %s | ", md_symbol(c->verdict));
+		if (c->verdict == V_SKIP) {
+			rc |= dynbuf_adds(b, "- | - | - |\n");
+			continue;
+		}
+		if (c->verdict == V_FAIL)
+			nfail++;
+		rc |= dynbuf_addf(b, "%" PRIu64 "/%" PRIu64 "/%" PRIu64 " | %" PRIu64 "/%" PRIu64
+				  " | %s ms |\n", c->win_pass, c->win_fail, c->win_nodata,
+				  c->totals.ok, c->totals.total,
+				  fmt_num(us_to_ms(hist_quantile(&c->totals.h, 0.99)), num,
+					  sizeof(num)));
+	}
+
+	if (nfail) {
+		rc |= dynbuf_adds(b, "\n### Failures\n");
+		for (i = 0; i < r->nchecks; i++) {
+			const struct report_check *c = &r->checks[i];
+
+			if (c->verdict != V_FAIL)
+				continue;
+			rc |= dynbuf_addf(b, "\n**%s** (", c->desc->id);
+			rc |= md_text(b, c->desc->title);
+			rc |= dynbuf_adds(b, "): ");
+			rc |= md_text(b, c->reason);
+			rc |= dynbuf_adds(b, "\n");
+			if (!c->nincidents)
+				continue;
+			rc |= dynbuf_adds(b, "\n| from | to | windows | reason |\n|---|---|---|---|\n");
+			for (k = 0; k < c->nincidents; k++) {
+				const struct report_range *x = &c->incidents[k];
+
+				rc |= dynbuf_addf(b, "| %s | %s | %" PRId64 " | ",
+						  md_time((double)x->start_s, t1, sizeof(t1)),
+						  md_time((double)x->end_s, t2, sizeof(t2)),
+						  x->windows);
+				rc |= md_text(b, x->reason);
+				rc |= dynbuf_adds(b, " |\n");
+			}
+		}
+	}
+
+	if (r->nevents) {
+		size_t from = r->nevents > MD_MAX_EVENTS ? r->nevents - MD_MAX_EVENTS : 0;
+
+		rc |= dynbuf_adds(b, "\n### Events\n\n");
+		if (from)
+			rc |= dynbuf_addf(b, "(%zu earlier events in report.json)\n\n", from);
+		rc |= dynbuf_adds(b, "| time | kind | subject | detail |\n|---|---|---|---|\n");
+		for (i = from; i < r->nevents; i++) {
+			const struct store_event *e = &r->events[i];
+
+			rc |= dynbuf_addf(b, "| %s | ", md_time(e->ts, t1, sizeof(t1)));
+			rc |= md_text(b, e->kind);
+			rc |= dynbuf_adds(b, " | ");
+			rc |= md_text(b, e->subject);
+			rc |= dynbuf_adds(b, " | ");
+			rc |= md_text(b, e->detail);
+			rc |= dynbuf_adds(b, " |\n");
+		}
+	}
+	rc |= dynbuf_addf(b, "\nMonitor: %" PRId64 " batches, %" PRId64 " duplicates, %" PRId64
+			  " rejected.\n", r->monitor.batches, r->monitor.duplicates,
+			  r->monitor.rejected);
+	return rc ? -1 : 0;
+}
+
+int report_render(const struct report *r, const char *format, struct dynbuf *b)
+{
+	if (!format)
+		return -1;
+	if (!strcmp(format, "json"))
+		return report_render_json(r, b);
+	if (!strcmp(format, "junit"))
+		return report_render_junit(r, b);
+	if (!strcmp(format, "md"))
+		return report_render_md(r, b);
+	return -1;
+}
+
+int report_write_all(const struct report *r, const char *dir)
+{
+	static const struct { const char *format, *file; } outs[] = {
+		{ "json", "report.json" },
+		{ "junit", "junit.xml" },
+		{ "md", "report.md" },
+	};
+	struct dynbuf b = DYNBUF_INIT(REPORT_MAX);
+	char path[4096];
+	size_t i;
+	int rc = -1;
+
+	if (mkdir_p(dir, 0700))
+		goto out;
+	for (i = 0; i < ARRAY_SIZE(outs); i++) {
+		dynbuf_reset(&b);
+		if (report_render(r, outs[i].format, &b))
+			goto out;
+		if (str_fmt(path, sizeof(path), "%s/%s", dir, outs[i].file)) {
+			errno = ENAMETOOLONG;
+			goto out;
+		}
+		if (file_write_atomic(path, b.buf ? b.buf : "", b.len, 0644))
+			goto out;
+	}
+	rc = 0;
+out:
+	dynbuf_release(&b);
+	return rc;
+}

@@ -1,0 +1,808 @@
+/*
+ * store.c - the run's SQLite database (store.h). One connection guarded by
+ * one mutex; WAL so the CLI can read while conformd writes. Everything read
+ * back is bounded and validated: a damaged row is skipped and logged, never
+ * trusted.
+ */
+#include "store.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "outcome.h"
+#include "util.h"
+
+#define STORE_SCHEMA_VERSION 1
+#define STORE_BUSY_MS 5000
+#define STORE_MAX_ROWS (1u << 24)   /* sanity bound on one query's result */
+
+struct store {
+	sqlite3 *db;
+	pthread_mutex_t mu;
+	char err[256];
+};
+
+static const char schema_sql[] =
+	"CREATE TABLE IF NOT EXISTS run ("
+	" k INTEGER PRIMARY KEY CHECK (k = 1),"
+	" id TEXT NOT NULL, platform TEXT NOT NULL, mesh TEXT NOT NULL,"
+	" started REAL NOT NULL, ended REAL NOT NULL,"
+	" window_ms INTEGER NOT NULL, duration_ms INTEGER NOT NULL,"
+	" config_json TEXT NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS batches ("
+	" workload TEXT NOT NULL, instance INTEGER NOT NULL, seq INTEGER NOT NULL,"
+	" nrows INTEGER NOT NULL, received REAL NOT NULL,"
+	" PRIMARY KEY (workload, instance, seq)) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS agg ("
+	" id INTEGER PRIMARY KEY,"
+	" check_id TEXT NOT NULL, workload TEXT NOT NULL, outcome INTEGER NOT NULL,"
+	" code INTEGER NOT NULL, backend TEXT NOT NULL, identity TEXT NOT NULL,"
+	" second INTEGER NOT NULL, count INTEGER NOT NULL, sum_us INTEGER NOT NULL,"
+	" max_us INTEGER NOT NULL, hist BLOB, attempts BLOB);"
+	"CREATE INDEX IF NOT EXISTS agg_check_second ON agg (check_id, second);"
+	"CREATE TABLE IF NOT EXISTS windows ("
+	" check_id TEXT NOT NULL, idx INTEGER NOT NULL,"
+	" start_s INTEGER NOT NULL, end_s INTEGER NOT NULL,"
+	" verdict INTEGER NOT NULL, reason INTEGER NOT NULL,"
+	" reason_text TEXT NOT NULL, evidence TEXT NOT NULL,"
+	" total INTEGER NOT NULL, ok INTEGER NOT NULL, failed INTEGER NOT NULL,"
+	" count INTEGER NOT NULL, sum_us INTEGER NOT NULL, max_us INTEGER NOT NULL,"
+	" hist BLOB, evaluated REAL NOT NULL,"
+	" PRIMARY KEY (check_id, idx)) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS events ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT, ts REAL NOT NULL,"
+	" kind TEXT NOT NULL, subject TEXT NOT NULL, detail TEXT NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS counters ("
+	" name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;";
+
+static void set_err(struct store *s, const char *what)
+{
+	str_fmt(s->err, sizeof(s->err), "%s: %s", what, sqlite3_errmsg(s->db));
+}
+
+const char *store_errmsg(struct store *s)
+{
+	return s ? s->err : "no store";
+}
+
+/* Copy a text column, truncated to the destination; NULL reads as "". */
+static void col_text(sqlite3_stmt *st, int i, char *dst, size_t len)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	str_copy(dst, len, t ? (const char *)t : "");
+}
+
+static uint64_t col_u64(sqlite3_stmt *st, int i)
+{
+	sqlite3_int64 v = sqlite3_column_int64(st, i);
+
+	return v < 0 ? 0 : (uint64_t)v;
+}
+
+/* Clamp to SQLite's signed 64-bit integers. */
+static sqlite3_int64 to_i64(uint64_t v)
+{
+	return v > (uint64_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)v;
+}
+
+static int exec(struct store *s, const char *sql)
+{
+	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+		set_err(s, sql);
+		return -1;
+	}
+	return 0;
+}
+
+static sqlite3_stmt *prepare(struct store *s, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		set_err(s, "prepare");
+		sqlite3_finalize(st);
+		return NULL;
+	}
+	return st;
+}
+
+/* Run a statement that returns no rows. 0 or -1. */
+static int step_done(struct store *s, sqlite3_stmt *st, const char *what)
+{
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		set_err(s, what);
+		return -1;
+	}
+	return 0;
+}
+
+static int user_version(struct store *s, int *v)
+{
+	sqlite3_stmt *st = prepare(s, "PRAGMA user_version");
+	int rc = -1;
+
+	if (!st)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*v = sqlite3_column_int(st, 0);
+		rc = 0;
+	} else {
+		set_err(s, "read schema version");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int store_open(const char *path, int create, struct store **out, char *err, size_t errlen)
+{
+	struct store *s;
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+	int ver = 0;
+
+	*out = NULL;
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		str_fmt(err, errlen, "store: out of memory");
+		return -1;
+	}
+	if (pthread_mutex_init(&s->mu, NULL)) {
+		free(s);
+		str_fmt(err, errlen, "store: mutex init failed");
+		return -1;
+	}
+	if (create)
+		flags |= SQLITE_OPEN_CREATE;
+	if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
+		str_fmt(err, errlen, "%s: %s", path, s->db ? sqlite3_errmsg(s->db) : "cannot open");
+		goto fail;
+	}
+	sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
+	if (exec(s, "PRAGMA journal_mode=WAL") || exec(s, "PRAGMA synchronous=NORMAL") ||
+	    user_version(s, &ver))
+		goto fail_msg;
+	if (ver == 0 && create) {
+		if (exec(s, "BEGIN IMMEDIATE"))
+			goto fail_msg;
+		if (exec(s, schema_sql) || exec(s, "PRAGMA user_version=1")) {
+			exec(s, "ROLLBACK");
+			goto fail_msg;
+		}
+		if (exec(s, "COMMIT"))
+			goto fail_msg;
+	} else if (ver != STORE_SCHEMA_VERSION) {
+		str_fmt(err, errlen, "%s: %s (schema version %d, want %d)", path,
+			ver ? "unsupported store" : "not a conform store", ver,
+			STORE_SCHEMA_VERSION);
+		goto fail;
+	}
+	*out = s;
+	return 0;
+fail_msg:
+	str_fmt(err, errlen, "%s: %s", path, s->err);
+fail:
+	sqlite3_close(s->db);
+	pthread_mutex_destroy(&s->mu);
+	free(s);
+	return -1;
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	sqlite3_close(s->db);
+	pthread_mutex_destroy(&s->mu);
+	free(s);
+}
+
+/* ---- run ---- */
+
+int store_put_run(struct store *s, const struct store_run *r)
+{
+	sqlite3_stmt *st;
+	int rc = -1;
+
+	pthread_mutex_lock(&s->mu);
+	st = prepare(s, "INSERT OR REPLACE INTO run (k, id, platform, mesh, started, ended,"
+		     " window_ms, duration_ms, config_json) VALUES (1,?,?,?,?,?,?,?,?)");
+	if (!st)
+		goto out;
+	sqlite3_bind_text(st, 1, r->id, (int)strnlen(r->id, sizeof(r->id)), SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, r->platform, (int)strnlen(r->platform, sizeof(r->platform)),
+			  SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 3, r->mesh, (int)strnlen(r->mesh, sizeof(r->mesh)), SQLITE_TRANSIENT);
+	sqlite3_bind_double(st, 4, r->started);
+	sqlite3_bind_double(st, 5, r->ended);
+	sqlite3_bind_int64(st, 6, r->window_ms);
+	sqlite3_bind_int64(st, 7, r->duration_ms);
+	sqlite3_bind_text(st, 8, r->config_json, (int)strnlen(r->config_json, sizeof(r->config_json)),
+			  SQLITE_TRANSIENT);
+	rc = step_done(s, st, "put run");
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+int store_get_run(struct store *s, struct store_run *r)
+{
+	sqlite3_stmt *st;
+	int rc = -1;
+
+	memset(r, 0, sizeof(*r));
+	pthread_mutex_lock(&s->mu);
+	st = prepare(s, "SELECT id, platform, mesh, started, ended, window_ms, duration_ms,"
+		     " config_json FROM run WHERE k = 1");
+	if (!st)
+		goto out;
+	switch (sqlite3_step(st)) {
+	case SQLITE_ROW:
+		col_text(st, 0, r->id, sizeof(r->id));
+		col_text(st, 1, r->platform, sizeof(r->platform));
+		col_text(st, 2, r->mesh, sizeof(r->mesh));
+		r->started = sqlite3_column_double(st, 3);
+		r->ended = sqlite3_column_double(st, 4);
+		r->window_ms = sqlite3_column_int64(st, 5);
+		r->duration_ms = sqlite3_column_int64(st, 6);
+		col_text(st, 7, r->config_json, sizeof(r->config_json));
+		rc = 0;
+		break;
+	case SQLITE_DONE:
+		str_copy(s->err, sizeof(s->err), "get run: no run recorded");
+		break;
+	default:
+		set_err(s, "get run");
+	}
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+int store_set_run_ended(struct store *s, double ended)
+{
+	sqlite3_stmt *st;
+	int rc = -1;
+
+	pthread_mutex_lock(&s->mu);
+	st = prepare(s, "UPDATE run SET ended = ? WHERE k = 1");
+	if (!st)
+		goto out;
+	sqlite3_bind_double(st, 1, ended);
+	if (step_done(s, st, "set run ended"))
+		goto out;
+	if (sqlite3_changes(s->db) != 1) {
+		str_copy(s->err, sizeof(s->err), "set run ended: no run recorded");
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+/* ---- counters (callers hold the mutex) ---- */
+
+static int counter_add_locked(struct store *s, const char *name, int64_t delta)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	st = prepare(s, "INSERT INTO counters (name, value) VALUES (?, ?)"
+		     " ON CONFLICT (name) DO UPDATE SET value = value + excluded.value");
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, delta);
+	rc = step_done(s, st, "counter add");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int store_counter_add(struct store *s, const char *name, int64_t delta)
+{
+	int rc;
+
+	pthread_mutex_lock(&s->mu);
+	rc = counter_add_locked(s, name, delta);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+int64_t store_counter_get(struct store *s, const char *name)
+{
+	sqlite3_stmt *st;
+	int64_t v = 0;
+
+	pthread_mutex_lock(&s->mu);
+	st = prepare(s, "SELECT value FROM counters WHERE name = ?");
+	if (st) {
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			v = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->mu);
+	return v;
+}
+
+/* ---- batches and per-second aggregates ---- */
+
+/* attempts as a blob of 8 little-endian u64, NULL when all zero */
+static void bind_attempts(sqlite3_stmt *st, int i, const uint64_t *a)
+{
+	unsigned char buf[64];
+	int any = 0;
+	unsigned k, j;
+
+	for (k = 0; k < 8; k++) {
+		for (j = 0; j < 8; j++)
+			buf[k * 8 + j] = (unsigned char)(a[k] >> (8 * j));
+		any |= a[k] != 0;
+	}
+	if (any)
+		sqlite3_bind_blob(st, i, buf, sizeof(buf), SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static int col_attempts(sqlite3_stmt *st, int i, uint64_t *a)
+{
+	const unsigned char *p = sqlite3_column_blob(st, i);
+	int n = sqlite3_column_bytes(st, i);
+	unsigned k, j;
+
+	memset(a, 0, 8 * sizeof(*a));
+	if (!p || n == 0)
+		return 0;
+	if (n != 64)
+		return -1;
+	for (k = 0; k < 8; k++)
+		for (j = 0; j < 8; j++)
+			a[k] |= (uint64_t)p[k * 8 + j] << (8 * j);
+	return 0;
+}
+
+static int bind_hist(sqlite3_stmt *st, int i, const struct hist *h)
+{
+	size_t len = 0;
+	unsigned char *blob = hist_blob_encode(h, &len);
+
+	if (!blob)
+		return -1;
+	sqlite3_bind_blob(st, i, blob, (int)len, SQLITE_TRANSIENT);
+	free(blob);
+	return 0;
+}
+
+static int col_hist(sqlite3_stmt *st, int i, struct hist *h)
+{
+	const unsigned char *p = sqlite3_column_blob(st, i);
+	int n = sqlite3_column_bytes(st, i);
+
+	if (!p || n <= 0)
+		return 0;
+	return hist_blob_decode(h, p, (size_t)n);
+}
+
+static int insert_row(struct store *s, sqlite3_stmt *st, const char *workload,
+		      const struct agg_row *r)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	sqlite3_bind_text(st, 1, r->check, (int)strnlen(r->check, sizeof(r->check)),
+			  SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, workload, (int)strnlen(workload, sizeof(r->workload) - 1),
+			  SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 3, (int)r->outcome);
+	sqlite3_bind_int(st, 4, r->code);
+	sqlite3_bind_text(st, 5, r->backend, (int)strnlen(r->backend, sizeof(r->backend)),
+			  SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 6, r->identity, (int)strnlen(r->identity, sizeof(r->identity)),
+			  SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 7, r->second);
+	sqlite3_bind_int64(st, 8, to_i64(r->h.count));
+	sqlite3_bind_int64(st, 9, to_i64(r->h.sum_us));
+	sqlite3_bind_int64(st, 10, to_i64(r->h.max_us));
+	if (bind_hist(st, 11, &r->h)) {
+		str_copy(s->err, sizeof(s->err), "put batch: out of memory");
+		return -1;
+	}
+	bind_attempts(st, 12, r->attempts);
+	return step_done(s, st, "insert aggregate");
+}
+
+int store_put_batch(struct store *s, const char *workload, uint64_t instance, uint64_t seq,
+		    const struct agg_row *rows, size_t n)
+{
+	sqlite3_stmt *st = NULL, *ins = NULL;
+	int rc = -1, began = 0;
+	size_t i;
+
+	pthread_mutex_lock(&s->mu);
+	if (exec(s, "BEGIN IMMEDIATE"))
+		goto out;
+	began = 1;
+	st = prepare(s, "INSERT OR IGNORE INTO batches (workload, instance, seq, nrows, received)"
+		     " VALUES (?, ?, ?, ?, ?)");
+	if (!st)
+		goto out;
+	sqlite3_bind_text(st, 1, workload, (int)strnlen(workload, 63), SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)instance);  /* bit pattern kept */
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)seq);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)n);
+	sqlite3_bind_double(st, 5, wall_s());
+	if (step_done(s, st, "insert batch"))
+		goto out;
+	if (sqlite3_changes(s->db) == 0) {
+		/* seen before: acked again, stored once */
+		if (counter_add_locked(s, "batches.duplicate", 1) || exec(s, "COMMIT"))
+			goto out;
+		began = 0;
+		rc = 0;
+		goto out;
+	}
+	ins = prepare(s, "INSERT INTO agg (check_id, workload, outcome, code, backend, identity,"
+		      " second, count, sum_us, max_us, hist, attempts)"
+		      " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
+	if (!ins)
+		goto out;
+	for (i = 0; i < n; i++)
+		if (insert_row(s, ins, workload, &rows[i]))
+			goto out;
+	if (counter_add_locked(s, "batches.accepted", 1) || exec(s, "COMMIT"))
+		goto out;
+	began = 0;
+	rc = 1;
+out:
+	if (began && sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK)
+		log_kv(LOG_WARN, "store rollback failed", "error=\"%s\"", sqlite3_errmsg(s->db));
+	sqlite3_finalize(st);
+	sqlite3_finalize(ins);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+/*
+ * Read one agg row. Returns 0, or -1 for a damaged row (skipped by callers):
+ * a histogram blob that does not decode, negative counts, a bad attempts blob.
+ */
+static int read_row(sqlite3_stmt *st, struct agg_row *r)
+{
+	int64_t id = sqlite3_column_int64(st, 0);
+	int outcome;
+
+	memset(r, 0, sizeof(*r));
+	col_text(st, 1, r->check, sizeof(r->check));
+	col_text(st, 2, r->workload, sizeof(r->workload));
+	outcome = sqlite3_column_int(st, 3);
+	r->outcome = outcome_valid((unsigned)outcome) ? (unsigned)outcome : OUT_OTHER;
+	r->code = sqlite3_column_int(st, 4);
+	col_text(st, 5, r->backend, sizeof(r->backend));
+	col_text(st, 6, r->identity, sizeof(r->identity));
+	r->second = sqlite3_column_int64(st, 7);
+	if (sqlite3_column_int64(st, 8) < 0 || sqlite3_column_int64(st, 9) < 0 ||
+	    sqlite3_column_int64(st, 10) < 0)
+		goto bad;
+	hist_init(&r->h);
+	if (col_hist(st, 11, &r->h))
+		goto bad;
+	r->h.count = col_u64(st, 8);
+	r->h.sum_us = col_u64(st, 9);
+	r->h.max_us = col_u64(st, 10);
+	if (col_attempts(st, 12, r->attempts))
+		goto bad;
+	return 0;
+bad:
+	log_kv(LOG_WARN, "store: skipped a damaged aggregate row", "row=%" PRId64, id);
+	return -1;
+}
+
+#define ROW_COLS "id, check_id, workload, outcome, code, backend, identity, second," \
+	" count, sum_us, max_us, hist, attempts"
+
+int store_get_rows(struct store *s, const char *check, int64_t from_s, int64_t to_s,
+		   struct agg_row **rows, size_t *n)
+{
+	sqlite3_stmt *st;
+	struct agg_row *arr = NULL;
+	size_t len = 0, cap = 0;
+	int rc = -1, step;
+
+	*rows = NULL;
+	*n = 0;
+	pthread_mutex_lock(&s->mu);
+	st = prepare(s, "SELECT " ROW_COLS " FROM agg WHERE check_id = ? AND second >= ?"
+		     " AND second < ? ORDER BY second, id");
+	if (!st)
+		goto out;
+	sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, from_s);
+	sqlite3_bind_int64(st, 3, to_s);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		if (len == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			struct agg_row *na;
+
+			if (ncap > STORE_MAX_ROWS) {
+				str_copy(s->err, sizeof(s->err), "get rows: too many rows");
+				goto out;
+			}
+			na = realloc(arr, ncap * sizeof(*arr));
+			if (!na) {
+				str_copy(s->err, sizeof(s->err), "get rows: out of memory");
+				goto out;
+			}
+			arr = na;
+			cap = ncap;
+		}
+		if (read_row(st, &arr[len]) == 0)
+			len++;
+	}
+	if (step != SQLITE_DONE) {
+		set_err(s, "get rows");
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->mu);
+	if (rc || !len) {
+		free(arr);
+		arr = NULL;
+		len = 0;
+	}
+	*rows = arr;
+	*n = len;
+	return rc;
+}
+
+int store_get_totals(struct store *s, const char *check, struct store_totals *t)
+{
+	sqlite3_stmt *st;
+	struct agg_row r;
+	int rc = -1, step;
+
+	memset(t, 0, sizeof(*t));
+	hist_init(&t->h);
+	pthread_mutex_lock(&s->mu);
+	st = prepare(s, "SELECT " ROW_COLS " FROM agg WHERE check_id = ?");
+	if (!st)
+		goto out;
+	sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		if (read_row(st, &r))
+			continue;
+		t->total += r.h.count;
+		if (outcome_info(r.outcome)->ok)
+			t->ok += r.h.count;
+		else
+			t->failed += r.h.count;
+		if (r.outcome < ARRAY_SIZE(t->by_outcome))
+			t->by_outcome[r.outcome] += r.h.count;
+		hist_merge(&t->h, &r.h);
+	}
+	if (step != SQLITE_DONE) {
+		set_err(s, "get totals");
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+/* ---- windows ---- */
+
+int store_put_window(struct store *s, const char *check, int64_t idx, int64_t start_s,
+		     int64_t end_s, const struct window_result *r)
+{
+	sqlite3_stmt *st;
+	int rc = -1;
+
+	pthread_mutex_lock(&s->mu);
+	st = prepare(s, "INSERT OR REPLACE INTO windows (check_id, idx, start_s, end_s, verdict,"
+		     " reason, reason_text, evidence, total, ok, failed, count, sum_us, max_us,"
+		     " hist, evaluated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+	if (!st)
+		goto out;
+	sqlite3_bind_text(st, 1, check, (int)strnlen(check, 31), SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, idx);
+	sqlite3_bind_int64(st, 3, start_s);
+	sqlite3_bind_int64(st, 4, end_s);
+	sqlite3_bind_int(st, 5, (int)r->verdict);
+	sqlite3_bind_int(st, 6, (int)r->reason);
+	sqlite3_bind_text(st, 7, r->reason_text, (int)strnlen(r->reason_text, sizeof(r->reason_text)),
+			  SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 8, r->evidence, (int)strnlen(r->evidence, sizeof(r->evidence)),
+			  SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 9, to_i64(r->total));
+	sqlite3_bind_int64(st, 10, to_i64(r->ok));
+	sqlite3_bind_int64(st, 11, to_i64(r->failed));
+	sqlite3_bind_int64(st, 12, to_i64(r->h.count));
+	sqlite3_bind_int64(st, 13, to_i64(r->h.sum_us));
+	sqlite3_bind_int64(st, 14, to_i64(r->h.max_us));
+	if (bind_hist(st, 15, &r->h)) {
+		str_copy(s->err, sizeof(s->err), "put window: out of memory");
+		goto out;
+	}
+	sqlite3_bind_double(st, 16, wall_s());
+	rc = step_done(s, st, "put window");
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+int store_get_windows(struct store *s, const char *check, struct store_window **w, size_t *n)
+{
+	sqlite3_stmt *st;
+	struct store_window *arr = NULL;
+	size_t len = 0, cap = 0;
+	int rc = -1, step;
+
+	*w = NULL;
+	*n = 0;
+	pthread_mutex_lock(&s->mu);
+	st = prepare(s, "SELECT check_id, idx, start_s, end_s, verdict, reason, reason_text,"
+		     " evidence, total, ok, failed, count, sum_us, max_us, hist"
+		     " FROM windows WHERE check_id = ? ORDER BY idx");
+	if (!st)
+		goto out;
+	sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_window *x;
+		int v, reason;
+
+		if (len == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			struct store_window *na;
+
+			if (ncap > STORE_MAX_ROWS) {
+				str_copy(s->err, sizeof(s->err), "get windows: too many windows");
+				goto out;
+			}
+			na = realloc(arr, ncap * sizeof(*arr));
+			if (!na) {
+				str_copy(s->err, sizeof(s->err), "get windows: out of memory");
+				goto out;
+			}
+			arr = na;
+			cap = ncap;
+		}
+		x = &arr[len];
+		memset(x, 0, sizeof(*x));
+		col_text(st, 0, x->check, sizeof(x->check));
+		x->idx = sqlite3_column_int64(st, 1);
+		x->start_s = sqlite3_column_int64(st, 2);
+		x->end_s = sqlite3_column_int64(st, 3);
+		v = sqlite3_column_int(st, 4);
+		reason = sqlite3_column_int(st, 5);
+		x->r.verdict = (v >= V_NODATA && v <= V_SKIP) ? (enum verdict)v : V_NODATA;
+		x->r.reason = (reason >= 0 && reason < R__COUNT) ? (enum reason)reason : R_NO_DATA;
+		col_text(st, 6, x->r.reason_text, sizeof(x->r.reason_text));
+		col_text(st, 7, x->r.evidence, sizeof(x->r.evidence));
+		x->r.total = col_u64(st, 8);
+		x->r.ok = col_u64(st, 9);
+		x->r.failed = col_u64(st, 10);
+		hist_init(&x->r.h);
+		if (col_hist(st, 14, &x->r.h)) {
+			/* keep the verdict, drop the damaged latency */
+			log_kv(LOG_WARN, "store: damaged window histogram", "check=%s idx=%" PRId64,
+			       x->check, x->idx);
+			hist_init(&x->r.h);
+		} else {
+			x->r.h.count = col_u64(st, 11);
+			x->r.h.sum_us = col_u64(st, 12);
+			x->r.h.max_us = col_u64(st, 13);
+		}
+		len++;
+	}
+	if (step != SQLITE_DONE) {
+		set_err(s, "get windows");
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->mu);
+	if (rc || !len) {
+		free(arr);
+		arr = NULL;
+		len = 0;
+	}
+	*w = arr;
+	*n = len;
+	return rc;
+}
+
+/* ---- events ---- */
+
+int store_put_event(struct store *s, double ts, const char *kind, const char *subject,
+		    const char *detail)
+{
+	struct store_event e;
+	sqlite3_stmt *st;
+	int rc = -1;
+
+	/* bound to what store_get_events can hand back */
+	str_copy(e.kind, sizeof(e.kind), kind ? kind : "");
+	str_copy(e.subject, sizeof(e.subject), subject ? subject : "");
+	str_copy(e.detail, sizeof(e.detail), detail ? detail : "");
+	pthread_mutex_lock(&s->mu);
+	st = prepare(s, "INSERT INTO events (ts, kind, subject, detail) VALUES (?,?,?,?)");
+	if (!st)
+		goto out;
+	sqlite3_bind_double(st, 1, ts);
+	sqlite3_bind_text(st, 2, e.kind, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 3, e.subject, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 4, e.detail, -1, SQLITE_TRANSIENT);
+	rc = step_done(s, st, "put event");
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+int store_get_events(struct store *s, struct store_event **ev, size_t *n)
+{
+	sqlite3_stmt *st;
+	struct store_event *arr = NULL;
+	size_t len = 0, cap = 0;
+	int rc = -1, step;
+
+	*ev = NULL;
+	*n = 0;
+	pthread_mutex_lock(&s->mu);
+	st = prepare(s, "SELECT id, ts, kind, subject, detail FROM events ORDER BY ts, id");
+	if (!st)
+		goto out;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_event *e;
+
+		if (len == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			struct store_event *na;
+
+			if (ncap > STORE_MAX_ROWS) {
+				str_copy(s->err, sizeof(s->err), "get events: too many events");
+				goto out;
+			}
+			na = realloc(arr, ncap * sizeof(*arr));
+			if (!na) {
+				str_copy(s->err, sizeof(s->err), "get events: out of memory");
+				goto out;
+			}
+			arr = na;
+			cap = ncap;
+		}
+		e = &arr[len++];
+		e->id = sqlite3_column_int64(st, 0);
+		e->ts = sqlite3_column_double(st, 1);
+		col_text(st, 2, e->kind, sizeof(e->kind));
+		col_text(st, 3, e->subject, sizeof(e->subject));
+		col_text(st, 4, e->detail, sizeof(e->detail));
+	}
+	if (step != SQLITE_DONE) {
+		set_err(s, "get events");
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->mu);
+	if (rc || !len) {
+		free(arr);
+		arr = NULL;
+		len = 0;
+	}
+	*ev = arr;
+	*n = len;
+	return rc;
+}

@@ -1,0 +1,347 @@
+/*
+ * test_evaluate.c - the window evaluator over a real store: window bounds
+ * from the run's start, verdicts of windows built from stored rows (ok,
+ * 100% 503, gRPC 14, empty, stream reset), R_NO_MESH for a mesh check under
+ * --mesh none, and evaluate_due's progress, grace and final partial window.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "evaluate.h"
+#include "harness.h"
+#include "outcome.h"
+#include "store.h"
+#include "util.h"
+
+static const enum reason reason_ok = R_MET;
+
+#define T0 1763784660   /* run start, whole second */
+
+static char tmpdir[64];
+static int ndb;
+
+static struct store *fresh_store(void)
+{
+	struct store *s = NULL;
+	char path[128], err[256];
+
+	snprintf(path, sizeof(path), "%s/%d.db", tmpdir, ndb++);
+	if (store_open(path, 1, &s, err, sizeof(err))) {
+		fprintf(stderr, "store_open: %s\n", err);
+		return NULL;
+	}
+	return s;
+}
+
+static void base_cfg(struct run_config *c)
+{
+	run_config_defaults(c);
+	str_copy(c->id, sizeof(c->id), "test");
+	c->window_ms = 10000;
+	c->started = T0 + 0.75;   /* windows start at the floor */
+}
+
+/* count requests of one outcome at second sec, one row per call */
+static int put(struct store *s, const char *check, unsigned outcome, int code, int64_t sec,
+	       uint64_t count)
+{
+	static uint64_t seq;
+	struct agg_row r;
+	uint64_t i;
+
+	memset(&r, 0, sizeof(r));
+	str_copy(r.check, sizeof(r.check), check);
+	r.outcome = outcome;
+	r.code = code;
+	r.second = sec;
+	hist_init(&r.h);
+	for (i = 0; i < count; i++)
+		hist_add(&r.h, 1000 + i);
+	return store_put_batch(s, "client", 1, ++seq, &r, 1) == 1 ? 0 : -1;
+}
+
+TEST(bounds)
+{
+	struct run_config c;
+	int64_t a, z;
+
+	base_cfg(&c);
+	window_bounds(&c, 0, 0, &a, &z);
+	ASSERT_EQ(a, T0);
+	ASSERT_EQ(z, T0 + 10);
+	window_bounds(&c, 3, 0, &a, &z);
+	ASSERT_EQ(a, T0 + 30);
+	ASSERT_EQ(z, T0 + 40);
+	/* the end cuts the last window short; a request in the end's second counts */
+	window_bounds(&c, 3, T0 + 34.2, &a, &z);
+	ASSERT_EQ(a, T0 + 30);
+	ASSERT_EQ(z, T0 + 35);
+	window_bounds(&c, 5, T0 + 34.2, &a, &z);
+	ASSERT_EQ(z, a);   /* past the end: empty */
+	c.window_ms = 1000;
+	window_bounds(&c, 7, 0, &a, &z);
+	ASSERT_EQ(a, T0 + 7);
+	ASSERT_EQ(z, T0 + 8);
+}
+
+TEST(windows_from_rows)
+{
+	struct store *s = fresh_store();
+	struct run_config c;
+	struct window_result r;
+	struct store_window *w = NULL;
+	size_t n = 0;
+
+	ASSERT(s);
+	base_cfg(&c);
+	/* window 0: all ok; window 1: 100% 503; window 2: empty */
+	ASSERT_EQ(put(s, "http.basic", OUT_OK, 200, T0, 60), 0);
+	ASSERT_EQ(put(s, "http.basic", OUT_OK, 200, T0 + 9, 40), 0);
+	ASSERT_EQ(put(s, "http.basic", OUT_HTTP_5XX, 503, T0 + 10, 30), 0);
+	ASSERT_EQ(put(s, "http.basic", OUT_HTTP_5XX, 503, T0 + 19, 20), 0);
+
+	ASSERT_EQ(evaluate_window(s, &c, &check_http_basic, 0, 0, &r), 0);
+	ASSERT_EQ(r.verdict, V_PASS);
+	ASSERT_UEQ(r.total, 100);
+	ASSERT_UEQ(r.ok, 100);
+	ASSERT_UEQ(r.h.count, 100);
+
+	ASSERT_EQ(evaluate_window(s, &c, &check_http_basic, 1, 0, &r), 0);
+	ASSERT_EQ(r.verdict, V_FAIL);
+	ASSERT_EQ(r.reason, R_LOW_SUCCESS);
+	ASSERT_UEQ(r.failed, 50);
+	ASSERT_CONTAINS(r.reason_text, "HTTP 5xx");
+	ASSERT_CONTAINS(r.reason_text, "503");
+	ASSERT_CONTAINS(r.reason_text, "50 of 50 failed");
+	ASSERT_CONTAINS(r.evidence, "\"http_5xx\"");
+
+	ASSERT_EQ(evaluate_window(s, &c, &check_http_basic, 2, 0, &r), 0);
+	ASSERT_EQ(r.verdict, V_NODATA);
+	ASSERT_EQ(r.reason, R_NO_DATA);
+
+	/* all three persisted, in order, with bounds */
+	ASSERT_EQ(store_get_windows(s, "http.basic", &w, &n), 0);
+	ASSERT_EQ(n, 3);
+	ASSERT_EQ(w[1].start_s, T0 + 10);
+	ASSERT_EQ(w[1].end_s, T0 + 20);
+	ASSERT_EQ(w[1].r.verdict, V_FAIL);
+	ASSERT_CONTAINS(w[1].r.reason_text, "HTTP 5xx from server (503 x50)");
+	ASSERT_EQ(w[2].r.verdict, V_NODATA);
+	free(w);
+	store_close(s);
+}
+
+TEST(grpc_unavailable)
+{
+	struct store *s = fresh_store();
+	struct run_config c;
+	struct window_result r;
+
+	ASSERT(s);
+	base_cfg(&c);
+	ASSERT_EQ(put(s, "grpc.basic", OUT_GRPC_ERROR, 14, T0 + 3, 48), 0);
+	ASSERT_EQ(put(s, "grpc.basic", OUT_CONNECT_REFUSED, 0, T0 + 4, 2), 0);
+	ASSERT_EQ(evaluate_window(s, &c, &check_grpc_basic, 0, 0, &r), 0);
+	ASSERT_EQ(r.verdict, V_FAIL);
+	ASSERT_CONTAINS(r.reason_text, "gRPC error");
+	ASSERT_CONTAINS(r.reason_text, "code 14 UNAVAILABLE x48");
+	ASSERT_CONTAINS(r.reason_text, "connection refused x2");
+	store_close(s);
+}
+
+TEST(stream_reset)
+{
+	struct store *s = fresh_store();
+	struct run_config c;
+	struct window_result r;
+
+	ASSERT(s);
+	base_cfg(&c);
+	ASSERT_EQ(put(s, "grpc.stream", OUT_OK, 0, T0 + 1, 100), 0);
+	ASSERT_EQ(put(s, "grpc.stream", OUT_STREAM_RESET, 0, T0 + 5, 1), 0);
+	ASSERT_EQ(evaluate_window(s, &c, &check_grpc_stream, 0, 0, &r), 0);
+	ASSERT_EQ(r.verdict, V_FAIL);
+	ASSERT_EQ(r.reason, R_STREAM_BROKEN);
+	ASSERT_CONTAINS(r.evidence, "\"reconnects\":1");
+	store_close(s);
+}
+
+static int fake_eval_calls;
+
+static int fake_eval(const struct window_data *wd, struct window_result *out)
+{
+	(void)wd;
+	fake_eval_calls++;
+	out->verdict = V_PASS;
+	out->reason = reason_ok;
+	str_copy(out->reason_text, sizeof(out->reason_text), "fake pass");
+	return 0;
+}
+
+static const struct check_desc fake_mesh_check = {
+	.id = "mtls.fake",
+	.title = "fake mesh check",
+	.promise = "every meshed request carries the verified client identity.",
+	.proof = "test only",
+	.objective = "100%",
+	.roles = ROLE_HTTP_CLIENT,
+	.needs_mesh = 1,
+	.objective_ratio = 1.0,
+	.eval = fake_eval,
+};
+
+TEST(no_mesh)
+{
+	struct store *s = fresh_store();
+	struct run_config c;
+	struct window_result r;
+
+	ASSERT(s);
+	base_cfg(&c);
+	str_copy(c.mesh, sizeof(c.mesh), "none");
+	fake_eval_calls = 0;
+	ASSERT_EQ(evaluate_window(s, &c, &fake_mesh_check, 0, 0, &r), 0);
+	ASSERT_EQ(fake_eval_calls, 0);
+	ASSERT_EQ(r.verdict, V_FAIL);
+	ASSERT_EQ(r.reason, R_NO_MESH);
+	ASSERT_STR_EQ(r.reason_text,
+		      "no mesh provides every meshed request carries the verified client identity");
+	/* with a mesh, the check's own eval judges */
+	str_copy(c.mesh, sizeof(c.mesh), "haproxy");
+	ASSERT_EQ(evaluate_window(s, &c, &fake_mesh_check, 1, 0, &r), 0);
+	ASSERT_EQ(fake_eval_calls, 1);
+	ASSERT_EQ(r.verdict, V_PASS);
+	store_close(s);
+}
+
+static int count_windows(struct store *s, const char *check)
+{
+	struct store_window *w = NULL;
+	size_t n = 0;
+
+	if (store_get_windows(s, check, &w, &n))
+		return -1;
+	free(w);
+	return (int)n;
+}
+
+TEST(due_progress_and_final)
+{
+	struct store *s = fresh_store();
+	struct run_config c;
+	struct store_window *w = NULL;
+	int64_t next = 0;
+	size_t n = 0;
+
+	ASSERT(s);
+	base_cfg(&c);
+	c.nchecks = 2;
+	str_copy(c.checks[0], sizeof(c.checks[0]), "http.basic");
+	str_copy(c.checks[1], sizeof(c.checks[1]), "grpc.stream");
+	ASSERT_EQ(put(s, "http.basic", OUT_OK, 200, T0 + 32, 10), 0);
+
+	/* not started: nothing */
+	c.started = 0;
+	ASSERT_EQ(evaluate_due(s, &c, T0 + 100, 2, 0, 0, &next), 0);
+	ASSERT_EQ(next, 0);
+	c.started = T0 + 0.75;
+
+	/* window 0 closes at T0+10; with 2 s grace it is due at T0+12 */
+	ASSERT_EQ(evaluate_due(s, &c, T0 + 11.9, 2, 0, 0, &next), 0);
+	ASSERT_EQ(next, 0);
+	ASSERT_EQ(evaluate_due(s, &c, T0 + 12, 2, 0, 0, &next), 0);
+	ASSERT_EQ(next, 1);
+	ASSERT_EQ(count_windows(s, "http.basic"), 1);
+	ASSERT_EQ(count_windows(s, "grpc.stream"), 1);
+	ASSERT_EQ(count_windows(s, "grpc.basic"), 0);   /* not selected */
+	/* later: windows 1 and 2 at once */
+	ASSERT_EQ(evaluate_due(s, &c, T0 + 33, 2, 0, 0, &next), 0);
+	ASSERT_EQ(next, 3);
+	/* calling again does nothing new */
+	ASSERT_EQ(evaluate_due(s, &c, T0 + 33, 2, 0, 0, &next), 0);
+	ASSERT_EQ(next, 3);
+	/* the run ends at T0+34.5: final evaluates the partial window 3 */
+	ASSERT_EQ(evaluate_due(s, &c, T0 + 35, 2, 1, T0 + 34.5, &next), 0);
+	ASSERT_EQ(next, 4);
+	ASSERT_EQ(store_get_windows(s, "http.basic", &w, &n), 0);
+	ASSERT_EQ(n, 4);
+	ASSERT_EQ(w[3].start_s, T0 + 30);
+	ASSERT_EQ(w[3].end_s, T0 + 35);
+	ASSERT_EQ(w[3].r.verdict, V_PASS);
+	ASSERT_UEQ(w[3].r.total, 10);
+	ASSERT_EQ(w[0].r.verdict, V_NODATA);
+	free(w);
+	/* an end on a window boundary makes no empty extra window */
+	ASSERT_EQ(evaluate_due(s, &c, T0 + 60, 2, 1, T0 + 40, &next), 0);
+	ASSERT_EQ(next, 4);
+	store_close(s);
+}
+
+/* Count lines of path containing needle. */
+static int count_lines(const char *path, const char *needle)
+{
+	char line[2048];
+	FILE *f = fopen(path, "r");
+	int n = 0;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, needle))
+			n++;
+	fclose(f);
+	return n;
+}
+
+TEST(state_change_logged_once)
+{
+	struct store *s = fresh_store();
+	struct run_config c;
+	char path[128];
+	int fd, saved, i;
+
+	ASSERT(s);
+	base_cfg(&c);
+	for (i = 0; i < 6; i++)
+		ASSERT_EQ(put(s, "grpc.basic", i < 3 ? OUT_OK : OUT_GRPC_ERROR, i < 3 ? 0 : 14,
+			      T0 + 10 * i + 1, 10), 0);
+	snprintf(path, sizeof(path), "%s/log.txt", tmpdir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ASSERT(fd >= 0);
+	fflush(stderr);
+	saved = dup(2);
+	dup2(fd, 2);
+	for (i = 0; i < 6; i++)
+		evaluate_window(s, &c, &check_grpc_basic, i, 0, NULL);
+	dup2(saved, 2);
+	close(saved);
+	close(fd);
+	/* pass x3, fail x3: at most one line into pass, exactly one pass -> fail */
+	ASSERT(count_lines(path, "check grpc.basic:") <= 2);
+	ASSERT_EQ(count_lines(path, "check grpc.basic: pass -> fail (success 0.0%"), 1);
+	ASSERT_EQ(count_lines(path, "-> pass"), count_lines(path, "check grpc.basic:") - 1);
+	store_close(s);
+}
+
+int main(void)
+{
+	char cmd[128];
+	int rc;
+
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/conform-test-eval-XXXXXX");
+	if (!mkdtemp(tmpdir))
+		return 2;
+	log_init("test_evaluate", LOG_INFO);
+	RUN(bounds);
+	RUN(windows_from_rows);
+	RUN(grpc_unavailable);
+	RUN(stream_reset);
+	RUN(no_mesh);
+	RUN(due_progress_and_final);
+	RUN(state_change_logged_once);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	rc = system(cmd);
+	(void)rc;
+	TEST_MAIN_END();
+}

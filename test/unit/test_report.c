@@ -1,0 +1,491 @@
+/*
+ * test_report.c - the report from a fixture store with fixed timestamps:
+ * run and check verdicts, incidents, totals; report.json parsed back with
+ * cJSON, junit.xml checked well-formed (a small walk, and xmllint when
+ * present), and all three renderers compared with golden files.
+ */
+#include <cJSON.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "evaluate.h"
+#include "harness.h"
+#include "outcome.h"
+#include "report.h"
+#include "store.h"
+#include "util.h"
+
+#define T0 1763784660   /* 2025-11-22T04:11:00Z */
+
+static char tmpdir[64];
+static int ndb;
+
+static int put(struct store *s, const char *wl, uint64_t seq, const char *check,
+	       unsigned outcome, int code, int64_t sec, uint64_t count, uint64_t lat_us)
+{
+	struct agg_row r;
+	uint64_t i;
+
+	memset(&r, 0, sizeof(r));
+	str_copy(r.check, sizeof(r.check), check);
+	r.outcome = outcome;
+	r.code = code;
+	str_copy(r.backend, sizeof(r.backend), "v1");
+	r.second = sec;
+	hist_init(&r.h);
+	for (i = 0; i < count; i++)
+		hist_add(&r.h, lat_us + (i % 10) * 100);
+	return store_put_batch(s, wl, 42, seq, &r, 1) == 1 ? 0 : -1;
+}
+
+/*
+ * The fixture: a 40 s run (4 windows of 10 s) under mesh "none" with
+ * http.basic healthy, grpc.basic failing with UNAVAILABLE in windows 1-2,
+ * grpc.stream not selected; a few events with characters that need escaping.
+ */
+static struct store *fixture(struct run_config *c, int ended)
+{
+	struct store *s = NULL;
+	struct store_run run;
+	char path[128], err[256];
+	char *json;
+	uint64_t seq = 0;
+	int64_t t;
+	int64_t next = 0;
+
+	snprintf(path, sizeof(path), "%s/%d.db", tmpdir, ndb++);
+	if (store_open(path, 1, &s, err, sizeof(err)))
+		return NULL;
+	run_config_defaults(c);
+	str_copy(c->id, sizeof(c->id), "20251122-041100-3fa2");
+	c->started = T0;
+	c->duration_ms = 40000;
+	c->nchecks = 2;
+	str_copy(c->checks[0], sizeof(c->checks[0]), "http.basic");
+	str_copy(c->checks[1], sizeof(c->checks[1]), "grpc.basic");
+
+	memset(&run, 0, sizeof(run));
+	str_copy(run.id, sizeof(run.id), c->id);
+	str_copy(run.platform, sizeof(run.platform), c->platform);
+	str_copy(run.mesh, sizeof(run.mesh), c->mesh);
+	run.started = c->started;
+	run.window_ms = c->window_ms;
+	run.duration_ms = c->duration_ms;
+	json = run_config_to_json(c);
+	str_copy(run.config_json, sizeof(run.config_json), json ? json : "{}");
+	free(json);
+	if (store_put_run(s, &run))
+		goto fail;
+
+	for (t = T0; t < T0 + 40; t++) {
+		if (put(s, "http-client", ++seq, "http.basic", OUT_OK, 200, t, 10, 1500))
+			goto fail;
+		if (t >= T0 + 10 && t < T0 + 30) {
+			if (put(s, "grpc-client", ++seq, "grpc.basic", OUT_GRPC_ERROR, 14, t, 9, 300) ||
+			    put(s, "grpc-client", ++seq, "grpc.basic", OUT_OK, 0, t, 1, 900))
+				goto fail;
+		} else if (put(s, "grpc-client", ++seq, "grpc.basic", OUT_OK, 0, t, 10, 900)) {
+			goto fail;
+		}
+	}
+	/* one resent batch, one rejected by the collector */
+	if (store_put_batch(s, "http-client", 42, 1, NULL, 0) != 0 ||
+	    store_counter_add(s, "batches.rejected", 1))
+		goto fail;
+	if (store_put_event(s, T0 + 0.5, "run.start", "", "traffic started") ||
+	    store_put_event(s, T0 + 10.2, "fault.start", "grpc-server",
+			    "server-errors rate=0.9 code=14 <\"all\" & 'more'> | pipe") ||
+	    store_put_event(s, T0 + 30.1, "fault.end", "grpc-server", "server-errors ended"))
+		goto fail;
+	if (ended) {
+		if (store_set_run_ended(s, T0 + 40) ||
+		    evaluate_due(s, c, T0 + 41, 2, 1, T0 + 40, &next))
+			goto fail;
+	} else if (evaluate_due(s, c, T0 + 33, 2, 0, 0, &next)) {
+		goto fail;
+	}
+	return s;
+fail:
+	store_close(s);
+	return NULL;
+}
+
+static const cJSON *get(const cJSON *o, const char *path)
+{
+	char buf[128], *p, *dot;
+
+	str_copy(buf, sizeof(buf), path);
+	for (p = buf; o && p; p = dot) {
+		dot = strchr(p, '.');
+		if (dot)
+			*dot++ = '\0';
+		if (cJSON_IsArray(o))
+			o = cJSON_GetArrayItem(o, atoi(p));
+		else
+			o = cJSON_GetObjectItemCaseSensitive(o, p);
+	}
+	return o;
+}
+
+static const char *gets_(const cJSON *o, const char *path)
+{
+	const cJSON *x = get(o, path);
+
+	return cJSON_IsString(x) ? x->valuestring : NULL;
+}
+
+static double getn(const cJSON *o, const char *path)
+{
+	const cJSON *x = get(o, path);
+
+	return cJSON_IsNumber(x) ? x->valuedouble : -1;
+}
+
+TEST(build_verdicts)
+{
+	struct run_config c;
+	struct store *s = fixture(&c, 1);
+	struct report *r = NULL;
+	const struct report_check *h, *g, *st;
+
+	ASSERT(s);
+	ASSERT_EQ(report_build(s, &c, &r), 0);
+	ASSERT(r->final);
+	ASSERT_EQ(r->verdict, V_FAIL);
+	ASSERT_EQ(report_exit_code(r), 1);
+	ASSERT_EQ(r->nchecks, 3);
+	h = &r->checks[0];
+	g = &r->checks[1];
+	st = &r->checks[2];
+	ASSERT_EQ(h->verdict, V_PASS);
+	ASSERT_UEQ(h->win_pass, 4);
+	ASSERT_UEQ(h->totals.total, 400);   /* exactly what the client sent */
+	ASSERT_UEQ(h->totals.ok, 400);
+	ASSERT_EQ(g->verdict, V_FAIL);
+	ASSERT_EQ(g->reason_id, R_LOW_SUCCESS);
+	ASSERT_CONTAINS(g->reason, "gRPC error status (code 14 UNAVAILABLE x90)");
+	ASSERT_CONTAINS(g->reason, "; 2 of 4 windows failed");
+	ASSERT_UEQ(g->win_fail, 2);
+	ASSERT_UEQ(g->win_pass, 2);
+	ASSERT_EQ(g->nincidents, 1);
+	ASSERT_EQ(g->incidents[0].start_s, T0 + 10);
+	ASSERT_EQ(g->incidents[0].end_s, T0 + 30);
+	ASSERT_EQ(g->incidents[0].windows, 2);
+	ASSERT_UEQ(g->totals.total, 400);
+	ASSERT_UEQ(g->totals.failed, 180);
+	ASSERT_UEQ(g->totals.by_outcome[OUT_GRPC_ERROR], 180);
+	ASSERT_EQ(st->verdict, V_SKIP);
+	ASSERT_EQ(r->nevents, 3);
+	ASSERT_EQ(r->monitor.batches, 100);
+	ASSERT_EQ(r->monitor.duplicates, 1);
+	ASSERT_EQ(r->monitor.rejected, 1);
+	report_free(r);
+	store_close(s);
+}
+
+TEST(healthy_run_passes)
+{
+	struct run_config c;
+	struct store *s = fixture(&c, 1);
+	struct report *r = NULL;
+
+	ASSERT(s);
+	c.nchecks = 1;   /* only http.basic: the healthy one */
+	ASSERT_EQ(report_build(s, &c, &r), 0);
+	ASSERT_EQ(r->verdict, V_PASS);
+	ASSERT_EQ(report_exit_code(r), 0);
+	ASSERT_EQ(r->checks[1].verdict, V_SKIP);
+	report_free(r);
+	store_close(s);
+}
+
+TEST(no_data_fails)
+{
+	struct run_config c;
+	struct store *s = fixture(&c, 1);
+	struct report *r = NULL;
+
+	ASSERT(s);
+	/* grpc.stream selected but never sent anything */
+	c.nchecks = 1;
+	str_copy(c.checks[0], sizeof(c.checks[0]), "grpc.stream");
+	ASSERT_EQ(report_build(s, &c, &r), 0);
+	ASSERT_EQ(r->verdict, V_FAIL);
+	ASSERT_EQ(r->checks[2].verdict, V_FAIL);
+	ASSERT_EQ(r->checks[2].reason_id, R_NO_DATA);
+	ASSERT_CONTAINS(r->checks[2].reason, "no data");
+	report_free(r);
+	store_close(s);
+}
+
+TEST(json_parses_back)
+{
+	struct run_config c;
+	struct store *s = fixture(&c, 1);
+	struct report *r = NULL;
+	struct dynbuf b = DYNBUF_INIT(1 << 22);
+	cJSON *j;
+
+	ASSERT(s);
+	ASSERT_EQ(report_build(s, &c, &r), 0);
+	ASSERT_EQ(report_render(r, "json", &b), 0);
+	j = cJSON_Parse(b.buf);
+	ASSERT(j);
+	ASSERT_STR_EQ(gets_(j, "verdict"), "fail");
+	ASSERT_STR_EQ(gets_(j, "run.id"), "20251122-041100-3fa2");
+	ASSERT_STR_EQ(gets_(j, "run.platform"), "local");
+	ASSERT_STR_EQ(gets_(j, "run.mesh"), "none");
+	ASSERT_STR_EQ(gets_(j, "run.started"), "2025-11-22T04:11:00Z");
+	ASSERT_STR_EQ(gets_(j, "run.ended"), "2025-11-22T04:11:40Z");
+	ASSERT_NEAR(getn(j, "run.duration_s"), 40, 1e-9);
+	ASSERT_NEAR(getn(j, "run.started_unix"), T0, 1e-6);
+	ASSERT_NEAR(getn(j, "events.0.ts_unix"), T0 + 0.5, 1e-6);
+	ASSERT(cJSON_IsTrue(get(j, "run.final")));
+	ASSERT_STR_EQ(gets_(j, "checks.0.id"), "http.basic");
+	ASSERT_STR_EQ(gets_(j, "checks.0.verdict"), "pass");
+	ASSERT_NEAR(getn(j, "checks.0.windows.pass"), 4, 0);
+	ASSERT_NEAR(getn(j, "checks.0.requests.total"), 400, 0);
+	ASSERT(getn(j, "checks.0.latency_ms.p99") >= 2.4);
+	ASSERT(getn(j, "checks.0.latency_ms.p50") <= getn(j, "checks.0.latency_ms.p90"));
+	ASSERT_STR_EQ(gets_(j, "checks.1.verdict"), "fail");
+	ASSERT_STR_EQ(gets_(j, "checks.1.reason_code"), "low_success");
+	ASSERT_CONTAINS(gets_(j, "checks.1.reason"), "gRPC error");
+	ASSERT_NEAR(getn(j, "checks.1.requests.failed"), 180, 0);
+	ASSERT_NEAR(getn(j, "checks.1.requests.by_outcome.grpc_error"), 180, 0);
+	ASSERT_STR_EQ(gets_(j, "checks.1.incidents.0.start"), "2025-11-22T04:11:10Z");
+	ASSERT_STR_EQ(gets_(j, "checks.1.incidents.0.end"), "2025-11-22T04:11:30Z");
+	ASSERT_NEAR(getn(j, "checks.1.incidents.0.windows"), 2, 0);
+	ASSERT_STR_EQ(gets_(j, "checks.2.verdict"), "skip");
+	ASSERT(cJSON_IsNull(get(j, "checks.2.reason_code")));
+	ASSERT_EQ(cJSON_GetArraySize(get(j, "checks.2.incidents")), 0);
+	ASSERT_EQ(cJSON_GetArraySize(get(j, "events")), 3);
+	ASSERT_STR_EQ(gets_(j, "events.1.detail"),
+		      "server-errors rate=0.9 code=14 <\"all\" & 'more'> | pipe");
+	ASSERT_NEAR(getn(j, "monitor.batches"), 100, 0);
+	ASSERT_NEAR(getn(j, "monitor.duplicates"), 1, 0);
+	ASSERT_NEAR(getn(j, "monitor.rejected"), 1, 0);
+	ASSERT_NEAR(getn(j, "summary.skip"), 1, 0);
+	cJSON_Delete(j);
+	ASSERT_EQ(golden_check("report.json", b.buf), 0);
+	dynbuf_release(&b);
+	report_free(r);
+	store_close(s);
+}
+
+/*
+ * A small well-formedness walk: tags nest and close in order, attributes
+ * are quoted, and '&' only starts a known entity. Returns 0 when fine.
+ */
+static int xml_walk(const char *p)
+{
+	const char *stack[32];
+	size_t lens[32];
+	int depth = 0, root_seen = 0;
+
+	if (strncmp(p, "<?xml ", 6))
+		return -1;
+	p = strstr(p, "?>");
+	if (!p)
+		return -1;
+	p += 2;
+	while (*p) {
+		if (*p == '&') {
+			if (strncmp(p, "&lt;", 4) && strncmp(p, "&gt;", 4) && strncmp(p, "&amp;", 5) &&
+			    strncmp(p, "&quot;", 6) && strncmp(p, "&apos;", 6))
+				return -2;
+			p++;
+			continue;
+		}
+		if (*p != '<') {
+			if (!depth && *p != '\n' && *p != ' ')
+				return -3;   /* text outside the root */
+			p++;
+			continue;
+		}
+		if (p[1] == '/') {
+			const char *name = p + 2;
+			size_t n = strcspn(name, ">");
+
+			if (!depth || n != lens[depth - 1] || strncmp(name, stack[depth - 1], n))
+				return -4;
+			depth--;
+			p = name + n + 1;
+			continue;
+		}
+		{
+			const char *name = p + 1;
+			size_t n = strcspn(name, " />");
+			const char *q = name + n;
+			int self = 0;
+
+			if (!depth && root_seen)
+				return -5;   /* second root */
+			while (*q && *q != '>') {
+				if (*q == '"') {
+					const char *end = strchr(q + 1, '"');
+
+					if (!end)
+						return -6;
+					if (memchr(q + 1, '<', (size_t)(end - q - 1)))
+						return -7;
+					q = end;
+				} else if (*q == '<' || *q == '&') {
+					return -7;
+				}
+				if (*q == '/' && q[1] == '>')
+					self = 1;
+				q++;
+			}
+			if (!*q)
+				return -8;
+			if (!self) {
+				if (depth == 32)
+					return -9;
+				stack[depth] = name;
+				lens[depth++] = n;
+			}
+			root_seen = 1;
+			p = q + 1;
+		}
+	}
+	return depth ? -10 : 0;
+}
+
+TEST(junit_well_formed)
+{
+	struct run_config c;
+	struct store *s = fixture(&c, 1);
+	struct report *r = NULL;
+	struct dynbuf b = DYNBUF_INIT(1 << 22);
+	char path[128], cmd[256];
+	FILE *f;
+
+	ASSERT(s);
+	ASSERT_EQ(report_build(s, &c, &r), 0);
+	ASSERT_EQ(report_render_junit(r, &b), 0);
+	ASSERT_EQ(xml_walk(b.buf), 0);
+	ASSERT_CONTAINS(b.buf, "<testsuite name=\"conform\" tests=\"3\" failures=\"1\" "
+			"errors=\"0\" skipped=\"1\" time=\"40\"");
+	ASSERT_CONTAINS(b.buf, "<testcase classname=\"conform.none\" name=\"grpc.basic\"");
+	ASSERT_CONTAINS(b.buf, "type=\"low_success\"");
+	ASSERT_CONTAINS(b.buf, "<skipped message=\"not selected for this run\"/>");
+	ASSERT_CONTAINS(b.buf, "2025-11-22T04:11:10Z .. 2025-11-22T04:11:30Z (2 windows)");
+	/* the walk itself rejects broken XML */
+	ASSERT(xml_walk("<?xml version=\"1.0\"?>\n<a><b></a></b>\n") != 0);
+	ASSERT(xml_walk("<?xml version=\"1.0\"?>\n<a x=\"<\"/>\n") != 0);
+	ASSERT(xml_walk("<?xml version=\"1.0\"?>\n<a>&bogus;</a>\n") != 0);
+	if (system("command -v xmllint >/dev/null 2>&1") == 0) {
+		snprintf(path, sizeof(path), "%s/junit.xml", tmpdir);
+		f = fopen(path, "w");
+		ASSERT(f);
+		fputs(b.buf, f);
+		fclose(f);
+		snprintf(cmd, sizeof(cmd), "xmllint --noout '%s'", path);
+		ASSERT_EQ(system(cmd), 0);
+	}
+	ASSERT_EQ(golden_check("junit.xml", b.buf), 0);
+	dynbuf_release(&b);
+	report_free(r);
+	store_close(s);
+}
+
+TEST(md_golden)
+{
+	struct run_config c;
+	struct store *s = fixture(&c, 1);
+	struct report *r = NULL;
+	struct dynbuf b = DYNBUF_INIT(1 << 22);
+
+	ASSERT(s);
+	ASSERT_EQ(report_build(s, &c, &r), 0);
+	ASSERT_EQ(report_render(r, "md", &b), 0);
+	ASSERT_CONTAINS(b.buf, "❌ not conformant");
+	ASSERT_CONTAINS(b.buf, "### Failures");
+	ASSERT_CONTAINS(b.buf, "| grpc.basic");
+	/* the pipe in the event detail cannot break the table */
+	ASSERT_CONTAINS(b.buf, "\\| pipe");
+	ASSERT_EQ(golden_check("report.md", b.buf), 0);
+	dynbuf_release(&b);
+	report_free(r);
+	store_close(s);
+}
+
+TEST(provisional_and_unknown_format)
+{
+	struct run_config c;
+	struct store *s = fixture(&c, 0);
+	struct report *r = NULL;
+	struct dynbuf b = DYNBUF_INIT(1 << 22);
+	cJSON *j;
+
+	ASSERT(s);
+	ASSERT_EQ(report_build(s, &c, &r), 0);
+	ASSERT(!r->final);
+	ASSERT_EQ(report_render(r, "html", &b), -1);
+	ASSERT_EQ(report_render(r, NULL, &b), -1);
+	ASSERT_EQ(report_render_json(r, &b), 0);
+	j = cJSON_Parse(b.buf);
+	ASSERT(j);
+	ASSERT(cJSON_IsFalse(get(j, "run.final")));
+	ASSERT(cJSON_IsNull(get(j, "run.ended")));
+	ASSERT_NEAR(getn(j, "checks.1.windows.total"), 3, 0);
+	cJSON_Delete(j);
+	dynbuf_reset(&b);
+	ASSERT_EQ(report_render_md(r, &b), 0);
+	ASSERT_CONTAINS(b.buf, "provisional");
+	dynbuf_release(&b);
+	report_free(r);
+	store_close(s);
+}
+
+TEST(write_all)
+{
+	struct run_config c;
+	struct store *s = fixture(&c, 1);
+	struct report *r = NULL;
+	char dir[128], path[192];
+	struct stat st;
+	char *text;
+	const char *names[] = { "report.json", "junit.xml", "report.md" };
+	size_t i;
+
+	ASSERT(s);
+	ASSERT_EQ(report_build(s, &c, &r), 0);
+	snprintf(dir, sizeof(dir), "%s/run/reports", tmpdir);
+	ASSERT_EQ(report_write_all(r, dir), 0);
+	for (i = 0; i < ARRAY_SIZE(names); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		ASSERT_EQ(stat(path, &st), 0);
+		ASSERT(st.st_size > 100);
+	}
+	snprintf(path, sizeof(path), "%s/report.json", dir);
+	text = file_read(path, 1 << 22, NULL);
+	ASSERT(text);
+	ASSERT_CONTAINS(text, "\"verdict\": \"fail\"");
+	free(text);
+	report_free(r);
+	store_close(s);
+}
+
+int main(void)
+{
+	char cmd[128];
+	int rc;
+
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/conform-test-report-XXXXXX");
+	if (!mkdtemp(tmpdir))
+		return 2;
+	log_init("test_report", LOG_ERROR);
+	RUN(build_verdicts);
+	RUN(healthy_run_passes);
+	RUN(no_data_fails);
+	RUN(json_parses_back);
+	RUN(junit_well_formed);
+	RUN(md_golden);
+	RUN(provisional_and_unknown_format);
+	RUN(write_all);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	rc = system(cmd);
+	(void)rc;
+	TEST_MAIN_END();
+}

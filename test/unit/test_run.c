@@ -1,0 +1,149 @@
+/*
+ * test_run.c - run.json: defaults, a full round trip through JSON and a
+ * file, and strict parsing that names the field on unknown names, wrong
+ * types and out-of-range values.
+ */
+#include "check.h"
+#include "harness.h"
+#include "run.h"
+#include "util.h"
+
+TEST(defaults)
+{
+	struct run_config c;
+	size_t n;
+
+	run_config_defaults(&c);
+	ASSERT_STR_EQ(c.platform, "local");
+	ASSERT_STR_EQ(c.mesh, "none");
+	ASSERT_EQ(c.window_ms, 10000);
+	ASSERT_EQ(c.request_timeout_ms, 2000);
+	ASSERT_NEAR(c.rate, 10.0, 1e-12);
+	ASSERT_STR_EQ(c.identity_header, "l5d-client-id");
+	catalog_all(&n);
+	ASSERT_EQ(c.nchecks, n);
+	ASSERT(run_config_has_check(&c, "http.basic"));
+	ASSERT(run_config_has_check(&c, "grpc.stream"));
+	ASSERT(!run_config_has_check(&c, "nope"));
+}
+
+TEST(json_round_trip)
+{
+	struct run_config a, b;
+	char err[256] = "";
+	char *text;
+
+	run_config_defaults(&a);
+	str_copy(a.id, sizeof(a.id), "20261122-041100-3fa2");
+	str_copy(a.mesh, sizeof(a.mesh), "haproxy");
+	str_copy(a.run_dir, sizeof(a.run_dir), "/tmp/state/runs/20261122-041100-3fa2");
+	a.duration_ms = 3600000;
+	a.window_ms = 5000;
+	a.rate = 2.5;
+	a.request_timeout_ms = 750;
+	str_copy(a.identity_header, sizeof(a.identity_header), "x-client-id");
+	a.nchecks = 2;
+	str_copy(a.checks[0], sizeof(a.checks[0]), "grpc.stream");
+	str_copy(a.checks[1], sizeof(a.checks[1]), "http.basic");
+	a.started = 1763784660.125;
+	a.collector_port = 41234;
+
+	text = run_config_to_json(&a);
+	ASSERT(text);
+	ASSERT_EQ(run_config_from_json(text, &b, err, sizeof(err)), 0);
+	free(text);
+	ASSERT_STR_EQ(b.id, a.id);
+	ASSERT_STR_EQ(b.mesh, "haproxy");
+	ASSERT_STR_EQ(b.run_dir, a.run_dir);
+	ASSERT_EQ(b.duration_ms, 3600000);
+	ASSERT_EQ(b.window_ms, 5000);
+	ASSERT_NEAR(b.rate, 2.5, 1e-12);
+	ASSERT_EQ(b.request_timeout_ms, 750);
+	ASSERT_STR_EQ(b.identity_header, "x-client-id");
+	ASSERT_EQ(b.nchecks, 2);
+	ASSERT_STR_EQ(b.checks[0], "grpc.stream");
+	ASSERT_STR_EQ(b.checks[1], "http.basic");
+	ASSERT(!run_config_has_check(&b, "grpc.basic"));
+	ASSERT_NEAR(b.started, 1763784660.125, 1e-6);
+	ASSERT_EQ(b.collector_port, 41234);
+}
+
+TEST(file_round_trip)
+{
+	char dir[] = "/tmp/conform-test-run-XXXXXX", path[256], err[256] = "";
+	struct run_config a, b;
+
+	ASSERT(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/run.json", dir);
+	run_config_defaults(&a);
+	str_copy(a.id, sizeof(a.id), "abc");
+	ASSERT_EQ(run_config_save(&a, path), 0);
+	ASSERT_EQ(run_config_load(path, &b, err, sizeof(err)), 0);
+	ASSERT_STR_EQ(b.id, "abc");
+	ASSERT_EQ(b.nchecks, a.nchecks);
+	remove(path);
+	ASSERT_EQ(run_config_load(path, &b, err, sizeof(err)), -1);
+	ASSERT_CONTAINS(err, "run.json");
+	remove(dir);
+}
+
+TEST(partial_json_keeps_defaults)
+{
+	struct run_config c;
+	char err[256] = "";
+
+	ASSERT_EQ(run_config_from_json("{\"id\":\"x\",\"mesh\":\"haproxy\"}", &c, err,
+				       sizeof(err)), 0);
+	ASSERT_STR_EQ(c.id, "x");
+	ASSERT_STR_EQ(c.mesh, "haproxy");
+	ASSERT_EQ(c.window_ms, 10000);
+	ASSERT(run_config_has_check(&c, "grpc.basic"));
+}
+
+TEST(errors_name_the_field)
+{
+	static const struct { const char *json, *err; } cases[] = {
+		{ "{\"windw_ms\":1000}", "\"windw_ms\": unknown field" },
+		{ "{\"window_ms\":\"10s\"}", "window_ms: expected a positive integer" },
+		{ "{\"window_ms\":0}", "window_ms: expected a positive integer" },
+		{ "{\"window_ms\":1.5}", "window_ms: expected a positive integer" },
+		{ "{\"window_ms\":1500}", "window_ms: expected a whole number of seconds" },
+		{ "{\"duration_ms\":-1}", "duration_ms: expected a non-negative integer" },
+		{ "{\"rate\":0}", "rate: expected a positive number" },
+		{ "{\"rate\":true}", "rate: expected a positive number" },
+		{ "{\"mesh\":5}", "mesh: expected a string" },
+		{ "{\"mesh\":\"a-very-long-mesh-name\"}", "mesh: longer than 15 bytes" },
+		{ "{\"collector_port\":70000}", "collector_port: expected a port number" },
+		{ "{\"checks\":\"http.basic\"}", "checks: expected an array" },
+		{ "{\"checks\":[\"http.basic\",7]}", "checks[1]: expected a string" },
+		{ "{\"checks\":[\"http.basic\",\"nope\"]}", "checks[1]: unknown check \"nope\"" },
+		{ "{\"checks\":[\"http.basic\",\"http.basic\"]}", "checks[1]: duplicate check" },
+		{ "{\"checks\":[]}", "checks: expected at least one" },
+		{ "[1,2]", "expected a JSON object" },
+		{ "{\"id\":", "invalid JSON" },
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct run_config c;
+		char err[256] = "";
+
+		run_config_defaults(&c);
+		str_copy(c.id, sizeof(c.id), "untouched");
+		if (run_config_from_json(cases[i].json, &c, err, sizeof(err)) != -1)
+			H_FAIL("%s: accepted", cases[i].json);
+		if (!strstr(err, cases[i].err))
+			H_FAIL("%s: error \"%s\" lacks \"%s\"", cases[i].json, err, cases[i].err);
+		ASSERT_STR_EQ(c.id, "untouched");   /* nothing applied on error */
+	}
+}
+
+int main(void)
+{
+	RUN(defaults);
+	RUN(json_round_trip);
+	RUN(file_round_trip);
+	RUN(partial_json_keeps_defaults);
+	RUN(errors_name_the_field);
+	TEST_MAIN_END();
+}

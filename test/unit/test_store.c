@@ -1,0 +1,438 @@
+/*
+ * test_store.c - the run database: create and reopen, the run row, batches
+ * deduplicated by (workload, instance, seq), rows by time range, totals,
+ * windows replaced in place, events in order, counters, concurrent writers,
+ * and damaged rows skipped instead of trusted.
+ */
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+
+#include "harness.h"
+#include "outcome.h"
+#include "store.h"
+#include "util.h"
+
+static char tmpdir[64];
+
+static const char *db_path(const char *name)
+{
+	static char p[128];
+
+	snprintf(p, sizeof(p), "%s/%s", tmpdir, name);
+	return p;
+}
+
+static struct store *open_new(const char *name)
+{
+	struct store *s = NULL;
+	char err[256];
+
+	if (store_open(db_path(name), 1, &s, err, sizeof(err))) {
+		fprintf(stderr, "store_open: %s\n", err);
+		return NULL;
+	}
+	return s;
+}
+
+static void make_row(struct agg_row *r, const char *check, unsigned outcome, int code,
+		     int64_t second, uint64_t count, uint64_t lat_us)
+{
+	uint64_t i;
+
+	memset(r, 0, sizeof(*r));
+	str_copy(r->check, sizeof(r->check), check);
+	r->outcome = outcome;
+	r->code = code;
+	str_copy(r->backend, sizeof(r->backend), "v1");
+	r->second = second;
+	hist_init(&r->h);
+	for (i = 0; i < count; i++)
+		hist_add(&r->h, lat_us + i);
+	r->attempts[0] = count;
+}
+
+TEST(open_requires_create)
+{
+	struct store *s = NULL;
+	char err[256] = "";
+
+	ASSERT_EQ(store_open(db_path("missing.db"), 0, &s, err, sizeof(err)), -1);
+	ASSERT(s == NULL);
+	ASSERT(err[0]);
+	s = open_new("a.db");
+	ASSERT(s);
+	store_close(s);
+	ASSERT_EQ(store_open(db_path("a.db"), 0, &s, err, sizeof(err)), 0);
+	store_close(s);
+	store_close(NULL);
+}
+
+TEST(not_a_store)
+{
+	struct store *s = NULL;
+	char err[256] = "";
+	FILE *f = fopen(db_path("junk.db"), "w");
+
+	ASSERT(f);
+	fputs("this is not sqlite at all, just text that is long enough to look like a header", f);
+	fclose(f);
+	ASSERT_EQ(store_open(db_path("junk.db"), 0, &s, err, sizeof(err)), -1);
+	ASSERT(err[0]);
+}
+
+TEST(run_row)
+{
+	struct store *s = open_new("run.db");
+	struct store_run r, g;
+
+	ASSERT(s);
+	ASSERT_EQ(store_get_run(s, &g), -1);
+	ASSERT_CONTAINS(store_errmsg(s), "no run");
+	ASSERT_EQ(store_set_run_ended(s, 5), -1);
+	memset(&r, 0, sizeof(r));
+	str_copy(r.id, sizeof(r.id), "20261122-041100-3fa2");
+	str_copy(r.platform, sizeof(r.platform), "local");
+	str_copy(r.mesh, sizeof(r.mesh), "none");
+	r.started = 1763784660.5;
+	r.window_ms = 10000;
+	r.duration_ms = 60000;
+	str_copy(r.config_json, sizeof(r.config_json), "{\"id\":\"x\"}");
+	ASSERT_EQ(store_put_run(s, &r), 0);
+	ASSERT_EQ(store_get_run(s, &g), 0);
+	ASSERT_STR_EQ(g.id, r.id);
+	ASSERT_STR_EQ(g.mesh, "none");
+	ASSERT_NEAR(g.started, 1763784660.5, 1e-9);
+	ASSERT_NEAR(g.ended, 0, 0);
+	ASSERT_EQ(g.window_ms, 10000);
+	ASSERT_EQ(g.duration_ms, 60000);
+	ASSERT_STR_EQ(g.config_json, "{\"id\":\"x\"}");
+	ASSERT_EQ(store_set_run_ended(s, 1763784720.25), 0);
+	ASSERT_EQ(store_get_run(s, &g), 0);
+	ASSERT_NEAR(g.ended, 1763784720.25, 1e-9);
+	store_close(s);
+}
+
+TEST(batches_dedupe_and_rows)
+{
+	struct store *s = open_new("batch.db");
+	struct agg_row rows[3], *got = NULL;
+	size_t n = 0;
+
+	ASSERT(s);
+	make_row(&rows[0], "http.basic", OUT_OK, 200, 100, 10, 1000);
+	make_row(&rows[1], "http.basic", OUT_HTTP_5XX, 503, 101, 2, 5000);
+	make_row(&rows[2], "grpc.basic", OUT_OK, 0, 100, 4, 700);
+	ASSERT_EQ(store_put_batch(s, "http-client", 0xfeedfacecafebeefULL, 1, rows, 3), 1);
+	/* the same key again: acked, not stored */
+	ASSERT_EQ(store_put_batch(s, "http-client", 0xfeedfacecafebeefULL, 1, rows, 3), 0);
+	/* a new instance restarts seq: a different batch */
+	ASSERT_EQ(store_put_batch(s, "http-client", 7, 1, rows, 1), 1);
+	/* another workload, same instance and seq: different too */
+	ASSERT_EQ(store_put_batch(s, "grpc-client", 7, 1, rows + 2, 1), 1);
+	ASSERT_EQ(store_counter_get(s, "batches.accepted"), 3);
+	ASSERT_EQ(store_counter_get(s, "batches.duplicate"), 1);
+
+	ASSERT_EQ(store_get_rows(s, "http.basic", 100, 102, &got, &n), 0);
+	ASSERT_EQ(n, 3);
+	ASSERT_EQ(got[0].second, 100);
+	ASSERT_EQ(got[1].second, 100);
+	ASSERT_EQ(got[2].second, 101);
+	ASSERT_EQ(got[2].outcome, OUT_HTTP_5XX);
+	ASSERT_EQ(got[2].code, 503);
+	ASSERT_STR_EQ(got[2].workload, "http-client");
+	ASSERT_STR_EQ(got[2].backend, "v1");
+	ASSERT_UEQ(got[2].h.count, 2);
+	ASSERT_UEQ(got[2].h.sum_us, 10001);
+	ASSERT_UEQ(got[2].h.max_us, 5001);
+	{
+		uint64_t sum = 0;
+		unsigned i;
+
+		for (i = 0; i < HIST_BUCKETS; i++)
+			sum += got[2].h.b[i];
+		ASSERT_UEQ(sum, 2);
+		ASSERT(got[2].h.b[hist_index(5000)] >= 1);
+	}
+	ASSERT_UEQ(got[0].attempts[0], 10);
+	free(got);
+
+	/* [from, to): second 101 alone */
+	ASSERT_EQ(store_get_rows(s, "http.basic", 101, 102, &got, &n), 0);
+	ASSERT_EQ(n, 1);
+	free(got);
+	ASSERT_EQ(store_get_rows(s, "http.basic", 102, 200, &got, &n), 0);
+	ASSERT_EQ(n, 0);
+	ASSERT(got == NULL);
+	store_close(s);
+}
+
+TEST(bounded_strings_truncate)
+{
+	struct store *s = open_new("long.db");
+	struct agg_row r, *got = NULL;
+	char longname[300];
+	size_t n = 0;
+
+	ASSERT(s);
+	memset(longname, 'w', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	make_row(&r, "http.basic", OUT_OK, 200, 5, 1, 10);
+	ASSERT_EQ(store_put_batch(s, longname, 1, 1, &r, 1), 1);
+	ASSERT_EQ(store_put_event(s, 1.0, longname, longname, longname), 0);
+	ASSERT_EQ(store_get_rows(s, "http.basic", 0, 10, &got, &n), 0);
+	ASSERT_EQ(n, 1);
+	ASSERT_EQ(strlen(got[0].workload), sizeof(got[0].workload) - 1);
+	free(got);
+	store_close(s);
+}
+
+TEST(totals)
+{
+	struct store *s = open_new("totals.db");
+	struct store_totals t;
+	struct agg_row rows[3];
+
+	ASSERT(s);
+	make_row(&rows[0], "http.basic", OUT_OK, 200, 100, 90, 1000);
+	make_row(&rows[1], "http.basic", OUT_HTTP_5XX, 503, 100, 8, 2000);
+	make_row(&rows[2], "http.basic", OUT_TIMEOUT, 0, 5000, 2, 2000000);
+	ASSERT_EQ(store_put_batch(s, "c", 1, 1, rows, 2), 1);
+	ASSERT_EQ(store_put_batch(s, "c", 1, 2, rows + 2, 1), 1);
+	ASSERT_EQ(store_get_totals(s, "http.basic", &t), 0);
+	ASSERT_UEQ(t.total, 100);
+	ASSERT_UEQ(t.ok, 90);
+	ASSERT_UEQ(t.failed, 10);
+	ASSERT_UEQ(t.by_outcome[OUT_OK], 90);
+	ASSERT_UEQ(t.by_outcome[OUT_HTTP_5XX], 8);
+	ASSERT_UEQ(t.by_outcome[OUT_TIMEOUT], 2);
+	ASSERT_UEQ(t.h.count, 100);
+	ASSERT_UEQ(t.h.max_us, 2000001);
+	ASSERT(hist_quantile(&t.h, 0.5) < 1200);
+	ASSERT_EQ(store_get_totals(s, "grpc.basic", &t), 0);
+	ASSERT_UEQ(t.total, 0);
+	store_close(s);
+}
+
+TEST(windows_replace)
+{
+	struct store *s = open_new("win.db");
+	struct window_result r;
+	struct store_window *w = NULL;
+	size_t n = 0;
+
+	ASSERT(s);
+	memset(&r, 0, sizeof(r));
+	hist_init(&r.h);
+	hist_add(&r.h, 1500);
+	r.verdict = V_FAIL;
+	r.reason = R_LOW_SUCCESS;
+	str_copy(r.reason_text, sizeof(r.reason_text), "success 0.0% < objective 99.0%");
+	str_copy(r.evidence, sizeof(r.evidence), "{\"total\":1}");
+	r.total = 1;
+	r.failed = 1;
+	ASSERT_EQ(store_put_window(s, "http.basic", 1, 110, 120, &r), 0);
+	ASSERT_EQ(store_put_window(s, "http.basic", 0, 100, 110, &r), 0);
+	r.verdict = V_PASS;
+	r.reason = R_MET;
+	str_copy(r.reason_text, sizeof(r.reason_text), "fine");
+	ASSERT_EQ(store_put_window(s, "http.basic", 1, 110, 120, &r), 0);   /* replaces */
+	ASSERT_EQ(store_put_window(s, "grpc.basic", 0, 100, 110, &r), 0);
+	ASSERT_EQ(store_get_windows(s, "http.basic", &w, &n), 0);
+	ASSERT_EQ(n, 2);
+	ASSERT_EQ(w[0].idx, 0);
+	ASSERT_EQ(w[0].r.verdict, V_FAIL);
+	ASSERT_EQ(w[0].r.reason, R_LOW_SUCCESS);
+	ASSERT_STR_EQ(w[0].r.evidence, "{\"total\":1}");
+	ASSERT_EQ(w[0].start_s, 100);
+	ASSERT_EQ(w[0].end_s, 110);
+	ASSERT_UEQ(w[0].r.h.count, 1);
+	ASSERT_UEQ(w[0].r.h.max_us, 1500);
+	ASSERT_UEQ(w[0].r.h.b[hist_index(1500)], 1);
+	ASSERT_EQ(w[1].idx, 1);
+	ASSERT_EQ(w[1].r.verdict, V_PASS);
+	ASSERT_STR_EQ(w[1].r.reason_text, "fine");
+	ASSERT_STR_EQ(w[1].check, "http.basic");
+	free(w);
+	store_close(s);
+}
+
+TEST(events_in_order)
+{
+	struct store *s = open_new("ev.db");
+	struct store_event *ev = NULL;
+	size_t n = 0;
+
+	ASSERT(s);
+	ASSERT_EQ(store_get_events(s, &ev, &n), 0);
+	ASSERT_EQ(n, 0);
+	ASSERT_EQ(store_put_event(s, 20.0, "fault.start", "http-server", "server-errors 100%"), 0);
+	ASSERT_EQ(store_put_event(s, 10.0, "run.start", "", "started"), 0);
+	ASSERT_EQ(store_put_event(s, 20.0, "fault.end", "http-server", NULL), 0);
+	ASSERT_EQ(store_get_events(s, &ev, &n), 0);
+	ASSERT_EQ(n, 3);
+	ASSERT_STR_EQ(ev[0].kind, "run.start");            /* by time */
+	ASSERT_STR_EQ(ev[1].kind, "fault.start");          /* then insertion */
+	ASSERT_STR_EQ(ev[2].kind, "fault.end");
+	ASSERT_STR_EQ(ev[2].detail, "");
+	ASSERT_STR_EQ(ev[1].subject, "http-server");
+	ASSERT(ev[1].id < ev[2].id);
+	free(ev);
+	store_close(s);
+}
+
+TEST(counters)
+{
+	struct store *s = open_new("cnt.db");
+
+	ASSERT(s);
+	ASSERT_EQ(store_counter_get(s, "batches.rejected"), 0);
+	ASSERT_EQ(store_counter_add(s, "batches.rejected", 2), 0);
+	ASSERT_EQ(store_counter_add(s, "batches.rejected", 3), 0);
+	ASSERT_EQ(store_counter_add(s, "other", -4), 0);
+	ASSERT_EQ(store_counter_get(s, "batches.rejected"), 5);
+	ASSERT_EQ(store_counter_get(s, "other"), -4);
+	store_close(s);
+}
+
+TEST(reopen_keeps_data)
+{
+	struct store *s = open_new("keep.db");
+	struct agg_row r, *got = NULL;
+	struct store_run run;
+	char err[256];
+	size_t n = 0;
+
+	ASSERT(s);
+	memset(&run, 0, sizeof(run));
+	str_copy(run.id, sizeof(run.id), "keep");
+	ASSERT_EQ(store_put_run(s, &run), 0);
+	make_row(&r, "grpc.stream", OUT_STREAM_RESET, 0, 42, 1, 0);
+	ASSERT_EQ(store_put_batch(s, "grpc-client", 9, 1, &r, 1), 1);
+	ASSERT_EQ(store_put_event(s, 1.0, "run.start", "", ""), 0);
+	store_close(s);
+
+	s = NULL;
+	ASSERT_EQ(store_open(db_path("keep.db"), 0, &s, err, sizeof(err)), 0);
+	ASSERT_EQ(store_get_run(s, &run), 0);
+	ASSERT_STR_EQ(run.id, "keep");
+	/* the dedupe key survives too */
+	ASSERT_EQ(store_put_batch(s, "grpc-client", 9, 1, &r, 1), 0);
+	ASSERT_EQ(store_get_rows(s, "grpc.stream", 0, 100, &got, &n), 0);
+	ASSERT_EQ(n, 1);
+	ASSERT_EQ(got[0].outcome, OUT_STREAM_RESET);
+	free(got);
+	store_close(s);
+}
+
+TEST(damaged_rows_skipped)
+{
+	struct store *s = open_new("bad.db");
+	struct agg_row r, *got = NULL;
+	struct store_totals t;
+	sqlite3 *db = NULL;
+	size_t n = 0;
+
+	ASSERT(s);
+	make_row(&r, "http.basic", OUT_OK, 200, 10, 3, 100);
+	ASSERT_EQ(store_put_batch(s, "c", 1, 1, &r, 1), 1);
+	/* write damage behind the store's back */
+	ASSERT_EQ(sqlite3_open(db_path("bad.db"), &db), SQLITE_OK);
+	ASSERT_EQ(sqlite3_exec(db,
+		"INSERT INTO agg (check_id, workload, outcome, code, backend, identity, second,"
+		" count, sum_us, max_us, hist, attempts) VALUES"
+		" ('http.basic','c',0,200,'','',11,5,5,5,x'0581',NULL),"      /* truncated blob */
+		" ('http.basic','c',0,200,'','',12,-5,5,5,NULL,NULL),"        /* negative count */
+		" ('http.basic','c',0,200,'','',13,1,1,1,NULL,x'0102'),"      /* bad attempts */
+		" ('http.basic','c',99,7,'','',14,1,1,1,NULL,NULL)",      /* bad outcome */
+		NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	ASSERT_EQ(store_get_rows(s, "http.basic", 0, 100, &got, &n), 0);
+	ASSERT_EQ(n, 2);
+	ASSERT_EQ(got[0].second, 10);
+	ASSERT_EQ(got[1].second, 14);
+	ASSERT_EQ(got[1].outcome, OUT_OTHER);   /* unknown outcome read as other */
+	ASSERT_STR_EQ(got[1].backend, "");
+	free(got);
+	ASSERT_EQ(store_get_totals(s, "http.basic", &t), 0);
+	ASSERT_UEQ(t.total, 4);
+	ASSERT_UEQ(t.failed, 1);
+	store_close(s);
+}
+
+struct writer_arg {
+	struct store *s;
+	int id;
+	int fails;
+};
+
+static void *writer(void *p)
+{
+	struct writer_arg *a = p;
+	struct agg_row r;
+	uint64_t seq;
+	char name[32];
+
+	snprintf(name, sizeof(name), "client-%d", a->id);
+	make_row(&r, "http.basic", OUT_OK, 200, 1, 1, 10);
+	for (seq = 1; seq <= 50; seq++) {
+		if (store_put_batch(a->s, name, 1, seq, &r, 1) != 1)
+			a->fails++;
+		if (store_put_batch(a->s, name, 1, seq, &r, 1) != 0)
+			a->fails++;
+	}
+	return NULL;
+}
+
+TEST(concurrent_writers)
+{
+	struct store *s = open_new("conc.db");
+	struct writer_arg args[4];
+	pthread_t th[4];
+	struct store_totals t;
+	int i;
+
+	ASSERT(s);
+	for (i = 0; i < 4; i++) {
+		args[i].s = s;
+		args[i].id = i;
+		args[i].fails = 0;
+		ASSERT_EQ(pthread_create(&th[i], NULL, writer, &args[i]), 0);
+	}
+	for (i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		ASSERT_EQ(args[i].fails, 0);
+	}
+	ASSERT_EQ(store_get_totals(s, "http.basic", &t), 0);
+	ASSERT_UEQ(t.total, 200);
+	ASSERT_EQ(store_counter_get(s, "batches.accepted"), 200);
+	ASSERT_EQ(store_counter_get(s, "batches.duplicate"), 200);
+	store_close(s);
+}
+
+int main(void)
+{
+	char cmd[128];
+	int rc;
+
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/conform-test-store-XXXXXX");
+	if (!mkdtemp(tmpdir))
+		return 2;
+	log_init("test_store", LOG_ERROR);
+	RUN(open_requires_create);
+	RUN(not_a_store);
+	RUN(run_row);
+	RUN(batches_dedupe_and_rows);
+	RUN(bounded_strings_truncate);
+	RUN(totals);
+	RUN(windows_replace);
+	RUN(events_in_order);
+	RUN(counters);
+	RUN(reopen_keeps_data);
+	RUN(damaged_rows_skipped);
+	RUN(concurrent_writers);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	rc = system(cmd);
+	(void)rc;
+	TEST_MAIN_END();
+}
