@@ -1,0 +1,126 @@
+/*
+ * cli.h - shared pieces of the conform command-line tool: exit codes, the
+ * verb table row, output helpers (errors, colour, progress) and the run
+ * control helpers every lifecycle verb uses (find the run, spawn and wait
+ * for conformd, print the final summary).
+ */
+#ifndef CONFORM_CLI_H
+#define CONFORM_CLI_H
+
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "cliflags.h"
+#include "run.h"
+#include "state.h"
+
+enum cli_exit {
+	EXIT_CONFORMANT = 0,
+	EXIT_NOT_CONFORMANT = 1,
+	EXIT_USAGE = 2,       /* usage or config error */
+	EXIT_ENV = 3,         /* environment: missing dependency, monitor not running */
+};
+
+struct verb {
+	const char *name;
+	int (*fn)(const struct cli_opts *o);
+	unsigned flags;       /* CLI_F_* accepted */
+	const char *usage;    /* "start [flags]" */
+	const char *summary;  /* one line for the verb list */
+	const char *help;     /* full text, lines end with \n */
+};
+
+/* Verb handlers (cmd_*.c). Each returns an exit code. */
+int cmd_start(const struct cli_opts *o);
+int cmd_run(const struct cli_opts *o);
+int cmd_status(const struct cli_opts *o);
+int cmd_stop(const struct cli_opts *o);
+int cmd_report(const struct cli_opts *o);
+int cmd_checks(const struct cli_opts *o);
+int cmd_fault(const struct cli_opts *o);
+
+/* --- out.c ------------------------------------------------------------ */
+
+/* "conform: <msg>\nhint: <hint>\n" on stderr; returns code. hint may be NULL. */
+int cli_fail(int code, const char *hint, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* A usage error from the flag parser: prints it, returns EXIT_USAGE. */
+int cli_usage_fail(const struct cli_error *e);
+/* Refuse positional arguments the verb does not take (EXIT_USAGE) or 0. */
+int cli_no_args(const struct cli_opts *o, const char *verb);
+/* stdout is a TTY and NO_COLOR is unset. */
+int out_colour(void);
+/* stderr is a TTY (progress lines are redrawn in place). */
+int out_err_tty(void);
+/* Print a verdict word padded to width, coloured when out_colour(). */
+void out_verdict(FILE *f, const char *verdict, int width);
+/* Redraw the progress line on stderr (TTY) or print it as a plain line. */
+void out_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* End a TTY progress line (newline if one is showing). */
+void out_progress_done(void);
+/* Print the last max_lines lines of a file to stderr, indented. */
+void out_tail(const char *path, int max_lines);
+/* Local time "2026-11-22 05:11:00" of unix seconds into buf. */
+const char *out_local_time(double unix_s, char *buf, size_t len);
+
+/* --- runctl.c --------------------------------------------------------- */
+
+/* Resolve the state directory from --state-dir / env (EXIT_USAGE/ENV on error) into out. */
+int cli_state_dir(const struct cli_opts *o, char *out, size_t len);
+
+/* Set by SIGINT/SIGTERM once cli_catch_signals() ran (cmd_start.c). */
+extern volatile sig_atomic_t cli_interrupted;
+void cli_catch_signals(void);
+
+/* Load RUN_DIR/run.json into c. 0 or -1 with err. */
+int cli_load_config(const char *run_dir, struct run_config *c, char *err, size_t errlen);
+
+/* The current run, if any. */
+struct cli_run {
+	char state_dir[PATH_MAX];
+	char id[RUN_ID_MAX];
+	char dir[PATH_MAX];
+	char sock[PATH_MAX];
+	enum run_state state;
+	pid_t pid;
+};
+/*
+ * Fill r with the current run of the state directory. Returns 0, or an exit
+ * code after printing why (EXIT_ENV "no active run").
+ */
+int cli_current_run(const struct cli_opts *o, struct cli_run *r);
+
+/*
+ * Create and start a run: lock, refuse if a run is active, make the run
+ * directory, token and run.json, spawn conformd and wait until it reports
+ * running; then point `current` at it. For `run` (is_run), --duration 0 is
+ * refused. Returns 0 with r and *child (conformd's pid, our child) filled,
+ * or an exit code after printing why.
+ */
+int cli_start_run(const struct cli_opts *o, int is_run, struct cli_run *r,
+		  struct run_config *cfg, pid_t *child);
+
+/*
+ * Wait for conformd (pid) to exit, at most deadline_ms, with a progress line
+ * labelled what. child != 0: pid is our child, reap it and store its wait
+ * status in *wstatus (may be NULL). 0 when gone, -1 on timeout.
+ */
+int cli_wait_exit(pid_t pid, int child, long deadline_ms, const char *what, int *wstatus);
+
+/*
+ * The end of a run: print the summary (check, verdict, windows, requests,
+ * p99) and report paths, clear `current`. abnormal: the monitor died, so
+ * render the reports from the store first and say so. Returns the exit code
+ * (verdict; EXIT_ENV when the reports cannot be read, or when a run that
+ * ended abnormally shows no failure).
+ */
+int cli_finish(struct cli_run *r, int abnormal);
+/*
+ * Print the summary of a run from its store (as cli_finish, without touching
+ * `current`); write_reports renders reports/ first. Returns the exit code.
+ */
+int cli_summary(const struct cli_run *r, int abnormal, int write_reports);
+
+#endif

@@ -1,0 +1,174 @@
+/*
+ * main.c - conform's entry point: one table of verbs (git's git.c), each
+ * row with its handler, accepted flags and help text. main parses the flags
+ * a verb accepts, answers --help itself and hands over.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "util.h"
+
+static int cmd_version(const struct cli_opts *o);
+static int cmd_help(const struct cli_opts *o);
+
+static const struct verb verbs[] = {
+	{ "start", cmd_start, CLI_F_RUNCONF | CLI_F_STATE_DIR | CLI_F_JSON,
+	  "start [flags]",
+	  "start a run in the background",
+	  "Create a run under the state directory, start the monitor (conformd) and its\n"
+	  "sample workloads, and return once the monitor reports running. The run goes\n"
+	  "on until --duration is over or `conform stop`. Only one run per state\n"
+	  "directory is active at a time.\n" },
+	{ "status", cmd_status, CLI_F_STATE_DIR | CLI_F_JSON,
+	  "status [--json]",
+	  "show the active run: checks, workloads, faults",
+	  "Show the active run: elapsed and remaining time, every check with its state,\n"
+	  "windows passed/failed/without data, requests and last reason; workloads with\n"
+	  "restarts; active faults. --json prints conformd's status object as is.\n"
+	  "A run that finished by itself shows its summary (`conform stop` clears it).\n"
+	  "Exit 3 when there is no active run or its monitor is not running.\n" },
+	{ "stop", cmd_stop, CLI_F_STATE_DIR,
+	  "stop",
+	  "end the active run and print its summary",
+	  "Ask the monitor to finish (evaluate the last windows, write the reports),\n"
+	  "wait for it, print the summary and the report paths and clear the active\n"
+	  "run. If the monitor died, the reports are rendered from the run's store.\n"
+	  "Exit 0 when the run is conformant, 1 when not.\n" },
+	{ "run", cmd_run, CLI_F_RUNCONF | CLI_F_STATE_DIR,
+	  "run --duration D [flags]",
+	  "start, wait for the duration, stop: for CI",
+	  "Start a run, show its progress until --duration is over, then stop it and\n"
+	  "print the summary (reports/junit.xml is there for CI). Ctrl-C stops early and\n"
+	  "still writes the reports. Exit 0 when conformant, 1 when not, 3 when the\n"
+	  "monitor failed.\n" },
+	{ "report", cmd_report, CLI_F_FORMAT | CLI_F_OUT | CLI_F_RUN | CLI_F_STATE_DIR,
+	  "report [--format json|junit|md] [--out PATH] [--run ID]",
+	  "render a run's report from its store",
+	  "Render the report of a run straight from its store: works while it runs\n"
+	  "(provisional), after stop, after a crash and on a copied run directory.\n"
+	  "Default: the active run, else the most recent one; markdown on stdout.\n"
+	  "Exit 0 when the run is conformant (so far), 1 when not.\n" },
+	{ "checks", cmd_checks, CLI_F_JSON,
+	  "checks [--json]",
+	  "list the conformance checks",
+	  "List the check catalog: id, title, objective and whether it needs a mesh.\n" },
+	{ "fault", cmd_fault,
+	  CLI_F_TARGET | CLI_F_FAULT_RATE | CLI_F_CODE | CLI_F_MS | CLI_F_FOR | CLI_F_STATE_DIR |
+	  CLI_F_JSON,
+	  "fault KIND --target NAME [--rate R] [--code N] [--ms N] [--for D]",
+	  "inject a fault into a workload of the active run",
+	  "Inject a fault into a workload of the active run. KIND is one of:\n"
+	  "  server-errors   fail a share (--rate, default 1.0) of requests with --code\n"
+	  "  server-latency  answer --ms milliseconds late\n"
+	  "  kill            SIGKILL the workload (the supervisor restarts it)\n"
+	  "Example: conform fault server-errors --target http-server --rate 0.5 --for 30s\n" },
+	{ "version", cmd_version, 0,
+	  "version",
+	  "print the version",
+	  "Print conform's version.\n" },
+	{ "help", cmd_help, 0,
+	  "help [VERB]",
+	  "show help for conform or a verb",
+	  "Show the list of verbs, or the full help of one.\n" },
+};
+
+static const struct verb *verb_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(verbs); i++)
+		if (!strcmp(verbs[i].name, name))
+			return &verbs[i];
+	return NULL;
+}
+
+static void print_list(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: conform VERB [flags]\n\n"
+		"conform checks that a service mesh keeps its promises, window by window.\n\n"
+		"verbs:\n");
+	for (i = 0; i < ARRAY_SIZE(verbs); i++)
+		fprintf(f, "  %-9s %s\n", verbs[i].name, verbs[i].summary);
+	fprintf(f, "\n`conform help VERB` or `conform VERB --help` for a verb's flags.\n"
+		"exit codes: 0 conformant, 1 not conformant, 2 usage or config error,\n"
+		"            3 environment error (missing dependency, monitor not running)\n");
+}
+
+static int print_verb_help(const struct verb *v)
+{
+	struct dynbuf b = DYNBUF_INIT(1 << 16);
+
+	printf("usage: conform %s\n\n%s", v->usage, v->help);
+	if (!cliflags_usage(v->flags, &b) && b.buf)
+		printf("\nflags:\n%s", b.buf);
+	dynbuf_release(&b);
+	return EXIT_CONFORMANT;
+}
+
+static int cmd_version(const struct cli_opts *o)
+{
+	int rc = cli_no_args(o, "version");
+
+	if (rc)
+		return rc;
+	printf("conform %s\n", CONFORM_VERSION);
+	return EXIT_CONFORMANT;
+}
+
+static int cmd_help(const struct cli_opts *o)
+{
+	const struct verb *v;
+
+	if (o->nargs == 0) {
+		print_list(stdout);
+		return EXIT_CONFORMANT;
+	}
+	if (o->nargs > 1)
+		return cli_fail(EXIT_USAGE, "write `conform help VERB`",
+				"help takes one verb, got %d words", o->nargs);
+	v = verb_find(o->args[0]);
+	if (!v)
+		return cli_fail(EXIT_USAGE, "`conform help` lists the verbs",
+				"unknown verb '%s'", o->args[0]);
+	return print_verb_help(v);
+}
+
+int main(int argc, char **argv)
+{
+	const struct verb *v;
+	struct cli_opts o;
+	struct cli_error e;
+	int rc;
+
+	if (argc < 2) {
+		print_list(stdout);
+		return EXIT_CONFORMANT;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		print_list(stdout);
+		return EXIT_CONFORMANT;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("conform %s\n", CONFORM_VERSION);
+		return EXIT_CONFORMANT;
+	}
+	v = verb_find(argv[1]);
+	if (!v) {
+		if (argv[1][0] == '-')
+			return cli_fail(EXIT_USAGE, "flags go after the verb: conform VERB [flags]; "
+					"`conform help` lists the verbs",
+					"expected a verb before '%s'", argv[1]);
+		return cli_fail(EXIT_USAGE, "`conform help` lists the verbs",
+				"unknown verb '%s'", argv[1]);
+	}
+	if (cliflags_parse(v->flags, v->name, argc - 2, argv + 2, &o, &e))
+		return cli_usage_fail(&e);
+	if (o.help)
+		return print_verb_help(v);
+	rc = v->fn(&o);
+	fflush(stdout);
+	return rc;
+}

@@ -1,0 +1,103 @@
+/*
+ * summary.c - the end-of-run summary (check, verdict, windows, requests,
+ * p99) built from the run's store, the one truth after stop or a crash.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* check.h before cli.h: <signal.h> pulls in R_OK from <unistd.h> */
+#include "report.h"
+#include "store.h"
+#include "cli.h"
+#include "util.h"
+
+static const char *fmt_latency(uint64_t us, char *buf, size_t len)
+{
+	if (us == 0)
+		snprintf(buf, len, "-");
+	else if (us < 1000)
+		snprintf(buf, len, "%lluus", (unsigned long long)us);
+	else if (us < 10000000)
+		snprintf(buf, len, "%.1fms", (double)us / 1000.0);
+	else
+		snprintf(buf, len, "%.1fs", (double)us / 1e6);
+	return buf;
+}
+
+int cli_summary(const struct cli_run *r, int abnormal, int write_reports)
+{
+	struct run_config cfg;
+	struct store *s = NULL;
+	struct report *rep = NULL;
+	char err[512], path[PATH_MAX], reports[PATH_MAX];
+	int rc = EXIT_ENV;
+	size_t i;
+	int colour = out_colour();
+	struct stat st;
+
+	if (cli_load_config(r->dir, &cfg, err, sizeof(err))) {
+		cli_fail(EXIT_ENV, NULL, "run %s: cannot read run.json: %s", r->id, err);
+		goto out;
+	}
+	if (str_fmt(path, sizeof(path), "%s/conform.db", r->dir) ||
+	    str_fmt(reports, sizeof(reports), "%s/reports", r->dir))
+		goto out;
+	if (stat(path, &st)) {
+		cli_fail(EXIT_ENV, "the monitor ended before it stored anything; see "
+			 "logs/conformd.log in the run directory", "run %s: no store at %s", r->id,
+			 path);
+		goto out;
+	}
+	if (store_open(path, 0, &s, err, sizeof(err))) {
+		cli_fail(EXIT_ENV, NULL, "run %s: cannot open the store: %s", r->id, err);
+		goto out;
+	}
+	if (report_build(s, &cfg, &rep)) {
+		cli_fail(EXIT_ENV, NULL, "run %s: cannot build the report: %s", r->id,
+			 store_errmsg(s));
+		goto out;
+	}
+	if (write_reports && (mkdir_p(reports, 0700) || report_write_all(rep, reports))) {
+		cli_fail(EXIT_ENV, NULL, "run %s: cannot write the reports to %s: %s", r->id,
+			 reports, strerror(errno));
+		goto out;
+	}
+	if (abnormal)
+		printf("%s! run %s ended abnormally: its monitor died; the report covers what "
+		       "was stored until then%s\n", colour ? "\033[1;33m" : "", r->id,
+		       colour ? "\033[0m" : "");
+	printf("run %s: ", r->id);
+	out_verdict(stdout, verdict_name(rep->verdict), 0);
+	printf("%s\n\n", rep->final ? "" : " (provisional)");
+	printf("%-22s %-8s %-17s %10s %8s %9s\n", "CHECK", "VERDICT", "WINDOWS P/F/N",
+	       "REQUESTS", "FAILED", "P99");
+	for (i = 0; i < rep->nchecks; i++) {
+		const struct report_check *c = &rep->checks[i];
+		char win[48], p99[32];
+
+		snprintf(win, sizeof(win), "%llu/%llu/%llu", (unsigned long long)c->win_pass,
+			 (unsigned long long)c->win_fail, (unsigned long long)c->win_nodata);
+		printf("%-22s ", c->desc ? c->desc->id : "?");
+		out_verdict(stdout, verdict_name(c->verdict), 8);
+		printf(" %-17s %10llu %8llu %9s\n", win, (unsigned long long)c->totals.total,
+		       (unsigned long long)c->totals.failed,
+		       fmt_latency(hist_quantile(&c->totals.h, 0.99), p99, sizeof(p99)));
+		if (c->verdict == V_FAIL && c->reason[0])
+			printf("  %s\n", c->reason);
+	}
+	printf("\nreports:\n  %s/report.json\n  %s/junit.xml\n  %s/report.md\n", reports, reports,
+	       reports);
+	rc = report_exit_code(rep);
+	if (abnormal && rc == EXIT_CONFORMANT)
+		rc = EXIT_ENV;
+out:
+	fflush(stdout);
+	if (rep)
+		report_free(rep);
+	if (s)
+		store_close(s);
+	return rc;
+}
+

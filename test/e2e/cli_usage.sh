@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# cli_usage.sh - the conform CLI's usage contract without a monitor: every
+# verb's help exits 0 and names its flags; usage errors exit 2 and name the
+# offending word; a missing run exits 3; `checks --json` is valid JSON.
+set -u
+BIN=${CONFORM_BIN:-"$(pwd)/build/bin"}
+C="$BIN/conform"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+[ -x "$C" ] || { echo "no conform binary at $C"; exit 1; }
+
+# run_c EXPECTED_RC CMD... : runs conform, keeps stdout/stderr in $tmp/out, $tmp/err
+run_c() {
+	local want=$1; shift
+	"$C" "$@" >"$tmp/out" 2>"$tmp/err"
+	local rc=$?
+	if [ "$rc" -ge 128 ]; then
+		fail "conform $* died from signal $((rc - 128))"
+	elif [ "$rc" -ne "$want" ]; then
+		fail "conform $*: exit $rc, want $want; stderr: $(head -c 300 "$tmp/err")"
+	fi
+	return 0
+}
+out_has() { grep -qF -- "$1" "$tmp/out" || fail "stdout of '$2' lacks '$1'"; }
+err_has() { grep -qF -- "$1" "$tmp/err" || fail "stderr of '$2' lacks '$1'"; }
+
+# the verb list
+run_c 0
+for v in start status stop run report checks fault version help; do out_has "$v" "conform"; done
+run_c 0 help
+out_has "exit codes" "conform help"
+
+# every verb's help, both spellings, names the verb's flags
+declare -A flags=(
+	[start]="--platform --mesh --duration --window --rate --checks --state-dir --json"
+	[status]="--json --state-dir"
+	[stop]="--state-dir"
+	[run]="--duration --window --rate --checks --mesh --platform --state-dir"
+	[report]="--format --out --run --state-dir"
+	[checks]="--json"
+	[fault]="--target --rate --code --ms --for --state-dir"
+	[version]="--help"
+	[help]="--help"
+)
+for v in "${!flags[@]}"; do
+	for form in "help $v" "$v --help" "$v -h"; do
+		# shellcheck disable=SC2086
+		run_c 0 $form
+		out_has "usage: conform $v" "conform $form"
+		for f in ${flags[$v]}; do out_has "$f" "conform $form"; done
+	done
+done
+run_c 0 fault --help
+for k in server-errors server-latency kill; do out_has "$k" "conform fault --help"; done
+
+# usage errors: exit 2, the offending word in the message, a hint line
+run_c 2 frobnicate
+err_has "frobnicate" "conform frobnicate"
+err_has "hint:" "conform frobnicate"
+run_c 2 help frobnicate
+err_has "frobnicate" "conform help frobnicate"
+run_c 2 start --frobnicate --state-dir "$tmp/s"
+err_has "--frobnicate" "start --frobnicate"
+err_has "conform: " "start --frobnicate"
+run_c 2 status --duration 10s --state-dir "$tmp/s"
+err_has "--duration" "status --duration"
+run_c 2 start --duration 10parsecs --state-dir "$tmp/s"
+err_has "10parsecs" "start --duration 10parsecs"
+err_has "--duration" "start --duration 10parsecs"
+run_c 2 run --duration 0 --state-dir "$tmp/s"
+err_has "--duration" "run --duration 0"
+run_c 2 run --state-dir "$tmp/s"
+err_has "--duration" "run without --duration"
+run_c 2 start --window 2500ms --state-dir "$tmp/s"
+err_has "2500ms" "start --window 2500ms"
+run_c 2 start --checks http.basic,no.such.check --state-dir "$tmp/s"
+err_has "no.such.check" "start --checks no.such.check"
+err_has "valid ids" "start --checks no.such.check"
+run_c 2 start --mesh haproxy --state-dir "$tmp/s"
+err_has "haproxy" "start --mesh haproxy"
+err_has "not supported yet" "start --mesh haproxy"
+run_c 2 report --format pdf --state-dir "$tmp/s"
+err_has "pdf" "report --format pdf"
+run_c 2 fault explode --target http-server --state-dir "$tmp/s"
+err_has "explode" "fault explode"
+run_c 2 fault server-errors --state-dir "$tmp/s"
+err_has "--target" "fault without --target"
+run_c 2 version extra
+err_has "extra" "version extra"
+# nothing was created by the refused starts
+[ -e "$tmp/s/runs" ] && fail "a refused start created $tmp/s/runs"
+
+# environment errors: no run in an empty state directory -> exit 3
+mkdir -p "$tmp/empty"
+run_c 3 status --state-dir "$tmp/empty"
+err_has "no active run" "status (empty state dir)"
+err_has "hint:" "status (empty state dir)"
+CONFORM_STATE_DIR="$tmp/empty" run_c 3 status
+run_c 3 stop --state-dir "$tmp/empty"
+run_c 3 fault kill --target http-server --state-dir "$tmp/empty"
+run_c 3 report --state-dir "$tmp/empty"
+
+# a conform without conformd next to it (and no CONFORM_BIN): exit 3 naming it
+mkdir -p "$tmp/lonely"
+cp "$C" "$tmp/lonely/conform"
+env -u CONFORM_BIN "$tmp/lonely/conform" start --state-dir "$tmp/s2" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ "$rc" -eq 3 ] || fail "start without conformd: exit $rc, want 3"
+grep -qF "conformd not found" "$tmp/err" || fail "start without conformd: $(cat "$tmp/err")"
+[ -e "$tmp/s2/runs" ] && fail "start without conformd created a run"
+
+# checks: text and JSON
+run_c 0 checks
+out_has "http.basic" "checks"
+run_c 0 checks --json
+python3 -c 'import json,sys; d=json.load(sys.stdin); assert isinstance(d, list) and d and all("id" in c and "needs_mesh" in c for c in d)' <"$tmp/out" ||
+	fail "checks --json is not a JSON list of checks"
+
+# version
+run_c 0 version
+grep -Eq '^conform [0-9]+\.[0-9]+\.[0-9]+$' "$tmp/out" || fail "version: $(cat "$tmp/out")"
+
+# no colour codes when stdout is not a terminal
+run_c 0 checks
+grep -q $'\033' "$tmp/out" && fail "colour codes on a pipe"
+
+if [ "$fails" -gt 0 ]; then
+	echo "$fails failure(s)"
+	exit 1
+fi
+echo "cli usage: all good"
+exit 0
