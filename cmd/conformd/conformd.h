@@ -1,0 +1,54 @@
+/*
+ * conformd.h - the monitor's one state object, shared by main.c (startup,
+ * main loop, finish sequence) and handlers.c (the API handlers, which run
+ * on the API server's thread).
+ */
+#ifndef CONFORMD_H
+#define CONFORMD_H
+
+#include "api.h"
+#include "collector.h"
+#include "faults.h"
+#include "mesh.h"
+#include "platform.h"
+#include "run.h"
+#include "store.h"
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+enum daemon_state { DS_STARTING, DS_RUNNING, DS_STOPPING, DS_FINISHED };
+
+struct daemon {
+	/* mu guards cfg, state and ended: written by the main thread, read by
+	 * the handlers. The modules below lock themselves. */
+	pthread_mutex_t mu;
+	struct run_config cfg;
+	enum daemon_state state;
+	double ended;
+
+	char run_dir[PATH_MAX];
+	char token[128];
+	struct store *store;
+	struct collector *coll;
+	struct api *api;
+	const struct platform_ops *pops;
+	struct platform *plat;
+	const struct mesh_ops *mops;
+	struct mesh *mesh;
+	struct faults *faults;
+
+	int wake_rd, wake_wr;          /* self-pipe: signals and POST /v1/stop */
+	atomic_int stop_requested;
+	char stop_reason[64];
+};
+
+const char *daemon_state_name(enum daemon_state s);
+/* Ask the main loop to finish (thread- and signal-safe). */
+void daemon_request_stop(struct daemon *d);
+
+extern const struct api_route daemon_routes[];
+extern const size_t daemon_nroutes;
+
+#endif

@@ -1,0 +1,799 @@
+/*
+ * main.c - conformd, the monitor of one run: wires the store, the collector,
+ * the API and the workloads (through the platform and mesh adapters), runs
+ * the single-threaded main loop (supervise, expire faults, evaluate windows)
+ * and the finish sequence of docs/internals.md "conformd".
+ */
+/* check.h first: its enum reason has an R_OK that <unistd.h> defines as a macro */
+#include "check.h"
+#include "conformd.h"
+#include "evaluate.h"
+#include "report.h"
+#include "util.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define EXIT_USAGE 2
+#define EXIT_ENV 3
+#define TICK_MS 200
+#define EVAL_GRACE_S 3.0
+#define READY_TIMEOUT_MS 20000
+#define CLIENT_STOP_MS 15000
+#define SERVER_STOP_MS 5000
+#define ALL_ROLES (ROLE_HTTP_SERVER | ROLE_GRPC_SERVER | ROLE_HTTP_CLIENT | ROLE_GRPC_CLIENT)
+#define CLIENT_ROLES (ROLE_HTTP_CLIENT | ROLE_GRPC_CLIENT)
+#define SERVER_ROLES (ROLE_HTTP_SERVER | ROLE_GRPC_SERVER)
+
+static struct daemon *the_daemon; /* for the signal handler only */
+static volatile sig_atomic_t last_signal;
+
+const char *daemon_state_name(enum daemon_state s)
+{
+	switch (s) {
+	case DS_STARTING: return "starting";
+	case DS_RUNNING: return "running";
+	case DS_STOPPING: return "stopping";
+	case DS_FINISHED: return "finished";
+	}
+	return "unknown";
+}
+
+void daemon_request_stop(struct daemon *d)
+{
+	atomic_store(&d->stop_requested, 1);
+	if (d->wake_wr >= 0 && write(d->wake_wr, "s", 1) < 0) {
+		/* pipe full: a wake-up is pending anyway */
+	}
+}
+
+static void on_signal(int sig)
+{
+	int saved = errno;
+
+	last_signal = sig;
+	if (the_daemon)
+		daemon_request_stop(the_daemon);
+	errno = saved;
+}
+
+static void usage(FILE *f)
+{
+	fputs("usage: conformd --run-dir DIR\n"
+	      "\n"
+	      "The conform monitor of one run: reads DIR/run.json, serves the API on\n"
+	      "DIR/conformd.sock, runs the workloads, evaluates windows and writes\n"
+	      "DIR/reports/ when the run ends (duration over, POST /v1/stop, SIGTERM).\n"
+	      "\n"
+	      "  --run-dir DIR   the run directory (made by `conform start`)\n"
+	      "  --help          this text\n"
+	      "\n"
+	      "environment:\n"
+	      "  CONFORM_TOKEN     per-run secret (else read from DIR/token)\n"
+	      "  CONFORM_WORKLOAD  conform-workload binary (default: next to conformd)\n"
+	      "\n"
+	      "exit: 0 finished, 2 usage or config error, 3 environment error\n", f);
+}
+
+/* ---- startup helpers ---- */
+
+static int load_token(struct daemon *d, char *err, size_t errlen)
+{
+	const char *env = getenv("CONFORM_TOKEN");
+	char path[PATH_MAX], *text = NULL;
+	size_t i, n;
+
+	if (env && *env) {
+		if (str_copy(d->token, sizeof(d->token), env) < 0) {
+			str_fmt(err, errlen, "CONFORM_TOKEN: longer than %zu bytes",
+				sizeof(d->token) - 1);
+			return -1;
+		}
+	} else {
+		str_fmt(path, sizeof(path), "%s/token", d->run_dir);
+		text = file_read(path, 4096, &n);
+		if (!text) {
+			str_fmt(err, errlen, "no token: set CONFORM_TOKEN or write %s (%s)", path,
+				strerror(errno));
+			return -1;
+		}
+		while (n && (text[n - 1] == '\n' || text[n - 1] == '\r' || text[n - 1] == ' '))
+			text[--n] = '\0';
+		if (str_copy(d->token, sizeof(d->token), text) < 0) {
+			free(text);
+			str_fmt(err, errlen, "%s: token longer than %zu bytes", path,
+				sizeof(d->token) - 1);
+			return -1;
+		}
+		free(text);
+	}
+	if (!d->token[0]) {
+		str_fmt(err, errlen, "empty token");
+		return -1;
+	}
+	for (i = 0; d->token[i]; i++) {
+		if (d->token[i] <= ' ' || d->token[i] > '~') {
+			str_fmt(err, errlen, "token: only printable characters, no spaces");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Is pid a live conformd? (a recycled pid of another program is not) */
+static int pid_is_conformd(pid_t pid)
+{
+	char path[64], *comm;
+	int live;
+
+	if (pid <= 0 || (kill(pid, 0) < 0 && errno != EPERM))
+		return 0;
+	str_fmt(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	comm = file_read(path, 256, NULL);
+	if (!comm)
+		return 1; /* cannot tell: assume it is */
+	live = !strncmp(comm, "conformd", 8);
+	free(comm);
+	return live;
+}
+
+static int write_pidfile(const char *path, char *err, size_t errlen)
+{
+	char buf[32], *old;
+	int attempt, fd = -1;
+	int64_t pid;
+
+	for (attempt = 0; attempt < 2; attempt++) {
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			break;
+		if (errno != EEXIST) {
+			str_fmt(err, errlen, "create %s: %s", path, strerror(errno));
+			return -1;
+		}
+		old = file_read(path, 64, NULL);
+		if (old) {
+			size_t n = strlen(old);
+
+			while (n && (old[n - 1] == '\n' || old[n - 1] == ' '))
+				old[--n] = '\0';
+			if (parse_i64(old, 1, INT32_MAX, &pid) == 0 && pid_is_conformd((pid_t)pid)) {
+				free(old);
+				str_fmt(err, errlen, "another conformd (pid %lld) is running this run "
+					"(%s)", (long long)pid, path);
+				return -1;
+			}
+			free(old);
+		}
+		log_kv(LOG_WARN, "removing stale pid file", "path=%s", path);
+		unlink(path);
+	}
+	if (fd < 0) {
+		str_fmt(err, errlen, "create %s: %s", path, strerror(errno));
+		return -1;
+	}
+	str_fmt(buf, sizeof(buf), "%d\n", (int)getpid());
+	if (write(fd, buf, strlen(buf)) != (ssize_t)strlen(buf)) {
+		str_fmt(err, errlen, "write %s: %s", path, strerror(errno));
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static int workload_bin(char *out, size_t len, char *err, size_t errlen)
+{
+	const char *env = getenv("CONFORM_WORKLOAD");
+	char self[PATH_MAX];
+	ssize_t n;
+	char *slash;
+
+	if (env && *env)
+		return str_copy(out, len, env);
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0) {
+		str_fmt(err, errlen, "cannot find my own binary: %s", strerror(errno));
+		return -1;
+	}
+	self[n] = '\0';
+	slash = strrchr(self, '/');
+	if (slash)
+		*slash = '\0';
+	if (str_fmt(out, len, "%s/conform-workload", self) < 0) {
+		str_fmt(err, errlen, "path too long");
+		return -1;
+	}
+	return 0;
+}
+
+static int commit_batch(void *ctx, const char *workload, uint64_t instance, uint64_t seq,
+			const struct agg_row *rows, size_t n)
+{
+	struct daemon *d = ctx;
+	int rc = store_put_batch(d->store, workload, instance, seq, rows, n);
+
+	if (rc < 0) {
+		char q[300];
+
+		log_kv(LOG_ERROR, "cannot store batch", "workload=%s seq=%llu err=%s", workload,
+		       (unsigned long long)seq, log_quote(store_errmsg(d->store), q, sizeof(q)));
+	}
+	return rc;
+}
+
+static void put_run(struct daemon *d)
+{
+	struct store_run r;
+	char *json = run_config_to_json(&d->cfg);
+
+	memset(&r, 0, sizeof(r));
+	str_copy(r.id, sizeof(r.id), d->cfg.id);
+	str_copy(r.platform, sizeof(r.platform), d->cfg.platform);
+	str_copy(r.mesh, sizeof(r.mesh), d->cfg.mesh);
+	r.started = d->cfg.started;
+	r.ended = d->ended;
+	r.window_ms = d->cfg.window_ms;
+	r.duration_ms = d->cfg.duration_ms;
+	if (json && str_copy(r.config_json, sizeof(r.config_json), json) < 0)
+		log_kv(LOG_WARN, "run.json too long for the store, truncated", NULL);
+	free(json);
+	if (store_put_run(d->store, &r) < 0)
+		log_kv(LOG_ERROR, "cannot store the run", "err=\"%s\"", store_errmsg(d->store));
+}
+
+static void save_run_json(struct daemon *d)
+{
+	char path[PATH_MAX];
+
+	str_fmt(path, sizeof(path), "%s/run.json", d->run_dir);
+	if (run_config_save(&d->cfg, path) < 0)
+		log_kv(LOG_ERROR, "cannot write run.json", "path=%s err=\"%s\"", path,
+		       strerror(errno));
+}
+
+static void event(struct daemon *d, const char *kind, const char *subject, const char *detail)
+{
+	if (store_put_event(d->store, wall_s(), kind, subject, detail) < 0)
+		log_kv(LOG_WARN, "cannot record event", "kind=%s", kind);
+}
+
+/* Sleep up to ms or until woken (signal, stop request); drains the pipe. */
+static void wait_tick(struct daemon *d, int ms)
+{
+	struct pollfd pfd = { .fd = d->wake_rd, .events = POLLIN };
+	char buf[64];
+
+	if (poll(&pfd, 1, ms) > 0 && (pfd.revents & POLLIN))
+		while (read(d->wake_rd, buf, sizeof(buf)) > 0)
+			;
+}
+
+/* The last line of a log file, for error messages. */
+static void log_tail(const char *path, char *out, size_t len)
+{
+	char *text = NULL, *p, *end;
+	size_t n = 0;
+	int fd;
+	off_t size;
+
+	out[0] = '\0';
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	size = lseek(fd, 0, SEEK_END);
+	if (size > 0) {
+		off_t from = size > 1024 ? size - 1024 : 0;
+
+		text = calloc(1, 1025);
+		if (text && pread(fd, text, (size_t)(size - from), from) > 0)
+			n = strlen(text);
+	}
+	close(fd);
+	if (!n) {
+		free(text);
+		return;
+	}
+	end = text + n;
+	while (end > text && (end[-1] == '\n' || end[-1] == '\r'))
+		*--end = '\0';
+	p = strrchr(text, '\n');
+	str_copy(out, len, p ? p + 1 : text);
+	free(text);
+}
+
+/* Wait until every named workload has written its ready file. */
+static int wait_ready(struct daemon *d, const char *const *names, size_t n,
+		      struct workload_addr *addrs, char *err, size_t errlen)
+{
+	int64_t deadline = mono_ms() + READY_TIMEOUT_MS;
+	size_t i, ready;
+
+	for (;;) {
+		ready = 0;
+		d->pops->poll(d->plat);
+		for (i = 0; i < n; i++)
+			if (d->pops->addresses(d->plat, names[i], &addrs[i]) == 0)
+				ready++;
+		if (ready == n)
+			return 0;
+		if (atomic_load(&d->stop_requested)) {
+			str_fmt(err, errlen, "stopped while starting the workloads");
+			return -1;
+		}
+		if (mono_ms() >= deadline)
+			break;
+		wait_tick(d, 50);
+	}
+	for (i = 0; i < n; i++) {
+		char logp[PATH_MAX] = "", tail[256];
+		struct workload_status ws[PLATFORM_MAX_WORKLOADS];
+		size_t k, nw;
+		unsigned restarts = 0;
+
+		if (d->pops->addresses(d->plat, names[i], &addrs[i]) == 0)
+			continue;
+		nw = d->pops->list(d->plat, ws, ARRAY_SIZE(ws));
+		for (k = 0; k < nw; k++)
+			if (!strcmp(ws[k].name, names[i]))
+				restarts = ws[k].restarts;
+		d->pops->log_path(d->plat, names[i], logp, sizeof(logp));
+		log_tail(logp, tail, sizeof(tail));
+		str_fmt(err, errlen, "workload %s did not become ready within %ds (%u restarts); "
+			"see %s%s%s", names[i], READY_TIMEOUT_MS / 1000, restarts, logp,
+			tail[0] ? ", last line: " : "", tail);
+		break;
+	}
+	return -1;
+}
+
+static void spec_init(struct workload_spec *w, const char *name, unsigned role_bit,
+		      const char *version)
+{
+	memset(w, 0, sizeof(*w));
+	str_copy(w->name, sizeof(w->name), name);
+	str_copy(w->role, sizeof(w->role), name);
+	w->role_bit = role_bit;
+	str_copy(w->version, sizeof(w->version), version);
+}
+
+static int start_one(struct daemon *d, struct workload_spec *w, char *err, size_t errlen)
+{
+	int rc = d->mops->start_sidecars(d->mesh, w, err, errlen);
+
+	if (rc < 0)
+		return rc;
+	return d->pops->start(d->plat, w, err, errlen);
+}
+
+/*
+ * The spine topology: http-server (v1) and grpc-server first, then the
+ * clients with one flow per selected check, pointed at the servers through
+ * the mesh's route.
+ */
+static int start_workloads(struct daemon *d, char *err, size_t errlen)
+{
+	const struct run_config *c = &d->cfg;
+	int want_http = run_config_has_check(c, "http.basic");
+	int want_unary = run_config_has_check(c, "grpc.basic");
+	int want_stream = run_config_has_check(c, "grpc.stream");
+	struct workload_spec w;
+	struct workload_addr addrs[2];
+	const char *servers[2], *clients[2];
+	size_t ns = 0, nc = 0, i;
+	char http_addr[PLATFORM_ADDR_MAX] = "", grpc_addr[PLATFORM_ADDR_MAX] = "";
+	char rate[32], timeout[32];
+
+	if (want_http) {
+		spec_init(&w, "http-server", ROLE_HTTP_SERVER, "v1");
+		str_copy(w.listen, sizeof(w.listen), "127.0.0.1:0");
+		str_copy(w.identity_header, sizeof(w.identity_header),
+			 d->mops->identity_header(d->mesh));
+		if (start_one(d, &w, err, errlen) < 0)
+			return -1;
+		servers[ns++] = "http-server";
+	}
+	if (want_unary || want_stream) {
+		spec_init(&w, "grpc-server", ROLE_GRPC_SERVER, "v1");
+		str_copy(w.listen, sizeof(w.listen), "127.0.0.1:0");
+		str_copy(w.identity_header, sizeof(w.identity_header),
+			 d->mops->identity_header(d->mesh));
+		if (start_one(d, &w, err, errlen) < 0)
+			return -1;
+		servers[ns++] = "grpc-server";
+	}
+	if (ns && wait_ready(d, servers, ns, addrs, err, errlen) < 0)
+		return -1;
+	for (i = 0; i < ns; i++) {
+		char *dst = !strcmp(servers[i], "http-server") ? http_addr : grpc_addr;
+
+		if (!addrs[i].listen[0]) {
+			str_fmt(err, errlen, "workload %s: ready file has no listen address",
+				servers[i]);
+			return -1;
+		}
+		if (d->mops->route(d->mesh, servers[i], addrs[i].listen, dst,
+				   PLATFORM_ADDR_MAX) < 0) {
+			str_fmt(err, errlen, "no route to %s", servers[i]);
+			return -1;
+		}
+		log_kv(LOG_INFO, "server ready", "name=%s listen=%s admin=%s", servers[i],
+		       addrs[i].listen, addrs[i].admin);
+	}
+
+	str_fmt(rate, sizeof(rate), "%g", c->rate);
+	str_fmt(timeout, sizeof(timeout), "%lldms", (long long)c->request_timeout_ms);
+	if (want_http) {
+		spec_init(&w, "http-client", ROLE_HTTP_CLIENT, "");
+		str_fmt(w.flows[w.nflows++], PLATFORM_FLOW_MAX,
+			"check=http.basic,url=http://%s/echo,rate=%s,timeout=%s", http_addr, rate,
+			timeout);
+		if (start_one(d, &w, err, errlen) < 0)
+			return -1;
+		clients[nc++] = "http-client";
+	}
+	if (want_unary || want_stream) {
+		spec_init(&w, "grpc-client", ROLE_GRPC_CLIENT, "");
+		if (want_unary)
+			str_fmt(w.flows[w.nflows++], PLATFORM_FLOW_MAX,
+				"check=grpc.basic,target=%s,method=unary,rate=%s,timeout=%s",
+				grpc_addr, rate, timeout);
+		if (want_stream)
+			str_fmt(w.flows[w.nflows++], PLATFORM_FLOW_MAX,
+				"check=grpc.stream,target=%s,method=bidi,rate=%s,timeout=%s",
+				grpc_addr, rate, timeout);
+		if (start_one(d, &w, err, errlen) < 0)
+			return -1;
+		clients[nc++] = "grpc-client";
+	}
+	if (nc && wait_ready(d, clients, nc, addrs, err, errlen) < 0)
+		return -1;
+	return 0;
+}
+
+static void set_state(struct daemon *d, enum daemon_state s)
+{
+	pthread_mutex_lock(&d->mu);
+	d->state = s;
+	pthread_mutex_unlock(&d->mu);
+}
+
+/* The collector's rejected count into the store, for the report. */
+static void sync_rejected(struct daemon *d, uint64_t *synced)
+{
+	struct collector_stats cs;
+
+	if (!d->coll)
+		return;
+	collector_get_stats(d->coll, &cs);
+	if (cs.rejected > *synced) {
+		if (store_counter_add(d->store, "batches.rejected",
+				      (int64_t)(cs.rejected - *synced)) == 0)
+			*synced = cs.rejected;
+	}
+}
+
+static void evaluate_final(struct daemon *d, int64_t *next_idx)
+{
+	int64_t before;
+	int rounds = 0;
+
+	/* evaluate_due bounds the windows per call; loop until it is done */
+	do {
+		before = *next_idx;
+		if (evaluate_due(d->store, &d->cfg, d->ended, 0, 1, d->ended, next_idx) < 0) {
+			log_kv(LOG_ERROR, "final evaluation failed", "err=\"%s\"",
+			       store_errmsg(d->store));
+			break;
+		}
+	} while (*next_idx != before && ++rounds < 100000);
+}
+
+static int write_reports(struct daemon *d)
+{
+	char dir[PATH_MAX];
+	struct report *r = NULL;
+	int rc = -1;
+
+	str_fmt(dir, sizeof(dir), "%s/reports", d->run_dir);
+	if (mkdir_p(dir, 0700) < 0) {
+		log_kv(LOG_ERROR, "cannot create reports dir", "path=%s err=\"%s\"", dir,
+		       strerror(errno));
+		return -1;
+	}
+	if (report_build(d->store, &d->cfg, &r) < 0) {
+		log_kv(LOG_ERROR, "cannot build the report", "err=\"%s\"", store_errmsg(d->store));
+		return -1;
+	}
+	if (report_write_all(r, dir) < 0) {
+		log_kv(LOG_ERROR, "cannot write the reports", "dir=%s", dir);
+		goto out;
+	}
+	log_kv(LOG_INFO, "reports written", "dir=%s verdict=%s", dir, verdict_name(r->verdict));
+	rc = 0;
+out:
+	report_free(r);
+	return rc;
+}
+
+/* Steps 1-4 of the finish sequence, plus tearing the servers down. */
+static void finish(struct daemon *d, int64_t *next_idx, uint64_t *rejected_synced)
+{
+	int killed;
+	char detail[128];
+
+	set_state(d, DS_STOPPING);
+	log_kv(LOG_INFO, "stopping", "reason=%s", d->stop_reason[0] ? d->stop_reason : "error");
+	if (d->plat) {
+		killed = d->pops->stop(d->plat, CLIENT_ROLES, CLIENT_STOP_MS);
+		if (killed > 0)
+			log_kv(LOG_WARN, "clients had to be killed", "count=%d grace_ms=%d", killed,
+			       CLIENT_STOP_MS);
+	}
+	if (d->faults)
+		faults_end_all(d->faults, wall_s());
+	sync_rejected(d, rejected_synced);
+	pthread_mutex_lock(&d->mu);
+	d->ended = wall_s();
+	pthread_mutex_unlock(&d->mu);
+	if (store_set_run_ended(d->store, d->ended) < 0)
+		log_kv(LOG_ERROR, "cannot mark the run ended", "err=\"%s\"", store_errmsg(d->store));
+	if (d->cfg.started > 0)
+		evaluate_final(d, next_idx);
+	write_reports(d);
+	str_fmt(detail, sizeof(detail), "%s", d->stop_reason[0] ? d->stop_reason : "error");
+	event(d, "run.stop", d->cfg.id, detail);
+	if (d->plat) {
+		killed = d->pops->stop(d->plat, SERVER_ROLES, SERVER_STOP_MS);
+		if (killed > 0)
+			log_kv(LOG_WARN, "servers had to be killed", "count=%d", killed);
+	}
+	set_state(d, DS_FINISHED);
+}
+
+static void main_loop(struct daemon *d, int64_t *next_idx, uint64_t *rejected_synced)
+{
+	while (!atomic_load(&d->stop_requested)) {
+		double now;
+
+		wait_tick(d, TICK_MS);
+		d->pops->poll(d->plat);
+		now = wall_s();
+		faults_expire(d->faults, now);
+		sync_rejected(d, rejected_synced);
+		if (evaluate_due(d->store, &d->cfg, now, EVAL_GRACE_S, 0, 0, next_idx) < 0)
+			log_kv(LOG_ERROR, "evaluation failed", "err=\"%s\"", store_errmsg(d->store));
+		if (d->cfg.duration_ms > 0 &&
+		    now >= d->cfg.started + (double)d->cfg.duration_ms / 1000.0) {
+			str_copy(d->stop_reason, sizeof(d->stop_reason), "duration elapsed");
+			break;
+		}
+	}
+	if (!d->stop_reason[0] && last_signal)
+		str_fmt(d->stop_reason, sizeof(d->stop_reason), "signal %s",
+			last_signal == SIGINT ? "INT" : "TERM");
+	if (!d->stop_reason[0])
+		str_copy(d->stop_reason, sizeof(d->stop_reason), "stop requested");
+}
+
+static int setup_signals(struct daemon *d)
+{
+	struct sigaction sa;
+	int p[2];
+
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
+		return -1;
+	d->wake_rd = p[0];
+	d->wake_wr = p[1];
+	the_daemon = d;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "run-dir", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct daemon dd;
+	struct daemon *d = &dd;
+	const char *run_dir_arg = NULL;
+	char path[PATH_MAX], err[1024], q[1100], bin[PATH_MAX];
+	struct platform_config pc;
+	int64_t next_idx = 0;
+	uint64_t rejected_synced = 0;
+	int opt, port = 0, code = EXIT_ENV, pid_written = 0;
+
+	log_init("conformd", LOG_INFO);
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'd':
+			run_dir_arg = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (!run_dir_arg || optind != argc) {
+		fprintf(stderr, "conformd: %s\n", run_dir_arg ? "unexpected arguments"
+							       : "--run-dir is required");
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+
+	pthread_mutex_init(&d->mu, NULL);
+	d->wake_rd = d->wake_wr = -1;
+	d->state = DS_STARTING;
+	if (!realpath(run_dir_arg, d->run_dir)) {
+		log_kv(LOG_ERROR, "no run directory", "path=%s err=\"%s\"", run_dir_arg,
+		       strerror(errno));
+		return EXIT_ENV;
+	}
+	str_fmt(path, sizeof(path), "%s/run.json", d->run_dir);
+	if (run_config_load(path, &d->cfg, err, sizeof(err)) < 0) {
+		log_kv(LOG_ERROR, "cannot read run.json", "err=%s", log_quote(err, q, sizeof(q)));
+		return EXIT_USAGE;
+	}
+	str_copy(d->cfg.run_dir, sizeof(d->cfg.run_dir), d->run_dir);
+	d->cfg.started = 0;
+	d->pops = platform_find(d->cfg.platform);
+	d->mops = mesh_find(d->cfg.mesh);
+	if (!d->pops || !d->mops) {
+		log_kv(LOG_ERROR, "unsupported run", "platform=%s mesh=%s err=\"%s is not built "
+		       "into this conformd\"", d->cfg.platform, d->cfg.mesh,
+		       !d->pops ? "platform" : "mesh");
+		return EXIT_USAGE;
+	}
+	if (load_token(d, err, sizeof(err)) < 0) {
+		log_kv(LOG_ERROR, "no token", "err=%s", log_quote(err, q, sizeof(q)));
+		return EXIT_USAGE;
+	}
+	if (setup_signals(d) < 0) {
+		log_kv(LOG_ERROR, "cannot set up signals", "err=\"%s\"", strerror(errno));
+		return EXIT_ENV;
+	}
+
+	str_fmt(path, sizeof(path), "%s/conformd.pid", d->run_dir);
+	if (write_pidfile(path, err, sizeof(err)) < 0) {
+		log_kv(LOG_ERROR, "cannot own the run", "err=%s", log_quote(err, q, sizeof(q)));
+		return EXIT_ENV;
+	}
+	pid_written = 1;
+
+	str_fmt(path, sizeof(path), "%s/conform.db", d->run_dir);
+	if (store_open(path, 1, &d->store, err, sizeof(err)) < 0) {
+		log_kv(LOG_ERROR, "cannot open the store", "err=%s", log_quote(err, q, sizeof(q)));
+		goto out;
+	}
+	put_run(d);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+
+	d->coll = collector_start("127.0.0.1:0", d->token, commit_batch, d, &port, err,
+				  sizeof(err));
+	if (!d->coll) {
+		log_kv(LOG_ERROR, "cannot start the collector", "err=%s",
+		       log_quote(err, q, sizeof(q)));
+		goto out;
+	}
+	pthread_mutex_lock(&d->mu);
+	d->cfg.collector_port = port;
+	pthread_mutex_unlock(&d->mu);
+	save_run_json(d);
+	put_run(d);
+
+	str_fmt(path, sizeof(path), "%s/conformd.sock", d->run_dir);
+	d->api = api_start(path, daemon_routes, daemon_nroutes, d, err, sizeof(err));
+	if (!d->api) {
+		log_kv(LOG_ERROR, "cannot start the API", "err=%s", log_quote(err, q, sizeof(q)));
+		goto out;
+	}
+	log_kv(LOG_INFO, "conformd started", "run=%s pid=%d collector=127.0.0.1:%d socket=%s",
+	       d->cfg.id, (int)getpid(), port, path);
+
+	if (workload_bin(bin, sizeof(bin), err, sizeof(err)) < 0) {
+		log_kv(LOG_ERROR, "no workload binary", "err=%s", log_quote(err, q, sizeof(q)));
+		goto out;
+	}
+	memset(&pc, 0, sizeof(pc));
+	pc.run_dir = d->run_dir;
+	pc.workload_bin = bin;
+	pc.token = d->token;
+	pc.store = d->store;
+	str_fmt(pc.collector, sizeof(pc.collector), "127.0.0.1:%d", port);
+	if (d->pops->prepare(&pc, &d->plat, err, sizeof(err)) < 0 ||
+	    d->mops->prepare(&d->cfg, d->pops, d->plat, &d->mesh, err, sizeof(err)) < 0) {
+		log_kv(LOG_ERROR, "cannot prepare the workloads", "err=%s",
+		       log_quote(err, q, sizeof(q)));
+		goto out;
+	}
+	d->faults = faults_new(d->pops, d->plat, d->store, d->token);
+	if (!d->faults) {
+		log_kv(LOG_ERROR, "out of memory", NULL);
+		goto out;
+	}
+	if (start_workloads(d, err, sizeof(err)) < 0) {
+		log_kv(LOG_ERROR, "cannot start the workloads", "err=%s",
+		       log_quote(err, q, sizeof(q)));
+		event(d, "run.error", d->cfg.id, err);
+		if (atomic_load(&d->stop_requested)) {
+			/* asked to stop while starting: a clean, if short, finish */
+			str_copy(d->stop_reason, sizeof(d->stop_reason), "stopped while starting");
+			finish(d, &next_idx, &rejected_synced);
+			code = 0;
+		}
+		goto out;
+	}
+
+	pthread_mutex_lock(&d->mu);
+	d->cfg.started = wall_s();
+	d->state = DS_RUNNING;
+	pthread_mutex_unlock(&d->mu);
+	put_run(d);
+	save_run_json(d);
+	{
+		char detail[128], dur[32];
+
+		str_fmt(detail, sizeof(detail), "traffic started, duration %s",
+			d->cfg.duration_ms > 0 ? dur_format(d->cfg.duration_ms, dur, sizeof(dur))
+					       : "until stopped");
+		event(d, "run.start", d->cfg.id, detail);
+		log_kv(LOG_INFO, "run started", "run=%s detail=%s", d->cfg.id,
+		       log_quote(detail, q, sizeof(q)));
+	}
+
+	main_loop(d, &next_idx, &rejected_synced);
+	finish(d, &next_idx, &rejected_synced);
+	code = 0;
+out:
+	if (code != 0 && d->plat)
+		d->pops->stop(d->plat, ALL_ROLES, SERVER_STOP_MS);
+	api_stop(d->api);
+	d->api = NULL;
+	collector_stop(d->coll);
+	d->coll = NULL;
+	faults_free(d->faults);
+	d->faults = NULL;
+	if (d->mesh)
+		d->mops->release(d->mesh);
+	if (d->plat)
+		d->pops->release(d->plat);
+	if (d->store)
+		store_close(d->store);
+	if (pid_written) {
+		str_fmt(path, sizeof(path), "%s/conformd.pid", d->run_dir);
+		unlink(path);
+	}
+	if (d->store)
+		curl_global_cleanup();
+	the_daemon = NULL;
+	if (d->wake_rd >= 0)
+		close(d->wake_rd);
+	if (d->wake_wr >= 0)
+		close(d->wake_wr);
+	log_kv(code ? LOG_ERROR : LOG_INFO, "conformd exiting", "code=%d", code);
+	return code;
+}

@@ -1,0 +1,85 @@
+/*
+ * faults.h - injected faults (POST /v1/faults): parse and validate a request,
+ * apply it through the target workload's admin endpoint (server-errors,
+ * server-latency) or the platform (kill), keep the active ones with their
+ * id and expiry, and record fault.start / fault.end events.
+ *
+ * Threads: a struct faults has its own lock; apply/list may run on the API
+ * thread while the main loop calls faults_expire. The caller must have
+ * called curl_global_init() before faults_new().
+ */
+#ifndef CONFORM_FAULTS_H
+#define CONFORM_FAULTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "platform.h"
+#include "store.h"
+
+#define FAULTS_MAX 32            /* active at once */
+#define FAULT_MAX_FOR_S 1e7      /* ~115 days */
+#define FAULT_MAX_MS 600000      /* latency above 10 minutes is no test */
+
+enum fault_kind { FAULT_SERVER_ERRORS, FAULT_SERVER_LATENCY, FAULT_KILL };
+const char *fault_kind_name(enum fault_kind k); /* "server-errors" ... */
+
+struct fault_req {
+	enum fault_kind kind;
+	char target[64];   /* workload name */
+	double rate;       /* server-errors: share failed, 0..1 (default 1) */
+	int code;          /* server-errors: status, 0 = default (HTTP 503, gRPC 14) */
+	int64_t ms;        /* server-latency: added delay, > 0 */
+	double for_s;      /* how long; 0 = until the run ends */
+};
+
+struct fault {
+	int64_t id;
+	struct fault_req req;
+	double started;    /* unix s */
+	double until;      /* unix s; 0 = until the run ends */
+};
+
+/*
+ * Parse a request body object {"kind","target","rate","code","ms","for_s"}.
+ * Returns 0, or -1 with a message naming the field in err
+ * (e.g. "rate: must be between 0 and 1"). Unknown fields are refused.
+ */
+int fault_parse(const cJSON *obj, struct fault_req *out, char *err, size_t errlen);
+/* The same from JSON text (len bytes). */
+int fault_parse_text(const char *text, size_t len, struct fault_req *out, char *err,
+		     size_t errlen);
+
+struct faults;
+
+/* New registry over the run's workloads; token authenticates admin requests
+ * (copied). store may be NULL (no events). NULL on OOM. */
+struct faults *faults_new(const struct platform_ops *pops, struct platform *plat,
+			  struct store *store, const char *token);
+void faults_free(struct faults *f);
+
+/*
+ * Apply a parsed request now. On success fills *out (id, until) and returns
+ * 0. Errors, with a message in err: -ENOENT unknown target, -EINVAL the kind
+ * does not fit the target (e.g. server-errors on a client, gRPC code > 16),
+ * -EAGAIN the target is not running/ready, -ENOSPC too many active faults,
+ * -EIO the workload's admin endpoint did not accept it.
+ * A kill is one-shot: it starts and ends at once and is not kept active.
+ */
+int faults_apply(struct faults *f, const struct fault_req *req, double now, struct fault *out,
+		 char *err, size_t errlen);
+
+/* End faults whose time is up (fault.end events) and re-apply active ones to
+ * a target that was restarted since (its fault state is lost with its
+ * process). Call every tick. Returns how many ended. */
+int faults_expire(struct faults *f, double now);
+
+/* End every active fault (run over). */
+void faults_end_all(struct faults *f, double now);
+
+/* Snapshot of the active faults, oldest first; returns how many (<= max). */
+size_t faults_list(struct faults *f, struct fault *out, size_t max);
+
+#endif

@@ -1,0 +1,598 @@
+/*
+ * platform_local.c - the `local` platform: workloads are child processes of
+ * conformd on 127.0.0.1, started with posix_spawn (conformd has called
+ * grpc_init, so a plain fork must never run code in the child), supervised
+ * by polling waitpid and restarted with exponential backoff after a crash.
+ */
+#include "platform.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "util.h"
+
+extern char **environ;
+
+#define BACKOFF_FIRST_MS 500
+#define BACKOFF_MAX_MS 30000
+#define BACKOFF_RESET_MS 60000   /* up this long: the next crash starts over */
+#define READY_FILE_MAX 4096
+
+struct wl {
+	struct workload_spec spec;
+	pid_t pid;                    /* > 0 while a process runs */
+	enum workload_state state;
+	unsigned restarts;            /* restarts done so far */
+	unsigned streak;              /* crashes in a row, for the backoff */
+	int64_t started_ms;           /* mono, start of the current instance */
+	int64_t restart_at_ms;        /* mono, when RESTARTING */
+	int64_t backoff_ms;           /* delay of the pending restart */
+	const char *expected;         /* why we caused the coming exit, or NULL */
+	int stopping;                 /* stopped on purpose: never restart */
+	char learned_listen[PLATFORM_ADDR_MAX];
+	char ready_path[PATH_MAX];
+	char log_path[PATH_MAX];
+};
+
+struct platform {
+	pthread_mutex_t mu;
+	char run_dir[PATH_MAX];
+	char bin[PATH_MAX];
+	char collector[PLATFORM_ADDR_MAX];
+	struct store *store;
+	char **envp;                  /* environment of children, with the token */
+	struct wl wl[PLATFORM_MAX_WORKLOADS];
+	size_t n;
+};
+
+const char *workload_state_name(enum workload_state s)
+{
+	switch (s) {
+	case WL_RUNNING: return "running";
+	case WL_RESTARTING: return "restarting";
+	case WL_EXITED: return "exited";
+	}
+	return "unknown";
+}
+
+static void local_event(struct platform *p, const char *kind, const char *subject,
+			const char *detail)
+{
+	if (p->store && store_put_event(p->store, wall_s(), kind, subject, detail) < 0)
+		log_kv(LOG_WARN, "cannot record event", "kind=%s subject=%s", kind, subject);
+}
+
+static struct wl *local_find(struct platform *p, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++)
+		if (!strcmp(p->wl[i].spec.name, name))
+			return &p->wl[i];
+	return NULL;
+}
+
+static void local_free_env(char **envp)
+{
+	size_t i;
+
+	if (!envp)
+		return;
+	for (i = 0; envp[i]; i++)
+		free(envp[i]);
+	free(envp);
+}
+
+/* The children's environment: ours without any CONFORM_TOKEN, plus the run's. */
+static char **local_make_env(const char *token)
+{
+	size_t n = 0, i, o = 0;
+	char **envp;
+
+	while (environ && environ[n])
+		n++;
+	envp = calloc(n + 2, sizeof(*envp));
+	if (!envp)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		if (!strncmp(environ[i], "CONFORM_TOKEN=", 14))
+			continue;
+		envp[o] = strdup(environ[i]);
+		if (!envp[o++])
+			goto fail;
+	}
+	envp[o] = malloc(strlen(token) + 16);
+	if (!envp[o])
+		goto fail;
+	snprintf(envp[o], strlen(token) + 16, "CONFORM_TOKEN=%s", token);
+	return envp;
+fail:
+	local_free_env(envp);
+	return NULL;
+}
+
+static int local_prepare(const struct platform_config *pc, struct platform **out,
+			 char *err, size_t errlen)
+{
+	struct platform *p;
+	char path[PATH_MAX];
+
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		str_fmt(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&p->mu, NULL);
+	if (str_copy(p->run_dir, sizeof(p->run_dir), pc->run_dir) < 0 ||
+	    str_copy(p->bin, sizeof(p->bin), pc->workload_bin) < 0 ||
+	    str_copy(p->collector, sizeof(p->collector), pc->collector) < 0) {
+		str_fmt(err, errlen, "run dir, workload binary or collector address too long");
+		goto fail;
+	}
+	p->store = pc->store;
+	if (access(p->bin, X_OK) < 0) {
+		str_fmt(err, errlen, "workload binary %s: %s", p->bin, strerror(errno));
+		goto fail;
+	}
+	str_fmt(path, sizeof(path), "%s/logs", p->run_dir);
+	if (mkdir_p(path, 0700) < 0) {
+		str_fmt(err, errlen, "mkdir %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	str_fmt(path, sizeof(path), "%s/wl", p->run_dir);
+	if (mkdir_p(path, 0700) < 0) {
+		str_fmt(err, errlen, "mkdir %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	p->envp = local_make_env(pc->token ? pc->token : "");
+	if (!p->envp) {
+		str_fmt(err, errlen, "out of memory");
+		goto fail;
+	}
+	*out = p;
+	return 0;
+fail:
+	pthread_mutex_destroy(&p->mu);
+	free(p);
+	return -EINVAL;
+}
+
+/* Launch one instance of w. Called with the lock held. */
+static int local_spawn(struct platform *p, struct wl *w, char *err, size_t errlen)
+{
+	const struct workload_spec *s = &w->spec;
+	const char *argv[24 + 2 * PLATFORM_MAX_FLOWS];
+	int is_server = s->role_bit & (ROLE_HTTP_SERVER | ROLE_GRPC_SERVER);
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t mask;
+	size_t a = 0, i;
+	pid_t pid;
+	int rc;
+
+	argv[a++] = p->bin;
+	argv[a++] = "--role";
+	argv[a++] = s->role;
+	argv[a++] = "--name";
+	argv[a++] = s->name;
+	if (s->version[0]) {
+		argv[a++] = "--version";
+		argv[a++] = s->version;
+	}
+	if (is_server) {
+		argv[a++] = "--listen";
+		argv[a++] = w->learned_listen[0] ? w->learned_listen
+			  : s->listen[0] ? s->listen : "127.0.0.1:0";
+		argv[a++] = "--admin";
+		argv[a++] = "127.0.0.1:0";
+	} else {
+		argv[a++] = "--collector";
+		argv[a++] = p->collector;
+	}
+	argv[a++] = "--ready-file";
+	argv[a++] = w->ready_path;
+	if (s->identity_header[0]) {
+		argv[a++] = "--identity-header";
+		argv[a++] = s->identity_header;
+	}
+	for (i = 0; i < s->nflows && i < PLATFORM_MAX_FLOWS; i++) {
+		argv[a++] = "--flow";
+		argv[a++] = s->flows[i];
+	}
+	argv[a] = NULL;
+
+	unlink(w->ready_path); /* a stale file must not pass for readiness */
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, w->log_path, O_WRONLY | O_CREAT | O_APPEND,
+					 0600);
+	posix_spawn_file_actions_adddup2(&fa, 1, 2);
+	posix_spawnattr_init(&attr);
+	/* own process group: a ^C on conformd's terminal must not hit the
+	 * workloads behind the supervisor's back; default signals, none blocked */
+	sigemptyset(&mask);
+	posix_spawnattr_setsigmask(&attr, &mask);
+	sigaddset(&mask, SIGPIPE);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGHUP);
+	posix_spawnattr_setsigdefault(&attr, &mask);
+	posix_spawnattr_setpgroup(&attr, 0);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+				 POSIX_SPAWN_SETPGROUP);
+	rc = posix_spawn(&pid, p->bin, &fa, &attr, (char *const *)argv, p->envp);
+	posix_spawnattr_destroy(&attr);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc != 0) {
+		str_fmt(err, errlen, "spawn %s (%s): %s", s->name, p->bin, strerror(rc));
+		return -rc;
+	}
+	w->pid = pid;
+	w->state = WL_RUNNING;
+	w->started_ms = mono_ms();
+	w->expected = NULL;
+	log_kv(LOG_INFO, "workload started", "name=%s role=%s pid=%d log=%s", s->name, s->role,
+	       (int)pid, w->log_path);
+	return 0;
+}
+
+static int local_start(struct platform *p, const struct workload_spec *spec, char *err,
+		       size_t errlen)
+{
+	struct wl *w;
+	char detail[256];
+	int rc;
+
+	pthread_mutex_lock(&p->mu);
+	if (local_find(p, spec->name)) {
+		str_fmt(err, errlen, "workload %s exists already", spec->name);
+		rc = -EEXIST;
+		goto out;
+	}
+	if (p->n >= PLATFORM_MAX_WORKLOADS) {
+		str_fmt(err, errlen, "too many workloads (max %d)", PLATFORM_MAX_WORKLOADS);
+		rc = -ENOSPC;
+		goto out;
+	}
+	w = &p->wl[p->n];
+	memset(w, 0, sizeof(*w));
+	w->spec = *spec;
+	if (str_fmt(w->ready_path, sizeof(w->ready_path), "%s/wl/%s.ready", p->run_dir,
+		    spec->name) < 0 ||
+	    str_fmt(w->log_path, sizeof(w->log_path), "%s/logs/%s.log", p->run_dir,
+		    spec->name) < 0) {
+		str_fmt(err, errlen, "workload %s: path too long", spec->name);
+		rc = -ENAMETOOLONG;
+		goto out;
+	}
+	rc = local_spawn(p, w, err, errlen);
+	if (rc < 0)
+		goto out;
+	p->n++;
+	str_fmt(detail, sizeof(detail), "started %s, pid %d", spec->role, (int)w->pid);
+	local_event(p, "workload.start", spec->name, detail);
+out:
+	pthread_mutex_unlock(&p->mu);
+	return rc;
+}
+
+/* "exited by signal 9 (KILL)" / "exited with status 1" */
+static void local_describe(int status, char *buf, size_t len)
+{
+	if (WIFSIGNALED(status)) {
+		const char *abbrev = sigabbrev_np(WTERMSIG(status));
+
+		str_fmt(buf, len, "exited by signal %d (%s)", WTERMSIG(status),
+			abbrev ? abbrev : "?");
+	} else if (WIFEXITED(status)) {
+		str_fmt(buf, len, "exited with status %d", WEXITSTATUS(status));
+	} else {
+		str_fmt(buf, len, "exited (wait status 0x%x)", (unsigned)status);
+	}
+}
+
+/* w's process ended with status: record it and decide on a restart.
+ * Called with the lock held. */
+static void local_reaped(struct platform *p, struct wl *w, int status)
+{
+	char how[96], detail[384], dur[32];
+	int64_t now = mono_ms(), up = now - w->started_ms;
+	enum log_level lvl = LOG_INFO;
+
+	local_describe(status, how, sizeof(how));
+	w->pid = 0;
+	if (w->stopping) {
+		w->state = WL_EXITED;
+		str_fmt(detail, sizeof(detail), "%s (expected: %s)", how,
+			w->expected ? w->expected : "stop");
+	} else {
+		if (up >= BACKOFF_RESET_MS)
+			w->streak = 0;
+		w->backoff_ms = BACKOFF_FIRST_MS;
+		for (unsigned i = 0; i < w->streak && w->backoff_ms < BACKOFF_MAX_MS; i++)
+			w->backoff_ms *= 2;
+		if (w->backoff_ms > BACKOFF_MAX_MS)
+			w->backoff_ms = BACKOFF_MAX_MS;
+		w->streak++;
+		w->state = WL_RESTARTING;
+		w->restart_at_ms = now + w->backoff_ms;
+		if (w->expected)
+			str_fmt(detail, sizeof(detail), "%s (expected: %s), restart %u in %s", how,
+				w->expected, w->restarts + 1, dur_format(w->backoff_ms, dur, sizeof(dur)));
+		else {
+			str_fmt(detail, sizeof(detail), "%s, restart %u in %s", how, w->restarts + 1,
+				dur_format(w->backoff_ms, dur, sizeof(dur)));
+			lvl = LOG_WARN;
+		}
+	}
+	w->expected = NULL;
+	{
+		char q[400];
+
+		log_kv(lvl, "workload exited", "name=%s detail=%s", w->spec.name,
+		       log_quote(detail, q, sizeof(q)));
+	}
+	local_event(p, "workload.exit", w->spec.name, detail);
+}
+
+static int local_poll(struct platform *p)
+{
+	int exits = 0, status;
+	size_t i;
+
+	pthread_mutex_lock(&p->mu);
+	for (i = 0; i < p->n; i++) {
+		struct wl *w = &p->wl[i];
+
+		if (w->pid > 0 && waitpid(w->pid, &status, WNOHANG) == w->pid) {
+			local_reaped(p, w, status);
+			exits++;
+		}
+		if (w->state == WL_RESTARTING && !w->stopping && mono_ms() >= w->restart_at_ms) {
+			char err[256], detail[256], dur[32], q[300];
+
+			if (local_spawn(p, w, err, sizeof(err)) < 0) {
+				log_kv(LOG_ERROR, "workload restart failed", "name=%s err=%s",
+				       w->spec.name, log_quote(err, q, sizeof(q)));
+				/* try again after the next, longer backoff */
+				w->started_ms = mono_ms();
+				local_reaped(p, w, 127 << 8);
+				continue;
+			}
+			w->restarts++;
+			str_fmt(detail, sizeof(detail), "restart %u in %s, pid %d", w->restarts,
+				dur_format(w->backoff_ms, dur, sizeof(dur)), (int)w->pid);
+			local_event(p, "workload.restart", w->spec.name, detail);
+		}
+	}
+	pthread_mutex_unlock(&p->mu);
+	return exits;
+}
+
+static int local_stop(struct platform *p, unsigned roles, int64_t grace_ms)
+{
+	int64_t deadline = mono_ms() + grace_ms;
+	int killed = 0, status;
+	size_t i, left;
+
+	pthread_mutex_lock(&p->mu);
+	for (i = 0; i < p->n; i++) {
+		struct wl *w = &p->wl[i];
+
+		if (!(w->spec.role_bit & roles))
+			continue;
+		w->stopping = 1;
+		if (w->pid > 0) {
+			w->expected = "stop";
+			kill(w->pid, SIGTERM);
+		} else {
+			w->state = WL_EXITED;
+		}
+	}
+	pthread_mutex_unlock(&p->mu);
+	for (;;) {
+		int late = mono_ms() >= deadline;
+
+		left = 0;
+		pthread_mutex_lock(&p->mu);
+		for (i = 0; i < p->n; i++) {
+			struct wl *w = &p->wl[i];
+
+			if (!(w->spec.role_bit & roles) || w->pid <= 0)
+				continue;
+			if (waitpid(w->pid, &status, WNOHANG) == w->pid) {
+				local_reaped(p, w, status);
+				continue;
+			}
+			if (late) {
+				char d[32];
+
+				log_kv(LOG_WARN, "workload did not stop in time, killing it",
+				       "name=%s pid=%d grace=%s", w->spec.name, (int)w->pid,
+				       dur_format(grace_ms, d, sizeof(d)));
+				w->expected = "stop timed out, killed";
+				kill(w->pid, SIGKILL);
+				if (waitpid(w->pid, &status, 0) == w->pid)
+					local_reaped(p, w, status);
+				else
+					w->pid = 0;
+				killed++;
+				continue;
+			}
+			left++;
+		}
+		pthread_mutex_unlock(&p->mu);
+		if (!left)
+			break;
+		nanosleep(&(struct timespec){ 0, 50 * 1000000L }, NULL);
+	}
+	return killed;
+}
+
+static int local_kill(struct platform *p, const char *name, int sig)
+{
+	struct wl *w;
+	int rc = 0;
+
+	pthread_mutex_lock(&p->mu);
+	w = local_find(p, name);
+	if (!w)
+		rc = -ENOENT;
+	else if (w->pid <= 0 || w->stopping)
+		rc = -ESRCH;
+	else if (kill(w->pid, sig) < 0)
+		rc = -errno;
+	else
+		w->expected = "kill fault";
+	pthread_mutex_unlock(&p->mu);
+	return rc;
+}
+
+/* Parse a ready file; only the current instance's (pid matches) counts. */
+static int local_read_ready(struct wl *w, struct workload_addr *out)
+{
+	const cJSON *pid, *listen, *admin;
+	cJSON *j;
+	char *text;
+	int rc = -EAGAIN;
+
+	text = file_read(w->ready_path, READY_FILE_MAX, NULL);
+	if (!text)
+		return -EAGAIN;
+	j = cJSON_Parse(text);
+	free(text);
+	if (!j)
+		return -EAGAIN;
+	pid = cJSON_GetObjectItemCaseSensitive(j, "pid");
+	listen = cJSON_GetObjectItemCaseSensitive(j, "listen");
+	admin = cJSON_GetObjectItemCaseSensitive(j, "admin");
+	/* range first: converting an out-of-range double is undefined */
+	if (!cJSON_IsNumber(pid) || !(pid->valuedouble >= 1 && pid->valuedouble <= INT32_MAX) ||
+	    (pid_t)pid->valuedouble != w->pid)
+		goto out;
+	memset(out, 0, sizeof(*out));
+	out->pid = w->pid;
+	if (cJSON_IsString(listen) &&
+	    str_copy(out->listen, sizeof(out->listen), listen->valuestring) < 0)
+		goto out;
+	if (cJSON_IsString(admin) &&
+	    str_copy(out->admin, sizeof(out->admin), admin->valuestring) < 0)
+		goto out;
+	/* remember the port so a restart listens where clients already point */
+	if (out->listen[0] && (w->spec.role_bit & (ROLE_HTTP_SERVER | ROLE_GRPC_SERVER)))
+		str_copy(w->learned_listen, sizeof(w->learned_listen), out->listen);
+	rc = 0;
+out:
+	cJSON_Delete(j);
+	return rc;
+}
+
+static int local_addresses(struct platform *p, const char *name, struct workload_addr *out)
+{
+	struct wl *w;
+	int rc;
+
+	pthread_mutex_lock(&p->mu);
+	w = local_find(p, name);
+	if (!w)
+		rc = -ENOENT;
+	else if (w->state == WL_EXITED)
+		rc = -ECHILD;
+	else if (w->state == WL_RESTARTING || w->pid <= 0)
+		rc = -EAGAIN;
+	else
+		rc = local_read_ready(w, out);
+	pthread_mutex_unlock(&p->mu);
+	return rc;
+}
+
+static int local_log_path(struct platform *p, const char *name, char *out, size_t len)
+{
+	struct wl *w;
+	int rc = -ENOENT;
+
+	pthread_mutex_lock(&p->mu);
+	w = local_find(p, name);
+	if (w)
+		rc = str_copy(out, len, w->log_path) < 0 ? -ENAMETOOLONG : 0;
+	pthread_mutex_unlock(&p->mu);
+	return rc;
+}
+
+static size_t local_list(struct platform *p, struct workload_status *out, size_t max)
+{
+	size_t i;
+
+	pthread_mutex_lock(&p->mu);
+	for (i = 0; i < p->n && i < max; i++) {
+		struct wl *w = &p->wl[i];
+
+		memset(&out[i], 0, sizeof(out[i]));
+		str_copy(out[i].name, sizeof(out[i].name), w->spec.name);
+		str_copy(out[i].role, sizeof(out[i].role), w->spec.role);
+		out[i].pid = w->pid;
+		out[i].state = w->state;
+		out[i].restarts = w->restarts;
+	}
+	pthread_mutex_unlock(&p->mu);
+	return i;
+}
+
+static void local_release(struct platform *p)
+{
+	size_t i;
+
+	if (!p)
+		return;
+	/* last resort: nothing we started may outlive us */
+	for (i = 0; i < p->n; i++) {
+		if (p->wl[i].pid > 0) {
+			int status;
+
+			kill(p->wl[i].pid, SIGKILL);
+			waitpid(p->wl[i].pid, &status, 0);
+			log_kv(LOG_WARN, "workload killed at release", "name=%s", p->wl[i].spec.name);
+		}
+	}
+	local_free_env(p->envp);
+	pthread_mutex_destroy(&p->mu);
+	free(p);
+}
+
+const struct platform_ops platform_local = {
+	.name = "local",
+	.prepare = local_prepare,
+	.start = local_start,
+	.stop = local_stop,
+	.poll = local_poll,
+	.kill = local_kill,
+	.addresses = local_addresses,
+	.log_path = local_log_path,
+	.list = local_list,
+	.release = local_release,
+};
+
+const struct platform_ops *platform_find(const char *name)
+{
+	static const struct platform_ops *const all[] = { &platform_local };
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(all); i++)
+		if (name && !strcmp(all[i]->name, name))
+			return all[i];
+	return NULL;
+}
