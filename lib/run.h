@@ -13,6 +13,29 @@
 #define RUN_ID_MAX 48
 #define RUN_MAX_CHECKS 32
 
+/*
+ * What the local reference mesh is told to do, and what the mesh checks
+ * expect from it. Under --mesh none these are unused: mesh checks fail with
+ * "no mesh provides ...". JSON: the "mesh_settings" object of run.json.
+ */
+struct run_mesh {
+	char trust_domain[64];        /* "cluster.local" */
+	char ns[32];                  /* namespace in identities: "conform" */
+	int64_t cert_validity_s;      /* workload leaf validity, default 86400 */
+	int64_t expiry_threshold_s;   /* identity.expiry: remaining > this, default 3600 */
+	int retry_attempts;           /* retry.http: attempts allowed (1 + retries), default 4 */
+	double retry_fail_share;      /* retry.http: share the server fails with 503, default 0.5 */
+	unsigned split_v1, split_v2;  /* split.weights: initial weights, default 90/10 */
+	int64_t shift_at_ms;          /* split.shift: when (from traffic start), default duration/3; 0 = never */
+	unsigned shift_v1, shift_v2;  /* split.shift: weights after the shift, default 50/50 */
+	int64_t shift_converge_ms;    /* split.shift: must converge within this, default 10000 */
+	int64_t route_timeout_ms;     /* timeout.http: route timeout, default 500 */
+	int64_t slow_ms;              /* timeout.http: the slow request's server delay, default 2000 */
+	int64_t timeout_slack_ms;     /* timeout.http: 504 must come by timeout + slack, default 300 */
+	int64_t tap_max_delay_ms;     /* tap.live: line must arrive within, default 2000 */
+	double tap_max_loss;          /* tap.live: share of requests missing from tap, default 0.001 */
+};
+
 struct run_config {
 	char id[RUN_ID_MAX];          /* "20261122-041100-3fa2" */
 	char platform[16];            /* "local" */
@@ -27,6 +50,7 @@ struct run_config {
 	char checks[RUN_MAX_CHECKS][32];
 	double started;               /* unix s, set by conformd when traffic starts */
 	int collector_port;           /* set by conformd (0 until bound) */
+	struct run_mesh m;            /* mesh settings ("mesh_settings") */
 };
 
 /* Defaults for every field (all catalog checks selected). */
