@@ -1,0 +1,232 @@
+/*
+ * flow.c - the small shared pieces of conform-workload: --flow spec parsing,
+ * address parsing, the ready file, request ids, time mapping and the totals
+ * log lines that end a client's life.
+ */
+/* workload.h first: check.h declares R_OK, which <unistd.h> defines as a macro */
+#include "workload.h"
+#include "util.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+
+int wl_parse_hostport(const char *s, char *host, size_t hostlen, int *port)
+{
+	const char *colon = strrchr(s, ':');
+	char h[128];
+	int64_t p;
+	unsigned a, b, c, d;
+	char extra;
+
+	if (!colon || colon == s || (size_t)(colon - s) >= sizeof(h))
+		return -1;
+	memcpy(h, s, (size_t)(colon - s));
+	h[colon - s] = '\0';
+	if (parse_i64(colon + 1, 0, 65535, &p) < 0)
+		return -1;
+	if (strcmp(h, "localhost") &&
+	    (sscanf(h, "%u.%u.%u.%u%c", &a, &b, &c, &d, &extra) != 4 || a > 255 || b > 255 ||
+	     c > 255 || d > 255))
+		return -1;
+	if (str_copy(host, hostlen, strcmp(h, "localhost") ? h : "127.0.0.1") < 0)
+		return -1;
+	*port = (int)p;
+	return 0;
+}
+
+static int flow_kv(struct wl_flow *f, enum wl_role role, const char *k, const char *v,
+		   char *err, size_t errlen)
+{
+	int grpc = role == WL_GRPC_CLIENT;
+	char host[128];
+	int port;
+
+	if (!strcmp(k, "check")) {
+		if (!*v || str_copy(f->check, sizeof(f->check), v) < 0)
+			goto bad;
+	} else if (!strcmp(k, "url") && !grpc) {
+		if (strncmp(v, "http://", 7) && strncmp(v, "https://", 8))
+			goto bad;
+		if (strchr(v, ' ') || str_copy(f->url, sizeof(f->url), v) < 0)
+			goto bad;
+	} else if (!strcmp(k, "target") && grpc) {
+		if (wl_parse_hostport(v, host, sizeof(host), &port) < 0 &&
+		    strncmp(v, "unix:", 5) && strncmp(v, "dns:", 4))
+			goto bad;
+		if (str_copy(f->target, sizeof(f->target), v) < 0)
+			goto bad;
+	} else if (!strcmp(k, "method") && grpc) {
+		if (!strcmp(v, "unary"))
+			f->method = WL_UNARY;
+		else if (!strcmp(v, "bidi"))
+			f->method = WL_BIDI;
+		else
+			goto bad;
+	} else if (!strcmp(k, "authority")) {
+		size_t i;
+
+		if (!*v || str_copy(f->authority, sizeof(f->authority), v) < 0)
+			goto bad;
+		for (i = 0; v[i]; i++)
+			if ((unsigned char)v[i] <= ' ' || v[i] == 0x7f)
+				goto bad;
+	} else if (!strcmp(k, "rate")) {
+		if (parse_double(v, 0.001, 100000, &f->rate) < 0)
+			goto bad;
+	} else if (!strcmp(k, "timeout")) {
+		if (dur_parse(v, &f->timeout_ms) < 0 || f->timeout_ms < 1 || f->timeout_ms > 600000)
+			goto bad;
+	} else if (!strcmp(k, "fail") && !grpc) {
+		if (parse_double(v, 0, 1, &f->fail) < 0)
+			goto bad;
+	} else if (!strcmp(k, "delay")) {
+		if (dur_parse(v, &f->delay_ms) < 0 || f->delay_ms > 600000)
+			goto bad;
+	} else if (!strcmp(k, "inflight")) {
+		if (parse_i64(v, 1, 100000, &f->max_inflight) < 0)
+			goto bad;
+	} else {
+		str_fmt(err, errlen, "unknown key '%s' for this role", k);
+		return -1;
+	}
+	return 0;
+bad:
+	str_fmt(err, errlen, "bad value for %s: '%s'", k, v);
+	return -1;
+}
+
+int wl_flow_parse(const char *spec, enum wl_role role, struct wl_flow *f, char *err,
+		  size_t errlen)
+{
+	char buf[2048], *p, *next;
+	int64_t cap;
+
+	memset(f, 0, sizeof(*f));
+	f->rate = 10;
+	f->timeout_ms = 2000;
+	if (role != WL_HTTP_CLIENT && role != WL_GRPC_CLIENT) {
+		str_copy(err, errlen, "only for clients");
+		return -1;
+	}
+	if (str_copy(buf, sizeof(buf), spec) < 0) {
+		str_copy(err, errlen, "spec too long");
+		return -1;
+	}
+	for (p = buf; p; p = next) {
+		char *eq;
+
+		next = strchr(p, ',');
+		if (next)
+			*next++ = '\0';
+		if (!*p)
+			continue;
+		eq = strchr(p, '=');
+		if (!eq) {
+			str_fmt(err, errlen, "expected key=value, got '%s'", p);
+			return -1;
+		}
+		*eq = '\0';
+		if (flow_kv(f, role, p, eq + 1, err, errlen) < 0)
+			return -1;
+	}
+	if (!f->check[0]) {
+		str_copy(err, errlen, "check= is required");
+		return -1;
+	}
+	if (role == WL_HTTP_CLIENT) {
+		char q[64];
+		const char *sep = strchr(f->url, '?') ? "&" : "?";
+
+		if (!f->url[0]) {
+			str_copy(err, errlen, "url= is required for http-client");
+			return -1;
+		}
+		if (f->fail > 0) {
+			str_fmt(q, sizeof(q), "%sfail=%g", sep, f->fail);
+			sep = "&";
+			if (strlen(f->url) + strlen(q) >= sizeof(f->url))
+				goto toolong;
+			memcpy(f->url + strlen(f->url), q, strlen(q) + 1);
+		}
+		if (f->delay_ms > 0) {
+			str_fmt(q, sizeof(q), "%sdelay_ms=%lld", sep, (long long)f->delay_ms);
+			if (strlen(f->url) + strlen(q) >= sizeof(f->url))
+				goto toolong;
+			memcpy(f->url + strlen(f->url), q, strlen(q) + 1);
+		}
+	} else if (!f->target[0]) {
+		str_copy(err, errlen, "target= is required for grpc-client");
+		return -1;
+	}
+	if (!f->max_inflight) {
+		/* at a steady rate at most rate*timeout requests can be pending */
+		cap = (int64_t)ceil(f->rate * (double)f->timeout_ms / 1000.0) + 8;
+		f->max_inflight = cap < 16 ? 16 : cap > 4096 ? 4096 : cap;
+	}
+	return 0;
+toolong:
+	str_copy(err, errlen, "url too long");
+	return -1;
+}
+
+int wl_write_ready(const struct wl_opts *o, const char *listen, const char *admin)
+{
+	struct dynbuf b = DYNBUF_INIT(4096);
+	int rc = -1;
+
+	if (!o->ready_file[0])
+		return 0;
+	if (dynbuf_addf(&b, "{\"pid\":%d,\"role\":\"", (int)getpid()) < 0 ||
+	    dynbuf_add_json_str(&b, o->role_name) < 0 || dynbuf_adds(&b, "\",\"name\":\"") < 0 ||
+	    dynbuf_add_json_str(&b, o->name) < 0 || dynbuf_adds(&b, "\",\"version\":\"") < 0 ||
+	    dynbuf_add_json_str(&b, o->version) < 0 || dynbuf_adds(&b, "\"") < 0)
+		goto out;
+	if (listen && *listen &&
+	    (dynbuf_adds(&b, ",\"listen\":\"") < 0 || dynbuf_add_json_str(&b, listen) < 0 ||
+	     dynbuf_adds(&b, "\"") < 0))
+		goto out;
+	if (admin && *admin &&
+	    (dynbuf_adds(&b, ",\"admin\":\"") < 0 || dynbuf_add_json_str(&b, admin) < 0 ||
+	     dynbuf_adds(&b, "\"") < 0))
+		goto out;
+	if (dynbuf_adds(&b, "}\n") < 0)
+		goto out;
+	rc = file_write_atomic(o->ready_file, b.buf, b.len, 0644);
+	if (rc < 0)
+		log_kv(LOG_ERROR, "cannot write ready file", NULL);
+out:
+	dynbuf_release(&b);
+	return rc;
+}
+
+int64_t wl_unix_second(const struct wl_opts *o, int64_t mono_ns_at)
+{
+	int64_t us = o->wall_base_us + mono_ns_at / 1000;
+
+	return us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
+}
+
+void wl_request_id(const struct wl_opts *o, size_t fi, uint64_t k, char *buf, size_t len)
+{
+	str_fmt(buf, len, "%s-%016llx-%zu-%llu", o->name, (unsigned long long)o->instance, fi,
+		(unsigned long long)k);
+}
+
+void wl_log_totals(struct agg *agg)
+{
+	struct agg_total t[64];
+	size_t n = agg_totals(agg, t, ARRAY_SIZE(t)), i;
+
+	for (i = 0; i < n && i < ARRAY_SIZE(t); i++) {
+		log_kv(LOG_INFO, "totals", "check=%s requests=%llu ok=%llu failed=%llu", t[i].check,
+		       (unsigned long long)t[i].requests, (unsigned long long)t[i].ok,
+		       (unsigned long long)t[i].failed);
+		log_kv(LOG_INFO, "latency", "check=%s p50_us=%llu p99_us=%llu max_us=%llu",
+		       t[i].check, (unsigned long long)t[i].p50_us, (unsigned long long)t[i].p99_us,
+		       (unsigned long long)t[i].max_us);
+	}
+}
