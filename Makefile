@@ -53,7 +53,7 @@ PROGS := $(BIN)/conform $(BIN)/conformd $(BIN)/conform-workload
 UNIT_BINS := $(patsubst test/unit/%.c,$(BUILD)/test/%,$(UNIT_SRCS))
 TOOL_BINS := $(patsubst test/tools/%.c,$(BUILD)/test/tools/%,$(TOOL_SRCS))
 
-.PHONY: all deps test unit e2e demo bench clean golden help
+.PHONY: all deps test unit e2e demo bench clean golden help fuzz fuzz-smoke
 all: deps $(PROGS)
 
 # Goals that need no packages must not install any.
@@ -133,5 +133,47 @@ help:
 	@echo "make demo    a 60 s local conformance run ending in a report"
 	@echo "make bench   throughput benchmarks against wrk/h2load"
 	@echo "make deps    install missing Debian packages"
+
+# ---- fuzz (test/fuzz/): one libFuzzer target per parser of outside input ----
+#   make fuzz [FUZZ_SECONDS=60]  run each target for a bounded time, print executions
+#   make fuzz-smoke              each target for FUZZ_SMOKE_RUNS inputs (make test runs it)
+# Needs clang and libclang-rt-14-dev. Everything is built into $(BUILD)/fuzz with
+# -fsanitize=fuzzer(-no-link),address,undefined; lib/ is compiled again that way.
+FUZZ_CC ?= clang
+FUZZ := $(BUILD)/fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_RUNS ?= 20000
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -MMD -MP -g -O1 -Ilib -I$(GEN) $(PKG_CFLAGS) \
+	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
+	$(if $(shell grep -s -l collector_validate_batch lib/collector.h),-DFUZZ_HAVE_VALIDATE_BATCH)
+FUZZ_TARGETS := $(patsubst test/fuzz/%.c,%,$(sort $(wildcard test/fuzz/fuzz_*.c)))
+FUZZ_BINS := $(addprefix $(FUZZ)/,$(FUZZ_TARGETS))
+FUZZ_LIBA := $(FUZZ)/libconform.a
+
+$(FUZZ)/obj/gen/conform.pb-c.o: $(PROTO_C)
+	@mkdir -p $(dir $@)
+	$(call say,FUZZCC,$@)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -w -c -o $@ $<
+# lib/ is held to -Werror by the cc build; clang's extra warnings there only warn
+$(FUZZ)/obj/lib/%.o: lib/%.c | $(GEN)/conform.pb-c.h
+	@mkdir -p $(dir $@)
+	$(call say,FUZZCC,$<)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link \
+		$(filter-out -Werror,$(WARN)) -c -o $@ $<
+$(FUZZ)/obj/test/fuzz/%.o: test/fuzz/%.c | $(GEN)/conform.pb-c.h
+	@mkdir -p $(dir $@)
+	$(call say,FUZZCC,$<)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(WARN) -c -o $@ $<
+$(FUZZ_LIBA): $(patsubst %.c,$(FUZZ)/obj/%.o,$(LIB_SRCS)) $(FUZZ)/obj/gen/conform.pb-c.o
+	@rm -f $@
+	$(call say,AR,$@)$(AR) rcs $@ $^
+$(FUZZ)/fuzz_%: $(FUZZ)/obj/test/fuzz/fuzz_%.o $(FUZZ_LIBA)
+	$(call say,LINK,$@)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS)
+
+.SECONDARY: $(patsubst %,$(FUZZ)/obj/test/fuzz/%.o,$(FUZZ_TARGETS))
+
+fuzz: $(FUZZ_BINS)
+	@FUZZ_DIR=$(FUZZ) test/fuzz/run.sh time $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+fuzz-smoke: $(FUZZ_BINS)
+	@FUZZ_DIR=$(FUZZ) test/fuzz/run.sh runs $(FUZZ_SMOKE_RUNS) $(FUZZ_TARGETS)
+-include $(shell find $(FUZZ)/obj -name '*.d' 2>/dev/null)
+# ---- end fuzz ----
 
 -include $(shell find $(OBJ) -name '*.d' 2>/dev/null)

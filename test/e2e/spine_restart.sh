@@ -27,8 +27,8 @@ r = json.load(open(sys.argv[1]))
 ev = [(e["kind"], e["subject"], e["detail"]) for e in r["events"] if e["subject"] == "http-server"]
 for e in ev: print(e)
 assert any(k == "workload.exit" and "signal 9" in d for k, s, d in ev), "exit by signal 9"
-assert any(k == "workload.restart" for k, s, d in ev), "restart"
-assert sum(1 for k, s, d in ev if k == "workload.start") >= 2, "two starts"
+assert any(k == "workload.restart" and "pid" in d for k, s, d in ev), "restart with a new pid"
+assert any(k == "fault.start" and "kill" in d for k, s, d in ev), "the kill fault"
 PYEOF
 check_no_signal_deaths "$d"
 "$CONFORM" status >/dev/null 2>&1
