@@ -96,18 +96,15 @@ static int str_ok(const char *s, size_t max, int need)
 	return n <= max && (!need || n > 0);
 }
 
-/*
- * Validate a batch and convert its buckets. Returns 0 with *rows (caller
- * frees) or -1 with err filled.
- */
-static int coll_validate(struct collector *c, const Conform__V1__Batch *b,
-			 struct agg_row **rows_out, char *err, size_t errlen)
+int collector_validate_batch(const struct Conform__V1__Batch *b, const char *token,
+			     struct agg_row **rows_out, size_t *n, char *err, size_t errlen)
 {
 	struct agg_row *rows = NULL;
 	size_t i, j;
 
 	*rows_out = NULL;
-	if (!b->token || !token_eq(c->token, b->token)) {
+	*n = 0;
+	if (!b->token || !token_eq(token, b->token)) {
 		str_copy(err, errlen, "bad token");
 		return -1;
 	}
@@ -154,8 +151,15 @@ static int coll_validate(struct collector *c, const Conform__V1__Batch *b,
 			str_fmt(err, errlen, "bucket %zu: invalid histogram", i);
 			goto bad;
 		}
-		for (j = 0; j < k->n_hist_count; j++)
+		/* sum <= count holds before each step, so count - sum cannot
+		 * wrap: a batch cannot overflow its way to a matching total */
+		for (j = 0; j < k->n_hist_count; j++) {
+			if (k->hist_count[j] > k->count - sum) {
+				str_fmt(err, errlen, "bucket %zu: histogram does not match count", i);
+				goto bad;
+			}
 			sum += k->hist_count[j];
+		}
 		if (sum != k->count || k->latency_max_us > k->latency_sum_us) {
 			str_fmt(err, errlen, "bucket %zu: histogram does not match count", i);
 			goto bad;
@@ -166,6 +170,10 @@ static int coll_validate(struct collector *c, const Conform__V1__Batch *b,
 		}
 		sum = 0;
 		for (j = 0; j < k->n_attempts; j++) {
+			if (k->attempts[j] > k->count - sum) {
+				str_fmt(err, errlen, "bucket %zu: attempts exceed count", i);
+				goto bad;
+			}
 			sum += k->attempts[j];
 			r->attempts[j] = k->attempts[j];
 		}
@@ -185,6 +193,7 @@ static int coll_validate(struct collector *c, const Conform__V1__Batch *b,
 		r->h.max_us = k->latency_max_us;
 	}
 	*rows_out = rows;
+	*n = b->n_buckets;
 	return 0;
 bad:
 	free(rows);
@@ -217,6 +226,7 @@ static grpc_byte_buffer *coll_handle(struct collector *c, grpc_byte_buffer *msg)
 	grpc_slice sl;
 	Conform__V1__Batch *b = NULL;
 	struct agg_row *rows = NULL;
+	size_t nrows = 0;
 	grpc_byte_buffer *ack = NULL;
 	char err[256], q[300];
 	int rc;
@@ -234,7 +244,7 @@ static grpc_byte_buffer *coll_handle(struct collector *c, grpc_byte_buffer *msg)
 		log_kv(LOG_WARN, "batch rejected", "error=\"not a Batch\"");
 		return pack_ack(0, 0, 0, "not a Batch message");
 	}
-	if (coll_validate(c, b, &rows, err, sizeof(err)) < 0) {
+	if (collector_validate_batch(b, c->token, &rows, &nrows, err, sizeof(err)) < 0) {
 		stat_add(c, &c->st.rejected);
 		log_kv(LOG_WARN, "batch rejected", "workload=%s seq=%llu error=%s",
 		       log_quote(str_ok(b->workload, 63, 0) ? b->workload : "?", q, 100),
@@ -242,7 +252,7 @@ static grpc_byte_buffer *coll_handle(struct collector *c, grpc_byte_buffer *msg)
 		ack = pack_ack(b->instance, b->seq, 0, err);
 		goto out;
 	}
-	rc = c->commit(c->ctx, b->workload, b->instance, b->seq, rows, b->n_buckets);
+	rc = c->commit(c->ctx, b->workload, b->instance, b->seq, rows, nrows);
 	if (rc < 0) {
 		log_kv(LOG_WARN, "batch commit failed", "workload=%s seq=%llu",
 		       log_quote(b->workload, q, sizeof(q)), (unsigned long long)b->seq);

@@ -14,6 +14,7 @@
 #include "check.h"
 
 struct collector;
+struct Conform__V1__Batch;   /* protobuf-c, build/gen/conform.pb-c.h */
 
 /*
  * Commit callback, called on the collector thread for every valid batch.
@@ -39,6 +40,14 @@ struct collector_stats {
 struct collector *collector_start(const char *addr, const char *token,
 				  collector_commit_fn commit, void *ctx, int *port,
 				  char *err, size_t errlen);
+/*
+ * Validate a decoded batch against the run token and the limits of
+ * docs/internals.md, and convert its buckets. 0 with *rows (new array, the
+ * caller frees; NULL when *n == 0) and *n, or -1 with err filled and nothing
+ * allocated. Pure: no I/O, no state (a fuzz target drives it).
+ */
+int collector_validate_batch(const struct Conform__V1__Batch *b, const char *token,
+			     struct agg_row **rows, size_t *n, char *err, size_t errlen);
 void collector_get_stats(struct collector *c, struct collector_stats *st);
 /* Shut down (cancels streams, joins the thread, frees). NULL is fine. */
 void collector_stop(struct collector *c);
