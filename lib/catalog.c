@@ -12,6 +12,15 @@ static const struct check_desc *const catalog[] = {
 	&check_http_basic,
 	&check_grpc_basic,
 	&check_grpc_stream,
+	/* the mesh's promises (needs_mesh: FAIL "no mesh provides ..." under none) */
+	&check_mtls_identity,
+	&check_mtls_enforced,
+	&check_retry_http,
+	&check_split_weights,
+	&check_split_shift,
+	&check_tap_live,
+	&check_timeout_http,
+	&check_identity_expiry,
 };
 
 const struct check_desc *const *catalog_all(size_t *n)

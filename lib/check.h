@@ -16,6 +16,8 @@
 #include "hist.h"
 #include "run.h"
 
+struct store;
+
 enum verdict { V_NODATA = 0, V_PASS = 1, V_FAIL = 2, V_SKIP = 3 };
 const char *verdict_name(enum verdict v); /* "nodata" "pass" "fail" "skip" */
 
@@ -79,6 +81,10 @@ struct window_data {
 	size_t nrows;
 	/* the mesh this run validates; NULL name = none (see mesh.h, issue 3) */
 	const char *mesh;
+	/* the run's store, for checks that judge other evidence than their own
+	 * rows (all client traffic, events such as split.shift); read only.
+	 * NULL (unit use): such checks judge rows alone, with no events */
+	struct store *store;
 };
 
 #define REASON_TEXT_MAX 512
@@ -156,9 +162,54 @@ int check_evidence_fill(const struct window_data *wd, struct window_result *out,
  * so a ratio below an objective never prints as equal to it. */
 const char *check_fmt_pct(uint64_t part, uint64_t whole, char *buf, size_t len);
 
+/* Is r conformd's own evidence (workload "conformd.probe", "conformd.tap")
+ * rather than a client's request? */
+int check_row_is_monitor(const struct agg_row *r);
+
+/* Set verdict, reason and the formatted reason text of out in one go. */
+void check_set(struct window_result *out, enum verdict v, enum reason r, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/*
+ * The smallest window size n (capped at cap) at which a count of X ~
+ * Binomial(n, q) -- the broken case -- falls, on average, outside the
+ * acceptance interval of p -- the healthy case -- at alpha: the lower bound
+ * alone when lower_only (retries), else the two-sided interval (splits).
+ * Below it a window cannot tell healthy from broken and is NODATA.
+ */
+uint64_t check_detect_min_n(double p, double q, double alpha, int lower_only, uint64_t cap);
+
+/* ---- the traffic split (split.weights, split.shift) ---- */
+
+/* v2's share of the split by weights (v1, v2); 0 when both are 0. */
+double check_split_share(unsigned v1, unsigned v2);
+/*
+ * The client rows on the split route with from_s <= second < to_s: those of
+ * split.weights and of split.shift (both send to split.conform.svc), from
+ * wd->store (without a store: wd's own rows in that range). New array the
+ * caller frees; 0 or -1 (store error, out of memory).
+ */
+int check_split_rows(const struct window_data *wd, int64_t from_s, int64_t to_s,
+		     struct agg_row **rows, size_t *n);
+/* Successful client requests among rows with from_s <= second < to_s, and
+ * how many of them backend "v2" answered. */
+void check_split_count(const struct agg_row *rows, size_t n, int64_t from_s, int64_t to_s,
+		       uint64_t *ok, uint64_t *v2);
+/* When the scheduled shift was applied: 1 and *ts (the first "split.shift"
+ * event), 0 when it was not (yet) or there is no store, -1 on a store error. */
+int check_split_shift_time(struct store *s, double *ts);
+
 /* The descriptors, one per lib/checks/check_<name>.c (listed by catalog.c). */
 extern const struct check_desc check_http_basic;
 extern const struct check_desc check_grpc_basic;
 extern const struct check_desc check_grpc_stream;
+extern const struct check_desc check_mtls_identity;
+extern const struct check_desc check_mtls_enforced;
+extern const struct check_desc check_retry_http;
+extern const struct check_desc check_split_weights;
+extern const struct check_desc check_split_shift;
+extern const struct check_desc check_tap_live;
+extern const struct check_desc check_timeout_http;
+extern const struct check_desc check_identity_expiry;
 
 #endif

@@ -7,10 +7,14 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "outcome.h"
+#include "stats.h"
+#include "store.h"
 #include "util.h"
 
 static const char *const verdict_names[] = { "nodata", "pass", "fail", "skip" };
@@ -138,7 +142,14 @@ static int outcome_has_codes(unsigned o)
 	       o == OUT_GRPC_ERROR;
 }
 
-static void tally_rows(const struct agg_row *rows, size_t n, struct tally *t)
+static int row_from_monitor(const struct agg_row *r)
+{
+	return !strncmp(r->workload, "conformd", 8);
+}
+
+/* Tally rows by outcome and code; with clients_only, conformd's own evidence
+ * rows are left out (they are not requests). */
+static void tally_rows(const struct agg_row *rows, size_t n, int clients_only, struct tally *t)
 {
 	size_t i, j;
 
@@ -148,6 +159,8 @@ static void tally_rows(const struct agg_row *rows, size_t n, struct tally *t)
 		struct tally_outcome *to = &t->o[o];
 		uint64_t c = rows[i].h.count;
 
+		if (clients_only && row_from_monitor(&rows[i]))
+			continue;
 		to->count += c;
 		if (!outcome_has_codes(o) || !c)
 			continue;
@@ -220,7 +233,7 @@ uint64_t check_describe_failures(const struct agg_row *rows, size_t nrows,
 
 	if (len)
 		buf[0] = '\0';
-	tally_rows(rows, nrows, &t);
+	tally_rows(rows, nrows, 0, &t);
 	n = order_outcomes(&t, skip_mask, 1, order);
 	for (i = 0; i < n; i++) {
 		struct tally_outcome *to = &t.o[order[i]];
@@ -275,7 +288,7 @@ static int evidence_build(const struct window_data *wd, const struct window_resu
 	unsigned order[OUT__COUNT];
 	size_t n, i, j;
 
-	tally_rows(wd->rows, wd->nrows, &t);
+	tally_rows(wd->rows, wd->nrows, 1, &t);
 	n = order_outcomes(&t, 0, 0, order);
 	dynbuf_addf(b, "{\"total\":%" PRIu64 ",\"ok\":%" PRIu64 ",\"failed\":%" PRIu64
 		    ",\"outcomes\":{", out->total, out->ok, out->failed);
@@ -352,4 +365,146 @@ int check_eval_success_ratio(const struct window_data *wd, struct window_result 
 		"success %s%% < objective %s%%: %" PRIu64 " of %" PRIu64 " failed: %s",
 		pct, obj, out->failed, out->total, why[0] ? why : "no failure recorded");
 	return 0;
+}
+
+int check_row_is_monitor(const struct agg_row *r)
+{
+	return row_from_monitor(r);
+}
+
+void check_set(struct window_result *out, enum verdict v, enum reason r, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	out->verdict = v;
+	out->reason = r;
+	va_start(ap, fmt);
+	n = vsnprintf(out->reason_text, sizeof(out->reason_text), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		out->reason_text[0] = '\0';
+}
+
+uint64_t check_detect_min_n(double p, double q, double alpha, int lower_only, uint64_t cap)
+{
+	uint64_t n, lo, hi;
+	double mean;
+
+	for (n = 1; n <= cap; n += (n < 64 ? 1 : n / 16)) {
+		mean = (double)n * q;
+		if (lower_only) {
+			lo = binom_lower(n, p, alpha);
+			hi = n;
+		} else {
+			binom_interval(n, p, alpha, &lo, &hi);
+		}
+		if (mean < (double)lo || mean > (double)hi)
+			return n;
+	}
+	return cap;
+}
+
+double check_split_share(unsigned v1, unsigned v2)
+{
+	if (!v1 && !v2)
+		return 0;
+	return (double)v2 / ((double)v1 + (double)v2);
+}
+
+/* Without a store: copies of wd's rows with from_s <= second < to_s. */
+static int rows_in_range(const struct window_data *wd, int64_t from_s, int64_t to_s,
+			 struct agg_row **rows, size_t *n)
+{
+	struct agg_row *arr;
+	size_t i, len = 0;
+
+	*rows = NULL;
+	*n = 0;
+	if (!wd->nrows)
+		return 0;
+	arr = calloc(wd->nrows, sizeof(*arr));
+	if (!arr)
+		return -1;
+	for (i = 0; i < wd->nrows; i++)
+		if (wd->rows[i].second >= from_s && wd->rows[i].second < to_s)
+			arr[len++] = wd->rows[i];
+	if (!len) {
+		free(arr);
+		return 0;
+	}
+	*rows = arr;
+	*n = len;
+	return 0;
+}
+
+int check_split_rows(const struct window_data *wd, int64_t from_s, int64_t to_s,
+		     struct agg_row **rows, size_t *n)
+{
+	struct store *s = wd->store;
+	struct agg_row *a = NULL, *b = NULL, *all;
+	size_t na = 0, nb = 0;
+	int rc = -1;
+
+	*rows = NULL;
+	*n = 0;
+	if (!s)
+		return rows_in_range(wd, from_s, to_s, rows, n);
+	if (store_get_rows(s, "split.weights", from_s, to_s, &a, &na) ||
+	    store_get_rows(s, "split.shift", from_s, to_s, &b, &nb))
+		goto out;
+	if (!nb) {
+		*rows = a;
+		*n = na;
+		a = NULL;
+		rc = 0;
+		goto out;
+	}
+	all = realloc(a, (na + nb) * sizeof(*all));
+	if (!all)
+		goto out;
+	a = NULL;
+	memcpy(all + na, b, nb * sizeof(*b));
+	*rows = all;
+	*n = na + nb;
+	rc = 0;
+out:
+	free(a);
+	free(b);
+	return rc;
+}
+
+void check_split_count(const struct agg_row *rows, size_t n, int64_t from_s, int64_t to_s,
+		       uint64_t *ok, uint64_t *v2)
+{
+	size_t i;
+
+	*ok = 0;
+	*v2 = 0;
+	for (i = 0; i < n; i++) {
+		const struct agg_row *r = &rows[i];
+
+		if (r->second < from_s || r->second >= to_s || check_row_is_monitor(r) ||
+		    !outcome_info(r->outcome)->ok)
+			continue;
+		*ok += r->h.count;
+		if (!strcmp(r->backend, "v2"))
+			*v2 += r->h.count;
+	}
+}
+
+int check_split_shift_time(struct store *s, double *ts)
+{
+	struct store_event *ev = NULL;
+	size_t n = 0;
+
+	if (!s)
+		return 0;
+	if (store_get_events_kind(s, "split.shift", &ev, &n))
+		return -1;
+	if (!n)
+		return 0;
+	*ts = ev[0].ts;
+	free(ev);
+	return 1;
 }

@@ -9,6 +9,8 @@
 
 #include "check.h"
 #include "cliflags.h"
+#include "mesh.h"
+#include "metrics.h"
 #include "state.h"
 
 struct flag_desc {
@@ -20,7 +22,9 @@ struct flag_desc {
 
 static const struct flag_desc flags[] = {
 	{ CLI_F_PLATFORM, "--platform", "P", "where workloads run: local (default)" },
-	{ CLI_F_MESH, "--mesh", "M", "mesh to validate: none (default; haproxy comes next)" },
+	{ CLI_F_MESH, "--mesh", "M",
+	  "mesh to validate: haproxy (the local reference mesh, default on\n"
+	  "                     --platform local) or none (the baseline: mesh checks fail)" },
 	{ CLI_F_DURATION, "--duration", "D",
 	  "how long: 90s, 30m, 2h, 3d; 0 = until stopped (default)" },
 	{ CLI_F_WINDOW, "--window", "D", "evaluation window, whole seconds >= 1s (default 10s)" },
@@ -28,7 +32,7 @@ static const struct flag_desc flags[] = {
 	{ CLI_F_CHECKS, "--checks", "LIST",
 	  "comma-separated check ids (default all; `conform checks`)" },
 	{ CLI_F_RUN, "--run", "ID", "run to use (default: the current run, else the latest)" },
-	{ CLI_F_FORMAT, "--format", "F", "report format: json, junit or md (default md)" },
+	{ CLI_F_FORMAT, "--format", "F", "report format: json, junit, md or html (default md)" },
 	{ CLI_F_OUT, "--out", "PATH", "write to PATH instead of stdout" },
 	{ CLI_F_TARGET, "--target", "NAME", "workload to inject into, e.g. http-server" },
 	{ CLI_F_FAULT_RATE, "--rate", "R", "share of requests to fail, 0..1 (default 1.0)" },
@@ -36,6 +40,14 @@ static const struct flag_desc flags[] = {
 	{ CLI_F_MS, "--ms", "N", "added latency in milliseconds (server-latency)" },
 	{ CLI_F_FOR, "--for", "D", "how long the fault lasts (default: until the run ends)" },
 	{ CLI_F_JSON, "--json", NULL, "print JSON instead of text" },
+	{ CLI_F_WATCH, "--watch", NULL,
+	  "keep showing the status until the run ends or Ctrl-C (a redrawn\n"
+	  "                     screen on a terminal, one block per interval otherwise)" },
+	{ CLI_F_METRICS, "--metrics-addr", "ADDR",
+	  "also serve Prometheus /metrics on this loopback address, e.g.\n"
+	  "                     127.0.0.1:9464 (always on the run's socket)" },
+	{ CLI_F_INTERVAL, "--interval", "D",
+	  "how often --watch refreshes: 200ms..1h (default 2s)" },
 	{ CLI_F_STATE_DIR, "--state-dir", "DIR",
 	  "state directory (default $CONFORM_STATE_DIR, else\n"
 	  "                     $XDG_STATE_HOME/conform, else ~/.local/state/conform)" },
@@ -157,13 +169,12 @@ static int set_value(const struct flag_desc *f, const char *v, struct cli_opts *
 				    "--platform kubernetes: not supported yet");
 		return fail(e, "use --platform local", "--platform '%s': unknown platform", v);
 	case CLI_F_MESH:
-		if (!strcmp(v, "none"))
+		if (!strcmp(v, "none") || !strcmp(v, "haproxy"))
 			return str_copy(o->mesh, sizeof(o->mesh), v);
-		if (!strcmp(v, "haproxy") || !strcmp(v, "linkerd"))
-			return fail(e, "use --mesh none for now (the baseline: every mesh "
-				    "check fails with \"no mesh\")",
+		if (!strcmp(v, "linkerd"))
+			return fail(e, "use --mesh haproxy (the local reference mesh) or none",
 				    "--mesh %s: not supported yet", v);
-		return fail(e, "use --mesh none", "--mesh '%s': unknown mesh", v);
+		return fail(e, "use --mesh haproxy or none", "--mesh '%s': unknown mesh", v);
 	case CLI_F_DURATION:
 		if (parse_dur_flag(f->name, v, &ms, e))
 			return -1;
@@ -202,8 +213,8 @@ static int set_value(const struct flag_desc *f, const char *v, struct cli_opts *
 			return fail(e, "give a directory path", "--state-dir: empty or too long");
 		return 0;
 	case CLI_F_FORMAT:
-		if (strcmp(v, "json") && strcmp(v, "junit") && strcmp(v, "md"))
-			return fail(e, "use --format json, junit or md",
+		if (strcmp(v, "json") && strcmp(v, "junit") && strcmp(v, "md") && strcmp(v, "html"))
+			return fail(e, "use --format json, junit, md or html",
 				    "--format '%s': unknown format", v);
 		return str_copy(o->format, sizeof(o->format), v);
 	case CLI_F_OUT:
@@ -229,6 +240,23 @@ static int set_value(const struct flag_desc *f, const char *v, struct cli_opts *
 		if (parse_i64(v, 1, 600000, &o->ms))
 			return fail(e, "use milliseconds between 1 and 600000, e.g. --ms 500",
 				    "--ms '%s': not a latency in milliseconds", v);
+		return 0;
+	case CLI_F_METRICS: {
+		char a[64], why[256];
+		int fam, port;
+
+		if (metrics_parse_addr(v, a, sizeof(a), &fam, &port, why, sizeof(why)))
+			return fail(e, "give a loopback address and port, e.g. --metrics-addr "
+				    "127.0.0.1:9464", "%s", why);
+		return str_copy(o->metrics_addr, sizeof(o->metrics_addr), v);
+	}
+	case CLI_F_INTERVAL:
+		if (parse_dur_flag(f->name, v, &ms, e))
+			return -1;
+		if (ms < 200 || ms > 3600 * 1000)
+			return fail(e, "use a duration between 200ms and 1h, e.g. --interval 2s",
+				    "--interval '%s': out of range", v);
+		o->interval_ms = ms;
 		return 0;
 	case CLI_F_FOR:
 		if (parse_dur_flag(f->name, v, &ms, e))
@@ -291,6 +319,8 @@ int cliflags_parse(unsigned allowed, const char *verb, int argc, char **argv,
 				o->help = 1;
 			if (f->bit == CLI_F_JSON)
 				o->json = 1;
+			if (f->bit == CLI_F_WATCH)
+				o->watch = 1;
 			o->set |= f->bit;
 			continue;
 		}
@@ -322,12 +352,16 @@ int cliflags_apply(const struct cli_opts *o, int run, struct run_config *c, stru
 		str_copy(c->platform, sizeof(c->platform), o->platform);
 	if (o->set & CLI_F_MESH)
 		str_copy(c->mesh, sizeof(c->mesh), o->mesh);
+	else if (!strcmp(c->platform, "local"))
+		str_copy(c->mesh, sizeof(c->mesh), "haproxy");
 	if (o->set & CLI_F_DURATION)
 		c->duration_ms = o->duration_ms;
 	if (o->set & CLI_F_WINDOW)
 		c->window_ms = o->window_ms;
 	if (o->set & CLI_F_RATE)
 		c->rate = o->rate;
+	if (o->set & CLI_F_METRICS)
+		str_copy(c->metrics_addr, sizeof(c->metrics_addr), o->metrics_addr);
 	if (o->set & CLI_F_CHECKS) {
 		c->nchecks = o->nchecks;
 		for (i = 0; i < o->nchecks; i++)
@@ -348,20 +382,42 @@ int cliflags_apply(const struct cli_opts *o, int run, struct run_config *c, stru
 	return 0;
 }
 
+int cliflags_mesh_check(const struct run_config *c, struct cli_error *e)
+{
+	char path[PATH_MAX];
+
+	if (strcmp(c->mesh, "haproxy") || mesh_haproxy_bin(path, sizeof(path)) == 0)
+		return 0;
+	return fail(e, "or run the baseline with --mesh none", "%s", MESH_HAPROXY_MISSING);
+}
+
+static const char *const mesh_kinds[] = {
+	"mtls-off", "wrong-identity", "retries-off", "split-skew", "tap-off", "timeout-off",
+	"sidecar-kill", "cert-expiring",
+};
+
 int cliflags_fault_body(const char *kind, const struct cli_opts *o, struct dynbuf *b,
 			struct cli_error *e)
 {
-	int errors, latency, kill;
+	int errors, latency, kill, mesh = 0;
+	size_t i;
 
 	if (!kind)
 		return fail(e, "write e.g. `conform fault server-errors --target http-server`",
-			    "fault: missing KIND (server-errors, server-latency or kill)");
+			    "fault: missing KIND (server-errors, server-latency, kill, or a mesh "
+			    "fault: mtls-off, wrong-identity, retries-off, split-skew, tap-off, "
+			    "timeout-off, sidecar-kill, cert-expiring)");
 	errors = !strcmp(kind, "server-errors");
 	latency = !strcmp(kind, "server-latency");
 	kill = !strcmp(kind, "kill");
-	if (!errors && !latency && !kill)
-		return fail(e, "use server-errors, server-latency or kill",
+	for (i = 0; i < ARRAY_SIZE(mesh_kinds); i++)
+		mesh |= !strcmp(kind, mesh_kinds[i]);
+	if (!errors && !latency && !kill && !mesh)
+		return fail(e, "use server-errors, server-latency, kill, mtls-off, wrong-identity, "
+			    "retries-off, split-skew, tap-off, timeout-off, sidecar-kill or "
+			    "cert-expiring",
 			    "fault: unknown kind '%s'", kind);
+	kill |= !strcmp(kind, "sidecar-kill");
 	if (!(o->set & CLI_F_TARGET))
 		return fail(e, "name the workload, e.g. --target http-server "
 			    "(`conform status` lists them)",
@@ -377,8 +433,8 @@ int cliflags_fault_body(const char *kind, const struct cli_opts *o, struct dynbu
 		return fail(e, "--ms applies to server-latency only",
 			    "fault %s: --ms does not apply", kind);
 	if (kill && (o->set & CLI_F_FOR))
-		return fail(e, "drop --for: kill is a single event",
-			    "fault kill: --for does not apply");
+		return fail(e, "drop --for: a kill is a single event",
+			    "fault %s: --for does not apply", kind);
 
 	dynbuf_reset(b);
 	if (dynbuf_adds(b, "{\"kind\":\"") || dynbuf_add_json_str(b, kind) ||

@@ -33,11 +33,14 @@ enum cli_flag {
 	CLI_F_MS         = 1u << 14,
 	CLI_F_FOR        = 1u << 15,
 	CLI_F_HELP       = 1u << 16,  /* always accepted */
+	CLI_F_WATCH      = 1u << 17,  /* status --watch */
+	CLI_F_INTERVAL   = 1u << 18,  /* status --watch --interval D */
+	CLI_F_METRICS    = 1u << 19,  /* --metrics-addr 127.0.0.1:PORT (start, run) */
 };
 
 /* The flags that shape a run (start, run). */
 #define CLI_F_RUNCONF (CLI_F_PLATFORM | CLI_F_MESH | CLI_F_DURATION | CLI_F_WINDOW | \
-		       CLI_F_RATE | CLI_F_CHECKS)
+		       CLI_F_RATE | CLI_F_CHECKS | CLI_F_METRICS)
 
 #define CLI_MAX_ARGS 8
 
@@ -61,6 +64,9 @@ struct cli_opts {
 	int64_t code;
 	int64_t ms;
 	int64_t for_ms;
+	int watch;                     /* --watch */
+	int64_t interval_ms;           /* --interval, 0 when not given */
+	char metrics_addr[64];         /* --metrics-addr */
 	int nargs;                     /* positional arguments (point into argv) */
 	const char *args[CLI_MAX_ARGS];
 };
@@ -96,6 +102,12 @@ int cliflags_parse_checks(const char *list, char out[][32], size_t max, size_t *
  * (non-zero) means `conform run`, where --duration 0 is refused. 0 or -1.
  */
 int cliflags_apply(const struct cli_opts *o, int run, struct run_config *c, struct cli_error *e);
+
+/*
+ * Is what c's mesh needs installed? (--mesh haproxy: the haproxy binary.)
+ * 0, or -1 with e filled (MESH_HAPROXY_MISSING of mesh.h).
+ */
+int cliflags_mesh_check(const struct run_config *c, struct cli_error *e);
 
 /*
  * Build the POST /v1/faults body for fault kind (server-errors,

@@ -1,8 +1,9 @@
 /*
  * faults.c - the fault registry behind POST /v1/faults. Server faults are
  * pushed to the target's admin endpoint as one combined setting per target
- * (the workload holds only one), kills go through the platform; expiry and
- * re-applying after a restart happen on the main loop's tick.
+ * (the workload holds only one), kills go through the platform, mesh faults
+ * through the mesh adapter; expiry and re-applying after a restart happen on
+ * the main loop's tick (the adapter re-applies its own state).
  */
 #include "faults.h"
 
@@ -36,13 +37,32 @@ struct faults {
 	size_t n;
 	struct target_state targets[PLATFORM_MAX_WORKLOADS];
 	size_t ntargets;
+	const struct mesh_ops *mops;
+	struct mesh *mesh;
 };
 
 static const char *const kind_names[] = {
 	[FAULT_SERVER_ERRORS] = "server-errors",
 	[FAULT_SERVER_LATENCY] = "server-latency",
 	[FAULT_KILL] = "kill",
+	[FAULT_MTLS_OFF] = "mtls-off",
+	[FAULT_WRONG_IDENTITY] = "wrong-identity",
+	[FAULT_RETRIES_OFF] = "retries-off",
+	[FAULT_SPLIT_SKEW] = "split-skew",
+	[FAULT_TAP_OFF] = "tap-off",
+	[FAULT_TIMEOUT_OFF] = "timeout-off",
+	[FAULT_SIDECAR_KILL] = "sidecar-kill",
+	[FAULT_CERT_EXPIRING] = "cert-expiring",
 };
+
+#define KINDS_HELP "server-errors, server-latency, kill, or a mesh fault: mtls-off, " \
+	"wrong-identity, retries-off, split-skew, tap-off, timeout-off, sidecar-kill, " \
+	"cert-expiring"
+
+int fault_kind_is_mesh(enum fault_kind k)
+{
+	return k >= FAULT_MTLS_OFF && k <= FAULT_CERT_EXPIRING;
+}
 
 const char *fault_kind_name(enum fault_kind k)
 {
@@ -102,7 +122,7 @@ int fault_parse(const cJSON *obj, struct fault_req *out, char *err, size_t errle
 	}
 	kind = cJSON_GetObjectItemCaseSensitive(obj, "kind");
 	if (!kind || cJSON_IsNull(kind)) {
-		str_fmt(err, errlen, "kind: missing (server-errors, server-latency or kill)");
+		str_fmt(err, errlen, "kind: missing (" KINDS_HELP ")");
 		return -1;
 	}
 	if (!cJSON_IsString(kind)) {
@@ -113,8 +133,8 @@ int fault_parse(const cJSON *obj, struct fault_req *out, char *err, size_t errle
 		if (!strcmp(kind->valuestring, kind_names[i]))
 			break;
 	if (i == ARRAY_SIZE(kind_names)) {
-		str_fmt(err, errlen, "kind: unknown fault kind \"%.32s\" (server-errors, "
-			"server-latency or kill)", kind->valuestring);
+		str_fmt(err, errlen, "kind: unknown fault kind \"%.32s\" (" KINDS_HELP ")",
+			kind->valuestring);
 		return -1;
 	}
 	out->kind = (enum fault_kind)i;
@@ -203,6 +223,14 @@ struct faults *faults_new(const struct platform_ops *pops, struct platform *plat
 	return f;
 }
 
+void faults_set_mesh(struct faults *f, const struct mesh_ops *mops, struct mesh *mesh)
+{
+	pthread_mutex_lock(&f->mu);
+	f->mops = mops;
+	f->mesh = mesh;
+	pthread_mutex_unlock(&f->mu);
+}
+
 void faults_free(struct faults *f)
 {
 	if (!f)
@@ -238,6 +266,13 @@ static void fault_describe(const struct fault *ft, char *buf, size_t len)
 		break;
 	case FAULT_KILL:
 		str_fmt(buf, len, "id %lld: kill (SIGKILL)", (long long)ft->id);
+		break;
+	case FAULT_SIDECAR_KILL:
+		str_fmt(buf, len, "id %lld: sidecar-kill (SIGKILL)", (long long)ft->id);
+		break;
+	default:
+		str_fmt(buf, len, "id %lld: %s for %s", (long long)ft->id,
+			fault_kind_name(ft->req.kind), dur);
 		break;
 	}
 }
@@ -341,6 +376,64 @@ static int faults_role(struct faults *f, const char *target, char *role, size_t 
 	return -1;
 }
 
+static void mesh_fault_of(const struct fault_req *req, struct mesh_fault *mf)
+{
+	memset(mf, 0, sizeof(*mf));
+	str_copy(mf->kind, sizeof(mf->kind), fault_kind_name(req->kind));
+	str_copy(mf->target, sizeof(mf->target), req->target);
+}
+
+/* A mesh fault: through the adapter, kept active until it is reverted. */
+static int faults_apply_mesh(struct faults *f, const struct fault_req *req, double now,
+			     struct fault *out, char *err, size_t errlen)
+{
+	struct mesh_fault mf;
+	struct fault ft;
+	char detail[256];
+	int rc;
+
+	memset(&ft, 0, sizeof(ft));
+	ft.req = *req;
+	ft.started = now;
+	ft.until = req->for_s > 0 ? now + req->for_s : 0;
+	mesh_fault_of(req, &mf);
+	pthread_mutex_lock(&f->mu);
+	if (!f->mops || !f->mesh) {
+		str_fmt(err, errlen, "kind: %s needs a mesh (this run has none)",
+			fault_kind_name(req->kind));
+		rc = -EINVAL;
+		goto out;
+	}
+	if (req->kind != FAULT_SIDECAR_KILL && f->n >= FAULTS_MAX) {
+		str_fmt(err, errlen, "too many active faults (max %d)", FAULTS_MAX);
+		rc = -ENOSPC;
+		goto out;
+	}
+	rc = f->mops->inject_fault(f->mesh, &mf, err, errlen);
+	if (rc == -ENOTSUP) {
+		rc = -EINVAL;
+		goto out;
+	}
+	if (rc < 0)
+		goto out;
+	ft.id = f->next_id++;
+	fault_describe(&ft, detail, sizeof(detail));
+	faults_event(f, now, "fault.start", req->target, detail);
+	if (req->kind == FAULT_SIDECAR_KILL) {
+		ft.until = now;
+		str_fmt(detail, sizeof(detail), "id %lld: sidecar kill delivered", (long long)ft.id);
+		faults_event(f, now, "fault.end", req->target, detail);
+	} else {
+		f->active[f->n++] = ft;
+	}
+	if (out)
+		*out = ft;
+	rc = 0;
+out:
+	pthread_mutex_unlock(&f->mu);
+	return rc;
+}
+
 int faults_apply(struct faults *f, const struct fault_req *req, double now, struct fault *out,
 		 char *err, size_t errlen)
 {
@@ -348,6 +441,8 @@ int faults_apply(struct faults *f, const struct fault_req *req, double now, stru
 	char role[32], detail[256];
 	int is_grpc, rc;
 
+	if (fault_kind_is_mesh(req->kind))
+		return faults_apply_mesh(f, req, now, out, err, errlen);
 	if (faults_role(f, req->target, role, sizeof(role)) < 0) {
 		str_fmt(err, errlen, "target: no workload named %s in this run", req->target);
 		return -ENOENT;
@@ -421,11 +516,25 @@ static void faults_end_one(struct faults *f, size_t i, double now, const char *w
 {
 	char target[64], detail[256], err[256], q[300];
 
+	struct fault_req req = f->active[i].req;
+	int still = 0;
+
 	str_copy(target, sizeof(target), f->active[i].req.target);
 	str_fmt(detail, sizeof(detail), "id %lld: %s", (long long)f->active[i].id, why);
 	memmove(&f->active[i], &f->active[i + 1], (f->n - i - 1) * sizeof(f->active[0]));
 	f->n--;
-	if (faults_push(f, target, err, sizeof(err)) < 0)
+	if (fault_kind_is_mesh(req.kind)) {
+		struct mesh_fault mf;
+
+		/* another active fault of the same kind on the target keeps it on */
+		for (size_t k = 0; k < f->n; k++)
+			still |= f->active[k].req.kind == req.kind &&
+				 !strcmp(f->active[k].req.target, target);
+		mesh_fault_of(&req, &mf);
+		if (!still && f->mops && f->mops->revert_fault(f->mesh, &mf, err, sizeof(err)) < 0)
+			log_kv(LOG_WARN, "cannot revert mesh fault", "target=%s kind=%s err=%s",
+			       target, mf.kind, log_quote(err, q, sizeof(q)));
+	} else if (faults_push(f, target, err, sizeof(err)) < 0)
 		log_kv(LOG_WARN, "cannot clear fault", "target=%s err=%s", target,
 		       log_quote(err, q, sizeof(q)));
 	faults_event(f, now, "fault.end", target, detail);

@@ -1,8 +1,10 @@
 /*
  * faults.h - injected faults (POST /v1/faults): parse and validate a request,
  * apply it through the target workload's admin endpoint (server-errors,
- * server-latency) or the platform (kill), keep the active ones with their
- * id and expiry, and record fault.start / fault.end events.
+ * server-latency), the platform (kill) or the mesh adapter (the mesh kinds
+ * of docs/internals.md: mtls-off ... cert-expiring, reverted when they end),
+ * keep the active ones with their id and expiry, and record fault.start /
+ * fault.end events.
  *
  * Threads: a struct faults has its own lock; apply/list may run on the API
  * thread while the main loop calls faults_expire. The caller must have
@@ -16,6 +18,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "mesh.h"
 #include "platform.h"
 #include "store.h"
 
@@ -23,7 +26,14 @@
 #define FAULT_MAX_FOR_S 1e7      /* ~115 days */
 #define FAULT_MAX_MS 600000      /* latency above 10 minutes is no test */
 
-enum fault_kind { FAULT_SERVER_ERRORS, FAULT_SERVER_LATENCY, FAULT_KILL };
+enum fault_kind {
+	FAULT_SERVER_ERRORS, FAULT_SERVER_LATENCY, FAULT_KILL,
+	/* mesh faults: applied by the mesh adapter */
+	FAULT_MTLS_OFF, FAULT_WRONG_IDENTITY, FAULT_RETRIES_OFF, FAULT_SPLIT_SKEW,
+	FAULT_TAP_OFF, FAULT_TIMEOUT_OFF, FAULT_SIDECAR_KILL, FAULT_CERT_EXPIRING,
+};
+/* Is k applied by the mesh (not by a workload or the platform)? */
+int fault_kind_is_mesh(enum fault_kind k);
 const char *fault_kind_name(enum fault_kind k); /* "server-errors" ... */
 
 struct fault_req {
@@ -59,14 +69,17 @@ struct faults;
 struct faults *faults_new(const struct platform_ops *pops, struct platform *plat,
 			  struct store *store, const char *token);
 void faults_free(struct faults *f);
+/* The mesh that applies the mesh kinds (none set: they are refused). */
+void faults_set_mesh(struct faults *f, const struct mesh_ops *mops, struct mesh *mesh);
 
 /*
  * Apply a parsed request now. On success fills *out (id, until) and returns
  * 0. Errors, with a message in err: -ENOENT unknown target, -EINVAL the kind
  * does not fit the target (e.g. server-errors on a client, gRPC code > 16),
  * -EAGAIN the target is not running/ready, -ENOSPC too many active faults,
- * -EIO the workload's admin endpoint did not accept it.
- * A kill is one-shot: it starts and ends at once and is not kept active.
+ * -EIO the workload's admin endpoint (or the mesh) did not accept it.
+ * A kill or sidecar-kill is one-shot: it starts and ends at once and is not
+ * kept active. Mesh kinds without a mesh: -EINVAL.
  */
 int faults_apply(struct faults *f, const struct fault_req *req, double now, struct fault *out,
 		 char *err, size_t errlen);

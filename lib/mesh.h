@@ -12,13 +12,55 @@
 #ifndef CONFORM_MESH_H
 #define CONFORM_MESH_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "platform.h"
 #include "run.h"
+#include "store.h"
 
 struct mesh;   /* one per run, made by prepare */
+
+#define MESH_MAX_WORKLOADS 8
+#define MESH_HAPROXY_MISSING \
+	"haproxy not found: install the Debian package haproxy (make deps does)"
+
+/* What a mesh is prepared with (strings borrowed for the call only). */
+struct mesh_env {
+	const struct run_config *cfg;
+	const struct platform_ops *pops;
+	struct platform *plat;
+	struct store *store;       /* events (split.set ...); may be NULL */
+	const char *tap_addr;      /* "127.0.0.1:PORT" of conformd's tap receiver, NULL = none */
+};
+
+/* The run's workloads when the mesh decides the topology (servers first,
+ * clients with their flows, every listen address final). */
+struct mesh_plan {
+	size_t n;
+	struct workload_spec w[MESH_MAX_WORKLOADS];
+};
+
+/* What conformd's probes look at (lib/probe.h). */
+struct mesh_probe_target {
+	char workload[64];
+	char inbound[PLATFORM_ADDR_MAX];   /* servers: "IP:PORT" of the inbound, else "" */
+	char admin_sock[PATH_MAX];         /* clients: runtime socket of the outbound, else "" */
+	char crt[PATH_MAX];                /* clients: crt file the outbound loads */
+};
+
+struct mesh_probe_info {
+	char ca[PATH_MAX];           /* run CA certificate (verify what inbounds present) */
+	char client_pem[PATH_MAX];   /* a leaf of the run CA (the probe's own identity) */
+	char foreign_pem[PATH_MAX];  /* a leaf of a CA nobody trusts */
+	size_t n;
+	struct mesh_probe_target t[MESH_MAX_WORKLOADS];
+};
+
+/* Find the haproxy binary: $CONFORM_HAPROXY, else "haproxy" on $PATH, else
+ * /usr/sbin/haproxy. 0 with its absolute path in out, or -1 (-ENOENT). */
+int mesh_haproxy_bin(char *out, size_t len);
 
 /* A mesh feature to configure for the run's checks. */
 enum mesh_feature_kind {
@@ -61,7 +103,7 @@ struct mesh_proxy_stats {
 
 /* A fault injected by the mesh itself (not by the workload's admin hook). */
 struct mesh_fault {
-	char kind[32];           /* "server-errors", "server-latency" ... */
+	char kind[32];           /* "mtls-off", "split-skew" ... (docs/internals.md) */
 	char target[64];
 	double rate;
 	int code;
@@ -71,9 +113,12 @@ struct mesh_fault {
 struct mesh_ops {
 	const char *name;   /* "none", "haproxy" */
 	/* Make the run's mesh state: certificates, CA, proxy configs under the
-	 * run dir. *out is new, freed by release. */
-	int (*prepare)(const struct run_config *cfg, const struct platform_ops *pops,
-		       struct platform *plat, struct mesh **out, char *err, size_t errlen);
+	 * run dir. *out is new, freed by release. -ENOENT: a binary the mesh
+	 * needs is missing (err says which and how to install it). */
+	int (*prepare)(const struct mesh_env *env, struct mesh **out, char *err, size_t errlen);
+	/* The workloads to run, or -ENOTSUP: conformd builds the spine
+	 * topology itself and asks route() for the addresses. */
+	int (*plan)(struct mesh *m, struct mesh_plan *out, char *err, size_t errlen);
 	/* Start the sidecars of workload w (inbound for servers, outbound for
 	 * clients) through the platform; may rewrite w (e.g. the address a
 	 * server must listen on behind its inbound). */
@@ -94,13 +139,22 @@ struct mesh_ops {
 	int (*tap_read)(struct mesh *m, struct mesh_tap_line *out, size_t max);
 	/* Read the proxy statistics of workload name's sidecar(s). */
 	int (*proxy_stats)(struct mesh *m, const char *name, struct mesh_proxy_stats *out);
-	/* Inject a fault in the mesh (proxy side); 0, or -ENOTSUP. */
+	/* Inject a fault in the mesh (proxy side); 0, -ENOTSUP (no mesh),
+	 * -EINVAL (kind does not fit the target), -EAGAIN (sidecar not up). */
 	int (*inject_fault)(struct mesh *m, const struct mesh_fault *f, char *err, size_t errlen);
+	/* Undo an injected fault (same f as given to inject_fault). */
+	int (*revert_fault)(struct mesh *m, const struct mesh_fault *f, char *err, size_t errlen);
+	/* Every main-loop tick: give restarted sidecars their runtime state
+	 * back (weights, fault switches). */
+	void (*tick)(struct mesh *m);
+	/* What the probes look at; -ENOTSUP without a mesh. */
+	int (*probe_info)(struct mesh *m, struct mesh_probe_info *out);
 	/* Free everything (sidecars must have been stopped). NULL is fine. */
 	void (*release)(struct mesh *m);
 };
 
 extern const struct mesh_ops mesh_none;
+extern const struct mesh_ops mesh_haproxy;
 
 /* Adapter by name ("none", "haproxy"), or NULL when not built in. */
 const struct mesh_ops *mesh_find(const char *name);

@@ -16,13 +16,12 @@ struct mesh {
 	char identity_header[64];
 };
 
-static int none_prepare(const struct run_config *cfg, const struct platform_ops *pops,
-			struct platform *plat, struct mesh **out, char *err, size_t errlen)
+static int none_prepare(const struct mesh_env *env, struct mesh **out, char *err,
+			size_t errlen)
 {
+	const struct run_config *cfg = env ? env->cfg : NULL;
 	struct mesh *m = calloc(1, sizeof(*m));
 
-	(void)pops;
-	(void)plat;
 	if (!m) {
 		str_fmt(err, errlen, "out of memory");
 		return -ENOMEM;
@@ -31,6 +30,15 @@ static int none_prepare(const struct run_config *cfg, const struct platform_ops 
 		 cfg && cfg->identity_header[0] ? cfg->identity_header : "l5d-client-id");
 	*out = m;
 	return 0;
+}
+
+static int none_plan(struct mesh *m, struct mesh_plan *out, char *err, size_t errlen)
+{
+	(void)m;
+	(void)out;
+	(void)err;
+	(void)errlen;
+	return -ENOTSUP;
 }
 
 static int none_start_sidecars(struct mesh *m, struct workload_spec *w, char *err,
@@ -104,6 +112,24 @@ static int none_inject_fault(struct mesh *m, const struct mesh_fault *f, char *e
 	return -ENOTSUP;
 }
 
+static int none_revert_fault(struct mesh *m, const struct mesh_fault *f, char *err,
+			     size_t errlen)
+{
+	return none_inject_fault(m, f, err, errlen);
+}
+
+static void none_tick(struct mesh *m)
+{
+	(void)m;
+}
+
+static int none_probe_info(struct mesh *m, struct mesh_probe_info *out)
+{
+	(void)m;
+	memset(out, 0, sizeof(*out));
+	return -ENOTSUP;
+}
+
 static void none_release(struct mesh *m)
 {
 	free(m);
@@ -112,6 +138,7 @@ static void none_release(struct mesh *m)
 const struct mesh_ops mesh_none = {
 	.name = "none",
 	.prepare = none_prepare,
+	.plan = none_plan,
 	.start_sidecars = none_start_sidecars,
 	.stop_sidecars = none_stop_sidecars,
 	.identity_header = none_identity_header,
@@ -121,12 +148,16 @@ const struct mesh_ops mesh_none = {
 	.tap_read = none_tap_read,
 	.proxy_stats = none_proxy_stats,
 	.inject_fault = none_inject_fault,
+	.revert_fault = none_revert_fault,
+	.tick = none_tick,
+	.probe_info = none_probe_info,
 	.release = none_release,
 };
 
-/* Every mesh built in; the haproxy adapter adds its row here when it lands. */
+/* Every mesh built in. */
 static const struct mesh_ops *const mesh_all[] = {
 	&mesh_none,
+	&mesh_haproxy,
 };
 
 const struct mesh_ops *mesh_find(const char *name)

@@ -22,6 +22,11 @@
 #define PLATFORM_MAX_FLOWS 8
 #define PLATFORM_FLOW_MAX 512
 #define PLATFORM_ADDR_MAX 64
+#define PLATFORM_CMD_ARGS 8
+#define PLATFORM_CMD_ARG_MAX 512
+/* role_bit of helper processes that are not sample workloads (mesh sidecars);
+ * above every enum role bit of check.h */
+#define PLATFORM_ROLE_SIDECAR (1u << 16)
 
 struct platform;   /* one per run, made by prepare */
 
@@ -44,6 +49,17 @@ struct workload_spec {
 	char identity_header[64];     /* "" = the workload's default */
 	size_t nflows;                /* clients: one --flow per served check */
 	char flows[PLATFORM_MAX_FLOWS][PLATFORM_FLOW_MAX];
+	/*
+	 * A helper process (e.g. `haproxy -db -f CFG`): when ncommand > 0 the
+	 * platform runs command[0..ncommand) (command[0] an absolute path)
+	 * instead of the workload binary, without workload flags, ready file or
+	 * token; output goes to its own log like a workload's. It is ready once
+	 * a TCP connect to ready_connect ("IP:PORT") succeeds; addresses() then
+	 * reports that as its listen address.
+	 */
+	size_t ncommand;
+	char command[PLATFORM_CMD_ARGS][PLATFORM_CMD_ARG_MAX];
+	char ready_connect[PLATFORM_ADDR_MAX];
 };
 
 enum workload_state { WL_RUNNING, WL_RESTARTING, WL_EXITED };
@@ -89,6 +105,10 @@ struct platform_ops {
 	 * marked expected and the workload is restarted as after a crash.
 	 * -ENOENT unknown name, -ESRCH not running. */
 	int (*kill)(struct platform *p, const char *name, int sig);
+	/* Restart a running workload now (SIGTERM, then start it again at once,
+	 * no backoff): used after its configuration files changed. The exit is
+	 * expected. -ENOENT unknown name, -ESRCH not running. */
+	int (*restart)(struct platform *p, const char *name);
 	/* Addresses from the current instance's ready file. -EAGAIN while it is
 	 * not ready yet (or restarting), -ENOENT unknown, -ECHILD it exited. */
 	int (*addresses)(struct platform *p, const char *name, struct workload_addr *out);

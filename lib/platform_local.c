@@ -3,6 +3,8 @@
  * conformd on 127.0.0.1, started with posix_spawn (conformd has called
  * grpc_init, so a plain fork must never run code in the child), supervised
  * by polling waitpid and restarted with exponential backoff after a crash.
+ * Helper processes (mesh sidecars) run their own command line and are ready
+ * when their listener accepts a TCP connection.
  */
 #include "platform.h"
 
@@ -20,6 +22,10 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 
 #include "check.h"
 #include "util.h"
@@ -30,6 +36,8 @@ extern char **environ;
 #define BACKOFF_MAX_MS 30000
 #define BACKOFF_RESET_MS 60000   /* up this long: the next crash starts over */
 #define READY_FILE_MAX 4096
+#define HANDOVER_MS 300          /* helper restart: old instance soft-stops after this */
+#define MAX_RETIRED 16
 
 struct wl {
 	struct workload_spec spec;
@@ -42,6 +50,8 @@ struct wl {
 	int64_t backoff_ms;           /* delay of the pending restart */
 	const char *expected;         /* why we caused the coming exit, or NULL */
 	int stopping;                 /* stopped on purpose: never restart */
+	int quick;                    /* restart() asked: no backoff for this exit */
+	pid_t ready_pid;              /* helper: instance seen accepting */
 	char learned_listen[PLATFORM_ADDR_MAX];
 	char ready_path[PATH_MAX];
 	char log_path[PATH_MAX];
@@ -54,8 +64,17 @@ struct platform {
 	char collector[PLATFORM_ADDR_MAX];
 	struct store *store;
 	char **envp;                  /* environment of children, with the token */
+	char **envp_helper;           /* environment of helpers, without it */
 	struct wl wl[PLATFORM_MAX_WORKLOADS];
 	size_t n;
+	/* helper instances replaced by restart(): soft-stopped, then reaped */
+	struct retired {
+		pid_t pid;
+		int64_t stop_at_ms;
+		int signalled;
+		char name[64];
+	} retired[MAX_RETIRED];
+	size_t nretired;
 };
 
 const char *workload_state_name(enum workload_state s)
@@ -96,7 +115,8 @@ static void local_free_env(char **envp)
 	free(envp);
 }
 
-/* The children's environment: ours without any CONFORM_TOKEN, plus the run's. */
+/* The children's environment: ours without any CONFORM_TOKEN, plus the
+ * run's (token NULL: none, for helpers that must not see it). */
 static char **local_make_env(const char *token)
 {
 	size_t n = 0, i, o = 0;
@@ -114,6 +134,8 @@ static char **local_make_env(const char *token)
 		if (!envp[o++])
 			goto fail;
 	}
+	if (!token)
+		return envp;
 	envp[o] = malloc(strlen(token) + 16);
 	if (!envp[o])
 		goto fail;
@@ -158,13 +180,16 @@ static int local_prepare(const struct platform_config *pc, struct platform **out
 		goto fail;
 	}
 	p->envp = local_make_env(pc->token ? pc->token : "");
-	if (!p->envp) {
+	p->envp_helper = local_make_env(NULL);
+	if (!p->envp || !p->envp_helper) {
 		str_fmt(err, errlen, "out of memory");
 		goto fail;
 	}
 	*out = p;
 	return 0;
 fail:
+	local_free_env(p->envp);
+	local_free_env(p->envp_helper);
 	pthread_mutex_destroy(&p->mu);
 	free(p);
 	return -EINVAL;
@@ -183,6 +208,12 @@ static int local_spawn(struct platform *p, struct wl *w, char *err, size_t errle
 	pid_t pid;
 	int rc;
 
+	if (s->ncommand > 0) {
+		for (i = 0; i < s->ncommand && i < PLATFORM_CMD_ARGS; i++)
+			argv[a++] = s->command[i];
+		argv[a] = NULL;
+		goto spawn;
+	}
 	argv[a++] = p->bin;
 	argv[a++] = "--role";
 	argv[a++] = s->role;
@@ -215,6 +246,7 @@ static int local_spawn(struct platform *p, struct wl *w, char *err, size_t errle
 	argv[a] = NULL;
 
 	unlink(w->ready_path); /* a stale file must not pass for readiness */
+spawn:
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 1, w->log_path, O_WRONLY | O_CREAT | O_APPEND,
@@ -234,17 +266,20 @@ static int local_spawn(struct platform *p, struct wl *w, char *err, size_t errle
 	posix_spawnattr_setpgroup(&attr, 0);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
 				 POSIX_SPAWN_SETPGROUP);
-	rc = posix_spawn(&pid, p->bin, &fa, &attr, (char *const *)argv, p->envp);
+	rc = posix_spawn(&pid, argv[0], &fa, &attr, (char *const *)argv,
+			 s->ncommand > 0 ? p->envp_helper : p->envp);
 	posix_spawnattr_destroy(&attr);
 	posix_spawn_file_actions_destroy(&fa);
 	if (rc != 0) {
-		str_fmt(err, errlen, "spawn %s (%s): %s", s->name, p->bin, strerror(rc));
+		str_fmt(err, errlen, "spawn %s (%s): %s", s->name, argv[0], strerror(rc));
 		return -rc;
 	}
 	w->pid = pid;
 	w->state = WL_RUNNING;
 	w->started_ms = mono_ms();
 	w->expected = NULL;
+	w->quick = 0;
+	w->ready_pid = 0;
 	log_kv(LOG_INFO, "workload started", "name=%s role=%s pid=%d log=%s", s->name, s->role,
 	       (int)pid, w->log_path);
 	return 0;
@@ -305,6 +340,8 @@ static void local_describe(int status, char *buf, size_t len)
 	}
 }
 
+static void local_reap_retired(struct platform *p, int force);
+
 /* w's process ended with status: record it and decide on a restart.
  * Called with the lock held. */
 static void local_reaped(struct platform *p, struct wl *w, int status)
@@ -319,6 +356,13 @@ static void local_reaped(struct platform *p, struct wl *w, int status)
 		w->state = WL_EXITED;
 		str_fmt(detail, sizeof(detail), "%s (expected: %s)", how,
 			w->expected ? w->expected : "stop");
+	} else if (w->quick) {
+		/* asked for: start again at once, not a crash */
+		w->backoff_ms = 0;
+		w->state = WL_RESTARTING;
+		w->restart_at_ms = now;
+		str_fmt(detail, sizeof(detail), "%s (expected: %s), restart %u now", how,
+			w->expected ? w->expected : "restart", w->restarts + 1);
 	} else {
 		if (up >= BACKOFF_RESET_MS)
 			w->streak = 0;
@@ -340,6 +384,7 @@ static void local_reaped(struct platform *p, struct wl *w, int status)
 		}
 	}
 	w->expected = NULL;
+	w->quick = 0;
 	{
 		char q[400];
 
@@ -355,6 +400,7 @@ static int local_poll(struct platform *p)
 	size_t i;
 
 	pthread_mutex_lock(&p->mu);
+	local_reap_retired(p, 0);
 	for (i = 0; i < p->n; i++) {
 		struct wl *w = &p->wl[i];
 
@@ -390,6 +436,8 @@ static int local_stop(struct platform *p, unsigned roles, int64_t grace_ms)
 	size_t i, left;
 
 	pthread_mutex_lock(&p->mu);
+	if (roles & PLATFORM_ROLE_SIDECAR)
+		local_reap_retired(p, 1);
 	for (i = 0; i < p->n; i++) {
 		struct wl *w = &p->wl[i];
 
@@ -462,6 +510,139 @@ static int local_kill(struct platform *p, const char *name, int sig)
 	return rc;
 }
 
+/*
+ * Restart a helper without a gap: its listeners use SO_REUSEPORT (HAProxy
+ * does by default), so the new instance starts next to the old one, which
+ * gets SIGUSR1 (finish what is in flight, then exit) HANDOVER_MS later.
+ * Lock held.
+ */
+static int local_handover(struct platform *p, struct wl *w)
+{
+	pid_t old = w->pid;
+	char err[256], detail[256], q[300];
+	int rc;
+
+	if (p->nretired >= MAX_RETIRED)
+		return -EBUSY;
+	rc = local_spawn(p, w, err, sizeof(err));
+	if (rc < 0) {
+		log_kv(LOG_ERROR, "restart failed", "name=%s err=%s", w->spec.name,
+		       log_quote(err, q, sizeof(q)));
+		w->pid = old;
+		return rc;
+	}
+	p->retired[p->nretired].pid = old;
+	p->retired[p->nretired].stop_at_ms = mono_ms() + HANDOVER_MS;
+	p->retired[p->nretired].signalled = 0;
+	str_copy(p->retired[p->nretired].name, sizeof(p->retired[0].name), w->spec.name);
+	p->nretired++;
+	w->restarts++;
+	str_fmt(detail, sizeof(detail), "restart %u (handover from pid %d), pid %d", w->restarts,
+		(int)old, (int)w->pid);
+	local_event(p, "workload.restart", w->spec.name, detail);
+	return 0;
+}
+
+/* Soft-stop retired helpers when due and reap them. Lock held. */
+static void local_reap_retired(struct platform *p, int force)
+{
+	size_t i = 0;
+	int status;
+
+	while (i < p->nretired) {
+		struct retired *r = &p->retired[i];
+
+		if (!r->signalled && (force || mono_ms() >= r->stop_at_ms)) {
+			kill(r->pid, force ? SIGTERM : SIGUSR1);
+			r->signalled = 1;
+		}
+		if (waitpid(r->pid, &status, force ? 0 : WNOHANG) == r->pid) {
+			char how[96];
+
+			local_describe(status, how, sizeof(how));
+			log_kv(LOG_INFO, "retired instance exited", "name=%s pid=%d detail=\"%s\"",
+			       r->name, (int)r->pid, how);
+			p->retired[i] = p->retired[--p->nretired];
+			continue;
+		}
+		i++;
+	}
+}
+
+static int local_restart(struct platform *p, const char *name)
+{
+	struct wl *w;
+	int rc = 0;
+
+	pthread_mutex_lock(&p->mu);
+	w = local_find(p, name);
+	if (!w)
+		rc = -ENOENT;
+	else if (w->pid <= 0 || w->stopping)
+		rc = -ESRCH;
+	else if (w->spec.ncommand > 0)
+		rc = local_handover(p, w);
+	else if (kill(w->pid, SIGTERM) < 0)
+		rc = -errno;
+	else {
+		w->expected = "restart";
+		w->quick = 1;
+	}
+	pthread_mutex_unlock(&p->mu);
+	return rc;
+}
+
+/* Does something accept TCP connections on "IP:PORT"? (200 ms at most) */
+static int local_accepts(const char *addr)
+{
+	const char *colon = strrchr(addr, ':');
+	struct sockaddr_in sa;
+	struct pollfd pfd;
+	char ip[INET_ADDRSTRLEN];
+	int64_t port;
+	int fd, ok = 0, soerr = 0;
+	socklen_t sl = sizeof(soerr);
+
+	if (!colon || (size_t)(colon - addr) >= sizeof(ip) ||
+	    parse_i64(colon + 1, 1, 65535, &port) < 0)
+		return 0;
+	memcpy(ip, addr, (size_t)(colon - addr));
+	ip[colon - addr] = '\0';
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	if (inet_pton(AF_INET, ip, &sa.sin_addr) != 1)
+		return 0;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		ok = 1;
+	} else if (errno == EINPROGRESS) {
+		pfd.fd = fd;
+		pfd.events = POLLOUT;
+		if (poll(&pfd, 1, 200) == 1 &&
+		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr == 0)
+			ok = 1;
+	}
+	close(fd);
+	return ok;
+}
+
+/* A helper is ready once its listener accepts (remembered per instance). */
+static int local_helper_ready(struct wl *w, struct workload_addr *out)
+{
+	if (w->ready_pid != w->pid) {
+		if (!w->spec.ready_connect[0] || !local_accepts(w->spec.ready_connect))
+			return -EAGAIN;
+		w->ready_pid = w->pid;
+	}
+	memset(out, 0, sizeof(*out));
+	out->pid = w->pid;
+	str_copy(out->listen, sizeof(out->listen), w->spec.ready_connect);
+	return 0;
+}
+
 /* Parse a ready file; only the current instance's (pid matches) counts. */
 static int local_read_ready(struct wl *w, struct workload_addr *out)
 {
@@ -514,6 +695,8 @@ static int local_addresses(struct platform *p, const char *name, struct workload
 		rc = -ECHILD;
 	else if (w->state == WL_RESTARTING || w->pid <= 0)
 		rc = -EAGAIN;
+	else if (w->spec.ncommand > 0)
+		rc = local_helper_ready(w, out);
 	else
 		rc = local_read_ready(w, out);
 	pthread_mutex_unlock(&p->mu);
@@ -559,6 +742,12 @@ static void local_release(struct platform *p)
 	if (!p)
 		return;
 	/* last resort: nothing we started may outlive us */
+	for (i = 0; i < p->nretired; i++) {
+		int status;
+
+		kill(p->retired[i].pid, SIGKILL);
+		waitpid(p->retired[i].pid, &status, 0);
+	}
 	for (i = 0; i < p->n; i++) {
 		if (p->wl[i].pid > 0) {
 			int status;
@@ -569,6 +758,7 @@ static void local_release(struct platform *p)
 		}
 	}
 	local_free_env(p->envp);
+	local_free_env(p->envp_helper);
 	pthread_mutex_destroy(&p->mu);
 	free(p);
 }
@@ -580,6 +770,7 @@ const struct platform_ops platform_local = {
 	.stop = local_stop,
 	.poll = local_poll,
 	.kill = local_kill,
+	.restart = local_restart,
 	.addresses = local_addresses,
 	.log_path = local_log_path,
 	.list = local_list,

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "outcome.h"
 
 #define REPORT_MAX (64u << 20)
@@ -34,6 +36,71 @@ static int add_incident(struct report_check *rc, const struct store_window *w)
 	x->windows = 1;
 	str_copy(x->reason, sizeof(x->reason), w->r.reason_text);
 	return 0;
+}
+
+static double ev_num(const cJSON *o, const char *key)
+{
+	const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsNumber(x) && isfinite(x->valuedouble) ? x->valuedouble : NAN;
+}
+
+/* The split and retry numbers of a window's evidence (report.h), NAN if absent. */
+static void window_evidence(struct report_window *rw, const char *evidence)
+{
+	const cJSON *a, *x;
+	cJSON *j;
+	double n = 0, sum = 0;
+	int k = 0;
+
+	/* most evidence carries neither: do not parse it */
+	if (!strstr(evidence, "\"observed\"") && !strstr(evidence, "\"attempts"))
+		return;
+	j = cJSON_Parse(evidence);
+	if (!cJSON_IsObject(j))
+		goto out;
+	rw->split_observed = ev_num(j, "observed");
+	if (!isnan(rw->split_observed)) {
+		/* retry evidence has an "expected" too (a success ratio): split only */
+		rw->split_expected = ev_num(j, "expected");
+		rw->split_lo = ev_num(j, "lo");
+		rw->split_hi = ev_num(j, "hi");
+	}
+	rw->attempts_limit = ev_num(j, "attempts_limit");
+	if (isnan(rw->attempts_limit))
+		rw->attempts_limit = ev_num(j, "limit");
+	rw->attempts_per_request = ev_num(j, "attempts_per_request");
+	a = cJSON_GetObjectItemCaseSensitive(j, "attempts");
+	if (isnan(rw->attempts_per_request) && cJSON_IsArray(a)) {
+		cJSON_ArrayForEach(x, a) {
+			k++;
+			if (!cJSON_IsNumber(x) || !(x->valuedouble >= 0))
+				goto out;
+			n += x->valuedouble;
+			sum += x->valuedouble * k;
+		}
+		if (n > 0)
+			rw->attempts_per_request = sum / n;
+	}
+out:
+	cJSON_Delete(j);
+}
+
+static void window_summary(struct report_window *rw, const struct store_window *w)
+{
+	memset(rw, 0, sizeof(*rw));
+	rw->idx = w->idx;
+	rw->start_s = w->start_s;
+	rw->end_s = w->end_s;
+	rw->verdict = w->r.verdict;
+	rw->reason = w->r.reason;
+	rw->total = w->r.total;
+	rw->ok = w->r.ok;
+	rw->p50_ms = (double)hist_quantile(&w->r.h, 0.50) / 1000.0;
+	rw->p99_ms = (double)hist_quantile(&w->r.h, 0.99) / 1000.0;
+	rw->split_observed = rw->split_expected = rw->split_lo = rw->split_hi = NAN;
+	rw->attempts_per_request = rw->attempts_limit = NAN;
+	window_evidence(rw, w->r.evidence);
 }
 
 /* "<first reason>; N of M windows failed", keeping the suffix when truncating. */
@@ -62,7 +129,14 @@ static int judge_check(struct store *s, struct report_check *rc)
 	if (store_get_windows(s, rc->desc->id, &w, &nw) ||
 	    store_get_totals(s, rc->desc->id, &rc->totals))
 		goto out;
+	if (nw) {
+		rc->windows = malloc(nw * sizeof(*rc->windows));
+		if (!rc->windows)
+			goto out;
+		rc->last_verdict = w[nw - 1].r.verdict;
+	}
 	for (i = 0; i < nw; i++) {
+		window_summary(&rc->windows[i], &w[i]);
 		switch (w[i].r.verdict) {
 		case V_PASS:
 			rc->win_pass++;
@@ -100,15 +174,30 @@ static int judge_check(struct store *s, struct report_check *rc)
 			str_fmt(rc->reason, sizeof(rc->reason),
 				"no data: no requests in any of %zu windows", nw);
 	} else {
+		const struct store_window *last_pass = NULL;
+		char counts[128];
+
+		/* the last passing window says what was measured ("converged to
+		 * 50/50 in 0.6 s", "success 100.0% >= 99.0%"); the counts follow */
+		for (i = nw; i-- > 0;)
+			if (w[i].r.verdict == V_PASS) {
+				last_pass = &w[i];
+				break;
+			}
 		rc->verdict = V_PASS;
 		rc->reason_id = R_MET;
 		if (rc->win_nodata)
-			str_fmt(rc->reason, sizeof(rc->reason),
+			str_fmt(counts, sizeof(counts),
 				"%" PRIu64 " of %" PRIu64 " windows passed, %" PRIu64
 				" without data", rc->win_pass, rc->win_total, rc->win_nodata);
 		else
-			str_fmt(rc->reason, sizeof(rc->reason), "%" PRIu64 " of %" PRIu64
+			str_fmt(counts, sizeof(counts), "%" PRIu64 " of %" PRIu64
 				" windows passed", rc->win_pass, rc->win_total);
+		if (last_pass && last_pass->r.reason_text[0])
+			str_fmt(rc->reason, sizeof(rc->reason), "%.380s; %s",
+				last_pass->r.reason_text, counts);
+		else
+			str_copy(rc->reason, sizeof(rc->reason), counts);
 	}
 	ret = 0;
 out:
@@ -177,8 +266,10 @@ void report_free(struct report *r)
 
 	if (!r)
 		return;
-	for (i = 0; i < r->nchecks; i++)
+	for (i = 0; i < r->nchecks; i++) {
 		free(r->checks[i].incidents);
+		free(r->checks[i].windows);
+	}
 	free(r->checks);
 	free(r->events);
 	free(r);
@@ -696,6 +787,8 @@ int report_render(const struct report *r, const char *format, struct dynbuf *b)
 		return report_render_junit(r, b);
 	if (!strcmp(format, "md"))
 		return report_render_md(r, b);
+	if (!strcmp(format, "html"))
+		return report_render_html(r, b);
 	return -1;
 }
 
@@ -705,6 +798,7 @@ int report_write_all(const struct report *r, const char *dir)
 		{ "json", "report.json" },
 		{ "junit", "junit.xml" },
 		{ "md", "report.md" },
+		{ "html", "report.html" },
 	};
 	struct dynbuf b = DYNBUF_INIT(REPORT_MAX);
 	char path[4096];

@@ -18,6 +18,27 @@ struct report_range {       /* a span of consecutive failing windows */
 	char reason[REASON_TEXT_MAX];
 };
 
+/*
+ * One evaluated window, condensed for the HTML report's timeline and charts
+ * and the metrics' check state. The evidence-derived numbers are NAN when the
+ * window's evidence JSON does not carry them:
+ *   split: "observed" (v2 share, 0..1) and with it "expected", "lo", "hi"
+ *          (the target and its confidence bound);
+ *   retry: "attempts_per_request", else the mean of "attempts" given as an
+ *          array of counts where element k counts requests that took k+1
+ *          attempts; "attempts_limit" or "limit" (most attempts allowed).
+ */
+struct report_window {
+	int64_t idx;
+	int64_t start_s, end_s;
+	enum verdict verdict;
+	enum reason reason;
+	uint64_t total, ok;
+	double p50_ms, p99_ms;     /* from the window's histogram; 0 without requests */
+	double split_observed, split_expected, split_lo, split_hi;
+	double attempts_per_request, attempts_limit;
+};
+
 struct report_check {
 	const struct check_desc *desc;
 	enum verdict verdict;      /* pass, fail or skip */
@@ -28,6 +49,8 @@ struct report_check {
 	size_t nincidents;
 	enum reason reason_id;     /* R_MET (pass), first failing window's reason, R_NO_DATA */
 	uint64_t win_total;        /* windows evaluated: pass + fail + nodata */
+	struct report_window *windows; /* win_total entries by idx; NULL when none */
+	enum verdict last_verdict; /* latest window's verdict, V_NODATA when none */
 };
 
 struct report {
@@ -49,9 +72,16 @@ void report_free(struct report *r);
 int report_render_json(const struct report *r, struct dynbuf *b);
 int report_render_junit(const struct report *r, struct dynbuf *b);
 int report_render_md(const struct report *r, struct dynbuf *b);
-/* Render by name ("json", "junit", "md"); -1 for an unknown format. */
+/*
+ * report.html: one self-contained page (inline CSS and SVG, no script, no
+ * external resource) with the verdicts, a timeline band per check, charts
+ * per window, incidents, events and the environment. Runs longer than the
+ * band has pixels are drawn with several windows per cell (report_html.c).
+ */
+int report_render_html(const struct report *r, struct dynbuf *b);
+/* Render by name ("json", "junit", "md", "html"); -1 for an unknown format. */
 int report_render(const struct report *r, const char *format, struct dynbuf *b);
-/* Write report.json, junit.xml and report.md into dir (atomically). */
+/* Write report.json, junit.xml, report.md and report.html into dir (atomically). */
 int report_write_all(const struct report *r, const char *dir);
 
 /* Exit code of a verdict: 0 pass, 1 fail. */

@@ -4,6 +4,7 @@
  * fields and wrong types are errors naming the field) so typos in a config
  * never silently become defaults.
  */
+#include "metrics.h"
 #include "run.h"
 
 #include <cJSON.h>
@@ -16,6 +17,39 @@
 #include "util.h"
 
 #define RUN_JSON_MAX (1 << 20)
+
+/* shift_at_ms before it is resolved against duration_ms (duration / 3) */
+#define SHIFT_AUTO (-1)
+
+static void run_mesh_defaults(struct run_mesh *m)
+{
+	memset(m, 0, sizeof(*m));
+	str_copy(m->trust_domain, sizeof(m->trust_domain), "cluster.local");
+	str_copy(m->ns, sizeof(m->ns), "conform");
+	m->cert_validity_s = 86400;
+	m->expiry_threshold_s = 3600;
+	m->retry_attempts = 4;
+	m->retry_fail_share = 0.5;
+	m->split_v1 = 90;
+	m->split_v2 = 10;
+	m->shift_at_ms = SHIFT_AUTO;
+	m->shift_v1 = 50;
+	m->shift_v2 = 50;
+	m->shift_converge_ms = 10000;
+	m->route_timeout_ms = 500;
+	m->slow_ms = 2000;
+	m->timeout_slack_ms = 300;
+	m->tap_max_delay_ms = 2000;
+	m->tap_max_loss = 0.001;
+}
+
+/* The shift time a config means: explicit, or a third of a finite run. */
+static int64_t shift_resolved(const struct run_config *c)
+{
+	if (c->m.shift_at_ms >= 0)
+		return c->m.shift_at_ms;
+	return c->duration_ms > 0 ? c->duration_ms / 3 : 0;
+}
 
 void run_config_defaults(struct run_config *c)
 {
@@ -34,6 +68,7 @@ void run_config_defaults(struct run_config *c)
 	for (i = 0; i < n && i < RUN_MAX_CHECKS; i++)
 		str_copy(c->checks[i], sizeof(c->checks[i]), all[i]->id);
 	c->nchecks = i;
+	run_mesh_defaults(&c->m);
 }
 
 int run_config_has_check(const struct run_config *c, const char *id)
@@ -45,6 +80,34 @@ int run_config_has_check(const struct run_config *c, const char *id)
 	for (i = 0; i < c->nchecks && i < RUN_MAX_CHECKS; i++)
 		if (!strcmp(c->checks[i], id))
 			return 1;
+	return 0;
+}
+
+/* The "mesh_settings" member of o; 0 or -1 (out of memory). */
+static int mesh_to_json(const struct run_config *c, cJSON *o)
+{
+	const struct run_mesh *m = &c->m;
+	cJSON *ms = cJSON_AddObjectToObject(o, "mesh_settings");
+
+	if (!ms ||
+	    !cJSON_AddStringToObject(ms, "trust_domain", m->trust_domain) ||
+	    !cJSON_AddStringToObject(ms, "ns", m->ns) ||
+	    !cJSON_AddNumberToObject(ms, "cert_validity_s", (double)m->cert_validity_s) ||
+	    !cJSON_AddNumberToObject(ms, "expiry_threshold_s", (double)m->expiry_threshold_s) ||
+	    !cJSON_AddNumberToObject(ms, "retry_attempts", m->retry_attempts) ||
+	    !cJSON_AddNumberToObject(ms, "retry_fail_share", m->retry_fail_share) ||
+	    !cJSON_AddNumberToObject(ms, "split_v1", m->split_v1) ||
+	    !cJSON_AddNumberToObject(ms, "split_v2", m->split_v2) ||
+	    !cJSON_AddNumberToObject(ms, "shift_at_ms", (double)shift_resolved(c)) ||
+	    !cJSON_AddNumberToObject(ms, "shift_v1", m->shift_v1) ||
+	    !cJSON_AddNumberToObject(ms, "shift_v2", m->shift_v2) ||
+	    !cJSON_AddNumberToObject(ms, "shift_converge_ms", (double)m->shift_converge_ms) ||
+	    !cJSON_AddNumberToObject(ms, "route_timeout_ms", (double)m->route_timeout_ms) ||
+	    !cJSON_AddNumberToObject(ms, "slow_ms", (double)m->slow_ms) ||
+	    !cJSON_AddNumberToObject(ms, "timeout_slack_ms", (double)m->timeout_slack_ms) ||
+	    !cJSON_AddNumberToObject(ms, "tap_max_delay_ms", (double)m->tap_max_delay_ms) ||
+	    !cJSON_AddNumberToObject(ms, "tap_max_loss", m->tap_max_loss))
+		return -1;
 	return 0;
 }
 
@@ -64,7 +127,8 @@ char *run_config_to_json(const struct run_config *c)
 	    !cJSON_AddNumberToObject(o, "window_ms", (double)c->window_ms) ||
 	    !cJSON_AddNumberToObject(o, "rate", c->rate) ||
 	    !cJSON_AddNumberToObject(o, "request_timeout_ms", (double)c->request_timeout_ms) ||
-	    !cJSON_AddStringToObject(o, "identity_header", c->identity_header))
+	    !cJSON_AddStringToObject(o, "identity_header", c->identity_header) ||
+	    !cJSON_AddStringToObject(o, "metrics_addr", c->metrics_addr))
 		goto out;
 	arr = cJSON_AddArrayToObject(o, "checks");
 	if (!arr)
@@ -78,7 +142,8 @@ char *run_config_to_json(const struct run_config *c)
 		}
 	}
 	if (!cJSON_AddNumberToObject(o, "started", c->started) ||
-	    !cJSON_AddNumberToObject(o, "collector_port", c->collector_port))
+	    !cJSON_AddNumberToObject(o, "collector_port", c->collector_port) ||
+	    mesh_to_json(c, o))
 		goto out;
 	out = cJSON_Print(o);
 out:
@@ -181,6 +246,143 @@ static int get_checks(const cJSON *it, struct run_config *c, char *err, size_t e
 	return 0;
 }
 
+/* A name for identities and certificates: [A-Za-z0-9.-], not empty. */
+static int get_name(const cJSON *it, char *dst, size_t len, char *err, size_t errlen)
+{
+	const char *p;
+
+	if (get_string(it, dst, len, err, errlen))
+		return -1;
+	for (p = dst; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '.' || *p == '-'))
+			break;
+	if (!dst[0] || *p) {
+		str_fmt(err, errlen, "%s: expected a DNS-like name (letters, digits, '.', '-')",
+			it->string);
+		return -1;
+	}
+	return 0;
+}
+
+static int get_weight(const cJSON *it, unsigned *out, char *err, size_t errlen)
+{
+	int64_t v;
+
+	if (get_int(it, 0, 256, "an integer 0..256", &v, err, errlen))
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+/* One member of "mesh_settings"; errors name the member alone (the caller
+ * prefixes "mesh_settings."). */
+static int get_mesh_member(const cJSON *it, struct run_mesh *m, char *err, size_t errlen)
+{
+	const char *k = it->string;
+	int64_t v;
+
+	if (!strcmp(k, "trust_domain"))
+		return get_name(it, m->trust_domain, sizeof(m->trust_domain), err, errlen);
+	if (!strcmp(k, "ns"))
+		return get_name(it, m->ns, sizeof(m->ns), err, errlen);
+	if (!strcmp(k, "cert_validity_s"))
+		return get_int(it, 60, 315360000, "an integer 60..315360000 (seconds)",
+			       &m->cert_validity_s, err, errlen);
+	if (!strcmp(k, "expiry_threshold_s"))
+		return get_int(it, 0, 315360000, "an integer 0..315360000 (seconds)",
+			       &m->expiry_threshold_s, err, errlen);
+	if (!strcmp(k, "retry_attempts")) {
+		if (get_int(it, 1, 10, "an integer 1..10", &v, err, errlen))
+			return -1;
+		m->retry_attempts = (int)v;
+		return 0;
+	}
+	if (!strcmp(k, "retry_fail_share"))
+		return get_double(it, 0, 1, 0, "a share 0..1", &m->retry_fail_share, err, errlen);
+	if (!strcmp(k, "split_v1"))
+		return get_weight(it, &m->split_v1, err, errlen);
+	if (!strcmp(k, "split_v2"))
+		return get_weight(it, &m->split_v2, err, errlen);
+	if (!strcmp(k, "shift_v1"))
+		return get_weight(it, &m->shift_v1, err, errlen);
+	if (!strcmp(k, "shift_v2"))
+		return get_weight(it, &m->shift_v2, err, errlen);
+	if (!strcmp(k, "shift_at_ms"))
+		return get_int(it, 0, INT64_MAX, "a non-negative integer (0 = never)",
+			       &m->shift_at_ms, err, errlen);
+	if (!strcmp(k, "shift_converge_ms"))
+		return get_int(it, 1, INT64_MAX, "a positive integer", &m->shift_converge_ms,
+			       err, errlen);
+	if (!strcmp(k, "route_timeout_ms"))
+		return get_int(it, 1, INT64_MAX, "a positive integer", &m->route_timeout_ms,
+			       err, errlen);
+	if (!strcmp(k, "slow_ms"))
+		return get_int(it, 1, INT64_MAX, "a positive integer", &m->slow_ms, err, errlen);
+	if (!strcmp(k, "timeout_slack_ms"))
+		return get_int(it, 0, INT64_MAX, "a non-negative integer", &m->timeout_slack_ms,
+			       err, errlen);
+	if (!strcmp(k, "tap_max_delay_ms"))
+		return get_int(it, 1, INT64_MAX, "a positive integer", &m->tap_max_delay_ms,
+			       err, errlen);
+	if (!strcmp(k, "tap_max_loss"))
+		return get_double(it, 0, 1, 0, "a share 0..1", &m->tap_max_loss, err, errlen);
+	{
+		char q[80];
+
+		str_fmt(err, errlen, "%s: unknown field", log_quote(k, q, sizeof(q)));
+	}
+	return -1;
+}
+
+static int get_mesh(const cJSON *it, struct run_mesh *m, char *err, size_t errlen)
+{
+	const cJSON *el;
+	char inner[256];
+
+	if (!cJSON_IsObject(it)) {
+		str_fmt(err, errlen, "mesh_settings: expected an object");
+		return -1;
+	}
+	cJSON_ArrayForEach(el, it) {
+		if (!el->string) {
+			str_fmt(err, errlen, "mesh_settings: member without a name");
+			return -1;
+		}
+		inner[0] = '\0';
+		if (get_mesh_member(el, m, inner, sizeof(inner))) {
+			str_fmt(err, errlen, "mesh_settings.%s", inner);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Checks across fields, once everything is read; resolves shift_at_ms. */
+static int mesh_validate(struct run_config *c, char *err, size_t errlen)
+{
+	struct run_mesh *m = &c->m;
+
+	if (!m->split_v1 && !m->split_v2) {
+		str_fmt(err, errlen, "mesh_settings.split_v1: split_v1 and split_v2 are both 0 "
+			"(at least one backend needs weight)");
+		return -1;
+	}
+	if (!m->shift_v1 && !m->shift_v2) {
+		str_fmt(err, errlen, "mesh_settings.shift_v1: shift_v1 and shift_v2 are both 0 "
+			"(at least one backend needs weight)");
+		return -1;
+	}
+	if (m->expiry_threshold_s >= m->cert_validity_s) {
+		str_fmt(err, errlen, "mesh_settings.expiry_threshold_s: must be below "
+			"cert_validity_s (%lld), or every fresh certificate fails",
+			(long long)m->cert_validity_s);
+		return -1;
+	}
+	m->shift_at_ms = shift_resolved(c);
+	return 0;
+}
+
 static int get_field(const cJSON *it, struct run_config *c, char *err, size_t errlen)
 {
 	const char *k = it->string;
@@ -196,6 +398,17 @@ static int get_field(const cJSON *it, struct run_config *c, char *err, size_t er
 		return get_string(it, c->run_dir, sizeof(c->run_dir), err, errlen);
 	if (!strcmp(k, "identity_header"))
 		return get_string(it, c->identity_header, sizeof(c->identity_header), err, errlen);
+	if (!strcmp(k, "metrics_addr")) {
+		char a[64];
+		int fam, port;
+
+		if (get_string(it, c->metrics_addr, sizeof(c->metrics_addr), err, errlen))
+			return -1;
+		if (c->metrics_addr[0] &&
+		    metrics_parse_addr(c->metrics_addr, a, sizeof(a), &fam, &port, err, errlen))
+			return -1;
+		return 0;
+	}
 	if (!strcmp(k, "duration_ms"))
 		return get_int(it, 0, INT64_MAX, "a non-negative integer", &c->duration_ms,
 			       err, errlen);
@@ -226,6 +439,8 @@ static int get_field(const cJSON *it, struct run_config *c, char *err, size_t er
 	}
 	if (!strcmp(k, "checks"))
 		return get_checks(it, c, err, errlen);
+	if (!strcmp(k, "mesh_settings"))
+		return get_mesh(it, &c->m, err, errlen);
 	{
 		char q[80];
 
@@ -268,6 +483,8 @@ int run_config_from_json(const char *text, struct run_config *c, char *err, size
 		if (get_field(it, &tmp, err, errlen))
 			goto out;
 	}
+	if (mesh_validate(&tmp, err, errlen))
+		goto out;
 	*c = tmp;
 	rc = 0;
 out:

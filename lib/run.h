@@ -50,6 +50,7 @@ struct run_config {
 	char checks[RUN_MAX_CHECKS][32];
 	double started;               /* unix s, set by conformd when traffic starts */
 	int collector_port;           /* set by conformd (0 until bound) */
+	char metrics_addr[64];        /* "127.0.0.1:PORT": /metrics on TCP too; "" = off */
 	struct run_mesh m;            /* mesh settings ("mesh_settings") */
 };
 

@@ -506,24 +506,22 @@ bad:
 #define ROW_COLS "id, check_id, workload, outcome, code, backend, identity, second," \
 	" count, sum_us, max_us, hist, attempts"
 
-int store_get_rows(struct store *s, const char *check, int64_t from_s, int64_t to_s,
-		   struct agg_row **rows, size_t *n)
+/*
+ * A check's own rows and its variants' ("X/slow"): check_id = X, or in the
+ * range ["X/", "X0") which holds exactly the ids starting with "X/" ('0'
+ * follows '/' in ASCII), so the (check_id, second) index still serves.
+ */
+#define CHECK_MATCH "(check_id = ?1 OR (check_id >= ?1 || '/' AND check_id < ?1 || '0'))"
+/* conformd's own evidence rows (probes, tap) are not client requests */
+#define NOT_MONITOR "substr(workload, 1, 8) <> 'conformd'"
+
+/* Run a SELECT of ROW_COLS (bound by the caller) into a new array. */
+static int collect_rows(struct store *s, sqlite3_stmt *st, struct agg_row **rows, size_t *n)
 {
-	sqlite3_stmt *st;
 	struct agg_row *arr = NULL;
 	size_t len = 0, cap = 0;
 	int rc = -1, step;
 
-	*rows = NULL;
-	*n = 0;
-	pthread_mutex_lock(&s->mu);
-	st = prepare(s, "SELECT " ROW_COLS " FROM agg WHERE check_id = ? AND second >= ?"
-		     " AND second < ? ORDER BY second, id");
-	if (!st)
-		goto out;
-	sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 2, from_s);
-	sqlite3_bind_int64(st, 3, to_s);
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		if (len == cap) {
 			size_t ncap = cap ? cap * 2 : 16;
@@ -550,8 +548,6 @@ int store_get_rows(struct store *s, const char *check, int64_t from_s, int64_t t
 	}
 	rc = 0;
 out:
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&s->mu);
 	if (rc || !len) {
 		free(arr);
 		arr = NULL;
@@ -559,6 +555,51 @@ out:
 	}
 	*rows = arr;
 	*n = len;
+	return rc;
+}
+
+int store_get_rows(struct store *s, const char *check, int64_t from_s, int64_t to_s,
+		   struct agg_row **rows, size_t *n)
+{
+	sqlite3_stmt *st;
+	int rc = -1;
+
+	*rows = NULL;
+	*n = 0;
+	pthread_mutex_lock(&s->mu);
+	st = prepare(s, "SELECT " ROW_COLS " FROM agg WHERE " CHECK_MATCH
+		     " AND second >= ?2 AND second < ?3 ORDER BY second, id");
+	if (!st)
+		goto out;
+	sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, from_s);
+	sqlite3_bind_int64(st, 3, to_s);
+	rc = collect_rows(s, st, rows, n);
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+int store_get_rows_all(struct store *s, int64_t from_s, int64_t to_s, struct agg_row **rows,
+		       size_t *n)
+{
+	sqlite3_stmt *st;
+	int rc = -1;
+
+	*rows = NULL;
+	*n = 0;
+	pthread_mutex_lock(&s->mu);
+	st = prepare(s, "SELECT " ROW_COLS " FROM agg WHERE second >= ?1 AND second < ?2"
+		     " ORDER BY second, id");
+	if (!st)
+		goto out;
+	sqlite3_bind_int64(st, 1, from_s);
+	sqlite3_bind_int64(st, 2, to_s);
+	rc = collect_rows(s, st, rows, n);
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->mu);
 	return rc;
 }
 
@@ -571,7 +612,7 @@ int store_get_totals(struct store *s, const char *check, struct store_totals *t)
 	memset(t, 0, sizeof(*t));
 	hist_init(&t->h);
 	pthread_mutex_lock(&s->mu);
-	st = prepare(s, "SELECT " ROW_COLS " FROM agg WHERE check_id = ?");
+	st = prepare(s, "SELECT " ROW_COLS " FROM agg WHERE " CHECK_MATCH " AND " NOT_MONITOR);
 	if (!st)
 		goto out;
 	sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
@@ -750,7 +791,8 @@ out:
 	return rc;
 }
 
-int store_get_events(struct store *s, struct store_event **ev, size_t *n)
+/* Events in time order, all of them (kind NULL) or of one kind. */
+static int get_events(struct store *s, const char *kind, struct store_event **ev, size_t *n)
 {
 	sqlite3_stmt *st;
 	struct store_event *arr = NULL;
@@ -760,9 +802,13 @@ int store_get_events(struct store *s, struct store_event **ev, size_t *n)
 	*ev = NULL;
 	*n = 0;
 	pthread_mutex_lock(&s->mu);
-	st = prepare(s, "SELECT id, ts, kind, subject, detail FROM events ORDER BY ts, id");
+	st = prepare(s, kind ? "SELECT id, ts, kind, subject, detail FROM events"
+			       " WHERE kind = ? ORDER BY ts, id"
+			     : "SELECT id, ts, kind, subject, detail FROM events ORDER BY ts, id");
 	if (!st)
 		goto out;
+	if (kind)
+		sqlite3_bind_text(st, 1, kind, -1, SQLITE_TRANSIENT);
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		struct store_event *e;
 
@@ -805,4 +851,21 @@ out:
 	*ev = arr;
 	*n = len;
 	return rc;
+}
+
+int store_get_events(struct store *s, struct store_event **ev, size_t *n)
+{
+	return get_events(s, NULL, ev, n);
+}
+
+int store_get_events_kind(struct store *s, const char *kind, struct store_event **ev,
+			  size_t *n)
+{
+	if (!kind) {
+		*ev = NULL;
+		*n = 0;
+		str_copy(s->err, sizeof(s->err), "get events: no kind");
+		return -1;
+	}
+	return get_events(s, kind, ev, n);
 }

@@ -46,12 +46,20 @@ int store_set_run_ended(struct store *s, double ended);
 int store_put_batch(struct store *s, const char *workload, uint64_t instance, uint64_t seq,
 		    const struct agg_row *rows, size_t n);
 
-/* Rows of one check with from_s <= second < to_s. *rows is a new array the
- * caller frees (NULL when n == 0). */
+/* Rows of one check and of its variants ("X/slow": check_id = X or starts
+ * with "X/") with from_s <= second < to_s, by second. Each row keeps its full
+ * check id. *rows is a new array the caller frees (NULL when n == 0). */
 int store_get_rows(struct store *s, const char *check, int64_t from_s, int64_t to_s,
 		   struct agg_row **rows, size_t *n);
 
-/* Totals of one check over all its rows (the report's requests/latency). */
+/* Rows of every check with from_s <= second < to_s (mtls.identity judges all
+ * client traffic); same ownership as store_get_rows. */
+int store_get_rows_all(struct store *s, int64_t from_s, int64_t to_s, struct agg_row **rows,
+		       size_t *n);
+
+/* Totals of one check over all its client rows, variants included, conformd's
+ * own evidence rows (workload "conformd...") excluded: the report's
+ * requests/latency, equal to what the clients say they sent. */
 struct store_totals {
 	uint64_t total, ok, failed;
 	struct hist h;
@@ -82,6 +90,9 @@ struct store_event {
 int store_put_event(struct store *s, double ts, const char *kind, const char *subject,
 		    const char *detail);
 int store_get_events(struct store *s, struct store_event **ev, size_t *n);
+/* Only the events of one kind ("split.shift"), in time order; same ownership. */
+int store_get_events_kind(struct store *s, const char *kind, struct store_event **ev,
+			  size_t *n);
 
 /* Named counters (e.g. "batches.accepted", "batches.duplicate",
  * "batches.rejected"): add delta, read value (0 if unknown). */

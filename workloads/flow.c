@@ -210,10 +210,14 @@ int64_t wl_unix_second(const struct wl_opts *o, int64_t mono_ns_at)
 	return us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
 }
 
-void wl_request_id(const struct wl_opts *o, size_t fi, uint64_t k, char *buf, size_t len)
+void wl_request_id(const struct wl_opts *o, size_t fi, uint64_t k, int64_t due_ns, char *buf,
+		   size_t len)
 {
-	str_fmt(buf, len, "%s-%016llx-%zu-%llu", o->name, (unsigned long long)o->instance, fi,
-		(unsigned long long)k);
+	int64_t us = o->wall_base_us + due_ns / 1000;
+
+	str_fmt(buf, len, "%s.%s.%016llx.%llu.%lld", o->flows[fi].check, o->name,
+		(unsigned long long)o->instance, (unsigned long long)k,
+		(long long)(us >= 0 ? us / 1000 : 0));
 }
 
 void wl_log_totals(struct agg *agg)

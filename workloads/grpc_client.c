@@ -91,13 +91,14 @@ static void gc_record(size_t fi, enum outcome out, int code, const char *backend
 		wl_unix_second(gc_o, due_ns), lat > 0 ? (uint64_t)(lat / 1000) : 0, attempt);
 }
 
-static grpc_byte_buffer *gc_pack_req(size_t fi, uint64_t k, char *rid, size_t rlen)
+static grpc_byte_buffer *gc_pack_req(size_t fi, uint64_t k, int64_t due_ns, char *rid,
+				     size_t rlen)
 {
 	Conform__V1__EchoRequest rq;
 	grpc_slice sl;
 	grpc_byte_buffer *bb;
 
-	wl_request_id(gc_o, fi, k, rid, rlen);
+	wl_request_id(gc_o, fi, k, due_ns, rid, rlen);
 	conform__v1__echo_request__init(&rq);
 	rq.request_id = rid;
 	rq.check = (char *)gc_o->flows[fi].check;
@@ -172,7 +173,7 @@ static int gc_unary_start(size_t fi, uint64_t k, int64_t due)
 	u->details = grpc_empty_slice();
 	grpc_metadata_array_init(&u->md);
 	grpc_metadata_array_init(&u->trailing);
-	u->send = gc_pack_req(fi, k, u->rid, sizeof(u->rid));
+	u->send = gc_pack_req(fi, k, due, u->rid, sizeof(u->rid));
 	u->call = grpc_channel_create_call(fl->ch, NULL, GRPC_PROPAGATE_DEFAULTS, gc_cq,
 					   grpc_slice_from_static_string("/conform.v1.Echo/Unary"),
 					   fl->has_host ? &fl->host : NULL,
@@ -363,7 +364,7 @@ static void gc_bidi_pump(struct gc_bidi *b)
 		b->send_pos++;
 		if (m->done || m->sent)
 			continue;
-		b->send_bb = gc_pack_req(b->flow, m->k, rid, sizeof(rid));
+		b->send_bb = gc_pack_req(b->flow, m->k, m->due_ns, rid, sizeof(rid));
 		memset(&op, 0, sizeof(op));
 		op.op = GRPC_OP_SEND_MESSAGE;
 		op.data.send_message.send_message = b->send_bb;

@@ -183,7 +183,7 @@ static int hc_start(const struct wl_opts *o, CURLM *m, size_t fi, uint64_t k, in
 	rq->flow = fi;
 	rq->due_ns = due;
 	dynbuf_init(&rq->body, HC_BODY_MAX);
-	wl_request_id(o, fi, k, rq->rid, sizeof(rq->rid));
+	wl_request_id(o, fi, k, due, rq->rid, sizeof(rq->rid));
 	rq->e = curl_easy_init();
 	if (!rq->e)
 		goto fail;

@@ -13,7 +13,7 @@
 #include "agg.h"
 
 #define WL_MAX_FLOWS 32
-#define WL_ID_MAX 128           /* request ids: <name>-<instance>-<flow>-<k> */
+#define WL_ID_MAX 192           /* request ids: <check>.<name>.<instance hex>.<k>.<unix ms> */
 
 enum wl_role { WL_HTTP_SERVER, WL_GRPC_SERVER, WL_HTTP_CLIENT, WL_GRPC_CLIENT };
 enum wl_method { WL_UNARY, WL_BIDI };
@@ -67,8 +67,11 @@ int wl_parse_hostport(const char *s, char *host, size_t hostlen, int *port);
 int wl_write_ready(const struct wl_opts *o, const char *listen, const char *admin);
 /* Unix second of an intended send time given in mono ns. */
 int64_t wl_unix_second(const struct wl_opts *o, int64_t mono_ns_at);
-/* Request id for request k of flow fi into buf. */
-void wl_request_id(const struct wl_opts *o, size_t fi, uint64_t k, char *buf, size_t len);
+/* Request id for request k of flow fi, intended to be sent at mono due_ns:
+ * "<check>.<name>.<instance hex>.<k>.<intended send unix ms>" (the mesh's tap
+ * evidence buckets by that time, docs/internals.md). */
+void wl_request_id(const struct wl_opts *o, size_t fi, uint64_t k, int64_t due_ns, char *buf,
+		   size_t len);
 /* Log the per-check totals lines. */
 void wl_log_totals(struct agg *agg);
 

@@ -40,6 +40,7 @@ int cmd_stop(const struct cli_opts *o);
 int cmd_report(const struct cli_opts *o);
 int cmd_checks(const struct cli_opts *o);
 int cmd_fault(const struct cli_opts *o);
+int cmd_dashboard(const struct cli_opts *o);
 
 /* --- out.c ------------------------------------------------------------ */
 

@@ -2,10 +2,14 @@
  * cmd_status.c - `conform status`: what the active run is doing. A live run
  * is asked over the API; a finished one is summarised from its store; a dead
  * monitor is reported as an environment error with where to look.
+ * --watch repeats it until the run ends: redrawn on a terminal, one compact
+ * block per interval for logs.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -134,6 +138,131 @@ static void report_json_verdict(const struct cli_run *r, char *out, size_t len)
 	cJSON_Delete(j);
 }
 
+#define WATCH_DEFAULT_MS 2000
+#define WATCH_TIMEOUT_MS 5000
+
+/* One compact block of the status for a log: a header line, a line per check. */
+static void print_compact(const cJSON *j)
+{
+	const cJSON *run = cJSON_GetObjectItemCaseSensitive(j, "run");
+	const cJSON *mon = cJSON_GetObjectItemCaseSensitive(j, "monitor");
+	const cJSON *checks = cJSON_GetObjectItemCaseSensitive(j, "checks");
+	const cJSON *faults = cJSON_GetObjectItemCaseSensitive(j, "faults");
+	const cJSON *it;
+	char a[64], b[64], c[64], v[16], now[64], buf[512];
+	double dur = jnum(run, "duration_s"), el = jnum(run, "elapsed_s");
+	time_t t = time(NULL);
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	strftime(now, sizeof(now), "%H:%M:%S", &tm);
+	if (el < 1)
+		str_copy(a, sizeof(a), "0s");
+	else
+		dur_format((int64_t)el * 1000, a, sizeof(a));
+	if (dur > 0)
+		snprintf(b, sizeof(b), "of %s", dur_format((int64_t)dur * 1000, c, sizeof(c)));
+	else
+		str_copy(b, sizeof(b), "until stopped");
+	printf("%s run %s %s, elapsed %s %s, so far %s; monitor %lld batches, %lld rejected; "
+	       "%d active faults\n", now, clean(jstr(run, "id"), c, 48),
+	       clean(jstr(j, "state"), buf, 16), a, b,
+	       clean(jstr(j, "verdict_so_far"), v, sizeof(v)), (long long)jnum(mon, "batches"),
+	       (long long)jnum(mon, "rejected"), cJSON_GetArraySize(faults));
+	cJSON_ArrayForEach(it, checks) {
+		const cJSON *w = cJSON_GetObjectItemCaseSensitive(it, "windows");
+
+		printf("  %-20s %-6s windows %lld/%lld/%lld  %.1f req/s  p99 %.1fms  %s\n",
+		       clean(jstr(it, "id"), a, 32), clean(jstr(it, "state"), b, 16),
+		       (long long)jnum(w, "pass"), (long long)jnum(w, "fail"),
+		       (long long)jnum(w, "nodata"), jnum(it, "rate"), jnum(it, "p99_ms"),
+		       clean(jstr(it, "last_reason"), buf, 100));
+	}
+}
+
+/* Sleep ms in short steps so Ctrl-C ends the wait at once. */
+static void watch_sleep(int64_t ms)
+{
+	int64_t end = mono_ms() + ms;
+
+	while (!cli_interrupted && mono_ms() < end) {
+		struct timespec ts = { 0, 50 * 1000000L };
+
+		nanosleep(&ts, NULL);
+	}
+}
+
+/*
+ * status --watch: poll until the run ends or Ctrl-C. The run is resolved
+ * once, so a concurrent `conform stop` (which clears `current`) ends the
+ * watch with the final summary instead of "no active run".
+ */
+static int status_watch(const struct cli_opts *o, struct cli_run *r)
+{
+	int64_t interval = o->interval_ms > 0 ? o->interval_ms : WATCH_DEFAULT_MS;
+	int tty = isatty(STDOUT_FILENO), blocks = 0, unreachable = 0;
+	char err[512], iv[32];
+
+	dur_format(interval, iv, sizeof(iv));
+	cli_catch_signals();
+	while (!cli_interrupted) {
+		struct api_response resp;
+		enum run_state st;
+		cJSON *j = NULL;
+
+		if (api_request(r->sock, "GET", "/v1/status", NULL, WATCH_TIMEOUT_MS, &resp, err,
+				sizeof(err)) == 0) {
+			if (resp.status == 200)
+				j = cJSON_ParseWithLength(resp.body, resp.len);
+			else
+				api_error_text(&resp, err, sizeof(err));
+			api_response_release(&resp);
+		}
+		if (j) {
+			if (tty) {
+				fputs("\033[H\033[2J", stdout);
+				print_status(j);
+				printf("\nrefreshing every %s; Ctrl-C to stop watching\n", iv);
+			} else {
+				if (blocks++)
+					printf("----\n");
+				print_compact(j);
+			}
+			unreachable = 0;
+			cJSON_Delete(j);
+			fflush(stdout);
+			watch_sleep(interval);
+			continue;
+		}
+		st = state_run_state(r->dir, &r->pid);
+		if (st == RUN_STATE_FINISHED) {
+			if (blocks || tty)
+				printf("----\n");
+			printf("run %s ended\n", r->id);
+			return cli_summary(r, 0, 0);
+		}
+		if (st != RUN_STATE_RUNNING) {
+			char hint[PATH_MAX + 128];
+
+			snprintf(hint, sizeof(hint), "its log is %s/logs/conformd.log; `conform stop` "
+				 "renders the reports from the store", r->dir);
+			return cli_fail(EXIT_ENV, hint, "the monitor of run %s stopped without a "
+					"report", r->id);
+		}
+		/* starting or finishing: the socket comes and goes; say so once */
+		if (!unreachable++) {
+			printf("%smonitor unreachable (%s), retrying\n",
+			       tty ? "\033[H\033[2J" : blocks++ ? "----\n" : "", err);
+			fflush(stdout);
+		}
+		watch_sleep(interval < 500 ? interval : 500);
+	}
+	if (!tty)
+		printf("----\n");
+	printf("stopped watching run %s (it goes on)\n", r->id);
+	return EXIT_CONFORMANT;
+}
+
 int cmd_status(const struct cli_opts *o)
 {
 	struct cli_run r;
@@ -142,7 +271,15 @@ int cmd_status(const struct cli_opts *o)
 	cJSON *j;
 	int rc;
 
-	if ((rc = cli_no_args(o, "status")) || (rc = cli_current_run(o, &r)))
+	if ((rc = cli_no_args(o, "status")))
+		return rc;
+	if ((o->set & CLI_F_INTERVAL) && !o->watch)
+		return cli_fail(EXIT_USAGE, "write `conform status --watch --interval 2s`",
+				"--interval needs --watch");
+	if (o->watch && o->json)
+		return cli_fail(EXIT_USAGE, "use --watch or --json, not both",
+				"--watch shows text; --json prints one status object");
+	if ((rc = cli_current_run(o, &r)))
 		return rc;
 	if (r.state == RUN_STATE_DIED) {
 		snprintf(hint, sizeof(hint), "its log is %s/logs/conformd.log; `conform stop` "
@@ -165,6 +302,8 @@ int cmd_status(const struct cli_opts *o)
 		printf("run %s finished; `conform stop` clears it\n", r.id);
 		return cli_summary(&r, 0, 0);
 	}
+	if (o->watch)
+		return status_watch(o, &r);
 	if (api_request(r.sock, "GET", "/v1/status", NULL, 0, &resp, err, sizeof(err))) {
 		snprintf(hint, sizeof(hint), "see %s/logs/conformd.log", r.dir);
 		return cli_fail(EXIT_ENV, hint, "cannot ask the monitor of run %s (pid %ld): %s",

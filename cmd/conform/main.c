@@ -20,14 +20,41 @@ static const struct verb verbs[] = {
 	  "sample workloads, and return once the monitor reports running. The run goes\n"
 	  "on until --duration is over or `conform stop`. Only one run per state\n"
 	  "directory is active at a time.\n" },
-	{ "status", cmd_status, CLI_F_STATE_DIR | CLI_F_JSON,
-	  "status [--json]",
+	{ "status", cmd_status, CLI_F_STATE_DIR | CLI_F_JSON | CLI_F_WATCH | CLI_F_INTERVAL,
+	  "status [--json] [--watch [--interval D]]",
 	  "show the active run: checks, workloads, faults",
 	  "Show the active run: elapsed and remaining time, every check with its state,\n"
 	  "windows passed/failed/without data, requests and last reason; workloads with\n"
 	  "restarts; active faults. --json prints conformd's status object as is.\n"
 	  "A run that finished by itself shows its summary (`conform stop` clears it).\n"
+	  "--watch keeps showing it every --interval (default 2s): on a terminal the\n"
+	  "screen is redrawn; otherwise (CI logs) a compact block is printed per interval,\n"
+	  "separated by a line. It ends with the final verdict when the run ends (exit 0\n"
+	  "conformant, 1 not), or on Ctrl-C (exit 0). `conform dashboard` is the\n"
+	  "interactive view.\n"
 	  "Exit 3 when there is no active run or its monitor is not running.\n" },
+	{ "dashboard", cmd_dashboard, CLI_F_STATE_DIR,
+	  "dashboard",
+	  "live full-screen view of the active run",
+	  "A live full-screen view of the active run, refreshed every second: the run\n"
+	  "(elapsed / remaining, verdict so far, monitor health), one row per check\n"
+	  "(state, share of passing windows, the latest window, a sparkline of the\n"
+	  "last windows, request rate, p99 latency), a detail pane for the selected\n"
+	  "check and the run's events (restarts, faults, shifts).\n"
+	  "State symbols read without colour: \u2714 pass, \u2716 fail, \u00b7 no data,\n"
+	  "\u2013 skipped; sparkline: \u2588 pass, \u2573 fail, \u2581 no data.\n"
+	  "\n"
+	  "keys:\n"
+	  "  \u2191 \u2193 / j k     move in the focused pane\n"
+	  "  Enter         open / close the detail pane of the selected check\n"
+	  "  Tab           switch focus between checks and events\n"
+	  "  f             show only failing checks (again: all)\n"
+	  "  r             refresh now\n"
+	  "  ?             help overlay\n"
+	  "  q             quit (also Ctrl-C)\n"
+	  "\n"
+	  "Needs a terminal (exit 2 otherwise; use `conform status --watch`). Honours\n"
+	  "NO_COLOR. When the monitor cannot be reached it says so and keeps retrying.\n" },
 	{ "stop", cmd_stop, CLI_F_STATE_DIR,
 	  "stop",
 	  "end the active run and print its summary",
@@ -91,7 +118,7 @@ static void print_list(FILE *f)
 		"conform checks that a service mesh keeps its promises, window by window.\n\n"
 		"verbs:\n");
 	for (i = 0; i < ARRAY_SIZE(verbs); i++)
-		fprintf(f, "  %-9s %s\n", verbs[i].name, verbs[i].summary);
+		fprintf(f, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
 	fprintf(f, "\n`conform help VERB` or `conform VERB --help` for a verb's flags.\n"
 		"exit codes: 0 conformant, 1 not conformant, 2 usage or config error,\n"
 		"            3 environment error (missing dependency, monitor not running)\n");

@@ -346,6 +346,8 @@ int cli_start_run(const struct cli_opts *o, int is_run, struct cli_run *r,
 	run_config_defaults(cfg);
 	if (cliflags_apply(o, is_run, cfg, &e))
 		return cli_usage_fail(&e);
+	if (cliflags_mesh_check(cfg, &e))   /* a missing dependency: environment */
+		return cli_fail(EXIT_ENV, e.hint, "%s", e.msg);
 	if ((rc = cli_state_dir(o, r->state_dir, sizeof(r->state_dir))))
 		return rc;
 	if (find_conformd(bin, sizeof(bin), looked, sizeof(looked)))

@@ -87,8 +87,8 @@ int cli_summary(const struct cli_run *r, int abnormal, int write_reports)
 		if (c->verdict == V_FAIL && c->reason[0])
 			printf("  %s\n", c->reason);
 	}
-	printf("\nreports:\n  %s/report.json\n  %s/junit.xml\n  %s/report.md\n", reports, reports,
-	       reports);
+	printf("\nreports:\n  %s/report.html\n  %s/report.json\n  %s/junit.xml\n  %s/report.md\n",
+	       reports, reports, reports, reports);
 	rc = report_exit_code(rep);
 	if (abnormal && rc == EXIT_CONFORMANT)
 		rc = EXIT_ENV;

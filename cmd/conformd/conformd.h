@@ -11,8 +11,10 @@
 #include "faults.h"
 #include "mesh.h"
 #include "platform.h"
+#include "probe.h"
 #include "run.h"
 #include "store.h"
+#include "tapfeed.h"
 
 #include <limits.h>
 #include <pthread.h>
@@ -33,11 +35,18 @@ struct daemon {
 	struct store *store;
 	struct collector *coll;
 	struct api *api;
+	struct metrics_server *metrics;  /* --metrics-addr, NULL when off */
 	const struct platform_ops *pops;
 	struct platform *plat;
 	const struct mesh_ops *mops;
 	struct mesh *mesh;
 	struct faults *faults;
+	/* the mesh's evidence (NULL under --mesh none) */
+	uint64_t instance;             /* conformd's own batches: conformd.probe/.tap */
+	struct tapfeed *tap;
+	struct prober *prober;
+	int meshed;                    /* the mesh planned the topology */
+	int shift_done;
 
 	int wake_rd, wake_wr;          /* self-pipe: signals and POST /v1/stop */
 	atomic_int stop_requested;
@@ -50,5 +59,15 @@ void daemon_request_stop(struct daemon *d);
 
 extern const struct api_route daemon_routes[];
 extern const size_t daemon_nroutes;
+
+/* metrics.c: GET /metrics (Prometheus text, lib/metrics.h) as an API route
+ * handler (ctx = the daemon), and the optional loopback TCP listener of
+ * --metrics-addr: spec "127.0.0.1:PORT" (port 0 = any; the bound port goes
+ * to *port); non-loopback addresses are refused. NULL + err on failure. */
+int daemon_h_metrics(void *ctx, const struct api_request *req, struct api_response *resp);
+struct metrics_server;
+struct metrics_server *metrics_server_start(struct daemon *d, const char *spec, int *port,
+					    char *err, size_t errlen);
+void metrics_server_stop(struct metrics_server *m);   /* NULL is fine */
 
 #endif

@@ -29,13 +29,20 @@ static int h_healthz(void *ctx, const struct api_request *req, struct api_respon
 	return dynbuf_adds(&resp->body, "ok\n");
 }
 
-/* One check's entry of the status object. */
+#define STATUS_RECENT 30   /* window verdicts per check in "recent" */
+#define STATUS_EVENTS 20   /* latest events in "events" */
+
+/*
+ * One check's entry of the status object: counts from the report, plus what
+ * a live view draws from the check's windows (one query, already made for
+ * the state): the last STATUS_RECENT verdicts, the last window's rate and p99.
+ */
 static cJSON *status_check(struct daemon *d, const struct report_check *rc)
 {
 	struct store_window *w = NULL;
-	size_t nw = 0;
+	size_t nw = 0, i;
 	cJSON *c = cJSON_CreateObject(), *o;
-	const char *state = "nodata", *reason = "";
+	const char *state = "nodata", *reason = "", *verdict = "nodata";
 
 	if (!c)
 		return NULL;
@@ -43,12 +50,18 @@ static cJSON *status_check(struct daemon *d, const struct report_check *rc)
 		state = verdict_name(w[nw - 1].r.verdict);
 		reason = w[nw - 1].r.reason_text;
 	}
+	if (rc->win_pass + rc->win_fail > 0)   /* windows without data alone say nothing yet */
+		verdict = verdict_name(rc->verdict);
 	if (rc->verdict == V_SKIP) {
 		state = "skip";
+		verdict = "skip";
 		reason = rc->reason;
 	}
 	cJSON_AddStringToObject(c, "id", rc->desc->id);
+	cJSON_AddStringToObject(c, "title", rc->desc->title ? rc->desc->title : "");
+	cJSON_AddStringToObject(c, "promise", rc->desc->promise ? rc->desc->promise : "");
 	cJSON_AddStringToObject(c, "state", state);
+	cJSON_AddStringToObject(c, "verdict", verdict);
 	o = cJSON_AddObjectToObject(c, "windows");
 	cJSON_AddNumberToObject(o, "pass", (double)rc->win_pass);
 	cJSON_AddNumberToObject(o, "fail", (double)rc->win_fail);
@@ -58,6 +71,25 @@ static cJSON *status_check(struct daemon *d, const struct report_check *rc)
 	cJSON_AddNumberToObject(o, "ok", (double)rc->totals.ok);
 	cJSON_AddNumberToObject(o, "failed", (double)rc->totals.failed);
 	cJSON_AddStringToObject(c, "last_reason", reason);
+	o = cJSON_AddArrayToObject(c, "recent");
+	for (i = nw > STATUS_RECENT ? nw - STATUS_RECENT : 0; o && i < nw; i++) {
+		enum verdict v = w[i].r.verdict;
+
+		cJSON_AddItemToArray(o, cJSON_CreateString(v == V_PASS ? "pass" :
+							   v == V_FAIL ? "fail" : "nodata"));
+	}
+	if (nw > 0) {
+		const struct store_window *last = &w[nw - 1];
+		int64_t span = last->end_s - last->start_s;
+
+		cJSON_AddNumberToObject(c, "rate", span > 0 ? (double)last->r.total / span : 0);
+		cJSON_AddNumberToObject(c, "p99_ms",
+					(double)hist_quantile(&last->r.h, 0.99) / 1000.0);
+	} else {
+		cJSON_AddNumberToObject(c, "rate", 0);
+		cJSON_AddNumberToObject(c, "p99_ms", 0);
+	}
+	cJSON_AddNumberToObject(c, "incidents", (double)rc->nincidents);
 	free(w);
 	return c;
 }
@@ -153,6 +185,20 @@ static int h_status(void *ctx, const struct api_request *req, struct api_respons
 		cJSON_AddNumberToObject(o, "until", fl[i].until);
 		cJSON_AddItemToArray(arr, o);
 	}
+
+	/* the report read every event already; the latest few are enough here */
+	arr = cJSON_AddArrayToObject(root, "events");
+	for (i = r->nevents > STATUS_EVENTS ? r->nevents - STATUS_EVENTS : 0;
+	     arr && i < r->nevents; i++) {
+		const struct store_event *e = &r->events[i];
+
+		o = cJSON_CreateObject();
+		cJSON_AddNumberToObject(o, "ts", e->ts);
+		cJSON_AddStringToObject(o, "kind", e->kind);
+		cJSON_AddStringToObject(o, "subject", e->subject);
+		cJSON_AddStringToObject(o, "detail", e->detail);
+		cJSON_AddItemToArray(arr, o);
+	}
 	rc = api_reply_json(resp, 200, root);
 out:
 	report_free(r);
@@ -172,9 +218,10 @@ static int h_report(void *ctx, const struct api_request *req, struct api_respons
 
 	if (!format || !*format)
 		format = "json";
-	if (strcmp(format, "json") && strcmp(format, "junit") && strcmp(format, "md"))
+	if (strcmp(format, "json") && strcmp(format, "junit") && strcmp(format, "md") &&
+	    strcmp(format, "html"))
 		return api_reply_error(resp, 400, "format: unknown report format \"%.32s\" "
-				       "(json, junit or md)", format);
+				       "(json, junit, md or html)", format);
 	snapshot(d, &cfg, &state, &ended);
 	if (report_build(d->store, &cfg, &r) < 0)
 		return api_reply_error(resp, 500, "cannot build the report: %s",
@@ -185,7 +232,8 @@ static int h_report(void *ctx, const struct api_request *req, struct api_respons
 		return -1;
 	resp->status = 200;
 	resp->content_type = !strcmp(format, "json") ? "application/json"
-			   : !strcmp(format, "junit") ? "application/xml" : "text/markdown";
+			   : !strcmp(format, "junit") ? "application/xml"
+			   : !strcmp(format, "html") ? "text/html; charset=utf-8" : "text/markdown";
 	return 0;
 }
 
@@ -254,6 +302,7 @@ const struct api_route daemon_routes[] = {
 	{ "GET", "/healthz", 0, h_healthz },
 	{ "GET", "/v1/status", 0, h_status },
 	{ "GET", "/v1/report", 0, h_report },
+	{ "GET", "/metrics", 0, daemon_h_metrics },
 	{ "POST", "/v1/stop", 0, h_stop },
 	{ "POST", "/v1/faults", API_JSON_BODY, h_faults },
 };

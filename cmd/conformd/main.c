@@ -2,7 +2,9 @@
  * main.c - conformd, the monitor of one run: wires the store, the collector,
  * the API and the workloads (through the platform and mesh adapters), runs
  * the single-threaded main loop (supervise, expire faults, evaluate windows)
- * and the finish sequence of docs/internals.md "conformd".
+ * and the finish sequence of docs/internals.md "conformd". Under a mesh that
+ * plans the topology (haproxy) it also runs the sidecars, the tap receiver,
+ * the probes and the scheduled split shift.
  */
 /* check.h first: its enum reason has an R_OK that <unistd.h> defines as a macro */
 #include "check.h"
@@ -34,6 +36,8 @@
 #define ALL_ROLES (ROLE_HTTP_SERVER | ROLE_GRPC_SERVER | ROLE_HTTP_CLIENT | ROLE_GRPC_CLIENT)
 #define CLIENT_ROLES (ROLE_HTTP_CLIENT | ROLE_GRPC_CLIENT)
 #define SERVER_ROLES (ROLE_HTTP_SERVER | ROLE_GRPC_SERVER)
+#define SIDECAR_STOP_MS 5000
+#define PROBE_INTERVAL_MS 2000
 
 static struct daemon *the_daemon; /* for the signal handler only */
 static volatile sig_atomic_t last_signal;
@@ -377,10 +381,56 @@ static int start_one(struct daemon *d, struct workload_spec *w, char *err, size_
 	return d->pops->start(d->plat, w, err, errlen);
 }
 
+/* Wait until everything started so far (workloads and sidecars) is ready. */
+static int wait_all_ready(struct daemon *d, char *err, size_t errlen)
+{
+	struct workload_status ws[PLATFORM_MAX_WORKLOADS];
+	struct workload_addr addrs[PLATFORM_MAX_WORKLOADS];
+	const char *names[PLATFORM_MAX_WORKLOADS];
+	size_t n = d->pops->list(d->plat, ws, ARRAY_SIZE(ws)), i;
+
+	for (i = 0; i < n; i++)
+		names[i] = ws[i].name;
+	return wait_ready(d, names, n, addrs, err, errlen);
+}
+
+/*
+ * The mesh's topology: servers behind their inbounds first, then the clients
+ * behind their outbounds. A group's sidecars are ready before its workloads
+ * start (a client must not find its outbound closed), and everything is
+ * ready before the next group starts.
+ */
+static int start_planned(struct daemon *d, struct mesh_plan *plan, char *err, size_t errlen)
+{
+	size_t i;
+	int pass;
+
+	for (pass = 0; pass < 2; pass++) {
+		unsigned want = pass == 0 ? SERVER_ROLES : CLIENT_ROLES;
+
+		for (i = 0; i < plan->n; i++)
+			if ((plan->w[i].role_bit & want) &&
+			    d->mops->start_sidecars(d->mesh, &plan->w[i], err, errlen) < 0)
+				return -1;
+		if (wait_all_ready(d, err, errlen) < 0)
+			return -1;
+		for (i = 0; i < plan->n; i++)
+			if ((plan->w[i].role_bit & want) &&
+			    d->pops->start(d->plat, &plan->w[i], err, errlen) < 0)
+				return -1;
+		if (wait_all_ready(d, err, errlen) < 0)
+			return -1;
+	}
+	for (i = 0; i < plan->n; i++)
+		log_kv(LOG_INFO, "workload ready", "name=%s listen=%s flows=%zu", plan->w[i].name,
+		       plan->w[i].listen[0] ? plan->w[i].listen : "-", plan->w[i].nflows);
+	return 0;
+}
+
 /*
  * The spine topology: http-server (v1) and grpc-server first, then the
  * clients with one flow per selected check, pointed at the servers through
- * the mesh's route.
+ * the mesh's route. A mesh that plans its own topology replaces it.
  */
 static int start_workloads(struct daemon *d, char *err, size_t errlen)
 {
@@ -394,7 +444,23 @@ static int start_workloads(struct daemon *d, char *err, size_t errlen)
 	size_t ns = 0, nc = 0, i;
 	char http_addr[PLATFORM_ADDR_MAX] = "", grpc_addr[PLATFORM_ADDR_MAX] = "";
 	char rate[32], timeout[32];
+	struct mesh_plan *plan = calloc(1, sizeof(*plan));
+	int rc;
 
+	if (!plan) {
+		str_fmt(err, errlen, "out of memory");
+		return -1;
+	}
+	rc = d->mops->plan(d->mesh, plan, err, errlen);
+	if (rc != -ENOTSUP) {
+		if (rc == 0) {
+			d->meshed = 1;
+			rc = start_planned(d, plan, err, errlen);
+		}
+		free(plan);
+		return rc < 0 ? -1 : 0;
+	}
+	free(plan);
 	if (want_http) {
 		spec_init(&w, "http-server", ROLE_HTTP_SERVER, "v1");
 		str_copy(w.listen, sizeof(w.listen), "127.0.0.1:0");
@@ -543,6 +609,12 @@ static void finish(struct daemon *d, int64_t *next_idx, uint64_t *rejected_synce
 	}
 	if (d->faults)
 		faults_end_all(d->faults, wall_s());
+	probe_stop(d->prober);
+	d->prober = NULL;
+	/* the clients are done: the last tap lines are in (they follow each
+	 * response by well under a millisecond); flush them before evaluating */
+	tapfeed_stop(d->tap);
+	d->tap = NULL;
 	sync_rejected(d, rejected_synced);
 	pthread_mutex_lock(&d->mu);
 	d->ended = wall_s();
@@ -558,8 +630,55 @@ static void finish(struct daemon *d, int64_t *next_idx, uint64_t *rejected_synce
 		killed = d->pops->stop(d->plat, SERVER_ROLES, SERVER_STOP_MS);
 		if (killed > 0)
 			log_kv(LOG_WARN, "servers had to be killed", "count=%d", killed);
+		killed = d->pops->stop(d->plat, PLATFORM_ROLE_SIDECAR, SIDECAR_STOP_MS);
+		if (killed > 0)
+			log_kv(LOG_WARN, "sidecars had to be killed", "count=%d", killed);
 	}
 	set_state(d, DS_FINISHED);
+}
+
+/* Set the split weights through the mesh (it records split.set). */
+static int split_set(struct daemon *d, unsigned v1, unsigned v2)
+{
+	struct mesh_feature f;
+	char err[256], q[300];
+
+	memset(&f, 0, sizeof(f));
+	f.kind = MESH_SPLIT;
+	str_copy(f.service, sizeof(f.service), "http-server");
+	str_copy(f.backends[0], sizeof(f.backends[0]), "v1");
+	str_copy(f.backends[1], sizeof(f.backends[1]), "v2");
+	f.weights[0] = v1;
+	f.weights[1] = v2;
+	f.nbackends = 2;
+	if (d->mops->configure(d->mesh, &f, err, sizeof(err)) < 0) {
+		log_kv(LOG_ERROR, "cannot set the split weights", "v1=%u v2=%u err=%s", v1, v2,
+		       log_quote(err, q, sizeof(q)));
+		return -1;
+	}
+	return 0;
+}
+
+static int wants_split(const struct run_config *c)
+{
+	return run_config_has_check(c, "split.weights") || run_config_has_check(c, "split.shift");
+}
+
+/* The scheduled shift: at started + shift_at_ms, once. */
+static void split_shift(struct daemon *d, double now)
+{
+	const struct run_mesh *m = &d->cfg.m;
+	char detail[64];
+
+	if (d->shift_done || m->shift_at_ms <= 0 || !wants_split(&d->cfg) ||
+	    now < d->cfg.started + (double)m->shift_at_ms / 1000.0)
+		return;
+	d->shift_done = 1;
+	if (split_set(d, m->shift_v1, m->shift_v2) < 0)
+		return;
+	str_fmt(detail, sizeof(detail), "v1=%u v2=%u", m->shift_v1, m->shift_v2);
+	event(d, "split.shift", "split.conform.svc", detail);
+	log_kv(LOG_INFO, "split shifted", "v1=%u v2=%u", m->shift_v1, m->shift_v2);
 }
 
 static void main_loop(struct daemon *d, int64_t *next_idx, uint64_t *rejected_synced)
@@ -571,6 +690,10 @@ static void main_loop(struct daemon *d, int64_t *next_idx, uint64_t *rejected_sy
 		d->pops->poll(d->plat);
 		now = wall_s();
 		faults_expire(d->faults, now);
+		if (d->meshed) {
+			d->mops->tick(d->mesh);
+			split_shift(d, now);
+		}
 		sync_rejected(d, rejected_synced);
 		if (evaluate_due(d->store, &d->cfg, now, EVAL_GRACE_S, 0, 0, next_idx) < 0)
 			log_kv(LOG_ERROR, "evaluation failed", "err=\"%s\"", store_errmsg(d->store));
@@ -623,6 +746,7 @@ int main(int argc, char **argv)
 	int64_t next_idx = 0;
 	uint64_t rejected_synced = 0;
 	int opt, port = 0, code = EXIT_ENV, pid_written = 0;
+	char menv_tap[PLATFORM_ADDR_MAX] = "";
 
 	log_init("conformd", LOG_INFO);
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -711,6 +835,18 @@ int main(int argc, char **argv)
 		log_kv(LOG_ERROR, "cannot start the API", "err=%s", log_quote(err, q, sizeof(q)));
 		goto out;
 	}
+	if (d->cfg.metrics_addr[0]) {
+		int mport = 0;
+
+		d->metrics = metrics_server_start(d, d->cfg.metrics_addr, &mport, err, sizeof(err));
+		if (!d->metrics) {
+			log_kv(LOG_ERROR, "cannot serve metrics", "err=%s",
+			       log_quote(err, q, sizeof(q)));
+			code = 2;
+			goto out;
+		}
+		log_kv(LOG_INFO, "serving /metrics", "addr=%s port=%d", d->cfg.metrics_addr, mport);
+	}
 	log_kv(LOG_INFO, "conformd started", "run=%s pid=%d collector=127.0.0.1:%d socket=%s",
 	       d->cfg.id, (int)getpid(), port, path);
 
@@ -724,17 +860,52 @@ int main(int argc, char **argv)
 	pc.token = d->token;
 	pc.store = d->store;
 	str_fmt(pc.collector, sizeof(pc.collector), "127.0.0.1:%d", port);
-	if (d->pops->prepare(&pc, &d->plat, err, sizeof(err)) < 0 ||
-	    d->mops->prepare(&d->cfg, d->pops, d->plat, &d->mesh, err, sizeof(err)) < 0) {
+	if (d->pops->prepare(&pc, &d->plat, err, sizeof(err)) < 0) {
 		log_kv(LOG_ERROR, "cannot prepare the workloads", "err=%s",
 		       log_quote(err, q, sizeof(q)));
 		goto out;
+	}
+	d->instance = rand_u64();
+	if (strcmp(d->cfg.mesh, "none")) {
+		struct tapfeed_config tc;
+		char tap_addr[PLATFORM_ADDR_MAX];
+
+		memset(&tc, 0, sizeof(tc));
+		tc.store = d->store;
+		tc.instance = d->instance;
+		tc.ns = d->cfg.m.ns;
+		tc.trust_domain = d->cfg.m.trust_domain;
+		tc.server = "http-server";
+		tc.path = "/echo";
+		d->tap = tapfeed_start("127.0.0.1:0", &tc, tap_addr, sizeof(tap_addr), err,
+				       sizeof(err));
+		if (!d->tap) {
+			log_kv(LOG_ERROR, "cannot start the tap receiver", "err=%s",
+			       log_quote(err, q, sizeof(q)));
+			goto out;
+		}
+		str_copy(menv_tap, sizeof(menv_tap), tap_addr);
+	}
+	{
+		struct mesh_env env = {
+			.cfg = &d->cfg, .pops = d->pops, .plat = d->plat, .store = d->store,
+			.tap_addr = menv_tap[0] ? menv_tap : NULL,
+		};
+		int mrc = d->mops->prepare(&env, &d->mesh, err, sizeof(err));
+
+		if (mrc < 0) {
+			log_kv(LOG_ERROR, mrc == -ENOENT ? "missing dependency" : "cannot prepare the mesh",
+			       "mesh=%s err=%s", d->cfg.mesh, log_quote(err, q, sizeof(q)));
+			event(d, "run.error", d->cfg.id, err);
+			goto out;
+		}
 	}
 	d->faults = faults_new(d->pops, d->plat, d->store, d->token);
 	if (!d->faults) {
 		log_kv(LOG_ERROR, "out of memory", NULL);
 		goto out;
 	}
+	faults_set_mesh(d->faults, d->mops, d->mesh);
 	if (start_workloads(d, err, sizeof(err)) < 0) {
 		log_kv(LOG_ERROR, "cannot start the workloads", "err=%s",
 		       log_quote(err, q, sizeof(q)));
@@ -748,6 +919,25 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
+	if (d->meshed) {
+		const struct run_config *c = &d->cfg;
+
+		if (wants_split(c))
+			split_set(d, c->m.split_v1, c->m.split_v2);
+		if (run_config_has_check(c, "mtls.enforced") ||
+		    run_config_has_check(c, "identity.expiry")) {
+			struct probe_config pcf = {
+				.mops = d->mops, .mesh = d->mesh, .store = d->store,
+				.instance = d->instance, .interval_ms = PROBE_INTERVAL_MS,
+				.mtls = run_config_has_check(c, "mtls.enforced"),
+				.expiry = run_config_has_check(c, "identity.expiry"),
+			};
+
+			d->prober = probe_start(&pcf);
+			if (!d->prober)
+				log_kv(LOG_ERROR, "cannot start the probes", NULL);
+		}
+	}
 	pthread_mutex_lock(&d->mu);
 	d->cfg.started = wall_s();
 	d->state = DS_RUNNING;
@@ -769,8 +959,14 @@ int main(int argc, char **argv)
 	finish(d, &next_idx, &rejected_synced);
 	code = 0;
 out:
+	probe_stop(d->prober);
+	d->prober = NULL;
 	if (code != 0 && d->plat)
-		d->pops->stop(d->plat, ALL_ROLES, SERVER_STOP_MS);
+		d->pops->stop(d->plat, ALL_ROLES | PLATFORM_ROLE_SIDECAR, SERVER_STOP_MS);
+	tapfeed_stop(d->tap);
+	d->tap = NULL;
+	metrics_server_stop(d->metrics);
+	d->metrics = NULL;
 	api_stop(d->api);
 	d->api = NULL;
 	collector_stop(d->coll);

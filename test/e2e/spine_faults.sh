@@ -5,7 +5,7 @@
 # run exits 1; faults are events in the report.
 source "$(dirname "$0")/../lib/e2e.sh"
 
-"$CONFORM" start --duration 0 --window 5s --mesh none --rate 20 || fail "start failed"
+"$CONFORM" start --duration 0 --window 5s --mesh none --checks http.basic,grpc.basic,grpc.stream --rate 20 || fail "start failed"
 d=$(run_dir)
 wait_for 30 "first passing window of http.basic" \
 	status_has '[c for c in s["checks"] if c["id"]=="http.basic" and c["windows"]["pass"]>=1]'

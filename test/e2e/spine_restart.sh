@@ -7,9 +7,9 @@ source "$(dirname "$0")/../lib/e2e.sh"
 "$CONFORM" status >/dev/null 2>&1
 [ $? -eq 3 ] || fail "status with no run must exit 3"
 
-"$CONFORM" start --duration 0 --window 5s --mesh none || fail "start failed"
+"$CONFORM" start --duration 0 --window 5s --mesh none --checks http.basic,grpc.basic,grpc.stream || fail "start failed"
 d=$(run_dir)
-out=$("$CONFORM" start --duration 0 --mesh none 2>&1)
+out=$("$CONFORM" start --duration 0 --mesh none --checks http.basic,grpc.basic,grpc.stream 2>&1)
 rc=$?
 [ $rc -eq 2 ] || fail "second start exited $rc, want 2"
 echo "$out" | grep -qi "already active" || fail "second start message unclear: $out"

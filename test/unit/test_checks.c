@@ -65,16 +65,20 @@ TEST(catalog_table)
 	size_t n, i;
 
 	all = catalog_all(&n);
-	ASSERT_EQ(n, 3);
+	ASSERT_EQ(n, 11);
 	ASSERT_STR_EQ(all[0]->id, "http.basic");
 	ASSERT_STR_EQ(all[1]->id, "grpc.basic");
 	ASSERT_STR_EQ(all[2]->id, "grpc.stream");
+	ASSERT_STR_EQ(all[3]->id, "mtls.identity");
+	ASSERT_STR_EQ(all[10]->id, "identity.expiry");
 	for (i = 0; i < n; i++) {
 		ASSERT(catalog_find(all[i]->id) == all[i]);
 		ASSERT(all[i]->title && all[i]->promise && all[i]->proof && all[i]->objective);
 		ASSERT(all[i]->eval);
-		ASSERT_EQ(all[i]->needs_mesh, 0);
-		ASSERT_NEAR(all[i]->objective_ratio, 0.99, 1e-12);
+		/* the spine first, then the mesh's promises */
+		ASSERT_EQ(all[i]->needs_mesh, i >= 3);
+		if (i < 3)
+			ASSERT_NEAR(all[i]->objective_ratio, 0.99, 1e-12);
 	}
 	ASSERT_EQ(catalog_find("http.basic")->roles, ROLE_HTTP_SERVER | ROLE_HTTP_CLIENT);
 	ASSERT_EQ(catalog_find("grpc.stream")->roles, ROLE_GRPC_SERVER | ROLE_GRPC_CLIENT);

@@ -121,9 +121,11 @@ TEST(mesh_and_platform)
 	ASSERT_EQ(parse(ALL_START, "--mesh", "none", "--platform", "local", NULL), 0);
 	ASSERT_STR_EQ(o.mesh, "none");
 	ASSERT_STR_EQ(o.platform, "local");
-	ASSERT_EQ(parse(ALL_START, "--mesh", "haproxy", NULL), -1);
-	ASSERT_CONTAINS(e.msg, "--mesh haproxy: not supported yet");
-	ASSERT_CONTAINS(e.hint, "--mesh none");
+	ASSERT_EQ(parse(ALL_START, "--mesh", "haproxy", NULL), 0);
+	ASSERT_STR_EQ(o.mesh, "haproxy");
+	ASSERT_EQ(parse(ALL_START, "--mesh", "linkerd", NULL), -1);
+	ASSERT_CONTAINS(e.msg, "--mesh linkerd: not supported yet");
+	ASSERT_CONTAINS(e.hint, "--mesh haproxy");
 	ASSERT_EQ(parse(ALL_START, "--mesh", "istio", NULL), -1);
 	ASSERT_CONTAINS(e.msg, "'istio'");
 	ASSERT_EQ(parse(ALL_START, "--platform", "kubernetes", NULL), -1);
@@ -167,8 +169,10 @@ TEST(switches_and_args)
 	ASSERT_CONTAINS(e.msg, "not a run id");
 	ASSERT_EQ(parse(CLI_F_FORMAT, "--format", "junit", NULL), 0);
 	ASSERT_STR_EQ(o.format, "junit");
-	ASSERT_EQ(parse(CLI_F_FORMAT, "--format", "html", NULL), -1);
-	ASSERT_CONTAINS(e.msg, "'html'");
+	ASSERT_EQ(parse(CLI_F_FORMAT, "--format", "html", NULL), 0);
+	ASSERT_STR_EQ(o.format, "html");
+	ASSERT_EQ(parse(CLI_F_FORMAT, "--format", "pdf", NULL), -1);
+	ASSERT_CONTAINS(e.msg, "'pdf'");
 	ASSERT_EQ(parse(0, "a", "b", "c", "d", "e", "f", "g", "h", "i", NULL), -1);
 	ASSERT_CONTAINS(e.msg, "too many arguments");
 }
@@ -189,7 +193,7 @@ TEST(apply_to_run_config)
 	ASSERT_NEAR(c.rate, 3.0, 1e-9);
 	ASSERT_UEQ(c.nchecks, 1);
 	ASSERT_STR_EQ(c.checks[0], all[0]->id);
-	ASSERT_STR_EQ(c.mesh, "none");
+	ASSERT_STR_EQ(c.mesh, "haproxy");   /* the default on the local platform */
 
 	/* flags not given keep the defaults */
 	run_config_defaults(&c);

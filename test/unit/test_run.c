@@ -1,7 +1,8 @@
 /*
  * test_run.c - run.json: defaults, a full round trip through JSON and a
  * file, and strict parsing that names the field on unknown names, wrong
- * types and out-of-range values.
+ * types and out-of-range values; the same for "mesh_settings", whose
+ * shift_at_ms defaults to a third of a finite run.
  */
 #include "check.h"
 #include "harness.h"
@@ -138,6 +139,151 @@ TEST(errors_name_the_field)
 	}
 }
 
+TEST(mesh_defaults)
+{
+	struct run_config c;
+	char err[256] = "";
+
+	run_config_defaults(&c);
+	ASSERT_STR_EQ(c.m.trust_domain, "cluster.local");
+	ASSERT_STR_EQ(c.m.ns, "conform");
+	ASSERT_EQ(c.m.cert_validity_s, 86400);
+	ASSERT_EQ(c.m.expiry_threshold_s, 3600);
+	ASSERT_EQ(c.m.retry_attempts, 4);
+	ASSERT_NEAR(c.m.retry_fail_share, 0.5, 1e-12);
+	ASSERT_EQ(c.m.split_v1, 90);
+	ASSERT_EQ(c.m.split_v2, 10);
+	ASSERT_EQ(c.m.shift_v1, 50);
+	ASSERT_EQ(c.m.shift_v2, 50);
+	ASSERT_EQ(c.m.shift_converge_ms, 10000);
+	ASSERT_EQ(c.m.route_timeout_ms, 500);
+	ASSERT_EQ(c.m.slow_ms, 2000);
+	ASSERT_EQ(c.m.timeout_slack_ms, 300);
+	ASSERT_EQ(c.m.tap_max_delay_ms, 2000);
+	ASSERT_NEAR(c.m.tap_max_loss, 0.001, 1e-12);
+	/* shift_at_ms: a third of a finite run, resolved when read */
+	ASSERT_EQ(run_config_from_json("{\"duration_ms\":90000}", &c, err, sizeof(err)), 0);
+	ASSERT_EQ(c.m.shift_at_ms, 30000);
+	ASSERT_EQ(run_config_from_json("{}", &c, err, sizeof(err)), 0);
+	ASSERT_EQ(c.m.shift_at_ms, 0);   /* until stopped: no shift */
+	ASSERT_EQ(run_config_from_json("{\"duration_ms\":90000,\"mesh_settings\":"
+				       "{\"shift_at_ms\":0}}", &c, err, sizeof(err)), 0);
+	ASSERT_EQ(c.m.shift_at_ms, 0);   /* explicitly never */
+}
+
+TEST(mesh_settings_round_trip)
+{
+	struct run_config a, b;
+	char err[256] = "";
+	char *text;
+
+	/* as the CLI does: defaults, then the duration, then save */
+	run_config_defaults(&a);
+	a.duration_ms = 600000;
+	text = run_config_to_json(&a);
+	ASSERT(text);
+	ASSERT_CONTAINS(text, "\"mesh_settings\"");
+	ASSERT_EQ(run_config_from_json(text, &b, err, sizeof(err)), 0);
+	free(text);
+	ASSERT_EQ(b.m.shift_at_ms, 200000);
+
+	str_copy(a.m.trust_domain, sizeof(a.m.trust_domain), "mesh.example");
+	str_copy(a.m.ns, sizeof(a.m.ns), "ns-1");
+	a.m.cert_validity_s = 7200;
+	a.m.expiry_threshold_s = 600;
+	a.m.retry_attempts = 3;
+	a.m.retry_fail_share = 0.25;
+	a.m.split_v1 = 0;
+	a.m.split_v2 = 256;
+	a.m.shift_at_ms = 12345;
+	a.m.shift_v1 = 1;
+	a.m.shift_v2 = 3;
+	a.m.shift_converge_ms = 4000;
+	a.m.route_timeout_ms = 250;
+	a.m.slow_ms = 900;
+	a.m.timeout_slack_ms = 0;
+	a.m.tap_max_delay_ms = 1500;
+	a.m.tap_max_loss = 0.01;
+	text = run_config_to_json(&a);
+	ASSERT(text);
+	ASSERT_EQ(run_config_from_json(text, &b, err, sizeof(err)), 0);
+	free(text);
+	ASSERT_STR_EQ(b.m.trust_domain, "mesh.example");
+	ASSERT_STR_EQ(b.m.ns, "ns-1");
+	ASSERT_EQ(b.m.cert_validity_s, 7200);
+	ASSERT_EQ(b.m.expiry_threshold_s, 600);
+	ASSERT_EQ(b.m.retry_attempts, 3);
+	ASSERT_NEAR(b.m.retry_fail_share, 0.25, 1e-12);
+	ASSERT_EQ(b.m.split_v1, 0);
+	ASSERT_EQ(b.m.split_v2, 256);
+	ASSERT_EQ(b.m.shift_at_ms, 12345);
+	ASSERT_EQ(b.m.shift_v1, 1);
+	ASSERT_EQ(b.m.shift_v2, 3);
+	ASSERT_EQ(b.m.shift_converge_ms, 4000);
+	ASSERT_EQ(b.m.route_timeout_ms, 250);
+	ASSERT_EQ(b.m.slow_ms, 900);
+	ASSERT_EQ(b.m.timeout_slack_ms, 0);
+	ASSERT_EQ(b.m.tap_max_delay_ms, 1500);
+	ASSERT_NEAR(b.m.tap_max_loss, 0.01, 1e-12);
+	/* a partial object keeps the other defaults */
+	ASSERT_EQ(run_config_from_json("{\"mesh_settings\":{\"retry_attempts\":2}}", &b, err,
+				       sizeof(err)), 0);
+	ASSERT_EQ(b.m.retry_attempts, 2);
+	ASSERT_EQ(b.m.split_v1, 90);
+}
+
+TEST(mesh_settings_errors_name_the_field)
+{
+	static const struct { const char *json, *err; } cases[] = {
+		{ "{\"mesh_settings\":[]}", "mesh_settings: expected an object" },
+		{ "{\"mesh_settings\":{\"splt_v1\":1}}", "mesh_settings.\"splt_v1\": unknown field" },
+		{ "{\"mesh_settings\":{\"split_v1\":300}}",
+		  "mesh_settings.split_v1: expected an integer 0..256" },
+		{ "{\"mesh_settings\":{\"split_v1\":\"90\"}}",
+		  "mesh_settings.split_v1: expected an integer 0..256" },
+		{ "{\"mesh_settings\":{\"split_v2\":-1}}",
+		  "mesh_settings.split_v2: expected an integer 0..256" },
+		{ "{\"mesh_settings\":{\"split_v1\":0,\"split_v2\":0}}",
+		  "mesh_settings.split_v1: split_v1 and split_v2 are both 0" },
+		{ "{\"mesh_settings\":{\"shift_v1\":0,\"shift_v2\":0}}",
+		  "mesh_settings.shift_v1: shift_v1 and shift_v2 are both 0" },
+		{ "{\"mesh_settings\":{\"retry_attempts\":0}}",
+		  "mesh_settings.retry_attempts: expected an integer 1..10" },
+		{ "{\"mesh_settings\":{\"retry_attempts\":11}}",
+		  "mesh_settings.retry_attempts: expected an integer 1..10" },
+		{ "{\"mesh_settings\":{\"retry_attempts\":2.5}}",
+		  "mesh_settings.retry_attempts: expected an integer 1..10" },
+		{ "{\"mesh_settings\":{\"retry_fail_share\":1.5}}",
+		  "mesh_settings.retry_fail_share: expected a share 0..1" },
+		{ "{\"mesh_settings\":{\"tap_max_loss\":-0.1}}",
+		  "mesh_settings.tap_max_loss: expected a share 0..1" },
+		{ "{\"mesh_settings\":{\"trust_domain\":\"a b\"}}",
+		  "mesh_settings.trust_domain: expected a DNS-like name" },
+		{ "{\"mesh_settings\":{\"ns\":\"\"}}", "mesh_settings.ns: expected a DNS-like name" },
+		{ "{\"mesh_settings\":{\"ns\":7}}", "mesh_settings.ns: expected a string" },
+		{ "{\"mesh_settings\":{\"shift_at_ms\":-5}}",
+		  "mesh_settings.shift_at_ms: expected a non-negative integer" },
+		{ "{\"mesh_settings\":{\"route_timeout_ms\":0}}",
+		  "mesh_settings.route_timeout_ms: expected a positive integer" },
+		{ "{\"mesh_settings\":{\"expiry_threshold_s\":86400}}",
+		  "mesh_settings.expiry_threshold_s: must be below cert_validity_s" },
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct run_config c;
+		char err[256] = "";
+
+		run_config_defaults(&c);
+		str_copy(c.id, sizeof(c.id), "untouched");
+		if (run_config_from_json(cases[i].json, &c, err, sizeof(err)) != -1)
+			H_FAIL("%s: accepted", cases[i].json);
+		if (!strstr(err, cases[i].err))
+			H_FAIL("%s: error \"%s\" lacks \"%s\"", cases[i].json, err, cases[i].err);
+		ASSERT_STR_EQ(c.id, "untouched");
+	}
+}
+
 int main(void)
 {
 	RUN(defaults);
@@ -145,5 +291,8 @@ int main(void)
 	RUN(file_round_trip);
 	RUN(partial_json_keeps_defaults);
 	RUN(errors_name_the_field);
+	RUN(mesh_defaults);
+	RUN(mesh_settings_round_trip);
+	RUN(mesh_settings_errors_name_the_field);
 	TEST_MAIN_END();
 }

@@ -1,8 +1,10 @@
 /*
  * test_store.c - the run database: create and reopen, the run row, batches
  * deduplicated by (workload, instance, seq), rows by time range, totals,
- * windows replaced in place, events in order, counters, concurrent writers,
- * and damaged rows skipped instead of trusted.
+ * a check's variants ("X/slow") with its rows and totals (conformd's own rows
+ * left out of totals), rows of all checks, events by kind, windows replaced in
+ * place, events in order, counters, concurrent writers, and damaged rows
+ * skipped instead of trusted.
  */
 #include <pthread.h>
 #include <sqlite3.h>
@@ -211,6 +213,83 @@ TEST(totals)
 	ASSERT(hist_quantile(&t.h, 0.5) < 1200);
 	ASSERT_EQ(store_get_totals(s, "grpc.basic", &t), 0);
 	ASSERT_UEQ(t.total, 0);
+	store_close(s);
+}
+
+TEST(variants_all_rows_and_totals)
+{
+	struct store *s = open_new("variants.db");
+	struct store_totals t;
+	struct store_event *ev = NULL;
+	struct agg_row rows[5], *got = NULL;
+	size_t n = 0, i;
+	int slow = 0, fast = 0;
+
+	ASSERT(s);
+	make_row(&rows[0], "timeout.http", OUT_OK, 200, 100, 3, 1000);
+	make_row(&rows[1], "timeout.http/slow", OUT_HTTP_5XX, 504, 101, 5, 500000);
+	make_row(&rows[2], "timeout.http/fast", OUT_OK, 200, 102, 7, 1000);
+	make_row(&rows[3], "timeout.httpx", OUT_OK, 200, 103, 11, 1000);  /* another check */
+	make_row(&rows[4], "timeout.http_", OUT_OK, 200, 104, 13, 1000);  /* LIKE wildcard */
+	ASSERT_EQ(store_put_batch(s, "http-client", 1, 1, rows, 5), 1);
+	/* conformd's evidence rows of a variant */
+	make_row(&rows[0], "tap.live/out", OUT_OK, 200, 100, 17, 1000);
+	make_row(&rows[1], "tap.live", OUT_OK, 200, 100, 19, 1000);
+	ASSERT_EQ(store_put_batch(s, "conformd.tap", 9, 1, rows, 1), 1);
+	ASSERT_EQ(store_put_batch(s, "http-client", 1, 2, rows + 1, 1), 1);
+
+	ASSERT_EQ(store_get_rows(s, "timeout.http", 0, 1000, &got, &n), 0);
+	ASSERT_EQ(n, 3);
+	for (i = 0; i < n; i++) {
+		slow += !strcmp(got[i].check, "timeout.http/slow");
+		fast += !strcmp(got[i].check, "timeout.http/fast");
+	}
+	ASSERT_EQ(slow, 1);   /* each row keeps its full check id */
+	ASSERT_EQ(fast, 1);
+	free(got);
+	ASSERT_EQ(store_get_rows(s, "timeout.http", 101, 102, &got, &n), 0);
+	ASSERT_EQ(n, 1);
+	ASSERT_STR_EQ(got[0].check, "timeout.http/slow");
+	free(got);
+	/* the evidence rows come back with the check (the eval reads them) */
+	ASSERT_EQ(store_get_rows(s, "tap.live", 0, 1000, &got, &n), 0);
+	ASSERT_EQ(n, 2);
+	free(got);
+
+	ASSERT_EQ(store_get_rows_all(s, 100, 102, &got, &n), 0);
+	ASSERT_EQ(n, 4);      /* seconds 100 and 101: timeout.http, slow, tap x2 */
+	free(got);
+	ASSERT_EQ(store_get_rows_all(s, 500, 600, &got, &n), 0);
+	ASSERT_EQ(n, 0);
+	ASSERT(got == NULL);
+
+	/* totals: variants in, conformd's rows out */
+	ASSERT_EQ(store_get_totals(s, "timeout.http", &t), 0);
+	ASSERT_UEQ(t.total, 15);
+	ASSERT_UEQ(t.ok, 10);
+	ASSERT_UEQ(t.by_outcome[OUT_HTTP_5XX], 5);
+	ASSERT_EQ(store_get_totals(s, "tap.live", &t), 0);
+	ASSERT_UEQ(t.total, 19);
+
+	/* events of one kind, in time order */
+	ASSERT_EQ(store_put_event(s, 30.0, "split.set", "split.conform.svc", "v1=50 v2=50"), 0);
+	ASSERT_EQ(store_put_event(s, 20.0, "split.shift", "split.conform.svc", "v1=50 v2=50"), 0);
+	ASSERT_EQ(store_put_event(s, 10.0, "split.set", "split.conform.svc", "v1=90 v2=10"), 0);
+	ASSERT_EQ(store_get_events_kind(s, "split.set", &ev, &n), 0);
+	ASSERT_EQ(n, 2);
+	ASSERT_NEAR(ev[0].ts, 10.0, 1e-9);
+	ASSERT_STR_EQ(ev[1].detail, "v1=50 v2=50");
+	free(ev);
+	ASSERT_EQ(store_get_events_kind(s, "split.shift", &ev, &n), 0);
+	ASSERT_EQ(n, 1);
+	ASSERT_NEAR(ev[0].ts, 20.0, 1e-9);
+	free(ev);
+	ASSERT_EQ(store_get_events_kind(s, "nothing", &ev, &n), 0);
+	ASSERT_EQ(n, 0);
+	ASSERT(ev == NULL);
+	ASSERT_EQ(store_get_events(s, &ev, &n), 0);
+	ASSERT_EQ(n, 3);
+	free(ev);
 	store_close(s);
 }
 
@@ -425,6 +504,7 @@ int main(void)
 	RUN(batches_dedupe_and_rows);
 	RUN(bounded_strings_truncate);
 	RUN(totals);
+	RUN(variants_all_rows_and_totals);
 	RUN(windows_replace);
 	RUN(events_in_order);
 	RUN(counters);

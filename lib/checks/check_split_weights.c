@@ -1,0 +1,112 @@
+/*
+ * check_split_weights.c - split.weights: canary and blue/green rollouts rest
+ * on the mesh sending each backend the share its weight says, not roughly.
+ *
+ * Promise:   traffic follows the configured split weights.
+ * Proof:     clients send to split.conform.svc (rows of split.weights and
+ *            split.shift), which splits between http-server v1 and v2; every
+ *            reply names its backend's version. The v2 count among the n
+ *            successful requests of a window is Binomial(n, p) with p the
+ *            weight in force: split_v1/split_v2 from mesh_settings, or
+ *            shift_v1/shift_v2 once the "split.shift" event was recorded.
+ *            The expected weights come from the configuration and the
+ *            scheduled shift only, never from runtime "split.set" events (a
+ *            fault that changes the weights must fail here).
+ * Objective: v2 count inside binom_interval(n, p, STATS_ALPHA): a healthy
+ *            mesh fails a window with probability <= 1e-6. Minimum n: the
+ *            smallest n at which a split off by 25 points (p +- 0.25, toward
+ *            the middle) falls outside the interval on average (90/10: 53);
+ *            below it, NODATA. Windows overlapping the shift and its
+ *            convergence time (shift_converge_ms) are NODATA: split.shift
+ *            judges them.
+ */
+#include "check.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "stats.h"
+#include "util.h"
+
+#define SPLIT_MIN_N_CAP 100000
+
+static int split_weights_eval(const struct window_data *wd, struct window_result *out)
+{
+	const struct run_mesh *m = &wd->cfg->m;
+	struct agg_row *rows = NULL;
+	size_t nrows = 0;
+	uint64_t n, v2, lo, hi, min_n;
+	unsigned w1 = m->split_v1, w2 = m->split_v2;
+	double ts = 0, p, q;
+	char pobs[16], plo[16], phi[16], extra[256];
+	int shifted, rc = -1;
+
+	shifted = check_split_shift_time(wd->store, &ts);
+	if (shifted < 0 || check_split_rows(wd, wd->start_s, wd->end_s, &rows, &nrows))
+		goto out;
+	if (shifted && (double)wd->end_s > ts) {
+		double settled = ts + (double)m->shift_converge_ms / 1000.0;
+
+		if ((double)wd->start_s < ceil(settled)) {
+			check_evidence_fill(wd, out, NULL);
+			check_set(out, V_NODATA, R_NO_DATA,
+				  "weights changed in this window: shift to %u/%u at %.1f s, "
+				  "converging for %.1f s (judged by split.shift)", m->shift_v1,
+				  m->shift_v2, ts - floor(wd->cfg->started),
+				  (double)m->shift_converge_ms / 1000.0);
+			rc = 0;
+			goto out;
+		}
+		w1 = m->shift_v1;
+		w2 = m->shift_v2;
+	}
+	p = check_split_share(w1, w2);
+	q = p <= 0.5 ? p + 0.25 : p - 0.25;
+	min_n = check_detect_min_n(p, q, STATS_ALPHA, 0, SPLIT_MIN_N_CAP);
+	check_split_count(rows, nrows, wd->start_s, wd->end_s, &n, &v2);
+	binom_interval(n, p, STATS_ALPHA, &lo, &hi);
+	str_fmt(extra, sizeof(extra),
+		"\"observed\":%.4f,\"expected\":%.4f,\"lo\":%.4f,\"hi\":%.4f,\"n\":%" PRIu64
+		",\"v2\":%" PRIu64 ",\"weights\":\"%u/%u\",\"min_n\":%" PRIu64,
+		n ? (double)v2 / (double)n : 0.0, p, n ? (double)lo / (double)n : 0.0,
+		n ? (double)hi / (double)n : 0.0, n, v2, w1, w2, min_n);
+	check_evidence_fill(wd, out, extra);
+
+	check_fmt_pct(v2, n, pobs, sizeof(pobs));
+	check_fmt_pct(lo, n, plo, sizeof(plo));
+	check_fmt_pct(hi, n, phi, sizeof(phi));
+	if (!n)
+		check_set(out, V_NODATA, R_NO_DATA, "no successful split requests in window");
+	else if (n < min_n)
+		check_set(out, V_NODATA, R_NO_DATA,
+			  "only %" PRIu64 " split requests in window; %" PRIu64 " needed to judge "
+			  "weights %u/%u", n, min_n, w1, w2);
+	else if (v2 < lo || v2 > hi)
+		check_set(out, V_FAIL, R_SPLIT_OUT_OF_BOUND,
+			  "share of v2 %s%% outside [%s%%, %s%%] (expected %.1f%% for weights "
+			  "%u/%u, %" PRIu64 " of %" PRIu64 " requests)", pobs, plo, phi, p * 100.0,
+			  w1, w2, v2, n);
+	else
+		check_set(out, V_PASS, R_MET,
+			  "share of v2 %s%% inside [%s%%, %s%%] (expected %.1f%% for weights "
+			  "%u/%u, %" PRIu64 " requests)", pobs, plo, phi, p * 100.0, w1, w2, n);
+	rc = 0;
+out:
+	free(rows);
+	return rc;
+}
+
+const struct check_desc check_split_weights = {
+	.id = "split.weights",
+	.title = "traffic follows the split weights",
+	.promise = "traffic follows the configured split weights",
+	.proof = "requests to a route split between v1 and v2 name the version that answered; "
+		 "the v2 count per window must lie inside a binomial bound of the configured "
+		 "weight",
+	.objective = "v2 share inside the exact binomial interval (alpha 1e-6) per window",
+	.roles = ROLE_HTTP_SERVER | ROLE_HTTP_CLIENT,
+	.needs_mesh = 1,
+	.objective_ratio = 0.0,
+	.eval = split_weights_eval,
+};
