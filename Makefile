@@ -54,6 +54,7 @@ UNIT_BINS := $(patsubst test/unit/%.c,$(BUILD)/test/%,$(UNIT_SRCS))
 TOOL_BINS := $(patsubst test/tools/%.c,$(BUILD)/test/tools/%,$(TOOL_SRCS))
 
 .PHONY: all deps test unit e2e demo bench clean golden help fuzz fuzz-smoke
+.SECONDARY:
 all: deps $(PROGS)
 
 # Goals that need no packages must not install any.
@@ -109,7 +110,7 @@ $(BUILD)/test/%: $(OBJ)/test/unit/%.o $(LIBA)
 # `make test`: unit tests then end-to-end tests; the last line is
 # "N passed, N failed". TESTS=pattern narrows it (e.g. TESTS=unit, TESTS=e2e_fault).
 test: all $(UNIT_BINS) $(TOOL_BINS)
-	@BUILD=$(BUILD) test/run.sh $(TESTS)
+	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) test/run.sh $(TESTS)
 
 unit: all $(UNIT_BINS) $(TOOL_BINS)
 	@BUILD=$(BUILD) test/run.sh unit

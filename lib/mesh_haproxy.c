@@ -727,6 +727,26 @@ static int mh_set_var(const char *sock, const char *name, int v)
 }
 
 /* Push the runtime state sc should have. Lock held. */
+/*
+ * The weights split-skew puts in force: always different from what the
+ * configuration (and the scheduled shift) says now, so the split checks must
+ * see it: 50/50, or the initial weights once 50/50 is what is in force (a
+ * shift that "did not happen"), or 90/10 when those are equal too.
+ */
+static void mh_skew_weights(const struct mesh *m, unsigned *v1, unsigned *v2)
+{
+	if (m->w_v1 != m->w_v2) {
+		*v1 = 50;
+		*v2 = 50;
+	} else if (m->cfg.m.split_v1 != m->cfg.m.split_v2) {
+		*v1 = m->cfg.m.split_v1;
+		*v2 = m->cfg.m.split_v2;
+	} else {
+		*v1 = 90;
+		*v2 = 10;
+	}
+}
+
 static int mh_apply(struct mesh *m, struct sidecar *s)
 {
 	int rc = 0;
@@ -738,8 +758,12 @@ static int mh_apply(struct mesh *m, struct sidecar *s)
 			rc |= mh_set_var(s->sock, "timeout_off", s->timeout_off);
 		}
 		if (m->has_split) {
-			int v1 = s->skew ? 50 : (int)m->w_v1, v2 = s->skew ? 50 : (int)m->w_v2;
+			unsigned sv1, sv2;
+			int v1, v2;
 
+			mh_skew_weights(m, &sv1, &sv2);
+			v1 = (int)(s->skew ? sv1 : m->w_v1);
+			v2 = (int)(s->skew ? sv2 : m->w_v2);
 			rc |= hrt_set_weight(s->sock, "be_split", "v1", v1 > 256 ? 256 : v1);
 			rc |= hrt_set_weight(s->sock, "be_split", "v2", v2 > 256 ? 256 : v2);
 		}
@@ -897,10 +921,12 @@ static int mh_fault(struct mesh *m, const struct mesh_fault *f, int on, char *er
 			goto out;
 		} else {
 			char detail[64];
+			unsigned sv1, sv2;
 
+			mh_skew_weights(m, &sv1, &sv2);
 			s->skew = on;
-			str_fmt(detail, sizeof(detail), "v1=%u v2=%u", on ? 50 : m->w_v1,
-				on ? 50 : m->w_v2);
+			str_fmt(detail, sizeof(detail), "v1=%u v2=%u", on ? sv1 : m->w_v1,
+				on ? sv2 : m->w_v2);
 			mh_event(m, "split.set", "split.conform.svc", detail);
 		}
 		if (mh_pid(m, s) > 0 && mh_apply(m, s) < 0) {

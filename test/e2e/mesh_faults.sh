@@ -9,29 +9,30 @@ source "$(dirname "$0")/../lib/e2e.sh"
 W=4          # window, seconds
 RATE=25      # per check: 100 requests a window, enough for the binomial bounds
 
-# check            fault            target         reason must contain      checks to run
+# check          | fault          | target      | reason must contain | checks run        | duration
 ROWS=$(cat <<'T'
-mtls.identity      mtls-off         http-server    no identity              http.basic,mtls.identity
-mtls.identity      wrong-identity   http-client    grpc-client              http.basic,mtls.identity
-mtls.enforced      mtls-off         http-server    accepted                 mtls.enforced
-retry.http         retries-off      http-client    below bound              retry.http
-split.weights      split-skew       http-client    outside                  split.weights
-tap.live           tap-off          http-client    never appeared           tap.live
-timeout.http       timeout-off      http-client    not enforced             timeout.http
-identity.expiry    cert-expiring    http-server    expires                  identity.expiry
-grpc.basic         sidecar-kill     grpc-server    unavailable              grpc.basic
+mtls.identity    | mtls-off       | http-server | no identity         | http.basic,mtls.identity  | 0
+mtls.identity    | wrong-identity | http-client | grpc-client         | http.basic,mtls.identity  | 0
+mtls.enforced    | mtls-off       | http-server | accepted            | mtls.enforced             | 0
+retry.http       | retries-off    | http-client | below bound         | retry.http                | 0
+split.weights    | split-skew     | http-client | outside             | split.weights             | 0
+split.shift      | split-skew     | http-client | still outside       | split.shift               | 36s
+tap.live         | tap-off        | http-client | never appeared      | tap.live                  | 0
+timeout.http     | timeout-off    | http-client | not enforced        | timeout.http              | 0
+identity.expiry  | cert-expiring  | http-server | expires             | identity.expiry           | 0
+grpc.basic       | sidecar-kill   | grpc-server | unavailable         | grpc.basic                | 0
 T
 )
 
-failed=0
-while read -r check fault target reason; do
+trim() { local v=$1; v=${v#"${v%%[![:space:]]*}"}; echo "${v%"${v##*[![:space:]]}"}"; }
+while IFS='|' read -r check fault target reason checks duration; do
+	check=$(trim "$check"); fault=$(trim "$fault"); target=$(trim "$target")
+	reason=$(trim "$reason"); checks=$(trim "$checks"); duration=$(trim "$duration")
 	[ -n "$check" ] || continue
-	checks=${reason##* }
-	reason=${reason% *}
-	reason=$(echo "$reason" | sed 's/ *$//')
 	if [ -n "${MESH_ROWS:-}" ] && [[ " $MESH_ROWS " != *" $check "* ]]; then continue; fi
 	note "row: $check under $fault on $target (expect: '$reason')"
-	"$CONFORM" start --duration 0 --window ${W}s --mesh haproxy --rate $RATE --checks "$checks" \
+	# a finite duration schedules the split shift at a third of it
+	"$CONFORM" start --duration "$duration" --window ${W}s --mesh haproxy --rate $RATE --checks "$checks" \
 		|| fail "start for $check"
 	d=$(run_dir)
 	wait_for 40 "$check passing on the healthy mesh" \
