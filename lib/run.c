@@ -69,6 +69,11 @@ void run_config_defaults(struct run_config *c)
 		str_copy(c->checks[i], sizeof(c->checks[i]), all[i]->id);
 	c->nchecks = i;
 	run_mesh_defaults(&c->m);
+	c->fall = 2;
+	c->rise = 2;
+	c->window_objective = 1.0;
+	c->incident_tolerance_ms = 0;
+	c->retention_s = 86400;
 }
 
 int run_config_has_check(const struct run_config *c, const char *id)

@@ -51,6 +51,13 @@ struct run_config {
 	double started;               /* unix s, set by conformd when traffic starts */
 	int collector_port;           /* set by conformd (0 until bound) */
 	char metrics_addr[64];        /* "127.0.0.1:PORT": /metrics on TCP too; "" = off */
+	/* verdicts over time (JSON "verdicts"): debounce and the run rule */
+	int fall;                     /* failing windows in a row before FAILING, default 2 */
+	int rise;                     /* passing windows in a row before PASSING again, default 2 */
+	double window_objective;      /* share of judged windows that must pass, default 1.0 */
+	int64_t incident_tolerance_ms;/* incidents up to this long do not fail the run, default 0 */
+	double objectives[RUN_MAX_CHECKS]; /* per-check objective override (index of checks[]), 0 = the check's default */
+	int64_t retention_s;          /* keep per-second aggregates this long, default 86400 */
 	struct run_mesh m;            /* mesh settings ("mesh_settings") */
 };
 
