@@ -43,6 +43,12 @@ static const struct flag_desc flags[] = {
 	{ CLI_F_WATCH, "--watch", NULL,
 	  "keep showing the status until the run ends or Ctrl-C (a redrawn\n"
 	  "                     screen on a terminal, one block per interval otherwise)" },
+	{ CLI_F_CONFIG, "--config", "FILE",
+	  "read the run's settings from a JSON file (docs/config.md);\n"
+	  "                     flags given as well override it" },
+	{ CLI_F_RESUME, "--resume", NULL,
+	  "resume the current run after its monitor died: a new conformd\n"
+	  "                     takes over the same run and its running workloads" },
 	{ CLI_F_METRICS, "--metrics-addr", "ADDR",
 	  "also serve Prometheus /metrics on this loopback address, e.g.\n"
 	  "                     127.0.0.1:9464 (always on the run's socket)" },
@@ -250,6 +256,11 @@ static int set_value(const struct flag_desc *f, const char *v, struct cli_opts *
 				    "127.0.0.1:9464", "%s", why);
 		return str_copy(o->metrics_addr, sizeof(o->metrics_addr), v);
 	}
+	case CLI_F_CONFIG:
+		if (!*v || str_copy(o->config, sizeof(o->config), v))
+			return fail(e, "give a file path, e.g. --config conform.json",
+				    "--config: empty or too long");
+		return 0;
 	case CLI_F_INTERVAL:
 		if (parse_dur_flag(f->name, v, &ms, e))
 			return -1;
@@ -352,7 +363,7 @@ int cliflags_apply(const struct cli_opts *o, int run, struct run_config *c, stru
 		str_copy(c->platform, sizeof(c->platform), o->platform);
 	if (o->set & CLI_F_MESH)
 		str_copy(c->mesh, sizeof(c->mesh), o->mesh);
-	else if (!strcmp(c->platform, "local"))
+	else if (!(o->set & CLI_F_CONFIG) && !strcmp(c->platform, "local"))
 		str_copy(c->mesh, sizeof(c->mesh), "haproxy");
 	if (o->set & CLI_F_DURATION)
 		c->duration_ms = o->duration_ms;
@@ -363,10 +374,28 @@ int cliflags_apply(const struct cli_opts *o, int run, struct run_config *c, stru
 	if (o->set & CLI_F_METRICS)
 		str_copy(c->metrics_addr, sizeof(c->metrics_addr), o->metrics_addr);
 	if (o->set & CLI_F_CHECKS) {
+		double obj[RUN_MAX_CHECKS];
+
+		/* objectives follow their check id into the new order */
+		for (i = 0; i < o->nchecks && i < RUN_MAX_CHECKS; i++) {
+			const struct check_desc *d = catalog_find(o->checks[i]);
+			size_t k;
+
+			obj[i] = 0;
+			for (k = 0; d && k < c->nchecks && k < RUN_MAX_CHECKS; k++)
+				if (!strcmp(c->checks[k], d->id))
+					obj[i] = c->objectives[k];
+		}
 		c->nchecks = o->nchecks;
-		for (i = 0; i < o->nchecks; i++)
-			str_copy(c->checks[i], sizeof(c->checks[i]), o->checks[i]);
+		for (i = 0; i < RUN_MAX_CHECKS; i++) {
+			c->objectives[i] = i < o->nchecks ? obj[i] : 0;
+			if (i < o->nchecks)
+				str_copy(c->checks[i], sizeof(c->checks[i]), o->checks[i]);
+		}
 	}
+	if (run && c->duration_ms == 0 && !(o->set & CLI_F_DURATION) && (o->set & CLI_F_CONFIG))
+		return fail(e, "give --duration D, or \"duration\" in the config file",
+			    "`conform run` needs a finite duration and %s sets none", o->config);
 	if (run && c->duration_ms == 0)
 		return fail(e, "give a length, e.g. `conform run --duration 30m`, or use "
 			    "`conform start` to run until stopped",
@@ -378,6 +407,14 @@ int cliflags_apply(const struct cli_opts *o, int run, struct run_config *c, stru
 			    "--duration %s is shorter than the window (%s)",
 			    dur_format(c->duration_ms, d, sizeof(d)),
 			    dur_format(c->window_ms, w, sizeof(w)));
+	}
+	if (c->duration_ms && c->m.shift_at_ms > 0 && c->m.shift_at_ms >= c->duration_ms) {
+		char d[32], w[32];
+
+		return fail(e, "make --duration longer, or move mesh_settings.shift.at in the "
+			    "config file", "--duration %s ends before the split shift at %s",
+			    dur_format(c->duration_ms, d, sizeof(d)),
+			    dur_format(c->m.shift_at_ms, w, sizeof(w)));
 	}
 	return 0;
 }

@@ -36,11 +36,13 @@ enum cli_flag {
 	CLI_F_WATCH      = 1u << 17,  /* status --watch */
 	CLI_F_INTERVAL   = 1u << 18,  /* status --watch --interval D */
 	CLI_F_METRICS    = 1u << 19,  /* --metrics-addr 127.0.0.1:PORT (start, run) */
+	CLI_F_CONFIG     = 1u << 20,  /* --config FILE: a run config file (start, run; config.h) */
+	CLI_F_RESUME     = 1u << 21,  /* start --resume: restart the dead monitor of the current run */
 };
 
 /* The flags that shape a run (start, run). */
 #define CLI_F_RUNCONF (CLI_F_PLATFORM | CLI_F_MESH | CLI_F_DURATION | CLI_F_WINDOW | \
-		       CLI_F_RATE | CLI_F_CHECKS | CLI_F_METRICS)
+		       CLI_F_RATE | CLI_F_CHECKS | CLI_F_METRICS | CLI_F_CONFIG)
 
 #define CLI_MAX_ARGS 8
 
@@ -67,6 +69,7 @@ struct cli_opts {
 	int watch;                     /* --watch */
 	int64_t interval_ms;           /* --interval, 0 when not given */
 	char metrics_addr[64];         /* --metrics-addr */
+	char config[PATH_MAX];         /* --config FILE (not read here: see config.h) */
 	int nargs;                     /* positional arguments (point into argv) */
 	const char *args[CLI_MAX_ARGS];
 };
@@ -97,9 +100,13 @@ int cliflags_parse_checks(const char *list, char out[][32], size_t max, size_t *
 			  struct cli_error *e);
 
 /*
- * Overlay the run-shaping flags of o on c (which holds defaults) and check
- * them together (a non-zero duration must be at least one window). run
- * (non-zero) means `conform run`, where --duration 0 is refused. 0 or -1.
+ * Overlay the run-shaping flags of o on c (which holds defaults, or a config
+ * file loaded over them: only flags given replace values) and check them
+ * together (a non-zero duration must be at least one window). run (non-zero)
+ * means `conform run`, where --duration 0 is refused. Without --mesh, the
+ * local platform means --mesh haproxy unless --config was given (the file
+ * loader settled the mesh then). --checks keeps the objective overrides of
+ * the checks it keeps. 0 or -1.
  */
 int cliflags_apply(const struct cli_opts *o, int run, struct run_config *c, struct cli_error *e);
 

@@ -96,14 +96,72 @@ static int str_ok(const char *s, size_t max, int need)
 	return n <= max && (!need || n > 0);
 }
 
+/* Validate and convert a batch's samples; 0 or -1 with err filled. */
+static int validate_samples(const struct Conform__V1__Batch *b, struct store_sample **out,
+			    size_t *nout, char *err, size_t errlen)
+{
+	struct store_sample *sm = NULL;
+	size_t i;
+
+	if (b->n_samples > COLLECTOR_MAX_SAMPLES) {
+		str_fmt(err, errlen, "samples: %zu > %d", b->n_samples, COLLECTOR_MAX_SAMPLES);
+		return -1;
+	}
+	if (!b->n_samples)
+		return 0;
+	sm = calloc(b->n_samples, sizeof(*sm));
+	if (!sm) {
+		str_copy(err, errlen, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < b->n_samples; i++) {
+		const Conform__V1__Sample *k = b->samples[i];
+		struct store_sample *x = &sm[i];
+
+		if (!str_ok(k->check, sizeof(x->check) - 1, 1) ||
+		    !str_ok(k->request_id, COLLECTOR_SAMPLE_STR, 1) ||
+		    !str_ok(k->backend, COLLECTOR_SAMPLE_STR, 0) ||
+		    !str_ok(k->identity, COLLECTOR_SAMPLE_STR, 0)) {
+			str_fmt(err, errlen, "sample %zu: string empty or too long", i);
+			goto bad;
+		}
+		if (!outcome_valid(k->outcome)) {
+			str_fmt(err, errlen, "sample %zu: unknown outcome %u", i, k->outcome);
+			goto bad;
+		}
+		if (k->ts_ms < 0 || k->latency_us > (uint64_t)INT64_MAX) {
+			str_fmt(err, errlen, "sample %zu: time out of range", i);
+			goto bad;
+		}
+		str_copy(x->check, sizeof(x->check), k->check);
+		str_copy(x->workload, sizeof(x->workload), b->workload);
+		str_copy(x->request_id, sizeof(x->request_id), k->request_id);
+		str_copy(x->backend, sizeof(x->backend), k->backend ? k->backend : "");
+		str_copy(x->identity, sizeof(x->identity), k->identity ? k->identity : "");
+		x->outcome = k->outcome;
+		x->code = k->code;
+		x->latency_us = k->latency_us;
+		x->ts_ms = k->ts_ms;
+	}
+	*out = sm;
+	*nout = b->n_samples;
+	return 0;
+bad:
+	free(sm);
+	return -1;
+}
+
 int collector_validate_batch(const struct Conform__V1__Batch *b, const char *token,
-			     struct agg_row **rows_out, size_t *n, char *err, size_t errlen)
+			     struct agg_row **rows_out, size_t *n, struct store_sample **samples,
+			     size_t *nsamples, char *err, size_t errlen)
 {
 	struct agg_row *rows = NULL;
 	size_t i, j;
 
 	*rows_out = NULL;
 	*n = 0;
+	*samples = NULL;
+	*nsamples = 0;
 	if (!b->token || !token_eq(token, b->token)) {
 		str_copy(err, errlen, "bad token");
 		return -1;
@@ -192,6 +250,8 @@ int collector_validate_batch(const struct Conform__V1__Batch *b, const char *tok
 		r->h.sum_us = k->latency_sum_us;
 		r->h.max_us = k->latency_max_us;
 	}
+	if (validate_samples(b, samples, nsamples, err, errlen))
+		goto bad;
 	*rows_out = rows;
 	*n = b->n_buckets;
 	return 0;
@@ -226,7 +286,8 @@ static grpc_byte_buffer *coll_handle(struct collector *c, grpc_byte_buffer *msg)
 	grpc_slice sl;
 	Conform__V1__Batch *b = NULL;
 	struct agg_row *rows = NULL;
-	size_t nrows = 0;
+	struct store_sample *samples = NULL;
+	size_t nrows = 0, nsamples = 0;
 	grpc_byte_buffer *ack = NULL;
 	char err[256], q[300];
 	int rc;
@@ -244,7 +305,8 @@ static grpc_byte_buffer *coll_handle(struct collector *c, grpc_byte_buffer *msg)
 		log_kv(LOG_WARN, "batch rejected", "error=\"not a Batch\"");
 		return pack_ack(0, 0, 0, "not a Batch message");
 	}
-	if (collector_validate_batch(b, c->token, &rows, &nrows, err, sizeof(err)) < 0) {
+	if (collector_validate_batch(b, c->token, &rows, &nrows, &samples, &nsamples, err,
+				     sizeof(err)) < 0) {
 		stat_add(c, &c->st.rejected);
 		log_kv(LOG_WARN, "batch rejected", "workload=%s seq=%llu error=%s",
 		       log_quote(str_ok(b->workload, 63, 0) ? b->workload : "?", q, 100),
@@ -252,7 +314,7 @@ static grpc_byte_buffer *coll_handle(struct collector *c, grpc_byte_buffer *msg)
 		ack = pack_ack(b->instance, b->seq, 0, err);
 		goto out;
 	}
-	rc = c->commit(c->ctx, b->workload, b->instance, b->seq, rows, nrows);
+	rc = c->commit(c->ctx, b->workload, b->instance, b->seq, rows, nrows, samples, nsamples);
 	if (rc < 0) {
 		log_kv(LOG_WARN, "batch commit failed", "workload=%s seq=%llu",
 		       log_quote(b->workload, q, sizeof(q)), (unsigned long long)b->seq);
@@ -262,6 +324,7 @@ static grpc_byte_buffer *coll_handle(struct collector *c, grpc_byte_buffer *msg)
 	ack = pack_ack(b->instance, b->seq, 1, "");
 out:
 	free(rows);
+	free(samples);
 	conform__v1__batch__free_unpacked(b, NULL);
 	return ack;
 }

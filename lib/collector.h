@@ -12,18 +12,28 @@
 #include <stdint.h>
 
 #include "check.h"
+#include "store.h"
 
 struct collector;
 struct Conform__V1__Batch;   /* protobuf-c, build/gen/conform.pb-c.h */
 
 /*
  * Commit callback, called on the collector thread for every valid batch.
- * rows are the batch's buckets converted to agg_row (workload filled in).
- * Return 1 = stored, 0 = duplicate (acked ok, not stored again),
- * -1 = could not store (not acked; the client will resend after reconnect).
+ * rows are the batch's buckets converted to agg_row (workload filled in);
+ * samples its failing-request samples (workload filled in; NULL when
+ * nsamples == 0), to be stored in the same transaction as the rows
+ * (store_put_batch_samples). Return 1 = stored, 0 = duplicate (acked ok, not
+ * stored again), -1 = could not store (not acked; the client will resend
+ * after reconnect).
  */
 typedef int (*collector_commit_fn)(void *ctx, const char *workload, uint64_t instance,
-				   uint64_t seq, const struct agg_row *rows, size_t n);
+				   uint64_t seq, const struct agg_row *rows, size_t n,
+				   const struct store_sample *samples, size_t nsamples);
+
+/* Limits on a batch's samples: count, and each string (request id, backend,
+ * identity) in bytes. */
+#define COLLECTOR_MAX_SAMPLES 64
+#define COLLECTOR_SAMPLE_STR 127
 
 struct collector_stats {
 	uint64_t batches;      /* committed */
@@ -42,12 +52,14 @@ struct collector *collector_start(const char *addr, const char *token,
 				  char *err, size_t errlen);
 /*
  * Validate a decoded batch against the run token and the limits of
- * docs/internals.md, and convert its buckets. 0 with *rows (new array, the
- * caller frees; NULL when *n == 0) and *n, or -1 with err filled and nothing
- * allocated. Pure: no I/O, no state (a fuzz target drives it).
+ * docs/internals.md, and convert its buckets and samples. 0 with *rows and
+ * *samples (new arrays, the caller frees both; NULL when the count is 0) and
+ * their counts, or -1 with err filled and nothing allocated. Pure: no I/O,
+ * no state (a fuzz target drives it).
  */
 int collector_validate_batch(const struct Conform__V1__Batch *b, const char *token,
-			     struct agg_row **rows, size_t *n, char *err, size_t errlen);
+			     struct agg_row **rows, size_t *n, struct store_sample **samples,
+			     size_t *nsamples, char *err, size_t errlen);
 void collector_get_stats(struct collector *c, struct collector_stats *st);
 /* Shut down (cancels streams, joins the thread, frees). NULL is fine. */
 void collector_stop(struct collector *c);

@@ -1,8 +1,18 @@
 /*
  * evaluate.h - turns stored evidence into window verdicts. evaluate_window is
  * the one sink every window result goes through: it loads the rows, runs the
- * check's eval (or R_NO_MESH for mesh checks under --mesh none), persists the
- * result and logs a state change once ("check X: pass -> fail (reason)").
+ * check's eval (or R_NO_MESH for mesh checks under --mesh none, or
+ * R_MONITOR_GAP for a window conformd was down in), persists the result with
+ * the check's debounced state, and logs a debounced state change once
+ * ("check X: passing -> failing (reason)").
+ *
+ * Debounce (HAProxy's rise/fall): a check turns FAILING after cfg->fall
+ * failing windows in a row and PASSING after cfg->rise passing ones; until
+ * either happens it is "nodata". NODATA windows (no requests, monitor gaps)
+ * neither advance nor reset a streak: an outage of the monitor says nothing
+ * about the mesh, so F, gap, F with fall=2 is FAILING. Each FAILING span is an
+ * incident: from the start of the first failing window of the streak that
+ * tripped it to the end of its last failing window, open while FAILING.
  */
 #ifndef CONFORM_EVALUATE_H
 #define CONFORM_EVALUATE_H
@@ -21,6 +31,30 @@ void window_bounds(const struct run_config *cfg, int64_t idx, double ended,
  */
 int evaluate_window(struct store *s, const struct run_config *cfg, const struct check_desc *c,
 		    int64_t idx, double ended, struct window_result *out);
+
+/*
+ * Apply one window's verdict to a check's debounce state (pure; no I/O).
+ * A window at or before st->last_idx was applied already and changes
+ * nothing (returns 0). Returns 1 when st changed. *inc_out is set to 1 and
+ * inc filled when an incident opened, grew or closed (to store); *from is
+ * the state before (equal to st->state when it did not change).
+ */
+int evaluate_debounce(struct store_check_state *st, int fall, int rise, int64_t idx,
+		      int64_t start_s, int64_t end_s, const struct window_result *r,
+		      struct store_incident *inc, int *inc_out, enum verdict *from);
+
+/*
+ * Persist window idx of check c with its debounced state (one transaction)
+ * and, on a debounced change, log it and record a "check.state" event
+ * (subject = check id, detail "passing -> failing: <reason>"; the first
+ * "nodata -> passing" is logged only). The sink's second half: callers that
+ * have a result already (tests, replays) use it directly. 0 or -1.
+ */
+int evaluate_record(struct store *s, const struct run_config *cfg, const char *check,
+		    int64_t idx, int64_t start_s, int64_t end_s, const struct window_result *r);
+
+/* Debounced state names: "passing", "failing", "nodata". */
+const char *evaluate_state_name(enum verdict state);
 
 /*
  * Evaluate every window of every selected check that closed at or before

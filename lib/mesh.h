@@ -33,6 +33,12 @@ struct mesh_env {
 	struct platform *plat;
 	struct store *store;       /* events (split.set ...); may be NULL */
 	const char *tap_addr;      /* "127.0.0.1:PORT" of conformd's tap receiver, NULL = none */
+	/* 1 = `conformd --resume`: take over the mesh a crashed conformd of this
+	 * run left running (pod addresses, run CA, sidecar configs and runtime
+	 * state from the run dir, written as they changed; the sidecars
+	 * themselves are adopted by the platform) instead of making a new one.
+	 * tap_addr must then be the address the sidecars already forward to. */
+	int resume;
 };
 
 /* The run's workloads when the mesh decides the topology (servers first,

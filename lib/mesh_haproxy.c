@@ -5,9 +5,12 @@
  * conformd over UDP (lib/tap), state changed at run time through each
  * sidecar's admin socket (lib/haproxy_rt) or, for what HAProxy cannot change
  * at run time, by a gap-free restart with a variant config. Never a reload.
+ * What a resumed conformd needs to take a running mesh over is kept in
+ * <run>/mesh/state.json, rewritten on every change.
  */
 #include "mesh.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -459,6 +462,157 @@ out:
 	return rc;
 }
 
+/* ---- state a resumed conformd needs (mesh/state.json) ---- */
+
+/* Write what a resume needs to take the mesh over: the pod network, the
+ * weights and every sidecar's switches. Lock held. */
+static void mh_persist(struct mesh *m)
+{
+	char path[PATH_MAX], *text;
+	cJSON *root = cJSON_CreateObject(), *arr;
+
+	if (!root)
+		return;
+	cJSON_AddNumberToObject(root, "version", 1);
+	cJSON_AddStringToObject(root, "net", m->net);
+	cJSON_AddStringToObject(root, "tap_addr", m->tap_addr);
+	cJSON_AddNumberToObject(root, "w_v1", m->w_v1);
+	cJSON_AddNumberToObject(root, "w_v2", m->w_v2);
+	arr = cJSON_AddArrayToObject(root, "sidecars");
+	for (size_t i = 0; arr && i < m->nsc; i++) {
+		const struct sidecar *s = &m->sc[i];
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "name", s->name);
+		cJSON_AddNumberToObject(o, "started", s->started);
+		cJSON_AddNumberToObject(o, "tap_off", s->tap_off);
+		cJSON_AddNumberToObject(o, "retries_off", s->retries_off);
+		cJSON_AddNumberToObject(o, "timeout_off", s->timeout_off);
+		cJSON_AddNumberToObject(o, "skew", s->skew);
+		cJSON_AddNumberToObject(o, "mtls_off", s->mtls_off);
+		cJSON_AddNumberToObject(o, "wrong_pod", s->wrong_pod);
+		cJSON_AddItemToArray(arr, o);
+	}
+	text = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	if (!text)
+		return;
+	str_fmt(path, sizeof(path), "%s/state.json", m->dir);
+	if (file_write_atomic(path, text, strlen(text), 0600) < 0)
+		log_kv(LOG_ERROR, "cannot write the mesh state", "path=%s err=\"%s\"", path,
+		       strerror(errno));
+	free(text);
+}
+
+static int mh_jint(const cJSON *o, const char *key, int min, int max, int *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= min && v->valuedouble <= max))
+		return -1;
+	*out = (int)v->valuedouble;
+	return 0;
+}
+
+/* Read mesh/state.json back (resume): the net, weights and switches. */
+static int mh_load_state(struct mesh *m, char *err, size_t errlen)
+{
+	char path[PATH_MAX], *text;
+	const cJSON *net, *tap, *arr, *it;
+	cJSON *root;
+	size_t len;
+	int v1, v2, rc = -EINVAL;
+	unsigned a, b;
+
+	str_fmt(path, sizeof(path), "%s/state.json", m->dir);
+	text = file_read(path, 1u << 20, &len);
+	if (!text) {
+		str_fmt(err, errlen, "cannot resume the mesh: %s: %s", path, strerror(errno));
+		return -EIO;
+	}
+	root = cJSON_ParseWithLength(text, len);
+	free(text);
+	net = cJSON_GetObjectItemCaseSensitive(root, "net");
+	tap = cJSON_GetObjectItemCaseSensitive(root, "tap_addr");
+	arr = cJSON_GetObjectItemCaseSensitive(root, "sidecars");
+	if (!cJSON_IsString(net) || sscanf(net->valuestring, "127.%u.%u", &a, &b) != 2 ||
+	    a > 255 || b > 255 || !cJSON_IsString(tap) || !cJSON_IsArray(arr) ||
+	    mh_jint(root, "w_v1", 0, 1000, &v1) || mh_jint(root, "w_v2", 0, 1000, &v2)) {
+		str_fmt(err, errlen, "cannot resume the mesh: %s is malformed", path);
+		goto out;
+	}
+	str_fmt(m->net, sizeof(m->net), "127.%u.%u", a, b);
+	if (strcmp(tap->valuestring, m->tap_addr)) {
+		str_fmt(err, errlen, "cannot resume the mesh: the sidecars forward tap lines to "
+			"%s, the receiver is on %s", tap->valuestring,
+			m->tap_addr[0] ? m->tap_addr : "(none)");
+		goto out;
+	}
+	m->w_v1 = (unsigned)v1;
+	m->w_v2 = (unsigned)v2;
+	for (int i = 0; i < NPODS; i++)
+		str_fmt(m->pods[i].ip, sizeof(m->pods[i].ip), "%s.%d", m->net, m->pods[i].host);
+	m->nsc = 0;
+	cJSON_ArrayForEach(it, arr) {
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(it, "name");
+		struct sidecar *s = NULL;
+		int wp;
+
+		for (int i = 0; i < NPODS && cJSON_IsString(name); i++) {
+			struct pod *p = &m->pods[i];
+			char nm[80];
+
+			str_fmt(nm, sizeof(nm), "%s.%s", p->name, is_server(p) ? "in" : "out");
+			if (p->used && !strcmp(nm, name->valuestring) && m->nsc < MAX_SIDECARS) {
+				s = &m->sc[m->nsc++];
+				memset(s, 0, sizeof(*s));
+				s->pod = i;
+				break;
+			}
+		}
+		if (!s || mh_jint(it, "started", 0, 1, &s->started) ||
+		    mh_jint(it, "tap_off", 0, 1, &s->tap_off) ||
+		    mh_jint(it, "retries_off", 0, 1, &s->retries_off) ||
+		    mh_jint(it, "timeout_off", 0, 1, &s->timeout_off) ||
+		    mh_jint(it, "skew", 0, 1, &s->skew) || mh_jint(it, "mtls_off", 0, 1, &s->mtls_off) ||
+		    mh_jint(it, "wrong_pod", -1, NPODS - 1, &wp)) {
+			str_fmt(err, errlen, "cannot resume the mesh: a sidecar in %s is malformed "
+				"or not part of this run", path);
+			goto out;
+		}
+		s->wrong_pod = wp;
+	}
+	rc = 0;
+out:
+	cJSON_Delete(root);
+	return rc;
+}
+
+/* The run CA and the pods' identities as a crashed conformd left them. */
+static int mh_pki_load(struct mesh *m, char *err, size_t errlen)
+{
+	char p1[PATH_MAX], p2[PATH_MAX];
+
+	str_fmt(p1, sizeof(p1), "%s/ca.crt", m->pki);
+	str_fmt(p2, sizeof(p2), "%s/ca.key", m->pki);
+	m->ca = pki_ca_load(p1, p2);
+	if (!m->ca) {
+		str_fmt(err, errlen, "cannot resume the mesh: run CA in %s: %s", m->pki,
+			pki_last_error());
+		return -EIO;
+	}
+	for (int i = 0; i < NPODS; i++) {
+		if (pki_identity(m->pods[i].name, m->cfg.m.ns, m->cfg.m.trust_domain,
+				 m->pods[i].identity, sizeof(m->pods[i].identity))) {
+			str_fmt(err, errlen, "identity of %s: %s", m->pods[i].name, pki_last_error());
+			return -EIO;
+		}
+		str_fmt(m->pods[i].pem, sizeof(m->pods[i].pem), "%s/%s.pem", m->pki,
+			m->pods[i].name);
+	}
+	return 0;
+}
+
 static int mh_write(struct mesh *m, struct sidecar *s)
 {
 	int rc = s->dir == SC_IN ? mh_write_inbound(m, s) : mh_write_outbound(m, s);
@@ -502,8 +656,12 @@ static int mh_prepare(const struct mesh_env *env, struct mesh **out, char *err, 
 		goto fail;
 	}
 	mh_select(m);
-	if ((rc = mh_pick_net(m, err, errlen)) < 0 || (rc = mh_pki(m, err, errlen)) < 0)
+	if (env->resume) {
+		if ((rc = mh_load_state(m, err, errlen)) < 0 || (rc = mh_pki_load(m, err, errlen)) < 0)
+			goto fail;
+	} else if ((rc = mh_pick_net(m, err, errlen)) < 0 || (rc = mh_pki(m, err, errlen)) < 0) {
 		goto fail;
+	}
 	for (int i = 0; i < NPODS; i++) {
 		struct pod *p = &m->pods[i];
 		struct sidecar *s;
@@ -512,9 +670,22 @@ static int mh_prepare(const struct mesh_env *env, struct mesh **out, char *err, 
 			str_fmt(p->app, sizeof(p->app), "%s:%d", p->ip, APP_PORT);
 		if (!p->used)
 			continue;
-		s = &m->sc[m->nsc++];
-		s->pod = i;
-		s->wrong_pod = -1;
+		if (env->resume) {
+			s = NULL;
+			for (size_t k = 0; k < m->nsc; k++)
+				if (m->sc[k].pod == i)
+					s = &m->sc[k];
+			if (!s) {
+				str_fmt(err, errlen, "cannot resume the mesh: no state for the sidecar "
+					"of %s", p->name);
+				rc = -EINVAL;
+				goto fail;
+			}
+		} else {
+			s = &m->sc[m->nsc++];
+			s->pod = i;
+			s->wrong_pod = -1;
+		}
 		s->dir = is_server(p) ? SC_IN : SC_OUT;
 		str_fmt(s->name, sizeof(s->name), "%s.%s", p->name, s->dir == SC_IN ? "in" : "out");
 		str_fmt(s->cfg, sizeof(s->cfg), "%s/%s.cfg", m->dir, s->name);
@@ -528,13 +699,16 @@ static int mh_prepare(const struct mesh_env *env, struct mesh **out, char *err, 
 			rc = -ENAMETOOLONG;
 			goto fail;
 		}
-		if (mh_write(m, s) < 0) {
+		/* resume: the running sidecar was started from the config there */
+		if ((!env->resume || access(s->cfg, R_OK) != 0) && mh_write(m, s) < 0) {
 			str_fmt(err, errlen, "cannot write the config of sidecar %s", s->name);
 			rc = -EIO;
 			goto fail;
 		}
 	}
-	log_kv(LOG_INFO, "mesh prepared", "mesh=haproxy net=%s.0/24 haproxy=%s sidecars=%zu tap=%s",
+	mh_persist(m);
+	log_kv(LOG_INFO, env->resume ? "mesh resumed" : "mesh prepared",
+	       "mesh=haproxy net=%s.0/24 haproxy=%s sidecars=%zu tap=%s",
 	       m->net, m->haproxy, m->nsc, m->tap_addr[0] ? m->tap_addr : "-");
 	*out = m;
 	return 0;
@@ -677,8 +851,10 @@ static int mh_start_sidecars(struct mesh *m, struct workload_spec *w, char *err,
 	}
 	str_copy(s.ready_connect, sizeof(s.ready_connect), sc->listen);
 	rc = m->pops->start(m->plat, &s, err, errlen);
-	if (rc == 0)
+	if (rc == 0) {
 		sc->started = 1;
+		mh_persist(m);
+	}
 	pthread_mutex_unlock(&m->mu);
 	return rc;
 }
@@ -824,6 +1000,7 @@ static int mh_configure(struct mesh *m, const struct mesh_feature *f, char *err,
 			rc = -EIO;
 		}
 	}
+	mh_persist(m);
 	pthread_mutex_unlock(&m->mu);
 	str_fmt(detail, sizeof(detail), "v1=%u v2=%u", f->weights[0], f->weights[1]);
 	mh_event(m, "split.set", "split.conform.svc", detail);
@@ -937,6 +1114,7 @@ static int mh_fault(struct mesh *m, const struct mesh_fault *f, int on, char *er
 		str_fmt(err, errlen, "kind: %s is not a mesh fault", k);
 		rc = -EINVAL;
 	}
+	mh_persist(m);
 out:
 	pthread_mutex_unlock(&m->mu);
 	return rc;

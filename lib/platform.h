@@ -118,6 +118,22 @@ struct platform_ops {
 	size_t (*list)(struct platform *p, struct workload_status *out, size_t max);
 	/* Free everything (workloads must have been stopped). NULL is fine. */
 	void (*release)(struct platform *p);
+	/*
+	 * Take over the workloads of a previous conformd of this run that died
+	 * (`conformd --resume`). The platform keeps RUN/supervisor.json up to
+	 * date (every start, restart, exit and learned listen address: name,
+	 * role, pid, spec); adopt reads it and, for every workload whose pid is
+	 * alive and runs the same program (/proc/PID/cmdline), watches that
+	 * process from now on (it is no child of ours: pidfd_open + poll, else
+	 * kill(pid, 0)); it is then stopped, killed and restarted like a child.
+	 * A workload that is gone is restarted at once (as a child) with a
+	 * workload.exit event. Old helper instances a handover left behind get
+	 * their soft stop. Call it on a fresh platform (nothing started yet).
+	 * 0 with *adopted (alive) and *restarted (gone) set, or < 0 with err
+	 * (-ENOENT: no state file, nothing to adopt).
+	 */
+	int (*adopt)(struct platform *p, size_t *adopted, size_t *restarted, char *err,
+		     size_t errlen);
 };
 
 extern const struct platform_ops platform_local;

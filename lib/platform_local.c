@@ -4,7 +4,10 @@
  * grpc_init, so a plain fork must never run code in the child), supervised
  * by polling waitpid and restarted with exponential backoff after a crash.
  * Helper processes (mesh sidecars) run their own command line and are ready
- * when their listener accepts a TCP connection.
+ * when their listener accepts a TCP connection. Every change of the set is
+ * written to RUN/supervisor.json so a resumed conformd can adopt the
+ * processes a crashed one left running (they are no children of the new
+ * one: watched through a pidfd, else kill(pid, 0)).
  */
 #include "platform.h"
 
@@ -19,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -52,6 +56,8 @@ struct wl {
 	int stopping;                 /* stopped on purpose: never restart */
 	int quick;                    /* restart() asked: no backoff for this exit */
 	pid_t ready_pid;              /* helper: instance seen accepting */
+	int adopted;                  /* pid is not our child (taken over at resume) */
+	int pidfd;                    /* adopted: pidfd_open(pid), or -1 */
 	char learned_listen[PLATFORM_ADDR_MAX];
 	char ready_path[PATH_MAX];
 	char log_path[PATH_MAX];
@@ -72,6 +78,7 @@ struct platform {
 		pid_t pid;
 		int64_t stop_at_ms;
 		int signalled;
+		int adopted;              /* not our child: cannot waitpid */
 		char name[64];
 	} retired[MAX_RETIRED];
 	size_t nretired;
@@ -102,6 +109,243 @@ static struct wl *local_find(struct platform *p, const char *name)
 		if (!strcmp(p->wl[i].spec.name, name))
 			return &p->wl[i];
 	return NULL;
+}
+
+/* ---- processes that are not our children (adopted at resume) ---- */
+
+/* Process state letter from /proc/PID/stat ('Z' zombie), 0 if unknown. */
+static char local_proc_state(pid_t pid)
+{
+	char path[64], *text, *rp, st = 0;
+
+	str_fmt(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	text = file_read(path, 4096, NULL);
+	if (!text)
+		return 0;
+	rp = strrchr(text, ')');   /* comm may hold spaces and parens */
+	if (rp && rp[1] == ' ' && rp[2])
+		st = rp[2];
+	free(text);
+	return st;
+}
+
+static const char *local_base(const char *path)
+{
+	const char *b = strrchr(path, '/');
+
+	return b ? b + 1 : path;
+}
+
+/*
+ * Does live process pid run w's program? argv[0] has the same basename as
+ * what we spawn, and its argv holds w's identity: `--name NAME` for a
+ * workload, the config path (last argument) for a helper. Zombies are dead.
+ */
+static int local_is_ours(struct platform *p, const struct wl *w, pid_t pid)
+{
+	const char *want0 = w->spec.ncommand > 0 ? w->spec.command[0] : p->bin;
+	const char *ident = w->spec.ncommand > 0 ? w->spec.command[w->spec.ncommand - 1]
+						 : w->spec.name;
+	char path[64], *text;
+	size_t n, off, k = 0;
+	int argv0_ok = 0, ident_ok = 0, prev_name = 0;
+
+	if (pid <= 0 || (kill(pid, 0) < 0 && errno != EPERM) || local_proc_state(pid) == 'Z')
+		return 0;
+	str_fmt(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	text = file_read(path, 64 * 1024, &n);
+	if (!text)
+		return 0;
+	for (off = 0; off < n; k++) {
+		const char *arg = text + off;
+
+		if (k == 0)
+			argv0_ok = !strcmp(local_base(arg), local_base(want0));
+		else if (w->spec.ncommand > 0 ? !strcmp(arg, ident)
+			 : (prev_name && !strcmp(arg, ident)))
+			ident_ok = 1;
+		prev_name = !strcmp(arg, "--name");
+		off += strlen(arg) + 1;
+	}
+	free(text);
+	return argv0_ok && ident_ok;
+}
+
+/* Has the adopted process of w ended? */
+static int local_adopted_gone(struct platform *p, struct wl *w)
+{
+	if (w->pidfd >= 0) {
+		struct pollfd pfd = { .fd = w->pidfd, .events = POLLIN };
+
+		return poll(&pfd, 1, 0) == 1;
+	}
+	return !local_is_ours(p, w, w->pid);
+}
+
+static void local_drop_pidfd(struct wl *w)
+{
+	if (w->pidfd >= 0)
+		close(w->pidfd);
+	w->pidfd = -1;
+	w->adopted = 0;
+}
+
+static int local_pidfd_open(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+	(void)pid;
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
+/* ---- RUN/supervisor.json ---- */
+
+static cJSON *local_spec_json(const struct wl *w)
+{
+	const struct workload_spec *s = &w->spec;
+	cJSON *o = cJSON_CreateObject(), *a;
+	size_t i;
+
+	if (!o)
+		return NULL;
+	cJSON_AddStringToObject(o, "name", s->name);
+	cJSON_AddStringToObject(o, "role", s->role);
+	cJSON_AddNumberToObject(o, "role_bit", s->role_bit);
+	cJSON_AddStringToObject(o, "version", s->version);
+	cJSON_AddStringToObject(o, "listen", s->listen);
+	cJSON_AddStringToObject(o, "identity_header", s->identity_header);
+	a = cJSON_AddArrayToObject(o, "flows");
+	for (i = 0; a && i < s->nflows && i < PLATFORM_MAX_FLOWS; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(s->flows[i]));
+	a = cJSON_AddArrayToObject(o, "command");
+	for (i = 0; a && i < s->ncommand && i < PLATFORM_CMD_ARGS; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(s->command[i]));
+	cJSON_AddStringToObject(o, "ready_connect", s->ready_connect);
+	cJSON_AddNumberToObject(o, "pid", w->pid);
+	cJSON_AddStringToObject(o, "learned_listen", w->learned_listen);
+	cJSON_AddNumberToObject(o, "restarts", w->restarts);
+	cJSON_AddNumberToObject(o, "streak", w->streak);
+	return o;
+}
+
+/* Write the supervisor state (lock held). A failure is logged: the run goes
+ * on, only a later resume would miss the change. */
+static void local_persist(struct platform *p)
+{
+	char path[PATH_MAX], *text;
+	cJSON *root = cJSON_CreateObject(), *arr, *ret;
+	size_t i;
+
+	if (!root)
+		return;
+	cJSON_AddNumberToObject(root, "version", 1);
+	arr = cJSON_AddArrayToObject(root, "workloads");
+	for (i = 0; arr && i < p->n; i++)
+		cJSON_AddItemToArray(arr, local_spec_json(&p->wl[i]));
+	ret = cJSON_AddArrayToObject(root, "retired");
+	for (i = 0; ret && i < p->nretired; i++) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "name", p->retired[i].name);
+		cJSON_AddNumberToObject(o, "pid", p->retired[i].pid);
+		cJSON_AddItemToArray(ret, o);
+	}
+	text = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	if (!text)
+		return;
+	str_fmt(path, sizeof(path), "%s/supervisor.json", p->run_dir);
+	if (file_write_atomic(path, text, strlen(text), 0600) < 0)
+		log_kv(LOG_ERROR, "cannot write the supervisor state", "path=%s err=\"%s\"", path,
+		       strerror(errno));
+	free(text);
+}
+
+static int local_jstr(const cJSON *o, const char *key, char *out, size_t len)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	if (!v)
+		return 0;   /* absent: keep "" */
+	if (!cJSON_IsString(v) || !v->valuestring)
+		return -1;
+	return str_copy(out, len, v->valuestring);
+}
+
+static int local_jnum(const cJSON *o, const char *key, double min, double max, double *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	*out = 0;
+	if (!v)
+		return 0;
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= min && v->valuedouble <= max))
+		return -1;
+	*out = v->valuedouble;
+	return 0;
+}
+
+static int local_jarr(const cJSON *o, const char *key, char (*out)[PLATFORM_FLOW_MAX],
+		      size_t each, size_t max, size_t *n)
+{
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, key), *it;
+
+	*n = 0;
+	if (!a)
+		return 0;
+	if (!cJSON_IsArray(a))
+		return -1;
+	cJSON_ArrayForEach(it, a) {
+		if (*n >= max || !cJSON_IsString(it) || !it->valuestring ||
+		    str_copy((char *)out + *n * each, each, it->valuestring) < 0)
+			return -1;
+		(*n)++;
+	}
+	return 0;
+}
+
+/* One workload of supervisor.json into w (validated, bounded). 0 or -1. */
+static int local_wl_from_json(const cJSON *o, struct wl *w)
+{
+	struct workload_spec *s = &w->spec;
+	double rb, pid, restarts, streak;
+	size_t n;
+
+	memset(w, 0, sizeof(*w));
+	w->pidfd = -1;
+	if (local_jstr(o, "name", s->name, sizeof(s->name)) || !s->name[0] ||
+	    strchr(s->name, '/') || local_jstr(o, "role", s->role, sizeof(s->role)) ||
+	    local_jstr(o, "version", s->version, sizeof(s->version)) ||
+	    local_jstr(o, "listen", s->listen, sizeof(s->listen)) ||
+	    local_jstr(o, "identity_header", s->identity_header, sizeof(s->identity_header)) ||
+	    local_jstr(o, "ready_connect", s->ready_connect, sizeof(s->ready_connect)) ||
+	    local_jstr(o, "learned_listen", w->learned_listen, sizeof(w->learned_listen)) ||
+	    local_jnum(o, "role_bit", 1, 1u << 30, &rb) ||
+	    local_jnum(o, "pid", 0, INT32_MAX, &pid) ||
+	    local_jnum(o, "restarts", 0, 1e9, &restarts) ||
+	    local_jnum(o, "streak", 0, 1e9, &streak) ||
+	    local_jarr(o, "flows", s->flows, PLATFORM_FLOW_MAX, PLATFORM_MAX_FLOWS, &s->nflows))
+		return -1;
+	{
+		char cmd[PLATFORM_CMD_ARGS][PLATFORM_FLOW_MAX];
+
+		if (local_jarr(o, "command", cmd, PLATFORM_FLOW_MAX, PLATFORM_CMD_ARGS, &n))
+			return -1;
+		for (size_t i = 0; i < n; i++)
+			if (str_copy(s->command[i], sizeof(s->command[i]), cmd[i]) < 0)
+				return -1;
+		s->ncommand = n;
+		if (n > 0 && s->command[0][0] != '/')
+			return -1;   /* helpers run by absolute path only */
+	}
+	s->role_bit = (unsigned)rb;
+	w->pid = (pid_t)pid;
+	w->restarts = (unsigned)restarts;
+	w->streak = (unsigned)streak;
+	return 0;
 }
 
 static void local_free_env(char **envp)
@@ -274,6 +518,7 @@ spawn:
 		str_fmt(err, errlen, "spawn %s (%s): %s", s->name, argv[0], strerror(rc));
 		return -rc;
 	}
+	local_drop_pidfd(w);   /* a child of ours from now on */
 	w->pid = pid;
 	w->state = WL_RUNNING;
 	w->started_ms = mono_ms();
@@ -305,6 +550,7 @@ static int local_start(struct platform *p, const struct workload_spec *spec, cha
 	}
 	w = &p->wl[p->n];
 	memset(w, 0, sizeof(*w));
+	w->pidfd = -1;
 	w->spec = *spec;
 	if (str_fmt(w->ready_path, sizeof(w->ready_path), "%s/wl/%s.ready", p->run_dir,
 		    spec->name) < 0 ||
@@ -318,6 +564,7 @@ static int local_start(struct platform *p, const struct workload_spec *spec, cha
 	if (rc < 0)
 		goto out;
 	p->n++;
+	local_persist(p);
 	str_fmt(detail, sizeof(detail), "started %s, pid %d", spec->role, (int)w->pid);
 	local_event(p, "workload.start", spec->name, detail);
 out:
@@ -342,15 +589,15 @@ static void local_describe(int status, char *buf, size_t len)
 
 static void local_reap_retired(struct platform *p, int force);
 
-/* w's process ended with status: record it and decide on a restart.
- * Called with the lock held. */
-static void local_reaped(struct platform *p, struct wl *w, int status)
+/* w's process ended (how: "exited with status 1" ...): record it and decide
+ * on a restart. Called with the lock held. */
+static void local_reaped_how(struct platform *p, struct wl *w, const char *how)
 {
-	char how[96], detail[384], dur[32];
+	char detail[384], dur[32];
 	int64_t now = mono_ms(), up = now - w->started_ms;
 	enum log_level lvl = LOG_INFO;
 
-	local_describe(status, how, sizeof(how));
+	local_drop_pidfd(w);
 	w->pid = 0;
 	if (w->stopping) {
 		w->state = WL_EXITED;
@@ -392,7 +639,19 @@ static void local_reaped(struct platform *p, struct wl *w, int status)
 		       log_quote(detail, q, sizeof(q)));
 	}
 	local_event(p, "workload.exit", w->spec.name, detail);
+	local_persist(p);
 }
+
+static void local_reaped(struct platform *p, struct wl *w, int status)
+{
+	char how[96];
+
+	local_describe(status, how, sizeof(how));
+	local_reaped_how(p, w, how);
+}
+
+/* An adopted process ended: we cannot learn its status (not our child). */
+#define ADOPTED_EXIT "exited (status unknown: started by an earlier monitor)"
 
 static int local_poll(struct platform *p)
 {
@@ -404,7 +663,12 @@ static int local_poll(struct platform *p)
 	for (i = 0; i < p->n; i++) {
 		struct wl *w = &p->wl[i];
 
-		if (w->pid > 0 && waitpid(w->pid, &status, WNOHANG) == w->pid) {
+		if (w->pid > 0 && w->adopted) {
+			if (local_adopted_gone(p, w)) {
+				local_reaped_how(p, w, ADOPTED_EXIT);
+				exits++;
+			}
+		} else if (w->pid > 0 && waitpid(w->pid, &status, WNOHANG) == w->pid) {
 			local_reaped(p, w, status);
 			exits++;
 		}
@@ -420,6 +684,7 @@ static int local_poll(struct platform *p)
 				continue;
 			}
 			w->restarts++;
+			local_persist(p);
 			str_fmt(detail, sizeof(detail), "restart %u in %s, pid %d", w->restarts,
 				dur_format(w->backoff_ms, dur, sizeof(dur)), (int)w->pid);
 			local_event(p, "workload.restart", w->spec.name, detail);
@@ -462,7 +727,12 @@ static int local_stop(struct platform *p, unsigned roles, int64_t grace_ms)
 
 			if (!(w->spec.role_bit & roles) || w->pid <= 0)
 				continue;
-			if (waitpid(w->pid, &status, WNOHANG) == w->pid) {
+			if (w->adopted) {
+				if (local_adopted_gone(p, w)) {
+					local_reaped_how(p, w, ADOPTED_EXIT);
+					continue;
+				}
+			} else if (waitpid(w->pid, &status, WNOHANG) == w->pid) {
 				local_reaped(p, w, status);
 				continue;
 			}
@@ -474,7 +744,11 @@ static int local_stop(struct platform *p, unsigned roles, int64_t grace_ms)
 				       dur_format(grace_ms, d, sizeof(d)));
 				w->expected = "stop timed out, killed";
 				kill(w->pid, SIGKILL);
-				if (waitpid(w->pid, &status, 0) == w->pid)
+				if (w->adopted) {
+					for (int k = 0; k < 40 && !local_adopted_gone(p, w); k++)
+						nanosleep(&(struct timespec){ 0, 25 * 1000000L }, NULL);
+					local_reaped_how(p, w, "killed (SIGKILL after the grace)");
+				} else if (waitpid(w->pid, &status, 0) == w->pid)
 					local_reaped(p, w, status);
 				else
 					w->pid = 0;
@@ -519,6 +793,7 @@ static int local_kill(struct platform *p, const char *name, int sig)
 static int local_handover(struct platform *p, struct wl *w)
 {
 	pid_t old = w->pid;
+	int old_adopted = w->adopted;
 	char err[256], detail[256], q[300];
 	int rc;
 
@@ -534,9 +809,11 @@ static int local_handover(struct platform *p, struct wl *w)
 	p->retired[p->nretired].pid = old;
 	p->retired[p->nretired].stop_at_ms = mono_ms() + HANDOVER_MS;
 	p->retired[p->nretired].signalled = 0;
+	p->retired[p->nretired].adopted = old_adopted;
 	str_copy(p->retired[p->nretired].name, sizeof(p->retired[0].name), w->spec.name);
 	p->nretired++;
 	w->restarts++;
+	local_persist(p);
 	str_fmt(detail, sizeof(detail), "restart %u (handover from pid %d), pid %d", w->restarts,
 		(int)old, (int)w->pid);
 	local_event(p, "workload.restart", w->spec.name, detail);
@@ -555,6 +832,21 @@ static void local_reap_retired(struct platform *p, int force)
 		if (!r->signalled && (force || mono_ms() >= r->stop_at_ms)) {
 			kill(r->pid, force ? SIGTERM : SIGUSR1);
 			r->signalled = 1;
+		}
+		if (r->adopted) {
+			/* not our child: gone once kill(0) fails (init reaps it) */
+			for (int k = 0; force && k < 200 && kill(r->pid, 0) == 0 &&
+			     local_proc_state(r->pid) != 'Z'; k++)
+				nanosleep(&(struct timespec){ 0, 25 * 1000000L }, NULL);
+			if (kill(r->pid, 0) == 0 && local_proc_state(r->pid) != 'Z') {
+				i++;
+				continue;
+			}
+			log_kv(LOG_INFO, "retired instance exited", "name=%s pid=%d", r->name,
+			       (int)r->pid);
+			p->retired[i] = p->retired[--p->nretired];
+			local_persist(p);
+			continue;
 		}
 		if (waitpid(r->pid, &status, force ? 0 : WNOHANG) == r->pid) {
 			char how[96];
@@ -644,7 +936,7 @@ static int local_helper_ready(struct wl *w, struct workload_addr *out)
 }
 
 /* Parse a ready file; only the current instance's (pid matches) counts. */
-static int local_read_ready(struct wl *w, struct workload_addr *out)
+static int local_read_ready(struct platform *p, struct wl *w, struct workload_addr *out)
 {
 	const cJSON *pid, *listen, *admin;
 	cJSON *j;
@@ -674,8 +966,11 @@ static int local_read_ready(struct wl *w, struct workload_addr *out)
 	    str_copy(out->admin, sizeof(out->admin), admin->valuestring) < 0)
 		goto out;
 	/* remember the port so a restart listens where clients already point */
-	if (out->listen[0] && (w->spec.role_bit & (ROLE_HTTP_SERVER | ROLE_GRPC_SERVER)))
+	if (out->listen[0] && (w->spec.role_bit & (ROLE_HTTP_SERVER | ROLE_GRPC_SERVER)) &&
+	    strcmp(w->learned_listen, out->listen)) {
 		str_copy(w->learned_listen, sizeof(w->learned_listen), out->listen);
+		local_persist(p);
+	}
 	rc = 0;
 out:
 	cJSON_Delete(j);
@@ -698,7 +993,7 @@ static int local_addresses(struct platform *p, const char *name, struct workload
 	else if (w->spec.ncommand > 0)
 		rc = local_helper_ready(w, out);
 	else
-		rc = local_read_ready(w, out);
+		rc = local_read_ready(p, w, out);
 	pthread_mutex_unlock(&p->mu);
 	return rc;
 }
@@ -746,10 +1041,17 @@ static void local_release(struct platform *p)
 		int status;
 
 		kill(p->retired[i].pid, SIGKILL);
-		waitpid(p->retired[i].pid, &status, 0);
+		if (!p->retired[i].adopted)
+			waitpid(p->retired[i].pid, &status, 0);
 	}
 	for (i = 0; i < p->n; i++) {
-		if (p->wl[i].pid > 0) {
+		if (p->wl[i].pid > 0 && p->wl[i].adopted) {
+			/* taken over from an earlier monitor: a resume that failed
+			 * leaves it to the next attempt (or `conform stop`) */
+			log_kv(LOG_WARN, "adopted workload left running", "name=%s pid=%d",
+			       p->wl[i].spec.name, (int)p->wl[i].pid);
+			local_drop_pidfd(&p->wl[i]);
+		} else if (p->wl[i].pid > 0) {
 			int status;
 
 			kill(p->wl[i].pid, SIGKILL);
@@ -761,6 +1063,127 @@ static void local_release(struct platform *p)
 	local_free_env(p->envp_helper);
 	pthread_mutex_destroy(&p->mu);
 	free(p);
+}
+
+static int local_adopt(struct platform *p, size_t *adopted, size_t *restarted, char *err,
+		       size_t errlen)
+{
+	char path[PATH_MAX], *text;
+	const cJSON *arr, *it;
+	cJSON *root = NULL;
+	size_t len;
+	int rc = 0;
+
+	*adopted = *restarted = 0;
+	str_fmt(path, sizeof(path), "%s/supervisor.json", p->run_dir);
+	text = file_read(path, 1u << 20, &len);
+	if (!text) {
+		str_fmt(err, errlen, "%s: %s", path, strerror(errno));
+		return errno == ENOENT ? -ENOENT : -EIO;
+	}
+	root = cJSON_ParseWithLength(text, len);
+	free(text);
+	arr = cJSON_GetObjectItemCaseSensitive(root, "workloads");
+	if (!cJSON_IsArray(arr)) {
+		str_fmt(err, errlen, "%s: not a supervisor state file", path);
+		cJSON_Delete(root);
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&p->mu);
+	if (p->n) {
+		str_fmt(err, errlen, "adopt: workloads were started already");
+		rc = -EBUSY;
+		goto out;
+	}
+	cJSON_ArrayForEach(it, arr) {
+		struct wl *w = &p->wl[p->n];
+		char detail[256];
+
+		if (p->n >= PLATFORM_MAX_WORKLOADS) {
+			str_fmt(err, errlen, "%s: more than %d workloads", path,
+				PLATFORM_MAX_WORKLOADS);
+			rc = -E2BIG;
+			goto out;
+		}
+		if (local_wl_from_json(it, w) < 0 || local_find(p, w->spec.name)) {
+			str_fmt(err, errlen, "%s: workload %d is malformed", path, (int)p->n);
+			rc = -EINVAL;
+			goto out;
+		}
+		if (str_fmt(w->ready_path, sizeof(w->ready_path), "%s/wl/%s.ready", p->run_dir,
+			    w->spec.name) < 0 ||
+		    str_fmt(w->log_path, sizeof(w->log_path), "%s/logs/%s.log", p->run_dir,
+			    w->spec.name) < 0) {
+			str_fmt(err, errlen, "workload %s: path too long", w->spec.name);
+			rc = -ENAMETOOLONG;
+			goto out;
+		}
+		w->started_ms = mono_ms();
+		if (w->pid > 0 && local_is_ours(p, w, w->pid)) {
+			w->pidfd = local_pidfd_open(w->pid);
+			/* the pidfd pins the process: check again that it is ours */
+			if (w->pidfd >= 0 && !local_is_ours(p, w, w->pid)) {
+				close(w->pidfd);
+				w->pidfd = -1;
+				goto gone;
+			}
+			w->adopted = 1;
+			w->state = WL_RUNNING;
+			p->n++;
+			(*adopted)++;
+			log_kv(LOG_INFO, "workload adopted", "name=%s role=%s pid=%d watch=%s",
+			       w->spec.name, w->spec.role, (int)w->pid,
+			       w->pidfd >= 0 ? "pidfd" : "kill0");
+			str_fmt(detail, sizeof(detail), "adopted %s, pid %d", w->spec.role,
+				(int)w->pid);
+			local_event(p, "workload.adopt", w->spec.name, detail);
+			continue;
+		}
+gone:
+		/* it died while no monitor was watching: start it again now */
+		str_fmt(detail, sizeof(detail), "exited while the monitor was down (pid %d), "
+			"restart %u now", (int)w->pid, w->restarts + 1);
+		log_kv(LOG_WARN, "workload exited", "name=%s detail=\"%s\"", w->spec.name, detail);
+		local_event(p, "workload.exit", w->spec.name, detail);
+		w->pid = 0;
+		w->state = WL_RESTARTING;
+		w->restart_at_ms = mono_ms();
+		w->backoff_ms = 0;
+		w->streak++;
+		p->n++;
+		(*restarted)++;
+	}
+	/* old helper instances a handover left: give them their soft stop */
+	arr = cJSON_GetObjectItemCaseSensitive(root, "retired");
+	cJSON_ArrayForEach(it, arr) {
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(it, "name");
+		const cJSON *pid = cJSON_GetObjectItemCaseSensitive(it, "pid");
+		struct wl *w;
+
+		if (!cJSON_IsString(name) || !cJSON_IsNumber(pid) || !(pid->valuedouble >= 2 &&
+		    pid->valuedouble <= INT32_MAX) || !(w = local_find(p, name->valuestring)) ||
+		    w->spec.ncommand == 0 || (pid_t)pid->valuedouble == w->pid ||
+		    !local_is_ours(p, w, (pid_t)pid->valuedouble) || p->nretired >= MAX_RETIRED)
+			continue;
+		p->retired[p->nretired].pid = (pid_t)pid->valuedouble;
+		p->retired[p->nretired].stop_at_ms = mono_ms();
+		p->retired[p->nretired].signalled = 0;
+		p->retired[p->nretired].adopted = 1;
+		str_copy(p->retired[p->nretired].name, sizeof(p->retired[0].name), w->spec.name);
+		p->nretired++;
+	}
+	local_persist(p);
+out:
+	if (rc < 0) {
+		/* nothing half-adopted: the processes are left as they were */
+		for (size_t i = 0; i < p->n; i++)
+			local_drop_pidfd(&p->wl[i]);
+		p->n = 0;
+		p->nretired = 0;
+	}
+	pthread_mutex_unlock(&p->mu);
+	cJSON_Delete(root);
+	return rc;
 }
 
 const struct platform_ops platform_local = {
@@ -775,6 +1198,7 @@ const struct platform_ops platform_local = {
 	.log_path = local_log_path,
 	.list = local_list,
 	.release = local_release,
+	.adopt = local_adopt,
 };
 
 const struct platform_ops *platform_find(const char *name)

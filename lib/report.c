@@ -22,22 +22,6 @@
 
 /* ---- building ---- */
 
-static int add_incident(struct report_check *rc, const struct store_window *w)
-{
-	struct report_range *na, *x;
-
-	na = realloc(rc->incidents, (rc->nincidents + 1) * sizeof(*na));
-	if (!na)
-		return -1;
-	rc->incidents = na;
-	x = &na[rc->nincidents++];
-	x->start_s = w->start_s;
-	x->end_s = w->end_s;
-	x->windows = 1;
-	str_copy(x->reason, sizeof(x->reason), w->r.reason_text);
-	return 0;
-}
-
 static double ev_num(const cJSON *o, const char *key)
 {
 	const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, key);
@@ -103,87 +87,108 @@ static void window_summary(struct report_window *rw, const struct store_window *
 	window_evidence(rw, w->r.evidence);
 }
 
-/* "<first reason>; N of M windows failed", keeping the suffix when truncating. */
-static void fail_reason(struct report_check *rc, const char *first)
+/* A duration for a verdict reason: "0s", "40s", "2m30s". */
+static const char *rule_dur(double sec, char *buf, size_t len)
 {
-	char suffix[96];
-	size_t room;
+	int64_t ms = (int64_t)llround(sec * 1000.0);
 
-	str_fmt(suffix, sizeof(suffix), "; %" PRIu64 " of %" PRIu64 " windows failed",
-		rc->win_fail, rc->win_total);
-	room = sizeof(rc->reason) - strlen(suffix);
-	str_copy(rc->reason, room, first);
-	/* room > strlen(reason) by construction, so this fits */
-	str_fmt(rc->reason + strlen(rc->reason), sizeof(rc->reason) - strlen(rc->reason), "%s",
-		suffix);
+	if (ms <= 0) {
+		str_copy(buf, len, "0s");
+		return buf;
+	}
+	return dur_format(ms, buf, len);
 }
 
-static int judge_check(struct store *s, struct report_check *rc)
+/* An objective as a percentage: "100", "99.5". */
+static const char *obj_pct(double objective, char *buf, size_t len)
 {
-	struct store_window *w = NULL;
-	const struct store_window *first_fail = NULL;
-	size_t nw = 0, i;
-	int64_t prev_fail_idx = -2;
+	str_fmt(buf, len, "%.1f", objective * 100.0);
+	if (strlen(buf) > 2 && !strcmp(buf + strlen(buf) - 2, ".0"))
+		buf[strlen(buf) - 2] = '\0';
+	return buf;
+}
+
+/* The incidents of a check from the store, each with a few failing requests. */
+static int load_incidents(struct store *s, struct report_check *rc)
+{
+	struct store_incident *inc = NULL;
+	size_t n = 0, i;
 	int ret = -1;
 
-	if (store_get_windows(s, rc->desc->id, &w, &nw) ||
-	    store_get_totals(s, rc->desc->id, &rc->totals))
+	if (store_get_incidents(s, rc->desc->id, &inc, &n))
 		goto out;
-	if (nw) {
-		rc->windows = malloc(nw * sizeof(*rc->windows));
-		if (!rc->windows)
-			goto out;
-		rc->last_verdict = w[nw - 1].r.verdict;
+	if (!n) {
+		ret = 0;
+		goto out;
 	}
-	for (i = 0; i < nw; i++) {
-		window_summary(&rc->windows[i], &w[i]);
-		switch (w[i].r.verdict) {
-		case V_PASS:
-			rc->win_pass++;
-			break;
-		case V_FAIL:
-			rc->win_fail++;
-			if (!first_fail)
-				first_fail = &w[i];
-			if (rc->nincidents && prev_fail_idx == w[i].idx - 1) {
-				struct report_range *x = &rc->incidents[rc->nincidents - 1];
+	rc->incidents = calloc(n, sizeof(*rc->incidents));
+	if (!rc->incidents)
+		goto out;
+	for (i = 0; i < n; i++) {
+		struct report_range *x = &rc->incidents[i];
+		int k;
 
-				x->end_s = w[i].end_s;
-				x->windows++;
-			} else if (add_incident(rc, &w[i])) {
-				goto out;
-			}
-			prev_fail_idx = w[i].idx;
-			break;
-		default:
-			rc->win_nodata++;
-			break;
-		}
+		x->start_s = inc[i].start_s;
+		x->end_s = inc[i].end_s;
+		x->windows = inc[i].windows;
+		x->open = inc[i].open;
+		str_copy(x->reason, sizeof(x->reason), inc[i].reason);
+		k = store_get_samples(s, rc->desc->id, x->start_s * 1000, x->end_s * 1000,
+				      x->samples, REPORT_INCIDENT_SAMPLES);
+		if (k < 0)
+			goto out;
+		x->nsamples = (size_t)k;
+		rc->nincidents++;
 	}
-	rc->win_total = nw;
-	if (first_fail) {
-		rc->verdict = V_FAIL;
-		rc->reason_id = first_fail->r.reason;
-		fail_reason(rc, first_fail->r.reason_text);
-	} else if (!rc->win_pass) {
-		rc->verdict = V_FAIL;
-		rc->reason_id = R_NO_DATA;
-		if (!nw)
-			str_copy(rc->reason, sizeof(rc->reason), "no data: no window was evaluated");
-		else
-			str_fmt(rc->reason, sizeof(rc->reason),
-				"no data: no requests in any of %zu windows", nw);
-	} else {
-		const struct store_window *last_pass = NULL;
+	ret = 0;
+out:
+	free(inc);
+	return ret;
+}
+
+/*
+ * The run verdict rule. A check passes the run when
+ *   (1) windows passed / (passed + failed) >= window_objective (NODATA and
+ *       monitor-gap windows are not judged, so they count on neither side),
+ *   (2) no incident (debounced FAILING span) lasted longer than
+ *       incident_tolerance (0: any incident fails the check), and
+ *   (3) at least one window passed.
+ * Otherwise it fails, and the reason names every part that broke, then the
+ * first failing window's reason.
+ */
+static void apply_rule(struct report_check *rc, const struct run_config *cfg,
+		       const struct store_window *w, size_t nw)
+{
+	const struct store_window *first_fail = NULL, *last_pass = NULL;
+	uint64_t judged = rc->win_pass + rc->win_fail;
+	char parts[REASON_TEXT_MAX], a[32], b[32], pct[32];
+	int obj_ok, tol_ok;
+	size_t i;
+
+	for (i = 0; i < nw; i++) {
+		if (w[i].r.verdict == V_FAIL && !first_fail)
+			first_fail = &w[i];
+		if (w[i].r.verdict == V_PASS)
+			last_pass = &w[i];
+	}
+	rc->window_objective = cfg->window_objective;
+	rc->incident_tolerance_s = (double)cfg->incident_tolerance_ms / 1000.0;
+	rc->windows_passed_ratio = judged ? (double)rc->win_pass / (double)judged : NAN;
+	rc->longest_incident_s = 0;
+	for (i = 0; i < rc->nincidents; i++) {
+		double d = (double)(rc->incidents[i].end_s - rc->incidents[i].start_s);
+
+		if (d > rc->longest_incident_s)
+			rc->longest_incident_s = d;
+	}
+	/* exact in integers: pass >= objective * judged, with slack for the
+	 * objective's own rounding (0.99 is not exactly representable) */
+	obj_ok = judged && (double)rc->win_pass >= cfg->window_objective * (double)judged - 1e-9;
+	tol_ok = rc->longest_incident_s * 1000.0 <= (double)cfg->incident_tolerance_ms;
+
+	if (obj_ok && tol_ok && rc->win_pass) {
 		char counts[128];
 
-		/* the last passing window says what was measured ("converged to
-		 * 50/50 in 0.6 s", "success 100.0% >= 99.0%"); the counts follow */
-		for (i = nw; i-- > 0;)
-			if (w[i].r.verdict == V_PASS) {
-				last_pass = &w[i];
-				break;
-			}
 		rc->verdict = V_PASS;
 		rc->reason_id = R_MET;
 		if (rc->win_nodata)
@@ -193,12 +198,97 @@ static int judge_check(struct store *s, struct report_check *rc)
 		else
 			str_fmt(counts, sizeof(counts), "%" PRIu64 " of %" PRIu64
 				" windows passed", rc->win_pass, rc->win_total);
+		/* the last passing window says what was measured ("converged to
+		 * 50/50 in 0.6 s", "success 100.0% >= 99.0%"); the counts follow */
 		if (last_pass && last_pass->r.reason_text[0])
 			str_fmt(rc->reason, sizeof(rc->reason), "%.380s; %s",
 				last_pass->r.reason_text, counts);
 		else
 			str_copy(rc->reason, sizeof(rc->reason), counts);
+		return;
 	}
+	rc->verdict = V_FAIL;
+	if (!judged) {
+		rc->reason_id = R_NO_DATA;
+		if (!nw)
+			str_copy(rc->reason, sizeof(rc->reason), "no data: no window was evaluated");
+		else
+			str_fmt(rc->reason, sizeof(rc->reason),
+				"no data: no requests in any of %zu windows", nw);
+		return;
+	}
+	rc->reason_id = first_fail ? first_fail->r.reason : R_NO_DATA;
+	parts[0] = '\0';
+	if (!tol_ok)
+		str_fmt(parts, sizeof(parts), "%zu incident%s, longest %s > tolerance %s",
+			rc->nincidents, rc->nincidents == 1 ? "" : "s",
+			rule_dur(rc->longest_incident_s, a, sizeof(a)),
+			rule_dur(rc->incident_tolerance_s, b, sizeof(b)));
+	if (!obj_ok) {
+		char obj[32];
+
+		str_fmt(parts + strlen(parts), sizeof(parts) - strlen(parts),
+			"%s%s%% of windows passed < %s%%", parts[0] ? "; " : "",
+			check_fmt_pct(rc->win_pass, judged, pct, sizeof(pct)),
+			obj_pct(cfg->window_objective, obj, sizeof(obj)));
+	}
+	if (!rc->win_pass)
+		str_fmt(parts + strlen(parts), sizeof(parts) - strlen(parts), "%sno window passed",
+			parts[0] ? "; " : "");
+	if (first_fail)
+		str_fmt(rc->reason, sizeof(rc->reason), "%.200s; first failing window: %.280s",
+			parts, first_fail->r.reason_text);
+	else
+		str_copy(rc->reason, sizeof(rc->reason), parts);
+}
+
+const char *report_rule_text(const struct report_check *c, char *buf, size_t len)
+{
+	char pct[32], obj[32], a[32], b[32];
+	uint64_t judged = c->win_pass + c->win_fail;
+
+	if (c->verdict == V_SKIP) {
+		str_copy(buf, len, "");
+		return buf;
+	}
+	str_fmt(buf, len, "windows passed %s%s (objective %s%%), longest incident %s"
+		" (tolerance %s)",
+		judged ? check_fmt_pct(c->win_pass, judged, pct, sizeof(pct)) : "-",
+		judged ? "%" : "", obj_pct(c->window_objective, obj, sizeof(obj)),
+		c->nincidents ? rule_dur(c->longest_incident_s, a, sizeof(a)) : "none",
+		rule_dur(c->incident_tolerance_s, b, sizeof(b)));
+	return buf;
+}
+
+static int judge_check(struct store *s, const struct run_config *cfg, struct report_check *rc)
+{
+	struct store_window *w = NULL;
+	struct store_check_state st;
+	size_t nw = 0, i;
+	int ret = -1;
+
+	if (store_get_windows(s, rc->desc->id, &w, &nw) ||
+	    store_get_totals(s, rc->desc->id, &rc->totals) || load_incidents(s, rc) ||
+	    store_get_check_state(s, rc->desc->id, &st) < 0)
+		goto out;
+	rc->state = st.state;
+	if (nw) {
+		rc->windows = malloc(nw * sizeof(*rc->windows));
+		if (!rc->windows)
+			goto out;
+		rc->last_verdict = w[nw - 1].r.verdict;
+	}
+	for (i = 0; i < nw; i++) {
+		window_summary(&rc->windows[i], &w[i]);
+		if (w[i].r.verdict == V_PASS)
+			rc->win_pass++;
+		else if (w[i].r.verdict == V_FAIL)
+			rc->win_fail++;
+		else
+			rc->win_nodata++;
+	}
+	rc->win_total = nw;
+	apply_rule(rc, cfg, w, nw);
 	ret = 0;
 out:
 	free(w);
@@ -243,7 +333,7 @@ int report_build(struct store *s, const struct run_config *cfg, struct report **
 			str_copy(rc->reason, sizeof(rc->reason), "not selected for this run");
 			continue;
 		}
-		if (judge_check(s, rc))
+		if (judge_check(s, cfg, rc))
 			goto fail;
 		if (rc->verdict != V_PASS)
 			r->verdict = V_FAIL;
@@ -314,6 +404,32 @@ static double run_duration_s(const struct report *r)
 static double us_to_ms(uint64_t us)
 {
 	return (double)us / 1000.0;
+}
+
+/* A sample's intended send time with milliseconds: "2025-11-22T04:11:12.345Z". */
+static const char *sample_time(int64_t ts_ms, char *buf, size_t len)
+{
+	char t[40];
+	size_t n;
+
+	time_rfc3339((double)(ts_ms / 1000), t, sizeof(t));
+	n = strlen(t);
+	if (n && t[n - 1] == 'Z')
+		t[n - 1] = '\0';
+	str_fmt(buf, len, "%s.%03dZ", t, (int)(ts_ms % 1000 < 0 ? 0 : ts_ms % 1000));
+	return buf;
+}
+
+/* One sample as text: "<request id> <outcome> <code> <latency> ms identity=<id> backend=<b>" */
+static const char *sample_line(const struct store_sample *sm, char *buf, size_t len)
+{
+	char lat[32];
+
+	str_fmt(buf, len, "%s %s %d %s ms identity=%s backend=%s", sm->request_id,
+		outcome_info(sm->outcome)->name, sm->code, fmt_num(us_to_ms(sm->latency_us),
+		lat, sizeof(lat)), sm->identity[0] ? sm->identity : "-",
+		sm->backend[0] ? sm->backend : "-");
+	return buf;
 }
 
 /* ---- report.json: a small pretty-printing writer with fixed key order ---- */
@@ -468,16 +584,48 @@ static void json_check(struct jw *w, const struct report_check *c)
 	jw_num(w, "mean", h->count ? us_to_ms(h->sum_us) / (double)h->count : 0);
 	jw_close(w, "}");
 
+	if (c->verdict == V_SKIP) {
+		jw_lit(w, "verdict_rule", "null");
+	} else {
+		jw_open(w, "verdict_rule", "{");
+		jw_num(w, "window_objective", c->window_objective);
+		if (isnan(c->windows_passed_ratio))
+			jw_lit(w, "windows_passed_ratio", "null");
+		else
+			jw_num(w, "windows_passed_ratio", c->windows_passed_ratio);
+		jw_num(w, "incident_tolerance_s", c->incident_tolerance_s);
+		jw_num(w, "longest_incident_s", c->longest_incident_s);
+		jw_close(w, "}");
+	}
+
 	jw_open(w, "incidents", "[");
 	for (i = 0; i < c->nincidents; i++) {
 		const struct report_range *x = &c->incidents[i];
+		size_t k;
 
 		jw_open(w, NULL, "{");
 		jw_time(w, "start", "start_unix", (double)x->start_s);
 		jw_time(w, "end", "end_unix", (double)x->end_s);
 		jw_num(w, "duration_s", (double)(x->end_s - x->start_s));
 		jw_u64(w, "windows", (uint64_t)x->windows);
+		jw_lit(w, "open", x->open ? "true" : "false");
 		jw_str(w, "reason", x->reason);
+		jw_open(w, "samples", "[");
+		for (k = 0; k < x->nsamples; k++) {
+			const struct store_sample *sm = &x->samples[k];
+			char ts[40];
+
+			jw_open(w, NULL, "{");
+			jw_str(w, "request_id", sm->request_id);
+			jw_str(w, "outcome", outcome_info(sm->outcome)->name);
+			jw_num(w, "code", sm->code);
+			jw_num(w, "latency_ms", us_to_ms(sm->latency_us));
+			jw_str(w, "identity", sm->identity);
+			jw_str(w, "backend", sm->backend);
+			jw_str(w, "ts", sample_time(sm->ts_ms, ts, sizeof(ts)));
+			jw_close(w, "}");
+		}
+		jw_close(w, "]");
 		jw_close(w, "}");
 	}
 	jw_close(w, "]");
@@ -564,7 +712,7 @@ static const char *fmt_range(int64_t start_s, int64_t end_s, char *buf, size_t l
 
 int report_render_junit(const struct report *r, struct dynbuf *b)
 {
-	char num[64], ts[40], classname[64], range[96];
+	char num[64], ts[40], classname[64], range[96], rule[256];
 	uint64_t nfail = 0, nskip = 0;
 	size_t i, k;
 	double dur = run_duration_s(r);
@@ -622,17 +770,28 @@ int report_render_junit(const struct report *r, struct dynbuf *b)
 		rc |= dynbuf_add_xml_str(b, c->desc->title);
 		rc |= dynbuf_adds(b, ": ");
 		rc |= dynbuf_add_xml_str(b, c->reason);
+		rc |= dynbuf_adds(b, "\nrule: ");
+		rc |= dynbuf_add_xml_str(b, report_rule_text(c, rule, sizeof(rule)));
 		rc |= dynbuf_adds(b, "\n");
 		if (c->nincidents)
-			rc |= dynbuf_adds(b, "failing windows:\n");
+			rc |= dynbuf_adds(b, "incidents:\n");
 		for (k = 0; k < c->nincidents; k++) {
 			const struct report_range *x = &c->incidents[k];
+			char line[512];
+			size_t j;
 
-			rc |= dynbuf_addf(b, "  %s (%" PRId64 " window%s): ",
+			rc |= dynbuf_addf(b, "  %s (%" PRId64 " failing window%s%s): ",
 					  fmt_range(x->start_s, x->end_s, range, sizeof(range)),
-					  x->windows, x->windows == 1 ? "" : "s");
+					  x->windows, x->windows == 1 ? "" : "s",
+					  x->open ? ", open" : "");
 			rc |= dynbuf_add_xml_str(b, x->reason);
 			rc |= dynbuf_adds(b, "\n");
+			for (j = 0; j < x->nsamples; j++) {
+				rc |= dynbuf_adds(b, "    request ");
+				rc |= dynbuf_add_xml_str(b, sample_line(&x->samples[j], line,
+									sizeof(line)));
+				rc |= dynbuf_adds(b, "\n");
+			}
 		}
 		rc |= dynbuf_adds(b, "</failure>\n  </testcase>\n");
 	}
@@ -686,7 +845,7 @@ static const char *md_time(double t, char *buf, size_t len)
 
 int report_render_md(const struct report *r, struct dynbuf *b)
 {
-	char t1[40], t2[40], dur[32], num[64];
+	char t1[40], t2[40], dur[32], num[64], rule[256];
 	size_t i, k, nfail = 0;
 	int rc = 0;
 
@@ -703,8 +862,8 @@ int report_render_md(const struct report *r, struct dynbuf *b)
 			  dur_format((int64_t)(run_duration_s(r) * 1000.0), dur, sizeof(dur)),
 			  r->final ? "" : " · provisional, the run is still going");
 
-	rc |= dynbuf_adds(b, "| check | verdict | windows pass/fail/nodata | requests ok/total | p99 |\n"
-			     "|---|---|---|---|---|\n");
+	rc |= dynbuf_adds(b, "| check | verdict | windows pass/fail/nodata | requests ok/total | p99 |"
+			     " verdict rule |\n|---|---|---|---|---|---|\n");
 	for (i = 0; i < r->nchecks; i++) {
 		const struct report_check *c = &r->checks[i];
 
@@ -712,16 +871,18 @@ int report_render_md(const struct report *r, struct dynbuf *b)
 		rc |= md_text(b, c->desc->title);
 		rc |= dynbuf_addf(b, " | %s | ", md_symbol(c->verdict));
 		if (c->verdict == V_SKIP) {
-			rc |= dynbuf_adds(b, "- | - | - |\n");
+			rc |= dynbuf_adds(b, "- | - | - | - |\n");
 			continue;
 		}
 		if (c->verdict == V_FAIL)
 			nfail++;
 		rc |= dynbuf_addf(b, "%" PRIu64 "/%" PRIu64 "/%" PRIu64 " | %" PRIu64 "/%" PRIu64
-				  " | %s ms |\n", c->win_pass, c->win_fail, c->win_nodata,
+				  " | %s ms | ", c->win_pass, c->win_fail, c->win_nodata,
 				  c->totals.ok, c->totals.total,
 				  fmt_num(us_to_ms(hist_quantile(&c->totals.h, 0.99)), num,
 					  sizeof(num)));
+		rc |= md_text(b, report_rule_text(c, rule, sizeof(rule)));
+		rc |= dynbuf_adds(b, " |\n");
 	}
 
 	if (nfail) {
@@ -738,15 +899,27 @@ int report_render_md(const struct report *r, struct dynbuf *b)
 			rc |= dynbuf_adds(b, "\n");
 			if (!c->nincidents)
 				continue;
-			rc |= dynbuf_adds(b, "\n| from | to | windows | reason |\n|---|---|---|---|\n");
+			rc |= dynbuf_adds(b, "\n| incident from | to | failing windows | reason |"
+					     " sample failing requests |\n|---|---|---|---|---|\n");
 			for (k = 0; k < c->nincidents; k++) {
 				const struct report_range *x = &c->incidents[k];
+				char line[512];
+				size_t j;
 
-				rc |= dynbuf_addf(b, "| %s | %s | %" PRId64 " | ",
+				rc |= dynbuf_addf(b, "| %s | %s%s | %" PRId64 " | ",
 						  md_time((double)x->start_s, t1, sizeof(t1)),
 						  md_time((double)x->end_s, t2, sizeof(t2)),
-						  x->windows);
+						  x->open ? " (open)" : "", x->windows);
 				rc |= md_text(b, x->reason);
+				rc |= dynbuf_adds(b, " | ");
+				for (j = 0; j < x->nsamples; j++) {
+					if (j)
+						rc |= dynbuf_adds(b, "; ");
+					rc |= md_text(b, sample_line(&x->samples[j], line,
+								     sizeof(line)));
+				}
+				if (!x->nsamples)
+					rc |= dynbuf_adds(b, "-");
 				rc |= dynbuf_adds(b, " |\n");
 			}
 		}

@@ -12,10 +12,16 @@
 #include "store.h"
 #include "util.h"
 
-struct report_range {       /* a span of consecutive failing windows */
-	int64_t start_s, end_s;
-	int64_t windows;
-	char reason[REASON_TEXT_MAX];
+#define REPORT_INCIDENT_SAMPLES 5
+
+/* An incident: one FAILING span of a check (debounced, evaluate.h). */
+struct report_range {
+	int64_t start_s, end_s;     /* first failing window's start .. last one's end */
+	int64_t windows;            /* failing windows in the span */
+	int open;                   /* still failing */
+	char reason[REASON_TEXT_MAX]; /* the first failing window's reason */
+	struct store_sample samples[REPORT_INCIDENT_SAMPLES]; /* failing requests in the span */
+	size_t nsamples;
 };
 
 /*
@@ -51,6 +57,16 @@ struct report_check {
 	uint64_t win_total;        /* windows evaluated: pass + fail + nodata */
 	struct report_window *windows; /* win_total entries by idx; NULL when none */
 	enum verdict last_verdict; /* latest window's verdict, V_NODATA when none */
+	enum verdict state;        /* debounced: V_PASS passing, V_FAIL failing, V_NODATA */
+	/*
+	 * The run verdict rule (report.c, reports/SCHEMA.md) and the numbers it
+	 * used: PASS when win_pass / (win_pass + win_fail) >= window_objective,
+	 * no incident is longer than incident_tolerance_s, and a window passed.
+	 */
+	double window_objective;
+	double windows_passed_ratio;  /* NAN when no window was judged */
+	double incident_tolerance_s;
+	double longest_incident_s;    /* 0 without incidents */
 };
 
 struct report {
@@ -83,6 +99,13 @@ int report_render_html(const struct report *r, struct dynbuf *b);
 int report_render(const struct report *r, const char *format, struct dynbuf *b);
 /* Write report.json, junit.xml, report.md and report.html into dir (atomically). */
 int report_write_all(const struct report *r, const char *dir);
+
+/*
+ * The numbers the run verdict rule used, as text into buf: "windows passed
+ * 96.0% (objective 100%), longest incident 40s (tolerance 0s)"; "" for a
+ * skipped check. Returns buf.
+ */
+const char *report_rule_text(const struct report_check *c, char *buf, size_t len);
 
 /* Exit code of a verdict: 0 pass, 1 fail. */
 int report_exit_code(const struct report *r);

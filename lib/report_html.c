@@ -393,6 +393,13 @@ static void render_summary(struct hw *w, const struct report *r)
 			   num((double)hist_quantile(&c->totals.h, 0.99) / 1000.0, 2, n3, sizeof(n3)));
 		}
 		ht(w, c->reason);
+		if (c->verdict != V_SKIP) {
+			char rule[256];
+
+			hs(w, "<br/><span class=\"muted rule\">");
+			ht(w, report_rule_text(c, rule, sizeof(rule)));
+			hs(w, "</span>");
+		}
 		hs(w, "</td></tr>\n");
 	}
 	hs(w, "</tbody>\n</table>\n</section>\n");
@@ -753,18 +760,19 @@ static void render_check_charts(struct hw *w, const struct report_check *c,
 static void render_incidents(struct hw *w, const struct report *r)
 {
 	char t1[40], t2[40], d[32];
-	size_t i, k, shown = 0, total = 0;
+	size_t i, j, k, shown = 0, total = 0;
 
 	for (i = 0; i < r->nchecks; i++)
 		total += r->checks[i].nincidents;
 	hs(w, "<section id=\"incidents\">\n<h2>Incidents</h2>\n");
 	if (!total) {
-		hs(w, "<p class=\"muted\">No incident: no check had a failing window.</p>\n"
-		      "</section>\n");
+		hs(w, "<p class=\"muted\">No incident: no check was failing (a check fails after "
+		      "consecutive failing windows).</p>\n</section>\n");
 		return;
 	}
 	hs(w, "<table>\n<thead><tr><th>check</th><th>start</th><th>end</th><th>duration</th>"
-	      "<th>windows</th><th>reason</th></tr></thead>\n<tbody>\n");
+	      "<th>windows</th><th>reason</th><th>sample failing requests</th></tr></thead>\n"
+	      "<tbody>\n");
 	for (i = 0; i < r->nchecks; i++) {
 		const struct report_check *c = &r->checks[i];
 
@@ -773,12 +781,32 @@ static void render_incidents(struct hw *w, const struct report *r)
 
 			hs(w, "<tr class=\"incident\"><td><code>");
 			ht(w, c->desc->id);
-			hf(w, "</code></td><td class=\"t\">%s</td><td class=\"t\">%s</td>"
+			hf(w, "</code></td><td class=\"t\">%s</td><td class=\"t\">%s%s</td>"
 			   "<td class=\"n\">%s</td><td class=\"n\">%" PRId64 "</td><td>",
 			   when((double)x->start_s, t1, sizeof(t1)),
-			   when((double)x->end_s, t2, sizeof(t2)),
+			   when((double)x->end_s, t2, sizeof(t2)), x->open ? " (open)" : "",
 			   dur_format((x->end_s - x->start_s) * 1000, d, sizeof(d)), x->windows);
 			ht(w, x->reason);
+			hs(w, "</td><td>");
+			for (j = 0; j < x->nsamples; j++) {
+				const struct store_sample *sm = &x->samples[j];
+
+				hs(w, j ? "<br><code>" : "<code>");
+				ht(w, sm->request_id);
+				hf(w, "</code> %s %d, %" PRIu64 ".%03" PRIu64 " ms",
+				   outcome_info(sm->outcome)->name, sm->code, sm->latency_us / 1000,
+				   sm->latency_us % 1000);
+				if (sm->identity[0]) {
+					hs(w, ", identity ");
+					ht(w, sm->identity);
+				}
+				if (sm->backend[0]) {
+					hs(w, ", backend ");
+					ht(w, sm->backend);
+				}
+			}
+			if (!x->nsamples)
+				hs(w, "<span class=\"muted\">-</span>");
 			hs(w, "</td></tr>\n");
 		}
 	}

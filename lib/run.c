@@ -76,6 +76,17 @@ void run_config_defaults(struct run_config *c)
 	c->retention_s = 86400;
 }
 
+double run_config_objective(const struct run_config *c, const struct check_desc *d)
+{
+	size_t i;
+
+	if (c)
+		for (i = 0; i < c->nchecks && i < RUN_MAX_CHECKS; i++)
+			if (!strcmp(c->checks[i], d->id))
+				return c->objectives[i] > 0 ? c->objectives[i] : d->objective_ratio;
+	return d->objective_ratio;
+}
+
 int run_config_has_check(const struct run_config *c, const char *id)
 {
 	size_t i;
@@ -116,6 +127,29 @@ static int mesh_to_json(const struct run_config *c, cJSON *o)
 	return 0;
 }
 
+/* The "verdicts" and "objectives" members of o (objectives: only the
+ * overridden ones, by check id); 0 or -1 (out of memory). */
+static int verdicts_to_json(const struct run_config *c, cJSON *o)
+{
+	cJSON *v = cJSON_AddObjectToObject(o, "verdicts"), *obj;
+	size_t i;
+
+	if (!v ||
+	    !cJSON_AddNumberToObject(v, "fall", c->fall) ||
+	    !cJSON_AddNumberToObject(v, "rise", c->rise) ||
+	    !cJSON_AddNumberToObject(v, "window_objective", c->window_objective) ||
+	    !cJSON_AddNumberToObject(v, "incident_tolerance_ms", (double)c->incident_tolerance_ms))
+		return -1;
+	obj = cJSON_AddObjectToObject(o, "objectives");
+	if (!obj)
+		return -1;
+	for (i = 0; i < c->nchecks && i < RUN_MAX_CHECKS; i++)
+		if (c->objectives[i] > 0 &&
+		    !cJSON_AddNumberToObject(obj, c->checks[i], c->objectives[i]))
+			return -1;
+	return 0;
+}
+
 char *run_config_to_json(const struct run_config *c)
 {
 	cJSON *o = cJSON_CreateObject(), *arr;
@@ -148,6 +182,8 @@ char *run_config_to_json(const struct run_config *c)
 	}
 	if (!cJSON_AddNumberToObject(o, "started", c->started) ||
 	    !cJSON_AddNumberToObject(o, "collector_port", c->collector_port) ||
+	    verdicts_to_json(c, o) ||
+	    !cJSON_AddNumberToObject(o, "retention_s", (double)c->retention_s) ||
 	    mesh_to_json(c, o))
 		goto out;
 	out = cJSON_Print(o);
@@ -388,7 +424,127 @@ static int mesh_validate(struct run_config *c, char *err, size_t errlen)
 	return 0;
 }
 
-static int get_field(const cJSON *it, struct run_config *c, char *err, size_t errlen)
+/* One member of "verdicts"; errors name the member alone. */
+static int get_verdicts_member(const cJSON *it, struct run_config *c, char *err, size_t errlen)
+{
+	const char *k = it->string;
+	int64_t v;
+
+	if (!strcmp(k, "fall") || !strcmp(k, "rise")) {
+		if (get_int(it, 1, 1000, "an integer 1..1000 (windows)", &v, err, errlen))
+			return -1;
+		*(k[0] == 'f' ? &c->fall : &c->rise) = (int)v;
+		return 0;
+	}
+	if (!strcmp(k, "window_objective"))
+		return get_double(it, 0, 1, 1, "a share above 0, at most 1", &c->window_objective,
+				  err, errlen);
+	if (!strcmp(k, "incident_tolerance_ms"))
+		return get_int(it, 0, RUN_MAX_SPAN_MS, "an integer 0..31622400000 (ms)",
+			       &c->incident_tolerance_ms, err, errlen);
+	{
+		char q[80];
+
+		str_fmt(err, errlen, "%s: unknown field", log_quote(k, q, sizeof(q)));
+	}
+	return -1;
+}
+
+static int get_verdicts(const cJSON *it, struct run_config *c, char *err, size_t errlen)
+{
+	const cJSON *el;
+	char inner[256];
+
+	if (!cJSON_IsObject(it)) {
+		str_fmt(err, errlen, "verdicts: expected an object");
+		return -1;
+	}
+	cJSON_ArrayForEach(el, it) {
+		if (!el->string) {
+			str_fmt(err, errlen, "verdicts: member without a name");
+			return -1;
+		}
+		inner[0] = '\0';
+		if (get_verdicts_member(el, c, inner, sizeof(inner))) {
+			str_fmt(err, errlen, "verdicts.%s", inner);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * "objectives": {"check id": ratio}. Read into pend (by catalog position)
+ * because "checks" may come later; objectives_resolve maps them onto checks[].
+ */
+static int get_objectives(const cJSON *it, double *pend, char *err, size_t errlen)
+{
+	const struct check_desc *const *all;
+	const cJSON *el;
+	size_t n, k;
+
+	if (!cJSON_IsObject(it)) {
+		str_fmt(err, errlen, "objectives: expected an object {\"check id\": ratio}");
+		return -1;
+	}
+	all = catalog_all(&n);
+	for (k = 0; k < RUN_MAX_CHECKS; k++)
+		pend[k] = 0;
+	cJSON_ArrayForEach(el, it) {
+		char q[80];
+		double v;
+
+		if (!el->string) {
+			str_fmt(err, errlen, "objectives: member without a name");
+			return -1;
+		}
+		for (k = 0; k < n && k < RUN_MAX_CHECKS; k++)
+			if (!strcmp(all[k]->id, el->string))
+				break;
+		if (k == n || k >= RUN_MAX_CHECKS) {
+			str_fmt(err, errlen, "objectives.%s: unknown check",
+				log_quote(el->string, q, sizeof(q)));
+			return -1;
+		}
+		if (!cJSON_IsNumber(el) || !isfinite(el->valuedouble) ||
+		    el->valuedouble <= 0 || el->valuedouble > 1) {
+			str_fmt(err, errlen, "objectives.%s: expected a ratio above 0, at most 1",
+				el->string);
+			return -1;
+		}
+		v = el->valuedouble;
+		pend[k] = v;
+	}
+	return 0;
+}
+
+static int objectives_resolve(const double *pend, struct run_config *c, char *err,
+			      size_t errlen)
+{
+	const struct check_desc *const *all;
+	size_t n, k, i;
+
+	all = catalog_all(&n);
+	for (i = 0; i < RUN_MAX_CHECKS; i++)
+		c->objectives[i] = 0;
+	for (k = 0; k < n && k < RUN_MAX_CHECKS; k++) {
+		if (pend[k] <= 0)
+			continue;
+		for (i = 0; i < c->nchecks && i < RUN_MAX_CHECKS; i++)
+			if (!strcmp(c->checks[i], all[k]->id))
+				break;
+		if (i == c->nchecks || i >= RUN_MAX_CHECKS) {
+			str_fmt(err, errlen, "objectives.%s: the check is not selected (not in "
+				"\"checks\")", all[k]->id);
+			return -1;
+		}
+		c->objectives[i] = pend[k];
+	}
+	return 0;
+}
+
+static int get_field(const cJSON *it, struct run_config *c, double *pend, char *err,
+		     size_t errlen)
 {
 	const char *k = it->string;
 	int64_t v;
@@ -446,6 +602,13 @@ static int get_field(const cJSON *it, struct run_config *c, char *err, size_t er
 		return get_checks(it, c, err, errlen);
 	if (!strcmp(k, "mesh_settings"))
 		return get_mesh(it, &c->m, err, errlen);
+	if (!strcmp(k, "verdicts"))
+		return get_verdicts(it, c, err, errlen);
+	if (!strcmp(k, "objectives"))
+		return get_objectives(it, pend, err, errlen);
+	if (!strcmp(k, "retention_s"))
+		return get_int(it, 60, RUN_MAX_SPAN_MS / 1000, "an integer 60..31622400 (seconds)",
+			       &c->retention_s, err, errlen);
 	{
 		char q[80];
 
@@ -457,6 +620,7 @@ static int get_field(const cJSON *it, struct run_config *c, char *err, size_t er
 int run_config_from_json(const char *text, struct run_config *c, char *err, size_t errlen)
 {
 	struct run_config tmp;
+	double pend[RUN_MAX_CHECKS] = { 0 };
 	const cJSON *it;
 	cJSON *root = NULL;
 	int rc = -1;
@@ -485,10 +649,10 @@ int run_config_from_json(const char *text, struct run_config *c, char *err, size
 			str_fmt(err, errlen, "run config: member without a name");
 			goto out;
 		}
-		if (get_field(it, &tmp, err, errlen))
+		if (get_field(it, &tmp, pend, err, errlen))
 			goto out;
 	}
-	if (mesh_validate(&tmp, err, errlen))
+	if (objectives_resolve(pend, &tmp, err, errlen) || mesh_validate(&tmp, err, errlen))
 		goto out;
 	*c = tmp;
 	rc = 0;

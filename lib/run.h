@@ -12,6 +12,10 @@
 
 #define RUN_ID_MAX 48
 #define RUN_MAX_CHECKS 32
+/* the longest span a run setting may name: 366 days in ms */
+#define RUN_MAX_SPAN_MS (366LL * 86400 * 1000)
+
+struct check_desc;
 
 /*
  * What the local reference mesh is told to do, and what the mesh checks
@@ -51,13 +55,15 @@ struct run_config {
 	double started;               /* unix s, set by conformd when traffic starts */
 	int collector_port;           /* set by conformd (0 until bound) */
 	char metrics_addr[64];        /* "127.0.0.1:PORT": /metrics on TCP too; "" = off */
-	/* verdicts over time (JSON "verdicts"): debounce and the run rule */
+	/* verdicts over time (JSON "verdicts": fall, rise, window_objective,
+	 * incident_tolerance_ms): debounce and the run rule */
 	int fall;                     /* failing windows in a row before FAILING, default 2 */
 	int rise;                     /* passing windows in a row before PASSING again, default 2 */
 	double window_objective;      /* share of judged windows that must pass, default 1.0 */
 	int64_t incident_tolerance_ms;/* incidents up to this long do not fail the run, default 0 */
-	double objectives[RUN_MAX_CHECKS]; /* per-check objective override (index of checks[]), 0 = the check's default */
-	int64_t retention_s;          /* keep per-second aggregates this long, default 86400 */
+	double objectives[RUN_MAX_CHECKS]; /* per-check objective override (index of checks[]), 0 = the check's default;
+	                               * JSON "objectives": {"check id": ratio}, overridden ones only */
+	int64_t retention_s;          /* keep per-second aggregates this long, default 86400 (JSON "retention_s") */
 	struct run_mesh m;            /* mesh settings ("mesh_settings") */
 };
 
@@ -74,5 +80,11 @@ int run_config_load(const char *path, struct run_config *c, char *err, size_t er
 int run_config_save(const struct run_config *c, const char *path);
 /* Is check id selected in this run? */
 int run_config_has_check(const struct run_config *c, const char *id);
+/*
+ * The success objective check d is judged against in this run: the override
+ * in c->objectives (run.json "objectives") when d is selected and has one,
+ * else d->objective_ratio. c may be NULL (the default).
+ */
+double run_config_objective(const struct run_config *c, const struct check_desc *d);
 
 #endif

@@ -400,6 +400,56 @@ int state_pid_is_conformd(pid_t pid)
 	return state_pid_is_prog(pid, "conformd");
 }
 
+/* The helper programs (basenames) and pids of RUN/supervisor.json. */
+static size_t helpers_of(const char *run_dir, char names[][64], pid_t *pids, size_t max)
+{
+	char path[PATH_MAX];
+	const cJSON *arr, *it;
+	cJSON *root;
+	char *text;
+	size_t n, found = 0;
+
+	if (str_fmt(path, sizeof(path), "%s/supervisor.json", run_dir))
+		return 0;
+	text = file_read(path, 1u << 20, &n);
+	if (!text)
+		return 0;
+	root = cJSON_ParseWithLength(text, n);
+	free(text);
+	arr = cJSON_GetObjectItemCaseSensitive(root, "workloads");
+	cJSON_ArrayForEach(it, arr) {
+		const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(it, "command");
+		const cJSON *pid = cJSON_GetObjectItemCaseSensitive(it, "pid");
+		const cJSON *c0 = cJSON_GetArrayItem(cmd, 0);
+		const char *base;
+
+		if (found >= max || !cJSON_IsString(c0) || !c0->valuestring ||
+		    !cJSON_IsNumber(pid) || !(pid->valuedouble >= 2 && pid->valuedouble <= INT32_MAX))
+			continue;
+		base = strrchr(c0->valuestring, '/');
+		base = base ? base + 1 : c0->valuestring;
+		if (str_copy(names[found], 64, base))
+			continue;
+		pids[found++] = (pid_t)pid->valuedouble;
+	}
+	cJSON_Delete(root);
+	return found;
+}
+
+int state_pid_left_alive(const char *run_dir, pid_t pid)
+{
+	char names[32][64];
+	pid_t hp[32];
+	size_t n = helpers_of(run_dir, names, hp, 32), i;
+
+	if (state_pid_is_prog(pid, "conform-workload"))
+		return 1;
+	for (i = 0; i < n; i++)
+		if (hp[i] == pid && state_pid_is_prog(pid, names[i]))
+			return 1;
+	return 0;
+}
+
 int state_live_workloads(const char *run_dir, pid_t *pids, size_t max)
 {
 	char wl[PATH_MAX], path[PATH_MAX];
@@ -434,7 +484,135 @@ int state_live_workloads(const char *run_dir, pid_t *pids, size_t max)
 		cJSON_Delete(j);
 	}
 	closedir(d);
+	{
+		char names[32][64];
+		pid_t hp[32];
+		size_t n = helpers_of(run_dir, names, hp, 32), i, k;
+
+		for (i = 0; i < n && found < max; i++) {
+			for (k = 0; k < found && pids[k] != hp[i]; k++)
+				;
+			if (k == found && state_pid_is_prog(hp[i], names[i]))
+				pids[found++] = hp[i];
+		}
+	}
 	return (int)found;
+}
+
+/* ---- the run clock and the heartbeat ---- */
+
+void state_boot_id(char *out, size_t len)
+{
+	char *text = file_read("/proc/sys/kernel/random/boot_id", 128, NULL);
+	size_t n;
+
+	out[0] = '\0';
+	if (!text)
+		return;
+	n = strcspn(text, "\n");
+	text[n] = '\0';
+	str_copy(out, len, text);
+	free(text);
+}
+
+int state_clock_save(const char *run_dir, const struct state_clock *c)
+{
+	char path[PATH_MAX], buf[256];
+
+	if (str_fmt(path, sizeof(path), "%s/clock.json", run_dir) ||
+	    str_fmt(buf, sizeof(buf), "{\"started\":%.6f,\"started_mono_ms\":%lld,"
+		    "\"boot_id\":\"%s\"}\n", c->started, (long long)c->started_mono_ms,
+		    c->boot_id))
+		return -1;
+	return file_write_atomic(path, buf, strlen(buf), 0600);
+}
+
+int state_clock_load(const char *run_dir, struct state_clock *c)
+{
+	char path[PATH_MAX], *text;
+	const cJSON *st, *mono, *boot;
+	cJSON *j;
+	size_t n;
+	int rc = -1;
+
+	memset(c, 0, sizeof(*c));
+	if (str_fmt(path, sizeof(path), "%s/clock.json", run_dir))
+		return -1;
+	text = file_read(path, 4096, &n);
+	if (!text)
+		return -1;
+	j = cJSON_ParseWithLength(text, n);
+	free(text);
+	st = cJSON_GetObjectItemCaseSensitive(j, "started");
+	mono = cJSON_GetObjectItemCaseSensitive(j, "started_mono_ms");
+	boot = cJSON_GetObjectItemCaseSensitive(j, "boot_id");
+	if (cJSON_IsNumber(st) && st->valuedouble > 0 && st->valuedouble < 1e11 &&
+	    cJSON_IsNumber(mono) && mono->valuedouble >= 0 && mono->valuedouble < 9e15 &&
+	    cJSON_IsString(boot) && !str_copy(c->boot_id, sizeof(c->boot_id), boot->valuestring)) {
+		c->started = st->valuedouble;
+		c->started_mono_ms = (int64_t)mono->valuedouble;
+		rc = 0;
+	}
+	cJSON_Delete(j);
+	return rc;
+}
+
+int64_t state_clock_anchor(const struct state_clock *saved, const char *boot_id,
+			   double started, double wall_now, int64_t mono_now)
+{
+	if (saved && saved->boot_id[0] && boot_id && !strcmp(saved->boot_id, boot_id) &&
+	    saved->started_mono_ms <= mono_now &&
+	    (int64_t)(saved->started * 1000.0) == (int64_t)(started * 1000.0))
+		return saved->started_mono_ms;
+	/* another boot (or no saved anchor): the wall clock, once */
+	return mono_now - (int64_t)((wall_now - started) * 1000.0);
+}
+
+double state_run_now(double started, int64_t anchor_mono_ms, int64_t mono_now)
+{
+	return started + (double)(mono_now - anchor_mono_ms) / 1000.0;
+}
+
+int state_heartbeat_write(const char *run_dir, double wall)
+{
+	char path[PATH_MAX], tmp[PATH_MAX], buf[64];
+	int fd, rc = -1;
+	size_t len;
+
+	/* a plain rename without fsync: it is written every second, and a
+	 * heartbeat lost to a power cut only makes the gap look longer */
+	if (str_fmt(path, sizeof(path), "%s/heartbeat", run_dir) ||
+	    str_fmt(tmp, sizeof(tmp), "%s/heartbeat.tmp", run_dir) ||
+	    str_fmt(buf, sizeof(buf), "%.3f\n", wall))
+		return -1;
+	len = strlen(buf);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	if (write(fd, buf, len) == (ssize_t)len)
+		rc = 0;
+	if (close(fd) || rc || rename(tmp, path)) {
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+int state_heartbeat_read(const char *run_dir, double *wall)
+{
+	char path[PATH_MAX], *text;
+	size_t n;
+	int rc;
+
+	if (str_fmt(path, sizeof(path), "%s/heartbeat", run_dir))
+		return -1;
+	text = file_read(path, 64, &n);
+	if (!text)
+		return -1;
+	text[strcspn(text, "\n")] = '\0';
+	rc = parse_double(text, 1, 1e11, wall);
+	free(text);
+	return rc;
 }
 
 const char *run_state_name(enum run_state s)

@@ -92,11 +92,52 @@ int state_pid_is_conformd(pid_t pid);
 int state_pid_is_prog(pid_t pid, const char *prog);
 
 /*
- * Workloads a dead monitor left behind: the pids named by RUN/wl/\*.ready
- * whose process is alive and is conform-workload (checked as above). Fills
- * at most max pids. Returns the number found, or -1 when wl/ is unreadable.
+ * Processes a dead monitor left behind: the pids named by RUN/wl/\*.ready
+ * whose process is alive and is conform-workload (checked as above), and
+ * the helpers (mesh sidecars) of RUN/supervisor.json whose process is alive
+ * and runs the program it names. Fills at most max pids. Returns the number
+ * found, or -1 when wl/ is unreadable. state_pid_left_alive tells whether
+ * such a pid still runs what it ran (for the wait after a TERM).
  */
+int state_pid_left_alive(const char *run_dir, pid_t pid);
 int state_live_workloads(const char *run_dir, pid_t *pids, size_t max);
+
+/*
+ * The run clock and the monitor's heartbeat (conformd; README "Crash
+ * safety"). Window boundaries are anchored at the run's start in unix
+ * seconds, but when windows are evaluated and when the run ends follow
+ * CLOCK_MONOTONIC, so a wall-clock jump neither creates nor drops windows.
+ *
+ * RUN/clock.json keeps the anchor: the unix start and the monotonic ms it
+ * corresponds to, with the kernel's boot id (the monotonic clock only means
+ * something within one boot). RUN/heartbeat holds the unix time conformd
+ * last wrote it (every second): after a crash it says when the monitor
+ * stopped watching.
+ */
+struct state_clock {
+	double started;               /* unix s of the run's start */
+	int64_t started_mono_ms;      /* mono_ms() at that moment */
+	char boot_id[40];             /* /proc/sys/kernel/random/boot_id, "" unknown */
+};
+int state_clock_save(const char *run_dir, const struct state_clock *c);
+/* 0, or -1 when absent or malformed. */
+int state_clock_load(const char *run_dir, struct state_clock *c);
+/* This boot's id into out ("" when unknown). */
+void state_boot_id(char *out, size_t len);
+/*
+ * The monotonic ms a run started at `started` corresponds to, for a monitor
+ * that resumes it: the saved anchor when it is of this boot (same boot id,
+ * not in the future), else derived once from the wall clock
+ * (mono_now - (wall_now - started)). saved may be NULL. Pure.
+ */
+int64_t state_clock_anchor(const struct state_clock *saved, const char *boot_id,
+			   double started, double wall_now, int64_t mono_now);
+/* The run's "now" in unix seconds: started + the monotonic time since the
+ * anchor. Pure: a wall-clock jump does not move it. */
+double state_run_now(double started, int64_t anchor_mono_ms, int64_t mono_now);
+/* Write / read RUN/heartbeat (unix s). 0 or -1. */
+int state_heartbeat_write(const char *run_dir, double wall);
+int state_heartbeat_read(const char *run_dir, double *wall);
 
 enum run_state {
 	RUN_STATE_NONE = 0,     /* no such run directory */

@@ -15,14 +15,24 @@
 #include "outcome.h"
 #include "util.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 #define STORE_BUSY_MS 5000
 #define STORE_MAX_ROWS (1u << 24)   /* sanity bound on one query's result */
+
+/*
+ * A check's own rows and its variants' ("X/slow"): check_id = X, or in the
+ * range ["X/", "X0") which holds exactly the ids starting with "X/" ('0'
+ * follows '/' in ASCII), so the (check_id, second) index still serves.
+ */
+#define CHECK_MATCH "(check_id = ?1 OR (check_id >= ?1 || '/' AND check_id < ?1 || '0'))"
+/* conformd's own evidence rows (probes, tap) are not client requests */
+#define NOT_MONITOR "substr(workload, 1, 8) <> 'conformd'"
 
 struct store {
 	sqlite3 *db;
 	pthread_mutex_t mu;
 	char err[256];
+	int errcode;            /* primary SQLite result code of the last failure */
 };
 
 static const char schema_sql[] =
@@ -56,11 +66,45 @@ static const char schema_sql[] =
 	" id INTEGER PRIMARY KEY AUTOINCREMENT, ts REAL NOT NULL,"
 	" kind TEXT NOT NULL, subject TEXT NOT NULL, detail TEXT NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS counters ("
-	" name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;";
+	" name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;"
+	/* version 2: samples, debounce state, incidents */
+	"CREATE TABLE IF NOT EXISTS samples ("
+	" id INTEGER PRIMARY KEY,"
+	" check_id TEXT NOT NULL, workload TEXT NOT NULL, request_id TEXT NOT NULL,"
+	" outcome INTEGER NOT NULL, code INTEGER NOT NULL, latency_us INTEGER NOT NULL,"
+	" backend TEXT NOT NULL, identity TEXT NOT NULL, ts_ms INTEGER NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS samples_check_ts ON samples (check_id, ts_ms);"
+	"CREATE TABLE IF NOT EXISTS check_state ("
+	" check_id TEXT PRIMARY KEY, state INTEGER NOT NULL, last_idx INTEGER NOT NULL,"
+	" fail_streak INTEGER NOT NULL, pass_streak INTEGER NOT NULL,"
+	" streak_start_s INTEGER NOT NULL, streak_reason TEXT NOT NULL,"
+	" incident_start_s INTEGER NOT NULL, incident_end_s INTEGER NOT NULL,"
+	" incident_windows INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS incidents ("
+	" check_id TEXT NOT NULL, start_s INTEGER NOT NULL, end_s INTEGER NOT NULL,"
+	" windows INTEGER NOT NULL, open INTEGER NOT NULL, reason TEXT NOT NULL,"
+	" PRIMARY KEY (check_id, start_s)) WITHOUT ROWID;";
 
 static void set_err(struct store *s, const char *what)
 {
+	s->errcode = sqlite3_extended_errcode(s->db) & 0xff;
 	str_fmt(s->err, sizeof(s->err), "%s: %s", what, sqlite3_errmsg(s->db));
+}
+
+const char *store_write_error(struct store *s)
+{
+	if (!s)
+		return NULL;
+	switch (s->errcode) {
+	case SQLITE_FULL: return "disk full";
+	case SQLITE_READONLY:
+	case SQLITE_PERM:
+	case SQLITE_CANTOPEN: return "read-only";
+	case SQLITE_IOERR: return "I/O error";
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB: return "database corrupt";
+	default: return NULL;
+	}
 }
 
 const char *store_errmsg(struct store *s)
@@ -161,13 +205,23 @@ int store_open(const char *path, int create, struct store **out, char *err, size
 		goto fail;
 	}
 	sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
-	if (exec(s, "PRAGMA journal_mode=WAL") || exec(s, "PRAGMA synchronous=NORMAL") ||
+	/*
+	 * WAL + synchronous=FULL: every commit (one per batch) is fsynced
+	 * before it returns, so an acked batch survives a power cut (NORMAL
+	 * only syncs at checkpoints: a crash of the machine could lose the last
+	 * acked batches, which the clients no longer hold). A failed write
+	 * (SQLITE_FULL, _READONLY, _IOERR) rolls the transaction back: the
+	 * database stays consistent and the batch is not acked.
+	 */
+	if (exec(s, "PRAGMA journal_mode=WAL") || exec(s, "PRAGMA synchronous=FULL") ||
 	    user_version(s, &ver))
 		goto fail_msg;
-	if (ver == 0 && create) {
+	if ((ver == 0 && create) || ver == 1) {
+		/* new, or version 1 (no samples, state, incidents): every
+		 * statement is IF NOT EXISTS, so the schema upgrades in place */
 		if (exec(s, "BEGIN IMMEDIATE"))
 			goto fail_msg;
-		if (exec(s, schema_sql) || exec(s, "PRAGMA user_version=1")) {
+		if (exec(s, schema_sql) || exec(s, "PRAGMA user_version=2")) {
 			exec(s, "ROLLBACK");
 			goto fail_msg;
 		}
@@ -188,6 +242,24 @@ fail:
 	pthread_mutex_destroy(&s->mu);
 	free(s);
 	return -1;
+}
+
+int64_t store_set_max_pages(struct store *s, int64_t max_pages)
+{
+	char sql[64];
+	sqlite3_stmt *st;
+	int64_t v = -1;
+
+	pthread_mutex_lock(&s->mu);
+	str_fmt(sql, sizeof(sql), "PRAGMA max_page_count=%lld", (long long)max_pages);
+	st = prepare(s, sql);
+	if (st && sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	else if (st)
+		set_err(s, "max_page_count");
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->mu);
+	return v;
 }
 
 void store_close(struct store *s)
@@ -417,10 +489,39 @@ static int insert_row(struct store *s, sqlite3_stmt *st, const char *workload,
 	return step_done(s, st, "insert aggregate");
 }
 
+static int insert_sample(struct store *s, sqlite3_stmt *st, const char *workload,
+			 const struct store_sample *x)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	sqlite3_bind_text(st, 1, x->check, (int)strnlen(x->check, sizeof(x->check) - 1),
+			  SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, workload, (int)strnlen(workload, sizeof(x->workload) - 1),
+			  SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 3, x->request_id,
+			  (int)strnlen(x->request_id, sizeof(x->request_id) - 1), SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 4, (int)x->outcome);
+	sqlite3_bind_int(st, 5, x->code);
+	sqlite3_bind_int64(st, 6, to_i64(x->latency_us));
+	sqlite3_bind_text(st, 7, x->backend, (int)strnlen(x->backend, sizeof(x->backend) - 1),
+			  SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 8, x->identity, (int)strnlen(x->identity, sizeof(x->identity) - 1),
+			  SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 9, x->ts_ms);
+	return step_done(s, st, "insert sample");
+}
+
 int store_put_batch(struct store *s, const char *workload, uint64_t instance, uint64_t seq,
 		    const struct agg_row *rows, size_t n)
 {
-	sqlite3_stmt *st = NULL, *ins = NULL;
+	return store_put_batch_samples(s, workload, instance, seq, rows, n, NULL, 0);
+}
+
+int store_put_batch_samples(struct store *s, const char *workload, uint64_t instance,
+			    uint64_t seq, const struct agg_row *rows, size_t n,
+			    const struct store_sample *samples, size_t nsamples)
+{
+	sqlite3_stmt *st = NULL, *ins = NULL, *sins = NULL;
 	int rc = -1, began = 0;
 	size_t i;
 
@@ -455,15 +556,71 @@ int store_put_batch(struct store *s, const char *workload, uint64_t instance, ui
 	for (i = 0; i < n; i++)
 		if (insert_row(s, ins, workload, &rows[i]))
 			goto out;
+	if (nsamples) {
+		sins = prepare(s, "INSERT INTO samples (check_id, workload, request_id, outcome,"
+			       " code, latency_us, backend, identity, ts_ms)"
+			       " VALUES (?,?,?,?,?,?,?,?,?)");
+		if (!sins)
+			goto out;
+		for (i = 0; i < nsamples; i++)
+			if (insert_sample(s, sins, workload, &samples[i]))
+				goto out;
+	}
 	if (counter_add_locked(s, "batches.accepted", 1) || exec(s, "COMMIT"))
 		goto out;
 	began = 0;
 	rc = 1;
 out:
-	if (began && sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK)
+	if (began && !sqlite3_get_autocommit(s->db) &&
+	    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK)
 		log_kv(LOG_WARN, "store rollback failed", "error=\"%s\"", sqlite3_errmsg(s->db));
 	sqlite3_finalize(st);
 	sqlite3_finalize(ins);
+	sqlite3_finalize(sins);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+int store_get_samples(struct store *s, const char *check, int64_t from_ms, int64_t to_ms,
+		      struct store_sample *out, size_t max)
+{
+	sqlite3_stmt *st;
+	size_t len = 0;
+	int rc = -1, step = SQLITE_DONE;
+
+	pthread_mutex_lock(&s->mu);
+	st = prepare(s, "SELECT check_id, workload, request_id, outcome, code, latency_us,"
+		     " backend, identity, ts_ms FROM samples WHERE " CHECK_MATCH
+		     " AND ts_ms >= ?2 AND ts_ms < ?3 ORDER BY ts_ms, id LIMIT ?4");
+	if (!st)
+		goto out;
+	sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, from_ms);
+	sqlite3_bind_int64(st, 3, to_ms);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)(max > 1000 ? 1000 : max));
+	while (len < max && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_sample *x = &out[len++];
+		int o;
+
+		memset(x, 0, sizeof(*x));
+		col_text(st, 0, x->check, sizeof(x->check));
+		col_text(st, 1, x->workload, sizeof(x->workload));
+		col_text(st, 2, x->request_id, sizeof(x->request_id));
+		o = sqlite3_column_int(st, 3);
+		x->outcome = outcome_valid((unsigned)o) ? (unsigned)o : OUT_OTHER;
+		x->code = sqlite3_column_int(st, 4);
+		x->latency_us = col_u64(st, 5);
+		col_text(st, 6, x->backend, sizeof(x->backend));
+		col_text(st, 7, x->identity, sizeof(x->identity));
+		x->ts_ms = sqlite3_column_int64(st, 8);
+	}
+	if (step != SQLITE_DONE && step != SQLITE_ROW) {
+		set_err(s, "get samples");
+		goto out;
+	}
+	rc = (int)len;
+out:
+	sqlite3_finalize(st);
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }
@@ -506,14 +663,6 @@ bad:
 #define ROW_COLS "id, check_id, workload, outcome, code, backend, identity, second," \
 	" count, sum_us, max_us, hist, attempts"
 
-/*
- * A check's own rows and its variants' ("X/slow"): check_id = X, or in the
- * range ["X/", "X0") which holds exactly the ids starting with "X/" ('0'
- * follows '/' in ASCII), so the (check_id, second) index still serves.
- */
-#define CHECK_MATCH "(check_id = ?1 OR (check_id >= ?1 || '/' AND check_id < ?1 || '0'))"
-/* conformd's own evidence rows (probes, tap) are not client requests */
-#define NOT_MONITOR "substr(workload, 1, 8) <> 'conformd'"
 
 /* Run a SELECT of ROW_COLS (bound by the caller) into a new array. */
 static int collect_rows(struct store *s, sqlite3_stmt *st, struct agg_row **rows, size_t *n)
@@ -641,13 +790,12 @@ out:
 
 /* ---- windows ---- */
 
-int store_put_window(struct store *s, const char *check, int64_t idx, int64_t start_s,
-		     int64_t end_s, const struct window_result *r)
+static int put_window_locked(struct store *s, const char *check, int64_t idx, int64_t start_s,
+			     int64_t end_s, const struct window_result *r)
 {
 	sqlite3_stmt *st;
 	int rc = -1;
 
-	pthread_mutex_lock(&s->mu);
 	st = prepare(s, "INSERT OR REPLACE INTO windows (check_id, idx, start_s, end_s, verdict,"
 		     " reason, reason_text, evidence, total, ok, failed, count, sum_us, max_us,"
 		     " hist, evaluated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
@@ -677,7 +825,206 @@ int store_put_window(struct store *s, const char *check, int64_t idx, int64_t st
 	rc = step_done(s, st, "put window");
 out:
 	sqlite3_finalize(st);
+	return rc;
+}
+
+int store_put_window(struct store *s, const char *check, int64_t idx, int64_t start_s,
+		     int64_t end_s, const struct window_result *r)
+{
+	int rc;
+
+	pthread_mutex_lock(&s->mu);
+	rc = put_window_locked(s, check, idx, start_s, end_s, r);
 	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+/* ---- debounce state and incidents ---- */
+
+int store_get_check_state(struct store *s, const char *check, struct store_check_state *x)
+{
+	sqlite3_stmt *st;
+	int rc = -1, v;
+
+	memset(x, 0, sizeof(*x));
+	str_copy(x->check, sizeof(x->check), check);
+	x->state = V_NODATA;
+	x->last_idx = -1;
+	pthread_mutex_lock(&s->mu);
+	st = prepare(s, "SELECT state, last_idx, fail_streak, pass_streak, streak_start_s,"
+		      " streak_reason, incident_start_s, incident_end_s, incident_windows"
+		     " FROM check_state WHERE check_id = ?");
+	if (!st)
+		goto out;
+	sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
+	switch (sqlite3_step(st)) {
+	case SQLITE_ROW:
+		v = sqlite3_column_int(st, 0);
+		x->state = (v == V_PASS || v == V_FAIL) ? (enum verdict)v : V_NODATA;
+		x->last_idx = sqlite3_column_int64(st, 1);
+		x->fail_streak = sqlite3_column_int(st, 2);
+		x->pass_streak = sqlite3_column_int(st, 3);
+		if (x->fail_streak < 0)
+			x->fail_streak = 0;
+		if (x->pass_streak < 0)
+			x->pass_streak = 0;
+		x->streak_start_s = sqlite3_column_int64(st, 4);
+		col_text(st, 5, x->streak_reason, sizeof(x->streak_reason));
+		x->incident_start_s = sqlite3_column_int64(st, 6);
+		x->incident_end_s = sqlite3_column_int64(st, 7);
+		x->incident_windows = sqlite3_column_int64(st, 8);
+		rc = 1;
+		break;
+	case SQLITE_DONE:
+		rc = 0;
+		break;
+	default:
+		set_err(s, "get check state");
+	}
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+static int put_state_locked(struct store *s, const struct store_check_state *x)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	st = prepare(s, "INSERT OR REPLACE INTO check_state (check_id, state, last_idx,"
+		     " fail_streak, pass_streak, streak_start_s, streak_reason, incident_start_s,"
+		     " incident_end_s, incident_windows) VALUES (?,?,?,?,?,?,?,?,?,?)");
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, x->check, (int)strnlen(x->check, sizeof(x->check) - 1),
+			  SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 2, (int)x->state);
+	sqlite3_bind_int64(st, 3, x->last_idx);
+	sqlite3_bind_int(st, 4, x->fail_streak);
+	sqlite3_bind_int(st, 5, x->pass_streak);
+	sqlite3_bind_int64(st, 6, x->streak_start_s);
+	sqlite3_bind_text(st, 7, x->streak_reason,
+			  (int)strnlen(x->streak_reason, sizeof(x->streak_reason) - 1),
+			  SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 8, x->incident_start_s);
+	sqlite3_bind_int64(st, 9, x->incident_end_s);
+	sqlite3_bind_int64(st, 10, x->incident_windows);
+	rc = step_done(s, st, "put check state");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int put_incident_locked(struct store *s, const struct store_incident *x)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	st = prepare(s, "INSERT INTO incidents (check_id, start_s, end_s, windows, open, reason)"
+		     " VALUES (?,?,?,?,?,?) ON CONFLICT (check_id, start_s) DO UPDATE SET"
+		     " end_s = excluded.end_s, windows = excluded.windows, open = excluded.open");
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, x->check, (int)strnlen(x->check, sizeof(x->check) - 1),
+			  SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, x->start_s);
+	sqlite3_bind_int64(st, 3, x->end_s);
+	sqlite3_bind_int64(st, 4, x->windows);
+	sqlite3_bind_int(st, 5, x->open ? 1 : 0);
+	sqlite3_bind_text(st, 6, x->reason, (int)strnlen(x->reason, sizeof(x->reason) - 1),
+			  SQLITE_TRANSIENT);
+	rc = step_done(s, st, "put incident");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int store_put_window_state(struct store *s, const char *check, int64_t idx, int64_t start_s,
+			   int64_t end_s, const struct window_result *r,
+			   const struct store_check_state *st, const struct store_incident *inc)
+{
+	int rc = -1, began = 0;
+
+	pthread_mutex_lock(&s->mu);
+	if (exec(s, "BEGIN IMMEDIATE"))
+		goto out;
+	began = 1;
+	if (put_window_locked(s, check, idx, start_s, end_s, r) || put_state_locked(s, st) ||
+	    (inc && put_incident_locked(s, inc)) || exec(s, "COMMIT"))
+		goto out;
+	began = 0;
+	rc = 0;
+out:
+	if (began && !sqlite3_get_autocommit(s->db) &&
+	    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK)
+		log_kv(LOG_WARN, "store rollback failed", "error=\"%s\"", sqlite3_errmsg(s->db));
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+int store_get_incidents(struct store *s, const char *check, struct store_incident **inc,
+			size_t *n)
+{
+	sqlite3_stmt *st;
+	struct store_incident *arr = NULL;
+	size_t len = 0, cap = 0;
+	int rc = -1, step;
+
+	*inc = NULL;
+	*n = 0;
+	pthread_mutex_lock(&s->mu);
+	st = prepare(s, "SELECT check_id, start_s, end_s, windows, open, reason FROM incidents"
+		     " WHERE check_id = ? ORDER BY start_s");
+	if (!st)
+		goto out;
+	sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_incident *x;
+
+		if (len == cap) {
+			size_t ncap = cap ? cap * 2 : 8;
+			struct store_incident *na;
+
+			if (ncap > STORE_MAX_ROWS) {
+				str_copy(s->err, sizeof(s->err), "get incidents: too many");
+				goto out;
+			}
+			na = realloc(arr, ncap * sizeof(*arr));
+			if (!na) {
+				str_copy(s->err, sizeof(s->err), "get incidents: out of memory");
+				goto out;
+			}
+			arr = na;
+			cap = ncap;
+		}
+		x = &arr[len];
+		memset(x, 0, sizeof(*x));
+		col_text(st, 0, x->check, sizeof(x->check));
+		x->start_s = sqlite3_column_int64(st, 1);
+		x->end_s = sqlite3_column_int64(st, 2);
+		x->windows = sqlite3_column_int64(st, 3);
+		x->open = sqlite3_column_int(st, 4) != 0;
+		col_text(st, 5, x->reason, sizeof(x->reason));
+		if (x->end_s < x->start_s) {
+			log_kv(LOG_WARN, "store: skipped a damaged incident", "check=%s", x->check);
+			continue;
+		}
+		len++;
+	}
+	if (step != SQLITE_DONE) {
+		set_err(s, "get incidents");
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->mu);
+	if (rc || !len) {
+		free(arr);
+		arr = NULL;
+		len = 0;
+	}
+	*inc = arr;
+	*n = len;
 	return rc;
 }
 

@@ -21,6 +21,19 @@ struct store;
 int store_open(const char *path, int create, struct store **out, char *err, size_t errlen);
 void store_close(struct store *s);
 const char *store_errmsg(struct store *s);
+/*
+ * What the last failure means for writes: "disk full" (SQLITE_FULL),
+ * "read-only" (SQLITE_READONLY, _PERM, _CANTOPEN), "I/O error"
+ * (SQLITE_IOERR), "database corrupt", or NULL when it was none of these
+ * (or nothing failed). A failed write stored nothing (rolled back).
+ */
+const char *store_write_error(struct store *s);
+/*
+ * Cap the database at max_pages pages (PRAGMA max_page_count; SQLite never
+ * sets it below the current size). Writes past it fail with "disk full" as
+ * on a full disk: tests simulate one with it. Returns the cap in force, or -1.
+ */
+int64_t store_set_max_pages(struct store *s, int64_t max_pages);
 
 struct store_run {
 	char id[RUN_ID_MAX];
@@ -45,6 +58,37 @@ int store_set_run_ended(struct store *s, double ended);
  */
 int store_put_batch(struct store *s, const char *workload, uint64_t instance, uint64_t seq,
 		    const struct agg_row *rows, size_t n);
+
+/*
+ * A failing request a client kept as an example (proto Sample): at most a few
+ * per check per batch. Strings are bounded here; the collector validated them.
+ */
+#define STORE_SAMPLE_STR 128
+struct store_sample {
+	char check[32];
+	char workload[64];
+	char request_id[STORE_SAMPLE_STR];
+	unsigned outcome;        /* enum outcome */
+	int code;                /* HTTP status or gRPC status, 0 if none */
+	uint64_t latency_us;
+	char backend[STORE_SAMPLE_STR];
+	char identity[STORE_SAMPLE_STR];
+	int64_t ts_ms;           /* intended send time, unix ms */
+};
+/*
+ * store_put_batch with the batch's failing-request samples, stored in the
+ * same transaction: a duplicate batch stores neither rows nor samples (so a
+ * resent batch never doubles them). Same returns as store_put_batch.
+ */
+int store_put_batch_samples(struct store *s, const char *workload, uint64_t instance,
+			    uint64_t seq, const struct agg_row *rows, size_t n,
+			    const struct store_sample *samples, size_t nsamples);
+/*
+ * Up to max samples of a check and its variants with from_ms <= ts_ms < to_ms,
+ * earliest first, into out (caller's array). Returns how many, or -1.
+ */
+int store_get_samples(struct store *s, const char *check, int64_t from_ms, int64_t to_ms,
+		      struct store_sample *out, size_t max);
 
 /* Rows of one check and of its variants ("X/slow": check_id = X or starts
  * with "X/") with from_s <= second < to_s, by second. Each row keeps its full
@@ -78,6 +122,46 @@ int store_put_window(struct store *s, const char *check, int64_t idx, int64_t st
 		     int64_t end_s, const struct window_result *r);
 /* All windows of a check ordered by idx; new array, caller frees. */
 int store_get_windows(struct store *s, const char *check, struct store_window **w, size_t *n);
+
+/*
+ * Debounce state of one check (evaluate.c), persisted with each window so a
+ * restarted conformd continues the streaks. state: V_NODATA until the first
+ * debounced state, then V_PASS (PASSING) or V_FAIL (FAILING).
+ */
+struct store_check_state {
+	char check[32];
+	enum verdict state;
+	int64_t last_idx;        /* last window applied, -1 = none */
+	int fail_streak, pass_streak;
+	int64_t streak_start_s;  /* start of the first failing window of the fail streak */
+	char streak_reason[REASON_TEXT_MAX]; /* that window's reason text */
+	int64_t incident_start_s;/* start of the open incident, 0 = none */
+	int64_t incident_end_s;  /* end of its last failing window so far */
+	int64_t incident_windows;/* its failing windows so far */
+};
+/* An incident: one FAILING span of a check. end_s is the end of its last
+ * failing window so far; open while the check is FAILING. */
+struct store_incident {
+	char check[32];
+	int64_t start_s, end_s;
+	int64_t windows;         /* failing windows in the span */
+	int open;
+	char reason[REASON_TEXT_MAX]; /* the first failing window's reason */
+};
+/* 1 and *st when the check has a state, 0 (st reset, last_idx -1) when not, -1. */
+int store_get_check_state(struct store *s, const char *check, struct store_check_state *st);
+/*
+ * One transaction: store window idx (as store_put_window), the check's new
+ * debounce state and, when inc is not NULL, insert the incident or update
+ * the one with the same (check, start_s): its end, windows and open flag
+ * (its reason is kept). 0 or -1 (nothing stored).
+ */
+int store_put_window_state(struct store *s, const char *check, int64_t idx, int64_t start_s,
+			   int64_t end_s, const struct window_result *r,
+			   const struct store_check_state *st, const struct store_incident *inc);
+/* All incidents of a check by start (new array, caller frees; NULL when none). */
+int store_get_incidents(struct store *s, const char *check, struct store_incident **inc,
+			size_t *n);
 
 struct store_event {
 	int64_t id;

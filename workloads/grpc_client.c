@@ -81,14 +81,32 @@ static grpc_completion_queue *gc_cq;
 static struct gc_flow gc_flows[WL_MAX_FLOWS];
 static struct gc_unary *gc_active;
 static int gc_stopping;
+static struct reporter *gc_rep;   /* takes failing-request samples */
 
+/* Count one request; a failing one with a request id (rid, NULL when it has
+ * none: overload, a stream reset) may become a sample. */
 static void gc_record(size_t fi, enum outcome out, int code, const char *backend,
-		      const char *ident, int64_t due_ns, int64_t now_ns, unsigned attempt)
+		      const char *ident, int64_t due_ns, int64_t now_ns, unsigned attempt,
+		      const char *rid)
 {
 	int64_t lat = now_ns - due_ns;
+	uint64_t lat_us = lat > 0 ? (uint64_t)(lat / 1000) : 0;
 
 	agg_add(gc_agg, gc_o->flows[fi].check, out, code, backend, ident,
-		wl_unix_second(gc_o, due_ns), lat > 0 ? (uint64_t)(lat / 1000) : 0, attempt);
+		wl_unix_second(gc_o, due_ns), lat_us, attempt);
+	if (out != OUT_OK && rid)
+		reporter_sample(gc_rep, gc_o->flows[fi].check, rid, out, code, lat_us, backend,
+				ident, wl_unix_ms(gc_o, due_ns));
+}
+
+/* The request id of bidi message m of flow fi, in a buffer of the (single)
+ * event-loop thread, valid until the next call. */
+static const char *gc_msg_rid(size_t fi, const struct gc_msg *m)
+{
+	static char rid[WL_ID_MAX];
+
+	wl_request_id(gc_o, fi, m->k, m->due_ns, rid, sizeof(rid));
+	return rid;
 }
 
 static grpc_byte_buffer *gc_pack_req(size_t fi, uint64_t k, int64_t due_ns, char *rid,
@@ -243,7 +261,7 @@ static void gc_unary_done(struct gc_unary *u)
 		out = OUT_GRPC_ERROR;
 	}
 	gc_record(u->flow, out, code, r ? r->version : "", r ? r->identity : "", u->due_ns, now,
-		  r ? r->attempt : 0);
+		  r ? r->attempt : 0, u->rid);
 	if (r)
 		conform__v1__echo_reply__free_unpacked(r, NULL);
 	gc_unary_free(u);
@@ -278,7 +296,8 @@ static void gc_bidi_expire(struct gc_bidi *b, int64_t now)
 		if (m->due_ns + to > now)
 			break;
 		m->done = 1;
-		gc_record(b->flow, OUT_STREAM_LOST, 0, "", "", m->due_ns, now, 0);
+		gc_record(b->flow, OUT_STREAM_LOST, 0, "", "", m->due_ns, now, 0,
+			  gc_msg_rid(b->flow, m));
 	}
 	gc_bidi_pop(b);
 }
@@ -385,7 +404,7 @@ static void gc_bidi_due(struct gc_bidi *b, uint64_t k, int64_t due)
 	struct gc_msg *m;
 
 	if (b->tail - b->head >= b->cap) {
-		gc_record(b->flow, OUT_CLIENT_OVERLOAD, 0, "", "", due, due, 0);
+		gc_record(b->flow, OUT_CLIENT_OVERLOAD, 0, "", "", due, due, 0, NULL);
 		return;
 	}
 	m = gc_at(b, b->tail++);
@@ -412,7 +431,7 @@ static void gc_bidi_echo(struct gc_bidi *b, grpc_byte_buffer *bb)
 			if (!m->done) {
 				m->done = 1;
 				gc_record(b->flow, OUT_OK, 0, r->version, r->identity, m->due_ns, now,
-					  r->attempt);
+					  r->attempt, NULL);
 			}
 			break;
 		}
@@ -449,13 +468,14 @@ static void gc_bidi_event(struct gc_bidi *b, enum gc_kind kind, int ok)
 			 * another one), and what it carried is lost */
 			if (b->up)
 				gc_record(b->flow, OUT_STREAM_RESET, (int)b->status, "", "", now, now,
-					  0);
+					  0, NULL);
 			for (p = b->head; p < b->tail; p++) {
 				struct gc_msg *m = gc_at(b, p);
 
 				if (m->sent && !m->done) {
 					m->done = 1;
-					gc_record(b->flow, OUT_STREAM_LOST, 0, "", "", m->due_ns, now, 0);
+					gc_record(b->flow, OUT_STREAM_LOST, 0, "", "", m->due_ns, now, 0,
+						  gc_msg_rid(b->flow, m));
 				}
 			}
 			gc_bidi_pop(b);
@@ -665,6 +685,7 @@ int grpc_client_run(const struct wl_opts *o)
 		if (o->flows[i].timeout_ms > max_timeout)
 			max_timeout = o->flows[i].timeout_ms;
 	rep = reporter_start(o, gc_agg);
+	gc_rep = rep;
 	if (!rep || wl_write_ready(o, "", "") < 0)
 		goto out;
 	gc_warm_up(2000);
@@ -686,7 +707,7 @@ int grpc_client_run(const struct wl_opts *o)
 					gc_bidi_due(fl->bidi, fl->k, due);
 				else if (fl->inflight >= f->max_inflight ||
 					 gc_unary_start(i, fl->k, due) < 0)
-					gc_record(i, OUT_CLIENT_OVERLOAD, 0, "", "", due, due, 0);
+					gc_record(i, OUT_CLIENT_OVERLOAD, 0, "", "", due, due, 0, NULL);
 				fl->k++;
 			}
 			if (due < next)
@@ -739,7 +760,8 @@ int grpc_client_run(const struct wl_opts *o)
 			struct gc_msg *m = gc_at(b, b->head);
 
 			if (!m->done)
-				gc_record(i, OUT_STREAM_LOST, 0, "", "", m->due_ns, mono_ns(), 0);
+				gc_record(i, OUT_STREAM_LOST, 0, "", "", m->due_ns, mono_ns(), 0,
+					  gc_msg_rid(i, m));
 			m->done = 1;
 		}
 		gc_bidi_close(b);
@@ -763,6 +785,7 @@ out:
 	       GRPC_QUEUE_SHUTDOWN)
 		;
 	grpc_completion_queue_destroy(gc_cq);
+	gc_rep = NULL;
 	reporter_finish(rep, 5000);
 	if (rc == 0)
 		wl_log_totals(gc_agg);

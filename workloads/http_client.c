@@ -32,6 +32,7 @@ struct hc_flow {
 };
 
 static struct hc_req *hc_active;
+static struct reporter *hc_rep;   /* takes failing-request samples */
 
 static void hc_link(struct hc_req *rq)
 {
@@ -160,6 +161,10 @@ static void hc_finish(const struct wl_opts *o, struct agg *agg, struct hc_req *r
 	}
 	agg_add(agg, f->check, out, code, backend, ident, wl_unix_second(o, rq->due_ns),
 		lat_ns > 0 ? (uint64_t)(lat_ns / 1000) : 0, attempt);
+	if (out != OUT_OK)
+		reporter_sample(hc_rep, f->check, rq->rid, out, code,
+				lat_ns > 0 ? (uint64_t)(lat_ns / 1000) : 0, backend, ident,
+				wl_unix_ms(o, rq->due_ns));
 }
 
 static void hc_req_free(struct hc_req *rq)
@@ -267,6 +272,7 @@ int http_client_run(const struct wl_opts *o)
 	rep = reporter_start(o, agg);
 	if (!rep)
 		goto out;
+	hc_rep = rep;
 	if (wl_write_ready(o, "", "") < 0)
 		goto out;
 	log_kv(LOG_INFO, "running", "role=http-client flows=%zu", o->nflows);
@@ -324,6 +330,7 @@ out:
 		}
 		curl_multi_cleanup(m);
 	}
+	hc_rep = NULL;
 	reporter_finish(rep, 5000);
 	if (agg && rc == 0)
 		wl_log_totals(agg);

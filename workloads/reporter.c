@@ -4,6 +4,7 @@
  * numbered batches, keeps them until acked (bounded: the oldest is dropped
  * and counted when full), streams them one SEND_MESSAGE at a time, and after
  * a broken stream reconnects with backoff and resends every unacked batch.
+ * A few failing requests per check ride along each batch as samples.
  */
 #include "workload.h"
 #include "util.h"
@@ -33,12 +34,27 @@ struct rbatch {
 	size_t len;
 };
 
+/* A failing request kept for the next batch (proto Sample). */
+struct rsample {
+	char check[32];
+	char request_id[128];
+	unsigned outcome;
+	int code;
+	uint64_t latency_us;
+	char backend[128];
+	char identity[128];
+	int64_t ts_ms;
+};
+
 struct reporter {
 	const struct wl_opts *o;
 	struct agg *agg;
 	pthread_t th;
 	atomic_int finishing;
 	atomic_llong finish_deadline_ms;
+	pthread_mutex_t smu;     /* guards samples: request threads add, the reporter takes */
+	struct rsample samples[REPORTER_SAMPLES_MAX];
+	size_t nsamples;
 
 	/* below: reporter thread only */
 	struct rbatch *head, *tail;
@@ -98,18 +114,95 @@ static void rep_push(struct reporter *r, uint8_t *data, size_t len, uint64_t seq
 	r->qn++;
 }
 
-/* Move the aggregate into batches (split by bucket count and size). */
+void reporter_sample(struct reporter *r, const char *check, const char *request_id,
+		     unsigned outcome, int code, uint64_t latency_us, const char *backend,
+		     const char *identity, int64_t ts_ms)
+{
+	struct rsample *x;
+	size_t i, same = 0;
+
+	if (!r || !check || !check[0] || !request_id || !request_id[0])
+		return;
+	pthread_mutex_lock(&r->smu);
+	for (i = 0; i < r->nsamples; i++)
+		same += !strcmp(r->samples[i].check, check);
+	if (same < REPORTER_SAMPLES_PER_CHECK && r->nsamples < REPORTER_SAMPLES_MAX) {
+		x = &r->samples[r->nsamples++];
+		str_copy(x->check, sizeof(x->check), check);
+		str_copy(x->request_id, sizeof(x->request_id), request_id);
+		x->outcome = outcome;
+		x->code = code;
+		x->latency_us = latency_us;
+		str_copy(x->backend, sizeof(x->backend), backend ? backend : "");
+		str_copy(x->identity, sizeof(x->identity), identity ? identity : "");
+		x->ts_ms = ts_ms;
+	}
+	pthread_mutex_unlock(&r->smu);
+}
+
+/*
+ * The samples kept since the last flush, packed as a Batch holding only
+ * them: protobuf merges concatenated messages (repeated fields append), so
+ * appending it to a packed Batch adds the samples to that batch. NULL with
+ * *len 0 when there are none or memory ran out (samples are best effort).
+ */
+static uint8_t *rep_take_samples(struct reporter *r, size_t *len)
+{
+	struct rsample taken[REPORTER_SAMPLES_MAX];
+	Conform__V1__Sample sm[REPORTER_SAMPLES_MAX], *ptrs[REPORTER_SAMPLES_MAX];
+	Conform__V1__Batch b;
+	uint8_t *data;
+	size_t n, i;
+
+	*len = 0;
+	pthread_mutex_lock(&r->smu);
+	n = r->nsamples;
+	memcpy(taken, r->samples, n * sizeof(taken[0]));
+	r->nsamples = 0;
+	pthread_mutex_unlock(&r->smu);
+	if (!n)
+		return NULL;
+	conform__v1__batch__init(&b);
+	for (i = 0; i < n; i++) {
+		conform__v1__sample__init(&sm[i]);
+		sm[i].check = taken[i].check;
+		sm[i].request_id = taken[i].request_id;
+		sm[i].outcome = taken[i].outcome;
+		sm[i].code = taken[i].code;
+		sm[i].latency_us = taken[i].latency_us;
+		sm[i].backend = taken[i].backend;
+		sm[i].identity = taken[i].identity;
+		sm[i].ts_ms = taken[i].ts_ms;
+		ptrs[i] = &sm[i];
+	}
+	b.n_samples = n;
+	b.samples = ptrs;
+	*len = conform__v1__batch__get_packed_size(&b);
+	data = malloc(*len ? *len : 1);
+	if (!data) {
+		*len = 0;
+		return NULL;
+	}
+	conform__v1__batch__pack(&b, data);
+	return data;
+}
+
+/* Move the aggregate into batches (split by bucket count and size); the
+ * samples ride along the first. */
 static void rep_flush(struct reporter *r)
 {
 	struct agg_row *rows = NULL;
-	size_t n = 0, i = 0;
+	size_t n = 0, i = 0, slen = 0;
+	uint8_t *sdata;
 
 	if (agg_flush(r->agg, r->o->name, &rows, &n) < 0) {
 		log_kv(LOG_ERROR, "flush failed", "reason=oom");
 		return;
 	}
+	sdata = rep_take_samples(r, &slen);
 	if (!r->o->collector[0]) {   /* nowhere to send: totals are all we keep */
 		free(rows);
+		free(sdata);
 		return;
 	}
 	while (i < n) {
@@ -126,6 +219,19 @@ static void rep_flush(struct reporter *r)
 		}
 		data = agg_pack_batch(r->o->name, r->o->token, r->o->instance, r->next_seq,
 				      rows + start, i - start, &len);
+		if (data && sdata) {
+			/* samples are at most 64 x ~400 bytes: well below the
+			 * margin REP_MAX_BYTES leaves under the collector's 1 MiB */
+			uint8_t *both = realloc(data, len + slen);
+
+			if (both) {
+				memcpy(both + len, sdata, slen);
+				data = both;
+				len += slen;
+			}
+			free(sdata);
+			sdata = NULL;
+		}
 		if (!data) {
 			log_kv(LOG_ERROR, "batch dropped", "seq=%llu reason=oom",
 			       (unsigned long long)r->next_seq);
@@ -136,6 +242,7 @@ static void rep_flush(struct reporter *r)
 		r->next_seq++;
 	}
 	free(rows);
+	free(sdata);   /* no rows this time: such samples are dropped */
 }
 
 static void rep_call_done(struct reporter *r)
@@ -392,6 +499,10 @@ struct reporter *reporter_start(const struct wl_opts *o, struct agg *agg)
 
 	if (!r)
 		return NULL;
+	if (pthread_mutex_init(&r->smu, NULL)) {
+		free(r);
+		return NULL;
+	}
 	r->o = o;
 	r->agg = agg;
 	r->next_seq = 1;
@@ -413,6 +524,7 @@ struct reporter *reporter_start(const struct wl_opts *o, struct agg *agg)
 			       .type != GRPC_QUEUE_SHUTDOWN)
 			;
 		grpc_completion_queue_destroy(r->cq);
+		pthread_mutex_destroy(&r->smu);
 		free(r);
 		grpc_shutdown();
 		return NULL;
@@ -440,6 +552,7 @@ void reporter_finish(struct reporter *r, int64_t wait_ms)
 	       GRPC_QUEUE_SHUTDOWN)
 		;
 	grpc_completion_queue_destroy(r->cq);
+	pthread_mutex_destroy(&r->smu);
 	free(r);
 	grpc_shutdown();
 }

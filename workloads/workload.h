@@ -94,6 +94,25 @@ struct reporter;
 struct reporter *reporter_start(const struct wl_opts *o, struct agg *agg);
 /* Flush the last aggregate, wait up to wait_ms for all acks, stop, free. */
 void reporter_finish(struct reporter *r, int64_t wait_ms);
+/*
+ * Keep a failing request as a sample for the next batch: the first
+ * REPORTER_SAMPLES_PER_CHECK per check per batch, at most
+ * REPORTER_SAMPLES_MAX in all (the collector's limit); later ones are
+ * ignored. Strings are truncated to 127 bytes; NULL means "". Thread-safe;
+ * r NULL is fine (nothing kept). ts_ms: intended send time, unix ms.
+ */
+#define REPORTER_SAMPLES_PER_CHECK 5
+#define REPORTER_SAMPLES_MAX 64
+void reporter_sample(struct reporter *r, const char *check, const char *request_id,
+		     unsigned outcome, int code, uint64_t latency_us, const char *backend,
+		     const char *identity, int64_t ts_ms);
+/* Unix ms of an intended send time given in mono ns (samples' ts_ms). */
+static inline int64_t wl_unix_ms(const struct wl_opts *o, int64_t mono_ns_at)
+{
+	int64_t us = o->wall_base_us + mono_ns_at / 1000;
+
+	return us >= 0 ? us / 1000 : 0;
+}
 
 /* ---- roles: each returns the process exit code ---- */
 int http_server_run(const struct wl_opts *o);

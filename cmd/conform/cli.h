@@ -41,6 +41,7 @@ int cmd_report(const struct cli_opts *o);
 int cmd_checks(const struct cli_opts *o);
 int cmd_fault(const struct cli_opts *o);
 int cmd_dashboard(const struct cli_opts *o);
+int cmd_config(const struct cli_opts *o);
 
 /* --- out.c ------------------------------------------------------------ */
 

@@ -44,17 +44,33 @@
 enum dash_colour { COL_PASS = 1, COL_FAIL, COL_NODATA };
 enum dash_focus { FOCUS_CHECKS, FOCUS_EVENTS };
 
+#define DASH_SAMPLES 5          /* failing requests shown per incident */
+
+struct dash_sample {            /* a failing request of the last incident */
+	char request_id[128];
+	char outcome[24];
+	int code;
+	double latency_ms;
+	char identity[96];
+};
+
 struct dash_check {
 	char id[32];
 	char title[96];
 	char promise[256];
-	char state[8];          /* latest window: pass fail nodata skip */
+	char state[12];         /* debounced: passing failing nodata skip */
 	char verdict[8];        /* so far: pass fail nodata skip */
 	char reason[256];
 	long long pass, fail, nodata, req_total, req_failed, incidents;
 	double rate, p99_ms;
 	char recent[DASH_RECENT]; /* 'p' 'f' 'n', oldest first */
 	int nrecent;
+	int has_incident;       /* "last_incident" present */
+	double inc_start, inc_end;
+	int inc_open;
+	char inc_reason[160];
+	struct dash_sample samples[DASH_SAMPLES];
+	int nsamples;
 };
 
 struct dash_event {
@@ -124,6 +140,33 @@ static void jcopy(char *dst, size_t len, const cJSON *o, const char *key)
 	str_copy(dst, len, jstr(o, key));
 }
 
+/* The status's "last_incident" (absent or null: none) and its samples. */
+static void snap_incident(struct dash_check *c, const cJSON *inc)
+{
+	const cJSON *v, *samples;
+
+	if (!cJSON_IsObject(inc))
+		return;
+	c->has_incident = 1;
+	c->inc_start = jnum(inc, "start");
+	c->inc_end = jnum(inc, "end");
+	c->inc_open = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(inc, "open"));
+	jcopy(c->inc_reason, sizeof(c->inc_reason), inc, "reason");
+	samples = cJSON_GetObjectItemCaseSensitive(inc, "samples");
+	cJSON_ArrayForEach(v, samples) {
+		struct dash_sample *x;
+
+		if (c->nsamples >= DASH_SAMPLES || !cJSON_IsObject(v))
+			break;
+		x = &c->samples[c->nsamples++];
+		jcopy(x->request_id, sizeof(x->request_id), v, "request_id");
+		jcopy(x->outcome, sizeof(x->outcome), v, "outcome");
+		jcopy(x->identity, sizeof(x->identity), v, "identity");
+		x->code = (int)jnum(v, "code");
+		x->latency_ms = jnum(v, "latency_ms");
+	}
+}
+
 static void snap_check(struct dash_check *c, const cJSON *it)
 {
 	const cJSON *w = cJSON_GetObjectItemCaseSensitive(it, "windows");
@@ -156,6 +199,7 @@ static void snap_check(struct dash_check *c, const cJSON *it)
 			continue;
 		c->recent[c->nrecent++] = !strcmp(s, "pass") ? 'p' : !strcmp(s, "fail") ? 'f' : 'n';
 	}
+	snap_incident(c, cJSON_GetObjectItemCaseSensitive(it, "last_incident"));
 }
 
 static int snap_parse(struct dash_snap *s, const char *body, size_t len)
@@ -397,10 +441,12 @@ static const char *fmt_dur(double s, char *buf, size_t len)
 
 /* --- the screen ------------------------------------------------------------- */
 
-/* A check is failing when its latest window or its verdict so far fails. */
+/* A check is failing when it is (debounced) or its verdict so far fails;
+ * "fail" is the state of a monitor from before debouncing. */
 static int check_failing(const struct dash_check *c)
 {
-	return !strcmp(c->state, "fail") || !strcmp(c->verdict, "fail");
+	return !strcmp(c->state, "failing") || !strcmp(c->state, "fail") ||
+	       !strcmp(c->verdict, "fail");
 }
 
 /* The state a row shows: failing wins, else the verdict so far. */
@@ -654,6 +700,38 @@ static void draw_detail(struct dash *d, int top, int height)
 		putf(top + 4, 2, COLS - 2, A_NORMAL,
 		     "requests:  %lld total, %lld failed   state now: %s, so far: %s",
 		     c->req_total, c->req_failed, c->state, c->verdict);
+	if (height > 5 && c->has_incident) {
+		char a[16], b[16];
+		time_t t;
+		struct tm tm;
+		int i;
+
+		t = (time_t)c->inc_start;
+		localtime_r(&t, &tm);
+		strftime(a, sizeof(a), "%H:%M:%S", &tm);
+		t = (time_t)c->inc_end;
+		localtime_r(&t, &tm);
+		strftime(b, sizeof(b), "%H:%M:%S", &tm);
+		putf(top + 5, 2, COLS - 2, c->inc_open ? col(d, COL_FAIL) : A_NORMAL,
+		     "incident:  %s .. %s%s  %s", a, b, c->inc_open ? " (open)" : "",
+		     c->inc_reason);
+		/* the sample failing requests: id, status, latency, identity */
+		for (i = 0; i < c->nsamples && 6 + i < height; i++) {
+			const struct dash_sample *x = &c->samples[i];
+
+			putf(top + 6 + i, 2, COLS - 2, A_NORMAL, "  %s  %s %d  %.1f ms  %s",
+			     x->request_id, x->outcome, x->code, x->latency_ms,
+			     x->identity[0] ? x->identity : "(no identity)");
+		}
+	}
+}
+
+/* Rows the detail pane wants: 5, plus the last incident and its samples. */
+static int detail_rows(const struct dash *d)
+{
+	const struct dash_check *c = selected_check(d);
+
+	return 5 + (c && c->has_incident ? 1 + c->nsamples : 0);
 }
 
 static void draw_events(struct dash *d, int top, int height)
@@ -767,8 +845,16 @@ static void dash_draw(struct dash *d)
 	nvis = visible_checks(d, idx);
 	/* rows 0-1 header, 2 column titles, last row keys */
 	avail = LINES - 4;
-	detail_h = d->detail ? 5 : 0;
 	checks_h = nvis > 0 ? nvis : 1;
+	detail_h = 0;
+	if (d->detail) {
+		/* the incident lines only where they leave the events pane its 3 rows */
+		int room = avail - checks_h - 3;
+
+		detail_h = detail_rows(d);
+		if (detail_h > room)
+			detail_h = room > 5 ? room : 5;
+	}
 	ev_h = avail - detail_h - checks_h;
 	if (ev_h < 3) {
 		ev_h = 3;

@@ -2,6 +2,7 @@
  * cmd_start.c - `conform start` (a run in the background) and `conform run`
  * (start, follow the run with a progress line until its duration is over or
  * Ctrl-C, then stop it and print the summary: the CI entry point).
+ * `start --resume` restarts the dead monitor of the current run.
  */
 #include <errno.h>
 #include <signal.h>
@@ -82,6 +83,14 @@ int cmd_start(const struct cli_opts *o)
 	cli_catch_signals();
 	if ((rc = cli_start_run(o, 0, &r, &cfg, &child)))
 		return rc;
+	if (o->set & CLI_F_RESUME) {
+		if (o->json)
+			printf("{\"id\":\"%s\",\"resumed\":true,\"pid\":%ld}\n", r.id, (long)r.pid);
+		else
+			printf("run %s resumed (conformd pid %ld); the time its monitor was down is a "
+			       "monitor gap. `conform status` shows it.\n", r.id, (long)r.pid);
+		return EXIT_CONFORMANT;
+	}
 	print_started(&r, &cfg, o->json);
 	return EXIT_CONFORMANT;
 }
@@ -113,7 +122,8 @@ static int poll_status(const struct cli_run *r, double *elapsed, int *failing, c
 	cJSON_ArrayForEach(c, checks) {
 		const cJSON *cs = cJSON_GetObjectItemCaseSensitive(c, "state");
 
-		if (cJSON_IsString(cs) && cs->valuestring && !strcmp(cs->valuestring, "fail"))
+		if (cJSON_IsString(cs) && cs->valuestring &&
+		    (!strcmp(cs->valuestring, "fail") || !strcmp(cs->valuestring, "failing")))
 			(*failing)++;
 	}
 	cJSON_Delete(j);
@@ -147,7 +157,7 @@ int cmd_run(const struct cli_opts *o)
 
 	if ((rc = cli_no_args(o, "run")))
 		return rc;
-	if (!(o->set & CLI_F_DURATION))
+	if (!(o->set & (CLI_F_DURATION | CLI_F_CONFIG)))
 		return cli_fail(EXIT_USAGE, "write e.g. `conform run --duration 30m`",
 				"`conform run` needs --duration");
 	cli_catch_signals();

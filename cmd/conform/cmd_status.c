@@ -77,9 +77,13 @@ static void print_status(const cJSON *j)
 	printf("  window %llds", (long long)jnum(run, "window_s"));
 	if (started > 0)
 		printf("  started %s", out_local_time(started, when, sizeof(when)));
-	printf("\nmonitor: %lld batches, %lld duplicates, %lld rejected\n\n",
+	printf("\nmonitor: %lld batches, %lld duplicates, %lld rejected",
 	       (long long)jnum(mon, "batches"), (long long)jnum(mon, "duplicates"),
 	       (long long)jnum(mon, "rejected"));
+	if (jstr(mon, "store_error")[0])
+		printf("; health: store error: %s (batches are not acked; the clients keep "
+		       "them)", clean(jstr(mon, "store_error"), buf, 100));
+	printf("\n\n");
 
 	printf("%-22s %-7s %-14s %10s %8s  %s\n", "CHECK", "STATE", "WINDOWS P/F/N", "REQUESTS",
 	       "FAILED", "LAST REASON");
@@ -136,6 +140,41 @@ static void report_json_verdict(const struct cli_run *r, char *out, size_t len)
 	free(text);
 	str_copy(out, len, jstr(j, "verdict"));
 	cJSON_Delete(j);
+}
+
+/*
+ * The monitor died (exit 3): say since when, that the workloads go on
+ * buffering their results, and exactly how to resume. --json prints a
+ * status object with state "monitor-down" on stdout as well.
+ */
+static int monitor_down(const struct cli_run *r, int json)
+{
+	char hint[2 * PATH_MAX + 256], since[96] = "", at[64], ago[32];
+	double hb = 0;
+	pid_t left[64];
+	int n = state_live_workloads(r->dir, left, 64);
+
+	if (state_heartbeat_read(r->dir, &hb) == 0) {
+		double d = wall_s() - hb;
+
+		snprintf(since, sizeof(since), " since %s (%s ago)", out_local_time(hb, at, sizeof(at)),
+			 dur_format(d > 1 ? (int64_t)d * 1000 : 1000, ago, sizeof(ago)));
+	}
+	if (json)
+		printf("{\"run\":{\"id\":\"%s\"},\"state\":\"monitor-down\",\"monitor\":"
+		       "{\"down\":true,\"last_heartbeat\":%.3f,\"workloads_left_running\":%d},"
+		       "\"resume\":\"conform start --resume\"}\n", r->id, hb, n > 0 ? n : 0);
+	snprintf(hint, sizeof(hint), "resume it with `conform start --resume` (the time it was "
+		 "down becomes a monitor gap, not a failure); its log is %s/logs/conformd.log; "
+		 "`conform stop` ends the run instead and renders the reports from the store",
+		 r->dir);
+	if (r->pid)
+		return cli_fail(EXIT_ENV, hint, "the monitor of run %s (pid %ld) is down%s; %d "
+				"workload process%s still running and buffering results", r->id,
+				(long)r->pid, since, n > 0 ? n : 0, n == 1 ? "" : "es");
+	return cli_fail(EXIT_ENV, hint, "the monitor of run %s is down%s; %d workload "
+			"process%s still running and buffering results", r->id, since,
+			n > 0 ? n : 0, n == 1 ? "" : "es");
 }
 
 #define WATCH_DEFAULT_MS 2000
@@ -281,14 +320,8 @@ int cmd_status(const struct cli_opts *o)
 				"--watch shows text; --json prints one status object");
 	if ((rc = cli_current_run(o, &r)))
 		return rc;
-	if (r.state == RUN_STATE_DIED) {
-		snprintf(hint, sizeof(hint), "its log is %s/logs/conformd.log; `conform stop` "
-			 "renders the reports from the store and clears the run", r.dir);
-		if (r.pid)
-			return cli_fail(EXIT_ENV, hint, "the monitor of run %s (pid %ld) is not "
-					"running", r.id, (long)r.pid);
-		return cli_fail(EXIT_ENV, hint, "the monitor of run %s is not running", r.id);
-	}
+	if (r.state == RUN_STATE_DIED)
+		return monitor_down(&r, o->json);
 	if (r.state == RUN_STATE_FINISHED) {
 		char verdict[16];
 

@@ -30,13 +30,13 @@ static void stop_orphans(const struct cli_run *r)
 		struct timespec ts = { 0, 100 * 1000 * 1000 };
 
 		for (left = 0, i = 0; i < n; i++)
-			left += state_pid_is_prog(pids[i], "conform-workload");
+			left += state_pid_left_alive(r->dir, pids[i]) > 0;
 		if (!left)
 			break;
 		nanosleep(&ts, NULL);
 	}
 	for (i = 0; i < n; i++)
-		if (state_pid_is_prog(pids[i], "conform-workload"))
+		if (state_pid_left_alive(r->dir, pids[i]) > 0)
 			kill(pids[i], SIGKILL);
 	fprintf(stderr, "conform: stopped %d workload%s the dead monitor left running\n", n,
 		n == 1 ? "" : "s");

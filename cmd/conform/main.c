@@ -13,13 +13,19 @@ static int cmd_version(const struct cli_opts *o);
 static int cmd_help(const struct cli_opts *o);
 
 static const struct verb verbs[] = {
-	{ "start", cmd_start, CLI_F_RUNCONF | CLI_F_STATE_DIR | CLI_F_JSON,
-	  "start [flags]",
+	{ "start", cmd_start, CLI_F_RUNCONF | CLI_F_STATE_DIR | CLI_F_JSON | CLI_F_RESUME,
+	  "start [flags] | start --resume",
 	  "start a run in the background",
 	  "Create a run under the state directory, start the monitor (conformd) and its\n"
 	  "sample workloads, and return once the monitor reports running. The run goes\n"
 	  "on until --duration is over or `conform stop`. Only one run per state\n"
-	  "directory is active at a time.\n" },
+	  "directory is active at a time. --config FILE reads the settings from a\n"
+	  "file (docs/config.md); flags given override it.\n"
+	  "--resume resumes the current run after its monitor died (`conform status`\n"
+	  "says so, exit 3): a new conformd takes over the same run dir, store and\n"
+	  "collector port, adopts the workloads and sidecars still running (they kept\n"
+	  "buffering their results), and records the time nobody watched as a\n"
+	  "monitor.gap: windows in it are monitor-gap windows, not failures.\n" },
 	{ "status", cmd_status, CLI_F_STATE_DIR | CLI_F_JSON | CLI_F_WATCH | CLI_F_INTERVAL,
 	  "status [--json] [--watch [--interval D]]",
 	  "show the active run: checks, workloads, faults",
@@ -63,12 +69,13 @@ static const struct verb verbs[] = {
 	  "run. If the monitor died, the reports are rendered from the run's store.\n"
 	  "Exit 0 when the run is conformant, 1 when not.\n" },
 	{ "run", cmd_run, CLI_F_RUNCONF | CLI_F_STATE_DIR,
-	  "run --duration D [flags]",
+	  "run --duration D [--config FILE] [flags]",
 	  "start, wait for the duration, stop: for CI",
 	  "Start a run, show its progress until --duration is over, then stop it and\n"
 	  "print the summary (reports/junit.xml is there for CI). Ctrl-C stops early and\n"
 	  "still writes the reports. Exit 0 when conformant, 1 when not, 3 when the\n"
-	  "monitor failed.\n" },
+	  "monitor failed. --config FILE reads the settings from a file (docs/config.md;\n"
+	  "its \"duration\" then stands for --duration); flags given override it.\n" },
 	{ "report", cmd_report, CLI_F_FORMAT | CLI_F_OUT | CLI_F_RUN | CLI_F_STATE_DIR,
 	  "report [--format json|junit|md] [--out PATH] [--run ID]",
 	  "render a run's report from its store",
@@ -90,6 +97,19 @@ static const struct verb verbs[] = {
 	  "  server-latency  answer --ms milliseconds late\n"
 	  "  kill            SIGKILL the workload (the supervisor restarts it)\n"
 	  "Example: conform fault server-errors --target http-server --rate 0.5 --for 30s\n" },
+	{ "config", cmd_config, CLI_F_JSON,
+	  "config validate FILE [--json]",
+	  "check a run config file and show what it resolves to",
+	  "Check a run config file (the JSON that `start` and `run` take with --config;\n"
+	  "docs/config.md describes every field and docs/conform.example.json sets them\n"
+	  "all) without starting anything. On success print the resolved settings\n"
+	  "(defaults filled in) and exit 0; --json prints them in run.json form.\n"
+	  "A bad file exits 2 with one line naming the file, the field path and what\n"
+	  "was expected, e.g.\n"
+	  "  conform.json: mesh_settings.split.v1: expected an integer 0..256, got \"ninety\"\n"
+	  "  conform.json: verdicts.fal: unknown field (did you mean \"fall\"?)\n"
+	  "JSON syntax errors name the line and column.\n"
+	  "Precedence in start and run: defaults < the file < flags given.\n" },
 	{ "version", cmd_version, 0,
 	  "version",
 	  "print the version",

@@ -64,9 +64,9 @@ void out_verdict(FILE *f, const char *verdict, int width)
 	int pad = width - (int)strlen(verdict);
 
 	if (out_colour() && f == stdout) {
-		if (!strcmp(verdict, "pass"))
+		if (!strcmp(verdict, "pass") || !strcmp(verdict, "passing"))
 			col = "\033[32m";
-		else if (!strcmp(verdict, "fail"))
+		else if (!strcmp(verdict, "fail") || !strcmp(verdict, "failing"))
 			col = "\033[1;31m";
 		else if (!strcmp(verdict, "nodata") || !strcmp(verdict, "skip"))
 			col = "\033[33m";

@@ -2,6 +2,8 @@
  * runctl.c - the run lifecycle as the CLI drives it: create a run directory
  * under the start lock, spawn conformd as a daemon and wait until it says
  * running, wait for it to exit, and print the final summary from the store.
+ * `start --resume` spawns `conformd --resume` for the current run after its
+ * monitor died.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +19,7 @@
 
 #include "apiclient.h"
 #include "cli.h"
+#include "config.h"
 #include "util.h"
 
 #define START_DEADLINE_MS 30000
@@ -145,12 +148,13 @@ static char **env_with_token(const char *assign)
 	return env;
 }
 
-static int spawn_conformd(const char *bin, const char *run_dir, const char *token, pid_t *out)
+static int spawn_conformd(const char *bin, const char *run_dir, const char *token, int resume,
+			  pid_t *out)
 {
 	char logpath[PATH_MAX];
 	char assign[64];
 	char **env = NULL;
-	char *argv[4];
+	char *argv[5];
 	int logfd = -1, nullfd = -1, ret = -1, saved;
 	pid_t pid;
 
@@ -167,7 +171,8 @@ static int spawn_conformd(const char *bin, const char *run_dir, const char *toke
 	argv[0] = (char *)bin;
 	argv[1] = (char *)"--run-dir";
 	argv[2] = (char *)run_dir;
-	argv[3] = NULL;
+	argv[3] = resume ? (char *)"--resume" : NULL;
+	argv[4] = NULL;
 	fflush(stdout);
 	fflush(stderr);
 	pid = fork();
@@ -314,9 +319,10 @@ static int refuse_active(const struct cli_run *cur)
 				"the last run %s (started %s) finished but was not stopped", cur->id,
 				when);
 	default:
-		return cli_fail(EXIT_USAGE, "`conform stop` renders its reports from the store "
-				"and clears it", "a run is still active: %s (started %s), but its "
-				"monitor is not running", cur->id, when);
+		return cli_fail(EXIT_USAGE, "`conform start --resume` resumes it; `conform stop` "
+				"ends it and renders its reports from the store", "a run is still "
+				"active: %s (started %s), but its monitor is not running", cur->id,
+				when);
 	}
 }
 
@@ -331,6 +337,91 @@ int cli_load_config(const char *run_dir, struct run_config *c, char *err, size_t
 	return run_config_load(path, c, err, errlen);
 }
 
+/* The run's token (RUN/token) into tok. 0 or -1. */
+static int read_token(const char *run_dir, char *tok, size_t len)
+{
+	char path[PATH_MAX], *text;
+	size_t n;
+	int rc;
+
+	if (str_fmt(path, sizeof(path), "%s/token", run_dir))
+		return -1;
+	text = file_read(path, 256, &n);
+	if (!text)
+		return -1;
+	while (n && (text[n - 1] == '\n' || text[n - 1] == '\r' || text[n - 1] == ' '))
+		text[--n] = '\0';
+	rc = n ? str_copy(tok, len, text) : -1;
+	free(text);
+	return rc;
+}
+
+/*
+ * `start --resume`: the current run's monitor died; spawn `conformd
+ * --resume` for it (under the start lock) and wait until it runs again.
+ */
+static int resume_run(const struct cli_opts *o, struct cli_run *r, struct run_config *cfg,
+		      pid_t *child)
+{
+	char err[512], bin[PATH_MAX], looked[2 * PATH_MAX], token[128], hint[PATH_MAX + 64];
+	int lockfd = -1, rc;
+
+	if (o->set & CLI_F_RUNCONF)
+		return cli_fail(EXIT_USAGE, "write just `conform start --resume`",
+				"--resume continues the run with its own settings; it takes no "
+				"run flags");
+	if ((rc = cli_state_dir(o, r->state_dir, sizeof(r->state_dir))))
+		return rc;
+	if (find_conformd(bin, sizeof(bin), looked, sizeof(looked)))
+		return cli_fail(EXIT_ENV, "build it with `make` or set CONFORM_BIN",
+				"conformd not found (looked at %s)", looked[0] ? looked : "nothing");
+	if (state_lock(r->state_dir, LOCK_WAIT_MS, &lockfd, err, sizeof(err)))
+		return cli_fail(errno == EWOULDBLOCK ? EXIT_USAGE : EXIT_ENV,
+				"wait for the other start to finish", "%s", err);
+	if ((rc = cli_current_run(o, r)))
+		goto out;
+	switch (r->state) {
+	case RUN_STATE_RUNNING:
+		rc = cli_fail(EXIT_USAGE, "`conform status` shows it", "the monitor of run %s "
+			      "(pid %ld) is running: nothing to resume", r->id, (long)r->pid);
+		goto out;
+	case RUN_STATE_FINISHED:
+		rc = cli_fail(EXIT_USAGE, "`conform stop` prints its summary and clears it",
+			      "run %s finished: nothing to resume", r->id);
+		goto out;
+	default:
+		break;
+	}
+	if (cli_load_config(r->dir, cfg, err, sizeof(err))) {
+		rc = cli_fail(EXIT_ENV, "`conform stop` renders what the store holds", "cannot "
+			      "resume run %s: %s", r->id, err);
+		goto out;
+	}
+	if (cfg->started <= 0) {
+		rc = cli_fail(EXIT_USAGE, "`conform stop` clears it; then start a new run",
+			      "run %s never started its traffic: nothing to resume", r->id);
+		goto out;
+	}
+	if (read_token(r->dir, token, sizeof(token))) {
+		snprintf(hint, sizeof(hint), "the run's secret is %s/token", r->dir);
+		rc = cli_fail(EXIT_ENV, hint, "cannot resume run %s: no token: %s", r->id,
+			      strerror(errno));
+		goto out;
+	}
+	if (spawn_conformd(bin, r->dir, token, 1, child)) {
+		rc = cli_fail(EXIT_ENV, NULL, "cannot start %s: %s", bin, strerror(errno));
+		goto out;
+	}
+	r->pid = *child;
+	if ((rc = wait_running(r, *child)))
+		goto out;
+	r->state = RUN_STATE_RUNNING;
+	rc = 0;
+out:
+	state_unlock(lockfd);
+	return rc;
+}
+
 int cli_start_run(const struct cli_opts *o, int is_run, struct cli_run *r,
 		  struct run_config *cfg, pid_t *child)
 {
@@ -343,7 +434,13 @@ int cli_start_run(const struct cli_opts *o, int is_run, struct cli_run *r,
 	int lockfd = -1, rc, tries;
 
 	memset(r, 0, sizeof(*r));
-	run_config_defaults(cfg);
+	if (!is_run && (o->set & CLI_F_RESUME))
+		return resume_run(o, r, cfg, child);
+	/* defaults < the config file < flags given */
+	config_defaults(cfg);
+	if ((o->set & CLI_F_CONFIG) && config_load(o->config, cfg, err, sizeof(err)))
+		return cli_fail(EXIT_USAGE, "`conform config validate FILE` checks a file; "
+				"docs/config.md describes every field", "%s", err);
 	if (cliflags_apply(o, is_run, cfg, &e))
 		return cli_usage_fail(&e);
 	if (cliflags_mesh_check(cfg, &e))   /* a missing dependency: environment */
@@ -397,7 +494,7 @@ int cli_start_run(const struct cli_opts *o, int is_run, struct cli_run *r,
 		rc = cli_fail(EXIT_ENV, NULL, "cannot write %s: %s", path, strerror(errno));
 		goto out;
 	}
-	if (spawn_conformd(bin, r->dir, token, child)) {
+	if (spawn_conformd(bin, r->dir, token, 0, child)) {
 		rc = cli_fail(EXIT_ENV, NULL, "cannot start %s: %s", bin, strerror(errno));
 		goto out;
 	}

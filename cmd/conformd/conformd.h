@@ -48,6 +48,14 @@ struct daemon {
 	int meshed;                    /* the mesh planned the topology */
 	int shift_done;
 
+	/* crash safety: the run clock (state.h) and a resumed monitor */
+	int resume;                    /* --resume: take over a run whose monitor died */
+	int64_t anchor_mono_ms;        /* mono_ms() at cfg.started */
+	int64_t eval_hold_until_ms;    /* mono: after a resume, let resent batches in first */
+	/* under mu: the last store write failure ("disk full", "read-only",
+	 * "I/O error"), "" while writes succeed; shown by GET /v1/status */
+	char store_error[160];
+
 	int wake_rd, wake_wr;          /* self-pipe: signals and POST /v1/stop */
 	atomic_int stop_requested;
 	char stop_reason[64];

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "conformd.h"
+#include "evaluate.h"
+#include "outcome.h"
 #include "report.h"
 #include "util.h"
 
@@ -46,10 +48,10 @@ static cJSON *status_check(struct daemon *d, const struct report_check *rc)
 
 	if (!c)
 		return NULL;
-	if (store_get_windows(d->store, rc->desc->id, &w, &nw) == 0 && nw > 0) {
-		state = verdict_name(w[nw - 1].r.verdict);
+	if (store_get_windows(d->store, rc->desc->id, &w, &nw) == 0 && nw > 0)
 		reason = w[nw - 1].r.reason_text;
-	}
+	/* debounced (rise/fall): one failing window does not make it failing */
+	state = evaluate_state_name(rc->state);
 	if (rc->win_pass + rc->win_fail > 0)   /* windows without data alone say nothing yet */
 		verdict = verdict_name(rc->verdict);
 	if (rc->verdict == V_SKIP) {
@@ -90,6 +92,34 @@ static cJSON *status_check(struct daemon *d, const struct report_check *rc)
 		cJSON_AddNumberToObject(c, "p99_ms", 0);
 	}
 	cJSON_AddNumberToObject(c, "incidents", (double)rc->nincidents);
+	if (rc->nincidents) {
+		const struct report_range *x = &rc->incidents[rc->nincidents - 1];
+		cJSON *a;
+
+		o = cJSON_AddObjectToObject(c, "last_incident");
+		cJSON_AddNumberToObject(o, "start", (double)x->start_s);
+		cJSON_AddNumberToObject(o, "end", (double)x->end_s);
+		cJSON_AddBoolToObject(o, "open", x->open);
+		cJSON_AddStringToObject(o, "reason", x->reason);
+		a = cJSON_AddArrayToObject(o, "samples");
+		for (i = 0; a && i < x->nsamples; i++) {
+			const struct store_sample *sm = &x->samples[i];
+			cJSON *e = cJSON_CreateObject();
+
+			if (!e)
+				break;
+			cJSON_AddStringToObject(e, "request_id", sm->request_id);
+			cJSON_AddStringToObject(e, "outcome", outcome_info(sm->outcome)->name);
+			cJSON_AddNumberToObject(e, "code", sm->code);
+			cJSON_AddNumberToObject(e, "latency_ms", (double)sm->latency_us / 1000.0);
+			cJSON_AddStringToObject(e, "identity", sm->identity);
+			cJSON_AddStringToObject(e, "backend", sm->backend);
+			cJSON_AddNumberToObject(e, "ts", (double)sm->ts_ms / 1000.0);
+			cJSON_AddItemToArray(a, e);
+		}
+	} else {
+		cJSON_AddNullToObject(c, "last_incident");
+	}
 	free(w);
 	return c;
 }
@@ -158,6 +188,18 @@ static int h_status(void *ctx, const struct api_request *req, struct api_respons
 	cJSON_AddNumberToObject(o, "batches", (double)cs.batches);
 	cJSON_AddNumberToObject(o, "duplicates", (double)cs.duplicates);
 	cJSON_AddNumberToObject(o, "rejected", (double)cs.rejected);
+	{
+		/* monitor health: the last store write failure, null while writes work */
+		char se[sizeof(d->store_error)];
+
+		pthread_mutex_lock(&d->mu);
+		str_copy(se, sizeof(se), d->store_error);
+		pthread_mutex_unlock(&d->mu);
+		if (se[0])
+			cJSON_AddStringToObject(o, "store_error", se);
+		else
+			cJSON_AddNullToObject(o, "store_error");
+	}
 
 	arr = cJSON_AddArrayToObject(root, "checks");
 	for (i = 0; i < r->nchecks; i++)

@@ -5,12 +5,18 @@
  * and the finish sequence of docs/internals.md "conformd". Under a mesh that
  * plans the topology (haproxy) it also runs the sidecars, the tap receiver,
  * the probes and the scheduled split shift.
+ *
+ * Crash safety: the run's clock is monotonic (state.h), a heartbeat file is
+ * written every second, and `--resume` takes over a run whose conformd died:
+ * same collector port, same store, the running workloads and sidecars
+ * adopted, a monitor.gap event for the time nobody watched.
  */
 /* check.h first: its enum reason has an R_OK that <unistd.h> defines as a macro */
 #include "check.h"
 #include "conformd.h"
 #include "evaluate.h"
 #include "report.h"
+#include "state.h"
 #include "util.h"
 
 #include <curl/curl.h>
@@ -18,6 +24,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -38,6 +45,12 @@
 #define SERVER_ROLES (ROLE_HTTP_SERVER | ROLE_GRPC_SERVER)
 #define SIDECAR_STOP_MS 5000
 #define PROBE_INTERVAL_MS 2000
+#define HEARTBEAT_MS 1000
+#define REBIND_MS 15000          /* resume: the old ports may sit in TIME_WAIT */
+/* resume: the clients reconnect with a backoff of at most 5 s, then resend
+ * what was not acked; evaluate after that so their windows are complete */
+#define RESUME_EVAL_HOLD_MS 8000
+#define STORE_ERROR_LOG_MS 5000
 
 static struct daemon *the_daemon; /* for the signal handler only */
 static volatile sig_atomic_t last_signal;
@@ -73,13 +86,16 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-	fputs("usage: conformd --run-dir DIR\n"
+	fputs("usage: conformd --run-dir DIR [--resume]\n"
 	      "\n"
 	      "The conform monitor of one run: reads DIR/run.json, serves the API on\n"
 	      "DIR/conformd.sock, runs the workloads, evaluates windows and writes\n"
 	      "DIR/reports/ when the run ends (duration over, POST /v1/stop, SIGTERM).\n"
 	      "\n"
 	      "  --run-dir DIR   the run directory (made by `conform start`)\n"
+	      "  --resume        take over the run after its conformd died: same\n"
+	      "                  collector port and store, adopt the workloads and\n"
+	      "                  sidecars still running (`conform start --resume`)\n"
 	      "  --help          this text\n"
 	      "\n"
 	      "environment:\n"
@@ -134,21 +150,11 @@ static int load_token(struct daemon *d, char *err, size_t errlen)
 	return 0;
 }
 
-/* Is pid a live conformd? (a recycled pid of another program is not) */
+/* Is pid a live conformd? (a recycled pid of another program is not, nor a
+ * killed one nobody reaped yet: the same test as the CLI's, state.h) */
 static int pid_is_conformd(pid_t pid)
 {
-	char path[64], *comm;
-	int live;
-
-	if (pid <= 0 || (kill(pid, 0) < 0 && errno != EPERM))
-		return 0;
-	str_fmt(path, sizeof(path), "/proc/%d/comm", (int)pid);
-	comm = file_read(path, 256, NULL);
-	if (!comm)
-		return 1; /* cannot tell: assume it is */
-	live = !strncmp(comm, "conformd", 8);
-	free(comm);
-	return live;
+	return state_pid_is_conformd(pid);
 }
 
 static int write_pidfile(const char *path, char *err, size_t errlen)
@@ -223,16 +229,36 @@ static int workload_bin(char *out, size_t len, char *err, size_t errlen)
 }
 
 static int commit_batch(void *ctx, const char *workload, uint64_t instance, uint64_t seq,
-			const struct agg_row *rows, size_t n)
+			const struct agg_row *rows, size_t n, const struct store_sample *samples,
+			size_t nsamples)
 {
+	static int64_t last_log_ms;
 	struct daemon *d = ctx;
-	int rc = store_put_batch(d->store, workload, instance, seq, rows, n);
+	int rc = store_put_batch_samples(d->store, workload, instance, seq, rows, n, samples,
+					 nsamples);
 
 	if (rc < 0) {
-		char q[300];
+		const char *kind = store_write_error(d->store);
+		char q[300], what[160];
 
-		log_kv(LOG_ERROR, "cannot store batch", "workload=%s seq=%llu err=%s", workload,
-		       (unsigned long long)seq, log_quote(store_errmsg(d->store), q, sizeof(q)));
+		/* not acked: the client keeps the batch and resends it later */
+		str_fmt(what, sizeof(what), "%s", kind ? kind : "write failed");
+		pthread_mutex_lock(&d->mu);
+		str_copy(d->store_error, sizeof(d->store_error), what);
+		pthread_mutex_unlock(&d->mu);
+		if (mono_ms() - last_log_ms >= STORE_ERROR_LOG_MS || !last_log_ms) {
+			last_log_ms = mono_ms();
+			log_kv(LOG_ERROR, "cannot store batch, not acking it (the client keeps it)",
+			       "workload=%s seq=%llu store_error=\"%s\" err=%s", workload,
+			       (unsigned long long)seq, what,
+			       log_quote(store_errmsg(d->store), q, sizeof(q)));
+		}
+	} else if (d->store_error[0]) {
+		pthread_mutex_lock(&d->mu);
+		if (d->store_error[0])
+			log_kv(LOG_INFO, "store writes work again", "was=\"%s\"", d->store_error);
+		d->store_error[0] = '\0';
+		pthread_mutex_unlock(&d->mu);
 	}
 	return rc;
 }
@@ -528,6 +554,12 @@ static int start_workloads(struct daemon *d, char *err, size_t errlen)
 	return 0;
 }
 
+/* The run's now in unix seconds, from the monotonic clock (state.h). */
+static double run_now(const struct daemon *d)
+{
+	return state_run_now(d->cfg.started, d->anchor_mono_ms, mono_ms());
+}
+
 static void set_state(struct daemon *d, enum daemon_state s)
 {
 	pthread_mutex_lock(&d->mu);
@@ -617,7 +649,7 @@ static void finish(struct daemon *d, int64_t *next_idx, uint64_t *rejected_synce
 	d->tap = NULL;
 	sync_rejected(d, rejected_synced);
 	pthread_mutex_lock(&d->mu);
-	d->ended = wall_s();
+	d->ended = d->cfg.started > 0 ? run_now(d) : wall_s();
 	pthread_mutex_unlock(&d->mu);
 	if (store_set_run_ended(d->store, d->ended) < 0)
 		log_kv(LOG_ERROR, "cannot mark the run ended", "err=\"%s\"", store_errmsg(d->store));
@@ -681,21 +713,42 @@ static void split_shift(struct daemon *d, double now)
 	log_kv(LOG_INFO, "split shifted", "v1=%u v2=%u", m->shift_v1, m->shift_v2);
 }
 
+static void heartbeat(struct daemon *d, int64_t *last_ms)
+{
+	int64_t now = mono_ms();
+
+	if (*last_ms && now - *last_ms < HEARTBEAT_MS)
+		return;
+	*last_ms = now;
+	if (state_heartbeat_write(d->run_dir, wall_s()) < 0)
+		log_kv(LOG_WARN, "cannot write the heartbeat", "dir=%s err=\"%s\"", d->run_dir,
+		       strerror(errno));
+}
+
+/*
+ * Windows are evaluated and the run ends on the run clock (monotonic since
+ * the start): a wall-clock jump moves neither. Window boundaries stay whole
+ * unix seconds from cfg.started, like the clients' timestamps.
+ */
 static void main_loop(struct daemon *d, int64_t *next_idx, uint64_t *rejected_synced)
 {
+	int64_t hb = 0;
+
 	while (!atomic_load(&d->stop_requested)) {
 		double now;
 
+		heartbeat(d, &hb);
 		wait_tick(d, TICK_MS);
 		d->pops->poll(d->plat);
-		now = wall_s();
-		faults_expire(d->faults, now);
+		now = run_now(d);
+		faults_expire(d->faults, wall_s());
 		if (d->meshed) {
 			d->mops->tick(d->mesh);
 			split_shift(d, now);
 		}
 		sync_rejected(d, rejected_synced);
-		if (evaluate_due(d->store, &d->cfg, now, EVAL_GRACE_S, 0, 0, next_idx) < 0)
+		if (mono_ms() >= d->eval_hold_until_ms &&
+		    evaluate_due(d->store, &d->cfg, now, EVAL_GRACE_S, 0, 0, next_idx) < 0)
 			log_kv(LOG_ERROR, "evaluation failed", "err=\"%s\"", store_errmsg(d->store));
 		if (d->cfg.duration_ms > 0 &&
 		    now >= d->cfg.started + (double)d->cfg.duration_ms / 1000.0) {
@@ -708,6 +761,150 @@ static void main_loop(struct daemon *d, int64_t *next_idx, uint64_t *rejected_sy
 			last_signal == SIGINT ? "INT" : "TERM");
 	if (!d->stop_reason[0])
 		str_copy(d->stop_reason, sizeof(d->stop_reason), "stop requested");
+}
+
+/* ---- resume ---- */
+
+/* The collector on the run's port (resume): the clients reconnect there.
+ * The port may sit in TIME_WAIT for a moment; retry up to REBIND_MS. */
+static struct collector *collector_rebind(struct daemon *d, int port, char *err, size_t errlen)
+{
+	int64_t deadline = mono_ms() + REBIND_MS;
+	char addr[64];
+	int got = 0, tries = 0;
+
+	str_fmt(addr, sizeof(addr), "127.0.0.1:%d", port);
+	for (;;) {
+		struct collector *c = collector_start(addr, d->token, commit_batch, d, &got, err,
+						      errlen);
+
+		if (c)
+			return c;
+		if (mono_ms() >= deadline || atomic_load(&d->stop_requested))
+			return NULL;
+		if (!tries++)
+			log_kv(LOG_WARN, "collector port busy, retrying", "addr=%s for_ms=%d", addr,
+			       REBIND_MS);
+		wait_tick(d, 250);
+	}
+}
+
+static struct tapfeed *tapfeed_rebind(struct daemon *d, const char *addr,
+				      const struct tapfeed_config *tc, char *out, size_t outlen,
+				      char *err, size_t errlen)
+{
+	int64_t deadline = mono_ms() + REBIND_MS;
+	int tries = 0;
+
+	for (;;) {
+		struct tapfeed *t = tapfeed_start(addr, tc, out, outlen, err, errlen);
+
+		if (t)
+			return t;
+		if (mono_ms() >= deadline || atomic_load(&d->stop_requested))
+			return NULL;
+		if (!tries++)
+			log_kv(LOG_WARN, "tap port busy, retrying", "addr=%s for_ms=%d", addr,
+			       REBIND_MS);
+		wait_tick(d, 250);
+	}
+}
+
+/* Where the evaluation stopped: the first window index some selected check
+ * has no stored verdict for (re-evaluating a window is harmless). */
+static int64_t resume_next_idx(struct daemon *d)
+{
+	int64_t next = -1;
+
+	for (size_t i = 0; i < d->cfg.nchecks; i++) {
+		struct store_window *w = NULL;
+		size_t n = 0;
+		int64_t after;
+
+		if (store_get_windows(d->store, d->cfg.checks[i], &w, &n) < 0) {
+			log_kv(LOG_ERROR, "cannot read the evaluated windows", "check=%s err=\"%s\"",
+			       d->cfg.checks[i], store_errmsg(d->store));
+			free(w);
+			return 0;
+		}
+		after = n ? w[n - 1].idx + 1 : 0;
+		if (next < 0 || after < next)
+			next = after;
+		free(w);
+	}
+	return next < 0 ? 0 : next;
+}
+
+/* Record the time nobody watched: from the last heartbeat to now. */
+static void record_gap(struct daemon *d, double *down_s)
+{
+	double hb = 0, now = wall_s();
+	char detail[96];
+
+	if (state_heartbeat_read(d->run_dir, &hb) < 0 || hb < d->cfg.started || hb > now) {
+		log_kv(LOG_WARN, "no usable heartbeat: the gap starts at the run's start", NULL);
+		hb = d->cfg.started;
+	}
+	str_fmt(detail, sizeof(detail), "from=%lld to=%lld", (long long)floor(hb),
+		(long long)ceil(now));
+	event(d, "monitor.gap", "conformd", detail);
+	log_kv(LOG_WARN, "monitor gap", "from=%.3f to=%.3f down_s=%.1f", hb, now, now - hb);
+	*down_s = now - hb;
+}
+
+/* Take the running workloads and sidecars over (instead of starting them). */
+static int resume_workloads(struct daemon *d, size_t *adopted, size_t *restarted, char *err,
+			    size_t errlen)
+{
+	struct mesh_plan *plan = calloc(1, sizeof(*plan));
+	struct store_event *ev = NULL;
+	size_t nev = 0;
+	int rc;
+
+	if (!plan) {
+		str_fmt(err, errlen, "out of memory");
+		return -1;
+	}
+	rc = d->pops->adopt ? d->pops->adopt(d->plat, adopted, restarted, err, errlen)
+			    : (str_fmt(err, errlen, "platform %s cannot adopt workloads",
+				       d->pops->name), -ENOTSUP);
+	if (rc == 0 && d->mops->plan(d->mesh, plan, err, errlen) == 0)
+		d->meshed = 1;
+	free(plan);
+	if (rc < 0)
+		return -1;
+	/* the scheduled split shift happened already if it was recorded */
+	if (store_get_events_kind(d->store, "split.shift", &ev, &nev) == 0 && nev)
+		d->shift_done = 1;
+	free(ev);
+	d->pops->poll(d->plat);   /* start again what died meanwhile */
+	return 0;
+}
+
+/* The tap receiver's address, kept for a resume (the sidecars' configs name it). */
+static void save_tap_addr(struct daemon *d, const char *addr)
+{
+	char path[PATH_MAX];
+
+	str_fmt(path, sizeof(path), "%s/tap.addr", d->run_dir);
+	if (file_write_atomic(path, addr, strlen(addr), 0600) < 0)
+		log_kv(LOG_ERROR, "cannot write the tap address", "path=%s err=\"%s\"", path,
+		       strerror(errno));
+}
+
+static int load_tap_addr(struct daemon *d, char *out, size_t len)
+{
+	char path[PATH_MAX], *text;
+	int rc;
+
+	str_fmt(path, sizeof(path), "%s/tap.addr", d->run_dir);
+	text = file_read(path, 128, NULL);
+	if (!text)
+		return -1;
+	text[strcspn(text, "\n")] = '\0';
+	rc = strncmp(text, "127.0.0.1:", 10) ? -1 : str_copy(out, len, text);
+	free(text);
+	return rc;
 }
 
 static int setup_signals(struct daemon *d)
@@ -735,6 +932,7 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "run-dir", required_argument, NULL, 'd' },
+		{ "resume", no_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -747,12 +945,17 @@ int main(int argc, char **argv)
 	uint64_t rejected_synced = 0;
 	int opt, port = 0, code = EXIT_ENV, pid_written = 0;
 	char menv_tap[PLATFORM_ADDR_MAX] = "";
+	size_t adopted = 0, restarted = 0;
+	double down_s = 0;
 
 	log_init("conformd", LOG_INFO);
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'd':
 			run_dir_arg = optarg;
+			break;
+		case 'r':
+			d->resume = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -783,7 +986,23 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	str_copy(d->cfg.run_dir, sizeof(d->cfg.run_dir), d->run_dir);
-	d->cfg.started = 0;
+	if (!d->resume) {
+		d->cfg.started = 0;
+	} else {
+		struct stat st;
+
+		str_fmt(path, sizeof(path), "%s/reports/report.json", d->run_dir);
+		if (stat(path, &st) == 0) {
+			log_kv(LOG_ERROR, "nothing to resume", "run=%s err=\"the run finished (%s)\"",
+			       d->cfg.id, path);
+			return EXIT_USAGE;
+		}
+		if (d->cfg.started <= 0 || d->cfg.collector_port <= 0) {
+			log_kv(LOG_ERROR, "nothing to resume", "run=%s err=\"its traffic never "
+			       "started: start a new run\"", d->cfg.id);
+			return EXIT_USAGE;
+		}
+	}
 	d->pops = platform_find(d->cfg.platform);
 	d->mops = mesh_find(d->cfg.mesh);
 	if (!d->pops || !d->mops) {
@@ -813,11 +1032,28 @@ int main(int argc, char **argv)
 		log_kv(LOG_ERROR, "cannot open the store", "err=%s", log_quote(err, q, sizeof(q)));
 		goto out;
 	}
+	if (d->resume) {
+		struct state_clock sc, *saved = NULL;
+		char boot[40];
+
+		state_boot_id(boot, sizeof(boot));
+		if (state_clock_load(d->run_dir, &sc) == 0)
+			saved = &sc;
+		d->anchor_mono_ms = state_clock_anchor(saved, boot, d->cfg.started, wall_s(),
+						       mono_ms());
+		record_gap(d, &down_s);
+		d->eval_hold_until_ms = mono_ms() + RESUME_EVAL_HOLD_MS;
+	}
 	put_run(d);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 
-	d->coll = collector_start("127.0.0.1:0", d->token, commit_batch, d, &port, err,
-				  sizeof(err));
+	if (d->resume) {
+		port = d->cfg.collector_port;
+		d->coll = collector_rebind(d, port, err, sizeof(err));
+	} else {
+		d->coll = collector_start("127.0.0.1:0", d->token, commit_batch, d, &port, err,
+					  sizeof(err));
+	}
 	if (!d->coll) {
 		log_kv(LOG_ERROR, "cannot start the collector", "err=%s",
 		       log_quote(err, q, sizeof(q)));
@@ -877,19 +1113,34 @@ int main(int argc, char **argv)
 		tc.trust_domain = d->cfg.m.trust_domain;
 		tc.server = "http-server";
 		tc.path = "/echo";
-		d->tap = tapfeed_start("127.0.0.1:0", &tc, tap_addr, sizeof(tap_addr), err,
-				       sizeof(err));
+		if (d->resume) {
+			char old[PLATFORM_ADDR_MAX];
+
+			if (load_tap_addr(d, old, sizeof(old)) < 0) {
+				log_kv(LOG_ERROR, "cannot resume the tap receiver", "err=\"no %s/tap.addr\"",
+				       d->run_dir);
+				goto out;
+			}
+			d->tap = tapfeed_rebind(d, old, &tc, tap_addr, sizeof(tap_addr), err,
+						sizeof(err));
+		} else {
+			d->tap = tapfeed_start("127.0.0.1:0", &tc, tap_addr, sizeof(tap_addr), err,
+					       sizeof(err));
+		}
 		if (!d->tap) {
 			log_kv(LOG_ERROR, "cannot start the tap receiver", "err=%s",
 			       log_quote(err, q, sizeof(q)));
 			goto out;
 		}
+		if (!d->resume)
+			save_tap_addr(d, tap_addr);
 		str_copy(menv_tap, sizeof(menv_tap), tap_addr);
 	}
 	{
 		struct mesh_env env = {
 			.cfg = &d->cfg, .pops = d->pops, .plat = d->plat, .store = d->store,
 			.tap_addr = menv_tap[0] ? menv_tap : NULL,
+			.resume = d->resume,
 		};
 		int mrc = d->mops->prepare(&env, &d->mesh, err, sizeof(err));
 
@@ -906,7 +1157,14 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	faults_set_mesh(d->faults, d->mops, d->mesh);
-	if (start_workloads(d, err, sizeof(err)) < 0) {
+	if (d->resume) {
+		if (resume_workloads(d, &adopted, &restarted, err, sizeof(err)) < 0) {
+			log_kv(LOG_ERROR, "cannot take the workloads over", "err=%s",
+			       log_quote(err, q, sizeof(q)));
+			event(d, "run.error", d->cfg.id, err);
+			goto out;
+		}
+	} else if (start_workloads(d, err, sizeof(err)) < 0) {
 		log_kv(LOG_ERROR, "cannot start the workloads", "err=%s",
 		       log_quote(err, q, sizeof(q)));
 		event(d, "run.error", d->cfg.id, err);
@@ -922,7 +1180,8 @@ int main(int argc, char **argv)
 	if (d->meshed) {
 		const struct run_config *c = &d->cfg;
 
-		if (wants_split(c))
+		/* resumed: the sidecars hold the weights (re-applied by tick) */
+		if (wants_split(c) && !d->resume)
 			split_set(d, c->m.split_v1, c->m.split_v2);
 		if (run_config_has_check(c, "mtls.enforced") ||
 		    run_config_has_check(c, "identity.expiry")) {
@@ -938,13 +1197,37 @@ int main(int argc, char **argv)
 				log_kv(LOG_ERROR, "cannot start the probes", NULL);
 		}
 	}
-	pthread_mutex_lock(&d->mu);
-	d->cfg.started = wall_s();
-	d->state = DS_RUNNING;
-	pthread_mutex_unlock(&d->mu);
-	put_run(d);
-	save_run_json(d);
-	{
+	if (d->resume) {
+		char detail[160], dur[32];
+
+		set_state(d, DS_RUNNING);
+		next_idx = resume_next_idx(d);
+		str_fmt(detail, sizeof(detail), "monitor resumed after %s down; %zu adopted, "
+			"%zu restarted; evaluation resumes at window %lld",
+			dur_format((int64_t)(down_s * 1000), dur, sizeof(dur)), adopted, restarted,
+			(long long)next_idx);
+		event(d, "monitor.resume", "conformd", detail);
+		log_kv(LOG_INFO, "run resumed", "run=%s detail=%s", d->cfg.id,
+		       log_quote(detail, q, sizeof(q)));
+	} else {
+		struct state_clock sc;
+
+		pthread_mutex_lock(&d->mu);
+		d->cfg.started = wall_s();
+		d->anchor_mono_ms = mono_ms();
+		d->state = DS_RUNNING;
+		pthread_mutex_unlock(&d->mu);
+		memset(&sc, 0, sizeof(sc));
+		sc.started = d->cfg.started;
+		sc.started_mono_ms = d->anchor_mono_ms;
+		state_boot_id(sc.boot_id, sizeof(sc.boot_id));
+		if (state_clock_save(d->run_dir, &sc) < 0)
+			log_kv(LOG_WARN, "cannot write the run clock", "err=\"%s\"", strerror(errno));
+		state_heartbeat_write(d->run_dir, wall_s());
+		put_run(d);
+		save_run_json(d);
+	}
+	if (!d->resume) {
 		char detail[128], dur[32];
 
 		str_fmt(detail, sizeof(detail), "traffic started, duration %s",
@@ -961,7 +1244,8 @@ int main(int argc, char **argv)
 out:
 	probe_stop(d->prober);
 	d->prober = NULL;
-	if (code != 0 && d->plat)
+	/* a resume that failed leaves the run as it found it, for another try */
+	if (code != 0 && d->plat && !d->resume)
 		d->pops->stop(d->plat, ALL_ROLES | PLATFORM_ROLE_SIDECAR, SERVER_STOP_MS);
 	tapfeed_stop(d->tap);
 	d->tap = NULL;

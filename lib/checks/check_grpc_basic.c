@@ -6,14 +6,15 @@
  * Proof:     the grpc-client calls conform.v1.Echo/Unary on the grpc-server
  *            at a steady open-loop rate; each call ends OK or with a precise
  *            outcome (gRPC status code, deadline, refused connection ...).
- * Objective: success >= 99% in every window; a window without calls is
+ * Objective: success >= 99% (or the run's own objective for it: run.json
+ *            "objectives") in every window; a window without calls is
  *            NODATA. Failures are named by outcome and gRPC status.
  */
 #include "check.h"
 
 static int grpc_basic_eval(const struct window_data *wd, struct window_result *out)
 {
-	if (check_eval_success_ratio(wd, out, wd->check->objective_ratio))
+	if (check_eval_success_ratio(wd, out, run_config_objective(wd->cfg, wd->check)))
 		return -1;
 	check_evidence_fill(wd, out, NULL);
 	return 0;

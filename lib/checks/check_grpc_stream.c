@@ -58,13 +58,13 @@ static int grpc_stream_eval(const struct window_data *wd, struct window_result *
 		return 0;
 	}
 	/* at most (1 - objective) of the messages may go unanswered */
-	if ((double)failed_msgs > (1.0 - wd->check->objective_ratio) * (double)messages + 1e-9) {
+	if ((double)failed_msgs > (1.0 - run_config_objective(wd->cfg, wd->check)) * (double)messages + 1e-9) {
 		out->verdict = V_FAIL;
 		out->reason = R_STREAM_LOSS;
 		str_fmt(out->reason_text, sizeof(out->reason_text),
 			"stream loss %s%% > %.1f%%: %" PRIu64 " of %" PRIu64 " messages not echoed: %s",
 			check_fmt_pct(failed_msgs, messages, pct, sizeof(pct)),
-			(1.0 - wd->check->objective_ratio) * 100.0, failed_msgs, messages,
+			(1.0 - run_config_objective(wd->cfg, wd->check)) * 100.0, failed_msgs, messages,
 			why[0] ? why : "no failure recorded");
 		return 0;
 	}

@@ -6,14 +6,15 @@
  * Proof:     the http-client sends GET /echo to the http-server at a steady
  *            open-loop rate; every answer is classified (lib/outcome.h) and
  *            aggregated per second. A window's success ratio is ok / total.
- * Objective: success >= 99% in every window; a window without requests is
+ * Objective: success >= 99% (or the run's own objective for it: run.json
+ *            "objectives") in every window; a window without requests is
  *            NODATA. Failures are named by outcome and status code.
  */
 #include "check.h"
 
 static int http_basic_eval(const struct window_data *wd, struct window_result *out)
 {
-	if (check_eval_success_ratio(wd, out, wd->check->objective_ratio))
+	if (check_eval_success_ratio(wd, out, run_config_objective(wd->cfg, wd->check)))
 		return -1;
 	check_evidence_fill(wd, out, NULL);
 	return 0;

@@ -34,11 +34,14 @@ static size_t ntotals;
 /* Called on the collector thread only. Batches are counted once: a resend
  * after a reconnect is rare in a bench and would only add. */
 static int bs_commit(void *ctx, const char *workload, uint64_t instance, uint64_t seq,
-		     const struct agg_row *rows, size_t n)
+		     const struct agg_row *rows, size_t n, const struct store_sample *samples,
+		     size_t nsamples)
 {
 	size_t i, j;
 
 	(void)ctx;
+	(void)samples;
+	(void)nsamples;
 	(void)instance;
 	(void)seq;
 	for (i = 0; i < n; i++) {

@@ -9,6 +9,8 @@
 #      p99, client overloads) through a collector sink
 #   4. resident memory of conformd and each workload of an idle run
 #   5. the HAProxy sidecar path (outbound + mTLS inbound) vs direct
+#   6. a synthetic BENCH_HISTORY_DAYS-day store (test/tools/history7d): size per
+#      check-day, report build and render times
 # Ends with a table of figures and ratios. BENCH_SECONDS (default 10) sets
 # each load phase. Ports are probed free, never fixed.
 set -u
@@ -317,6 +319,25 @@ if [ -x "$HAPROXY" ] && [ -x "$MESHTOOL" ]; then
 	fi
 else
 	srow "sidecar path" "skipped (haproxy or meshtool missing)"
+fi
+
+# ---- 6. a long run's history: a synthetic store of BENCH_HISTORY_DAYS (default 1) ----
+H7="$ROOT/$BUILD/test/tools/history7d"
+[ -x "$H7" ] || make -s BUILD="$BUILD" "$BUILD/test/tools/history7d" >/dev/null 2>&1
+HDAYS=${BENCH_HISTORY_DAYS:-1}
+if [ -x "$H7" ]; then
+	echo "== history: ${HDAYS}-day synthetic store, 3 checks at 10 req/s (test/tools/history7d)"
+	if timeout 120 "$H7" --days "$HDAYS" >"$W/history.out" 2>&1; then
+		sed 's/^/  /' "$W/history.out"
+		hv() { sed -n "s/^history7d .* $1=\([^ ]*\).*/\1/p" "$W/history.out"; }
+		srow "history ${HDAYS}d: database bytes per check-day" "$(hv bytes_per_check_day)"
+		srow "history ${HDAYS}d: report_build" "$(sed -n 's/^report_build: *//p' "$W/history.out")"
+		srow "history ${HDAYS}d: render html" "$(sed -n 's/^render html *//p' "$W/history.out")"
+	else
+		srow "WARNING history7d" "failed: $(tail -n 1 "$W/history.out")"
+	fi
+else
+	srow "history" "skipped (history7d missing)"
 fi
 
 # ---- summary ----

@@ -54,7 +54,7 @@ for l in open(sys.argv[1], encoding="utf-8"):
 s = json.load(open(sys.argv[2]))
 want = {}
 for c in s["checks"]:
-    failing = c["state"] == "fail" or c["verdict"] == "fail"
+    failing = c["state"] in ("fail", "failing") or c["verdict"] == "fail"
     if sys.argv[3] == "failing" and not failing:
         continue
     want[c["id"]] = "✖" if failing else {"pass": "✔", "skip": "–"}.get(c["verdict"], "·")
@@ -144,6 +144,14 @@ wait_for 20 "http.basic failing on screen" bash -c \
 	"tmux -L '$TSOCK' capture-pane -p -t dash | grep -E '^[> ] ✖ http\.basic +fail'"
 check_rows dash | grep -qE '^[> ] ✔ grpc\.basic' || fail "grpc.basic should still pass"
 wait_for 10 "fault event in the events pane" screen_has dash "fault.start"
+# two failing windows in a row make an incident; the detail pane (still open on
+# http.basic) lists its sample failing requests: id, status, latency, identity
+wait_for 30 "a sample failing request of the incident in the detail pane" bash -c \
+	"tmux -L '$TSOCK' capture-pane -p -t dash |
+	 grep -qE '^ +http\.basic\.http-client\.[0-9a-f]+\.[0-9]+\.[0-9]{13} +http_5xx 503 +[0-9.]+ ms'"
+screen_has dash "incident:" || fail "detail pane lacks the incident line"
+status_has '[c for c in s["checks"] if c["id"]=="http.basic" and c["state"]=="failing" and c["last_incident"]["samples"]]' ||
+	fail "status lacks the debounced state or the last incident's samples: $(status_json)"
 
 note "a monitor that does not answer is shown as unreachable, then recovers"
 STOPPED_PID=$(cat "$d/conformd.pid")

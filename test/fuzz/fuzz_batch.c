@@ -1,13 +1,9 @@
 /*
  * fuzz_batch.c - libFuzzer target for what the collector does with a
  * message from the network: protobuf-c unpack of conform.v1.Batch, then the
- * collector's validation and conversion to agg_row. Rows that pass must
- * satisfy what the store and the evaluator rely on.
- *
- * The validation is collector_validate_batch() once lib/collector.h exports
- * it (the Makefile defines FUZZ_HAVE_VALIDATE_BATCH when it does); until
- * then this file compiles lib/collector.c into itself to reach the static
- * coll_validate().
+ * collector's validation (collector_validate_batch) and conversion to
+ * agg_row and samples. Rows and samples that pass must satisfy what the
+ * store and the evaluator rely on.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -20,27 +16,15 @@
 #include "hist.h"
 #include "outcome.h"
 
-#ifdef FUZZ_HAVE_VALIDATE_BATCH
 #include "collector.h"
-#else
-#include "../../lib/collector.c"
-#endif
 
 /* the seeds in corpus/batch carry this token */
 #define FUZZ_TOKEN "0123456789abcdef0123456789abcdef"
 
-static int validate(const Conform__V1__Batch *b, struct agg_row **rows, size_t *n, char *err,
-		    size_t errlen)
+static int validate(const Conform__V1__Batch *b, struct agg_row **rows, size_t *n,
+		    struct store_sample **samples, size_t *nsamples, char *err, size_t errlen)
 {
-#ifdef FUZZ_HAVE_VALIDATE_BATCH
-	return collector_validate_batch(b, FUZZ_TOKEN, rows, n, err, errlen);
-#else
-	static struct collector c;
-
-	str_copy(c.token, sizeof(c.token), FUZZ_TOKEN);
-	*n = b->n_buckets;
-	return coll_validate(&c, b, rows, err, errlen);
-#endif
+	return collector_validate_batch(b, FUZZ_TOKEN, rows, n, samples, nsamples, err, errlen);
 }
 
 static int terminated(const char *s, size_t size)
@@ -79,7 +63,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	Conform__V1__Batch *b;
 	struct agg_row *rows = NULL;
-	size_t n = 0, i;
+	struct store_sample *samples = NULL;
+	size_t n = 0, ns = 0, i;
 	char err[256];
 
 	if (size > (1u << 20))
@@ -87,14 +72,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	b = conform__v1__batch__unpack(NULL, size, data);
 	if (!b)
 		return 0;
-	if (validate(b, &rows, &n, err, sizeof(err)) == 0) {
+	if (validate(b, &rows, &n, &samples, &ns, err, sizeof(err)) == 0) {
 		FUZZ_CHECK(n == b->n_buckets && (!n || rows));
 		for (i = 0; i < n; i++)
 			check_row(b, &rows[i]);
+		FUZZ_CHECK(ns == b->n_samples && ns <= COLLECTOR_MAX_SAMPLES && (!ns || samples));
+		for (i = 0; i < ns; i++) {
+			const struct store_sample *x = &samples[i];
+
+			FUZZ_CHECK(terminated(x->request_id, sizeof(x->request_id)) &&
+				   x->request_id[0] && terminated(x->check, sizeof(x->check)) &&
+				   terminated(x->backend, sizeof(x->backend)) &&
+				   terminated(x->identity, sizeof(x->identity)));
+			FUZZ_CHECK(outcome_valid(x->outcome));
+		}
 	} else {
 		FUZZ_CHECK(terminated(err, sizeof(err)) && err[0]);
 	}
 	free(rows);
+	free(samples);
 	conform__v1__batch__free_unpacked(b, NULL);
 	return 0;
 }

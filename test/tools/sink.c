@@ -48,12 +48,15 @@ static uint64_t str_hash(const char *s)
 
 /* Called on the collector thread only: no locking needed. */
 static int sink_commit(void *ctx, const char *workload, uint64_t instance, uint64_t seq,
-		       const struct agg_row *rows, size_t n)
+		       const struct agg_row *rows, size_t n, const struct store_sample *samples,
+		       size_t nsamples)
 {
 	uint64_t wh = str_hash(workload);
 	size_t i, j;
 
 	(void)ctx;
+	(void)samples;
+	(void)nsamples;
 	for (i = 0; i < nseen; i++)
 		if (seen[i].instance == instance && seen[i].seq == seq && seen[i].wl_hash == wh)
 			return 0;

@@ -3,18 +3,21 @@
  * client: valid batches are acked after commit, duplicates are acked but not
  * stored twice, bad tokens / bad histograms / garbage are rejected and counted
  * while the stream keeps serving, a failed commit cancels the stream so the
- * client resends after reconnecting.
+ * client resends after reconnecting; failing-request samples are validated
+ * and round-trip into the store once, even when the batch is resent.
  */
 #include <grpc/grpc.h>
 #include <grpc/grpc_security.h>
 #include <grpc/byte_buffer_reader.h>
 #include <grpc/support/time.h>
+#include <unistd.h>
 
 #include "agg.h"
 #include "collector.h"
 #include "conform.pb-c.h"
 #include "harness.h"
 #include "outcome.h"
+#include "store.h"
 #include "util.h"
 
 #define TOKEN "0123456789abcdef0123456789abcdef"
@@ -28,11 +31,14 @@ static size_t commits;
 static uint64_t fail_seq;      /* commit of this seq fails once */
 
 static int commit_cb(void *ctx, const char *workload, uint64_t instance, uint64_t seq,
-		     const struct agg_row *rows, size_t n)
+		     const struct agg_row *rows, size_t n, const struct store_sample *samples,
+		     size_t nsamples)
 {
 	size_t i;
 
 	(void)ctx;
+	(void)samples;
+	(void)nsamples;
 	commits++;
 	if (fail_seq && seq == fail_seq) {
 		fail_seq = 0;
@@ -421,6 +427,131 @@ TEST(stop_with_open_stream)
 	tc_close(&t);
 }
 
+/* A Batch holding only samples, packed: what the reporter appends to the
+ * packed rows (protobuf merges concatenated messages). */
+static uint8_t *mk_samples(size_t n, const char *rid, unsigned outcome, size_t *len)
+{
+	Conform__V1__Sample sm[70], *p[70];
+	Conform__V1__Batch b;
+	uint8_t *buf;
+	size_t i;
+
+	conform__v1__batch__init(&b);
+	for (i = 0; i < n && i < 70; i++) {
+		conform__v1__sample__init(&sm[i]);
+		sm[i].check = (char *)"http.basic";
+		sm[i].request_id = (char *)rid;
+		sm[i].outcome = outcome;
+		sm[i].code = 503;
+		sm[i].latency_us = 1500 + i;
+		sm[i].backend = (char *)"v1";
+		sm[i].identity = (char *)"spiffe://cluster.local/ns/conform/sa/http-client";
+		sm[i].ts_ms = 1000000 + (int64_t)i;
+		p[i] = &sm[i];
+	}
+	b.n_samples = i;
+	b.samples = p;
+	*len = conform__v1__batch__get_packed_size(&b);
+	buf = malloc(*len + 1);
+	if (buf)
+		conform__v1__batch__pack(&b, buf);
+	return buf;
+}
+
+/* rows batch + samples appended, unpacked and validated: 0 valid, -1 not */
+static int validate_with(size_t nsamples, const char *rid, unsigned outcome,
+			 struct agg_row **rows, size_t *nrows, struct store_sample **sm,
+			 size_t *nsm, char *err, size_t errlen)
+{
+	size_t l1, l2;
+	uint8_t *a = mk_batch(TOKEN, 1, 3, &l1), *b = mk_samples(nsamples, rid, outcome, &l2);
+	uint8_t *both = malloc(l1 + l2 + 1);
+	Conform__V1__Batch *m;
+	int rc = -1;
+
+	if (!a || !b || !both)
+		goto out;
+	memcpy(both, a, l1);
+	memcpy(both + l1, b, l2);
+	m = conform__v1__batch__unpack(NULL, l1 + l2, both);
+	if (!m)
+		goto out;
+	rc = collector_validate_batch(m, TOKEN, rows, nrows, sm, nsm, err, errlen);
+	conform__v1__batch__free_unpacked(m, NULL);
+out:
+	free(a);
+	free(b);
+	free(both);
+	return rc;
+}
+
+TEST(samples_validated_and_stored_once)
+{
+	struct agg_row *rows = NULL;
+	struct store_sample *sm = NULL, got[8];
+	size_t nrows = 0, nsm = 0;
+	struct store *s = NULL;
+	char err[256], path[128], rid[200];
+	int k;
+
+	/* appended to a packed Batch, samples join it; rows stay */
+	ASSERT_EQ(validate_with(5, "http.basic.http-client.2a.7.1000000", OUT_HTTP_5XX, &rows,
+				&nrows, &sm, &nsm, err, sizeof(err)), 0);
+	ASSERT_EQ(nrows, 1);
+	ASSERT_EQ(nsm, 5);
+	ASSERT_STR_EQ(sm[0].request_id, "http.basic.http-client.2a.7.1000000");
+	ASSERT_STR_EQ(sm[0].workload, "http-client");
+	ASSERT_STR_EQ(sm[0].backend, "v1");
+	ASSERT_EQ(sm[4].latency_us, 1504);
+
+	/* into a store, in the batch's transaction; a resend stores nothing */
+	snprintf(path, sizeof(path), "/tmp/conform-test-coll-%d.db", (int)getpid());
+	unlink(path);
+	ASSERT_EQ(store_open(path, 1, &s, err, sizeof(err)), 0);
+	ASSERT_EQ(store_put_batch_samples(s, "http-client", 0x1234, 1, rows, nrows, sm, nsm), 1);
+	ASSERT_EQ(store_put_batch_samples(s, "http-client", 0x1234, 1, rows, nrows, sm, nsm), 0);
+	k = store_get_samples(s, "http.basic", 0, 2000000, got, 8);
+	ASSERT_EQ(k, 5);
+	ASSERT_STR_EQ(got[0].request_id, "http.basic.http-client.2a.7.1000000");
+	ASSERT_EQ(got[0].outcome, OUT_HTTP_5XX);
+	ASSERT_EQ(got[0].code, 503);
+	ASSERT_EQ(got[0].ts_ms, 1000000);
+	ASSERT_STR_EQ(got[0].identity, "spiffe://cluster.local/ns/conform/sa/http-client");
+	ASSERT_EQ(store_get_samples(s, "http.basic", 1000001, 1000003, got, 8), 2);
+	ASSERT_EQ(store_get_samples(s, "grpc.basic", 0, 2000000, got, 8), 0);
+	store_close(s);
+	unlink(path);
+	free(rows);
+	free(sm);
+
+	/* the limits: 64 samples, strings of 127 bytes, a known outcome */
+	ASSERT_EQ(validate_with(64, "r", OUT_TIMEOUT, &rows, &nrows, &sm, &nsm, err,
+				sizeof(err)), 0);
+	ASSERT_EQ(nsm, 64);
+	free(rows);
+	free(sm);
+	ASSERT_EQ(validate_with(65, "r", OUT_TIMEOUT, &rows, &nrows, &sm, &nsm, err,
+				sizeof(err)), -1);
+	ASSERT_CONTAINS(err, "samples: 65 > 64");
+	ASSERT(!rows && !sm);
+	memset(rid, 'x', 127);
+	rid[127] = '\0';
+	ASSERT_EQ(validate_with(1, rid, OUT_TIMEOUT, &rows, &nrows, &sm, &nsm, err,
+				sizeof(err)), 0);
+	ASSERT_EQ(strlen(sm[0].request_id), 127);
+	free(rows);
+	free(sm);
+	rid[127] = 'x';
+	rid[128] = '\0';
+	ASSERT_EQ(validate_with(1, rid, OUT_TIMEOUT, &rows, &nrows, &sm, &nsm, err,
+				sizeof(err)), -1);
+	ASSERT_CONTAINS(err, "sample 0: string empty or too long");
+	ASSERT_EQ(validate_with(1, "", OUT_TIMEOUT, &rows, &nrows, &sm, &nsm, err,
+				sizeof(err)), -1);
+	ASSERT_EQ(validate_with(1, "r", 999, &rows, &nrows, &sm, &nsm, err, sizeof(err)), -1);
+	ASSERT_CONTAINS(err, "sample 0: unknown outcome 999");
+}
+
 TEST(bind_failure)
 {
 	char err[256];
@@ -441,6 +572,7 @@ int main(void)
 	RUN(many_streams);
 	RUN(stop_with_open_stream);
 	RUN(bind_failure);
+	RUN(samples_validated_and_stored_once);
 	collector_stop(coll);
 	grpc_shutdown();
 	TEST_MAIN_END();

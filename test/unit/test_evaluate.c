@@ -2,7 +2,8 @@
  * test_evaluate.c - the window evaluator over a real store: window bounds
  * from the run's start, verdicts of windows built from stored rows (ok,
  * 100% 503, gRPC 14, empty, stream reset), R_NO_MESH for a mesh check under
- * --mesh none, and evaluate_due's progress, grace and final partial window.
+ * --mesh none, evaluate_due's progress, grace and final partial window, and
+ * the debounce: rise/fall as a table, monitor gaps, state across a reopen.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -317,10 +318,176 @@ TEST(state_change_logged_once)
 	dup2(saved, 2);
 	close(saved);
 	close(fd);
-	/* pass x3, fail x3: at most one line into pass, exactly one pass -> fail */
-	ASSERT(count_lines(path, "check grpc.basic:") <= 2);
-	ASSERT_EQ(count_lines(path, "check grpc.basic: pass -> fail (success 0.0%"), 1);
-	ASSERT_EQ(count_lines(path, "-> pass"), count_lines(path, "check grpc.basic:") - 1);
+	/* pass x3, fail x3 with rise = fall = 2: nodata -> passing after window
+	 * 1, passing -> failing after window 4, each logged once */
+	ASSERT_EQ(count_lines(path, "check grpc.basic:"), 2);
+	ASSERT_EQ(count_lines(path, "check grpc.basic: nodata -> passing"), 1);
+	ASSERT_EQ(count_lines(path, "check grpc.basic: passing -> failing (success 0.0%"), 1);
+	{
+		struct store_event *ev = NULL;
+		size_t n = 0;
+
+		ASSERT_EQ(store_get_events_kind(s, "check.state", &ev, &n), 0);
+		ASSERT_EQ(n, 1);   /* the first "nodata -> passing" is no event */
+		ASSERT_STR_EQ(ev[0].subject, "grpc.basic");
+		ASSERT(!strncmp(ev[0].detail, "passing -> failing: success 0.0%", 32));
+		ASSERT_NEAR(ev[0].ts, T0 + 50, 0);   /* when the tripping window closed */
+		free(ev);
+	}
+	store_close(s);
+}
+
+/*
+ * Debounce as a table: a sequence of window verdicts (P pass, F fail,
+ * N no data, G monitor gap) with fall/rise, the state after each window
+ * (p passing, f failing, - nodata) and the incidents as "start-end" window
+ * numbers, "+" marking one still open.
+ */
+static const struct {
+	const char *seq;
+	int fall, rise;
+	const char *states;
+	const char *incidents;
+} debounce_cases[] = {
+	{ "PPPP",        2, 2, "-ppp",        "" },
+	{ "PPFPP",       2, 2, "-pppp",       "" },       /* one blip: no incident */
+	{ "PPFFPP",      2, 2, "-ppffp",      "2-3" },
+	{ "PPFFPPP",     2, 2, "-ppffpp",     "2-3" },
+	{ "PPFFFPFPP",   2, 2, "-ppfffffp",   "2-6" },    /* a lone P does not recover */
+	{ "PPFFFPF",     2, 2, "-ppffff",     "2-6+" },
+	{ "PPFNFPP",     2, 2, "-pppffp",     "2-4" },    /* no data does not reset */
+	{ "PPFGFPP",     2, 2, "-pppffp",     "2-4" },    /* nor does a monitor gap */
+	{ "PPFGGPFPP",   2, 2, "-pppppppp",   "" },       /* but a pass does */
+	{ "FFPP",        2, 2, "-ffp",        "0-1" },    /* failing from the start */
+	{ "FPPFPP",      1, 1, "fppfpp",      "0-0,3-3" },
+	{ "PFFFPPP",     3, 3, "---fffp",     "1-3" },
+	{ "PFFFPP",      3, 3, "---fff",      "1-3+" },
+	{ "NNGG",        2, 2, "----",        "" },
+};
+
+static void apply_seq(const char *seq, int fall, int rise, char *states, char *incs,
+		      size_t len)
+{
+	struct store_check_state st;
+	struct store_incident inc;
+	struct window_result r;
+	enum verdict from;
+	int64_t open_start = -1, open_end = -1, i;
+	int has;
+
+	memset(&st, 0, sizeof(st));
+	str_copy(st.check, sizeof(st.check), "http.basic");
+	st.last_idx = -1;
+	incs[0] = '\0';
+	for (i = 0; seq[i]; i++) {
+		memset(&r, 0, sizeof(r));
+		r.verdict = seq[i] == 'P' ? V_PASS : seq[i] == 'F' ? V_FAIL : V_NODATA;
+		r.reason = seq[i] == 'G' ? R_MONITOR_GAP : R_MET;
+		str_fmt(r.reason_text, sizeof(r.reason_text), "window %d", (int)i);
+		/* window i spans [100 + 10 i, 110 + 10 i) */
+		evaluate_debounce(&st, fall, rise, i, 100 + 10 * i, 110 + 10 * i, &r, &inc, &has,
+				  &from);
+		states[i] = st.state == V_PASS ? 'p' : st.state == V_FAIL ? 'f' : '-';
+		if (has) {
+			open_start = (inc.start_s - 100) / 10;
+			open_end = (inc.end_s - 110) / 10;
+			if (!inc.open) {
+				str_fmt(incs + strlen(incs), len - strlen(incs), "%s%d-%d",
+					incs[0] ? "," : "", (int)open_start, (int)open_end);
+				open_start = -1;
+			}
+		}
+	}
+	states[i] = '\0';
+	if (open_start >= 0)
+		str_fmt(incs + strlen(incs), len - strlen(incs), "%s%d-%d+", incs[0] ? "," : "",
+			(int)open_start, (int)open_end);
+}
+
+TEST(debounce_table)
+{
+	char states[64], incs[128];
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(debounce_cases); i++) {
+		apply_seq(debounce_cases[i].seq, debounce_cases[i].fall, debounce_cases[i].rise,
+			  states, incs, sizeof(incs));
+		if (strcmp(states, debounce_cases[i].states) ||
+		    strcmp(incs, debounce_cases[i].incidents))
+			fprintf(stderr, "case %s fall=%d rise=%d\n", debounce_cases[i].seq,
+				debounce_cases[i].fall, debounce_cases[i].rise);
+		ASSERT_STR_EQ(states, debounce_cases[i].states);
+		ASSERT_STR_EQ(incs, debounce_cases[i].incidents);
+	}
+}
+
+TEST(debounce_idempotent)
+{
+	struct store_check_state st;
+	struct store_incident inc;
+	struct window_result r;
+	enum verdict from;
+	int has;
+
+	memset(&st, 0, sizeof(st));
+	st.last_idx = -1;
+	memset(&r, 0, sizeof(r));
+	r.verdict = V_FAIL;
+	ASSERT_EQ(evaluate_debounce(&st, 2, 2, 0, 100, 110, &r, &inc, &has, &from), 1);
+	ASSERT_EQ(st.fail_streak, 1);
+	/* the same window again (a re-evaluation after a restart) changes nothing */
+	ASSERT_EQ(evaluate_debounce(&st, 2, 2, 0, 100, 110, &r, &inc, &has, &from), 0);
+	ASSERT_EQ(st.fail_streak, 1);
+	ASSERT_EQ(st.state, V_NODATA);
+}
+
+/* Windows overlapping a monitor.gap event are NODATA/R_MONITOR_GAP, not
+ * judged, and do not break a failing streak; the state and the open incident
+ * survive closing and reopening the store (a restarted conformd). */
+TEST(monitor_gap_and_reopen)
+{
+	struct store *s = fresh_store();
+	struct run_config c;
+	struct window_result r;
+	struct store_check_state st;
+	struct store_incident *inc = NULL;
+	char path[128], err[256];
+	size_t n = 0;
+	int i;
+
+	ASSERT(s);
+	snprintf(path, sizeof(path), "%s/%d.db", tmpdir, ndb - 1);
+	base_cfg(&c);
+	/* window 0 fails, 1 lies in a gap (no rows: the clients were down too),
+	 * 2 fails: F G F with fall = 2 is one incident from window 0 to 2 */
+	for (i = 0; i < 10; i++) {
+		ASSERT_EQ(put(s, "http.basic", OUT_HTTP_5XX, 503, T0 + i, 5), 0);
+		ASSERT_EQ(put(s, "http.basic", OUT_HTTP_5XX, 503, T0 + 20 + i, 5), 0);
+	}
+	ASSERT_EQ(store_put_event(s, T0 + 25, "monitor.gap", "conformd", "from=1763784672 to=1763784678"), 0);
+	ASSERT_EQ(evaluate_window(s, &c, &check_http_basic, 0, 0, &r), 0);
+	ASSERT_EQ(r.verdict, V_FAIL);
+	ASSERT_EQ(evaluate_window(s, &c, &check_http_basic, 1, 0, &r), 0);
+	ASSERT_EQ(r.verdict, V_NODATA);
+	ASSERT_EQ(r.reason, R_MONITOR_GAP);
+	ASSERT_STR_EQ(r.reason_text, "monitor was down from 04:11:12 to 04:11:18");
+	ASSERT_EQ(store_get_check_state(s, "http.basic", &st), 1);
+	ASSERT_EQ(st.fail_streak, 1);
+	store_close(s);
+	/* restart: the streak continues */
+	ASSERT_EQ(store_open(path, 0, &s, err, sizeof(err)), 0);
+	ASSERT_EQ(evaluate_window(s, &c, &check_http_basic, 2, 0, &r), 0);
+	ASSERT_EQ(r.verdict, V_FAIL);
+	ASSERT_EQ(store_get_check_state(s, "http.basic", &st), 1);
+	ASSERT_EQ(st.state, V_FAIL);
+	ASSERT_EQ(store_get_incidents(s, "http.basic", &inc, &n), 0);
+	ASSERT_EQ(n, 1);
+	ASSERT_EQ(inc[0].start_s, T0);
+	ASSERT_EQ(inc[0].end_s, T0 + 30);
+	ASSERT_EQ(inc[0].windows, 2);
+	ASSERT(inc[0].open);
+	ASSERT(strstr(inc[0].reason, "success 0.0%") != NULL);
+	free(inc);
 	store_close(s);
 }
 
@@ -340,6 +507,9 @@ int main(void)
 	RUN(no_mesh);
 	RUN(due_progress_and_final);
 	RUN(state_change_logged_once);
+	RUN(debounce_table);
+	RUN(debounce_idempotent);
+	RUN(monitor_gap_and_reopen);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	rc = system(cmd);
 	(void)rc;

@@ -38,6 +38,32 @@ static int put(struct store *s, const char *wl, uint64_t seq, const char *check,
 	return store_put_batch(s, wl, 42, seq, &r, 1) == 1 ? 0 : -1;
 }
 
+/* put() of 9 gRPC UNAVAILABLE requests at second sec, with one as a sample */
+static int put_sampled(struct store *s, const char *wl, uint64_t seq, int64_t sec)
+{
+	struct agg_row r;
+	struct store_sample sm;
+	uint64_t i;
+
+	memset(&r, 0, sizeof(r));
+	str_copy(r.check, sizeof(r.check), "grpc.basic");
+	r.outcome = OUT_GRPC_ERROR;
+	r.code = 14;
+	r.second = sec;
+	hist_init(&r.h);
+	for (i = 0; i < 9; i++)
+		hist_add(&r.h, 300 + (i % 10) * 100);
+	memset(&sm, 0, sizeof(sm));
+	str_copy(sm.check, sizeof(sm.check), "grpc.basic");
+	str_fmt(sm.request_id, sizeof(sm.request_id), "grpc.basic.grpc-client.2a.%d.%lld",
+		(int)(sec - T0) * 10, (long long)sec * 1000 + 100);
+	sm.outcome = OUT_GRPC_ERROR;
+	sm.code = 14;
+	sm.latency_us = 1234;
+	sm.ts_ms = sec * 1000 + 100;
+	return store_put_batch_samples(s, wl, 42, seq, &r, 1, &sm, 1) == 1 ? 0 : -1;
+}
+
 /*
  * The fixture: a 40 s run (4 windows of 10 s) under mesh "none" with
  * http.basic healthy, grpc.basic failing with UNAVAILABLE in windows 1-2,
@@ -80,7 +106,12 @@ static struct store *fixture(struct run_config *c, int ended)
 	for (t = T0; t < T0 + 40; t++) {
 		if (put(s, "http-client", ++seq, "http.basic", OUT_OK, 200, t, 10, 1500))
 			goto fail;
-		if (t >= T0 + 10 && t < T0 + 30) {
+		if (t >= T0 + 10 && t < T0 + 13) {
+			/* a failing request kept as a sample, in the batch's transaction */
+			if (put_sampled(s, "grpc-client", ++seq, t) ||
+			    put(s, "grpc-client", ++seq, "grpc.basic", OUT_OK, 0, t, 1, 900))
+				goto fail;
+		} else if (t >= T0 + 10 && t < T0 + 30) {
 			if (put(s, "grpc-client", ++seq, "grpc.basic", OUT_GRPC_ERROR, 14, t, 9, 300) ||
 			    put(s, "grpc-client", ++seq, "grpc.basic", OUT_OK, 0, t, 1, 900))
 				goto fail;
@@ -164,18 +195,28 @@ TEST(build_verdicts)
 	ASSERT_EQ(g->verdict, V_FAIL);
 	ASSERT_EQ(g->reason_id, R_LOW_SUCCESS);
 	ASSERT_CONTAINS(g->reason, "gRPC error status (code 14 UNAVAILABLE x90)");
-	ASSERT_CONTAINS(g->reason, "; 2 of 4 windows failed");
+	ASSERT_CONTAINS(g->reason, "1 incident, longest 20s > tolerance 0s; "
+			"50.0% of windows passed < 100%; first failing window: ");
 	ASSERT_UEQ(g->win_fail, 2);
 	ASSERT_UEQ(g->win_pass, 2);
 	ASSERT_EQ(g->nincidents, 1);
 	ASSERT_EQ(g->incidents[0].start_s, T0 + 10);
 	ASSERT_EQ(g->incidents[0].end_s, T0 + 30);
 	ASSERT_EQ(g->incidents[0].windows, 2);
+	/* P F F P with rise = 2: still failing when the run ended */
+	ASSERT(g->incidents[0].open);
+	ASSERT_EQ(g->state, V_FAIL);
+	ASSERT_EQ(h->state, V_PASS);
+	ASSERT_EQ(g->incidents[0].nsamples, 3);
+	ASSERT_STR_EQ(g->incidents[0].samples[0].request_id,
+		      "grpc.basic.grpc-client.2a.100.1763784670100");
+	ASSERT_NEAR(g->windows_passed_ratio, 0.5, 1e-12);
+	ASSERT_NEAR(g->longest_incident_s, 20, 0);
 	ASSERT_UEQ(g->totals.total, 400);
 	ASSERT_UEQ(g->totals.failed, 180);
 	ASSERT_UEQ(g->totals.by_outcome[OUT_GRPC_ERROR], 180);
 	ASSERT_EQ(st->verdict, V_SKIP);
-	ASSERT_EQ(r->nevents, 3);
+	ASSERT_EQ(r->nevents, 4);   /* + check.state: grpc.basic passing -> failing */
 	ASSERT_EQ(r->monitor.batches, 100);
 	ASSERT_EQ(r->monitor.duplicates, 1);
 	ASSERT_EQ(r->monitor.rejected, 1);
@@ -255,10 +296,27 @@ TEST(json_parses_back)
 	ASSERT_STR_EQ(gets_(j, "checks.1.incidents.0.start"), "2025-11-22T04:11:10Z");
 	ASSERT_STR_EQ(gets_(j, "checks.1.incidents.0.end"), "2025-11-22T04:11:30Z");
 	ASSERT_NEAR(getn(j, "checks.1.incidents.0.windows"), 2, 0);
+	ASSERT_NEAR(getn(j, "checks.1.incidents.0.duration_s"), 20, 0);
+	ASSERT(cJSON_IsTrue(get(j, "checks.1.incidents.0.open")));
+	ASSERT_EQ(cJSON_GetArraySize(get(j, "checks.1.incidents.0.samples")), 3);
+	ASSERT_STR_EQ(gets_(j, "checks.1.incidents.0.samples.0.request_id"),
+		      "grpc.basic.grpc-client.2a.100.1763784670100");
+	ASSERT_STR_EQ(gets_(j, "checks.1.incidents.0.samples.0.outcome"), "grpc_error");
+	ASSERT_NEAR(getn(j, "checks.1.incidents.0.samples.0.code"), 14, 0);
+	ASSERT_NEAR(getn(j, "checks.1.incidents.0.samples.0.latency_ms"), 1.234, 1e-9);
+	ASSERT_STR_EQ(gets_(j, "checks.1.incidents.0.samples.0.ts"), "2025-11-22T04:11:10.100Z");
+	ASSERT_NEAR(getn(j, "checks.1.verdict_rule.window_objective"), 1, 0);
+	ASSERT_NEAR(getn(j, "checks.1.verdict_rule.windows_passed_ratio"), 0.5, 0);
+	ASSERT_NEAR(getn(j, "checks.1.verdict_rule.incident_tolerance_s"), 0, 0);
+	ASSERT_NEAR(getn(j, "checks.1.verdict_rule.longest_incident_s"), 20, 0);
+	ASSERT_NEAR(getn(j, "checks.0.verdict_rule.windows_passed_ratio"), 1, 0);
+	ASSERT(cJSON_IsNull(get(j, "checks.2.verdict_rule")));
 	ASSERT_STR_EQ(gets_(j, "checks.2.verdict"), "skip");
 	ASSERT(cJSON_IsNull(get(j, "checks.2.reason_code")));
 	ASSERT_EQ(cJSON_GetArraySize(get(j, "checks.2.incidents")), 0);
-	ASSERT_EQ(cJSON_GetArraySize(get(j, "events")), 3);
+	ASSERT_EQ(cJSON_GetArraySize(get(j, "events")), 4);   /* + check.state */
+	ASSERT_STR_EQ(gets_(j, "events.2.kind"), "check.state");   /* at T0 + 30 */
+	ASSERT_STR_EQ(gets_(j, "events.2.subject"), "grpc.basic");
 	ASSERT_STR_EQ(gets_(j, "events.1.detail"),
 		      "server-errors rate=0.9 code=14 <\"all\" & 'more'> | pipe");
 	ASSERT_NEAR(getn(j, "monitor.batches"), 100, 0);
@@ -369,7 +427,10 @@ TEST(junit_well_formed)
 	ASSERT_CONTAINS(b.buf, "<testcase classname=\"conform.none\" name=\"grpc.basic\"");
 	ASSERT_CONTAINS(b.buf, "type=\"low_success\"");
 	ASSERT_CONTAINS(b.buf, "<skipped message=\"not selected for this run\"/>");
-	ASSERT_CONTAINS(b.buf, "2025-11-22T04:11:10Z .. 2025-11-22T04:11:30Z (2 windows)");
+	ASSERT_CONTAINS(b.buf, "2025-11-22T04:11:10Z .. 2025-11-22T04:11:30Z (2 failing windows,"
+			" open)");
+	ASSERT_CONTAINS(b.buf, "    request grpc.basic.grpc-client.2a.100.1763784670100 grpc_error"
+			" 14 1.234 ms");
 	/* the walk itself rejects broken XML */
 	ASSERT(xml_walk("<?xml version=\"1.0\"?>\n<a><b></a></b>\n") != 0);
 	ASSERT(xml_walk("<?xml version=\"1.0\"?>\n<a x=\"<\"/>\n") != 0);
@@ -408,6 +469,95 @@ TEST(md_golden)
 	dynbuf_release(&b);
 	report_free(r);
 	store_close(s);
+}
+
+/*
+ * The run verdict rule on windows given directly (P pass, F fail, N no
+ * data), recorded through the sink's debounce with fall = rise = 2, judged
+ * with an objective and a tolerance. 0 on success, the verdict in *v and the
+ * reason in reason.
+ */
+static int rule_case(const char *seq, double objective, int64_t tolerance_ms, enum verdict *v,
+		     char *reason, size_t len)
+{
+	struct run_config c;
+	struct store *s = NULL;
+	struct report *r = NULL;
+	struct window_result w;
+	char path[128], err[256];
+	int64_t i;
+	int rc = -1;
+
+	snprintf(path, sizeof(path), "%s/%d.db", tmpdir, ndb++);
+	if (store_open(path, 1, &s, err, sizeof(err)))
+		return -1;
+	run_config_defaults(&c);
+	c.started = T0;
+	c.nchecks = 1;
+	str_copy(c.checks[0], sizeof(c.checks[0]), "http.basic");
+	c.window_objective = objective;
+	c.incident_tolerance_ms = tolerance_ms;
+	for (i = 0; seq[i]; i++) {
+		memset(&w, 0, sizeof(w));
+		hist_init(&w.h);
+		w.verdict = seq[i] == 'P' ? V_PASS : seq[i] == 'F' ? V_FAIL : V_NODATA;
+		w.reason = seq[i] == 'F' ? R_LOW_SUCCESS : seq[i] == 'P' ? R_MET : R_NO_DATA;
+		str_fmt(w.reason_text, sizeof(w.reason_text), "window %d", (int)i);
+		str_copy(w.evidence, sizeof(w.evidence), "{}");
+		if (evaluate_record(s, &c, "http.basic", i, T0 + 10 * i, T0 + 10 * i + 10, &w))
+			goto out;
+	}
+	if (report_build(s, &c, &r))
+		goto out;
+	*v = r->checks[0].verdict;
+	str_copy(reason, len, r->checks[0].reason);
+	rc = 0;
+out:
+	report_free(r);
+	store_close(s);
+	return rc;
+}
+
+TEST(verdict_rule)
+{
+	char reason[REASON_TEXT_MAX];
+	enum verdict v;
+
+	/* one isolated failing window is no incident with fall = 2: the
+	 * objective alone decides, and 4 of 5 is exactly 80% */
+	ASSERT_EQ(rule_case("PPFPP", 1.0, 0, &v, reason, sizeof(reason)), 0);
+	ASSERT_EQ(v, V_FAIL);
+	ASSERT_STR_EQ(reason, "80.0% of windows passed < 100%; first failing window: window 2");
+	ASSERT_EQ(rule_case("PPFPP", 0.8, 0, &v, reason, sizeof(reason)), 0);
+	ASSERT_EQ(v, V_PASS);
+	ASSERT_EQ(rule_case("PPFPP", 0.81, 0, &v, reason, sizeof(reason)), 0);
+	ASSERT_EQ(v, V_FAIL);
+	ASSERT_CONTAINS(reason, "80.0% of windows passed < 81%");
+	/* windows without data are not judged: they count on neither side */
+	ASSERT_EQ(rule_case("PNNPP", 1.0, 0, &v, reason, sizeof(reason)), 0);
+	ASSERT_EQ(v, V_PASS);
+	ASSERT_CONTAINS(reason, "3 of 5 windows passed, 2 without data");
+	/* an incident of 20 s: fails with tolerance 0 and 10 s, passes with 20 s */
+	ASSERT_EQ(rule_case("PPFFPPPPPP", 0.5, 0, &v, reason, sizeof(reason)), 0);
+	ASSERT_EQ(v, V_FAIL);
+	ASSERT_STR_EQ(reason, "1 incident, longest 20s > tolerance 0s; first failing window: window 2");
+	ASSERT_EQ(rule_case("PPFFPPPPPP", 0.5, 10000, &v, reason, sizeof(reason)), 0);
+	ASSERT_EQ(v, V_FAIL);
+	ASSERT_CONTAINS(reason, "longest 20s > tolerance 10s");
+	ASSERT_EQ(rule_case("PPFFPPPPPP", 0.5, 20000, &v, reason, sizeof(reason)), 0);
+	ASSERT_EQ(v, V_PASS);
+	/* both parts broken: both named */
+	ASSERT_EQ(rule_case("PFFPPFFFPP", 1.0, 0, &v, reason, sizeof(reason)), 0);
+	ASSERT_EQ(v, V_FAIL);
+	ASSERT_CONTAINS(reason, "2 incidents, longest 30s > tolerance 0s; 50.0% of windows"
+			" passed < 100%; first failing window: window 1");
+	/* no passing window fails even with a zero objective */
+	ASSERT_EQ(rule_case("F", 0.0, 60000, &v, reason, sizeof(reason)), 0);
+	ASSERT_EQ(v, V_FAIL);
+	ASSERT_CONTAINS(reason, "no window passed");
+	ASSERT_EQ(rule_case("NN", 0.0, 0, &v, reason, sizeof(reason)), 0);
+	ASSERT_EQ(v, V_FAIL);
+	ASSERT_CONTAINS(reason, "no data");
 }
 
 TEST(provisional_and_unknown_format)
@@ -482,6 +632,7 @@ int main(void)
 	RUN(json_parses_back);
 	RUN(junit_well_formed);
 	RUN(md_golden);
+	RUN(verdict_rule);
 	RUN(provisional_and_unknown_format);
 	RUN(write_all);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);

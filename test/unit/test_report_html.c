@@ -95,6 +95,22 @@ static struct store *fixture(struct run_config *c)
 			goto fail;
 		}
 	}
+	{
+		/* one failing request kept as a sample, shown with its incident */
+		struct store_sample sm;
+
+		memset(&sm, 0, sizeof(sm));
+		str_copy(sm.check, sizeof(sm.check), "grpc.basic");
+		str_copy(sm.request_id, sizeof(sm.request_id),
+			 "grpc.basic.grpc-client.2a.140.1763784674000");
+		sm.outcome = OUT_GRPC_ERROR;
+		sm.code = 14;
+		sm.latency_us = 2500;
+		str_copy(sm.identity, sizeof(sm.identity), "<i>");
+		sm.ts_ms = (T0 + 14) * 1000LL;
+		if (store_put_batch_samples(s, "grpc-client", 43, 1, NULL, 0, &sm, 1) != 1)
+			goto fail;
+	}
 	if (store_put_batch(s, "http-client", 42, 1, NULL, 0) != 0 ||
 	    store_counter_add(s, "batches.rejected", 1))
 		goto fail;
@@ -268,7 +284,9 @@ TEST(golden_page)
 	ASSERT_EQ(count(b.buf, "class=\"chart split\""), 0);
 	ASSERT_EQ(count(b.buf, "class=\"chart retry\""), 0);
 	ASSERT_EQ(count(b.buf, "<tr class=\"incident\">"), 1);
-	ASSERT_EQ(count(b.buf, "<tr class=\"event\">"), 4);
+	ASSERT_CONTAINS(b.buf, "<code>grpc.basic.grpc-client.2a.140.1763784674000</code> grpc_error"
+			" 14, 2.500 ms, identity &lt;i&gt;");
+	ASSERT_EQ(count(b.buf, "<tr class=\"event\">"), 5);   /* + check.state */
 	/* escaped, never markup */
 	ASSERT_CONTAINS(b.buf, "server-errors rate=0.9 code=14 &lt;&quot;all&quot; &amp; "
 			"&apos;more&apos;&gt; | pipe");
@@ -293,6 +311,7 @@ static int put_window(struct store *s, const char *check, int64_t idx, enum verd
 		      enum reason why, uint64_t total, uint64_t ok, uint64_t lat_us,
 		      const char *evidence)
 {
+	static struct run_config dflt;
 	struct window_result w;
 	uint64_t i;
 
@@ -307,7 +326,9 @@ static int put_window(struct store *s, const char *check, int64_t idx, enum verd
 	hist_init(&w.h);
 	for (i = 0; i < 20 && i < total; i++)
 		hist_add(&w.h, lat_us + i * 50);
-	return store_put_window(s, check, idx, T0 + idx * 10, T0 + idx * 10 + 10, &w);
+	/* through the sink's second half, so debounce records the incidents */
+	run_config_defaults(&dflt);
+	return evaluate_record(s, &dflt, check, idx, T0 + idx * 10, T0 + idx * 10 + 10, &w);
 }
 
 TEST(gap_split_retry)

@@ -284,6 +284,108 @@ TEST(mesh_settings_errors_name_the_field)
 	}
 }
 
+TEST(verdicts_defaults_and_round_trip)
+{
+	struct run_config a, b;
+	char err[256] = "";
+	char *text;
+
+	run_config_defaults(&a);
+	ASSERT_EQ(a.fall, 2);
+	ASSERT_EQ(a.rise, 2);
+	ASSERT_NEAR(a.window_objective, 1.0, 1e-12);
+	ASSERT_EQ(a.incident_tolerance_ms, 0);
+	ASSERT_EQ(a.retention_s, 86400);
+	ASSERT_NEAR(run_config_objective(&a, &check_http_basic), 0.99, 1e-12);
+
+	a.fall = 3;
+	a.rise = 5;
+	a.window_objective = 0.999;
+	a.incident_tolerance_ms = 30000;
+	a.retention_s = 7 * 86400;
+	a.nchecks = 3;
+	str_copy(a.checks[0], sizeof(a.checks[0]), "grpc.basic");
+	str_copy(a.checks[1], sizeof(a.checks[1]), "http.basic");
+	str_copy(a.checks[2], sizeof(a.checks[2]), "retry.http");
+	a.objectives[1] = 0.995;
+	text = run_config_to_json(&a);
+	ASSERT(text);
+	ASSERT_CONTAINS(text, "\"verdicts\"");
+	ASSERT_CONTAINS(text, "\"incident_tolerance_ms\"");
+	ASSERT_CONTAINS(text, "\"retention_s\"");
+	ASSERT_EQ(run_config_from_json(text, &b, err, sizeof(err)), 0);
+	free(text);
+	ASSERT_EQ(b.fall, 3);
+	ASSERT_EQ(b.rise, 5);
+	ASSERT_NEAR(b.window_objective, 0.999, 1e-12);
+	ASSERT_EQ(b.incident_tolerance_ms, 30000);
+	ASSERT_EQ(b.retention_s, 7 * 86400);
+	ASSERT_NEAR(b.objectives[0], 0, 1e-12);
+	ASSERT_NEAR(b.objectives[1], 0.995, 1e-12);
+	ASSERT_NEAR(b.objectives[2], 0, 1e-12);
+	/* the override, or the check's own default */
+	ASSERT_NEAR(run_config_objective(&b, &check_http_basic), 0.995, 1e-12);
+	ASSERT_NEAR(run_config_objective(&b, &check_grpc_basic), 0.99, 1e-12);
+	ASSERT_NEAR(run_config_objective(NULL, &check_http_basic), 0.99, 1e-12);
+}
+
+TEST(objectives_follow_their_check_id)
+{
+	struct run_config c;
+	char err[256] = "";
+
+	/* "objectives" before "checks": resolved once both are read */
+	ASSERT_EQ(run_config_from_json("{\"objectives\":{\"grpc.basic\":0.9},"
+				       "\"checks\":[\"http.basic\",\"grpc.basic\"]}", &c, err,
+				       sizeof(err)), 0);
+	ASSERT_NEAR(c.objectives[0], 0, 1e-12);
+	ASSERT_NEAR(c.objectives[1], 0.9, 1e-12);
+	ASSERT_NEAR(run_config_objective(&c, &check_grpc_basic), 0.9, 1e-12);
+	/* an empty object is no override */
+	ASSERT_EQ(run_config_from_json("{\"objectives\":{}}", &c, err, sizeof(err)), 0);
+	ASSERT_NEAR(run_config_objective(&c, &check_grpc_basic), 0.99, 1e-12);
+}
+
+TEST(verdicts_errors_name_the_field)
+{
+	static const struct { const char *json, *err; } cases[] = {
+		{ "{\"verdicts\":3}", "verdicts: expected an object" },
+		{ "{\"verdicts\":{\"fal\":2}}", "verdicts.\"fal\": unknown field" },
+		{ "{\"verdicts\":{\"fall\":0}}", "verdicts.fall: expected an integer 1..1000" },
+		{ "{\"verdicts\":{\"rise\":1.5}}", "verdicts.rise: expected an integer 1..1000" },
+		{ "{\"verdicts\":{\"window_objective\":0}}",
+		  "verdicts.window_objective: expected a share above 0" },
+		{ "{\"verdicts\":{\"window_objective\":1.01}}",
+		  "verdicts.window_objective: expected a share above 0" },
+		{ "{\"verdicts\":{\"incident_tolerance_ms\":-5}}",
+		  "verdicts.incident_tolerance_ms: expected an integer" },
+		{ "{\"retention_s\":59}", "retention_s: expected an integer 60.." },
+		{ "{\"retention_s\":\"1d\"}", "retention_s: expected an integer 60.." },
+		{ "{\"objectives\":[0.9]}", "objectives: expected an object" },
+		{ "{\"objectives\":{\"nope\":0.9}}", "objectives.\"nope\": unknown check" },
+		{ "{\"objectives\":{\"http.basic\":0}}", "objectives.http.basic: expected a ratio" },
+		{ "{\"objectives\":{\"http.basic\":1.5}}", "objectives.http.basic: expected a ratio" },
+		{ "{\"objectives\":{\"http.basic\":\"high\"}}",
+		  "objectives.http.basic: expected a ratio" },
+		{ "{\"checks\":[\"grpc.basic\"],\"objectives\":{\"http.basic\":0.9}}",
+		  "objectives.http.basic: the check is not selected" },
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct run_config c;
+		char err[256] = "";
+
+		run_config_defaults(&c);
+		c.fall = 7;
+		if (run_config_from_json(cases[i].json, &c, err, sizeof(err)) != -1)
+			H_FAIL("%s: accepted", cases[i].json);
+		if (!strstr(err, cases[i].err))
+			H_FAIL("%s: error \"%s\" lacks \"%s\"", cases[i].json, err, cases[i].err);
+		ASSERT_EQ(c.fall, 7);
+	}
+}
+
 int main(void)
 {
 	RUN(defaults);
@@ -294,5 +396,8 @@ int main(void)
 	RUN(mesh_defaults);
 	RUN(mesh_settings_round_trip);
 	RUN(mesh_settings_errors_name_the_field);
+	RUN(verdicts_defaults_and_round_trip);
+	RUN(objectives_follow_their_check_id);
+	RUN(verdicts_errors_name_the_field);
 	TEST_MAIN_END();
 }
