@@ -133,6 +133,8 @@ help:
 	@echo "make test    unit + end-to-end tests (DEVELOPER=1, SANITIZE=address,undefined)"
 	@echo "make demo    a 60 s local conformance run ending in a report"
 	@echo "make bench   throughput benchmarks against wrk/h2load"
+	@echo "make soak    10-minute soak (RSS/fd growth) and a 7-day history (report time, DB size)"
+	@echo "make fuzz    libFuzzer targets for every parser of outside input (FUZZ_SECONDS=60)"
 	@echo "make deps    install missing Debian packages"
 
 # ---- soak (test/bench/soak.sh, test/tools/history7d.c): does a long run stay bounded ----

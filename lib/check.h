@@ -119,6 +119,11 @@ struct check_desc {
 	 * evidence; counts and histogram are pre-filled by the caller from rows.
 	 * Returns 0, or -1 on an internal error (the window becomes NODATA). */
 	int (*eval)(const struct window_data *wd, struct window_result *out);
+	/* Optional: NULL when the check applies to a run configured as cfg, else
+	 * why not (e.g. split.shift with no shift scheduled); the report then
+	 * skips the check with that reason instead of failing it on no data.
+	 * Not consulted under --mesh none for mesh checks (they fail there). */
+	const char *(*not_applicable)(const struct run_config *cfg);
 };
 
 /* The catalog, in display order. */

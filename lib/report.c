@@ -333,6 +333,17 @@ int report_build(struct store *s, const struct run_config *cfg, struct report **
 			str_copy(rc->reason, sizeof(rc->reason), "not selected for this run");
 			continue;
 		}
+		if (all[i]->not_applicable &&
+		    !(all[i]->needs_mesh && !strcmp(cfg->mesh, "none"))) {
+			const char *why = all[i]->not_applicable(cfg);
+
+			if (why) {
+				rc->verdict = V_SKIP;
+				rc->reason_id = R_NO_DATA;
+				str_copy(rc->reason, sizeof(rc->reason), why);
+				continue;
+			}
+		}
 		if (judge_check(s, cfg, rc))
 			goto fail;
 		if (rc->verdict != V_PASS)

@@ -210,6 +210,14 @@ out:
 	return rc;
 }
 
+static const char *split_shift_not_applicable(const struct run_config *cfg)
+{
+	if (cfg->m.shift_at_ms > 0)
+		return NULL;
+	return "no shift scheduled: give the run a --duration (the shift comes at a third "
+	       "of it) or set mesh_settings.shift.at in a --config file";
+}
+
 const struct check_desc check_split_shift = {
 	.id = "split.shift",
 	.title = "a split weight change takes effect",
@@ -222,4 +230,5 @@ const struct check_desc check_split_shift = {
 	.needs_mesh = 1,
 	.objective_ratio = 0.0,
 	.eval = split_shift_eval,
+	.not_applicable = split_shift_not_applicable,
 };

@@ -275,8 +275,8 @@ EOF
 done
 
 # ---- 4b. an idle run: conformd and every workload ----
-echo "== idle run: conform start --duration 0 --mesh none"
-if timeout 60 "$BIN/conform" start --duration 0 --mesh none --state-dir "$W/state" \
+echo "== idle run: conform start --duration 0 --mesh none --checks http.basic,grpc.basic,grpc.stream"
+if timeout 60 "$BIN/conform" start --duration 0 --mesh none --checks http.basic,grpc.basic,grpc.stream --state-dir "$W/state" \
 	>"$W/start.log" 2>&1; then
 	RUN=$(readlink -f "$W/state/current")
 	sleep 5   # what we measure is memory after 5 s of running

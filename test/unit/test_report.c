@@ -259,6 +259,39 @@ TEST(no_data_fails)
 	store_close(s);
 }
 
+/* A check that does not apply to the run's configuration is skipped with the
+ * reason, not failed on no data; under --mesh none it still fails. */
+TEST(not_applicable_skips)
+{
+	struct run_config c;
+	struct store *s = fixture(&c, 1);
+	struct report *r = NULL;
+	const struct check_desc *d = catalog_find("split.shift");
+	const struct check_desc *const *all;
+	size_t n, k;
+
+	ASSERT(s && d);
+	all = catalog_all(&n);
+	for (k = 0; k < n && all[k] != d; k++)
+		;
+	ASSERT(k < n);
+	c.nchecks = 1;
+	str_copy(c.checks[0], sizeof(c.checks[0]), "split.shift");
+	str_copy(c.mesh, sizeof(c.mesh), "haproxy");
+	c.m.shift_at_ms = 0;
+	ASSERT_EQ(report_build(s, &c, &r), 0);
+	ASSERT_EQ(r->checks[k].verdict, V_SKIP);
+	ASSERT_CONTAINS(r->checks[k].reason, "no shift scheduled");
+	ASSERT_EQ(r->verdict, V_PASS);
+	report_free(r);
+	r = NULL;
+	str_copy(c.mesh, sizeof(c.mesh), "none");
+	ASSERT_EQ(report_build(s, &c, &r), 0);
+	ASSERT_EQ(r->checks[k].verdict, V_FAIL);
+	report_free(r);
+	store_close(s);
+}
+
 TEST(json_parses_back)
 {
 	struct run_config c;
@@ -629,6 +662,7 @@ int main(void)
 	RUN(build_verdicts);
 	RUN(healthy_run_passes);
 	RUN(no_data_fails);
+	RUN(not_applicable_skips);
 	RUN(json_parses_back);
 	RUN(junit_well_formed);
 	RUN(md_golden);
