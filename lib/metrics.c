@@ -26,63 +26,39 @@ static const struct {
 	{ "10", 10000000 },
 };
 
-struct mw {
-	struct dynbuf *b;
-	int err;
-};
-
-static void ms(struct mw *w, const char *s)
-{
-	if (!w->err && dynbuf_adds(w->b, s))
-		w->err = 1;
-}
-
-static void mf(struct mw *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void mf(struct mw *w, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (w->err)
-		return;
-	va_start(ap, fmt);
-	if (dynbuf_vaddf(w->b, fmt, ap))
-		w->err = 1;
-	va_end(ap);
-}
-
 /* A label value: backslash, double quote and line feed escaped. */
-static void mlabel(struct mw *w, const char *s)
+static void mlabel(struct dynw *w, const char *s)
 {
 	char c[2] = { 0, 0 };
 
 	for (; s && *s; s++) {
 		switch (*s) {
-		case '\\': ms(w, "\\\\"); break;
-		case '"': ms(w, "\\\""); break;
-		case '\n': ms(w, "\\n"); break;
+		case '\\': dynw_adds(w, "\\\\"); break;
+		case '"': dynw_adds(w, "\\\""); break;
+		case '\n': dynw_adds(w, "\\n"); break;
 		default:
 			c[0] = *s;
-			ms(w, c);
+			dynw_adds(w, c);
 		}
 	}
 }
 
-static void family(struct mw *w, const char *name, const char *type, const char *help)
+static void family(struct dynw *w, const char *name, const char *type, const char *help)
 {
-	mf(w, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	dynw_addf(w, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 /* name{check="ID"[,key="val"]} */
-static void check_series(struct mw *w, const char *name, const char *check, const char *key,
+static void check_series(struct dynw *w, const char *name, const char *check, const char *key,
 			 const char *val)
 {
-	mf(w, "%s{check=\"", name);
+	dynw_addf(w, "%s{check=\"", name);
 	mlabel(w, check);
 	if (key) {
-		mf(w, "\",%s=\"", key);
+		dynw_addf(w, "\",%s=\"", key);
 		mlabel(w, val);
 	}
-	ms(w, "\"} ");
+	dynw_adds(w, "\"} ");
 }
 
 static int selected(const struct report_check *c)
@@ -90,7 +66,7 @@ static int selected(const struct report_check *c)
 	return c->verdict != V_SKIP;
 }
 
-static void render_histogram(struct mw *w, const struct report_check *c)
+static void render_histogram(struct dynw *w, const struct report_check *c)
 {
 	const struct hist *h = &c->totals.h;
 	const char *name = "conform_request_duration_seconds";
@@ -104,24 +80,24 @@ static void render_histogram(struct mw *w, const struct report_check *c)
 			cum += h->b[i];
 		if (cum > h->count)
 			cum = h->count;
-		mf(w, "%s_bucket{check=\"", name);
+		dynw_addf(w, "%s_bucket{check=\"", name);
 		mlabel(w, c->desc->id);
-		mf(w, "\",le=\"%s\"} %" PRIu64 "\n", le_bounds[k].le, cum);
+		dynw_addf(w, "\",le=\"%s\"} %" PRIu64 "\n", le_bounds[k].le, cum);
 	}
-	mf(w, "%s_bucket{check=\"", name);
+	dynw_addf(w, "%s_bucket{check=\"", name);
 	mlabel(w, c->desc->id);
-	mf(w, "\",le=\"+Inf\"} %" PRIu64 "\n", h->count);
-	mf(w, "%s_sum{check=\"", name);
+	dynw_addf(w, "\",le=\"+Inf\"} %" PRIu64 "\n", h->count);
+	dynw_addf(w, "%s_sum{check=\"", name);
 	mlabel(w, c->desc->id);
-	mf(w, "\"} %.6f\n", (double)h->sum_us / 1e6);
-	mf(w, "%s_count{check=\"", name);
+	dynw_addf(w, "\"} %.6f\n", (double)h->sum_us / 1e6);
+	dynw_addf(w, "%s_count{check=\"", name);
 	mlabel(w, c->desc->id);
-	mf(w, "\"} %" PRIu64 "\n", h->count);
+	dynw_addf(w, "\"} %" PRIu64 "\n", h->count);
 }
 
 int metrics_render(const struct report *r, double now, struct dynbuf *b)
 {
-	struct mw w = { b, 0 };
+	struct dynw w = { b, 0 };
 	double end = r->run.ended > 0 ? r->run.ended : now, elapsed = 0;
 	size_t i;
 	unsigned o;
@@ -130,27 +106,27 @@ int metrics_render(const struct report *r, double now, struct dynbuf *b)
 		elapsed = end - r->run.started;
 
 	family(&w, "conform_run_info", "gauge", "The run being monitored (always 1).");
-	ms(&w, "conform_run_info{run_id=\"");
+	dynw_adds(&w, "conform_run_info{run_id=\"");
 	mlabel(&w, r->run.id);
-	ms(&w, "\",platform=\"");
+	dynw_adds(&w, "\",platform=\"");
 	mlabel(&w, r->run.platform);
-	ms(&w, "\",mesh=\"");
+	dynw_adds(&w, "\",mesh=\"");
 	mlabel(&w, r->run.mesh);
-	ms(&w, "\"} 1\n");
+	dynw_adds(&w, "\"} 1\n");
 	family(&w, "conform_run_elapsed_seconds", "gauge",
 	       "Seconds since the run started (its whole duration once ended).");
-	mf(&w, "conform_run_elapsed_seconds %.3f\n", elapsed);
+	dynw_addf(&w, "conform_run_elapsed_seconds %.3f\n", elapsed);
 	family(&w, "conform_run_final", "gauge", "1 once the run has ended, else 0.");
-	mf(&w, "conform_run_final %d\n", r->final ? 1 : 0);
+	dynw_addf(&w, "conform_run_final %d\n", r->final ? 1 : 0);
 	family(&w, "conform_monitor_up", "gauge", "1 while the monitor answers.");
-	ms(&w, "conform_monitor_up 1\n");
+	dynw_adds(&w, "conform_monitor_up 1\n");
 	family(&w, "conform_batches_total", "counter",
 	       "Outcome batches received from the workloads, by result.");
-	mf(&w, "conform_batches_total{result=\"accepted\"} %" PRId64 "\n",
+	dynw_addf(&w, "conform_batches_total{result=\"accepted\"} %" PRId64 "\n",
 	   r->monitor.batches > 0 ? r->monitor.batches : 0);
-	mf(&w, "conform_batches_total{result=\"duplicate\"} %" PRId64 "\n",
+	dynw_addf(&w, "conform_batches_total{result=\"duplicate\"} %" PRId64 "\n",
 	   r->monitor.duplicates > 0 ? r->monitor.duplicates : 0);
-	mf(&w, "conform_batches_total{result=\"rejected\"} %" PRId64 "\n",
+	dynw_addf(&w, "conform_batches_total{result=\"rejected\"} %" PRId64 "\n",
 	   r->monitor.rejected > 0 ? r->monitor.rejected : 0);
 
 	family(&w, "conform_check_state", "gauge",
@@ -161,7 +137,7 @@ int metrics_render(const struct report *r, double now, struct dynbuf *b)
 		if (!selected(c))
 			continue;
 		check_series(&w, "conform_check_state", c->desc->id, NULL, NULL);
-		mf(&w, "%d\n", c->last_verdict == V_PASS ? 1 : c->last_verdict == V_FAIL ? 2 : 0);
+		dynw_addf(&w, "%d\n", c->last_verdict == V_PASS ? 1 : c->last_verdict == V_FAIL ? 2 : 0);
 	}
 	family(&w, "conform_check_windows_total", "counter",
 	       "Evaluated windows per check, by verdict.");
@@ -171,11 +147,11 @@ int metrics_render(const struct report *r, double now, struct dynbuf *b)
 		if (!selected(c))
 			continue;
 		check_series(&w, "conform_check_windows_total", c->desc->id, "result", "pass");
-		mf(&w, "%" PRIu64 "\n", c->win_pass);
+		dynw_addf(&w, "%" PRIu64 "\n", c->win_pass);
 		check_series(&w, "conform_check_windows_total", c->desc->id, "result", "fail");
-		mf(&w, "%" PRIu64 "\n", c->win_fail);
+		dynw_addf(&w, "%" PRIu64 "\n", c->win_fail);
 		check_series(&w, "conform_check_windows_total", c->desc->id, "result", "nodata");
-		mf(&w, "%" PRIu64 "\n", c->win_nodata);
+		dynw_addf(&w, "%" PRIu64 "\n", c->win_nodata);
 	}
 	family(&w, "conform_requests_total", "counter",
 	       "Requests the workloads made per check, by outcome.");
@@ -188,7 +164,7 @@ int metrics_render(const struct report *r, double now, struct dynbuf *b)
 		for (o = 0; o < OUT__COUNT && o < ARRAY_SIZE(c->totals.by_outcome); o++) {
 			check_series(&w, "conform_requests_total", c->desc->id, "outcome",
 				     outcome_info(o)->name);
-			mf(&w, "%" PRIu64 "\n", c->totals.by_outcome[o]);
+			dynw_addf(&w, "%" PRIu64 "\n", c->totals.by_outcome[o]);
 		}
 	}
 	family(&w, "conform_request_duration_seconds", "histogram",
@@ -204,7 +180,7 @@ int metrics_render(const struct report *r, double now, struct dynbuf *b)
 		if (!selected(c))
 			continue;
 		check_series(&w, "conform_incidents_total", c->desc->id, NULL, NULL);
-		mf(&w, "%zu\n", c->nincidents);
+		dynw_addf(&w, "%zu\n", c->nincidents);
 	}
 	return w.err ? -1 : 0;
 }

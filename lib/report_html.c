@@ -61,32 +61,8 @@ struct geom {
 	size_t ncells;
 };
 
-struct hw {
-	struct dynbuf *b;
-	int err;
-};
-
-static void hs(struct hw *w, const char *s)
-{
-	if (!w->err && dynbuf_adds(w->b, s))
-		w->err = 1;
-}
-
-static void hf(struct hw *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void hf(struct hw *w, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (w->err)
-		return;
-	va_start(ap, fmt);
-	if (dynbuf_vaddf(w->b, fmt, ap))
-		w->err = 1;
-	va_end(ap);
-}
-
 /* Escaped text (element content or attribute value). */
-static void ht(struct hw *w, const char *s)
+static void ht(struct dynw *w, const char *s)
 {
 	if (!w->err && dynbuf_add_xml_str(w->b, s ? s : ""))
 		w->err = 1;
@@ -315,19 +291,19 @@ static const char css[] =
 	".muted{color:#5b6474}"
 	"footer{margin-top:28px;color:#5b6474;font-size:12px}";
 
-static void render_head(struct hw *w, const struct report *r)
+static void render_head(struct dynw *w, const struct report *r)
 {
-	hs(w, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n"
+	dynw_adds(w, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n"
 	      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n"
 	      /* nothing may load from anywhere: the page is complete as it is */
 	      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
 	      "style-src 'unsafe-inline'; img-src data:\"/>\n<title>conform ");
 	ht(w, r->run.id);
-	hf(w, ": %s</title>\n<style>%s</style>\n</head>\n<body>\n<main>\n",
+	dynw_addf(w, ": %s</title>\n<style>%s</style>\n</head>\n<body>\n<main>\n",
 	   r->verdict == V_PASS ? "conformant" : "not conformant", css);
 }
 
-static void render_summary(struct hw *w, const struct report *r)
+static void render_summary(struct dynw *w, const struct report *r)
 {
 	char t1[40], t2[40], dur[32], win[32], n1[32], n2[32], n3[32];
 	double end = r->run.ended > 0 ? r->run.ended : wall_s();
@@ -342,23 +318,23 @@ static void render_summary(struct hw *w, const struct report *r)
 		else
 			nfail++;
 	}
-	hf(w, "<header class=\"banner %s\" id=\"verdict\">\n<h1>%s</h1>\n<p>",
+	dynw_addf(w, "<header class=\"banner %s\" id=\"verdict\">\n<h1>%s</h1>\n<p>",
 	   r->verdict == V_PASS ? "pass" : "fail",
 	   r->verdict == V_PASS ? "&#x2714; conformant" : "&#x2718; not conformant");
-	hf(w, "%zu passed · %zu failed · %zu skipped · run <code>", npass, nfail, nskip);
+	dynw_addf(w, "%zu passed · %zu failed · %zu skipped · run <code>", npass, nfail, nskip);
 	ht(w, r->run.id);
-	hs(w, "</code></p>\n</header>\n");
+	dynw_adds(w, "</code></p>\n</header>\n");
 	if (!r->final)
-		hs(w, "<p class=\"prov\">Provisional: the run is still going; this is the report as "
+		dynw_adds(w, "<p class=\"prov\">Provisional: the run is still going; this is the report as "
 		      "of the last evaluated window.</p>\n");
 
-	hs(w, "<section id=\"summary\">\n<div class=\"card\"><dl class=\"kv\">\n<dt>run</dt><dd><code>");
+	dynw_adds(w, "<section id=\"summary\">\n<div class=\"card\"><dl class=\"kv\">\n<dt>run</dt><dd><code>");
 	ht(w, r->run.id);
-	hs(w, "</code></dd>\n<dt>platform</dt><dd>");
+	dynw_adds(w, "</code></dd>\n<dt>platform</dt><dd>");
 	ht(w, r->run.platform);
-	hs(w, "</dd>\n<dt>mesh</dt><dd>");
+	dynw_adds(w, "</dd>\n<dt>mesh</dt><dd>");
 	ht(w, r->run.mesh);
-	hf(w, "</dd>\n<dt>started</dt><dd>%s</dd>\n<dt>ended</dt><dd>%s</dd>\n"
+	dynw_addf(w, "</dd>\n<dt>started</dt><dd>%s</dd>\n<dt>ended</dt><dd>%s</dd>\n"
 	   "<dt>duration</dt><dd>%s</dd>\n<dt>window</dt><dd>%s</dd>\n"
 	   "<dt>verdict</dt><dd>%s</dd>\n</dl></div>\n",
 	   when(r->run.started, t1, sizeof(t1)),
@@ -366,24 +342,24 @@ static void render_summary(struct hw *w, const struct report *r)
 	   dur_format((int64_t)(dur_s * 1000.0), dur, sizeof(dur)),
 	   dur_format(r->run.window_ms, win, sizeof(win)), verdict_badge(r->verdict));
 
-	hs(w, "<table id=\"checks\">\n<thead><tr><th>check</th><th>verdict</th>"
+	dynw_adds(w, "<table id=\"checks\">\n<thead><tr><th>check</th><th>verdict</th>"
 	      "<th>windows pass / fail / nodata</th><th>requests ok / total</th><th>success</th>"
 	      "<th>p50</th><th>p99</th><th>reason</th></tr></thead>\n<tbody>\n");
 	for (i = 0; i < r->nchecks; i++) {
 		const struct report_check *c = &r->checks[i];
 
-		hs(w, "<tr class=\"check\" id=\"check-");
+		dynw_adds(w, "<tr class=\"check\" id=\"check-");
 		ht(w, c->desc->id);
-		hs(w, "\"><td><code>");
+		dynw_adds(w, "\"><td><code>");
 		ht(w, c->desc->id);
-		hs(w, "</code><br/><span class=\"muted\">");
+		dynw_adds(w, "</code><br/><span class=\"muted\">");
 		ht(w, c->desc->title);
-		hf(w, "</span></td><td>%s</td>", verdict_badge(c->verdict));
+		dynw_addf(w, "</span></td><td>%s</td>", verdict_badge(c->verdict));
 		if (c->verdict == V_SKIP) {
-			hs(w, "<td class=\"n\">-</td><td class=\"n\">-</td><td class=\"n\">-</td>"
+			dynw_adds(w, "<td class=\"n\">-</td><td class=\"n\">-</td><td class=\"n\">-</td>"
 			      "<td class=\"n\">-</td><td class=\"n\">-</td><td>");
 		} else {
-			hf(w, "<td class=\"n\">%" PRIu64 " / %" PRIu64 " / %" PRIu64 "</td>"
+			dynw_addf(w, "<td class=\"n\">%" PRIu64 " / %" PRIu64 " / %" PRIu64 "</td>"
 			   "<td class=\"n\">%" PRIu64 " / %" PRIu64 "</td><td class=\"n\">%s%s</td>"
 			   "<td class=\"n\">%s ms</td><td class=\"n\">%s ms</td><td>",
 			   c->win_pass, c->win_fail, c->win_nodata, c->totals.ok, c->totals.total,
@@ -396,17 +372,17 @@ static void render_summary(struct hw *w, const struct report *r)
 		if (c->verdict != V_SKIP) {
 			char rule[256];
 
-			hs(w, "<br/><span class=\"muted rule\">");
+			dynw_adds(w, "<br/><span class=\"muted rule\">");
 			ht(w, report_rule_text(c, rule, sizeof(rule)));
-			hs(w, "</span>");
+			dynw_adds(w, "</span>");
 		}
-		hs(w, "</td></tr>\n");
+		dynw_adds(w, "</td></tr>\n");
 	}
-	hs(w, "</tbody>\n</table>\n</section>\n");
+	dynw_adds(w, "</tbody>\n</table>\n</section>\n");
 }
 
 /* Time axis ticks under a plot whose bottom is y. */
-static void render_time_axis(struct hw *w, const struct geom *g, double y)
+static void render_time_axis(struct dynw *w, const struct geom *g, double y)
 {
 	static const double steps[] = { 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800,
 					 3600, 7200, 10800, 21600, 43200, 86400, 172800,
@@ -420,40 +396,40 @@ static void render_time_axis(struct hw *w, const struct geom *g, double y)
 			step = steps[i];
 			break;
 		}
-	hf(w, "<line class=\"axis\" x1=\"%s\" y1=\"%s\" x2=\"%s\" y2=\"%s\"/>",
+	dynw_addf(w, "<line class=\"axis\" x1=\"%s\" y1=\"%s\" x2=\"%s\" y2=\"%s\"/>",
 	   num(PLOT_X, 1, n1, sizeof(n1)), num(y, 1, n2, sizeof(n2)),
 	   num(PLOT_X + PLOT_W, 1, lab, sizeof(lab)), num(y, 1, n2, sizeof(n2)));
 	for (t = ceil(g->t0 / step) * step; t <= g->t0 + g->span + 1e-6; t += step) {
 		num(gx(g, t), 1, n1, sizeof(n1));
-		hf(w, "<line class=\"axis\" x1=\"%s\" y1=\"%s\" x2=\"%s\" y2=\"%s\"/>", n1,
+		dynw_addf(w, "<line class=\"axis\" x1=\"%s\" y1=\"%s\" x2=\"%s\" y2=\"%s\"/>", n1,
 		   num(y, 1, n2, sizeof(n2)), n1, num(y + 4, 1, lab, sizeof(lab)));
-		hf(w, "<text x=\"%s\" y=\"%s\" text-anchor=\"middle\">%s</text>", n1,
+		dynw_addf(w, "<text x=\"%s\" y=\"%s\" text-anchor=\"middle\">%s</text>", n1,
 		   num(y + 16, 1, n2, sizeof(n2)), tick_label(t, step, g->span, lab, sizeof(lab)));
 	}
-	hs(w, "\n");
+	dynw_adds(w, "\n");
 }
 
-static void render_legend_cells(struct hw *w, const struct geom *g)
+static void render_legend_cells(struct dynw *w, const struct geom *g)
 {
 	static const enum cell_state order[] = { CS_PASS, CS_FAIL, CS_GAP, CS_NODATA, CS_EMPTY };
 	char d[32];
 	size_t i;
 
-	hs(w, "<div class=\"legend\">");
+	dynw_adds(w, "<div class=\"legend\">");
 	for (i = 0; i < ARRAY_SIZE(order); i++)
-		hf(w, "<span><i class=\"%s\"></i>%s</span>", cell_kinds[order[i]].cls,
+		dynw_addf(w, "<span><i class=\"%s\"></i>%s</span>", cell_kinds[order[i]].cls,
 		   cell_kinds[order[i]].label);
 	dur_format((int64_t)llround(g->cell_s * 1000.0), d, sizeof(d));
 	if (g->per_cell > 1)
-		hf(w, "<span>1 cell = %" PRId64 " windows (%s); a cell is fail if any window in it "
+		dynw_addf(w, "<span>1 cell = %" PRId64 " windows (%s); a cell is fail if any window in it "
 		   "failed, else monitor gap, else pass</span>", g->per_cell, d);
 	else
-		hf(w, "<span>1 cell = 1 window (%s)</span>", d);
-	hs(w, "</div>\n");
+		dynw_addf(w, "<span>1 cell = 1 window (%s)</span>", d);
+	dynw_adds(w, "</div>\n");
 }
 
 /* One band: runs of equal cells become one rect each. */
-static void render_band(struct hw *w, const struct geom *g, const struct cell *cells, double y)
+static void render_band(struct dynw *w, const struct geom *g, const struct cell *cells, double y)
 {
 	char n1[32], n2[32], n3[32], t1[40], t2[40];
 	size_t i = 0, j;
@@ -471,7 +447,7 @@ static void render_band(struct hw *w, const struct geom *g, const struct cell *c
 		}
 		x0 = gx(g, g->t0 + (double)i * g->cell_s);
 		x1 = gx(g, g->t0 + (double)j * g->cell_s);
-		hf(w, "<rect class=\"%s\" x=\"%s\" y=\"%s\" width=\"%s\" height=\"%d\"><title>%s .. %s: "
+		dynw_addf(w, "<rect class=\"%s\" x=\"%s\" y=\"%s\" width=\"%s\" height=\"%d\"><title>%s .. %s: "
 		   "%s (%" PRIu64 " pass, %" PRIu64 " fail, %" PRIu64 " nodata, %" PRIu64
 		   " monitor gap)</title></rect>",
 		   cell_kinds[st].cls, num(x0, 2, n1, sizeof(n1)), num(y, 1, n2, sizeof(n2)),
@@ -481,10 +457,10 @@ static void render_band(struct hw *w, const struct geom *g, const struct cell *c
 		   np, nf, nn, ng);
 		i = j;
 	}
-	hs(w, "\n");
+	dynw_adds(w, "\n");
 }
 
-static void render_timeline(struct hw *w, const struct report *r, const struct geom *g,
+static void render_timeline(struct dynw *w, const struct report *r, const struct geom *g,
 			    struct cell *const *cells)
 {
 	char n1[32];
@@ -494,14 +470,14 @@ static void render_timeline(struct hw *w, const struct report *r, const struct g
 	for (i = 0; i < r->nchecks; i++)
 		if (cells[i])
 			nrows++;
-	hs(w, "<section id=\"timeline\">\n<h2>Timeline</h2>\n");
+	dynw_adds(w, "<section id=\"timeline\">\n<h2>Timeline</h2>\n");
 	render_legend_cells(w, g);
 	if (!nrows) {
-		hs(w, "<p class=\"muted\">No check was evaluated.</p>\n</section>\n");
+		dynw_adds(w, "<p class=\"muted\">No check was evaluated.</p>\n</section>\n");
 		return;
 	}
 	h = (int)nrows * (BAND_H + BAND_GAP) + 30;
-	hf(w, "<div class=\"card\"><svg xmlns=\"http://www.w3.org/2000/svg\" class=\"timeline\" "
+	dynw_addf(w, "<div class=\"card\"><svg xmlns=\"http://www.w3.org/2000/svg\" class=\"timeline\" "
 	   "viewBox=\"0 0 %d %d\" width=\"%d\" height=\"%d\" role=\"img\" "
 	   "aria-label=\"window verdicts over time per check\">\n", SVG_W, h, SVG_W, h);
 	for (i = 0; i < r->nchecks; i++) {
@@ -510,16 +486,16 @@ static void render_timeline(struct hw *w, const struct report *r, const struct g
 		if (!cells[i])
 			continue;
 		y = 4 + (double)row++ * (BAND_H + BAND_GAP);
-		hf(w, "<text class=\"lbl\" x=\"%d\" y=\"%s\" text-anchor=\"end\">",
+		dynw_addf(w, "<text class=\"lbl\" x=\"%d\" y=\"%s\" text-anchor=\"end\">",
 		   (int)PLOT_X - 8, num(y + BAND_H - 5, 1, n1, sizeof(n1)));
 		ht(w, r->checks[i].desc->id);
-		hs(w, "</text>");
-		hf(w, "<rect class=\"c-none\" x=\"%d\" y=\"%s\" width=\"%d\" height=\"%d\"/>",
+		dynw_adds(w, "</text>");
+		dynw_addf(w, "<rect class=\"c-none\" x=\"%d\" y=\"%s\" width=\"%d\" height=\"%d\"/>",
 		   (int)PLOT_X, num(y, 1, n1, sizeof(n1)), (int)PLOT_W, BAND_H);
 		render_band(w, g, cells[i], y);
 	}
 	render_time_axis(w, g, (double)h - 26);
-	hs(w, "</svg></div>\n</section>\n");
+	dynw_adds(w, "</svg></div>\n</section>\n");
 }
 
 /* ---- charts ---- */
@@ -579,27 +555,27 @@ static double cell_cx(const struct geom *g, size_t i)
 }
 
 /* Open a chart: frame, y grid with labels (unit appended), time axis. */
-static void chart_open(struct hw *w, const struct chart *ch, const char *cls, const char *title,
+static void chart_open(struct dynw *w, const struct chart *ch, const char *cls, const char *title,
 		       const char *unit, double scale)
 {
 	char n1[32], n2[32], n3[32];
 	int k;
 
-	hf(w, "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart %s\" viewBox=\"0 0 %d %d\" "
+	dynw_addf(w, "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart %s\" viewBox=\"0 0 %d %d\" "
 	   "width=\"%d\" height=\"%d\" role=\"img\" aria-label=\"", cls, SVG_W, CHART_SVG_H,
 	   SVG_W, CHART_SVG_H);
 	ht(w, title);
-	hs(w, "\">");
-	hf(w, "<text class=\"lbl\" x=\"%d\" y=\"13\">", (int)PLOT_X);
+	dynw_adds(w, "\">");
+	dynw_addf(w, "<text class=\"lbl\" x=\"%d\" y=\"13\">", (int)PLOT_X);
 	ht(w, title);
-	hs(w, "</text>");
+	dynw_adds(w, "</text>");
 	for (k = 0; k <= ch->nticks; k++) {
 		double v = ch->ymin + (ch->ymax - ch->ymin) * k / ch->nticks;
 		double y = cy(ch, v);
 
-		hf(w, "<line class=\"grid\" x1=\"%d\" y1=\"%s\" x2=\"%d\" y2=\"%s\"/>", (int)PLOT_X,
+		dynw_addf(w, "<line class=\"grid\" x1=\"%d\" y1=\"%s\" x2=\"%d\" y2=\"%s\"/>", (int)PLOT_X,
 		   num(y, 1, n1, sizeof(n1)), (int)(PLOT_X + PLOT_W), n1);
-		hf(w, "<text x=\"%d\" y=\"%s\" text-anchor=\"end\">%s%s</text>", (int)PLOT_X - 6,
+		dynw_addf(w, "<text x=\"%d\" y=\"%s\" text-anchor=\"end\">%s%s</text>", (int)PLOT_X - 6,
 		   num(y + 4, 1, n2, sizeof(n2)), num(v * scale, 3, n3, sizeof(n3)), unit);
 	}
 	render_time_axis(w, ch->g, CHART_TOP + CHART_H);
@@ -609,7 +585,7 @@ static void chart_open(struct hw *w, const struct chart *ch, const char *cls, co
  * A line through the cells where have(i) holds; breaks where it does not.
  * A lone point is a zero-length segment that round caps draw as a dot.
  */
-static void chart_line(struct hw *w, const struct chart *ch, const char *cls,
+static void chart_line(struct dynw *w, const struct chart *ch, const char *cls,
 		       const struct cell *cells, int (*have)(const struct cell *),
 		       double (*val)(const struct cell *))
 {
@@ -623,16 +599,16 @@ static void chart_line(struct hw *w, const struct chart *ch, const char *cls,
 			continue;
 		}
 		if (!any)
-			hf(w, "<path class=\"%s\" d=\"", cls);
+			dynw_addf(w, "<path class=\"%s\" d=\"", cls);
 		any = 1;
-		hf(w, "%s%s %s", open ? "L" : "M", num(cell_cx(ch->g, i), 1, n1, sizeof(n1)),
+		dynw_addf(w, "%s%s %s", open ? "L" : "M", num(cell_cx(ch->g, i), 1, n1, sizeof(n1)),
 		   num(cy(ch, val(&cells[i])), 1, n2, sizeof(n2)));
 		if (!open && (i + 1 >= ch->g->ncells || !have(&cells[i + 1])))
-			hs(w, "h0.01");
+			dynw_adds(w, "h0.01");
 		open = 1;
 	}
 	if (any)
-		hs(w, "\"/>");
+		dynw_adds(w, "\"/>");
 }
 
 static int has_req(const struct cell *x) { return x->total > 0; }
@@ -648,13 +624,13 @@ static double v_att(const struct cell *x) { return x->att_sum / x->n_att; }
 static int has_limit(const struct cell *x) { return !isnan(x->att_limit); }
 static double v_limit(const struct cell *x) { return x->att_limit; }
 
-static void legend_item(struct hw *w, const char *color, const char *text, int dashed)
+static void legend_item(struct dynw *w, const char *color, const char *text, int dashed)
 {
-	hf(w, "<span><i style=\"background:%s%s\"></i>%s</span>", color,
+	dynw_addf(w, "<span><i style=\"background:%s%s\"></i>%s</span>", color,
 	   dashed ? ";height:2px;vertical-align:3px" : "", text);
 }
 
-static void render_check_charts(struct hw *w, const struct report_check *c,
+static void render_check_charts(struct dynw *w, const struct report_check *c,
 				const struct geom *g, const struct cell *cells)
 {
 	struct chart ch = { g, 0, 1, 4 };
@@ -667,31 +643,31 @@ static void render_check_charts(struct hw *w, const struct report_check *c,
 		nsplit += cells[i].n_split > 0;
 		natt += cells[i].n_att > 0;
 	}
-	hs(w, "<div class=\"card check-charts\" id=\"charts-");
+	dynw_adds(w, "<div class=\"card check-charts\" id=\"charts-");
 	ht(w, c->desc->id);
-	hs(w, "\">\n<h3><code>");
+	dynw_adds(w, "\">\n<h3><code>");
 	ht(w, c->desc->id);
-	hs(w, "</code> ");
+	dynw_adds(w, "</code> ");
 	ht(w, c->desc->title);
-	hf(w, " %s</h3>\n", verdict_badge(c->verdict));
+	dynw_addf(w, " %s</h3>\n", verdict_badge(c->verdict));
 
 	/* success ratio, with the objective */
 	ch.ymin = 0;
 	ch.ymax = 1;
 	chart_open(w, &ch, "success", "success ratio per window", "%", 100);
 	if (objective > 0 && objective <= 1)
-		hf(w, "<line class=\"s-obj\" x1=\"%d\" y1=\"%s\" x2=\"%d\" y2=\"%s\"/>", (int)PLOT_X,
+		dynw_addf(w, "<line class=\"s-obj\" x1=\"%d\" y1=\"%s\" x2=\"%d\" y2=\"%s\"/>", (int)PLOT_X,
 		   num(cy(&ch, objective), 1, n1, sizeof(n1)), (int)(PLOT_X + PLOT_W), n1);
 	chart_line(w, &ch, "s-ok", cells, has_req, v_success);
-	hs(w, "</svg>\n<div class=\"legend\">");
+	dynw_adds(w, "</svg>\n<div class=\"legend\">");
 	legend_item(w, "#2f6fd6", "success ratio", 0);
 	if (objective > 0 && objective <= 1) {
 		str_fmt(n2, sizeof(n2), "objective %s%%", num(objective * 100, 2, n1, sizeof(n1)));
 		legend_item(w, "#1d2330", n2, 1);
 	}
 	if (g->per_cell > 1)
-		hs(w, "<span>each point is the lowest of the windows in its cell</span>");
-	hs(w, "</div>\n");
+		dynw_adds(w, "<span>each point is the lowest of the windows in its cell</span>");
+	dynw_adds(w, "</div>\n");
 
 	/* latency */
 	for (i = 0; i < g->ncells; i++)
@@ -701,12 +677,12 @@ static void render_check_charts(struct hw *w, const struct report_check *c,
 	chart_open(w, &ch, "latency", "latency per window (ms)", "", 1);
 	chart_line(w, &ch, "s-p99", cells, has_req, v_p99);
 	chart_line(w, &ch, "s-p50", cells, has_req, v_p50);
-	hs(w, "</svg>\n<div class=\"legend\">");
+	dynw_adds(w, "</svg>\n<div class=\"legend\">");
 	legend_item(w, "#d6582f", "p99", 0);
 	legend_item(w, "#2f6fd6", "p50", 0);
 	if (g->per_cell > 1)
-		hs(w, "<span>each point is the highest of the windows in its cell</span>");
-	hs(w, "</div>\n");
+		dynw_adds(w, "<span>each point is the highest of the windows in its cell</span>");
+	dynw_adds(w, "</div>\n");
 
 	/* split: v2 share against the target and its confidence bound */
 	if (nsplit) {
@@ -721,19 +697,19 @@ static void render_check_charts(struct hw *w, const struct report_check *c,
 				continue;
 			x0 = gx(g, g->t0 + (double)i * g->cell_s);
 			x1 = gx(g, g->t0 + (double)(i + 1) * g->cell_s);
-			hf(w, "<rect class=\"s-band\" x=\"%s\" y=\"%s\" width=\"%s\" ",
+			dynw_addf(w, "<rect class=\"s-band\" x=\"%s\" y=\"%s\" width=\"%s\" ",
 			   num(x0, 2, n1, sizeof(n1)), num(cy(&ch, x->hi), 1, n2, sizeof(n2)),
 			   num(x1 - x0, 2, n3, sizeof(n3)));
-			hf(w, "height=\"%s\"/>", num(cy(&ch, x->lo) - cy(&ch, x->hi), 1, n1,
+			dynw_addf(w, "height=\"%s\"/>", num(cy(&ch, x->lo) - cy(&ch, x->hi), 1, n1,
 						     sizeof(n1)));
 		}
 		chart_line(w, &ch, "s-exp", cells, has_exp, v_exp);
 		chart_line(w, &ch, "s-obs", cells, has_split, v_obs);
-		hs(w, "</svg>\n<div class=\"legend\">");
+		dynw_adds(w, "</svg>\n<div class=\"legend\">");
 		legend_item(w, "#2f6fd6", "observed v2 share", 0);
 		legend_item(w, "rgba(47,111,214,.3)", "confidence bound", 0);
 		legend_item(w, "#1d2330", "target", 1);
-		hs(w, "</div>\n");
+		dynw_adds(w, "</div>\n");
 	}
 
 	/* retry: attempts per request */
@@ -749,28 +725,28 @@ static void render_check_charts(struct hw *w, const struct report_check *c,
 		chart_open(w, &ch, "retry", "attempts per request", "", 1);
 		chart_line(w, &ch, "s-exp", cells, has_limit, v_limit);
 		chart_line(w, &ch, "s-obs", cells, has_att, v_att);
-		hs(w, "</svg>\n<div class=\"legend\">");
+		dynw_adds(w, "</svg>\n<div class=\"legend\">");
 		legend_item(w, "#2f6fd6", "attempts per request", 0);
 		legend_item(w, "#1d2330", "most attempts allowed", 1);
-		hs(w, "</div>\n");
+		dynw_adds(w, "</div>\n");
 	}
-	hs(w, "</div>\n");
+	dynw_adds(w, "</div>\n");
 }
 
-static void render_incidents(struct hw *w, const struct report *r)
+static void render_incidents(struct dynw *w, const struct report *r)
 {
 	char t1[40], t2[40], d[32];
 	size_t i, j, k, shown = 0, total = 0;
 
 	for (i = 0; i < r->nchecks; i++)
 		total += r->checks[i].nincidents;
-	hs(w, "<section id=\"incidents\">\n<h2>Incidents</h2>\n");
+	dynw_adds(w, "<section id=\"incidents\">\n<h2>Incidents</h2>\n");
 	if (!total) {
-		hs(w, "<p class=\"muted\">No incident: no check was failing (a check fails after "
+		dynw_adds(w, "<p class=\"muted\">No incident: no check was failing (a check fails after "
 		      "consecutive failing windows).</p>\n</section>\n");
 		return;
 	}
-	hs(w, "<table>\n<thead><tr><th>check</th><th>start</th><th>end</th><th>duration</th>"
+	dynw_adds(w, "<table>\n<thead><tr><th>check</th><th>start</th><th>end</th><th>duration</th>"
 	      "<th>windows</th><th>reason</th><th>sample failing requests</th></tr></thead>\n"
 	      "<tbody>\n");
 	for (i = 0; i < r->nchecks; i++) {
@@ -779,84 +755,84 @@ static void render_incidents(struct hw *w, const struct report *r)
 		for (k = 0; k < c->nincidents && shown < MAX_INCIDENT_ROWS; k++, shown++) {
 			const struct report_range *x = &c->incidents[k];
 
-			hs(w, "<tr class=\"incident\"><td><code>");
+			dynw_adds(w, "<tr class=\"incident\"><td><code>");
 			ht(w, c->desc->id);
-			hf(w, "</code></td><td class=\"t\">%s</td><td class=\"t\">%s%s</td>"
+			dynw_addf(w, "</code></td><td class=\"t\">%s</td><td class=\"t\">%s%s</td>"
 			   "<td class=\"n\">%s</td><td class=\"n\">%" PRId64 "</td><td>",
 			   when((double)x->start_s, t1, sizeof(t1)),
 			   when((double)x->end_s, t2, sizeof(t2)), x->open ? " (open)" : "",
 			   dur_format((x->end_s - x->start_s) * 1000, d, sizeof(d)), x->windows);
 			ht(w, x->reason);
-			hs(w, "</td><td>");
+			dynw_adds(w, "</td><td>");
 			for (j = 0; j < x->nsamples; j++) {
 				const struct store_sample *sm = &x->samples[j];
 
-				hs(w, j ? "<br><code>" : "<code>");
+				dynw_adds(w, j ? "<br><code>" : "<code>");
 				ht(w, sm->request_id);
-				hf(w, "</code> %s %d, %" PRIu64 ".%03" PRIu64 " ms",
+				dynw_addf(w, "</code> %s %d, %" PRIu64 ".%03" PRIu64 " ms",
 				   outcome_info(sm->outcome)->name, sm->code, sm->latency_us / 1000,
 				   sm->latency_us % 1000);
 				if (sm->identity[0]) {
-					hs(w, ", identity ");
+					dynw_adds(w, ", identity ");
 					ht(w, sm->identity);
 				}
 				if (sm->backend[0]) {
-					hs(w, ", backend ");
+					dynw_adds(w, ", backend ");
 					ht(w, sm->backend);
 				}
 			}
 			if (!x->nsamples)
-				hs(w, "<span class=\"muted\">-</span>");
-			hs(w, "</td></tr>\n");
+				dynw_adds(w, "<span class=\"muted\">-</span>");
+			dynw_adds(w, "</td></tr>\n");
 		}
 	}
-	hs(w, "</tbody>\n</table>\n");
+	dynw_adds(w, "</tbody>\n</table>\n");
 	if (shown < total)
-		hf(w, "<p class=\"muted\">%zu more incidents are listed in report.json.</p>\n",
+		dynw_addf(w, "<p class=\"muted\">%zu more incidents are listed in report.json.</p>\n",
 		   total - shown);
-	hs(w, "</section>\n");
+	dynw_adds(w, "</section>\n");
 }
 
-static void render_events(struct hw *w, const struct report *r)
+static void render_events(struct dynw *w, const struct report *r)
 {
 	char t1[40];
 	size_t i, from = r->nevents > MAX_EVENT_ROWS ? r->nevents - MAX_EVENT_ROWS : 0;
 
-	hs(w, "<section id=\"events\">\n<h2>Events</h2>\n");
+	dynw_adds(w, "<section id=\"events\">\n<h2>Events</h2>\n");
 	if (!r->nevents) {
-		hs(w, "<p class=\"muted\">No events.</p>\n</section>\n");
+		dynw_adds(w, "<p class=\"muted\">No events.</p>\n</section>\n");
 		return;
 	}
 	if (from)
-		hf(w, "<p class=\"muted\">The last %d events; %zu earlier ones are in "
+		dynw_addf(w, "<p class=\"muted\">The last %d events; %zu earlier ones are in "
 		   "report.json.</p>\n", MAX_EVENT_ROWS, from);
-	hs(w, "<table>\n<thead><tr><th>time</th><th>kind</th><th>subject</th><th>detail</th>"
+	dynw_adds(w, "<table>\n<thead><tr><th>time</th><th>kind</th><th>subject</th><th>detail</th>"
 	      "</tr></thead>\n<tbody>\n");
 	for (i = from; i < r->nevents; i++) {
 		const struct store_event *e = &r->events[i];
 
-		hf(w, "<tr class=\"event\"><td class=\"t\">%s</td><td><code>",
+		dynw_addf(w, "<tr class=\"event\"><td class=\"t\">%s</td><td><code>",
 		   when(e->ts, t1, sizeof(t1)));
 		ht(w, e->kind);
-		hs(w, "</code></td><td>");
+		dynw_adds(w, "</code></td><td>");
 		ht(w, e->subject);
-		hs(w, "</td><td>");
+		dynw_adds(w, "</td><td>");
 		ht(w, e->detail);
-		hs(w, "</td></tr>\n");
+		dynw_adds(w, "</td></tr>\n");
 	}
-	hs(w, "</tbody>\n</table>\n</section>\n");
+	dynw_adds(w, "</tbody>\n</table>\n</section>\n");
 }
 
-static void render_environment(struct hw *w, const struct report *r)
+static void render_environment(struct dynw *w, const struct report *r)
 {
 	char d1[32], d2[32];
 
-	hs(w, "<section id=\"environment\">\n<h2>Environment</h2>\n<div class=\"card\">"
+	dynw_adds(w, "<section id=\"environment\">\n<h2>Environment</h2>\n<div class=\"card\">"
 	      "<dl class=\"kv\">\n<dt>platform</dt><dd>");
 	ht(w, r->run.platform);
-	hs(w, "</dd>\n<dt>mesh</dt><dd>");
+	dynw_adds(w, "</dd>\n<dt>mesh</dt><dd>");
 	ht(w, r->run.mesh);
-	hf(w, "</dd>\n<dt>conform version</dt><dd>%s</dd>\n<dt>window size</dt><dd>%s</dd>\n"
+	dynw_addf(w, "</dd>\n<dt>conform version</dt><dd>%s</dd>\n<dt>window size</dt><dd>%s</dd>\n"
 	   "<dt>planned duration</dt><dd>%s</dd>\n<dt>monitor</dt><dd>%" PRId64 " batches, %"
 	   PRId64 " duplicates, %" PRId64 " rejected</dd>\n</dl></div>\n</section>\n",
 	   CONFORM_VERSION, dur_format(r->run.window_ms, d1, sizeof(d1)),
@@ -867,7 +843,7 @@ static void render_environment(struct hw *w, const struct report *r)
 
 int report_render_html(const struct report *r, struct dynbuf *b)
 {
-	struct hw w = { b, 0 };
+	struct dynw w = { b, 0 };
 	struct geom g;
 	struct cell **cells;
 	size_t i;
@@ -887,7 +863,7 @@ int report_render_html(const struct report *r, struct dynbuf *b)
 	render_head(&w, r);
 	render_summary(&w, r);
 	render_timeline(&w, r, &g, cells);
-	hs(&w, "<section id=\"charts\">\n<h2>Per-window charts</h2>\n");
+	dynw_adds(&w, "<section id=\"charts\">\n<h2>Per-window charts</h2>\n");
 	for (i = 0; i < r->nchecks && !w.err; i++) {
 		if (!cells[i] || !r->checks[i].win_total)
 			continue;
@@ -895,12 +871,12 @@ int report_render_html(const struct report *r, struct dynbuf *b)
 		any = 1;
 	}
 	if (!any)
-		hs(&w, "<p class=\"muted\">No window was evaluated yet.</p>\n");
-	hs(&w, "</section>\n");
+		dynw_adds(&w, "<p class=\"muted\">No window was evaluated yet.</p>\n");
+	dynw_adds(&w, "</section>\n");
 	render_incidents(&w, r);
 	render_events(&w, r);
 	render_environment(&w, r);
-	hf(&w, "<footer>conform %s · report.html is self-contained: the same data as "
+	dynw_addf(&w, "<footer>conform %s · report.html is self-contained: the same data as "
 	   "report.json, drawn.</footer>\n</main>\n</body>\n</html>\n", CONFORM_VERSION);
 	for (i = 0; i < r->nchecks; i++)
 		free(cells[i]);

@@ -317,6 +317,24 @@ int dynbuf_addf(struct dynbuf *b, const char *fmt, ...)
 	return rc;
 }
 
+void dynw_adds(struct dynw *w, const char *s)
+{
+	if (!w->err && dynbuf_adds(w->b, s))
+		w->err = 1;
+}
+
+void dynw_addf(struct dynw *w, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (w->err)
+		return;
+	va_start(ap, fmt);
+	if (dynbuf_vaddf(w->b, fmt, ap))
+		w->err = 1;
+	va_end(ap);
+}
+
 int dynbuf_add_json_str(struct dynbuf *b, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)(s ? s : "");

@@ -65,6 +65,18 @@ int dynbuf_addf(struct dynbuf *b, const char *fmt, ...)
 int dynbuf_vaddf(struct dynbuf *b, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
 void dynbuf_reset(struct dynbuf *b);
+/*
+ * dynw: a writer over a dynbuf whose first error sticks, for renderers that
+ * append many pieces and check once at the end (err != 0: something did not
+ * fit or memory ran out; the buffer then holds a prefix).
+ */
+struct dynw {
+	struct dynbuf *b;
+	int err;
+};
+void dynw_adds(struct dynw *w, const char *s);
+void dynw_addf(struct dynw *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Append s escaped for JSON (without the quotes) / XML text or attribute. */
 int dynbuf_add_json_str(struct dynbuf *b, const char *s);
 int dynbuf_add_xml_str(struct dynbuf *b, const char *s);
