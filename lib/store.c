@@ -660,9 +660,32 @@ bad:
 	return -1;
 }
 
+/*
+ * Room for more elements in a growing result array: doubles *cap (from 16),
+ * at most STORE_MAX_ROWS. Returns the (maybe moved) array, or NULL with
+ * s->err set ("<what>: too many" / "<what>: out of memory"); on NULL the old
+ * array is untouched and still the caller's to free.
+ */
+static void *store_grow(struct store *s, void *arr, size_t *cap, size_t elem, const char *what)
+{
+	size_t ncap = *cap ? *cap * 2 : 16;
+	void *na;
+
+	if (ncap > STORE_MAX_ROWS) {
+		str_fmt(s->err, sizeof(s->err), "%s: too many", what);
+		return NULL;
+	}
+	na = realloc(arr, ncap * elem);
+	if (!na) {
+		str_fmt(s->err, sizeof(s->err), "%s: out of memory", what);
+		return NULL;
+	}
+	*cap = ncap;
+	return na;
+}
+
 #define ROW_COLS "id, check_id, workload, outcome, code, backend, identity, second," \
 	" count, sum_us, max_us, hist, attempts"
-
 
 /* Run a SELECT of ROW_COLS (bound by the caller) into a new array. */
 static int collect_rows(struct store *s, sqlite3_stmt *st, struct agg_row **rows, size_t *n)
@@ -673,20 +696,11 @@ static int collect_rows(struct store *s, sqlite3_stmt *st, struct agg_row **rows
 
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		if (len == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			struct agg_row *na;
+			void *na = store_grow(s, arr, &cap, sizeof(*arr), "get rows");
 
-			if (ncap > STORE_MAX_ROWS) {
-				str_copy(s->err, sizeof(s->err), "get rows: too many rows");
+			if (!na)
 				goto out;
-			}
-			na = realloc(arr, ncap * sizeof(*arr));
-			if (!na) {
-				str_copy(s->err, sizeof(s->err), "get rows: out of memory");
-				goto out;
-			}
 			arr = na;
-			cap = ncap;
 		}
 		if (read_row(st, &arr[len]) == 0)
 			len++;
@@ -981,20 +995,11 @@ int store_get_incidents(struct store *s, const char *check, struct store_inciden
 		struct store_incident *x;
 
 		if (len == cap) {
-			size_t ncap = cap ? cap * 2 : 8;
-			struct store_incident *na;
+			void *na = store_grow(s, arr, &cap, sizeof(*arr), "get incidents");
 
-			if (ncap > STORE_MAX_ROWS) {
-				str_copy(s->err, sizeof(s->err), "get incidents: too many");
+			if (!na)
 				goto out;
-			}
-			na = realloc(arr, ncap * sizeof(*arr));
-			if (!na) {
-				str_copy(s->err, sizeof(s->err), "get incidents: out of memory");
-				goto out;
-			}
 			arr = na;
-			cap = ncap;
 		}
 		x = &arr[len];
 		memset(x, 0, sizeof(*x));
@@ -1049,20 +1054,11 @@ int store_get_windows(struct store *s, const char *check, struct store_window **
 		int v, reason;
 
 		if (len == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			struct store_window *na;
+			void *na = store_grow(s, arr, &cap, sizeof(*arr), "get windows");
 
-			if (ncap > STORE_MAX_ROWS) {
-				str_copy(s->err, sizeof(s->err), "get windows: too many windows");
+			if (!na)
 				goto out;
-			}
-			na = realloc(arr, ncap * sizeof(*arr));
-			if (!na) {
-				str_copy(s->err, sizeof(s->err), "get windows: out of memory");
-				goto out;
-			}
 			arr = na;
-			cap = ncap;
 		}
 		x = &arr[len];
 		memset(x, 0, sizeof(*x));
@@ -1160,20 +1156,11 @@ static int get_events(struct store *s, const char *kind, struct store_event **ev
 		struct store_event *e;
 
 		if (len == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			struct store_event *na;
+			void *na = store_grow(s, arr, &cap, sizeof(*arr), "get events");
 
-			if (ncap > STORE_MAX_ROWS) {
-				str_copy(s->err, sizeof(s->err), "get events: too many events");
+			if (!na)
 				goto out;
-			}
-			na = realloc(arr, ncap * sizeof(*arr));
-			if (!na) {
-				str_copy(s->err, sizeof(s->err), "get events: out of memory");
-				goto out;
-			}
 			arr = na;
-			cap = ncap;
 		}
 		e = &arr[len++];
 		e->id = sqlite3_column_int64(st, 0);
