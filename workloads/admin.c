@@ -3,7 +3,6 @@
  * POST /admin/fault (JSON, token in x-conform-token). The current fault is
  * a small global read by the request paths on every request.
  */
-/* workload.h first: check.h declares R_OK, which <unistd.h> defines as a macro */
 #include "workload.h"
 #include "util.h"
 

@@ -3,7 +3,6 @@
  * address parsing, the ready file, request ids, time mapping and the totals
  * log lines that end a client's life.
  */
-/* workload.h first: check.h declares R_OK, which <unistd.h> defines as a macro */
 #include "workload.h"
 #include "util.h"
 

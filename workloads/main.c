@@ -3,7 +3,6 @@
  * thread (they are collected with sigtimedwait so no handler ever runs inside
  * gRPC, curl or microhttpd), then run the selected role.
  */
-/* workload.h first: check.h declares R_OK, which <unistd.h> defines as a macro */
 #include "workload.h"
 #include "util.h"
 

@@ -7,7 +7,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* check.h before cli.h: <signal.h> pulls in R_OK from <unistd.h> */
 #include "report.h"
 #include "store.h"
 #include "cli.h"

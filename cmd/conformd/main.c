@@ -11,7 +11,6 @@
  * same collector port, same store, the running workloads and sidecars
  * adopted, a monitor.gap event for the time nobody watched.
  */
-/* check.h first: its enum reason has an R_OK that <unistd.h> defines as a macro */
 #include "check.h"
 #include "conformd.h"
 #include "evaluate.h"
