@@ -5,7 +5,7 @@
 # bounds are exact binomial bounds at alpha = 1e-6 per window.
 source "$(dirname "$0")/../lib/e2e.sh"
 
-DUR=${MESH_STATS_DURATION:-150s}
+DUR=${MESH_STATS_DURATION:-120s}
 "$CONFORM" run --duration "$DUR" --window 5s --mesh haproxy --rate 100 \
 	--checks split.weights,split.shift,retry.http
 rc=$?
