@@ -160,20 +160,32 @@ static enum MHD_Result api_access(void *cls, struct MHD_Connection *conn, const 
 	(void)version;
 	if (!st) {
 		const char *cl;
-		int64_t n;
+		int64_t n = 0;
 
 		st = calloc(1, sizeof(*st));
 		if (!st)
 			return MHD_NO;
 		dynbuf_init(&st->body, API_BODY_MAX);
 		*con_cls = st;
-		/* refuse a declared oversize body before reading any of it */
+		/*
+		 * A declared oversize body is refused.  Answering before reading
+		 * it makes the close reset the connection while the client is
+		 * still writing, and the client then never sees the 413; so a
+		 * body up to API_DRAIN_MAX is read and dropped first.  A client
+		 * that asked "Expect: 100-continue" is answered at once, and so
+		 * is one that declares more than we are willing to drain.
+		 */
 		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 						 MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl && (parse_i64(cl, 0, INT64_MAX, &n) < 0 || n > API_BODY_MAX))
+		if (cl && (parse_i64(cl, 0, INT64_MAX, &n) < 0 || n > API_BODY_MAX)) {
 			st->toobig = 1;
-		if (!st->toobig)
+			if (n > 0 && n <= API_DRAIN_MAX &&
+			    !MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							 MHD_HTTP_HEADER_EXPECT))
+				return MHD_YES;
+		} else {
 			return MHD_YES;
+		}
 	} else if (*upload_data_size) {
 		if (!st->toobig && dynbuf_add(&st->body, upload_data, *upload_data_size) < 0) {
 			st->toobig = 1;

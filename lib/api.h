@@ -20,6 +20,7 @@
 
 #define API_BODY_MAX (64 * 1024)   /* request bodies above this get 413 */
 #define API_RESP_MAX (8 << 20)     /* cap of a response body */
+#define API_DRAIN_MAX (1 << 20)    /* oversize bodies up to this are read and dropped */
 
 struct api;
 struct MHD_Connection;
