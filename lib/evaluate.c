@@ -354,3 +354,38 @@ int evaluate_due(struct store *s, const struct run_config *cfg, double now_s, do
 	}
 	return 0;
 }
+
+#define PRUNE_CHUNK 5000
+
+int64_t evaluate_prune(struct store *s, const struct run_config *cfg, int64_t next_idx,
+		       double now_wall, int64_t max_rows)
+{
+	int64_t cutoff, start_s, end_s, total = 0;
+
+	if (cfg->started <= 0 || cfg->retention_s <= 0 || next_idx <= 0)
+		return 0;
+	window_bounds(cfg, next_idx, 0, &start_s, &end_s);
+	cutoff = (int64_t)now_wall - cfg->retention_s;
+	if (start_s < cutoff)
+		cutoff = start_s;       /* never a row a pending window needs */
+	if (cutoff <= (int64_t)cfg->started)
+		return 0;
+	for (size_t i = 0; i < cfg->nchecks && total < max_rows; i++) {
+		int64_t k;
+
+		do {
+			int64_t chunk = max_rows - total < PRUNE_CHUNK ? max_rows - total
+								       : PRUNE_CHUNK;
+
+			k = store_prune_rows(s, cfg->checks[i], cutoff, chunk);
+			if (k < 0)
+				return -1;
+			total += k;
+			if (k < chunk)
+				break;
+		} while (total < max_rows);
+	}
+	if (store_prune_batches(s, now_wall - (double)cfg->retention_s) < 0)
+		return -1;
+	return total;
+}

@@ -157,20 +157,13 @@ out:
  * first failing window's reason.
  */
 static void apply_rule(struct report_check *rc, const struct run_config *cfg,
-		       const struct store_window *w, size_t nw)
+		       const struct store_window *first_fail, const struct store_window *last_pass)
 {
-	const struct store_window *first_fail = NULL, *last_pass = NULL;
 	uint64_t judged = rc->win_pass + rc->win_fail;
 	char parts[REASON_TEXT_MAX], a[32], b[32], pct[32];
 	int obj_ok, tol_ok;
 	size_t i;
 
-	for (i = 0; i < nw; i++) {
-		if (w[i].r.verdict == V_FAIL && !first_fail)
-			first_fail = &w[i];
-		if (w[i].r.verdict == V_PASS)
-			last_pass = &w[i];
-	}
 	rc->window_objective = cfg->window_objective;
 	rc->incident_tolerance_s = (double)cfg->incident_tolerance_ms / 1000.0;
 	rc->windows_passed_ratio = judged ? (double)rc->win_pass / (double)judged : NAN;
@@ -210,11 +203,11 @@ static void apply_rule(struct report_check *rc, const struct run_config *cfg,
 	rc->verdict = V_FAIL;
 	if (!judged) {
 		rc->reason_id = R_NO_DATA;
-		if (!nw)
+		if (!rc->win_total)
 			str_copy(rc->reason, sizeof(rc->reason), "no data: no window was evaluated");
 		else
 			str_fmt(rc->reason, sizeof(rc->reason),
-				"no data: no requests in any of %zu windows", nw);
+				"no data: no requests in any of %" PRIu64 " windows", rc->win_total);
 		return;
 	}
 	rc->reason_id = first_fail ? first_fail->r.reason : R_NO_DATA;
@@ -260,42 +253,117 @@ const char *report_rule_text(const struct report_check *c, char *buf, size_t len
 	return buf;
 }
 
-static int judge_check(struct store *s, const struct run_config *cfg, struct report_check *rc)
+/* What a walk over a check's windows keeps (judge_check). */
+struct judge_walk {
+	struct report_check *rc;
+	size_t cap;
+	struct store_window first_fail, last_pass, scratch;
+	int have_fail, have_pass, counting;
+};
+
+static int judge_window(void *ctx, const struct store_window *w)
 {
-	struct store_window *w = NULL;
+	struct judge_walk *j = ctx;
+	struct report_check *rc = j->rc;
+
+	if (rc->nwindows == j->cap) {
+		size_t ncap = j->cap ? j->cap * 2 : 64;
+		void *na = realloc(rc->windows, ncap * sizeof(*rc->windows));
+
+		if (!na)
+			return -1;
+		rc->windows = na;
+		j->cap = ncap;
+	}
+	window_summary(&rc->windows[rc->nwindows++], w);
+	rc->last_verdict = w->r.verdict;
+	str_copy(rc->last_reason, sizeof(rc->last_reason), w->r.reason_text);
+	if (!j->counting)
+		return 0;
+	if (w->r.verdict == V_PASS) {
+		rc->win_pass++;
+		j->last_pass = *w;
+		j->have_pass = 1;
+	} else if (w->r.verdict == V_FAIL) {
+		rc->win_fail++;
+		if (!j->have_fail) {
+			j->first_fail = *w;
+			j->have_fail = 1;
+		}
+	} else {
+		rc->win_nodata++;
+	}
+	return 0;
+}
+
+/*
+ * One check's verdict from its windows. keep 0 walks every window once
+ * (counts, the rule's windows and the summaries together, one window in
+ * memory at a time); keep > 0 asks the store for the counts and the two
+ * windows the rule quotes, and walks only the last keep windows.
+ */
+static int judge_check(struct store *s, const struct run_config *cfg, struct report_check *rc,
+		       size_t keep)
+{
+	struct judge_walk *j = calloc(1, sizeof(*j));
 	struct store_check_state st;
-	size_t nw = 0, i;
 	int ret = -1;
 
-	if (store_get_windows(s, rc->desc->id, &w, &nw) ||
-	    store_get_totals(s, rc->desc->id, &rc->totals) || load_incidents(s, rc) ||
+	if (!j)
+		return -1;
+	j->rc = rc;
+	rc->last_verdict = V_NODATA;
+	if (store_get_totals(s, rc->desc->id, &rc->totals) || load_incidents(s, rc) ||
 	    store_get_check_state(s, rc->desc->id, &st) < 0)
 		goto out;
 	rc->state = st.state;
-	if (nw) {
-		rc->windows = malloc(nw * sizeof(*rc->windows));
-		if (!rc->windows)
+	if (keep == 0) {
+		j->counting = 1;
+		if (store_each_window(s, rc->desc->id, INT64_MIN, judge_window, j))
 			goto out;
-		rc->last_verdict = w[nw - 1].r.verdict;
+	} else {
+		uint64_t counts[4];
+		int64_t from = INT64_MIN;
+		int k;
+
+		if (store_window_counts(s, rc->desc->id, counts))
+			goto out;
+		rc->win_pass = counts[V_PASS];
+		rc->win_fail = counts[V_FAIL];
+		rc->win_nodata = counts[V_NODATA] + counts[V_SKIP];
+		if ((k = store_get_window_pick(s, rc->desc->id, STORE_FIRST_FAIL,
+					       &j->first_fail)) < 0)
+			goto out;
+		j->have_fail = k;
+		if ((k = store_get_window_pick(s, rc->desc->id, STORE_LAST_PASS,
+					       &j->last_pass)) < 0)
+			goto out;
+		j->have_pass = k;
+		if ((k = store_get_window_pick(s, rc->desc->id, STORE_LAST, &j->scratch)) < 0)
+			goto out;
+		if (k) {
+			if (j->scratch.idx > INT64_MIN + (int64_t)keep)
+				from = j->scratch.idx - (int64_t)keep + 1;
+			if (store_each_window(s, rc->desc->id, from, judge_window, j))
+				goto out;
+		}
 	}
-	for (i = 0; i < nw; i++) {
-		window_summary(&rc->windows[i], &w[i]);
-		if (w[i].r.verdict == V_PASS)
-			rc->win_pass++;
-		else if (w[i].r.verdict == V_FAIL)
-			rc->win_fail++;
-		else
-			rc->win_nodata++;
-	}
-	rc->win_total = nw;
-	apply_rule(rc, cfg, w, nw);
+	rc->win_total = rc->win_pass + rc->win_fail + rc->win_nodata;
+	apply_rule(rc, cfg, j->have_fail ? &j->first_fail : NULL,
+		   j->have_pass ? &j->last_pass : NULL);
 	ret = 0;
 out:
-	free(w);
+	free(j);
 	return ret;
 }
 
 int report_build(struct store *s, const struct run_config *cfg, struct report **out)
+{
+	return report_build_recent(s, cfg, 0, out);
+}
+
+int report_build_recent(struct store *s, const struct run_config *cfg, size_t keep,
+			struct report **out)
 {
 	const struct check_desc *const *all;
 	struct report *r;
@@ -344,7 +412,7 @@ int report_build(struct store *s, const struct run_config *cfg, struct report **
 				continue;
 			}
 		}
-		if (judge_check(s, cfg, rc))
+		if (judge_check(s, cfg, rc, keep))
 			goto fail;
 		if (rc->verdict != V_PASS)
 			r->verdict = V_FAIL;

@@ -55,7 +55,9 @@ struct report_check {
 	size_t nincidents;
 	enum reason reason_id;     /* R_MET (pass), first failing window's reason, R_NO_DATA */
 	uint64_t win_total;        /* windows evaluated: pass + fail + nodata */
-	struct report_window *windows; /* win_total entries by idx; NULL when none */
+	struct report_window *windows; /* nwindows entries by idx; NULL when none */
+	size_t nwindows;           /* win_total, or the last few (report_build_recent) */
+	char last_reason[REASON_TEXT_MAX]; /* the latest window's reason text */
 	enum verdict last_verdict; /* latest window's verdict, V_NODATA when none */
 	enum verdict state;        /* debounced: V_PASS passing, V_FAIL failing, V_NODATA */
 	/*
@@ -82,6 +84,13 @@ struct report {
 
 /* Build from the store (cfg selects checks). *out is new; report_free it. */
 int report_build(struct store *s, const struct run_config *cfg, struct report **out);
+/*
+ * The same verdicts, counts, totals and incidents, with only the last keep
+ * windows of each check in windows[] (keep 0: all, as report_build): what a
+ * live view needs, without reading a week of windows on every refresh.
+ */
+int report_build_recent(struct store *s, const struct run_config *cfg, size_t keep,
+			struct report **out);
 void report_free(struct report *r);
 
 /* Renderers append to b. 0 or -1. */

@@ -139,7 +139,7 @@ static void geom_init(struct geom *g, const struct report *r)
 	for (i = 0; i < r->nchecks; i++) {
 		const struct report_check *c = &r->checks[i];
 
-		for (k = 0; k < c->win_total; k++) {
+		for (k = 0; k < c->nwindows; k++) {
 			if (!g->t0 || (double)c->windows[k].start_s < g->t0)
 				g->t0 = (double)c->windows[k].start_s;
 			if ((double)c->windows[k].end_s > end)
@@ -182,7 +182,7 @@ static struct cell *cells_build(const struct geom *g, const struct report_check 
 		cells[i].att_limit = NAN;
 		cells[i].worst = 1;
 	}
-	for (i = 0; i < c->win_total; i++) {
+	for (i = 0; i < c->nwindows; i++) {
 		const struct report_window *w = &c->windows[i];
 		double pos = ((double)w->start_s - g->t0) / g->cell_s;
 		size_t ci = pos <= 0 ? 0 : (size_t)pos;
@@ -865,7 +865,7 @@ int report_render_html(const struct report *r, struct dynbuf *b)
 	render_timeline(&w, r, &g, cells);
 	dynw_adds(&w, "<section id=\"charts\">\n<h2>Per-window charts</h2>\n");
 	for (i = 0; i < r->nchecks && !w.err; i++) {
-		if (!cells[i] || !r->checks[i].win_total)
+		if (!cells[i] || !r->checks[i].nwindows)
 			continue;
 		render_check_charts(&w, &r->checks[i], &g, cells[i]);
 		any = 1;

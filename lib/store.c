@@ -15,7 +15,7 @@
 #include "outcome.h"
 #include "util.h"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 #define STORE_BUSY_MS 5000
 #define STORE_MAX_ROWS (1u << 24)   /* sanity bound on one query's result */
 
@@ -27,6 +27,8 @@
 #define CHECK_MATCH "(check_id = ?1 OR (check_id >= ?1 || '/' AND check_id < ?1 || '0'))"
 /* conformd's own evidence rows (probes, tap) are not client requests */
 #define NOT_MONITOR "substr(workload, 1, 8) <> 'conformd'"
+#define ROW_COLS "id, check_id, workload, outcome, code, backend, identity, second," \
+	" count, sum_us, max_us, hist, attempts"
 
 struct store {
 	sqlite3 *db;
@@ -83,7 +85,24 @@ static const char schema_sql[] =
 	"CREATE TABLE IF NOT EXISTS incidents ("
 	" check_id TEXT NOT NULL, start_s INTEGER NOT NULL, end_s INTEGER NOT NULL,"
 	" windows INTEGER NOT NULL, open INTEGER NOT NULL, reason TEXT NOT NULL,"
-	" PRIMARY KEY (check_id, start_s)) WITHOUT ROWID;";
+	" PRIMARY KEY (check_id, start_s)) WITHOUT ROWID;"
+	/*
+	 * version 3: running totals per (check, outcome) of the client rows,
+	 * kept in the batch's own transaction, so per-second rows can be pruned
+	 * after the retention period without changing the report's totals; and
+	 * the highest pruned batch seq per reporter instance (dedupe floor).
+	 */
+	"CREATE TABLE IF NOT EXISTS totals ("
+	" check_id TEXT NOT NULL, outcome INTEGER NOT NULL, count INTEGER NOT NULL,"
+	" sum_us INTEGER NOT NULL, max_us INTEGER NOT NULL, hist BLOB,"
+	" PRIMARY KEY (check_id, outcome)) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS batch_floor ("
+	" workload TEXT NOT NULL, instance INTEGER NOT NULL, seq INTEGER NOT NULL,"
+	" PRIMARY KEY (workload, instance)) WITHOUT ROWID;";
+
+static int totals_rebuild(struct store *s);
+static int totals_add_batch_locked(struct store *s, const char *workload,
+				   const struct agg_row *rows, size_t n);
 
 static void set_err(struct store *s, const char *what)
 {
@@ -216,12 +235,14 @@ int store_open(const char *path, int create, struct store **out, char *err, size
 	if (exec(s, "PRAGMA journal_mode=WAL") || exec(s, "PRAGMA synchronous=FULL") ||
 	    user_version(s, &ver))
 		goto fail_msg;
-	if ((ver == 0 && create) || ver == 1) {
-		/* new, or version 1 (no samples, state, incidents): every
-		 * statement is IF NOT EXISTS, so the schema upgrades in place */
+	if ((ver == 0 && create) || ver == 1 || ver == 2) {
+		/* new, or an older version: every statement is IF NOT EXISTS,
+		 * so the schema upgrades in place; a store from before the
+		 * running totals gets them computed from its rows */
 		if (exec(s, "BEGIN IMMEDIATE"))
 			goto fail_msg;
-		if (exec(s, schema_sql) || exec(s, "PRAGMA user_version=2")) {
+		if (exec(s, schema_sql) || (ver && totals_rebuild(s)) ||
+		    exec(s, "PRAGMA user_version=3")) {
 			exec(s, "ROLLBACK");
 			goto fail_msg;
 		}
@@ -511,6 +532,36 @@ static int insert_sample(struct store *s, sqlite3_stmt *st, const char *workload
 	return step_done(s, st, "insert sample");
 }
 
+/*
+ * 1 when seq is at or below the reporter instance's pruned floor: such a
+ * batch was stored once and its dedupe record has since been pruned
+ * (store_prune), so it is a duplicate. 0, or -1 on a store error.
+ */
+static int below_floor_locked(struct store *s, const char *workload, uint64_t instance,
+			      uint64_t seq)
+{
+	sqlite3_stmt *st;
+	int rc = -1;
+
+	st = prepare(s, "SELECT seq FROM batch_floor WHERE workload = ? AND instance = ?");
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, workload, (int)strnlen(workload, 63), SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)instance);
+	switch (sqlite3_step(st)) {
+	case SQLITE_ROW:
+		rc = (uint64_t)sqlite3_column_int64(st, 0) >= seq;
+		break;
+	case SQLITE_DONE:
+		rc = 0;
+		break;
+	default:
+		set_err(s, "batch floor");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int store_put_batch(struct store *s, const char *workload, uint64_t instance, uint64_t seq,
 		    const struct agg_row *rows, size_t n)
 {
@@ -522,7 +573,7 @@ int store_put_batch_samples(struct store *s, const char *workload, uint64_t inst
 			    const struct store_sample *samples, size_t nsamples)
 {
 	sqlite3_stmt *st = NULL, *ins = NULL, *sins = NULL;
-	int rc = -1, began = 0;
+	int rc = -1, began = 0, dup;
 	size_t i;
 
 	pthread_mutex_lock(&s->mu);
@@ -538,9 +589,15 @@ int store_put_batch_samples(struct store *s, const char *workload, uint64_t inst
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)seq);
 	sqlite3_bind_int64(st, 4, (sqlite3_int64)n);
 	sqlite3_bind_double(st, 5, wall_s());
-	if (step_done(s, st, "insert batch"))
+	dup = below_floor_locked(s, workload, instance, seq);
+	if (dup < 0)
 		goto out;
-	if (sqlite3_changes(s->db) == 0) {
+	if (!dup) {
+		if (step_done(s, st, "insert batch"))
+			goto out;
+		dup = sqlite3_changes(s->db) == 0;
+	}
+	if (dup) {
 		/* seen before: acked again, stored once */
 		if (counter_add_locked(s, "batches.duplicate", 1) || exec(s, "COMMIT"))
 			goto out;
@@ -556,6 +613,8 @@ int store_put_batch_samples(struct store *s, const char *workload, uint64_t inst
 	for (i = 0; i < n; i++)
 		if (insert_row(s, ins, workload, &rows[i]))
 			goto out;
+	if (totals_add_batch_locked(s, workload, rows, n))
+		goto out;
 	if (nsamples) {
 		sins = prepare(s, "INSERT INTO samples (check_id, workload, request_id, outcome,"
 			       " code, latency_us, backend, identity, ts_ms)"
@@ -579,6 +638,66 @@ out:
 	sqlite3_finalize(sins);
 	pthread_mutex_unlock(&s->mu);
 	return rc;
+}
+
+/* ---- pruning (bounded growth) ---- */
+
+int64_t store_prune_rows(struct store *s, const char *check, int64_t before_s, int64_t max_rows)
+{
+	sqlite3_stmt *st;
+	int64_t n = -1;
+
+	pthread_mutex_lock(&s->mu);
+	st = prepare(s, "DELETE FROM agg WHERE id IN (SELECT id FROM agg WHERE " CHECK_MATCH
+		     " AND second < ?2 LIMIT ?3)");
+	if (!st)
+		goto out;
+	sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, before_s);
+	sqlite3_bind_int64(st, 3, max_rows > 0 ? max_rows : 1);
+	if (step_done(s, st, "prune rows"))
+		goto out;
+	n = sqlite3_changes(s->db);
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->mu);
+	return n;
+}
+
+int64_t store_prune_batches(struct store *s, double received_before)
+{
+	sqlite3_stmt *fl = NULL, *del = NULL;
+	int64_t n = -1;
+	int began = 0;
+
+	pthread_mutex_lock(&s->mu);
+	if (exec(s, "BEGIN IMMEDIATE"))
+		goto out;
+	began = 1;
+	fl = prepare(s, "INSERT INTO batch_floor (workload, instance, seq)"
+		     " SELECT workload, instance, max(seq) FROM batches WHERE received < ?"
+		     " GROUP BY workload, instance ON CONFLICT (workload, instance)"
+		     " DO UPDATE SET seq = max(seq, excluded.seq)");
+	del = prepare(s, "DELETE FROM batches WHERE received < ?");
+	if (!fl || !del)
+		goto out;
+	sqlite3_bind_double(fl, 1, received_before);
+	sqlite3_bind_double(del, 1, received_before);
+	if (step_done(s, fl, "prune batches") || step_done(s, del, "prune batches"))
+		goto out;
+	n = sqlite3_changes(s->db);
+	if (exec(s, "COMMIT")) {
+		n = -1;
+		goto out;
+	}
+	began = 0;
+out:
+	if (began && !sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_finalize(fl);
+	sqlite3_finalize(del);
+	pthread_mutex_unlock(&s->mu);
+	return n;
 }
 
 int store_get_samples(struct store *s, const char *check, int64_t from_ms, int64_t to_ms,
@@ -660,6 +779,158 @@ bad:
 	return -1;
 }
 
+/* ---- running totals (schema 3) ---- */
+
+#define TOT_GROUPS 16
+
+/* Rows being added to the totals, by (base check, outcome). */
+struct tot_groups {
+	size_t n;
+	struct {
+		char check[32];  /* a variant "X/slow" counts for X */
+		unsigned outcome;
+		struct hist h;
+	} g[TOT_GROUPS];
+};
+
+/* Merge one group into its totals row: read, add, write back. */
+static int totals_put_locked(struct store *s, const char *check, unsigned outcome,
+			     const struct hist *add)
+{
+	sqlite3_stmt *get, *put = NULL;
+	struct hist h;
+	int rc = -1, step;
+
+	hist_init(&h);
+	get = prepare(s, "SELECT count, sum_us, max_us, hist FROM totals"
+		      " WHERE check_id = ? AND outcome = ?");
+	if (!get)
+		goto out;
+	sqlite3_bind_text(get, 1, check, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(get, 2, (int)outcome);
+	step = sqlite3_step(get);
+	if (step == SQLITE_ROW) {
+		if (col_hist(get, 3, &h)) {
+			/* keep the counts, lose the damaged latency spread */
+			log_kv(LOG_WARN, "store: damaged totals histogram", "check=%s", check);
+			hist_init(&h);
+		}
+		h.count = col_u64(get, 0);
+		h.sum_us = col_u64(get, 1);
+		h.max_us = col_u64(get, 2);
+	} else if (step != SQLITE_DONE) {
+		set_err(s, "get totals");
+		goto out;
+	}
+	hist_merge(&h, add);
+	put = prepare(s, "INSERT OR REPLACE INTO totals (check_id, outcome, count, sum_us,"
+		      " max_us, hist) VALUES (?,?,?,?,?,?)");
+	if (!put)
+		goto out;
+	sqlite3_bind_text(put, 1, check, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(put, 2, (int)outcome);
+	sqlite3_bind_int64(put, 3, to_i64(h.count));
+	sqlite3_bind_int64(put, 4, to_i64(h.sum_us));
+	sqlite3_bind_int64(put, 5, to_i64(h.max_us));
+	if (bind_hist(put, 6, &h)) {
+		str_copy(s->err, sizeof(s->err), "put totals: out of memory");
+		goto out;
+	}
+	rc = step_done(s, put, "put totals");
+out:
+	sqlite3_finalize(get);
+	sqlite3_finalize(put);
+	return rc;
+}
+
+static int totals_flush_locked(struct store *s, struct tot_groups *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++)
+		if (totals_put_locked(s, t->g[i].check, t->g[i].outcome, &t->g[i].h))
+			return -1;
+	t->n = 0;
+	return 0;
+}
+
+/* Add one client row to its group, writing the groups out when full. */
+static int totals_add_locked(struct store *s, struct tot_groups *t, const struct agg_row *r)
+{
+	size_t i, len = strcspn(r->check, "/");
+
+	if (len >= sizeof(t->g[0].check))
+		len = sizeof(t->g[0].check) - 1;
+	for (i = 0; i < t->n; i++)
+		if (t->g[i].outcome == r->outcome && !strncmp(t->g[i].check, r->check, len) &&
+		    t->g[i].check[len] == '\0')
+			break;
+	if (i == t->n) {
+		if (t->n == TOT_GROUPS && totals_flush_locked(s, t))
+			return -1;
+		i = t->n++;
+		memcpy(t->g[i].check, r->check, len);
+		t->g[i].check[len] = '\0';
+		t->g[i].outcome = r->outcome;
+		hist_init(&t->g[i].h);
+	}
+	hist_merge(&t->g[i].h, &r->h);
+	return 0;
+}
+
+/* A batch's client rows into the totals (conformd's own rows are not requests). */
+static int totals_add_batch_locked(struct store *s, const char *workload,
+				   const struct agg_row *rows, size_t n)
+{
+	struct tot_groups *t;
+	size_t i;
+	int rc = -1;
+
+	if (!n || !strncmp(workload, "conformd", 8))
+		return 0;
+	t = calloc(1, sizeof(*t));
+	if (!t) {
+		str_copy(s->err, sizeof(s->err), "put batch: out of memory");
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		if (totals_add_locked(s, t, &rows[i]))
+			goto out;
+	rc = totals_flush_locked(s, t);
+out:
+	free(t);
+	return rc;
+}
+
+/* Upgrade from schema 1 or 2: the totals of every row already stored. */
+static int totals_rebuild(struct store *s)
+{
+	struct tot_groups *t = calloc(1, sizeof(*t));
+	sqlite3_stmt *st = NULL;
+	struct agg_row r;
+	int rc = -1, step;
+
+	if (!t) {
+		str_copy(s->err, sizeof(s->err), "upgrade: out of memory");
+		return -1;
+	}
+	st = prepare(s, "SELECT " ROW_COLS " FROM agg WHERE " NOT_MONITOR);
+	if (!st)
+		goto out;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW)
+		if (read_row(st, &r) == 0 && totals_add_locked(s, t, &r))
+			goto out;
+	if (step != SQLITE_DONE) {
+		set_err(s, "upgrade totals");
+		goto out;
+	}
+	rc = totals_flush_locked(s, t);
+out:
+	sqlite3_finalize(st);
+	free(t);
+	return rc;
+}
+
 /*
  * Room for more elements in a growing result array: doubles *cap (from 16),
  * at most STORE_MAX_ROWS. Returns the (maybe moved) array, or NULL with
@@ -684,8 +955,6 @@ static void *store_grow(struct store *s, void *arr, size_t *cap, size_t elem, co
 	return na;
 }
 
-#define ROW_COLS "id, check_id, workload, outcome, code, backend, identity, second," \
-	" count, sum_us, max_us, hist, attempts"
 
 /* Run a SELECT of ROW_COLS (bound by the caller) into a new array. */
 static int collect_rows(struct store *s, sqlite3_stmt *st, struct agg_row **rows, size_t *n)
@@ -769,27 +1038,37 @@ out:
 int store_get_totals(struct store *s, const char *check, struct store_totals *t)
 {
 	sqlite3_stmt *st;
-	struct agg_row r;
 	int rc = -1, step;
 
 	memset(t, 0, sizeof(*t));
 	hist_init(&t->h);
 	pthread_mutex_lock(&s->mu);
-	st = prepare(s, "SELECT " ROW_COLS " FROM agg WHERE " CHECK_MATCH " AND " NOT_MONITOR);
+	st = prepare(s, "SELECT outcome, count, sum_us, max_us, hist FROM totals"
+		     " WHERE check_id = ?");
 	if (!st)
 		goto out;
 	sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		if (read_row(st, &r))
-			continue;
-		t->total += r.h.count;
-		if (outcome_info(r.outcome)->ok)
-			t->ok += r.h.count;
+		int o = sqlite3_column_int(st, 0);
+		unsigned outcome = outcome_valid((unsigned)o) ? (unsigned)o : OUT_OTHER;
+		struct hist h;
+
+		hist_init(&h);
+		if (col_hist(st, 4, &h)) {
+			log_kv(LOG_WARN, "store: damaged totals histogram", "check=%s", check);
+			hist_init(&h);
+		}
+		h.count = col_u64(st, 1);
+		h.sum_us = col_u64(st, 2);
+		h.max_us = col_u64(st, 3);
+		t->total += h.count;
+		if (outcome_info(outcome)->ok)
+			t->ok += h.count;
 		else
-			t->failed += r.h.count;
-		if (r.outcome < ARRAY_SIZE(t->by_outcome))
-			t->by_outcome[r.outcome] += r.h.count;
-		hist_merge(&t->h, &r.h);
+			t->failed += h.count;
+		if (outcome < ARRAY_SIZE(t->by_outcome))
+			t->by_outcome[outcome] += h.count;
+		hist_merge(&t->h, &h);
 	}
 	if (step != SQLITE_DONE) {
 		set_err(s, "get totals");
@@ -1033,76 +1312,178 @@ out:
 	return rc;
 }
 
-int store_get_windows(struct store *s, const char *check, struct store_window **w, size_t *n)
+#define WINDOW_COLS "check_id, idx, start_s, end_s, verdict, reason, reason_text," \
+	" evidence, total, ok, failed, count, sum_us, max_us, hist"
+
+/* One row of WINDOW_COLS into *x; a damaged histogram is dropped, not the window. */
+static void read_window(sqlite3_stmt *st, struct store_window *x)
 {
-	sqlite3_stmt *st;
-	struct store_window *arr = NULL;
-	size_t len = 0, cap = 0;
+	int v, reason;
+
+	memset(x, 0, sizeof(*x));
+	col_text(st, 0, x->check, sizeof(x->check));
+	x->idx = sqlite3_column_int64(st, 1);
+	x->start_s = sqlite3_column_int64(st, 2);
+	x->end_s = sqlite3_column_int64(st, 3);
+	v = sqlite3_column_int(st, 4);
+	reason = sqlite3_column_int(st, 5);
+	x->r.verdict = (v >= V_NODATA && v <= V_SKIP) ? (enum verdict)v : V_NODATA;
+	x->r.reason = (reason >= 0 && reason < R__COUNT) ? (enum reason)reason : R_NO_DATA;
+	col_text(st, 6, x->r.reason_text, sizeof(x->r.reason_text));
+	col_text(st, 7, x->r.evidence, sizeof(x->r.evidence));
+	x->r.total = col_u64(st, 8);
+	x->r.ok = col_u64(st, 9);
+	x->r.failed = col_u64(st, 10);
+	hist_init(&x->r.h);
+	if (col_hist(st, 14, &x->r.h)) {
+		log_kv(LOG_WARN, "store: damaged window histogram", "check=%s idx=%" PRId64,
+		       x->check, x->idx);
+		hist_init(&x->r.h);
+	} else {
+		x->r.h.count = col_u64(st, 11);
+		x->r.h.sum_us = col_u64(st, 12);
+		x->r.h.max_us = col_u64(st, 13);
+	}
+}
+
+int store_each_window(struct store *s, const char *check, int64_t from_idx,
+		      int (*fn)(void *ctx, const struct store_window *w), void *ctx)
+{
+	struct store_window *x = malloc(sizeof(*x));
+	sqlite3_stmt *st = NULL;
 	int rc = -1, step;
 
-	*w = NULL;
-	*n = 0;
+	if (!x) {
+		str_copy(s->err, sizeof(s->err), "get windows: out of memory");
+		return -1;
+	}
 	pthread_mutex_lock(&s->mu);
-	st = prepare(s, "SELECT check_id, idx, start_s, end_s, verdict, reason, reason_text,"
-		     " evidence, total, ok, failed, count, sum_us, max_us, hist"
-		     " FROM windows WHERE check_id = ? ORDER BY idx");
+	st = prepare(s, "SELECT " WINDOW_COLS " FROM windows WHERE check_id = ? AND idx >= ?"
+		     " ORDER BY idx");
 	if (!st)
 		goto out;
 	sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, from_idx);
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		struct store_window *x;
-		int v, reason;
-
-		if (len == cap) {
-			void *na = store_grow(s, arr, &cap, sizeof(*arr), "get windows");
-
-			if (!na)
-				goto out;
-			arr = na;
-		}
-		x = &arr[len];
-		memset(x, 0, sizeof(*x));
-		col_text(st, 0, x->check, sizeof(x->check));
-		x->idx = sqlite3_column_int64(st, 1);
-		x->start_s = sqlite3_column_int64(st, 2);
-		x->end_s = sqlite3_column_int64(st, 3);
-		v = sqlite3_column_int(st, 4);
-		reason = sqlite3_column_int(st, 5);
-		x->r.verdict = (v >= V_NODATA && v <= V_SKIP) ? (enum verdict)v : V_NODATA;
-		x->r.reason = (reason >= 0 && reason < R__COUNT) ? (enum reason)reason : R_NO_DATA;
-		col_text(st, 6, x->r.reason_text, sizeof(x->r.reason_text));
-		col_text(st, 7, x->r.evidence, sizeof(x->r.evidence));
-		x->r.total = col_u64(st, 8);
-		x->r.ok = col_u64(st, 9);
-		x->r.failed = col_u64(st, 10);
-		hist_init(&x->r.h);
-		if (col_hist(st, 14, &x->r.h)) {
-			/* keep the verdict, drop the damaged latency */
-			log_kv(LOG_WARN, "store: damaged window histogram", "check=%s idx=%" PRId64,
-			       x->check, x->idx);
-			hist_init(&x->r.h);
-		} else {
-			x->r.h.count = col_u64(st, 11);
-			x->r.h.sum_us = col_u64(st, 12);
-			x->r.h.max_us = col_u64(st, 13);
-		}
-		len++;
+		read_window(st, x);
+		rc = fn(ctx, x);
+		if (rc)
+			goto out;
 	}
 	if (step != SQLITE_DONE) {
 		set_err(s, "get windows");
+		rc = -1;
 		goto out;
 	}
 	rc = 0;
 out:
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&s->mu);
-	if (rc || !len) {
-		free(arr);
-		arr = NULL;
-		len = 0;
+	free(x);
+	return rc;
+}
+
+struct windows_array {
+	struct store *s;
+	struct store_window *arr;
+	size_t len, cap;
+};
+
+static int windows_append(void *ctx, const struct store_window *w)
+{
+	struct windows_array *a = ctx;
+
+	if (a->len == a->cap) {
+		void *na = store_grow(a->s, a->arr, &a->cap, sizeof(*a->arr), "get windows");
+
+		if (!na)
+			return -1;
+		a->arr = na;
 	}
-	*w = arr;
-	*n = len;
+	a->arr[a->len++] = *w;
+	return 0;
+}
+
+int store_get_windows(struct store *s, const char *check, struct store_window **w, size_t *n)
+{
+	struct windows_array a = { s, NULL, 0, 0 };
+	int rc = store_each_window(s, check, INT64_MIN, windows_append, &a);
+
+	if (rc || !a.len) {
+		free(a.arr);
+		a.arr = NULL;
+		a.len = 0;
+	}
+	*w = a.arr;
+	*n = a.len;
+	return rc ? -1 : 0;
+}
+
+int store_window_counts(struct store *s, const char *check, uint64_t counts[4])
+{
+	sqlite3_stmt *st;
+	int rc = -1, step;
+
+	memset(counts, 0, 4 * sizeof(*counts));
+	pthread_mutex_lock(&s->mu);
+	st = prepare(s, "SELECT verdict, count(*) FROM windows WHERE check_id = ?"
+		     " GROUP BY verdict");
+	if (!st)
+		goto out;
+	sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		int v = sqlite3_column_int(st, 0);
+
+		counts[(v >= V_NODATA && v <= V_SKIP) ? v : V_NODATA] += col_u64(st, 1);
+	}
+	if (step != SQLITE_DONE) {
+		set_err(s, "count windows");
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+int store_get_window_pick(struct store *s, const char *check, enum store_pick pick,
+			  struct store_window *w)
+{
+	_Static_assert(V_PASS == 1 && V_FAIL == 2, "verdicts are stored as numbers");
+	static const char *const sql[] = {
+		[STORE_FIRST_FAIL] = "SELECT " WINDOW_COLS " FROM windows WHERE check_id = ?"
+				     " AND verdict = 2 ORDER BY idx LIMIT 1",
+		[STORE_LAST_PASS] = "SELECT " WINDOW_COLS " FROM windows WHERE check_id = ?"
+				    " AND verdict = 1 ORDER BY idx DESC LIMIT 1",
+		[STORE_LAST] = "SELECT " WINDOW_COLS " FROM windows WHERE check_id = ?"
+			       " ORDER BY idx DESC LIMIT 1",
+	};
+	sqlite3_stmt *st;
+	int rc = -1;
+
+	memset(w, 0, sizeof(*w));
+	if ((unsigned)pick >= ARRAY_SIZE(sql))
+		return -1;
+	pthread_mutex_lock(&s->mu);
+	st = prepare(s, sql[pick]);
+	if (!st)
+		goto out;
+	sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
+	switch (sqlite3_step(st)) {
+	case SQLITE_ROW:
+		read_window(st, w);
+		rc = 1;
+		break;
+	case SQLITE_DONE:
+		rc = 0;
+		break;
+	default:
+		set_err(s, "get window");
+	}
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->mu);
 	return rc;
 }
 

@@ -111,6 +111,20 @@ struct store_totals {
 };
 int store_get_totals(struct store *s, const char *check, struct store_totals *t);
 
+/*
+ * Bounded growth. The totals are kept apart (in each batch's transaction),
+ * so per-second rows can go once their windows are judged and the
+ * retention period has passed: store_prune_rows deletes at most max_rows
+ * rows of check and its variants with second < before_s in one statement
+ * and returns how many (call again while it returns max_rows), -1 on error.
+ * store_prune_batches deletes the dedupe records of batches received
+ * before received_before (wall seconds) and raises each reporter
+ * instance's floor to the highest seq it deleted, so a late resend of such
+ * a batch is still acked as a duplicate; returns records deleted or -1.
+ */
+int64_t store_prune_rows(struct store *s, const char *check, int64_t before_s, int64_t max_rows);
+int64_t store_prune_batches(struct store *s, double received_before);
+
 struct store_window {
 	char check[32];
 	int64_t idx;
@@ -120,8 +134,25 @@ struct store_window {
 /* Insert or replace the result of window idx of a check. */
 int store_put_window(struct store *s, const char *check, int64_t idx, int64_t start_s,
 		     int64_t end_s, const struct window_result *r);
-/* All windows of a check ordered by idx; new array, caller frees. */
+/* All windows of a check ordered by idx; new array, caller frees. A week of
+ * windows is tens of thousands of these (5 KB each): long runs walk them with
+ * store_each_window or ask for counts and single windows instead. */
 int store_get_windows(struct store *s, const char *check, struct store_window **w, size_t *n);
+/*
+ * The windows of a check with idx >= from_idx, one at a time by idx: fn gets
+ * each (valid during the call only) and stops the walk by returning
+ * non-zero. The store is locked meanwhile, so fn must not call it. Returns 0
+ * when all were seen, fn's non-zero value, or -1 on a store error.
+ */
+int store_each_window(struct store *s, const char *check, int64_t from_idx,
+		      int (*fn)(void *ctx, const struct store_window *w), void *ctx);
+/* Windows of a check by verdict: counts[V_NODATA .. V_SKIP]. 0 or -1. */
+int store_window_counts(struct store *s, const char *check, uint64_t counts[4]);
+/* One window of a check: the first failing, the last passing, the last.
+ * 1 and *w, 0 when there is none, -1 on error. */
+enum store_pick { STORE_FIRST_FAIL, STORE_LAST_PASS, STORE_LAST };
+int store_get_window_pick(struct store *s, const char *check, enum store_pick pick,
+			  struct store_window *w);
 
 /*
  * Debounce state of one check (evaluate.c), persisted with each window so a

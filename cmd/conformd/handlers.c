@@ -36,20 +36,18 @@ static int h_healthz(void *ctx, const struct api_request *req, struct api_respon
 
 /*
  * One check's entry of the status object: counts from the report, plus what
- * a live view draws from the check's windows (one query, already made for
- * the state): the last STATUS_RECENT verdicts, the last window's rate and p99.
+ * a live view draws from the check's latest windows (the report keeps the
+ * last STATUS_RECENT): their verdicts, the last window's rate and p99.
  */
-static cJSON *status_check(struct daemon *d, const struct report_check *rc)
+static cJSON *status_check(const struct report_check *rc)
 {
-	struct store_window *w = NULL;
-	size_t nw = 0, i;
+	const struct report_window *w = rc->windows;
+	size_t nw = rc->nwindows, i;
 	cJSON *c = cJSON_CreateObject(), *o;
-	const char *state = "nodata", *reason = "", *verdict = "nodata";
+	const char *state = "nodata", *reason = rc->last_reason, *verdict = "nodata";
 
 	if (!c)
 		return NULL;
-	if (store_get_windows(d->store, rc->desc->id, &w, &nw) == 0 && nw > 0)
-		reason = w[nw - 1].r.reason_text;
 	/* debounced (rise/fall): one failing window does not make it failing */
 	state = evaluate_state_name(rc->state);
 	if (rc->win_pass + rc->win_fail > 0)   /* windows without data alone say nothing yet */
@@ -75,18 +73,17 @@ static cJSON *status_check(struct daemon *d, const struct report_check *rc)
 	cJSON_AddStringToObject(c, "last_reason", reason);
 	o = cJSON_AddArrayToObject(c, "recent");
 	for (i = nw > STATUS_RECENT ? nw - STATUS_RECENT : 0; o && i < nw; i++) {
-		enum verdict v = w[i].r.verdict;
+		enum verdict v = w[i].verdict;
 
 		cJSON_AddItemToArray(o, cJSON_CreateString(v == V_PASS ? "pass" :
 							   v == V_FAIL ? "fail" : "nodata"));
 	}
 	if (nw > 0) {
-		const struct store_window *last = &w[nw - 1];
+		const struct report_window *last = &w[nw - 1];
 		int64_t span = last->end_s - last->start_s;
 
-		cJSON_AddNumberToObject(c, "rate", span > 0 ? (double)last->r.total / span : 0);
-		cJSON_AddNumberToObject(c, "p99_ms",
-					(double)hist_quantile(&last->r.h, 0.99) / 1000.0);
+		cJSON_AddNumberToObject(c, "rate", span > 0 ? (double)last->total / span : 0);
+		cJSON_AddNumberToObject(c, "p99_ms", last->p99_ms);
 	} else {
 		cJSON_AddNumberToObject(c, "rate", 0);
 		cJSON_AddNumberToObject(c, "p99_ms", 0);
@@ -120,7 +117,6 @@ static cJSON *status_check(struct daemon *d, const struct report_check *rc)
 	} else {
 		cJSON_AddNullToObject(c, "last_incident");
 	}
-	free(w);
 	return c;
 }
 
@@ -175,7 +171,7 @@ static int h_status(void *ctx, const struct api_request *req, struct api_respons
 	cJSON_AddNumberToObject(o, "window_s", (double)cfg.window_ms / 1000.0);
 	cJSON_AddStringToObject(root, "state", daemon_state_name(state));
 
-	if (report_build(d->store, &cfg, &r) < 0) {
+	if (report_build_recent(d->store, &cfg, STATUS_RECENT, &r) < 0) {
 		api_reply_error(resp, 500, "cannot read the store: %s", store_errmsg(d->store));
 		rc = 0;
 		goto out;
@@ -203,7 +199,7 @@ static int h_status(void *ctx, const struct api_request *req, struct api_respons
 
 	arr = cJSON_AddArrayToObject(root, "checks");
 	for (i = 0; i < r->nchecks; i++)
-		cJSON_AddItemToArray(arr, status_check(d, &r->checks[i]));
+		cJSON_AddItemToArray(arr, status_check(&r->checks[i]));
 
 	arr = cJSON_AddArrayToObject(root, "workloads");
 	n = d->plat ? d->pops->list(d->plat, ws, ARRAY_SIZE(ws)) : 0;

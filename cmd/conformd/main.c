@@ -20,6 +20,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
@@ -50,6 +51,8 @@
  * what was not acked; evaluate after that so their windows are complete */
 #define RESUME_EVAL_HOLD_MS 8000
 #define STORE_ERROR_LOG_MS 5000
+#define PRUNE_EVERY_MS 10000     /* rows past the retention period go this often */
+#define PRUNE_MAX_ROWS 50000     /* ... at most this many a time, in chunks */
 
 static struct daemon *the_daemon; /* for the signal handler only */
 static volatile sig_atomic_t last_signal;
@@ -729,9 +732,25 @@ static void heartbeat(struct daemon *d, int64_t *last_ms)
  * the start): a wall-clock jump moves neither. Window boundaries stay whole
  * unix seconds from cfg.started, like the clients' timestamps.
  */
+/* Per-second rows past the retention period go, a bounded number every PRUNE_EVERY_MS. */
+static void prune(struct daemon *d, int64_t next_idx, int64_t *last_ms)
+{
+	int64_t now = mono_ms(), n;
+
+	if (*last_ms && now - *last_ms < PRUNE_EVERY_MS)
+		return;
+	*last_ms = now;
+	n = evaluate_prune(d->store, &d->cfg, next_idx, wall_s(), PRUNE_MAX_ROWS);
+	if (n < 0)
+		log_kv(LOG_WARN, "pruning failed", "err=\"%s\"", store_errmsg(d->store));
+	else if (n > 0)
+		log_kv(LOG_DEBUG, "pruned per-second rows", "rows=%" PRId64 " retention_s=%" PRId64,
+		       n, d->cfg.retention_s);
+}
+
 static void main_loop(struct daemon *d, int64_t *next_idx, uint64_t *rejected_synced)
 {
-	int64_t hb = 0;
+	int64_t hb = 0, pruned = 0;
 
 	while (!atomic_load(&d->stop_requested)) {
 		double now;
@@ -749,6 +768,7 @@ static void main_loop(struct daemon *d, int64_t *next_idx, uint64_t *rejected_sy
 		if (mono_ms() >= d->eval_hold_until_ms &&
 		    evaluate_due(d->store, &d->cfg, now, EVAL_GRACE_S, 0, 0, next_idx) < 0)
 			log_kv(LOG_ERROR, "evaluation failed", "err=\"%s\"", store_errmsg(d->store));
+		prune(d, *next_idx, &pruned);
 		if (d->cfg.duration_ms > 0 &&
 		    now >= d->cfg.started + (double)d->cfg.duration_ms / 1000.0) {
 			str_copy(d->stop_reason, sizeof(d->stop_reason), "duration elapsed");
@@ -815,22 +835,25 @@ static int64_t resume_next_idx(struct daemon *d)
 {
 	int64_t next = -1;
 
-	for (size_t i = 0; i < d->cfg.nchecks; i++) {
-		struct store_window *w = NULL;
-		size_t n = 0;
-		int64_t after;
+	struct store_window *w = malloc(sizeof(*w));
 
-		if (store_get_windows(d->store, d->cfg.checks[i], &w, &n) < 0) {
+	if (!w)
+		return 0;
+	for (size_t i = 0; i < d->cfg.nchecks; i++) {
+		int64_t after;
+		int k = store_get_window_pick(d->store, d->cfg.checks[i], STORE_LAST, w);
+
+		if (k < 0) {
 			log_kv(LOG_ERROR, "cannot read the evaluated windows", "check=%s err=\"%s\"",
 			       d->cfg.checks[i], store_errmsg(d->store));
-			free(w);
-			return 0;
+			next = 0;
+			break;
 		}
-		after = n ? w[n - 1].idx + 1 : 0;
+		after = k ? w->idx + 1 : 0;
 		if (next < 0 || after < next)
 			next = after;
-		free(w);
 	}
+	free(w);
 	return next < 0 ? 0 : next;
 }
 

@@ -38,7 +38,8 @@ static int metrics_text(struct daemon *d, struct dynbuf *b)
 	pthread_mutex_lock(&d->mu);
 	cfg = d->cfg;
 	pthread_mutex_unlock(&d->mu);
-	if (report_build(d->store, &cfg, &r) < 0) {
+	/* a scrape every few seconds must not read every window of a week */
+	if (report_build_recent(d->store, &cfg, 1, &r) < 0) {
 		log_kv(LOG_WARN, "metrics: cannot read the store", "error=\"%s\"",
 		       store_errmsg(d->store));
 		return -1;

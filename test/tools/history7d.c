@@ -46,6 +46,7 @@ struct h7_opts {
 	double days;
 	int64_t nchecks;
 	double rate;
+	int64_t retention_s;        /* 0: keep every per-second row */
 	char dir[1024];
 	int keep;
 };
@@ -55,16 +56,21 @@ struct h7_run {
 	const struct check_desc *checks[RUN_MAX_CHECKS];
 	int64_t dur_s;
 	int64_t gap_from, gap_to;   /* [from, to) seconds after T0 without the monitor */
-	uint64_t rows, requests, batches;
+	uint64_t rows, requests, batches, pruned;
+	off_t day_bytes[400];       /* conform.db's size at the end of each day */
+	int ndays;
 	uint64_t xs;                /* xorshift state: the same data every time */
 };
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: history7d [--days D] [--checks N] [--rate R] [--dir DIR] [--keep]\n"
+	fprintf(f, "usage: history7d [--days D] [--checks N] [--rate R] [--retention S] [--dir DIR]"
+		" [--keep]\n"
 		"  --days D     length of the synthetic run in days (default 7, e.g. 0.05)\n"
 		"  --checks N   first N catalog checks (default 3: http.basic grpc.basic grpc.stream)\n"
 		"  --rate R     requests per second per check (default 10)\n"
+		"  --retention S  prune per-second rows older than S seconds as conformd does\n"
+		"               (default 86400, the run default; 0 keeps them all)\n"
 		"  --dir DIR    where conform.db (and with --keep reports/) go; default a new\n"
 		"               temporary directory\n"
 		"  --keep       keep the store and write reports/ next to it\n");
@@ -279,6 +285,7 @@ static int parse_args(int argc, char **argv, struct h7_opts *o)
 	o->days = 7;
 	o->nchecks = 3;
 	o->rate = 10;
+	o->retention_s = 86400;
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
@@ -300,6 +307,9 @@ static int parse_args(int argc, char **argv, struct h7_opts *o)
 				goto bad;
 		} else if (!strcmp(a, "--rate")) {
 			if (parse_double(v, 0.01, 100000, &o->rate))
+				goto bad;
+		} else if (!strcmp(a, "--retention")) {
+			if (parse_i64(v, 0, 366 * 86400, &o->retention_s))
 				goto bad;
 		} else if (!strcmp(a, "--dir")) {
 			if (!*v || str_copy(o->dir, sizeof(o->dir), v))
@@ -340,6 +350,7 @@ static int init_run(const struct h7_opts *o, struct h7_run *h)
 	h->cfg.duration_ms = h->dur_s * 1000;
 	h->cfg.window_ms = H7_WINDOW_S * 1000;
 	h->cfg.rate = o->rate;
+	h->cfg.retention_s = o->retention_s;
 	h->cfg.started = H7_T0;
 	h->cfg.nchecks = (size_t)o->nchecks;
 	for (k = 0; k < h->cfg.nchecks; k++) {
@@ -358,6 +369,28 @@ static int init_run(const struct h7_opts *o, struct h7_run *h)
 		}
 	h->gap_to = h->gap_from + len;
 	h->xs = 0x9e3779b97f4a7c15ull;
+	return 0;
+}
+
+/*
+ * As conformd's main loop does, with the clock at T0 + t: per-second rows
+ * past the retention go (their totals stay). Records conform.db's size at
+ * each day's end, so the growth per day after the first is measured.
+ */
+static int prune_until(struct store *s, struct h7_run *h, int64_t t, int64_t next_idx)
+{
+	int64_t n = 0;
+
+	if (h->cfg.retention_s > 0) {
+		n = evaluate_prune(s, &h->cfg, next_idx, (double)(H7_T0 + t), INT64_MAX);
+		if (n < 0) {
+			fprintf(stderr, "history7d: prune: %s\n", store_errmsg(s));
+			return -1;
+		}
+		h->pruned += (uint64_t)n;
+	}
+	if (t % 86400 == 0 && h->ndays < (int)ARRAY_SIZE(h->day_bytes))
+		h->day_bytes[h->ndays++] = file_size(h->cfg.run_dir, "conform.db");
 	return 0;
 }
 
@@ -386,6 +419,8 @@ static int generate(struct store *s, struct h7_run *h, double *rows_ms, double *
 		if (to < h->dur_s && evaluate_until(s, h, to, 0, &next_idx))
 			goto out;
 		*eval_ms += ms_since(t0);
+		if (prune_until(s, h, to, next_idx))
+			goto out;
 	}
 	t0 = mono_ns();
 	if (store_set_run_ended(s, (double)(H7_T0 + h->dur_s))) {
@@ -405,12 +440,51 @@ static uint64_t count_gaps(const struct report_check *c)
 {
 	uint64_t n = 0, i;
 
-	for (i = 0; c->windows && i < c->win_total; i++)
+	for (i = 0; c->windows && i < c->nwindows; i++)
 		n += c->windows[i].reason == R_MONITOR_GAP;
 	return n;
 }
 
 /* Build the report and render each format, timing each; reports/ with --keep. */
+/*
+ * What `conform status` and /metrics build on every refresh: the same
+ * verdicts from counts and the last windows only. Timed, and held to agree
+ * with the full report r.
+ */
+static int measure_status(struct store *s, struct h7_run *h, const struct report *r)
+{
+	struct report *lr = NULL;
+	int64_t t0 = mono_ns();
+	int rc = -1;
+
+	if (report_build_recent(s, &h->cfg, 30, &lr)) {
+		fprintf(stderr, "history7d: report_build_recent failed: %s\n", store_errmsg(s));
+		return -1;
+	}
+	printf("status build:      %.1f ms (counts and the last 30 windows per check)\n",
+	       ms_since(t0));
+	if (lr->verdict != r->verdict || lr->nchecks != r->nchecks)
+		goto differ;
+	for (size_t i = 0; i < r->nchecks; i++) {
+		const struct report_check *a = &r->checks[i], *b = &lr->checks[i];
+
+		if (a->verdict != b->verdict || strcmp(a->reason, b->reason) ||
+		    a->win_pass != b->win_pass || a->win_fail != b->win_fail ||
+		    a->win_nodata != b->win_nodata || a->totals.total != b->totals.total ||
+		    a->last_verdict != b->last_verdict || strcmp(a->last_reason, b->last_reason) ||
+		    (a->nwindows && b->nwindows &&
+		     a->windows[a->nwindows - 1].idx != b->windows[b->nwindows - 1].idx))
+			goto differ;
+	}
+	rc = 0;
+	goto out;
+differ:
+	fprintf(stderr, "history7d: the status build disagrees with the full report\n");
+out:
+	report_free(lr);
+	return rc;
+}
+
 static int measure_report(struct store *s, struct h7_run *h, const struct h7_opts *o,
 			  size_t *html_len)
 {
@@ -429,6 +503,8 @@ static int measure_report(struct store *s, struct h7_run *h, const struct h7_opt
 		goto out;
 	}
 	printf("report_build:      %.1f ms\n", ms_since(t0));
+	if (measure_status(s, h, r))
+		goto out;
 	for (i = 0; i < r->nchecks; i++) {
 		if (r->checks[i].verdict == V_SKIP)
 			continue;  /* the catalog's other checks: not selected */
@@ -508,7 +584,7 @@ int main(int argc, char **argv)
 	struct h7_run *h = NULL;
 	struct store *s = NULL;
 	char dbpath[1200], err[512];
-	double rows_ms = 0, eval_ms = 0, gen_ms, per_day;
+	double rows_ms = 0, eval_ms = 0, gen_ms, per_day, growth = -1;
 	off_t db_bytes;
 	long rss_gen;
 	size_t html_len = 0;
@@ -571,10 +647,22 @@ int main(int argc, char **argv)
 	printf("generate:          %.1f s (rows %.1f s, evaluate %.1f s): %" PRIu64 " rows, %"
 	       PRIu64 " requests, %" PRIu64 " batches\n", gen_ms / 1e3, rows_ms / 1e3,
 	       eval_ms / 1e3, h->rows, h->requests, h->batches);
-	printf("database:          %lld bytes (%.1f MB), %.0f bytes (%.2f MB) per check-day,"
-	       " %.1f bytes per row (all per-second rows kept)\n", (long long)db_bytes,
-	       (double)db_bytes / 1e6, per_day, per_day / 1e6,
-	       h->rows ? (double)db_bytes / (double)h->rows : 0.0);
+	printf("database:          %lld bytes (%.1f MB), %.0f bytes (%.2f MB) per check-day on"
+	       " average\n", (long long)db_bytes, (double)db_bytes / 1e6, per_day, per_day / 1e6);
+	if (h->cfg.retention_s > 0)
+		printf("pruned:            %" PRIu64 " of %" PRIu64 " per-second rows (retention %"
+		       PRId64 " s)\n", h->pruned, h->rows, h->cfg.retention_s);
+	else
+		printf("pruned:            nothing (--retention 0: all per-second rows kept)\n");
+	if (h->ndays >= 2) {
+		growth = (double)(h->day_bytes[h->ndays - 1] - h->day_bytes[0]) /
+			 (double)(h->ndays - 1) / (double)h->cfg.nchecks;
+		printf("growth:            %.0f bytes (%.2f MB) per check-day after day 1"
+		       " (conform.db at each day's end:", growth, growth / 1e6);
+		for (int d = 0; d < h->ndays; d++)
+			printf(" %.1f", (double)h->day_bytes[d] / 1e6);
+		printf(" MB)\n");
+	}
 	printf("peak RSS:          %ld kB after generating\n", rss_gen);
 
 	if (store_open(dbpath, 0, &s, err, sizeof(err))) {
@@ -584,10 +672,11 @@ int main(int argc, char **argv)
 	if (measure_report(s, h, &o, &html_len))
 		goto out;
 	printf("peak RSS:          %ld kB after the report\n", peak_rss_kb());
-	printf("history7d days=%g checks=%zu rate=%g rows=%" PRIu64 " gen_s=%.1f db_bytes=%lld"
-	       " bytes_per_check_day=%.0f html_bytes=%zu peak_rss_kb=%ld\n", o.days,
-	       h->cfg.nchecks, o.rate, h->rows, gen_ms / 1e3, (long long)db_bytes, per_day,
-	       html_len, peak_rss_kb());
+	printf("history7d days=%g checks=%zu rate=%g retention_s=%" PRId64 " rows=%" PRIu64
+	       " pruned=%" PRIu64 " gen_s=%.1f db_bytes=%lld bytes_per_check_day=%.0f"
+	       " growth_per_check_day=%.0f html_bytes=%zu peak_rss_kb=%ld\n", o.days,
+	       h->cfg.nchecks, o.rate, h->cfg.retention_s, h->rows, h->pruned, gen_ms / 1e3,
+	       (long long)db_bytes, per_day, growth, html_len, peak_rss_kb());
 	rc = 0;
 out:
 	store_close(s);

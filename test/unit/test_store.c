@@ -3,8 +3,10 @@
  * deduplicated by (workload, instance, seq), rows by time range, totals,
  * a check's variants ("X/slow") with its rows and totals (conformd's own rows
  * left out of totals), rows of all checks, events by kind, windows replaced in
- * place, events in order, counters, concurrent writers, and damaged rows
- * skipped instead of trusted.
+ * place, events in order, counters, concurrent writers, damaged rows
+ * skipped instead of trusted; pruning rows (totals unchanged) and batch
+ * records (dedupe kept by a floor), the upgrade from schema 2, and walking
+ * windows with counts and picks.
  */
 #include <pthread.h>
 #include <sqlite3.h>
@@ -433,9 +435,182 @@ TEST(damaged_rows_skipped)
 	ASSERT_EQ(got[1].outcome, OUT_OTHER);   /* unknown outcome read as other */
 	ASSERT_STR_EQ(got[1].backend, "");
 	free(got);
+	/* totals are kept apart from the rows: damage there is not counted */
 	ASSERT_EQ(store_get_totals(s, "http.basic", &t), 0);
-	ASSERT_UEQ(t.total, 4);
-	ASSERT_UEQ(t.failed, 1);
+	ASSERT_UEQ(t.total, 3);
+	ASSERT_UEQ(t.failed, 0);
+	/* a damaged totals row keeps its counts, loses its latency spread */
+	ASSERT_EQ(sqlite3_open(db_path("bad.db"), &db), SQLITE_OK);
+	ASSERT_EQ(sqlite3_exec(db, "INSERT INTO totals (check_id, outcome, count, sum_us, max_us,"
+			       " hist) VALUES ('http.basic', 99, 2, 2, 2, x'0581')",
+			       NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	ASSERT_EQ(store_get_totals(s, "http.basic", &t), 0);
+	ASSERT_UEQ(t.total, 5);
+	ASSERT_UEQ(t.failed, 2);
+	ASSERT_UEQ(t.by_outcome[OUT_OTHER], 2);
+	store_close(s);
+}
+
+/* Rows of seconds [from, to) for check, one batch per second, seq = second + 1. */
+static int put_seconds(struct store *s, const char *workload, const char *check, int64_t from,
+		       int64_t to, unsigned outcome)
+{
+	struct agg_row r;
+
+	for (int64_t sec = from; sec < to; sec++) {
+		make_row(&r, check, outcome, outcome == OUT_OK ? 200 : 503, sec, 2, 100);
+		if (store_put_batch(s, workload, 7, (uint64_t)sec + 1, &r, 1) != 1)
+			return -1;
+	}
+	return 0;
+}
+
+TEST(prune_rows_keeps_totals)
+{
+	struct store *s = open_new("prune.db");
+	struct store_totals before, after;
+	struct agg_row *got = NULL;
+	size_t n = 0;
+	int64_t k, deleted = 0;
+
+	ASSERT(s);
+	ASSERT_EQ(put_seconds(s, "c", "http.basic", 0, 100, OUT_OK), 0);
+	ASSERT_EQ(put_seconds(s, "c2", "http.basic/slow", 0, 100, OUT_HTTP_5XX), 0);
+	ASSERT_EQ(put_seconds(s, "conformd-probe", "http.basic", 0, 100, OUT_OK), 0);
+	ASSERT_EQ(put_seconds(s, "c3", "grpc.basic", 0, 100, OUT_OK), 0);
+	ASSERT_EQ(store_get_totals(s, "http.basic", &before), 0);
+	ASSERT_UEQ(before.total, 400);        /* 100 s x 2, variant included, probe not */
+	ASSERT_UEQ(before.failed, 200);
+	/* in chunks of 64 rows until a call deletes fewer */
+	do {
+		k = store_prune_rows(s, "http.basic", 60, 64);
+		ASSERT(k >= 0);
+		deleted += k;
+	} while (k == 64);
+	ASSERT_EQ(deleted, 180);              /* seconds 0..59 of three workloads */
+	ASSERT_EQ(store_get_rows(s, "http.basic", 0, 60, &got, &n), 0);
+	ASSERT_EQ(n, 0);
+	ASSERT_EQ(store_get_rows(s, "http.basic", 60, 100, &got, &n), 0);
+	ASSERT_EQ(n, 120);
+	free(got);
+	ASSERT_EQ(store_get_rows(s, "grpc.basic", 0, 100, &got, &n), 0);
+	ASSERT_EQ(n, 100);                    /* another check's rows untouched */
+	free(got);
+	ASSERT_EQ(store_get_totals(s, "http.basic", &after), 0);
+	ASSERT_UEQ(after.total, before.total);
+	ASSERT_UEQ(after.failed, before.failed);
+	ASSERT_UEQ(after.h.count, before.h.count);
+	ASSERT_UEQ(after.h.sum_us, before.h.sum_us);
+	ASSERT_EQ(store_prune_rows(s, "http.basic", 60, 64), 0);
+	store_close(s);
+}
+
+TEST(prune_batches_keeps_dedupe)
+{
+	struct store *s = open_new("floor.db");
+	struct store_totals t;
+	struct agg_row r;
+
+	ASSERT(s);
+	ASSERT_EQ(put_seconds(s, "c", "http.basic", 0, 5, OUT_OK), 0);   /* seqs 1..5 */
+	ASSERT_EQ(store_prune_batches(s, wall_s() - 3600), 0);           /* none that old */
+	ASSERT_EQ(store_prune_batches(s, wall_s() + 1), 5);
+	/* a late resend of a pruned batch is still a duplicate ... */
+	make_row(&r, "http.basic", OUT_OK, 200, 2, 2, 100);
+	ASSERT_EQ(store_put_batch(s, "c", 7, 3, &r, 1), 0);
+	ASSERT_EQ(store_put_batch(s, "c", 7, 5, &r, 1), 0);
+	/* ... another instance's or a newer seq is not */
+	ASSERT_EQ(store_put_batch(s, "c", 8, 3, &r, 1), 1);
+	ASSERT_EQ(store_put_batch(s, "c", 7, 6, &r, 1), 1);
+	ASSERT_EQ(store_get_totals(s, "http.basic", &t), 0);
+	ASSERT_UEQ(t.total, 14);
+	ASSERT_EQ(store_counter_get(s, "batches.duplicate"), 2);
+	/* the floor only rises */
+	ASSERT_EQ(store_prune_batches(s, wall_s() + 1), 2);
+	ASSERT_EQ(store_put_batch(s, "c", 7, 4, &r, 1), 0);
+	store_close(s);
+}
+
+TEST(upgrade_from_v2_computes_totals)
+{
+	struct store *s = open_new("v2.db");
+	struct store_totals t;
+	sqlite3 *db = NULL;
+	char err[256];
+
+	ASSERT(s);
+	ASSERT_EQ(put_seconds(s, "c", "http.basic", 0, 10, OUT_OK), 0);
+	ASSERT_EQ(put_seconds(s, "c2", "http.basic/slow", 0, 10, OUT_TIMEOUT), 0);
+	store_close(s);
+	/* turn it into a version 2 store: no totals table */
+	ASSERT_EQ(sqlite3_open(db_path("v2.db"), &db), SQLITE_OK);
+	ASSERT_EQ(sqlite3_exec(db, "DROP TABLE totals; DROP TABLE batch_floor;"
+			       " PRAGMA user_version=2", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	ASSERT_EQ(store_open(db_path("v2.db"), 0, &s, err, sizeof(err)), 0);
+	ASSERT_EQ(store_get_totals(s, "http.basic", &t), 0);
+	ASSERT_UEQ(t.total, 40);
+	ASSERT_UEQ(t.failed, 20);
+	ASSERT_UEQ(t.by_outcome[OUT_TIMEOUT], 20);
+	store_close(s);
+	/* and it is version 3 now */
+	ASSERT_EQ(sqlite3_open(db_path("v2.db"), &db), SQLITE_OK);
+	ASSERT_EQ(sqlite3_exec(db, "SELECT 1 FROM totals", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static int count_walk(void *ctx, const struct store_window *w)
+{
+	int64_t *seen = ctx;
+
+	if (w->idx != seen[0] + seen[1])
+		return -2;      /* out of order or a hole: the walk reports it */
+	seen[1]++;
+	return seen[1] == seen[2] ? 9 : 0;
+}
+
+TEST(windows_walk_counts_and_picks)
+{
+	static const enum verdict v[] = { V_NODATA, V_PASS, V_FAIL, V_PASS, V_FAIL, V_PASS,
+					  V_NODATA };
+	struct store *s = open_new("walk.db");
+	struct window_result r;
+	struct store_window w;
+	uint64_t counts[4];
+	int64_t seen[3];
+
+	ASSERT(s);
+	ASSERT_EQ(store_get_window_pick(s, "http.basic", STORE_LAST, &w), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(v); i++) {
+		memset(&r, 0, sizeof(r));
+		hist_init(&r.h);
+		r.verdict = v[i];
+		str_fmt(r.reason_text, sizeof(r.reason_text), "window %zu", i);
+		ASSERT_EQ(store_put_window(s, "http.basic", (int64_t)i, 100 + 10 * (int64_t)i,
+					   110 + 10 * (int64_t)i, &r), 0);
+	}
+	ASSERT_EQ(store_window_counts(s, "http.basic", counts), 0);
+	ASSERT_UEQ(counts[V_PASS], 3);
+	ASSERT_UEQ(counts[V_FAIL], 2);
+	ASSERT_UEQ(counts[V_NODATA], 2);
+	ASSERT_EQ(store_get_window_pick(s, "http.basic", STORE_FIRST_FAIL, &w), 1);
+	ASSERT_EQ(w.idx, 2);
+	ASSERT_STR_EQ(w.r.reason_text, "window 2");
+	ASSERT_EQ(store_get_window_pick(s, "http.basic", STORE_LAST_PASS, &w), 1);
+	ASSERT_EQ(w.idx, 5);
+	ASSERT_EQ(store_get_window_pick(s, "http.basic", STORE_LAST, &w), 1);
+	ASSERT_EQ(w.idx, 6);
+	ASSERT_EQ(w.start_s, 160);
+	ASSERT_EQ(store_get_window_pick(s, "grpc.basic", STORE_FIRST_FAIL, &w), 0);
+	/* from idx 3 on, all four */
+	seen[0] = 3, seen[1] = 0, seen[2] = -1;
+	ASSERT_EQ(store_each_window(s, "http.basic", 3, count_walk, seen), 0);
+	ASSERT_EQ(seen[1], 4);
+	/* the callback stops the walk and its value comes back */
+	seen[0] = 0, seen[1] = 0, seen[2] = 2;
+	ASSERT_EQ(store_each_window(s, "http.basic", INT64_MIN, count_walk, seen), 9);
+	ASSERT_EQ(seen[1], 2);
 	store_close(s);
 }
 
@@ -510,6 +685,10 @@ int main(void)
 	RUN(counters);
 	RUN(reopen_keeps_data);
 	RUN(damaged_rows_skipped);
+	RUN(prune_rows_keeps_totals);
+	RUN(prune_batches_keeps_dedupe);
+	RUN(upgrade_from_v2_computes_totals);
+	RUN(windows_walk_counts_and_picks);
 	RUN(concurrent_writers);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	rc = system(cmd);
