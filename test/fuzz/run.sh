@@ -3,9 +3,11 @@
 # each target gets its seeds (test/fuzz/corpus/<t>), its regression inputs
 # (test/fuzz/crashes/<t>) and a growing work corpus in $FUZZ_DIR/corpus/<t>,
 # runs for a bounded time or number of inputs, and the script prints one line
-# of executions per target. Exit 1 when any target found a crash, leak or hang.
+# of executions per target. Exit 1 when any target found a crash, leak or hang,
+# or (runs mode) stopped short of N executions.
 #   run.sh time SECONDS TARGET...   (make fuzz FUZZ_SECONDS=N)
-#   run.sh runs N TARGET...         (make fuzz-smoke)
+#   run.sh runs N TARGET...         (make fuzz-smoke; make bench with N = 1000000)
+#   FUZZ_MAX_SECONDS caps a target's time in runs mode (default 1200).
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 FUZZ_DIR=${FUZZ_DIR:-build/fuzz}
@@ -13,7 +15,7 @@ mode=$1 bound=$2
 shift 2
 case $mode in
 time) limit=(-max_total_time="$bound") ;;
-runs) limit=(-runs="$bound") ;;
+runs) limit=(-runs="$bound" -max_total_time="${FUZZ_MAX_SECONDS:-1200}") ;;
 *) echo "usage: run.sh time SECONDS|runs N TARGET..." >&2; exit 2 ;;
 esac
 mkdir -p "$FUZZ_DIR/logs" "$FUZZ_DIR/artifacts"
@@ -40,7 +42,10 @@ for t in "$@"; do
 	execs=${execs:-0}
 	secs=$((end - start)); [ $secs -gt 0 ] || secs=1
 	units=$(ls "$work" | wc -l)
-	if [ $rc -eq 0 ]; then
+	if [ $rc -eq 0 ] && [ "$mode" = runs ] && [ "$execs" -lt "$bound" ]; then
+		res="SHORT ($execs of $bound executions in ${FUZZ_MAX_SECONDS:-1200} s)"
+		failed=$((failed + 1))
+	elif [ $rc -eq 0 ]; then
 		res=ok
 	else
 		res="FAILED (exit $rc, see $log)"
