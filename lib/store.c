@@ -183,6 +183,20 @@ static int step_done(struct store *s, sqlite3_stmt *st, const char *what)
 	return 0;
 }
 
+/* Step a statement that yields at most one row: 1 (a row), 0 (none), -1. */
+static int step_one(struct store *s, sqlite3_stmt *st, const char *what)
+{
+	switch (sqlite3_step(st)) {
+	case SQLITE_ROW:
+		return 1;
+	case SQLITE_DONE:
+		return 0;
+	default:
+		set_err(s, what);
+		return -1;
+	}
+}
+
 static int user_version(struct store *s, int *v)
 {
 	sqlite3_stmt *st = prepare(s, "PRAGMA user_version");
@@ -548,16 +562,9 @@ static int below_floor_locked(struct store *s, const char *workload, uint64_t in
 		return -1;
 	sqlite3_bind_text(st, 1, workload, (int)strnlen(workload, 63), SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)instance);
-	switch (sqlite3_step(st)) {
-	case SQLITE_ROW:
+	rc = step_one(s, st, "batch floor");
+	if (rc == 1)
 		rc = (uint64_t)sqlite3_column_int64(st, 0) >= seq;
-		break;
-	case SQLITE_DONE:
-		rc = 0;
-		break;
-	default:
-		set_err(s, "batch floor");
-	}
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -932,6 +939,30 @@ out:
 }
 
 /*
+ * The end of a list query that grew arr to len elements: set the error when
+ * the rows stopped on anything but SQLITE_DONE (step; a failure before that
+ * has set it already: failed), finalize, unlock, and hand the array over
+ * (NULL when empty or on error: then it is freed). *rc gets 0 or -1.
+ */
+static void *finish_list(struct store *s, sqlite3_stmt *st, int failed, int step,
+			 const char *what, void *arr, size_t *len, int *rc)
+{
+	if (!failed && step != SQLITE_DONE) {
+		set_err(s, what);
+		failed = 1;
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->mu);
+	if (failed || !*len) {
+		free(arr);
+		arr = NULL;
+		*len = 0;
+	}
+	*rc = failed ? -1 : 0;
+	return arr;
+}
+
+/*
  * Room for more elements in a growing result array: doubles *cap (from 16),
  * at most STORE_MAX_ROWS. Returns the (maybe moved) array, or NULL with
  * s->err set ("<what>: too many" / "<what>: out of memory"); on NULL the old
@@ -1150,8 +1181,8 @@ int store_get_check_state(struct store *s, const char *check, struct store_check
 	if (!st)
 		goto out;
 	sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
-	switch (sqlite3_step(st)) {
-	case SQLITE_ROW:
+	rc = step_one(s, st, "get check state");
+	if (rc == 1) {
 		v = sqlite3_column_int(st, 0);
 		x->state = (v == V_PASS || v == V_FAIL) ? (enum verdict)v : V_NODATA;
 		x->last_idx = sqlite3_column_int64(st, 1);
@@ -1166,13 +1197,6 @@ int store_get_check_state(struct store *s, const char *check, struct store_check
 		x->incident_start_s = sqlite3_column_int64(st, 6);
 		x->incident_end_s = sqlite3_column_int64(st, 7);
 		x->incident_windows = sqlite3_column_int64(st, 8);
-		rc = 1;
-		break;
-	case SQLITE_DONE:
-		rc = 0;
-		break;
-	default:
-		set_err(s, "get check state");
 	}
 out:
 	sqlite3_finalize(st);
@@ -1260,7 +1284,7 @@ int store_get_incidents(struct store *s, const char *check, struct store_inciden
 	sqlite3_stmt *st;
 	struct store_incident *arr = NULL;
 	size_t len = 0, cap = 0;
-	int rc = -1, step;
+	int rc, step = SQLITE_DONE, failed = 1;
 
 	*inc = NULL;
 	*n = 0;
@@ -1294,20 +1318,9 @@ int store_get_incidents(struct store *s, const char *check, struct store_inciden
 		}
 		len++;
 	}
-	if (step != SQLITE_DONE) {
-		set_err(s, "get incidents");
-		goto out;
-	}
-	rc = 0;
+	failed = 0;
 out:
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&s->mu);
-	if (rc || !len) {
-		free(arr);
-		arr = NULL;
-		len = 0;
-	}
-	*inc = arr;
+	*inc = finish_list(s, st, failed, step, "get incidents", arr, &len, &rc);
 	*n = len;
 	return rc;
 }
@@ -1470,17 +1483,9 @@ int store_get_window_pick(struct store *s, const char *check, enum store_pick pi
 	if (!st)
 		goto out;
 	sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
-	switch (sqlite3_step(st)) {
-	case SQLITE_ROW:
+	rc = step_one(s, st, "get window");
+	if (rc == 1)
 		read_window(st, w);
-		rc = 1;
-		break;
-	case SQLITE_DONE:
-		rc = 0;
-		break;
-	default:
-		set_err(s, "get window");
-	}
 out:
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&s->mu);
@@ -1521,7 +1526,7 @@ static int get_events(struct store *s, const char *kind, struct store_event **ev
 	sqlite3_stmt *st;
 	struct store_event *arr = NULL;
 	size_t len = 0, cap = 0;
-	int rc = -1, step;
+	int rc, step = SQLITE_DONE, failed = 1;
 
 	*ev = NULL;
 	*n = 0;
@@ -1550,20 +1555,9 @@ static int get_events(struct store *s, const char *kind, struct store_event **ev
 		col_text(st, 3, e->subject, sizeof(e->subject));
 		col_text(st, 4, e->detail, sizeof(e->detail));
 	}
-	if (step != SQLITE_DONE) {
-		set_err(s, "get events");
-		goto out;
-	}
-	rc = 0;
+	failed = 0;
 out:
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&s->mu);
-	if (rc || !len) {
-		free(arr);
-		arr = NULL;
-		len = 0;
-	}
-	*ev = arr;
+	*ev = finish_list(s, st, failed, step, "get events", arr, &len, &rc);
 	*n = len;
 	return rc;
 }
