@@ -470,8 +470,8 @@ static int f_retention(struct cfg *x, const cJSON *it)
 {
 	int64_t ms = 0;
 
-	if (get_dur(x, it, 60000, RUN_MAX_SPAN_MS, 1,
-		    "a duration in whole seconds, 1m..366d, like \"1d\"", &ms))
+	if (get_dur(x, it, 10000, RUN_MAX_SPAN_MS, 1,
+		    "a duration in whole seconds, 10s..366d, like \"1d\"", &ms))
 		return -1;
 	x->c.retention_s = ms / 1000;
 	return 0;

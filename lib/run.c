@@ -607,7 +607,7 @@ static int get_field(const cJSON *it, struct run_config *c, double *pend, char *
 	if (!strcmp(k, "objectives"))
 		return get_objectives(it, pend, err, errlen);
 	if (!strcmp(k, "retention_s"))
-		return get_int(it, 60, RUN_MAX_SPAN_MS / 1000, "an integer 60..31622400 (seconds)",
+		return get_int(it, 10, RUN_MAX_SPAN_MS / 1000, "an integer 10..31622400 (seconds)",
 			       &c->retention_s, err, errlen);
 	{
 		char q[80];

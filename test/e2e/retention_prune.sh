@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# retention_prune.sh - bounded growth in a real run: with "retention": "1m"
-# conformd deletes per-second rows older than a minute (once their windows
+# retention_prune.sh - bounded growth in a real run: with "retention": "15s"
+# conformd deletes per-second rows older than that (once their windows
 # are judged) and the dedupe records of batches that old, while every window
 # stays and the report's totals still equal what the clients say they sent.
 set -u
@@ -8,10 +8,10 @@ set -u
 
 CHECKS=http.basic,grpc.basic
 cat >"$E2E_TMP/conform.json" <<'EOF'
-{ "retention": "1m" }
+{ "retention": "15s" }
 EOF
 
-note "start a run with a one-minute retention"
+note "start a run with a 15 s retention"
 "$CONFORM" start --config "$E2E_TMP/conform.json" --mesh none --checks "$CHECKS" \
 	--duration 10m --window 5s --rate 20 >/dev/null || fail "start failed"
 RUN=$(run_dir)
@@ -27,7 +27,7 @@ lo = db.execute("select min(second) from agg where substr(workload,1,8) <> 'conf
 floor = db.execute("select count(*) from batch_floor").fetchone()[0]
 sys.exit(0 if lo is not None and lo > started + 10 and floor > 0 else 1)
 PYEOF
-wait_for 120 "per-second rows older than the retention pruned" \
+wait_for 60 "per-second rows older than the retention pruned" \
 	$PY "$E2E_TMP/pruned.py" "$RUN/conform.db"
 
 note "stop"
@@ -49,10 +49,10 @@ floors = db.execute("select workload, instance, seq from batch_floor").fetchall(
 print(f"run {ended - started:.0f} s; oldest row {lo - started:.0f} s after start, "
       f"{ended - lo:.0f} s before the end; oldest batch record {ended - blo:.0f} s before the end; "
       f"floors {floors}")
-# retention 60 s + one 5 s window + the 3 s grace + a 10 s prune interval
+# retention 15 s + one 5 s window + the 3 s grace + a 10 s prune interval
 assert lo > started + 10, "nothing pruned"
-assert ended - lo <= 60 + 5 + 3 + 10 + 5, "rows older than the retention remain"
-assert ended - blo <= 60 + 10 + 5, "batch records older than the retention remain"
+assert ended - lo <= 15 + 5 + 3 + 10 + 5, "rows older than the retention remain"
+assert ended - blo <= 15 + 10 + 5, "batch records older than the retention remain"
 assert floors, "no dedupe floor recorded"
 r = json.load(open(os.path.join(d, "reports", "report.json")))
 for c in r["checks"]:

@@ -156,8 +156,8 @@ TEST(errors_name_file_path_and_expectation)
 		  "HTTP header name" },
 		{ "{\"metrics_addr\":\"10.0.0.1:80\"}", "conform.json: metrics_addr: expected a "
 		  "loopback ADDRESS:PORT" },
-		{ "{\"retention\":\"30s\"}", "conform.json: retention: expected a duration in whole "
-		  "seconds, 1m..366d" },
+		{ "{\"retention\":\"5s\"}", "conform.json: retention: expected a duration in whole "
+		  "seconds, 10s..366d" },
 		{ "{\"verdicts\":{\"fall\":0}}", "conform.json: verdicts.fall: expected an integer "
 		  "1..1000" },
 		{ "{\"verdicts\":{\"window_objective\":1.5}}",
