@@ -3,12 +3,15 @@
  * pushed to the target's admin endpoint as one combined setting per target
  * (the workload holds only one), kills go through the platform, mesh faults
  * through the mesh adapter; expiry and re-applying after a restart happen on
- * the main loop's tick (the adapter re-applies its own state).
+ * the main loop's tick (the adapter re-applies its own state). The active
+ * faults are also kept in a small state file so a conformd resumed after a
+ * crash can revert or take over what the one before left in force.
  */
 #include "faults.h"
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
@@ -20,10 +23,15 @@
 #include "util.h"
 
 #define ADMIN_TIMEOUT_MS 2000
+#define CLEAR_RETRY_S 5.0        /* a setting we could not clear: try again this often */
+#define STATE_MAX_BYTES (64u * 1024)
+#define STATE_VERSION 1
 
 struct target_state {
 	char name[64];
 	pid_t pushed_pid;   /* instance that holds our last setting */
+	int dirty;          /* our last push failed: it may hold a stale setting */
+	double retry_at;    /* dirty: next attempt (unix s) */
 };
 
 struct faults {
@@ -39,6 +47,7 @@ struct faults {
 	size_t ntargets;
 	const struct mesh_ops *mops;
 	struct mesh *mesh;
+	char state_path[PATH_MAX];   /* "" = not kept */
 };
 
 static const char *const kind_names[] = {
@@ -284,11 +293,72 @@ static size_t discard(char *p, size_t size, size_t n, void *ud)
 	return size * n;
 }
 
+/* Rewrite the state file with the active faults. Lock held. A failure is
+ * logged: the faults still work, only a resume would not know them. */
+static void faults_persist(struct faults *f)
+{
+	cJSON *root, *arr;
+	char *text = NULL;
+
+	if (!f->state_path[0])
+		return;
+	root = cJSON_CreateObject();
+	if (!root)
+		goto out;
+	cJSON_AddNumberToObject(root, "version", STATE_VERSION);
+	cJSON_AddNumberToObject(root, "next_id", (double)f->next_id);
+	arr = cJSON_AddArrayToObject(root, "faults");
+	for (size_t i = 0; arr && i < f->n; i++) {
+		const struct fault *ft = &f->active[i];
+		cJSON *o = cJSON_CreateObject();
+
+		if (!o || !cJSON_AddItemToArray(arr, o)) {
+			cJSON_Delete(o);
+			goto out;
+		}
+		cJSON_AddNumberToObject(o, "id", (double)ft->id);
+		cJSON_AddStringToObject(o, "kind", fault_kind_name(ft->req.kind));
+		cJSON_AddStringToObject(o, "target", ft->req.target);
+		cJSON_AddNumberToObject(o, "rate", ft->req.rate);
+		cJSON_AddNumberToObject(o, "code", ft->req.code);
+		cJSON_AddNumberToObject(o, "ms", (double)ft->req.ms);
+		cJSON_AddNumberToObject(o, "for_s", ft->req.for_s);
+		cJSON_AddNumberToObject(o, "started", ft->started);
+		cJSON_AddNumberToObject(o, "until", ft->until);
+	}
+	if (!arr)
+		goto out;
+	text = cJSON_PrintUnformatted(root);
+out:
+	if (!text || file_write_atomic(f->state_path, text, strlen(text), 0600) < 0)
+		log_kv(LOG_ERROR, "cannot write the fault state", "path=%s err=\"%s\"",
+		       f->state_path, text ? strerror(errno) : "out of memory");
+	free(text);
+	cJSON_Delete(root);
+}
+
+/* The bookkeeping slot of target (added when new), or NULL when full. Lock held. */
+static struct target_state *faults_target(struct faults *f, const char *target)
+{
+	size_t i;
+
+	for (i = 0; i < f->ntargets; i++)
+		if (!strcmp(f->targets[i].name, target))
+			return &f->targets[i];
+	if (f->ntargets == ARRAY_SIZE(f->targets))
+		return NULL;
+	memset(&f->targets[i], 0, sizeof(f->targets[i]));
+	str_copy(f->targets[i].name, sizeof(f->targets[i].name), target);
+	f->ntargets++;
+	return &f->targets[i];
+}
+
 /* POST the combined setting of target to its admin endpoint. Lock held. */
 static int faults_push(struct faults *f, const char *target, char *err, size_t errlen)
 {
 	struct workload_addr addr;
 	struct curl_slist *hdrs = NULL;
+	struct target_state *ts;
 	char url[128], body[160], hdr[160];
 	double rate = 0;
 	int64_t ms = 0;
@@ -354,13 +424,11 @@ static int faults_push(struct faults *f, const char *target, char *err, size_t e
 		str_fmt(err, errlen, "admin endpoint of %s answered HTTP %ld", target, status);
 		return -EIO;
 	}
-	for (i = 0; i < f->ntargets; i++)
-		if (!strcmp(f->targets[i].name, target))
-			break;
-	if (i == f->ntargets && f->ntargets < ARRAY_SIZE(f->targets))
-		str_copy(f->targets[f->ntargets++].name, sizeof(f->targets[0].name), target);
-	if (i < f->ntargets)
-		f->targets[i].pushed_pid = addr.pid;
+	ts = faults_target(f, target);
+	if (ts) {
+		ts->pushed_pid = addr.pid;
+		ts->dirty = 0;
+	}
 	return 0;
 }
 
@@ -409,22 +477,30 @@ static int faults_apply_mesh(struct faults *f, const struct fault_req *req, doub
 		rc = -ENOSPC;
 		goto out;
 	}
+	ft.id = f->next_id;
+	if (req->kind != FAULT_SIDECAR_KILL) {
+		/* on record before it is in force: a crash in between leaves a
+		 * fault a resume reverts, never one nobody knows about */
+		f->active[f->n++] = ft;
+		faults_persist(f);
+	}
 	rc = f->mops->inject_fault(f->mesh, &mf, err, errlen);
-	if (rc == -ENOTSUP) {
-		rc = -EINVAL;
+	if (rc < 0) {
+		if (req->kind != FAULT_SIDECAR_KILL) {
+			f->n--;
+			faults_persist(f);
+		}
+		if (rc == -ENOTSUP)
+			rc = -EINVAL;
 		goto out;
 	}
-	if (rc < 0)
-		goto out;
-	ft.id = f->next_id++;
+	f->next_id++;
 	fault_describe(&ft, detail, sizeof(detail));
 	faults_event(f, now, "fault.start", req->target, detail);
 	if (req->kind == FAULT_SIDECAR_KILL) {
 		ft.until = now;
 		str_fmt(detail, sizeof(detail), "id %lld: sidecar kill delivered", (long long)ft.id);
 		faults_event(f, now, "fault.end", req->target, detail);
-	} else {
-		f->active[f->n++] = ft;
 	}
 	if (out)
 		*out = ft;
@@ -494,9 +570,11 @@ int faults_apply(struct faults *f, const struct fault_req *req, double now, stru
 		goto out;
 	}
 	f->active[f->n++] = ft;
+	faults_persist(f);   /* before it is in force, as for mesh faults */
 	rc = faults_push(f, req->target, err, errlen);
 	if (rc < 0) {
 		f->n--;
+		faults_persist(f);
 		goto out;
 	}
 	f->next_id++;
@@ -534,9 +612,18 @@ static void faults_end_one(struct faults *f, size_t i, double now, const char *w
 		if (!still && f->mops && f->mops->revert_fault(f->mesh, &mf, err, sizeof(err)) < 0)
 			log_kv(LOG_WARN, "cannot revert mesh fault", "target=%s kind=%s err=%s",
 			       target, mf.kind, log_quote(err, q, sizeof(q)));
-	} else if (faults_push(f, target, err, sizeof(err)) < 0)
+	} else if (faults_push(f, target, err, sizeof(err)) < 0) {
+		struct target_state *ts = faults_target(f, target);
+
+		/* faults_expire tries again: a stale setting must not stay forever */
+		if (ts) {
+			ts->dirty = 1;
+			ts->retry_at = now + CLEAR_RETRY_S;
+		}
 		log_kv(LOG_WARN, "cannot clear fault", "target=%s err=%s", target,
 		       log_quote(err, q, sizeof(q)));
+	}
+	faults_persist(f);
 	faults_event(f, now, "fault.end", target, detail);
 }
 
@@ -563,20 +650,25 @@ int faults_expire(struct faults *f, double now)
 		for (k = 0; k < f->n; k++)
 			if (!strcmp(f->active[k].req.target, f->targets[i].name))
 				has = 1;
-		if (!has)
+		if (!has && !f->targets[i].dirty)
+			continue;
+		if (f->targets[i].dirty && now < f->targets[i].retry_at)
 			continue;
 		if (f->pops->addresses(f->plat, f->targets[i].name, &addr) == 0 &&
-		    addr.pid != f->targets[i].pushed_pid) {
+		    (addr.pid != f->targets[i].pushed_pid || f->targets[i].dirty)) {
 			char err[256], q[300];
 
 			if (faults_push(f, f->targets[i].name, err, sizeof(err)) == 0)
-				log_kv(LOG_INFO, "fault re-applied after restart", "target=%s pid=%d",
-				       f->targets[i].name, (int)addr.pid);
+				log_kv(LOG_INFO, has ? "fault re-applied after restart" : "fault cleared",
+				       "target=%s pid=%d", f->targets[i].name, (int)addr.pid);
 			else {
-				/* once per instance: do not stall every tick on it */
+				/* once per instance (a stale setting: every few s), not
+				 * every tick: do not stall the loop on it */
 				f->targets[i].pushed_pid = addr.pid;
-				log_kv(LOG_WARN, "cannot re-apply fault", "target=%s err=%s",
-				       f->targets[i].name, log_quote(err, q, sizeof(q)));
+				f->targets[i].retry_at = now + CLEAR_RETRY_S;
+				log_kv(LOG_WARN, has ? "cannot re-apply fault" : "cannot clear fault",
+				       "target=%s err=%s", f->targets[i].name,
+				       log_quote(err, q, sizeof(q)));
 			}
 		}
 	}
@@ -601,4 +693,150 @@ size_t faults_list(struct faults *f, struct fault *out, size_t max)
 		out[i] = f->active[i];
 	pthread_mutex_unlock(&f->mu);
 	return i;
+}
+
+int faults_set_state_file(struct faults *f, const char *path)
+{
+	int rc;
+
+	pthread_mutex_lock(&f->mu);
+	rc = str_copy(f->state_path, sizeof(f->state_path), path) < 0 ? -ENAMETOOLONG : 0;
+	if (rc)
+		f->state_path[0] = '\0';
+	pthread_mutex_unlock(&f->mu);
+	return rc;
+}
+
+/* A number of the state file in [min, max], or -1. */
+static int state_number(const cJSON *o, const char *key, double min, double max, double *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble < min ||
+	    v->valuedouble > max)
+		return -1;
+	*out = v->valuedouble;
+	return 0;
+}
+
+/* One fault of the state file: the request part goes through fault_parse
+ * like any API body; kills are one-shot and never kept. 0 or -1. */
+static int state_fault(const cJSON *o, struct fault *out, char *err, size_t errlen)
+{
+	cJSON *req = cJSON_Duplicate(o, 1);
+	double id, started, until;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (!req || !cJSON_IsObject(o) ||
+	    state_number(o, "id", 1, 9007199254740991.0, &id) < 0 || id != floor(id) ||
+	    state_number(o, "started", 0, 1e11, &started) < 0 ||
+	    state_number(o, "until", 0, 1e11, &until) < 0) {
+		str_fmt(err, errlen, "id, started or until missing or out of range");
+		goto out;
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(req, "id");
+	cJSON_DeleteItemFromObjectCaseSensitive(req, "started");
+	cJSON_DeleteItemFromObjectCaseSensitive(req, "until");
+	if (fault_parse(req, &out->req, err, errlen) < 0)
+		goto out;
+	if (out->req.kind == FAULT_KILL || out->req.kind == FAULT_SIDECAR_KILL) {
+		str_fmt(err, errlen, "kind: a %s is never kept active",
+			fault_kind_name(out->req.kind));
+		goto out;
+	}
+	out->id = (int64_t)id;
+	out->started = started;
+	out->until = until;
+	rc = 0;
+out:
+	cJSON_Delete(req);
+	return rc;
+}
+
+int faults_resume(struct faults *f, double now)
+{
+	const cJSON *arr, *it;
+	cJSON *root = NULL;
+	char *text = NULL, err[256], q[300], why[200];
+	double next_id = 0, version;
+	int64_t max_id = 0;
+	size_t len = 0, i;
+	int reverted = 0, rc = 0;
+
+	pthread_mutex_lock(&f->mu);
+	if (!f->state_path[0])
+		goto out;
+	text = file_read(f->state_path, STATE_MAX_BYTES, &len);
+	if (!text) {
+		if (errno != ENOENT) {
+			log_kv(LOG_ERROR, "cannot read the fault state", "path=%s err=\"%s\"",
+			       f->state_path, strerror(errno));
+			rc = -EIO;
+		}
+		goto out;   /* ENOENT: no fault was ever kept */
+	}
+	root = cJSON_ParseWithLength(text, len);
+	arr = cJSON_GetObjectItemCaseSensitive(root, "faults");
+	if (!cJSON_IsObject(root) || !cJSON_IsArray(arr) ||
+	    state_number(root, "version", STATE_VERSION, STATE_VERSION, &version) < 0 ||
+	    state_number(root, "next_id", 1, 9007199254740991.0, &next_id) < 0) {
+		log_kv(LOG_ERROR, "malformed fault state: faults of the last monitor are lost",
+		       "path=%s", f->state_path);
+		rc = -EINVAL;
+		goto out;
+	}
+	cJSON_ArrayForEach(it, arr) {
+		struct fault ft;
+
+		if (state_fault(it, &ft, err, sizeof(err)) < 0) {
+			log_kv(LOG_WARN, "fault state entry ignored", "path=%s err=%s", f->state_path,
+			       log_quote(err, q, sizeof(q)));
+			continue;
+		}
+		if (f->n >= FAULTS_MAX) {
+			log_kv(LOG_WARN, "fault state entry ignored", "id=%lld err=\"too many\"",
+			       (long long)ft.id);
+			continue;
+		}
+		f->active[f->n++] = ft;
+		if (ft.id > max_id)
+			max_id = ft.id;
+	}
+	if ((int64_t)next_id > f->next_id)
+		f->next_id = (int64_t)next_id;
+	if (max_id >= f->next_id)
+		f->next_id = max_id + 1;
+	/* all are on record first: reverting one must not switch off another's kind */
+	for (i = 0; i < f->n;) {
+		struct fault *ft = &f->active[i];
+
+		if (ft->until > 0 && ft->until <= now) {
+			str_fmt(why, sizeof(why), "%s due %.1f s ago while the monitor was down; "
+				"reverted after monitor restart", fault_kind_name(ft->req.kind),
+				now - ft->until);
+			faults_end_one(f, i, now, why);
+			reverted++;
+			continue;
+		}
+		/* taken over: a workload gets its setting again on the next expire
+		 * (pushed_pid 0), the mesh holds its own switches (mesh/state.json) */
+		if (!fault_kind_is_mesh(ft->req.kind)) {
+			struct target_state *ts = faults_target(f, ft->req.target);
+
+			if (ts)
+				ts->pushed_pid = 0;
+		}
+		log_kv(LOG_INFO, "fault taken over", "id=%lld kind=%s target=%s ends_in_s=%.1f",
+		       (long long)ft->id, fault_kind_name(ft->req.kind), ft->req.target,
+		       ft->until > 0 ? ft->until - now : -1.0);
+		i++;
+	}
+	faults_persist(f);
+	rc = reverted;
+out:
+	pthread_mutex_unlock(&f->mu);
+	cJSON_Delete(root);
+	free(text);
+	return rc;
 }

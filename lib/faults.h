@@ -95,4 +95,23 @@ void faults_end_all(struct faults *f, double now);
 /* Snapshot of the active faults, oldest first; returns how many (<= max). */
 size_t faults_list(struct faults *f, struct fault *out, size_t max);
 
+/*
+ * Keep the active faults in path (e.g. RUN/faults.json, rewritten atomically
+ * whenever they change: before a fault is pushed, after it is reverted) so a
+ * conformd resumed after a crash knows what the one before left in force.
+ * Call once, before the first apply. 0, or -ENAMETOOLONG.
+ */
+int faults_set_state_file(struct faults *f, const char *path);
+
+/*
+ * `conformd --resume`, after the workloads and sidecars were adopted: read
+ * the state file the crashed conformd left. A fault whose end time passed
+ * while nobody watched is reverted now (fault.end event "... reverted after
+ * monitor restart"); one still running is taken over (a workload gets its
+ * setting pushed again on the next faults_expire) and ends at its original
+ * end time. No file: nothing was active, 0. Returns how many were reverted,
+ * or -EINVAL when the file is malformed (nothing taken over; logged).
+ */
+int faults_resume(struct faults *f, double now);
+
 #endif

@@ -1179,6 +1179,14 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	faults_set_mesh(d->faults, d->mops, d->mesh);
+	{
+		char fpath[PATH_MAX];
+
+		/* the active faults, for a resume after a crash (docs/internals.md) */
+		str_fmt(fpath, sizeof(fpath), "%s/faults.json", d->run_dir);
+		if (faults_set_state_file(d->faults, fpath) < 0)
+			log_kv(LOG_WARN, "faults are not kept for a resume", "path=%s", fpath);
+	}
 	if (d->resume) {
 		if (resume_workloads(d, &adopted, &restarted, err, sizeof(err)) < 0) {
 			log_kv(LOG_ERROR, "cannot take the workloads over", "err=%s",
@@ -1186,6 +1194,8 @@ int main(int argc, char **argv)
 			event(d, "run.error", d->cfg.id, err);
 			goto out;
 		}
+		/* faults the dead monitor left: revert the overdue, keep the rest */
+		faults_resume(d->faults, wall_s());
 	} else if (start_workloads(d, err, sizeof(err)) < 0) {
 		log_kv(LOG_ERROR, "cannot start the workloads", "err=%s",
 		       log_quote(err, q, sizeof(q)));
