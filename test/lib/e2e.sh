@@ -139,3 +139,133 @@ for e in bad:
 assert not bad
 PYEOF
 }
+
+# ---- sample workloads against the test sink, without conformd ----
+# For tests that start conform-workload ($WL) and the test sink ($SINK)
+# themselves (workloads_*.sh). Every process started here is added to PIDS,
+# which wl_cleanup ends; WL_WRAP is a command prefix for all of them (e.g.
+# valgrind), empty by default.
+WL="$CONFORM_BIN/conform-workload"
+SINK="$CONFORM_BIN/../test/tools/sink"
+WL_WRAP=()
+PIDS=()
+
+# wl_init LOG_LINES: for a test of this kind, after sourcing this file: fail
+# unless both binaries are built; T is the test's private dir; on exit every
+# process in PIDS is ended; fail() shows the last LOG_LINES of each T/*.log.
+wl_init() {
+	local f
+	for f in "$WL" "$SINK"; do
+		[ -x "$f" ] || { echo "FAIL: $f not built"; exit 1; }
+	done
+	T=$E2E_TMP
+	WL_LOG_LINES=$1
+	trap wl_cleanup EXIT
+	fail() {
+		local f
+		echo "FAIL: $*"
+		for f in "$T"/*.log; do echo "--- $f"; tail -n "$WL_LOG_LINES" "$f"; done
+		exit 1
+	}
+}
+
+# wl_cleanup: TERM then KILL every process in PIDS, then e2e_cleanup
+wl_cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	[ ${#PIDS[@]} -gt 0 ] && sleep 0.5
+	for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	e2e_cleanup
+}
+
+# wait_file PATH SECONDS: poll until PATH is not empty; 1 after SECONDS
+wait_file() {
+	local end=$((SECONDS + $2))
+	while [ ! -s "$1" ]; do
+		[ $SECONDS -ge $end ] && return 1
+		sleep 0.05
+	done
+}
+
+# json_field FILE KEY: the string value of KEY in the one-line JSON of FILE
+json_field() { sed -n "s/.*\"$2\":\"\([^\"]*\)\".*/\1/p" "$1"; }
+
+# wl_spawn DIR TAG CMD...: start CMD (under WL_WRAP) in the background with
+# stderr to DIR/TAG.log; its pid in WL_PID and in PIDS
+wl_spawn() {
+	local dir=$1 tag=$2
+	shift 2
+	"${WL_WRAP[@]}" "$@" 2>"$dir/$tag.log" &
+	WL_PID=$!
+	PIDS+=("$WL_PID")
+}
+
+# wl_start_servers DIR SECONDS: the sink (rows to DIR/sink.out), an
+# http-server and a grpc-server (backend v2), all on 127.0.0.1 port 0, each
+# ready within SECONDS. Sets SINK_PID HS_PID GS_PID, COLL (the collector
+# address), HS and GS (listen addresses), HA and GA (admin addresses).
+wl_start_servers() {
+	local dir=$1 secs=$2
+	wl_spawn "$dir" sink "$SINK" --port-file "$dir/sink.port" >"$dir/sink.out"
+	SINK_PID=$WL_PID
+	wl_spawn "$dir" hs "$WL" --role http-server --name http-server --listen 127.0.0.1:0 \
+		--admin 127.0.0.1:0 --ready-file "$dir/hs.ready"
+	HS_PID=$WL_PID
+	wl_spawn "$dir" gs "$WL" --role grpc-server --name grpc-server --version v2 \
+		--listen 127.0.0.1:0 --admin 127.0.0.1:0 --ready-file "$dir/gs.ready"
+	GS_PID=$WL_PID
+	wait_file "$dir/sink.port" "$secs" || fail "sink did not start"
+	wait_file "$dir/hs.ready" "$secs" || fail "http-server not ready"
+	wait_file "$dir/gs.ready" "$secs" || fail "grpc-server not ready"
+	COLL=127.0.0.1:$(cat "$dir/sink.port")
+	HS=$(json_field "$dir/hs.ready" listen); HA=$(json_field "$dir/hs.ready" admin)
+	GS=$(json_field "$dir/gs.ready" listen); GA=$(json_field "$dir/gs.ready" admin)
+	[ -n "$HS" ] && [ -n "$HA" ] && [ -n "$GS" ] && [ -n "$GA" ] ||
+		fail "ready files lack listen/admin"
+}
+
+# wl_start_clients DIR SECONDS HTTP_FLOW... -- GRPC_FLOW...: an http-client
+# and a grpc-client sending to COLL, with those --flow values, both ready
+# within SECONDS. Sets HC_PID GC_PID.
+wl_start_clients() {
+	local dir=$1 secs=$2
+	local hc=(--role http-client --name http-client --collector "$COLL" --ready-file "$dir/hc.ready")
+	local gc=(--role grpc-client --name grpc-client --collector "$COLL" --ready-file "$dir/gc.ready")
+	shift 2
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do hc+=(--flow "$1"); shift; done
+	[ $# -gt 0 ] && shift
+	while [ $# -gt 0 ]; do gc+=(--flow "$1"); shift; done
+	wl_spawn "$dir" hc "$WL" "${hc[@]}"
+	HC_PID=$WL_PID
+	wl_spawn "$dir" gc "$WL" "${gc[@]}"
+	GC_PID=$WL_PID
+	wait_file "$dir/hc.ready" "$secs" || fail "http-client not ready"
+	wait_file "$dir/gc.ready" "$secs" || fail "grpc-client not ready"
+}
+
+# wl_stop NAME PID SECONDS: TERM, KILL after SECONDS; fail if it died from a
+# signal, exited non-zero, or (rc 99, under valgrind) had memory errors
+wl_stop() {
+	local name=$1 pid=$2 rc end=$((SECONDS + $3))
+	kill -TERM "$pid" 2>/dev/null
+	while kill -0 "$pid" 2>/dev/null; do
+		if [ $SECONDS -ge $end ]; then kill -KILL "$pid"; break; fi
+		sleep 0.05
+	done
+	wait "$pid"; rc=$?
+	[ $rc -eq 99 ] && [ ${#WL_WRAP[@]} -gt 0 ] && fail "$name: ${WL_WRAP[0]} found errors or leaks"
+	[ $rc -gt 128 ] && fail "$name died from signal $((rc - 128))"
+	[ $rc -ne 0 ] && fail "$name exited $rc"
+	echo "ok $name"
+}
+
+# wl_stop_all SECONDS: wl_stop the clients first (their last batches reach
+# the sink), then the sink and the servers
+wl_stop_all() {
+	wl_stop http-client "$HC_PID" "$1"
+	wl_stop grpc-client "$GC_PID" "$1"
+	wl_stop sink "$SINK_PID" "$1"
+	wl_stop http-server "$HS_PID" "$1"
+	wl_stop grpc-server "$GS_PID" "$1"
+	PIDS=()
+}

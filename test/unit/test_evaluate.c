@@ -10,30 +10,13 @@
 #include <unistd.h>
 
 #include "evaluate.h"
+#include "fixture.h"
 #include "harness.h"
 #include "outcome.h"
 #include "store.h"
 #include "util.h"
 
 static const enum reason reason_ok = R_MET;
-
-#define T0 1763784660   /* run start, whole second */
-
-static char tmpdir[64];
-static int ndb;
-
-static struct store *fresh_store(void)
-{
-	struct store *s = NULL;
-	char path[128], err[256];
-
-	snprintf(path, sizeof(path), "%s/%d.db", tmpdir, ndb++);
-	if (store_open(path, 1, &s, err, sizeof(err))) {
-		fprintf(stderr, "store_open: %s\n", err);
-		return NULL;
-	}
-	return s;
-}
 
 static void base_cfg(struct run_config *c)
 {
@@ -88,7 +71,7 @@ TEST(bounds)
 
 TEST(windows_from_rows)
 {
-	struct store *s = fresh_store();
+	struct store *s = fixture_store_open();
 	struct run_config c;
 	struct window_result r;
 	struct store_window *w = NULL;
@@ -135,7 +118,7 @@ TEST(windows_from_rows)
 
 TEST(grpc_unavailable)
 {
-	struct store *s = fresh_store();
+	struct store *s = fixture_store_open();
 	struct run_config c;
 	struct window_result r;
 
@@ -153,7 +136,7 @@ TEST(grpc_unavailable)
 
 TEST(stream_reset)
 {
-	struct store *s = fresh_store();
+	struct store *s = fixture_store_open();
 	struct run_config c;
 	struct window_result r;
 
@@ -194,7 +177,7 @@ static const struct check_desc fake_mesh_check = {
 
 TEST(no_mesh)
 {
-	struct store *s = fresh_store();
+	struct store *s = fixture_store_open();
 	struct run_config c;
 	struct window_result r;
 
@@ -229,7 +212,7 @@ static int count_windows(struct store *s, const char *check)
 
 TEST(due_progress_and_final)
 {
-	struct store *s = fresh_store();
+	struct store *s = fixture_store_open();
 	struct run_config c;
 	struct store_window *w = NULL;
 	int64_t next = 0;
@@ -297,7 +280,7 @@ static int count_lines(const char *path, const char *needle)
 
 TEST(state_change_logged_once)
 {
-	struct store *s = fresh_store();
+	struct store *s = fixture_store_open();
 	struct run_config c;
 	char path[128];
 	int fd, saved, i;
@@ -307,7 +290,7 @@ TEST(state_change_logged_once)
 	for (i = 0; i < 6; i++)
 		ASSERT_EQ(put(s, "grpc.basic", i < 3 ? OUT_OK : OUT_GRPC_ERROR, i < 3 ? 0 : 14,
 			      T0 + 10 * i + 1, 10), 0);
-	snprintf(path, sizeof(path), "%s/log.txt", tmpdir);
+	snprintf(path, sizeof(path), "%s/log.txt", fixture_tmpdir);
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	ASSERT(fd >= 0);
 	fflush(stderr);
@@ -446,7 +429,7 @@ TEST(debounce_idempotent)
  * survive closing and reopening the store (a restarted conformd). */
 TEST(monitor_gap_and_reopen)
 {
-	struct store *s = fresh_store();
+	struct store *s = fixture_store_open();
 	struct run_config c;
 	struct window_result r;
 	struct store_check_state st;
@@ -456,7 +439,7 @@ TEST(monitor_gap_and_reopen)
 	int i;
 
 	ASSERT(s);
-	snprintf(path, sizeof(path), "%s/%d.db", tmpdir, ndb - 1);
+	snprintf(path, sizeof(path), "%s/%d.db", fixture_tmpdir, fixture_ndb - 1);
 	base_cfg(&c);
 	/* window 0 fails, 1 lies in a gap (no rows: the clients were down too),
 	 * 2 fails: F G F with fall = 2 is one incident from window 0 to 2 */
@@ -493,11 +476,7 @@ TEST(monitor_gap_and_reopen)
 
 int main(void)
 {
-	char cmd[128];
-	int rc;
-
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/conform-test-eval-XXXXXX");
-	if (!mkdtemp(tmpdir))
+	if (fixture_tmpdir_make("eval"))
 		return 2;
 	log_init("test_evaluate", LOG_INFO);
 	RUN(bounds);
@@ -510,8 +489,6 @@ int main(void)
 	RUN(debounce_table);
 	RUN(debounce_idempotent);
 	RUN(monitor_gap_and_reopen);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	rc = system(cmd);
-	(void)rc;
+	fixture_tmpdir_remove();
 	TEST_MAIN_END();
 }

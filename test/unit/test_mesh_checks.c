@@ -10,33 +10,19 @@
 #include <unistd.h>
 
 #include "evaluate.h"
+#include "fixture.h"
 #include "harness.h"
 #include "outcome.h"
 #include "stats.h"
 #include "store.h"
 #include "util.h"
 
-#define T0 1763784660   /* run start, whole second; window 0 = [T0, T0+10) */
 #define ID_HTTP "http-client.conform.serviceaccount.identity.cluster.local"
 #define ID_GRPC "grpc-client.conform.serviceaccount.identity.cluster.local"
 
-static char tmpdir[64];
-static int ndb;
 static uint64_t seq;
 
-static struct store *fresh_store(void)
-{
-	struct store *s = NULL;
-	char path[128], err[256];
-
-	snprintf(path, sizeof(path), "%s/%d.db", tmpdir, ndb++);
-	if (store_open(path, 1, &s, err, sizeof(err))) {
-		fprintf(stderr, "store_open: %s\n", err);
-		return NULL;
-	}
-	return s;
-}
-
+/* a 60 s haproxy run started in second T0: window 0 = [T0, T0+10) */
 static void base_cfg(struct run_config *c)
 {
 	run_config_defaults(c);
@@ -564,7 +550,7 @@ TEST(scenarios_table)
 
 	for (i = 0; i < ARRAY_SIZE(scenarios); i++) {
 		const struct scenario *sc = &scenarios[i];
-		struct store *s = fresh_store();
+		struct store *s = fixture_store_open();
 		struct run_config c;
 		struct window_result r;
 
@@ -638,7 +624,7 @@ TEST(mesh_none_fails_every_mesh_check)
 		if (!all[i]->needs_mesh)
 			continue;
 		nmesh++;
-		s = fresh_store();
+		s = fixture_store_open();
 		ASSERT(s);
 		base_cfg(&c);
 		str_copy(c.mesh, sizeof(c.mesh), "none");
@@ -786,11 +772,7 @@ TEST(retries_off_fails)
 
 int main(void)
 {
-	char cmd[128];
-	int rc;
-
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/conform-test-mesh-XXXXXX");
-	if (!mkdtemp(tmpdir))
+	if (fixture_tmpdir_make("mesh"))
 		return 2;
 	log_init("test_mesh_checks", LOG_ERROR);
 	RUN(scenarios_table);
@@ -799,8 +781,6 @@ int main(void)
 	RUN(healthy_split_never_fails);
 	RUN(healthy_retry_never_fails);
 	RUN(retries_off_fails);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	rc = system(cmd);
-	(void)rc;
+	fixture_tmpdir_remove();
 	TEST_MAIN_END();
 }

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include "evaluate.h"
+#include "fixture.h"
 #include "harness.h"
 #include "metrics.h"
 #include "outcome.h"
@@ -17,12 +18,8 @@
 #include "store.h"
 #include "util.h"
 
-#define T0 1763784660   /* 2025-11-22T04:11:00Z */
 #define MAX_SAMPLES 1024
 #define MAX_FAMILIES 64
-
-static char tmpdir[64];
-static int ndb;
 
 /* ---- a small parser of the exposition format ---- */
 
@@ -325,77 +322,17 @@ static int check_histograms(struct expo *e)
 
 /* ---- fixture: the 40 s run of test_report.c ---- */
 
-static int put(struct store *s, const char *wl, uint64_t seq, const char *check,
-	       unsigned outcome, int code, int64_t sec, uint64_t count, uint64_t lat_us)
-{
-	struct agg_row r;
-	uint64_t i;
-
-	memset(&r, 0, sizeof(r));
-	str_copy(r.check, sizeof(r.check), check);
-	r.outcome = outcome;
-	r.code = code;
-	str_copy(r.backend, sizeof(r.backend), "v1");
-	r.second = sec;
-	hist_init(&r.h);
-	for (i = 0; i < count; i++)
-		hist_add(&r.h, lat_us + (i % 10) * 100);
-	return store_put_batch(s, wl, 42, seq, &r, 1) == 1 ? 0 : -1;
-}
-
 static struct store *fixture(struct run_config *c, const char *mesh, int ended)
 {
-	struct store *s = NULL;
-	struct store_run run;
-	char path[128], err[256];
-	uint64_t seq = 0;
-	int64_t t, next = 0;
+	struct store *s = fixture_store40(c, mesh, 0, 0);
 
-	snprintf(path, sizeof(path), "%s/%d.db", tmpdir, ndb++);
-	if (store_open(path, 1, &s, err, sizeof(err)))
+	if (!s)
 		return NULL;
-	run_config_defaults(c);
-	str_copy(c->id, sizeof(c->id), "20251122-041100-3fa2");
-	c->started = T0;
-	c->duration_ms = 40000;
-	c->nchecks = 2;
-	str_copy(c->checks[0], sizeof(c->checks[0]), "http.basic");
-	str_copy(c->checks[1], sizeof(c->checks[1]), "grpc.basic");
-	memset(&run, 0, sizeof(run));
-	str_copy(run.id, sizeof(run.id), c->id);
-	str_copy(run.platform, sizeof(run.platform), c->platform);
-	str_copy(run.mesh, sizeof(run.mesh), mesh);
-	run.started = c->started;
-	run.window_ms = c->window_ms;
-	run.duration_ms = c->duration_ms;
-	str_copy(run.config_json, sizeof(run.config_json), "{}");
-	if (store_put_run(s, &run))
-		goto fail;
-	for (t = T0; t < T0 + 40; t++) {
-		if (put(s, "http-client", ++seq, "http.basic", OUT_OK, 200, t, 10, 1500))
-			goto fail;
-		if (t >= T0 + 10 && t < T0 + 30) {
-			if (put(s, "grpc-client", ++seq, "grpc.basic", OUT_GRPC_ERROR, 14, t, 9, 300) ||
-			    put(s, "grpc-client", ++seq, "grpc.basic", OUT_OK, 0, t, 1, 900))
-				goto fail;
-		} else if (put(s, "grpc-client", ++seq, "grpc.basic", OUT_OK, 0, t, 10, 900)) {
-			goto fail;
-		}
-	}
-	if (store_put_batch(s, "http-client", 42, 1, NULL, 0) != 0 ||
-	    store_counter_add(s, "batches.rejected", 1))
-		goto fail;
-	if (ended) {
-		if (store_set_run_ended(s, T0 + 40) ||
-		    evaluate_due(s, c, T0 + 41, 2, 1, T0 + 40, &next))
-			goto fail;
-	} else if (evaluate_due(s, c, T0 + 23, 2, 0, 0, &next)) {
-		goto fail;
+	if (fixture_put_resent(s) || fixture_evaluate40(s, c, ended, T0 + 23)) {
+		store_close(s);
+		return NULL;
 	}
 	return s;
-fail:
-	store_close(s);
-	return NULL;
 }
 
 static struct expo ex;
@@ -540,18 +477,12 @@ TEST(listen_addr_loopback_only)
 
 int main(void)
 {
-	char cmd[128];
-	int rc;
-
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/conform-test-metrics-XXXXXX");
-	if (!mkdtemp(tmpdir))
+	if (fixture_tmpdir_make("metrics"))
 		return 2;
 	log_init("test_metrics", LOG_ERROR);
 	RUN(exposition_parses_and_counts);
 	RUN(running_and_escaped);
 	RUN(listen_addr_loopback_only);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	rc = system(cmd);
-	(void)rc;
+	fixture_tmpdir_remove();
 	TEST_MAIN_END();
 }

@@ -9,60 +9,13 @@
 #include <sys/stat.h>
 
 #include "evaluate.h"
+#include "fixture.h"
 #include "harness.h"
+#include "markup.h"
 #include "outcome.h"
 #include "report.h"
 #include "store.h"
 #include "util.h"
-
-#define T0 1763784660   /* 2025-11-22T04:11:00Z */
-
-static char tmpdir[64];
-static int ndb;
-
-static int put(struct store *s, const char *wl, uint64_t seq, const char *check,
-	       unsigned outcome, int code, int64_t sec, uint64_t count, uint64_t lat_us)
-{
-	struct agg_row r;
-	uint64_t i;
-
-	memset(&r, 0, sizeof(r));
-	str_copy(r.check, sizeof(r.check), check);
-	r.outcome = outcome;
-	r.code = code;
-	str_copy(r.backend, sizeof(r.backend), "v1");
-	r.second = sec;
-	hist_init(&r.h);
-	for (i = 0; i < count; i++)
-		hist_add(&r.h, lat_us + (i % 10) * 100);
-	return store_put_batch(s, wl, 42, seq, &r, 1) == 1 ? 0 : -1;
-}
-
-/* put() of 9 gRPC UNAVAILABLE requests at second sec, with one as a sample */
-static int put_sampled(struct store *s, const char *wl, uint64_t seq, int64_t sec)
-{
-	struct agg_row r;
-	struct store_sample sm;
-	uint64_t i;
-
-	memset(&r, 0, sizeof(r));
-	str_copy(r.check, sizeof(r.check), "grpc.basic");
-	r.outcome = OUT_GRPC_ERROR;
-	r.code = 14;
-	r.second = sec;
-	hist_init(&r.h);
-	for (i = 0; i < 9; i++)
-		hist_add(&r.h, 300 + (i % 10) * 100);
-	memset(&sm, 0, sizeof(sm));
-	str_copy(sm.check, sizeof(sm.check), "grpc.basic");
-	str_fmt(sm.request_id, sizeof(sm.request_id), "grpc.basic.grpc-client.2a.%d.%lld",
-		(int)(sec - T0) * 10, (long long)sec * 1000 + 100);
-	sm.outcome = OUT_GRPC_ERROR;
-	sm.code = 14;
-	sm.latency_us = 1234;
-	sm.ts_ms = sec * 1000 + 100;
-	return store_put_batch_samples(s, wl, 42, seq, &r, 1, &sm, 1) == 1 ? 0 : -1;
-}
 
 /*
  * The fixture: a 40 s run (4 windows of 10 s) under mesh "none" with
@@ -71,74 +24,17 @@ static int put_sampled(struct store *s, const char *wl, uint64_t seq, int64_t se
  */
 static struct store *fixture(struct run_config *c, int ended)
 {
-	struct store *s = NULL;
-	struct store_run run;
-	char path[128], err[256];
-	char *json;
-	uint64_t seq = 0;
-	int64_t t;
-	int64_t next = 0;
+	struct store *s = fixture_store40(c, NULL, 1, 1);
 
-	snprintf(path, sizeof(path), "%s/%d.db", tmpdir, ndb++);
-	if (store_open(path, 1, &s, err, sizeof(err)))
+	if (!s)
 		return NULL;
-	run_config_defaults(c);
-	str_copy(c->id, sizeof(c->id), "20251122-041100-3fa2");
-	c->started = T0;
-	c->duration_ms = 40000;
-	c->nchecks = 2;
-	str_copy(c->checks[0], sizeof(c->checks[0]), "http.basic");
-	str_copy(c->checks[1], sizeof(c->checks[1]), "grpc.basic");
-
-	memset(&run, 0, sizeof(run));
-	str_copy(run.id, sizeof(run.id), c->id);
-	str_copy(run.platform, sizeof(run.platform), c->platform);
-	str_copy(run.mesh, sizeof(run.mesh), c->mesh);
-	run.started = c->started;
-	run.window_ms = c->window_ms;
-	run.duration_ms = c->duration_ms;
-	json = run_config_to_json(c);
-	str_copy(run.config_json, sizeof(run.config_json), json ? json : "{}");
-	free(json);
-	if (store_put_run(s, &run))
-		goto fail;
-
-	for (t = T0; t < T0 + 40; t++) {
-		if (put(s, "http-client", ++seq, "http.basic", OUT_OK, 200, t, 10, 1500))
-			goto fail;
-		if (t >= T0 + 10 && t < T0 + 13) {
-			/* a failing request kept as a sample, in the batch's transaction */
-			if (put_sampled(s, "grpc-client", ++seq, t) ||
-			    put(s, "grpc-client", ++seq, "grpc.basic", OUT_OK, 0, t, 1, 900))
-				goto fail;
-		} else if (t >= T0 + 10 && t < T0 + 30) {
-			if (put(s, "grpc-client", ++seq, "grpc.basic", OUT_GRPC_ERROR, 14, t, 9, 300) ||
-			    put(s, "grpc-client", ++seq, "grpc.basic", OUT_OK, 0, t, 1, 900))
-				goto fail;
-		} else if (put(s, "grpc-client", ++seq, "grpc.basic", OUT_OK, 0, t, 10, 900)) {
-			goto fail;
-		}
-	}
 	/* one resent batch, one rejected by the collector */
-	if (store_put_batch(s, "http-client", 42, 1, NULL, 0) != 0 ||
-	    store_counter_add(s, "batches.rejected", 1))
-		goto fail;
-	if (store_put_event(s, T0 + 0.5, "run.start", "", "traffic started") ||
-	    store_put_event(s, T0 + 10.2, "fault.start", "grpc-server",
-			    "server-errors rate=0.9 code=14 <\"all\" & 'more'> | pipe") ||
-	    store_put_event(s, T0 + 30.1, "fault.end", "grpc-server", "server-errors ended"))
-		goto fail;
-	if (ended) {
-		if (store_set_run_ended(s, T0 + 40) ||
-		    evaluate_due(s, c, T0 + 41, 2, 1, T0 + 40, &next))
-			goto fail;
-	} else if (evaluate_due(s, c, T0 + 33, 2, 0, 0, &next)) {
-		goto fail;
+	if (fixture_put_resent(s) || fixture_put_events(s) ||
+	    fixture_evaluate40(s, c, ended, T0 + 33)) {
+		store_close(s);
+		return NULL;
 	}
 	return s;
-fail:
-	store_close(s);
-	return NULL;
 }
 
 static const cJSON *get(const cJSON *o, const char *path)
@@ -363,85 +259,6 @@ TEST(json_parses_back)
 	store_close(s);
 }
 
-/*
- * A small well-formedness walk: tags nest and close in order, attributes
- * are quoted, and '&' only starts a known entity. Returns 0 when fine.
- */
-static int xml_walk(const char *p)
-{
-	const char *stack[32];
-	size_t lens[32];
-	int depth = 0, root_seen = 0;
-
-	if (strncmp(p, "<?xml ", 6))
-		return -1;
-	p = strstr(p, "?>");
-	if (!p)
-		return -1;
-	p += 2;
-	while (*p) {
-		if (*p == '&') {
-			if (strncmp(p, "&lt;", 4) && strncmp(p, "&gt;", 4) && strncmp(p, "&amp;", 5) &&
-			    strncmp(p, "&quot;", 6) && strncmp(p, "&apos;", 6))
-				return -2;
-			p++;
-			continue;
-		}
-		if (*p != '<') {
-			if (!depth && *p != '\n' && *p != ' ')
-				return -3;   /* text outside the root */
-			p++;
-			continue;
-		}
-		if (p[1] == '/') {
-			const char *name = p + 2;
-			size_t n = strcspn(name, ">");
-
-			if (!depth || n != lens[depth - 1] || strncmp(name, stack[depth - 1], n))
-				return -4;
-			depth--;
-			p = name + n + 1;
-			continue;
-		}
-		{
-			const char *name = p + 1;
-			size_t n = strcspn(name, " />");
-			const char *q = name + n;
-			int self = 0;
-
-			if (!depth && root_seen)
-				return -5;   /* second root */
-			while (*q && *q != '>') {
-				if (*q == '"') {
-					const char *end = strchr(q + 1, '"');
-
-					if (!end)
-						return -6;
-					if (memchr(q + 1, '<', (size_t)(end - q - 1)))
-						return -7;
-					q = end;
-				} else if (*q == '<' || *q == '&') {
-					return -7;
-				}
-				if (*q == '/' && q[1] == '>')
-					self = 1;
-				q++;
-			}
-			if (!*q)
-				return -8;
-			if (!self) {
-				if (depth == 32)
-					return -9;
-				stack[depth] = name;
-				lens[depth++] = n;
-			}
-			root_seen = 1;
-			p = q + 1;
-		}
-	}
-	return depth ? -10 : 0;
-}
-
 TEST(junit_well_formed)
 {
 	struct run_config c;
@@ -454,7 +271,7 @@ TEST(junit_well_formed)
 	ASSERT(s);
 	ASSERT_EQ(report_build(s, &c, &r), 0);
 	ASSERT_EQ(report_render_junit(r, &b), 0);
-	ASSERT_EQ(xml_walk(b.buf), 0);
+	ASSERT_EQ(markup_walk(b.buf, MARKUP_XML), 0);
 	ASSERT_CONTAINS(b.buf, "<testsuite name=\"conform\" tests=\"11\" failures=\"1\" "
 			"errors=\"0\" skipped=\"9\" time=\"40\"");
 	ASSERT_CONTAINS(b.buf, "<testcase classname=\"conform.none\" name=\"grpc.basic\"");
@@ -465,11 +282,11 @@ TEST(junit_well_formed)
 	ASSERT_CONTAINS(b.buf, "    request grpc.basic.grpc-client.2a.100.1763784670100 grpc_error"
 			" 14 1.234 ms");
 	/* the walk itself rejects broken XML */
-	ASSERT(xml_walk("<?xml version=\"1.0\"?>\n<a><b></a></b>\n") != 0);
-	ASSERT(xml_walk("<?xml version=\"1.0\"?>\n<a x=\"<\"/>\n") != 0);
-	ASSERT(xml_walk("<?xml version=\"1.0\"?>\n<a>&bogus;</a>\n") != 0);
+	ASSERT(markup_walk("<?xml version=\"1.0\"?>\n<a><b></a></b>\n", MARKUP_XML) != 0);
+	ASSERT(markup_walk("<?xml version=\"1.0\"?>\n<a x=\"<\"/>\n", MARKUP_XML) != 0);
+	ASSERT(markup_walk("<?xml version=\"1.0\"?>\n<a>&bogus;</a>\n", MARKUP_XML) != 0);
 	if (system("command -v xmllint >/dev/null 2>&1") == 0) {
-		snprintf(path, sizeof(path), "%s/junit.xml", tmpdir);
+		snprintf(path, sizeof(path), "%s/junit.xml", fixture_tmpdir);
 		f = fopen(path, "w");
 		ASSERT(f);
 		fputs(b.buf, f);
@@ -517,12 +334,11 @@ static int rule_case(const char *seq, double objective, int64_t tolerance_ms, en
 	struct store *s = NULL;
 	struct report *r = NULL;
 	struct window_result w;
-	char path[128], err[256];
 	int64_t i;
 	int rc = -1;
 
-	snprintf(path, sizeof(path), "%s/%d.db", tmpdir, ndb++);
-	if (store_open(path, 1, &s, err, sizeof(err)))
+	s = fixture_store_open();
+	if (!s)
 		return -1;
 	run_config_defaults(&c);
 	c.started = T0;
@@ -634,7 +450,7 @@ TEST(write_all)
 
 	ASSERT(s);
 	ASSERT_EQ(report_build(s, &c, &r), 0);
-	snprintf(dir, sizeof(dir), "%s/run/reports", tmpdir);
+	snprintf(dir, sizeof(dir), "%s/run/reports", fixture_tmpdir);
 	ASSERT_EQ(report_write_all(r, dir), 0);
 	for (i = 0; i < ARRAY_SIZE(names); i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
@@ -652,11 +468,7 @@ TEST(write_all)
 
 int main(void)
 {
-	char cmd[128];
-	int rc;
-
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/conform-test-report-XXXXXX");
-	if (!mkdtemp(tmpdir))
+	if (fixture_tmpdir_make("report"))
 		return 2;
 	log_init("test_report", LOG_ERROR);
 	RUN(build_verdicts);
@@ -669,8 +481,6 @@ int main(void)
 	RUN(verdict_rule);
 	RUN(provisional_and_unknown_format);
 	RUN(write_all);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	rc = system(cmd);
-	(void)rc;
+	fixture_tmpdir_remove();
 	TEST_MAIN_END();
 }

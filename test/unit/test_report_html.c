@@ -10,62 +10,20 @@
 #include <sys/stat.h>
 
 #include "evaluate.h"
+#include "fixture.h"
 #include "harness.h"
+#include "markup.h"
 #include "outcome.h"
 #include "report.h"
 #include "store.h"
 #include "util.h"
 
-#define T0 1763784660   /* 2025-11-22T04:11:00Z */
 #define WEEK_S (7 * 86400)
-
-static char tmpdir[64];
-static int ndb;
-
-static int put(struct store *s, const char *wl, uint64_t seq, const char *check,
-	       unsigned outcome, int code, int64_t sec, uint64_t count, uint64_t lat_us)
-{
-	struct agg_row r;
-	uint64_t i;
-
-	memset(&r, 0, sizeof(r));
-	str_copy(r.check, sizeof(r.check), check);
-	r.outcome = outcome;
-	r.code = code;
-	str_copy(r.backend, sizeof(r.backend), "v1");
-	r.second = sec;
-	hist_init(&r.h);
-	for (i = 0; i < count; i++)
-		hist_add(&r.h, lat_us + (i % 10) * 100);
-	return store_put_batch(s, wl, 42, seq, &r, 1) == 1 ? 0 : -1;
-}
 
 static struct store *new_store(struct run_config *c, int64_t duration_ms)
 {
-	struct store *s = NULL;
-	struct store_run run;
-	char path[128], err[256];
-
-	snprintf(path, sizeof(path), "%s/%d.db", tmpdir, ndb++);
-	if (store_open(path, 1, &s, err, sizeof(err)))
-		return NULL;
-	run_config_defaults(c);
-	str_copy(c->id, sizeof(c->id), "20251122-041100-3fa2");
-	c->started = T0;
-	c->duration_ms = duration_ms;
-	memset(&run, 0, sizeof(run));
-	str_copy(run.id, sizeof(run.id), c->id);
-	str_copy(run.platform, sizeof(run.platform), c->platform);
-	str_copy(run.mesh, sizeof(run.mesh), c->mesh);
-	run.started = c->started;
-	run.window_ms = c->window_ms;
-	run.duration_ms = c->duration_ms;
-	str_copy(run.config_json, sizeof(run.config_json), "{}");
-	if (store_put_run(s, &run)) {
-		store_close(s);
-		return NULL;
-	}
-	return s;
+	fixture_config(c, duration_ms);
+	return fixture_run_store(c, NULL, 0);
 }
 
 /*
@@ -75,26 +33,10 @@ static struct store *new_store(struct run_config *c, int64_t duration_ms)
  */
 static struct store *fixture(struct run_config *c)
 {
-	struct store *s = new_store(c, 40000);
-	uint64_t seq = 0;
-	int64_t t, next = 0;
+	struct store *s = fixture_store40(c, NULL, 0, 0);
 
 	if (!s)
 		return NULL;
-	c->nchecks = 2;
-	str_copy(c->checks[0], sizeof(c->checks[0]), "http.basic");
-	str_copy(c->checks[1], sizeof(c->checks[1]), "grpc.basic");
-	for (t = T0; t < T0 + 40; t++) {
-		if (put(s, "http-client", ++seq, "http.basic", OUT_OK, 200, t, 10, 1500))
-			goto fail;
-		if (t >= T0 + 10 && t < T0 + 30) {
-			if (put(s, "grpc-client", ++seq, "grpc.basic", OUT_GRPC_ERROR, 14, t, 9, 300) ||
-			    put(s, "grpc-client", ++seq, "grpc.basic", OUT_OK, 0, t, 1, 900))
-				goto fail;
-		} else if (put(s, "grpc-client", ++seq, "grpc.basic", OUT_OK, 0, t, 10, 900)) {
-			goto fail;
-		}
-	}
 	{
 		/* one failing request kept as a sample, shown with its incident */
 		struct store_sample sm;
@@ -111,94 +53,14 @@ static struct store *fixture(struct run_config *c)
 		if (store_put_batch_samples(s, "grpc-client", 43, 1, NULL, 0, &sm, 1) != 1)
 			goto fail;
 	}
-	if (store_put_batch(s, "http-client", 42, 1, NULL, 0) != 0 ||
-	    store_counter_add(s, "batches.rejected", 1))
-		goto fail;
-	if (store_put_event(s, T0 + 0.5, "run.start", "", "traffic started") ||
-	    store_put_event(s, T0 + 10.2, "fault.start", "grpc-server",
-			    "server-errors rate=0.9 code=14 <\"all\" & 'more'> | pipe") ||
-	    store_put_event(s, T0 + 30.1, "fault.end", "grpc-server", "server-errors ended") ||
-	    store_put_event(s, T0 + 31, "note", "<script>alert(1)</script>", "</td></tr>"))
-		goto fail;
-	if (store_set_run_ended(s, T0 + 40) || evaluate_due(s, c, T0 + 41, 2, 1, T0 + 40, &next))
+	if (fixture_put_resent(s) || fixture_put_events(s) ||
+	    store_put_event(s, T0 + 31, "note", "<script>alert(1)</script>", "</td></tr>") ||
+	    fixture_evaluate40(s, c, 1, 0))
 		goto fail;
 	return s;
 fail:
 	store_close(s);
 	return NULL;
-}
-
-/*
- * A small well-formedness walk over the page (void elements are written
- * self-closed): after the doctype, tags nest and close in order, attribute
- * values are quoted without '<', and '&' only starts a known entity.
- */
-static int html_walk(const char *p)
-{
-	const char *stack[64];
-	size_t lens[64];
-	int depth = 0;
-
-	if (strncmp(p, "<!DOCTYPE html>\n", 16))
-		return -1;
-	p += 16;
-	while (*p) {
-		if (*p == '&') {
-			size_t n = strspn(p + 1, "abcdefghijklmnopqrstuvwxyz#x0123456789ABCDEF");
-
-			if (!n || p[1 + n] != ';')
-				return -2;
-			p++;
-			continue;
-		}
-		if (*p != '<') {
-			p++;
-			continue;
-		}
-		if (p[1] == '/') {
-			const char *name = p + 2;
-			size_t n = strcspn(name, ">");
-
-			if (!depth || n != lens[depth - 1] || strncmp(name, stack[depth - 1], n))
-				return -4;
-			depth--;
-			p = name + n + 1;
-			continue;
-		}
-		{
-			const char *name = p + 1;
-			size_t n = strcspn(name, " />\n");
-			const char *q = name + n;
-			int self = 0;
-
-			if (!n)
-				return -5;
-			while (*q && *q != '>') {
-				if (*q == '"') {
-					const char *end = strchr(q + 1, '"');
-
-					if (!end || memchr(q + 1, '<', (size_t)(end - q - 1)))
-						return -6;
-					q = end;
-				} else if (*q == '<') {
-					return -7;
-				}
-				if (*q == '/' && q[1] == '>')
-					self = 1;
-				q++;
-			}
-			if (!*q)
-				return -8;
-			if (!self) {
-				if (depth == 64)
-					return -9;
-				stack[depth] = name;
-				lens[depth++] = n;
-			}
-			p = q + 1;
-		}
-	}
-	return depth ? -10 : 0;
 }
 
 /* With REPORT_HTML_KEEP=DIR, keep a rendered page there to look at. */
@@ -265,7 +127,7 @@ TEST(golden_page)
 	ASSERT(!chk(r, "grpc.stream")->windows);
 
 	ASSERT_EQ(report_render(r, "html", &b), 0);
-	ASSERT_EQ(html_walk(b.buf), 0);
+	ASSERT_EQ(markup_walk(b.buf, MARKUP_HTML), 0);
 	ASSERT(self_contained(b.buf));
 	ASSERT_CONTAINS(b.buf, "<title>conform 20251122-041100-3fa2: not conformant</title>");
 	ASSERT_CONTAINS(b.buf, "not conformant</h1>");
@@ -297,10 +159,10 @@ TEST(golden_page)
 	keep("report.html", &b);
 	ASSERT_EQ(golden_check("report.html", b.buf), 0);
 	/* the walk itself rejects broken markup */
-	ASSERT(html_walk("<!DOCTYPE html>\n<a><b></a></b>") != 0);
-	ASSERT(html_walk("<!DOCTYPE html>\n<a x=\"<\"></a>") != 0);
-	ASSERT(html_walk("<!DOCTYPE html>\n<a>&bogus</a>") != 0);
-	ASSERT(html_walk("<!DOCTYPE html>\n<a>") != 0);
+	ASSERT(markup_walk("<!DOCTYPE html>\n<a><b></a></b>", MARKUP_HTML) != 0);
+	ASSERT(markup_walk("<!DOCTYPE html>\n<a x=\"<\"></a>", MARKUP_HTML) != 0);
+	ASSERT(markup_walk("<!DOCTYPE html>\n<a>&bogus</a>", MARKUP_HTML) != 0);
+	ASSERT(markup_walk("<!DOCTYPE html>\n<a>", MARKUP_HTML) != 0);
 	ASSERT(!self_contained("<img src=\"http://example.com/x.png\"/>"));
 	dynbuf_release(&b);
 	report_free(r);
@@ -372,7 +234,7 @@ TEST(gap_split_retry)
 	ASSERT(isnan(chk(r, "grpc.stream")->windows[5].split_observed));
 	ASSERT_EQ(report_render_html(r, &b), 0);
 	keep("report-gap-split-retry.html", &b);
-	ASSERT_EQ(html_walk(b.buf), 0);
+	ASSERT_EQ(markup_walk(b.buf, MARKUP_HTML), 0);
 	ASSERT(self_contained(b.buf));
 	ASSERT_EQ(count(b.buf, "<rect class=\"c-gap\""), 1);
 	ASSERT_CONTAINS(b.buf, "monitor gap (0 pass, 0 fail, 0 nodata, 1 monitor gap)");
@@ -397,7 +259,7 @@ TEST(provisional)
 	str_copy(c.checks[0], sizeof(c.checks[0]), "http.basic");
 	ASSERT_EQ(report_build(s, &c, &r), 0);
 	ASSERT_EQ(report_render_html(r, &b), 0);
-	ASSERT_EQ(html_walk(b.buf), 0);
+	ASSERT_EQ(markup_walk(b.buf, MARKUP_HTML), 0);
 	ASSERT_CONTAINS(b.buf, "Provisional");
 	ASSERT_CONTAINS(b.buf, "No window was evaluated yet.");
 	ASSERT_CONTAINS(b.buf, "until stopped");
@@ -468,7 +330,7 @@ TEST(seven_days)
 	printf("# 7-day report.html: render %" PRId64 " ms (build %" PRId64 " ms), %zu bytes\n",
 	       t_render, t_build, b.len);
 	ASSERT_EQ(chk(r, "grpc.basic")->nincidents, 251);  /* one every 40 min, minus the gap's */
-	ASSERT_EQ(html_walk(b.buf), 0);
+	ASSERT_EQ(markup_walk(b.buf, MARKUP_HTML), 0);
 	ASSERT(self_contained(b.buf));
 	keep("report-7d.html", &b);
 	ASSERT(t_render < 1000);
@@ -486,19 +348,13 @@ TEST(seven_days)
 
 int main(void)
 {
-	char cmd[128];
-	int rc;
-
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/conform-test-html-XXXXXX");
-	if (!mkdtemp(tmpdir))
+	if (fixture_tmpdir_make("html"))
 		return 2;
 	log_init("test_report_html", LOG_ERROR);
 	RUN(golden_page);
 	RUN(gap_split_retry);
 	RUN(provisional);
 	RUN(seven_days);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	rc = system(cmd);
-	(void)rc;
+	fixture_tmpdir_remove();
 	TEST_MAIN_END();
 }
