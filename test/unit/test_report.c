@@ -120,6 +120,48 @@ TEST(build_verdicts)
 	store_close(s);
 }
 
+/* What status and /metrics build: the same verdicts from counts and the last
+ * windows only, in windows[] the latest keep of them. */
+TEST(recent_build_agrees)
+{
+	struct run_config c;
+	struct store *s = fixture(&c, 1);
+	struct report *r = NULL, *lr = NULL;
+	size_t i;
+
+	ASSERT(s);
+	ASSERT_EQ(report_build(s, &c, &r), 0);
+	ASSERT_EQ(report_build_recent(s, &c, 2, &lr), 0);
+	ASSERT_EQ(lr->verdict, r->verdict);
+	for (i = 0; i < r->nchecks; i++) {
+		const struct report_check *a = &r->checks[i], *b = &lr->checks[i];
+
+		ASSERT_EQ(b->verdict, a->verdict);
+		ASSERT_STR_EQ(b->reason, a->reason);
+		ASSERT_UEQ(b->win_pass, a->win_pass);
+		ASSERT_UEQ(b->win_fail, a->win_fail);
+		ASSERT_UEQ(b->win_nodata, a->win_nodata);
+		ASSERT_UEQ(b->win_total, a->win_total);
+		ASSERT_UEQ(b->totals.total, a->totals.total);
+		ASSERT_EQ(b->last_verdict, a->last_verdict);
+		ASSERT_STR_EQ(b->last_reason, a->last_reason);
+		ASSERT_EQ(a->nwindows, a->win_total);
+		ASSERT_EQ(b->nwindows, a->nwindows < 2 ? a->nwindows : 2);
+		if (b->nwindows) {
+			ASSERT_EQ(b->windows[b->nwindows - 1].idx, a->windows[a->nwindows - 1].idx);
+			ASSERT_EQ(b->windows[0].idx, a->windows[a->nwindows - b->nwindows].idx);
+			ASSERT_NEAR(b->windows[0].p99_ms, a->windows[a->nwindows - 2].p99_ms, 0);
+		}
+	}
+	/* grpc.basic: P F F P, the last two kept */
+	ASSERT_EQ(lr->checks[1].windows[0].verdict, V_FAIL);
+	ASSERT_EQ(lr->checks[1].windows[1].verdict, V_PASS);
+	ASSERT(lr->checks[1].last_reason[0]);
+	report_free(lr);
+	report_free(r);
+	store_close(s);
+}
+
 TEST(healthy_run_passes)
 {
 	struct run_config c;
@@ -472,6 +514,7 @@ int main(void)
 		return 2;
 	log_init("test_report", LOG_ERROR);
 	RUN(build_verdicts);
+	RUN(recent_build_agrees);
 	RUN(healthy_run_passes);
 	RUN(no_data_fails);
 	RUN(not_applicable_skips);
