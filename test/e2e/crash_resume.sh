@@ -74,12 +74,7 @@ sys.exit(0 if n >= 2 else 1)
 PYEOF
 wait_for 60 "two passing windows after the last resume" $PY "$E2E_TMP/passed_after.py" "$RUN/conform.db"
 
-note "stop"
-"$CONFORM" stop >/dev/null; rc=$?
-[ "$rc" = 0 ] || fail "stop: exit $rc (want 0: conformant)"
-check_reports "$RUN"
-check_totals "$RUN"
-check_no_signal_deaths "$RUN"
+stop_conformant "$RUN"
 
 note "every acked batch stored once, no gaps in the sequence"
 $PY - "$RUN" <<'PYEOF' || fail "batches table does not match what the clients acked"

@@ -30,12 +30,7 @@ PYEOF
 wait_for 60 "per-second rows older than the retention pruned" \
 	$PY "$E2E_TMP/pruned.py" "$RUN/conform.db"
 
-note "stop"
-"$CONFORM" stop >/dev/null; rc=$?
-[ "$rc" = 0 ] || fail "stop: exit $rc (want 0: conformant)"
-check_reports "$RUN"
-check_totals "$RUN"
-check_no_signal_deaths "$RUN"
+stop_conformant "$RUN"
 
 note "rows and batch records inside the retention only; every window kept"
 $PY - "$RUN" "$CHECKS" <<'PYEOF' || fail "pruning kept too much or lost windows"

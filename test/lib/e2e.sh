@@ -122,6 +122,18 @@ for c in r["checks"]:
 PYEOF
 }
 
+# stop_conformant DIR: `conform stop` the active run (DIR), which must exit 0
+# (conformant), then its reports, totals and processes are checked as above
+stop_conformant() {
+	local rc
+	note "stop"
+	"$CONFORM" stop >/dev/null; rc=$?
+	[ "$rc" = 0 ] || fail "stop: exit $rc (want 0: conformant)"
+	check_reports "$1"
+	check_totals "$1"
+	check_no_signal_deaths "$1"
+}
+
 # check_no_signal_deaths DIR: no process of the run died from a signal nobody
 # asked for (kill faults are asked for), and no sanitizer report in any log
 check_no_signal_deaths() {
