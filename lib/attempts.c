@@ -1,7 +1,9 @@
 /*
  * attempts.c - request id -> sighting count, bounded. Entries live in a ring
  * in insertion order (the slot to reuse is always the oldest) and are found
- * through a chained hash index, so hit/get are O(1) and memory is fixed.
+ * through a chained hash index, so hit/get are O(1). Ids are kept as a 64-bit
+ * hash, not as copies: every byte is allocated and written in attempts_new,
+ * so resident memory is the same on the first request and the millionth.
  */
 #include "attempts.h"
 
@@ -10,9 +12,8 @@
 #include <string.h>
 
 struct att_entry {
-	char *id;          /* NULL = slot unused */
-	uint64_t hash;
-	uint32_t count;
+	uint64_t hash;     /* the id's key (att_key) */
+	uint32_t count;    /* 0 = slot unused */
 	int32_t next;      /* next entry in the same hash chain, -1 = end */
 };
 
@@ -26,15 +27,22 @@ struct attempts {
 	struct att_entry *e;
 };
 
-static uint64_t att_hash(const char *s, size_t n)
+/* FNV-1a over the id, then a 64-bit finaliser so the low bits (the bucket
+ * index) depend on every byte; ids are compared by this key alone. */
+static uint64_t att_key(const char *s, size_t n)
 {
-	uint64_t h = 1469598103934665603ull;   /* FNV-1a */
+	uint64_t h = 1469598103934665603ull;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
 		h ^= (unsigned char)s[i];
 		h *= 1099511628211ull;
 	}
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 33;
 	return h;
 }
 
@@ -52,8 +60,10 @@ struct attempts *attempts_new(size_t cap)
 	a->nbuckets = 1;
 	while (a->nbuckets < cap * 2)
 		a->nbuckets <<= 1;
+	/* malloc, not calloc, and every element written below: the pages are
+	 * resident from now on instead of faulting in as the table fills */
 	a->bucket = malloc(a->nbuckets * sizeof(*a->bucket));
-	a->e = calloc(cap, sizeof(*a->e));
+	a->e = malloc(cap * sizeof(*a->e));
 	if (!a->bucket || !a->e) {
 		free(a->bucket);
 		free(a->e);
@@ -62,42 +72,36 @@ struct attempts *attempts_new(size_t cap)
 	}
 	for (i = 0; i < a->nbuckets; i++)
 		a->bucket[i] = -1;
+	for (i = 0; i < cap; i++)
+		a->e[i] = (struct att_entry){ .hash = 0, .count = 0, .next = -1 };
 	pthread_mutex_init(&a->mu, NULL);
 	return a;
 }
 
 void attempts_free(struct attempts *a)
 {
-	size_t i;
-
 	if (!a)
 		return;
-	for (i = 0; i < a->cap; i++)
-		free(a->e[i].id);
 	free(a->e);
 	free(a->bucket);
 	pthread_mutex_destroy(&a->mu);
 	free(a);
 }
 
-static size_t att_len(const char *id)
+static uint64_t att_id_key(const char *id)
 {
-	size_t n = strnlen(id, ATTEMPTS_ID_MAX);
-
-	return n;
+	return att_key(id, strnlen(id, ATTEMPTS_ID_MAX));
 }
 
-/* Index of id's entry or -1; caller holds the lock. */
-static int32_t att_find(struct attempts *a, const char *id, size_t n, uint64_t h)
+/* Index of the entry with key h or -1; caller holds the lock. */
+static int32_t att_find(struct attempts *a, uint64_t h)
 {
 	int32_t i = a->bucket[h & (a->nbuckets - 1)];
 
 	while (i >= 0) {
-		struct att_entry *e = &a->e[i];
-
-		if (e->hash == h && strlen(e->id) == n && !memcmp(e->id, id, n))
+		if (a->e[i].hash == h)
 			return i;
-		i = e->next;
+		i = a->e[i].next;
 	}
 	return -1;
 }
@@ -117,28 +121,20 @@ static void att_unlink(struct attempts *a, int32_t idx)
 
 uint32_t attempts_hit(struct attempts *a, const char *id)
 {
-	size_t n;
 	uint64_t h;
 	int32_t i;
 	uint32_t count = 1;
-	char *copy;
 
 	if (!a || !id || !*id)
 		return 1;
-	n = att_len(id);
-	h = att_hash(id, n);
-	copy = malloc(n + 1);   /* allocated outside the lock; freed if unused */
-	if (copy) {
-		memcpy(copy, id, n);
-		copy[n] = '\0';
-	}
+	h = att_id_key(id);
 	pthread_mutex_lock(&a->mu);
-	i = att_find(a, id, n, h);
+	i = att_find(a, h);
 	if (i >= 0) {
 		if (a->e[i].count < UINT32_MAX)
 			a->e[i].count++;
 		count = a->e[i].count;
-	} else if (copy) {
+	} else {
 		size_t slot;
 		struct att_entry *e;
 
@@ -148,34 +144,28 @@ uint32_t attempts_hit(struct attempts *a, const char *id)
 			slot = a->oldest;
 			a->oldest = (a->oldest + 1) % a->cap;
 			att_unlink(a, (int32_t)slot);
-			free(a->e[slot].id);
 		}
 		e = &a->e[slot];
-		e->id = copy;
-		copy = NULL;
 		e->hash = h;
 		e->count = 1;
 		e->next = a->bucket[h & (a->nbuckets - 1)];
 		a->bucket[h & (a->nbuckets - 1)] = (int32_t)slot;
 	}
 	pthread_mutex_unlock(&a->mu);
-	free(copy);
 	return count;
 }
 
 uint32_t attempts_get(struct attempts *a, const char *id)
 {
-	size_t n;
 	uint64_t h;
 	int32_t i;
 	uint32_t count = 0;
 
 	if (!a || !id || !*id)
 		return 0;
-	n = att_len(id);
-	h = att_hash(id, n);
+	h = att_id_key(id);
 	pthread_mutex_lock(&a->mu);
-	i = att_find(a, id, n, h);
+	i = att_find(a, h);
 	if (i >= 0)
 		count = a->e[i].count;
 	pthread_mutex_unlock(&a->mu);

@@ -2,6 +2,12 @@
  * attempts.h - a bounded table counting how often each request id was seen,
  * so a server can answer "attempt N" and retries become visible. When full,
  * the id inserted longest ago is forgotten first. Thread-safe.
+ *
+ * Memory is fixed at creation (about 24 bytes per remembered id, all of it
+ * allocated and written by attempts_new), so a server's resident size does
+ * not creep up as the table fills. Ids are remembered by a 64-bit hash of
+ * their first ATTEMPTS_ID_MAX bytes: two different ids share a count only
+ * on a hash collision (odds about cap / 2^64 per new id).
  */
 #ifndef CONFORM_ATTEMPTS_H
 #define CONFORM_ATTEMPTS_H
