@@ -805,6 +805,20 @@ struct tot_groups {
 	} g[TOT_GROUPS];
 };
 
+/* A totals row's count, sum_us, max_us, hist at columns i..i+3 into *h; a
+ * damaged histogram loses the latency spread, never the counts. */
+static void col_totals(sqlite3_stmt *st, int i, const char *check, struct hist *h)
+{
+	hist_init(h);
+	if (col_hist(st, i + 3, h)) {
+		log_kv(LOG_WARN, "store: damaged totals histogram", "check=%s", check);
+		hist_init(h);
+	}
+	h->count = col_u64(st, i);
+	h->sum_us = col_u64(st, i + 1);
+	h->max_us = col_u64(st, i + 2);
+}
+
 /* Merge one group into its totals row: read, add, write back. */
 static int totals_put_locked(struct store *s, const char *check, unsigned outcome,
 			     const struct hist *add)
@@ -820,20 +834,11 @@ static int totals_put_locked(struct store *s, const char *check, unsigned outcom
 		goto out;
 	sqlite3_bind_text(get, 1, check, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int(get, 2, (int)outcome);
-	step = sqlite3_step(get);
-	if (step == SQLITE_ROW) {
-		if (col_hist(get, 3, &h)) {
-			/* keep the counts, lose the damaged latency spread */
-			log_kv(LOG_WARN, "store: damaged totals histogram", "check=%s", check);
-			hist_init(&h);
-		}
-		h.count = col_u64(get, 0);
-		h.sum_us = col_u64(get, 1);
-		h.max_us = col_u64(get, 2);
-	} else if (step != SQLITE_DONE) {
-		set_err(s, "get totals");
+	step = step_one(s, get, "get totals");
+	if (step < 0)
 		goto out;
-	}
+	if (step == 1)
+		col_totals(get, 0, check, &h);
 	hist_merge(&h, add);
 	put = prepare(s, "INSERT OR REPLACE INTO totals (check_id, outcome, count, sum_us,"
 		      " max_us, hist) VALUES (?,?,?,?,?,?)");
@@ -1089,14 +1094,7 @@ int store_get_totals(struct store *s, const char *check, struct store_totals *t)
 		unsigned outcome = outcome_valid((unsigned)o) ? (unsigned)o : OUT_OTHER;
 		struct hist h;
 
-		hist_init(&h);
-		if (col_hist(st, 4, &h)) {
-			log_kv(LOG_WARN, "store: damaged totals histogram", "check=%s", check);
-			hist_init(&h);
-		}
-		h.count = col_u64(st, 1);
-		h.sum_us = col_u64(st, 2);
-		h.max_us = col_u64(st, 3);
+		col_totals(st, 1, check, &h);
 		t->total += h.count;
 		if (outcome_info(outcome)->ok)
 			t->ok += h.count;
