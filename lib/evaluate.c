@@ -385,7 +385,8 @@ int64_t evaluate_prune(struct store *s, const struct run_config *cfg, int64_t ne
 				break;
 		} while (total < max_rows);
 	}
-	if (store_prune_batches(s, now_wall - (double)cfg->retention_s) < 0)
+	if (store_prune_batches(s, now_wall - (double)cfg->retention_s) < 0 ||
+	    store_prune_samples(s, cutoff * 1000) < 0)
 		return -1;
 	return total;
 }

@@ -68,9 +68,10 @@ int evaluate_due(struct store *s, const struct run_config *cfg, double now_s, do
 /*
  * Bounded growth: delete per-second rows older than cfg->retention_s (by
  * now_wall) whose windows were all evaluated (before window next_idx), and
- * the dedupe records of batches received before the retention period. The
- * report's totals are kept apart (store.h), windows, incidents, samples and
- * events stay. At most max_rows rows per call, in chunks, so the collector
+ * the dedupe records of batches received before the retention period, and
+ * the failing-request samples that old outside any incident. The report's
+ * totals are kept apart (store.h); windows, incidents (with their samples)
+ * and events stay. At most max_rows rows per call, in chunks, so the collector
  * waits for one chunk at a time; returns the rows deleted or -1.
  */
 int64_t evaluate_prune(struct store *s, const struct run_config *cfg, int64_t next_idx,

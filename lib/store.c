@@ -676,6 +676,30 @@ out:
 	return n;
 }
 
+int64_t store_prune_samples(struct store *s, int64_t before_ms)
+{
+	sqlite3_stmt *st;
+	int64_t n = -1;
+
+	pthread_mutex_lock(&s->mu);
+	/* a sample inside an incident of its check (or of the check it is a
+	 * variant of) is evidence the report shows: kept */
+	st = prepare(s, "DELETE FROM samples WHERE ts_ms < ?1 AND NOT EXISTS (SELECT 1 FROM"
+		     " incidents i WHERE (samples.check_id = i.check_id OR"
+		     " (samples.check_id >= i.check_id || '/' AND samples.check_id < i.check_id || '0'))"
+		     " AND samples.ts_ms >= i.start_s * 1000 AND samples.ts_ms < i.end_s * 1000)");
+	if (!st)
+		goto out;
+	sqlite3_bind_int64(st, 1, before_ms);
+	if (step_done(s, st, "prune samples"))
+		goto out;
+	n = sqlite3_changes(s->db);
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->mu);
+	return n;
+}
+
 int64_t store_prune_batches(struct store *s, double received_before)
 {
 	sqlite3_stmt *fl = NULL, *del = NULL;

@@ -560,6 +560,52 @@ TEST(upgrade_from_v2_computes_totals)
 	sqlite3_close(db);
 }
 
+TEST(prune_samples_keeps_incidents)
+{
+	struct store *s = open_new("samples.db");
+	struct store_sample x[20], got[20];
+	struct store_check_state st;
+	struct store_incident inc;
+	struct window_result r;
+	size_t i;
+
+	ASSERT(s);
+	memset(x, 0, sizeof(x));
+	for (i = 0; i < 20; i++) {
+		str_copy(x[i].check, sizeof(x[i].check), i < 10 ? "http.basic" : "timeout.http/slow");
+		str_fmt(x[i].request_id, sizeof(x[i].request_id), "r%zu", i);
+		x[i].outcome = OUT_HTTP_5XX;
+		x[i].ts_ms = (int64_t)(i % 10) * 1000;
+	}
+	ASSERT_EQ(store_put_batch_samples(s, "c", 1, 1, NULL, 0, x, 20), 1);
+	/* incidents: http.basic [3, 6) s, timeout.http [7, 9) s (its variant's samples count) */
+	memset(&r, 0, sizeof(r));
+	hist_init(&r.h);
+	r.verdict = V_FAIL;
+	memset(&st, 0, sizeof(st));
+	memset(&inc, 0, sizeof(inc));
+	str_copy(st.check, sizeof(st.check), "http.basic");
+	str_copy(inc.check, sizeof(inc.check), "http.basic");
+	inc.start_s = 3, inc.end_s = 6, inc.windows = 1;
+	ASSERT_EQ(store_put_window_state(s, "http.basic", 0, 3, 6, &r, &st, &inc), 0);
+	str_copy(st.check, sizeof(st.check), "timeout.http");
+	str_copy(inc.check, sizeof(inc.check), "timeout.http");
+	inc.start_s = 7, inc.end_s = 9;
+	ASSERT_EQ(store_put_window_state(s, "timeout.http", 0, 7, 9, &r, &st, &inc), 0);
+
+	/* before 8 s: http.basic's 0 1 2 6 7 and timeout.http/slow's 0..6 go */
+	ASSERT_EQ(store_prune_samples(s, 8000), 12);
+	ASSERT_EQ(store_get_samples(s, "http.basic", 0, 100000, got, 20), 5);
+	ASSERT_EQ(got[0].ts_ms, 3000);
+	ASSERT_EQ(got[2].ts_ms, 5000);
+	ASSERT_EQ(got[3].ts_ms, 8000);
+	ASSERT_EQ(store_get_samples(s, "timeout.http", 0, 100000, got, 20), 3);
+	ASSERT_EQ(got[0].ts_ms, 7000);
+	ASSERT_STR_EQ(got[0].check, "timeout.http/slow");
+	ASSERT_EQ(store_prune_samples(s, 8000), 0);
+	store_close(s);
+}
+
 static int count_walk(void *ctx, const struct store_window *w)
 {
 	int64_t *seen = ctx;
@@ -687,6 +733,7 @@ int main(void)
 	RUN(damaged_rows_skipped);
 	RUN(prune_rows_keeps_totals);
 	RUN(prune_batches_keeps_dedupe);
+	RUN(prune_samples_keeps_incidents);
 	RUN(upgrade_from_v2_computes_totals);
 	RUN(windows_walk_counts_and_picks);
 	RUN(concurrent_writers);
