@@ -2,8 +2,8 @@
  * test_evaluate.c - the window evaluator over a real store: window bounds
  * from the run's start, verdicts of windows built from stored rows (ok,
  * 100% 503, gRPC 14, empty, stream reset), R_NO_MESH for a mesh check under
- * --mesh none, evaluate_due's progress, grace and final partial window, and
- * the debounce: rise/fall as a table, monitor gaps, state across a reopen.
+ * --mesh none, evaluate_due's progress, grace and final partial window, wall
+ * clock jumps under the run clock, and the debounce: rise/fall as a table, monitor gaps, state across a reopen.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -13,6 +13,7 @@
 #include "fixture.h"
 #include "harness.h"
 #include "outcome.h"
+#include "state.h"
 #include "store.h"
 #include "util.h"
 
@@ -278,6 +279,60 @@ static int count_lines(const char *path, const char *needle)
 	return n;
 }
 
+/*
+ * The run clock as conformd drives the evaluator (state_run_now over the
+ * monotonic clock): 100 s of 200 ms ticks during which the wall clock jumps
+ * an hour ahead at 30 s and two hours back at 60 s. Every window is
+ * evaluated once, in order, each at its own time: none is created by the
+ * jump ahead (the wall clock would make 360 due at once), none dropped or
+ * delayed by the jump back.
+ */
+TEST(wall_clock_jumps_move_no_window)
+{
+	struct store *s = fixture_store_open();
+	struct state_clock saved;
+	struct run_config c;
+	int64_t next = 0, anchor, mono0 = 5000000, mono, due;
+	double wall = 0, now = 0;
+
+	ASSERT(s);
+	base_cfg(&c);
+	c.nchecks = 1;
+	str_copy(c.checks[0], sizeof(c.checks[0]), "http.basic");
+	anchor = state_clock_anchor(NULL, "boot-a", c.started, c.started, mono0);
+	ASSERT_EQ(anchor, mono0);
+	for (mono = mono0; mono <= mono0 + 100000; mono += 200) {
+		int64_t t = mono - mono0;
+
+		wall = c.started + (double)t / 1000.0 + (t >= 30000 ? 3600 : 0) -
+		       (t >= 60000 ? 7200 : 0);
+		now = state_run_now(c.started, anchor, mono);
+		ASSERT_EQ(evaluate_due(s, &c, now, 3.0, 0, 0, &next), 0);
+		/* exactly the windows that closed 3 s ago by the run clock */
+		due = (int64_t)((now - 3.0 - (double)T0) / 10.0);
+		ASSERT_EQ(next, due < 0 ? 0 : due);
+	}
+	ASSERT_NEAR(now - c.started, 100.0, 1e-9);
+	ASSERT(wall < c.started);                /* the wall clock is far off by now */
+	ASSERT_EQ(next, 9);
+	ASSERT_EQ(count_windows(s, "http.basic"), 9);
+
+	/* a resumed monitor of this boot keeps the saved anchor, whatever the
+	 * wall clock says; after a reboot it derives one from the wall clock */
+	memset(&saved, 0, sizeof(saved));
+	saved.started = c.started;
+	saved.started_mono_ms = mono0;
+	str_copy(saved.boot_id, sizeof(saved.boot_id), "boot-a");
+	ASSERT_EQ(state_clock_anchor(&saved, "boot-a", c.started, wall, mono0 + 100000), mono0);
+	ASSERT_EQ(state_clock_anchor(&saved, "boot-b", c.started, c.started + 100.0, 7000),
+		  7000 - 100000);
+	/* a saved anchor from the future (another boot's clock) is not trusted */
+	saved.started_mono_ms = mono0 + 200000;
+	ASSERT_EQ(state_clock_anchor(&saved, "boot-a", c.started, c.started + 100.0,
+				     mono0 + 100000), mono0);
+	store_close(s);
+}
+
 TEST(state_change_logged_once)
 {
 	struct store *s = fixture_store_open();
@@ -485,6 +540,7 @@ int main(void)
 	RUN(stream_reset);
 	RUN(no_mesh);
 	RUN(due_progress_and_final);
+	RUN(wall_clock_jumps_move_no_window);
 	RUN(state_change_logged_once);
 	RUN(debounce_table);
 	RUN(debounce_idempotent);
