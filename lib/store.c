@@ -654,32 +654,37 @@ out:
 
 /* ---- pruning (bounded growth) ---- */
 
-int64_t store_prune_rows(struct store *s, const char *check, int64_t before_s, int64_t max_rows)
+/* Step a prepared DELETE (NULL: prepare failed), finalize it and unlock:
+ * the rows it deleted, or -1. */
+static int64_t delete_unlock(struct store *s, sqlite3_stmt *st, const char *what)
 {
-	sqlite3_stmt *st;
 	int64_t n = -1;
 
-	pthread_mutex_lock(&s->mu);
-	st = prepare(s, "DELETE FROM agg WHERE id IN (SELECT id FROM agg WHERE " CHECK_MATCH
-		     " AND second < ?2 LIMIT ?3)");
-	if (!st)
-		goto out;
-	sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 2, before_s);
-	sqlite3_bind_int64(st, 3, max_rows > 0 ? max_rows : 1);
-	if (step_done(s, st, "prune rows"))
-		goto out;
-	n = sqlite3_changes(s->db);
-out:
+	if (st && !step_done(s, st, what))
+		n = sqlite3_changes(s->db);
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&s->mu);
 	return n;
 }
 
+int64_t store_prune_rows(struct store *s, const char *check, int64_t before_s, int64_t max_rows)
+{
+	sqlite3_stmt *st;
+
+	pthread_mutex_lock(&s->mu);
+	st = prepare(s, "DELETE FROM agg WHERE id IN (SELECT id FROM agg WHERE " CHECK_MATCH
+		     " AND second < ?2 LIMIT ?3)");
+	if (st) {
+		sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 2, before_s);
+		sqlite3_bind_int64(st, 3, max_rows > 0 ? max_rows : 1);
+	}
+	return delete_unlock(s, st, "prune rows");
+}
+
 int64_t store_prune_samples(struct store *s, int64_t before_ms)
 {
 	sqlite3_stmt *st;
-	int64_t n = -1;
 
 	pthread_mutex_lock(&s->mu);
 	/* a sample inside an incident of its check (or of the check it is a
@@ -688,16 +693,9 @@ int64_t store_prune_samples(struct store *s, int64_t before_ms)
 		     " incidents i WHERE (samples.check_id = i.check_id OR"
 		     " (samples.check_id >= i.check_id || '/' AND samples.check_id < i.check_id || '0'))"
 		     " AND samples.ts_ms >= i.start_s * 1000 AND samples.ts_ms < i.end_s * 1000)");
-	if (!st)
-		goto out;
-	sqlite3_bind_int64(st, 1, before_ms);
-	if (step_done(s, st, "prune samples"))
-		goto out;
-	n = sqlite3_changes(s->db);
-out:
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&s->mu);
-	return n;
+	if (st)
+		sqlite3_bind_int64(st, 1, before_ms);
+	return delete_unlock(s, st, "prune samples");
 }
 
 int64_t store_prune_batches(struct store *s, double received_before)
