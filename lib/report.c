@@ -942,7 +942,7 @@ int report_render_md(const struct report *r, struct dynbuf *b)
 			  r->final ? "" : " · provisional, the run is still going");
 
 	rc |= dynbuf_adds(b, "| check | verdict | windows pass/fail/nodata | requests ok/total | p99 |"
-			     " verdict rule |\n|---|---|---|---|---|---|\n");
+			     " reason and verdict rule |\n|---|---|---|---|---|---|\n");
 	for (i = 0; i < r->nchecks; i++) {
 		const struct report_check *c = &r->checks[i];
 
@@ -955,11 +955,19 @@ int report_render_md(const struct report *r, struct dynbuf *b)
 		}
 		if (c->verdict == V_FAIL)
 			nfail++;
-		rc |= dynbuf_addf(b, "%" PRIu64 "/%" PRIu64 "/%" PRIu64 " | %" PRIu64 "/%" PRIu64
-				  " | %s ms | ", c->win_pass, c->win_fail, c->win_nodata,
-				  c->totals.ok, c->totals.total,
-				  fmt_num(us_to_ms(hist_quantile(&c->totals.h, 0.99)), num,
-					  sizeof(num)));
+		rc |= dynbuf_addf(b, "%" PRIu64 "/%" PRIu64 "/%" PRIu64 " | ", c->win_pass,
+				  c->win_fail, c->win_nodata);
+		/* checks judged on probes, certificates or events have no requests
+		 * of their own: a dash, not "0/0" and "0 ms" */
+		if (c->totals.total)
+			rc |= dynbuf_addf(b, "%" PRIu64 "/%" PRIu64 " | %s ms | ", c->totals.ok,
+					  c->totals.total,
+					  fmt_num(us_to_ms(hist_quantile(&c->totals.h, 0.99)),
+						  num, sizeof(num)));
+		else
+			rc |= dynbuf_adds(b, "- | - | ");
+		rc |= md_text(b, c->reason);
+		rc |= dynbuf_adds(b, "<br>");
 		rc |= md_text(b, report_rule_text(c, rule, sizeof(rule)));
 		rc |= dynbuf_adds(b, " |\n");
 	}

@@ -80,12 +80,20 @@ int cli_summary(const struct cli_run *r, int abnormal, int write_reports)
 			 (unsigned long long)c->win_fail, (unsigned long long)c->win_nodata);
 		printf("%-22s ", c->desc ? c->desc->id : "?");
 		out_verdict(stdout, verdict_name(c->verdict), 8);
-		printf(" %-17s %10llu %8llu %9s\n", win, (unsigned long long)c->totals.total,
-		       (unsigned long long)c->totals.failed,
-		       fmt_latency(hist_quantile(&c->totals.h, 0.99), p99, sizeof(p99)));
+		if (c->totals.total)
+			printf(" %-17s %10llu %8llu %9s\n", win,
+			       (unsigned long long)c->totals.total,
+			       (unsigned long long)c->totals.failed,
+			       fmt_latency(hist_quantile(&c->totals.h, 0.99), p99, sizeof(p99)));
+		else
+			printf(" %-17s %10s %8s %9s\n", win, "-", "-", "-");
 		if (c->verdict == V_FAIL && c->reason[0])
 			printf("  %s\n", c->reason);
 	}
+	printf("\nREQUESTS and FAILED count each check's own traffic, failures it provokes "
+	       "on purpose\nincluded (timeout.http's 504s, retry.http's exhausted retries); "
+	       "\"-\": judged on\nhandshakes, probes, certificates or events. The reports "
+	       "give each check's reason.\n");
 	printf("\nreports:\n  %s/report.html\n  %s/report.json\n  %s/junit.xml\n  %s/report.md\n",
 	       reports, reports, reports, reports);
 	rc = report_exit_code(rep);

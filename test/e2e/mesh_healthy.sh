@@ -6,8 +6,9 @@
 source "$(dirname "$0")/../lib/e2e.sh"
 
 DUR=${MESH_HEALTHY_DURATION:-60s}
-"$CONFORM" run --duration "$DUR" --window 5s --mesh haproxy --rate 40
+"$CONFORM" run --duration "$DUR" --window 5s --mesh haproxy --rate 40 >"$E2E_TMP/run.out"
 rc=$?
+cat "$E2E_TMP/run.out"
 d=$(run_dir)
 [ -n "$d" ] || fail "no run directory"
 check_reports "$d"
@@ -32,6 +33,17 @@ assert not bad, bad
 assert r["verdict"] == "pass"
 PYEOF
 [ $rc -eq 0 ] || fail "conform run on a healthy mesh exited $rc, want 0"
+# checks judged on handshakes, probes, certificates or events show a dash, not
+# "0 requests"; the summary says what FAILED counts (timeout.http's own 504s)
+grep -Eq '^mtls\.identity +pass +[0-9]+/0/[0-9]+ +- +- +-$' "$E2E_TMP/run.out" ||
+	fail "summary: mtls.identity row should show - for requests, failed and p99"
+grep -Eq '^timeout\.http +pass +[0-9/]+ +[1-9][0-9]* +[1-9][0-9]* ' "$E2E_TMP/run.out" ||
+	fail "summary: timeout.http row should count its requests and its provoked 504s"
+grep -q "failures it provokes" "$E2E_TMP/run.out" || fail "summary: no legend for FAILED"
+grep -Eq '^\| mtls\.identity .* \| - \| - \| all [0-9]+ requests arrived' "$d/reports/report.md" ||
+	fail "report.md: mtls.identity row should show - and its reason"
+grep -Eq '^\| timeout\.http .* slow requests cut with 504' "$d/reports/report.md" ||
+	fail "report.md: timeout.http row should give its reason"
 check_totals "$d"
 check_no_signal_deaths "$d"
 echo "ok"
