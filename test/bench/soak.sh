@@ -224,14 +224,29 @@ for w in s.get("workloads", []):
 	echo "$t,$(fsize "$RUN/conform.db"),$(fsize "$RUN/conform.db-wal")" >>"$DBCSV"
 }
 
+# one progress line a minute on a long wait: elapsed, processes sampled,
+# conformd's RSS and the store's size at the latest sample
+progress() {
+	local t=$1
+	awk -F, -v t="$t" -v secs="$SECS" -v db="$(fsize "$RUN/conform.db")" '
+		$1 == t { n++; if ($2 == "conformd") rss = $4 }
+		END { printf "soak: %ds of %ds: %d processes, conformd %.1f MB, store %.1f MB\n",
+			t, secs, n, rss / 1024, db / 1048576 }' "$CSV"
+}
+
 t0=$(date +%s)
 next=0
+next_progress=60
 while :; do
 	now=$(date +%s)
 	el=$((now - t0))
 	if [ "$el" -ge "$next" ]; then
 		sample "$el"
 		next=$((next + INTERVAL))
+		if [ "$el" -ge "$next_progress" ] && [ "$el" -lt "$SECS" ]; then
+			progress "$el"
+			next_progress=$((next_progress + 60))
+		fi
 	fi
 	[ "$el" -ge "$SECS" ] && break
 	# sleep up to the next sample time: this is the sampling period itself
