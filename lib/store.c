@@ -682,19 +682,28 @@ int64_t store_prune_rows(struct store *s, const char *check, int64_t before_s, i
 	return delete_unlock(s, st, "prune rows");
 }
 
-int64_t store_prune_samples(struct store *s, int64_t before_ms)
+int64_t store_prune_samples(struct store *s, int64_t before_ms, int keep_per_incident)
 {
 	sqlite3_stmt *st;
 
 	pthread_mutex_lock(&s->mu);
-	/* a sample inside an incident of its check (or of the check it is a
-	 * variant of) is evidence the report shows: kept */
-	st = prepare(s, "DELETE FROM samples WHERE ts_ms < ?1 AND NOT EXISTS (SELECT 1 FROM"
-		     " incidents i WHERE (samples.check_id = i.check_id OR"
-		     " (samples.check_id >= i.check_id || '/' AND samples.check_id < i.check_id || '0'))"
-		     " AND samples.ts_ms >= i.start_s * 1000 AND samples.ts_ms < i.end_s * 1000)");
-	if (st)
+	/*
+	 * An incident's first keep_per_incident samples (by time, of its check
+	 * or of the checks that are its variants) are the evidence the report
+	 * shows: kept. Only samples before the cut are ranked; a newer one
+	 * ranks after all of them anyway, so the first ones are the same.
+	 */
+	st = prepare(s, "DELETE FROM samples WHERE ts_ms < ?1 AND id NOT IN (SELECT id FROM"
+		     " (SELECT x.id AS id, row_number() OVER (PARTITION BY i.check_id, i.start_s"
+		     " ORDER BY x.ts_ms, x.id) AS n FROM incidents i JOIN samples x ON"
+		     " (x.check_id = i.check_id OR"
+		     " (x.check_id >= i.check_id || '/' AND x.check_id < i.check_id || '0'))"
+		     " AND x.ts_ms >= i.start_s * 1000 AND x.ts_ms < i.end_s * 1000"
+		     " WHERE x.ts_ms < ?1) WHERE n <= ?2)");
+	if (st) {
 		sqlite3_bind_int64(st, 1, before_ms);
+		sqlite3_bind_int(st, 2, keep_per_incident);
+	}
 	return delete_unlock(s, st, "prune samples");
 }
 

@@ -124,10 +124,11 @@ int store_get_totals(struct store *s, const char *check, struct store_totals *t)
  */
 int64_t store_prune_rows(struct store *s, const char *check, int64_t before_s, int64_t max_rows);
 int64_t store_prune_batches(struct store *s, double received_before);
-/* Delete the failing-request samples taken before before_ms (unix ms) that
- * lie in no incident of their check: an incident keeps its samples for the
- * whole run. Returns samples deleted or -1. */
-int64_t store_prune_samples(struct store *s, int64_t before_ms);
+/* Delete the failing-request samples taken before before_ms (unix ms) but
+ * the first keep_per_incident of each incident of their check (the ones the
+ * report shows), which are kept for the whole run: a days-long incident
+ * keeps that many, not all it took. Returns samples deleted or -1. */
+int64_t store_prune_samples(struct store *s, int64_t before_ms, int keep_per_incident);
 
 struct store_window {
 	char check[32];

@@ -594,7 +594,7 @@ TEST(prune_samples_keeps_incidents)
 	ASSERT_EQ(store_put_window_state(s, "timeout.http", 0, 7, 9, &r, &st, &inc), 0);
 
 	/* before 8 s: http.basic's 0 1 2 6 7 and timeout.http/slow's 0..6 go */
-	ASSERT_EQ(store_prune_samples(s, 8000), 12);
+	ASSERT_EQ(store_prune_samples(s, 8000, 5), 12);
 	ASSERT_EQ(store_get_samples(s, "http.basic", 0, 100000, got, 20), 5);
 	ASSERT_EQ(got[0].ts_ms, 3000);
 	ASSERT_EQ(got[2].ts_ms, 5000);
@@ -602,7 +602,21 @@ TEST(prune_samples_keeps_incidents)
 	ASSERT_EQ(store_get_samples(s, "timeout.http", 0, 100000, got, 20), 3);
 	ASSERT_EQ(got[0].ts_ms, 7000);
 	ASSERT_STR_EQ(got[0].check, "timeout.http/slow");
-	ASSERT_EQ(store_prune_samples(s, 8000), 0);
+	ASSERT_EQ(store_prune_samples(s, 8000, 5), 0);
+
+	/* an incident keeps its first 2: http.basic's 5 s goes; timeout.http's
+	 * 8 s sample is not yet before the cut, so 7 s alone is ranked, kept */
+	ASSERT_EQ(store_prune_samples(s, 8000, 2), 1);
+	ASSERT_EQ(store_get_samples(s, "http.basic", 3000, 6000, got, 20), 2);
+	ASSERT_EQ(got[0].ts_ms, 3000);
+	ASSERT_EQ(got[1].ts_ms, 4000);
+	/* later: outside any incident 8 9 (http.basic) and 9 (timeout) go; the
+	 * 8 s timeout.http/slow sample is its incident's second, kept */
+	ASSERT_EQ(store_prune_samples(s, 100000, 2), 3);
+	ASSERT_EQ(store_get_samples(s, "http.basic", 0, 100000, got, 20), 2);
+	ASSERT_EQ(store_get_samples(s, "timeout.http", 0, 100000, got, 20), 2);
+	ASSERT_EQ(got[0].ts_ms, 7000);
+	ASSERT_EQ(got[1].ts_ms, 8000);
 	store_close(s);
 }
 
