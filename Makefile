@@ -183,8 +183,6 @@ $(FUZZ_LIBA): $(patsubst %.c,$(FUZZ)/obj/%.o,$(LIB_SRCS)) $(FUZZ)/obj/gen/confor
 $(FUZZ)/fuzz_%: $(FUZZ)/obj/test/fuzz/fuzz_%.o $(FUZZ_LIBA)
 	$(call say,LINK,$@)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS)
 
-.SECONDARY: $(patsubst %,$(FUZZ)/obj/test/fuzz/%.o,$(FUZZ_TARGETS))
-
 fuzz: $(FUZZ_BINS)
 	@FUZZ_DIR=$(FUZZ) test/fuzz/run.sh time $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 fuzz-smoke: $(FUZZ_BINS)
