@@ -12,7 +12,7 @@
 #include "store.h"
 #include "util.h"
 
-#define REPORT_INCIDENT_SAMPLES 5
+#define REPORT_INCIDENT_SAMPLES STORE_INCIDENT_SAMPLES
 
 /* An incident: one FAILING span of a check (debounced, evaluate.h). */
 struct report_range {

@@ -24,7 +24,9 @@
  * range ["X/", "X0") which holds exactly the ids starting with "X/" ('0'
  * follows '/' in ASCII), so the (check_id, second) index still serves.
  */
-#define CHECK_MATCH "(check_id = ?1 OR (check_id >= ?1 || '/' AND check_id < ?1 || '0'))"
+#define CHECK_OF(col, base) \
+	"(" col " = " base " OR (" col " >= " base " || '/' AND " col " < " base " || '0'))"
+#define CHECK_MATCH CHECK_OF("check_id", "?1")
 /* conformd's own evidence rows (probes, tap) are not client requests */
 #define NOT_MONITOR "substr(workload, 1, 8) <> 'conformd'"
 #define ROW_COLS "id, check_id, workload, outcome, code, backend, identity, second," \
@@ -695,10 +697,8 @@ int64_t store_prune_samples(struct store *s, int64_t before_ms, int keep_per_inc
 	 */
 	st = prepare(s, "DELETE FROM samples WHERE ts_ms < ?1 AND id NOT IN (SELECT id FROM"
 		     " (SELECT x.id AS id, row_number() OVER (PARTITION BY i.check_id, i.start_s"
-		     " ORDER BY x.ts_ms, x.id) AS n FROM incidents i JOIN samples x ON"
-		     " (x.check_id = i.check_id OR"
-		     " (x.check_id >= i.check_id || '/' AND x.check_id < i.check_id || '0'))"
-		     " AND x.ts_ms >= i.start_s * 1000 AND x.ts_ms < i.end_s * 1000"
+		     " ORDER BY x.ts_ms, x.id) AS n FROM incidents i JOIN samples x ON "
+		     CHECK_OF("x.check_id", "i.check_id") " AND x.ts_ms >= i.start_s * 1000 AND x.ts_ms < i.end_s * 1000"
 		     " WHERE x.ts_ms < ?1) WHERE n <= ?2)");
 	if (st) {
 		sqlite3_bind_int64(st, 1, before_ms);

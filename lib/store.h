@@ -129,6 +129,9 @@ int64_t store_prune_batches(struct store *s, double received_before);
  * report shows), which are kept for the whole run: a days-long incident
  * keeps that many, not all it took. Returns samples deleted or -1. */
 int64_t store_prune_samples(struct store *s, int64_t before_ms, int keep_per_incident);
+/* How many failing-request samples an incident keeps for the whole run (and
+ * the report shows). */
+#define STORE_INCIDENT_SAMPLES 5
 
 struct store_window {
 	char check[32];

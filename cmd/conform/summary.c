@@ -74,19 +74,19 @@ int cli_summary(const struct cli_run *r, int abnormal, int write_reports)
 	       "REQUESTS", "FAILED", "P99");
 	for (i = 0; i < rep->nchecks; i++) {
 		const struct report_check *c = &rep->checks[i];
-		char win[48], p99[32];
+		char win[48], total[24], failed[24], p99[32];
 
 		snprintf(win, sizeof(win), "%llu/%llu/%llu", (unsigned long long)c->win_pass,
 			 (unsigned long long)c->win_fail, (unsigned long long)c->win_nodata);
 		printf("%-22s ", c->desc ? c->desc->id : "?");
 		out_verdict(stdout, verdict_name(c->verdict), 8);
-		if (c->totals.total)
-			printf(" %-17s %10llu %8llu %9s\n", win,
-			       (unsigned long long)c->totals.total,
-			       (unsigned long long)c->totals.failed,
-			       fmt_latency(hist_quantile(&c->totals.h, 0.99), p99, sizeof(p99)));
-		else
-			printf(" %-17s %10s %8s %9s\n", win, "-", "-", "-");
+		/* a check without requests of its own (judged on handshakes,
+		 * probes, certificates or events) shows dashes, not zeros */
+		snprintf(total, sizeof(total), "%llu", (unsigned long long)c->totals.total);
+		snprintf(failed, sizeof(failed), "%llu", (unsigned long long)c->totals.failed);
+		printf(" %-17s %10s %8s %9s\n", win, c->totals.total ? total : "-",
+		       c->totals.total ? failed : "-",
+		       fmt_latency(hist_quantile(&c->totals.h, 0.99), p99, sizeof(p99)));
 		if (c->verdict == V_FAIL && c->reason[0])
 			printf("  %s\n", c->reason);
 	}
