@@ -38,7 +38,7 @@ Q := @
 say = @echo "  $(1)	$(2)";
 endif
 
-LIB_SRCS := $(sort $(wildcard lib/*.c lib/*/*.c))
+LIB_SRCS := $(sort $(shell find lib -name "*.c"))
 CONFORM_SRCS := $(sort $(wildcard cmd/conform/*.c))
 CONFORMD_SRCS := $(sort $(wildcard cmd/conformd/*.c))
 WORKLOAD_SRCS := $(sort $(wildcard workloads/*.c))
@@ -161,7 +161,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_RUNS ?= 20000
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -MMD -MP -g -O1 -Ilib -I$(GEN) $(PKG_CFLAGS) \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
-	$(if $(shell grep -s -l collector_validate_batch lib/collector.h),-DFUZZ_HAVE_VALIDATE_BATCH)
+	$(if $(shell grep -s -l collector_validate_batch lib/ingest/collector.h),-DFUZZ_HAVE_VALIDATE_BATCH)
 FUZZ_TARGETS := $(patsubst test/fuzz/%.c,%,$(sort $(wildcard test/fuzz/fuzz_*.c)))
 FUZZ_BINS := $(addprefix $(FUZZ)/,$(FUZZ_TARGETS))
 FUZZ_LIBA := $(FUZZ)/libconform.a

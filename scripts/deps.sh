@@ -45,9 +45,9 @@ else
 fi
 export DEBIAN_FRONTEND=noninteractive
 # an old package list may not know the packages: refresh once, then install
-$SUDO apt-get install -y -q --no-install-recommends $missing >/dev/null 2>&1 || {
-	$SUDO apt-get update -q >/dev/null &&
-	$SUDO apt-get install -y -q --no-install-recommends $missing
+$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends $missing >/dev/null 2>&1 || {
+	$SUDO apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null &&
+	$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends $missing
 } || {
 	echo "conform: apt-get failed to install: $missing" >&2
 	exit 3

@@ -4,7 +4,7 @@
  * a small global read by the request paths on every request.
  */
 #include "workload.h"
-#include "util.h"
+#include "base/util.h"
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>

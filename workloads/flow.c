@@ -4,7 +4,7 @@
  * log lines that end a client's life.
  */
 #include "workload.h"
-#include "util.h"
+#include "base/util.h"
 
 #include <math.h>
 #include <stdio.h>

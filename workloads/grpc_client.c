@@ -7,8 +7,8 @@
  * broken stream as one reset, then reopens it with backoff.
  */
 #include "workload.h"
-#include "util.h"
-#include "outcome.h"
+#include "base/util.h"
+#include "evidence/outcome.h"
 #include "conform.pb-c.h"
 
 #include <grpc/byte_buffer_reader.h>

@@ -7,8 +7,8 @@
  * from aborting: shutdown+cancel, drain to the notify tag, destroy, drain.
  */
 #include "workload.h"
-#include "util.h"
-#include "attempts.h"
+#include "base/util.h"
+#include "evidence/attempts.h"
 #include "conform.pb-c.h"
 
 #include <grpc/byte_buffer_reader.h>

@@ -5,8 +5,8 @@
  * due request is counted as client overload instead of being sent late.
  */
 #include "workload.h"
-#include "util.h"
-#include "outcome.h"
+#include "base/util.h"
+#include "evidence/outcome.h"
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>

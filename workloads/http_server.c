@@ -5,8 +5,8 @@
  * and the admin fault hooks make it fail or slow down on demand.
  */
 #include "workload.h"
-#include "util.h"
-#include "attempts.h"
+#include "base/util.h"
+#include "evidence/attempts.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>

@@ -4,7 +4,7 @@
  * gRPC, curl or microhttpd), then run the selected role.
  */
 #include "workload.h"
-#include "util.h"
+#include "base/util.h"
 
 #include <errno.h>
 #include <getopt.h>

@@ -7,7 +7,7 @@
  * A few failing requests per check ride along each batch as samples.
  */
 #include "workload.h"
-#include "util.h"
+#include "base/util.h"
 #include "conform.pb-c.h"
 
 #include <grpc/byte_buffer_reader.h>

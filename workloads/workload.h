@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "agg.h"
+#include "evidence/agg.h"
 
 #define WL_MAX_FLOWS 32
 #define WL_ID_MAX 192           /* request ids: <check>.<name>.<instance hex>.<k>.<unix ms> */

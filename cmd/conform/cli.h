@@ -12,9 +12,9 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-#include "cliflags.h"
-#include "run.h"
-#include "state.h"
+#include "config/cliflags.h"
+#include "config/run.h"
+#include "config/state.h"
 
 enum cli_exit {
 	EXIT_CONFORMANT = 0,

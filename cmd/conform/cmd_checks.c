@@ -6,7 +6,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "check.h"
+#include "checks/check.h"
 #include "cli.h"
 
 static const char *const role_names[] = { "http-server", "grpc-server", "http-client",

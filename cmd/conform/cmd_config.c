@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "config.h"
+#include "config/config.h"
 
 static int config_validate(const struct cli_opts *o, const char *path)
 {

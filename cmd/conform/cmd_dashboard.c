@@ -19,9 +19,9 @@
 
 #include <cjson/cJSON.h>
 
-#include "apiclient.h"
+#include "control/apiclient.h"
 #include "cli.h"
-#include "util.h"
+#include "base/util.h"
 
 #define DASH_MAX_CHECKS 64
 #define DASH_RECENT 30          /* windows in the sparkline (status "recent") */

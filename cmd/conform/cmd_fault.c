@@ -8,9 +8,9 @@
 
 #include <cjson/cJSON.h>
 
-#include "apiclient.h"
+#include "control/apiclient.h"
 #include "cli.h"
-#include "util.h"
+#include "base/util.h"
 
 int cmd_fault(const struct cli_opts *o)
 {

@@ -8,10 +8,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "report.h"
-#include "store.h"
+#include "report/report.h"
+#include "store/store.h"
 #include "cli.h"
-#include "util.h"
+#include "base/util.h"
 
 /* --run ID, else the current run, else the most recent one. */
 static int pick_run(const struct cli_opts *o, struct cli_run *r)

@@ -14,9 +14,9 @@
 
 #include <cjson/cJSON.h>
 
-#include "apiclient.h"
+#include "control/apiclient.h"
 #include "cli.h"
-#include "util.h"
+#include "base/util.h"
 
 #define RUN_GRACE_MS 120000    /* after the duration, before we ask it to stop */
 #define STOP_DEADLINE_MS 60000

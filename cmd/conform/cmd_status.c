@@ -13,9 +13,9 @@
 
 #include <cjson/cJSON.h>
 
-#include "apiclient.h"
+#include "control/apiclient.h"
 #include "cli.h"
-#include "util.h"
+#include "base/util.h"
 
 static const char *jstr(const cJSON *o, const char *key)
 {

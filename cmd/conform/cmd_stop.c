@@ -9,9 +9,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "apiclient.h"
+#include "control/apiclient.h"
 #include "cli.h"
-#include "util.h"
+#include "base/util.h"
 
 #define STOP_DEADLINE_MS 60000
 

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "util.h"
+#include "base/util.h"
 
 static int cmd_version(const struct cli_opts *o);
 static int cmd_help(const struct cli_opts *o);

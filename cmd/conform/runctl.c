@@ -17,10 +17,10 @@
 
 #include <cjson/cJSON.h>
 
-#include "apiclient.h"
+#include "control/apiclient.h"
 #include "cli.h"
-#include "config.h"
-#include "util.h"
+#include "config/config.h"
+#include "base/util.h"
 
 #define START_DEADLINE_MS 30000
 #define LOCK_WAIT_MS 45000

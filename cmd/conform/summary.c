@@ -7,10 +7,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "report.h"
-#include "store.h"
+#include "report/report.h"
+#include "store/store.h"
 #include "cli.h"
-#include "util.h"
+#include "base/util.h"
 
 static const char *fmt_latency(uint64_t us, char *buf, size_t len)
 {

@@ -6,15 +6,15 @@
 #ifndef CONFORMD_H
 #define CONFORMD_H
 
-#include "api.h"
-#include "collector.h"
-#include "faults.h"
-#include "mesh.h"
-#include "platform.h"
-#include "probe.h"
-#include "run.h"
-#include "store.h"
-#include "tapfeed.h"
+#include "control/api.h"
+#include "ingest/collector.h"
+#include "faults/faults.h"
+#include "mesh/mesh.h"
+#include "platform/platform.h"
+#include "ingest/probe.h"
+#include "config/run.h"
+#include "store/store.h"
+#include "ingest/tapfeed.h"
 
 #include <limits.h>
 #include <pthread.h>
@@ -68,7 +68,7 @@ void daemon_request_stop(struct daemon *d);
 extern const struct api_route daemon_routes[];
 extern const size_t daemon_nroutes;
 
-/* metrics.c: GET /metrics (Prometheus text, lib/metrics.h) as an API route
+/* metrics.c: GET /metrics (Prometheus text, lib/report/metrics.h) as an API route
  * handler (ctx = the daemon), and the optional loopback TCP listener of
  * --metrics-addr: spec "127.0.0.1:PORT" (port 0 = any; the bound port goes
  * to *port); non-loopback addresses are refused. NULL + err on failure. */

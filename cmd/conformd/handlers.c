@@ -8,10 +8,10 @@
 #include <string.h>
 
 #include "conformd.h"
-#include "evaluate.h"
-#include "outcome.h"
-#include "report.h"
-#include "util.h"
+#include "eval/evaluate.h"
+#include "evidence/outcome.h"
+#include "report/report.h"
+#include "base/util.h"
 
 static void snapshot(struct daemon *d, struct run_config *cfg, enum daemon_state *state,
 		     double *ended)

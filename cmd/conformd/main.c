@@ -11,12 +11,12 @@
  * same collector port, same store, the running workloads and sidecars
  * adopted, a monitor.gap event for the time nobody watched.
  */
-#include "check.h"
+#include "checks/check.h"
 #include "conformd.h"
-#include "evaluate.h"
-#include "report.h"
-#include "state.h"
-#include "util.h"
+#include "eval/evaluate.h"
+#include "report/report.h"
+#include "config/state.h"
+#include "base/util.h"
 
 #include <curl/curl.h>
 #include <errno.h>

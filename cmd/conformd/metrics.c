@@ -1,6 +1,6 @@
 /*
  * metrics.c - conformd's GET /metrics: the Prometheus exposition of the run
- * (lib/metrics.c renders it from a report of the store), on the API socket
+ * (lib/report/metrics.c renders it from a report of the store), on the API socket
  * and, with --metrics-addr, on a loopback TCP listener of its own.
  */
 #include <errno.h>
@@ -15,9 +15,9 @@
 #include <stdio.h>
 
 #include "conformd.h"
-#include "metrics.h"
-#include "report.h"
-#include "util.h"
+#include "report/metrics.h"
+#include "report/report.h"
+#include "base/util.h"
 
 #define MS_NOT_FOUND "not found: only GET /metrics is served here\n"
 #define MS_BAD_METHOD "method not allowed: use GET\n"

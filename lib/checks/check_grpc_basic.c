@@ -10,7 +10,7 @@
  *            "objectives") in every window; a window without calls is
  *            NODATA. Failures are named by outcome and gRPC status.
  */
-#include "check.h"
+#include "checks/check.h"
 
 static int grpc_basic_eval(const struct window_data *wd, struct window_result *out)
 {

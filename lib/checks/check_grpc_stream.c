@@ -12,12 +12,12 @@
  *            at most 1% of messages not echoed (else FAIL R_STREAM_LOSS).
  *            Reconnects and lost messages are counted in the evidence.
  */
-#include "check.h"
+#include "checks/check.h"
 
 #include <inttypes.h>
 
-#include "outcome.h"
-#include "util.h"
+#include "evidence/outcome.h"
+#include "base/util.h"
 
 static int grpc_stream_eval(const struct window_data *wd, struct window_result *out)
 {

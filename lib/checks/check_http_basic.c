@@ -4,13 +4,13 @@
  *
  * Promise:   HTTP requests between workloads succeed.
  * Proof:     the http-client sends GET /echo to the http-server at a steady
- *            open-loop rate; every answer is classified (lib/outcome.h) and
+ *            open-loop rate; every answer is classified (lib/evidence/outcome.h) and
  *            aggregated per second. A window's success ratio is ok / total.
  * Objective: success >= 99% (or the run's own objective for it: run.json
  *            "objectives") in every window; a window without requests is
  *            NODATA. Failures are named by outcome and status code.
  */
-#include "check.h"
+#include "checks/check.h"
 
 static int http_basic_eval(const struct window_data *wd, struct window_result *out)
 {

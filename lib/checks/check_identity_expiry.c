@@ -13,13 +13,13 @@
  *            time left). A window where some certificate could not be read is
  *            NODATA (R_PROBE_FAILED), one without probes NODATA.
  */
-#include "check.h"
+#include "checks/check.h"
 
 #include <inttypes.h>
 #include <string.h>
 
-#include "outcome.h"
-#include "util.h"
+#include "evidence/outcome.h"
+#include "base/util.h"
 
 #define EXP_NAMED 4
 

@@ -15,13 +15,13 @@
  *            probes all could not run is NODATA (R_PROBE_FAILED); a window
  *            without probes is NODATA.
  */
-#include "check.h"
+#include "checks/check.h"
 
 #include <inttypes.h>
 #include <string.h>
 
-#include "outcome.h"
-#include "util.h"
+#include "evidence/outcome.h"
+#include "base/util.h"
 
 #define ENF_ITEMS 16   /* distinct (target/kind, code) named */
 

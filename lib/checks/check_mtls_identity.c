@@ -16,15 +16,15 @@
  *            seen and what was expected. A window without successful client
  *            requests is NODATA.
  */
-#include "check.h"
+#include "checks/check.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "outcome.h"
-#include "store.h"
-#include "util.h"
+#include "evidence/outcome.h"
+#include "store/store.h"
+#include "base/util.h"
 
 #define IDN_SEEN 4   /* distinct wrong identities named per protocol */
 

@@ -18,15 +18,15 @@
  *            shows no retried reply with probability <= 1e-6; below it the
  *            window is NODATA (defaults f = 0.5, A = 4: 25 requests).
  */
-#include "check.h"
+#include "checks/check.h"
 
 #include <inttypes.h>
 #include <math.h>
 #include <string.h>
 
-#include "outcome.h"
-#include "stats.h"
-#include "util.h"
+#include "evidence/outcome.h"
+#include "eval/stats.h"
+#include "base/util.h"
 
 #define RETRY_MIN_N_CAP 100000
 

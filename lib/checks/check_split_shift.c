@@ -23,15 +23,15 @@
  *            R_SPLIT_NOT_CONVERGED. Before T (or with shift_at_ms = 0):
  *            NODATA.
  */
-#include "check.h"
+#include "checks/check.h"
 
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "stats.h"
-#include "util.h"
+#include "eval/stats.h"
+#include "base/util.h"
 
 #define SHIFT_MIN_N_CAP 100000
 #define SHIFT_MAX_SPAN_S 100000   /* seconds of history searched for C */

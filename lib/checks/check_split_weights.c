@@ -20,14 +20,14 @@
  *            convergence time (shift_converge_ms) are NODATA: split.shift
  *            judges them.
  */
-#include "check.h"
+#include "checks/check.h"
 
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 
-#include "stats.h"
-#include "util.h"
+#include "eval/stats.h"
+#include "base/util.h"
 
 #define SPLIT_MIN_N_CAP 100000
 

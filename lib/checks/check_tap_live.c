@@ -18,13 +18,13 @@
  *            <= 12.5% high) <= tap_max_delay_ms (R_TAP_LATE). A window
  *            without successful client requests is NODATA.
  */
-#include "check.h"
+#include "checks/check.h"
 
 #include <inttypes.h>
 #include <string.h>
 
-#include "outcome.h"
-#include "util.h"
+#include "evidence/outcome.h"
+#include "base/util.h"
 
 struct tap_dir {
 	const char *id;          /* "tap.live/out" */

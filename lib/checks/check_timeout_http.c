@@ -16,14 +16,14 @@
  *            under half the timeout, else R_TIMEOUT_COLLATERAL. A window
  *            missing either flow is NODATA.
  */
-#include "check.h"
+#include "checks/check.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "outcome.h"
-#include "util.h"
+#include "evidence/outcome.h"
+#include "base/util.h"
 
 #define TIMEOUT_OBJECTIVE 0.99
 

@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "collector.h"
-#include "hist.h"
-#include "outcome.h"
-#include "util.h"
+#include "ingest/collector.h"
+#include "evidence/hist.h"
+#include "evidence/outcome.h"
+#include "base/util.h"
 
 #define BS_MAX 64
 

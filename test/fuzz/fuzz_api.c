@@ -17,10 +17,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "api.h"
-#include "faults.h"
+#include "control/api.h"
+#include "faults/faults.h"
 #include "fuzz.h"
-#include "util.h"
+#include "base/util.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 static struct api *fz_api;

@@ -11,12 +11,12 @@
 #include <string.h>
 
 #include "conform.pb-c.h"
-#include "check.h"
+#include "checks/check.h"
 #include "fuzz.h"
-#include "hist.h"
-#include "outcome.h"
+#include "evidence/hist.h"
+#include "evidence/outcome.h"
 
-#include "collector.h"
+#include "ingest/collector.h"
 
 /* the seeds in corpus/batch carry this token */
 #define FUZZ_TOKEN "0123456789abcdef0123456789abcdef"

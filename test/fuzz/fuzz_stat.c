@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "haproxy_rt.h"
+#include "mesh/haproxy/rt.h"
 
 #define FUZZ_STAT_ROWS 16
 

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "tap.h"
+#include "mesh/haproxy/tap.h"
 
 /* Every string field the parser filled must be NUL-terminated in its array. */
 #define FIELD_TERMINATED(r, f) (memchr((r)->f, '\0', sizeof((r)->f)) != NULL)

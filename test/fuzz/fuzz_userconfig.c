@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "config/config.h"
 #include "fuzz.h"
-#include "run.h"
+#include "config/run.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

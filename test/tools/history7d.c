@@ -26,13 +26,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "check.h"
-#include "evaluate.h"
-#include "outcome.h"
-#include "report.h"
-#include "run.h"
-#include "store.h"
-#include "util.h"
+#include "checks/check.h"
+#include "eval/evaluate.h"
+#include "evidence/outcome.h"
+#include "report/report.h"
+#include "config/run.h"
+#include "store/store.h"
+#include "base/util.h"
 
 #define H7_T0 1763784660          /* 2025-11-22T04:11:00Z: a fixed start keeps runs alike */
 #define H7_WINDOW_S 10

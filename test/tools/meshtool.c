@@ -21,11 +21,11 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include "haproxy_cfg.h"
-#include "haproxy_rt.h"
-#include "pki.h"
-#include "tap.h"
-#include "util.h"
+#include "mesh/haproxy/cfg.h"
+#include "mesh/haproxy/rt.h"
+#include "mesh/haproxy/pki.h"
+#include "mesh/haproxy/tap.h"
+#include "base/util.h"
 
 static int usage(void)
 {

@@ -7,9 +7,9 @@
  *   sink --port-file F [--listen ADDR:PORT]   token from CONFORM_TOKEN
  * (--listen defaults to 127.0.0.1:0; a fixed port lets a test restart it.)
  */
-#include "collector.h"
-#include "outcome.h"
-#include "util.h"
+#include "ingest/collector.h"
+#include "evidence/outcome.h"
+#include "base/util.h"
 
 #include <pthread.h>
 #include <signal.h>

@@ -12,10 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "evaluate.h"
-#include "outcome.h"
-#include "store.h"
-#include "util.h"
+#include "eval/evaluate.h"
+#include "evidence/outcome.h"
+#include "store/store.h"
+#include "base/util.h"
 
 #define T0 1763784660   /* 2025-11-22T04:11:00Z: a run start, a whole second */
 

@@ -3,10 +3,10 @@
  * row, flush detaching and resetting, per-check totals, and the Batch it
  * packs decoding back to the same numbers.
  */
-#include "agg.h"
+#include "evidence/agg.h"
 #include "conform.pb-c.h"
 #include "harness.h"
-#include "outcome.h"
+#include "evidence/outcome.h"
 
 TEST(keys_and_rows)
 {

@@ -11,9 +11,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "api.h"
+#include "control/api.h"
 #include "harness.h"
-#include "util.h"
+#include "base/util.h"
 
 static int hits;
 

@@ -4,7 +4,7 @@
  */
 #include <pthread.h>
 
-#include "attempts.h"
+#include "evidence/attempts.h"
 #include "harness.h"
 
 TEST(counts_per_id)

@@ -5,10 +5,10 @@
  */
 #include <cJSON.h>
 
-#include "check.h"
+#include "checks/check.h"
 #include "harness.h"
-#include "outcome.h"
-#include "util.h"
+#include "evidence/outcome.h"
+#include "base/util.h"
 
 static struct run_config cfg;
 

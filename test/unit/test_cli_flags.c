@@ -8,8 +8,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "check.h"
-#include "cliflags.h"
+#include "checks/check.h"
+#include "config/cliflags.h"
 #include "harness.h"
 
 #define ALL_START (CLI_F_RUNCONF | CLI_F_STATE_DIR | CLI_F_JSON)

@@ -12,13 +12,13 @@
 #include <grpc/support/time.h>
 #include <unistd.h>
 
-#include "agg.h"
-#include "collector.h"
+#include "evidence/agg.h"
+#include "ingest/collector.h"
 #include "conform.pb-c.h"
 #include "harness.h"
-#include "outcome.h"
-#include "store.h"
-#include "util.h"
+#include "evidence/outcome.h"
+#include "store/store.h"
+#include "base/util.h"
 
 #define TOKEN "0123456789abcdef0123456789abcdef"
 

@@ -1,5 +1,5 @@
 /*
- * test_config.c - the user's config file (lib/config.c): good files land in
+ * test_config.c - the user's config file (lib/config/config.c): good files land in
  * the right run_config fields, every kind of error names the file, the
  * field path and what was expected (with "did you mean"), durations in
  * every spelling, precedence defaults < file < flags, and the shipped
@@ -11,12 +11,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "check.h"
-#include "cliflags.h"
-#include "config.h"
+#include "checks/check.h"
+#include "config/cliflags.h"
+#include "config/config.h"
 #include "harness.h"
-#include "run.h"
-#include "util.h"
+#include "config/run.h"
+#include "base/util.h"
 
 #define EXAMPLE "docs/conform.example.json"
 

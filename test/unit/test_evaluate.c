@@ -9,13 +9,13 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "evaluate.h"
+#include "eval/evaluate.h"
 #include "fixture.h"
 #include "harness.h"
-#include "outcome.h"
-#include "state.h"
-#include "store.h"
-#include "util.h"
+#include "evidence/outcome.h"
+#include "config/state.h"
+#include "store/store.h"
+#include "base/util.h"
 
 static const enum reason reason_ok = R_MET;
 

@@ -6,10 +6,10 @@
 #include <errno.h>
 #include <string.h>
 
-#include "faults.h"
+#include "faults/faults.h"
 #include "harness.h"
-#include "platform.h"
-#include "util.h"
+#include "platform/platform.h"
+#include "base/util.h"
 
 static int parse(const char *text, struct fault_req *r, char *err, size_t errlen)
 {

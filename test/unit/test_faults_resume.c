@@ -10,10 +10,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "faults.h"
+#include "faults/faults.h"
 #include "harness.h"
-#include "platform.h"
-#include "util.h"
+#include "platform/platform.h"
+#include "base/util.h"
 
 /* ---- a mesh that only records what it was asked ---- */
 

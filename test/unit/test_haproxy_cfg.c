@@ -11,9 +11,9 @@
 #include <sys/stat.h>
 
 #include "harness.h"
-#include "haproxy_cfg.h"
-#include "pki.h"
-#include "util.h"
+#include "mesh/haproxy/cfg.h"
+#include "mesh/haproxy/pki.h"
+#include "base/util.h"
 
 #define HAPROXY "/usr/sbin/haproxy"
 #define ID_V1 "http-server-v1.conform.serviceaccount.identity.cluster.local"

@@ -14,8 +14,8 @@
 #include <sys/un.h>
 
 #include "harness.h"
-#include "haproxy_rt.h"
-#include "util.h"
+#include "mesh/haproxy/rt.h"
+#include "base/util.h"
 
 /* `show stat` of an outbound sidecar (trimmed to a few rows) */
 static const char stat_csv[] =

@@ -4,7 +4,7 @@
  * distributions, sparse and blob forms round-trip, malformed input is refused.
  */
 #include "harness.h"
-#include "hist.h"
+#include "evidence/hist.h"
 
 TEST(index_bounds_monotone)
 {

@@ -9,13 +9,13 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "evaluate.h"
+#include "eval/evaluate.h"
 #include "fixture.h"
 #include "harness.h"
-#include "outcome.h"
-#include "stats.h"
-#include "store.h"
-#include "util.h"
+#include "evidence/outcome.h"
+#include "eval/stats.h"
+#include "store/store.h"
+#include "base/util.h"
 
 #define ID_HTTP "http-client.conform.serviceaccount.identity.cluster.local"
 #define ID_GRPC "grpc-client.conform.serviceaccount.identity.cluster.local"

@@ -9,14 +9,14 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
-#include "evaluate.h"
+#include "eval/evaluate.h"
 #include "fixture.h"
 #include "harness.h"
-#include "metrics.h"
-#include "outcome.h"
-#include "report.h"
-#include "store.h"
-#include "util.h"
+#include "report/metrics.h"
+#include "evidence/outcome.h"
+#include "report/report.h"
+#include "store/store.h"
+#include "base/util.h"
 
 #define MAX_SAMPLES 1024
 #define MAX_FAMILIES 64

@@ -19,8 +19,8 @@
 #include <openssl/x509v3.h>
 
 #include "harness.h"
-#include "pki.h"
-#include "util.h"
+#include "mesh/haproxy/pki.h"
+#include "base/util.h"
 
 static char dir[256];
 static struct pki_ca *ca;

@@ -8,14 +8,14 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
-#include "evaluate.h"
+#include "eval/evaluate.h"
 #include "fixture.h"
 #include "harness.h"
 #include "markup.h"
-#include "outcome.h"
-#include "report.h"
-#include "store.h"
-#include "util.h"
+#include "evidence/outcome.h"
+#include "report/report.h"
+#include "store/store.h"
+#include "base/util.h"
 
 /*
  * The fixture: a 40 s run (4 windows of 10 s) under mesh "none" with

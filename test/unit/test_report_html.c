@@ -9,14 +9,14 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
-#include "evaluate.h"
+#include "eval/evaluate.h"
 #include "fixture.h"
 #include "harness.h"
 #include "markup.h"
-#include "outcome.h"
-#include "report.h"
-#include "store.h"
-#include "util.h"
+#include "evidence/outcome.h"
+#include "report/report.h"
+#include "store/store.h"
+#include "base/util.h"
 
 #define WEEK_S (7 * 86400)
 

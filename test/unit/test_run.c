@@ -4,10 +4,10 @@
  * types and out-of-range values; the same for "mesh_settings", whose
  * shift_at_ms defaults to a third of a finite run.
  */
-#include "check.h"
+#include "checks/check.h"
 #include "harness.h"
-#include "run.h"
-#include "util.h"
+#include "config/run.h"
+#include "base/util.h"
 
 TEST(defaults)
 {

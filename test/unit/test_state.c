@@ -16,8 +16,8 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "state.h"
-#include "util.h"
+#include "config/state.h"
+#include "base/util.h"
 
 static char tmpdir[256];
 

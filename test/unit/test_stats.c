@@ -2,8 +2,8 @@
 #include <math.h>
 
 #include "harness.h"
-#include "stats.h"
-#include "util.h"
+#include "eval/stats.h"
+#include "base/util.h"
 
 TEST(cdf_closed_forms)
 {

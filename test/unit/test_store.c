@@ -13,9 +13,9 @@
 #include <stdio.h>
 
 #include "harness.h"
-#include "outcome.h"
-#include "store.h"
-#include "util.h"
+#include "evidence/outcome.h"
+#include "store/store.h"
+#include "base/util.h"
 
 static char tmpdir[64];
 

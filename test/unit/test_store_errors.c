@@ -15,10 +15,10 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "outcome.h"
-#include "state.h"
-#include "store.h"
-#include "util.h"
+#include "evidence/outcome.h"
+#include "config/state.h"
+#include "store/store.h"
+#include "base/util.h"
 
 static char tmpdir[64];
 

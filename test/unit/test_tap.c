@@ -10,8 +10,8 @@
 #include <sys/socket.h>
 
 #include "harness.h"
-#include "tap.h"
-#include "util.h"
+#include "mesh/haproxy/tap.h"
+#include "base/util.h"
 
 #define ID_CLIENT "http-client.conform.serviceaccount.identity.cluster.local"
 #define ID_V1 "http-server-v1.conform.serviceaccount.identity.cluster.local"

@@ -6,7 +6,7 @@
 #include <errno.h>
 
 #include "harness.h"
-#include "util.h"
+#include "base/util.h"
 
 TEST(dur_parse_table)
 {

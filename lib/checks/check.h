@@ -1,0 +1,220 @@
+/*
+ * check.h - the conformance check catalog and the window evaluation contract.
+ *
+ * The catalog is one table of descriptors (catalog.c); each check lives in
+ * lib/checks/check_<name>.c and documents its promise, proof and objective.
+ * A check's eval function judges one window of evidence and says PASS, FAIL
+ * or NODATA with a precise reason and evidence. Every result goes through one
+ * sink (evaluate.c: evaluate_window) that persists it (and, later, debounces).
+ */
+#ifndef CONFORM_CHECK_H
+#define CONFORM_CHECK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "evidence/hist.h"
+#include "config/run.h"
+
+struct store;
+
+enum verdict { V_NODATA = 0, V_PASS = 1, V_FAIL = 2, V_SKIP = 3 };
+const char *verdict_name(enum verdict v); /* "nodata" "pass" "fail" "skip" */
+
+/*
+ * Why a window got its verdict: a precise enum, mapped by one table
+ * (reason_info) to a stable name and a verdict. Append only (stored).
+ */
+enum reason {
+	R_MET = 0,               /* objective met */
+	R_NO_DATA,              /* no requests in the window */
+	R_LOW_SUCCESS,          /* success ratio below objective */
+	R_STREAM_BROKEN,        /* long-lived stream reset */
+	R_STREAM_LOSS,          /* stream messages lost */
+	R_NO_MESH,              /* the check needs a mesh and there is none */
+	R_MONITOR_GAP,          /* conformd was down */
+	R_WRONG_IDENTITY,       /* server saw another or no identity */
+	R_NOT_ENFORCED,         /* unauthenticated traffic was accepted */
+	R_RETRY_BELOW_BOUND,    /* effective success below the retry bound */
+	R_RETRY_NOT_SEEN,       /* no attempt > 1 observed */
+	R_RETRY_OVER_LIMIT,     /* more attempts than allowed */
+	R_SPLIT_OUT_OF_BOUND,   /* observed share outside the confidence bound */
+	R_SPLIT_NOT_CONVERGED,  /* shift did not converge in time */
+	R_TAP_MISSING,          /* requests missing from the tap feed */
+	R_TAP_LATE,             /* tap lines later than allowed */
+	R_TAP_MISMATCH,         /* tap line fields disagree with the request */
+	R_TIMEOUT_NOT_ENFORCED, /* slow request not cut at the timeout */
+	R_TIMEOUT_COLLATERAL,   /* fast requests hurt */
+	R_CERT_EXPIRING,        /* presented certificate expires too soon */
+	R_PROBE_FAILED,         /* the active probe could not run */
+	R__COUNT
+};
+
+struct reason_info {
+	enum reason id;
+	const char *name;      /* "low_success" */
+	const char *human;     /* "success ratio below objective" */
+};
+const struct reason_info *reason_info(unsigned r);
+
+/* One per-second aggregate as stored (mirrors proto Bucket). */
+struct agg_row {
+	char check[32];
+	char workload[64];
+	unsigned outcome;       /* enum outcome */
+	int code;
+	char backend[32];
+	char identity[256];
+	int64_t second;
+	struct hist h;          /* count/sum/max filled */
+	uint64_t attempts[8];
+};
+
+/* Everything a check may look at for one window. */
+struct window_data {
+	const struct run_config *cfg;
+	const struct check_desc *check;
+	int64_t idx;            /* window number, 0 = first */
+	int64_t start_s;        /* [start_s, end_s) in unix seconds */
+	int64_t end_s;
+	const struct agg_row *rows;
+	size_t nrows;
+	/* the mesh this run validates; NULL name = none (see mesh.h, issue 3) */
+	const char *mesh;
+	/* the run's store, for checks that judge other evidence than their own
+	 * rows (all client traffic, events such as split.shift); read only.
+	 * NULL (unit use): such checks judge rows alone, with no events */
+	struct store *store;
+};
+
+#define REASON_TEXT_MAX 512
+#define EVIDENCE_MAX 2048
+
+struct window_result {
+	enum verdict verdict;
+	enum reason reason;
+	char reason_text[REASON_TEXT_MAX]; /* "success 0.0% < 99.0%: 50 of 50 failed, HTTP 5xx from server (503 x50)" */
+	char evidence[EVIDENCE_MAX];       /* a JSON object, "{}" if none */
+	uint64_t total, ok, failed;
+	struct hist h;                     /* latency of this window's requests */
+};
+
+enum role {
+	ROLE_HTTP_SERVER = 1 << 0,
+	ROLE_GRPC_SERVER = 1 << 1,
+	ROLE_HTTP_CLIENT = 1 << 2,
+	ROLE_GRPC_CLIENT = 1 << 3,
+};
+
+struct check_desc {
+	const char *id;          /* "http.basic" */
+	const char *title;       /* "HTTP requests succeed" */
+	const char *promise;     /* one sentence */
+	const char *proof;       /* how it is proven */
+	const char *objective;   /* human: "success >= 99% per window" */
+	unsigned roles;          /* workloads it needs (enum role bits) */
+	int needs_mesh;          /* FAIL with R_NO_MESH under --mesh none */
+	double objective_ratio;  /* default objective, e.g. 0.99 */
+	/* Judge one window. Must fill out->verdict/reason/reason_text and may fill
+	 * evidence; counts and histogram are pre-filled by the caller from rows.
+	 * Returns 0, or -1 on an internal error (the window becomes NODATA). */
+	int (*eval)(const struct window_data *wd, struct window_result *out);
+	/* Optional: NULL when the check applies to a run configured as cfg, else
+	 * why not (e.g. split.shift with no shift scheduled); the report then
+	 * skips the check with that reason instead of failing it on no data.
+	 * Not consulted under --mesh none for mesh checks (they fail there). */
+	const char *(*not_applicable)(const struct run_config *cfg);
+};
+
+/* The catalog, in display order. */
+const struct check_desc *const *catalog_all(size_t *n);
+const struct check_desc *catalog_find(const char *id);
+
+/* Shared helper for success-ratio checks: fills verdict/reason/reason_text
+ * from out->total/ok/failed and the rows' failure outcomes. */
+int check_eval_success_ratio(const struct window_data *wd, struct window_result *out,
+			     double objective);
+
+/* Reason by stable name ("low_success"), or -1. */
+int reason_by_name(const char *name);
+
+/* The canonical gRPC status name ("UNAVAILABLE" for 14), "UNKNOWN_CODE" if
+ * out of range. */
+const char *check_grpc_code_name(int code);
+
+/*
+ * Describe the failed requests of rows into buf, most frequent outcome first,
+ * e.g. "HTTP 5xx from server (503 x48, 502 x2), connection refused x2" or
+ * "gRPC error status (code 14 UNAVAILABLE x48)". Outcomes in skip_mask
+ * (bits of enum outcome) are left out. Always NUL-terminates; "" when no
+ * failures. Returns the number of failed requests described.
+ */
+uint64_t check_describe_failures(const struct agg_row *rows, size_t nrows,
+				 unsigned skip_mask, char *buf, size_t len);
+
+/*
+ * Fill out->evidence with the standard evidence object:
+ * {"total":N,"ok":N,"failed":N,"outcomes":{"http_5xx":{"count":N,"codes":{"503":N}}},
+ *  "p50_ms":X,"p99_ms":X,"max_ms":X} with extra appended inside the object
+ * (already formatted JSON members such as  "reconnects":2,"lost":0  or
+ * NULL). Without the per-code detail when the whole would not fit
+ * EVIDENCE_MAX; 0, or -1 when even that did not fit and "{}" was used.
+ */
+int check_evidence_fill(const struct window_data *wd, struct window_result *out,
+			const char *extra);
+
+/* Format part/whole as a percentage rounded down to 0.1 ("98.9") into buf,
+ * so a ratio below an objective never prints as equal to it. */
+const char *check_fmt_pct(uint64_t part, uint64_t whole, char *buf, size_t len);
+
+/* Is r conformd's own evidence (workload "conformd.probe", "conformd.tap")
+ * rather than a client's request? */
+int check_row_is_monitor(const struct agg_row *r);
+
+/* Set verdict, reason and the formatted reason text of out in one go. */
+void check_set(struct window_result *out, enum verdict v, enum reason r, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/*
+ * The smallest window size n (capped at cap) at which a count of X ~
+ * Binomial(n, q) -- the broken case -- falls, on average, outside the
+ * acceptance interval of p -- the healthy case -- at alpha: the lower bound
+ * alone when lower_only (retries), else the two-sided interval (splits).
+ * Below it a window cannot tell healthy from broken and is NODATA.
+ */
+uint64_t check_detect_min_n(double p, double q, double alpha, int lower_only, uint64_t cap);
+
+/* ---- the traffic split (split.weights, split.shift) ---- */
+
+/* v2's share of the split by weights (v1, v2); 0 when both are 0. */
+double check_split_share(unsigned v1, unsigned v2);
+/*
+ * The client rows on the split route with from_s <= second < to_s: those of
+ * split.weights and of split.shift (both send to split.conform.svc), from
+ * wd->store (without a store: wd's own rows in that range). New array the
+ * caller frees; 0 or -1 (store error, out of memory).
+ */
+int check_split_rows(const struct window_data *wd, int64_t from_s, int64_t to_s,
+		     struct agg_row **rows, size_t *n);
+/* Successful client requests among rows with from_s <= second < to_s, and
+ * how many of them backend "v2" answered. */
+void check_split_count(const struct agg_row *rows, size_t n, int64_t from_s, int64_t to_s,
+		       uint64_t *ok, uint64_t *v2);
+/* When the scheduled shift was applied: 1 and *ts (the first "split.shift"
+ * event), 0 when it was not (yet) or there is no store, -1 on a store error. */
+int check_split_shift_time(struct store *s, double *ts);
+
+/* The descriptors, one per lib/checks/check_<name>.c (listed by catalog.c). */
+extern const struct check_desc check_http_basic;
+extern const struct check_desc check_grpc_basic;
+extern const struct check_desc check_grpc_stream;
+extern const struct check_desc check_mtls_identity;
+extern const struct check_desc check_mtls_enforced;
+extern const struct check_desc check_retry_http;
+extern const struct check_desc check_split_weights;
+extern const struct check_desc check_split_shift;
+extern const struct check_desc check_tap_live;
+extern const struct check_desc check_timeout_http;
+extern const struct check_desc check_identity_expiry;
+
+#endif

@@ -1,0 +1,130 @@
+/*
+ * cliflags.h - the CLI's flags: one table (name, value, help, which verbs
+ * take it), a strict parser that names the offending flag and how to fix it,
+ * and the step from parsed flags to a run_config. Kept in lib/ (pure, no
+ * output) so unit tests can exercise every rule without running the tool.
+ */
+#ifndef CONFORM_CLIFLAGS_H
+#define CONFORM_CLIFLAGS_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/run.h"
+#include "base/util.h"
+
+/* One bit per flag; a verb declares the set it accepts. */
+enum cli_flag {
+	CLI_F_PLATFORM   = 1u << 0,
+	CLI_F_MESH       = 1u << 1,
+	CLI_F_DURATION   = 1u << 2,
+	CLI_F_WINDOW     = 1u << 3,
+	CLI_F_RATE       = 1u << 4,   /* --rate: requests/s per check (start, run) */
+	CLI_F_CHECKS     = 1u << 5,
+	CLI_F_STATE_DIR  = 1u << 6,
+	CLI_F_JSON       = 1u << 7,
+	CLI_F_FORMAT     = 1u << 8,
+	CLI_F_OUT        = 1u << 9,
+	CLI_F_RUN        = 1u << 10,
+	CLI_F_TARGET     = 1u << 11,
+	CLI_F_FAULT_RATE = 1u << 12,  /* --rate: share of requests to fail, 0..1 (fault) */
+	CLI_F_CODE       = 1u << 13,
+	CLI_F_MS         = 1u << 14,
+	CLI_F_FOR        = 1u << 15,
+	CLI_F_HELP       = 1u << 16,  /* always accepted */
+	CLI_F_WATCH      = 1u << 17,  /* status --watch */
+	CLI_F_INTERVAL   = 1u << 18,  /* status --watch --interval D */
+	CLI_F_METRICS    = 1u << 19,  /* --metrics-addr 127.0.0.1:PORT (start, run) */
+	CLI_F_CONFIG     = 1u << 20,  /* --config FILE: a run config file (start, run; config.h) */
+	CLI_F_RESUME     = 1u << 21,  /* start --resume: restart the dead monitor of the current run */
+};
+
+/* The flags that shape a run (start, run). */
+#define CLI_F_RUNCONF (CLI_F_PLATFORM | CLI_F_MESH | CLI_F_DURATION | CLI_F_WINDOW | \
+		       CLI_F_RATE | CLI_F_CHECKS | CLI_F_METRICS | CLI_F_CONFIG)
+
+#define CLI_MAX_ARGS 8
+
+struct cli_opts {
+	unsigned set;                  /* CLI_F_* bits of the flags given */
+	char platform[16];
+	char mesh[16];
+	int64_t duration_ms;
+	int64_t window_ms;
+	double rate;
+	size_t nchecks;
+	char checks[RUN_MAX_CHECKS][32];
+	char state_dir[PATH_MAX];
+	int json;
+	int help;
+	char format[16];               /* json, junit, md */
+	char out[PATH_MAX];
+	char run[RUN_ID_MAX];
+	char target[64];
+	double fault_rate;
+	int64_t code;
+	int64_t ms;
+	int64_t for_ms;
+	int watch;                     /* --watch */
+	int64_t interval_ms;           /* --interval, 0 when not given */
+	char metrics_addr[64];         /* --metrics-addr */
+	char config[PATH_MAX];         /* --config FILE (not read here: see config.h) */
+	int nargs;                     /* positional arguments (point into argv) */
+	const char *args[CLI_MAX_ARGS];
+};
+
+/* A usage error: what failed and how to fix it (both one line). */
+struct cli_error {
+	char msg[512];
+	char hint[512];
+};
+
+/*
+ * Parse argv[0..argc) (the words after the verb) into o. allowed is the set
+ * of CLI_F_* the verb takes (--help always). Accepts "--flag VALUE" and
+ * "--flag=VALUE"; "--" ends flags; other words are positional (at most
+ * CLI_MAX_ARGS). verb names the verb in messages. Every value is validated
+ * here (durations, ranges, --checks ids against the catalog, --mesh and
+ * --platform names). Returns 0, or -1 with e filled.
+ */
+int cliflags_parse(unsigned allowed, const char *verb, int argc, char **argv,
+		   struct cli_opts *o, struct cli_error *e);
+
+/*
+ * Split a comma-separated list of catalog ids into out (deduplicated, at most
+ * max). Unknown ids fail with a message naming the id and listing the valid
+ * ones. 0 or -1.
+ */
+int cliflags_parse_checks(const char *list, char out[][32], size_t max, size_t *n,
+			  struct cli_error *e);
+
+/*
+ * Overlay the run-shaping flags of o on c (which holds defaults, or a config
+ * file loaded over them: only flags given replace values) and check them
+ * together (a non-zero duration must be at least one window). run (non-zero)
+ * means `conform run`, where --duration 0 is refused. Without --mesh, the
+ * local platform means --mesh haproxy unless --config was given (the file
+ * loader settled the mesh then). --checks keeps the objective overrides of
+ * the checks it keeps. 0 or -1.
+ */
+int cliflags_apply(const struct cli_opts *o, int run, struct run_config *c, struct cli_error *e);
+
+/*
+ * Is what c's mesh needs installed? (--mesh haproxy: the haproxy binary.)
+ * 0, or -1 with e filled (MESH_HAPROXY_MISSING of mesh.h).
+ */
+int cliflags_mesh_check(const struct run_config *c, struct cli_error *e);
+
+/*
+ * Build the POST /v1/faults body for fault kind (server-errors,
+ * server-latency, kill) from o into b, after checking the kind and the flags
+ * it needs (--target always, --ms for server-latency). 0 or -1.
+ */
+int cliflags_fault_body(const char *kind, const struct cli_opts *o, struct dynbuf *b,
+			struct cli_error *e);
+
+/* Append one "  --flag VALUE   help" line per flag in allowed to b. 0 or -1. */
+int cliflags_usage(unsigned allowed, struct dynbuf *b);
+
+#endif

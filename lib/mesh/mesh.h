@@ -1,0 +1,168 @@
+/*
+ * mesh.h - the mesh adapter: what is validated and how it is configured and
+ * observed. One const table of function pointers per mesh: `none` (the
+ * baseline: no sidecars, every mesh check must fail with "no mesh",
+ * none.c), `haproxy` (the local reference mesh) and later `linkerd`.
+ * conformd only talks to a mesh through this table.
+ *
+ * Errors: slots return 0 or a negative errno-style code; -ENOTSUP means the
+ * mesh cannot do it (the check that needs it then fails or is skipped with
+ * that reason). Where they take err, a one-line message is written there.
+ */
+#ifndef CONFORM_MESH_H
+#define CONFORM_MESH_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "platform/platform.h"
+#include "config/run.h"
+#include "store/store.h"
+
+struct mesh;   /* one per run, made by prepare */
+
+#define MESH_MAX_WORKLOADS 8
+#define MESH_HAPROXY_MISSING \
+	"haproxy not found: install the Debian package haproxy (make deps does)"
+
+/* What a mesh is prepared with (strings borrowed for the call only). */
+struct mesh_env {
+	const struct run_config *cfg;
+	const struct platform_ops *pops;
+	struct platform *plat;
+	struct store *store;       /* events (split.set ...); may be NULL */
+	const char *tap_addr;      /* "127.0.0.1:PORT" of conformd's tap receiver, NULL = none */
+	/* 1 = `conformd --resume`: take over the mesh a crashed conformd of this
+	 * run left running (pod addresses, run CA, sidecar configs and runtime
+	 * state from the run dir, written as they changed; the sidecars
+	 * themselves are adopted by the platform) instead of making a new one.
+	 * tap_addr must then be the address the sidecars already forward to. */
+	int resume;
+};
+
+/* The run's workloads when the mesh decides the topology (servers first,
+ * clients with their flows, every listen address final). */
+struct mesh_plan {
+	size_t n;
+	struct workload_spec w[MESH_MAX_WORKLOADS];
+};
+
+/* What conformd's probes look at (lib/ingest/probe.h). */
+struct mesh_probe_target {
+	char workload[64];
+	char inbound[PLATFORM_ADDR_MAX];   /* servers: "IP:PORT" of the inbound, else "" */
+	char admin_sock[PATH_MAX];         /* clients: runtime socket of the outbound, else "" */
+	char crt[PATH_MAX];                /* clients: crt file the outbound loads */
+};
+
+struct mesh_probe_info {
+	char ca[PATH_MAX];           /* run CA certificate (verify what inbounds present) */
+	char client_pem[PATH_MAX];   /* a leaf of the run CA (the probe's own identity) */
+	char foreign_pem[PATH_MAX];  /* a leaf of a CA nobody trusts */
+	size_t n;
+	struct mesh_probe_target t[MESH_MAX_WORKLOADS];
+};
+
+/* Find the haproxy binary: $CONFORM_HAPROXY, else "haproxy" on $PATH, else
+ * /usr/sbin/haproxy. 0 with its absolute path in out, or -1 (-ENOENT). */
+int mesh_haproxy_bin(char *out, size_t len);
+
+/* A mesh feature to configure for the run's checks. */
+enum mesh_feature_kind {
+	MESH_RETRY,      /* retry policy on a route */
+	MESH_SPLIT,      /* traffic split weights between backends */
+	MESH_TIMEOUT,    /* route timeout */
+	MESH_MTLS,       /* mTLS policy: require authenticated clients */
+};
+
+struct mesh_feature {
+	enum mesh_feature_kind kind;
+	char service[64];        /* the server workload (route) it applies to */
+	int retries;             /* MESH_RETRY: extra attempts allowed */
+	char backends[4][32];    /* MESH_SPLIT: backend versions ("v1", "v2") */
+	unsigned weights[4];     /* MESH_SPLIT: their weights */
+	size_t nbackends;
+	int64_t timeout_ms;      /* MESH_TIMEOUT */
+	int required;            /* MESH_MTLS: 1 = refuse plaintext */
+};
+
+/* One request as the mesh saw it (tap feed). */
+struct mesh_tap_line {
+	double ts;               /* unix s when the proxy logged it */
+	char request_id[128];
+	char src[64], dst[64];   /* workload names (or addresses) */
+	char identity[256];      /* verified client identity, "" if none */
+	int status;              /* HTTP status */
+	int64_t latency_us;
+};
+
+/* Counters of one proxy (cumulative; the caller keeps deltas and detects
+ * resets when a counter goes down). */
+struct mesh_proxy_stats {
+	uint64_t requests;
+	uint64_t responses_5xx;
+	uint64_t retries;
+	uint64_t tls_handshake_failures;
+	double started;          /* unix s the proxy started (reset detection) */
+};
+
+/* A fault injected by the mesh itself (not by the workload's admin hook). */
+struct mesh_fault {
+	char kind[32];           /* "mtls-off", "split-skew" ... (docs/internals.md) */
+	char target[64];
+	double rate;
+	int code;
+	int64_t ms;
+};
+
+struct mesh_ops {
+	const char *name;   /* "none", "haproxy" */
+	/* Make the run's mesh state: certificates, CA, proxy configs under the
+	 * run dir. *out is new, freed by release. -ENOENT: a binary the mesh
+	 * needs is missing (err says which and how to install it). */
+	int (*prepare)(const struct mesh_env *env, struct mesh **out, char *err, size_t errlen);
+	/* The workloads to run, or -ENOTSUP: conformd builds the spine
+	 * topology itself and asks route() for the addresses. */
+	int (*plan)(struct mesh *m, struct mesh_plan *out, char *err, size_t errlen);
+	/* Start the sidecars of workload w (inbound for servers, outbound for
+	 * clients) through the platform; may rewrite w (e.g. the address a
+	 * server must listen on behind its inbound). */
+	int (*start_sidecars)(struct mesh *m, struct workload_spec *w, char *err, size_t errlen);
+	/* Stop the sidecars of workload name (after the workload stopped). */
+	int (*stop_sidecars)(struct mesh *m, const char *name);
+	/* Name of the header that carries the verified client identity to servers. */
+	const char *(*identity_header)(struct mesh *m);
+	/* Address ("host:port") a client uses to reach server, whose own listen
+	 * address is server_addr: the server itself, or a sidecar in front. */
+	int (*route)(struct mesh *m, const char *server, const char *server_addr,
+		     char *out, size_t len);
+	/* Apply a feature (retry policy, split weights, timeout, mTLS policy). */
+	int (*configure)(struct mesh *m, const struct mesh_feature *f, char *err, size_t errlen);
+	/* Open the tap feed; *fd becomes readable when lines are waiting. */
+	int (*tap_open)(struct mesh *m, int *fd);
+	/* Read up to max parsed tap lines without blocking; returns how many, or < 0. */
+	int (*tap_read)(struct mesh *m, struct mesh_tap_line *out, size_t max);
+	/* Read the proxy statistics of workload name's sidecar(s). */
+	int (*proxy_stats)(struct mesh *m, const char *name, struct mesh_proxy_stats *out);
+	/* Inject a fault in the mesh (proxy side); 0, -ENOTSUP (no mesh),
+	 * -EINVAL (kind does not fit the target), -EAGAIN (sidecar not up). */
+	int (*inject_fault)(struct mesh *m, const struct mesh_fault *f, char *err, size_t errlen);
+	/* Undo an injected fault (same f as given to inject_fault). */
+	int (*revert_fault)(struct mesh *m, const struct mesh_fault *f, char *err, size_t errlen);
+	/* Every main-loop tick: give restarted sidecars their runtime state
+	 * back (weights, fault switches). */
+	void (*tick)(struct mesh *m);
+	/* What the probes look at; -ENOTSUP without a mesh. */
+	int (*probe_info)(struct mesh *m, struct mesh_probe_info *out);
+	/* Free everything (sidecars must have been stopped). NULL is fine. */
+	void (*release)(struct mesh *m);
+};
+
+extern const struct mesh_ops mesh_none;
+extern const struct mesh_ops mesh_haproxy;
+
+/* Adapter by name ("none", "haproxy"), or NULL when not built in. */
+const struct mesh_ops *mesh_find(const char *name);
+
+#endif

@@ -1,0 +1,171 @@
+/*
+ * mesh_none.c - the `none` mesh: the baseline without any mesh. No
+ * sidecars, clients talk straight to servers, and every mesh feature, tap,
+ * statistic and fault slot answers -ENOTSUP so mesh checks fail with
+ * "no mesh". Also holds the table mesh_find looks adapters up in.
+ */
+#include "mesh/mesh.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/util.h"
+
+struct mesh {
+	char identity_header[64];
+};
+
+static int none_prepare(const struct mesh_env *env, struct mesh **out, char *err,
+			size_t errlen)
+{
+	const struct run_config *cfg = env ? env->cfg : NULL;
+	struct mesh *m = calloc(1, sizeof(*m));
+
+	if (!m) {
+		str_fmt(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	str_copy(m->identity_header, sizeof(m->identity_header),
+		 cfg && cfg->identity_header[0] ? cfg->identity_header : "l5d-client-id");
+	*out = m;
+	return 0;
+}
+
+static int none_plan(struct mesh *m, struct mesh_plan *out, char *err, size_t errlen)
+{
+	(void)m;
+	(void)out;
+	(void)err;
+	(void)errlen;
+	return -ENOTSUP;
+}
+
+static int none_start_sidecars(struct mesh *m, struct workload_spec *w, char *err,
+			       size_t errlen)
+{
+	(void)m;
+	(void)w;
+	(void)err;
+	(void)errlen;
+	return 0;
+}
+
+static int none_stop_sidecars(struct mesh *m, const char *name)
+{
+	(void)m;
+	(void)name;
+	return 0;
+}
+
+static const char *none_identity_header(struct mesh *m)
+{
+	return m ? m->identity_header : "l5d-client-id";
+}
+
+static int none_route(struct mesh *m, const char *server, const char *server_addr,
+		      char *out, size_t len)
+{
+	(void)m;
+	(void)server;
+	return str_copy(out, len, server_addr) < 0 ? -ENAMETOOLONG : 0;
+}
+
+static int none_configure(struct mesh *m, const struct mesh_feature *f, char *err,
+			  size_t errlen)
+{
+	(void)m;
+	(void)f;
+	str_fmt(err, errlen, "no mesh: nothing can be configured");
+	return -ENOTSUP;
+}
+
+static int none_tap_open(struct mesh *m, int *fd)
+{
+	(void)m;
+	*fd = -1;
+	return -ENOTSUP;
+}
+
+static int none_tap_read(struct mesh *m, struct mesh_tap_line *out, size_t max)
+{
+	(void)m;
+	(void)out;
+	(void)max;
+	return -ENOTSUP;
+}
+
+static int none_proxy_stats(struct mesh *m, const char *name, struct mesh_proxy_stats *out)
+{
+	(void)m;
+	(void)name;
+	memset(out, 0, sizeof(*out));
+	return -ENOTSUP;
+}
+
+static int none_inject_fault(struct mesh *m, const struct mesh_fault *f, char *err,
+			     size_t errlen)
+{
+	(void)m;
+	(void)f;
+	str_fmt(err, errlen, "no mesh: faults are injected by the workloads only");
+	return -ENOTSUP;
+}
+
+static int none_revert_fault(struct mesh *m, const struct mesh_fault *f, char *err,
+			     size_t errlen)
+{
+	return none_inject_fault(m, f, err, errlen);
+}
+
+static void none_tick(struct mesh *m)
+{
+	(void)m;
+}
+
+static int none_probe_info(struct mesh *m, struct mesh_probe_info *out)
+{
+	(void)m;
+	memset(out, 0, sizeof(*out));
+	return -ENOTSUP;
+}
+
+static void none_release(struct mesh *m)
+{
+	free(m);
+}
+
+const struct mesh_ops mesh_none = {
+	.name = "none",
+	.prepare = none_prepare,
+	.plan = none_plan,
+	.start_sidecars = none_start_sidecars,
+	.stop_sidecars = none_stop_sidecars,
+	.identity_header = none_identity_header,
+	.route = none_route,
+	.configure = none_configure,
+	.tap_open = none_tap_open,
+	.tap_read = none_tap_read,
+	.proxy_stats = none_proxy_stats,
+	.inject_fault = none_inject_fault,
+	.revert_fault = none_revert_fault,
+	.tick = none_tick,
+	.probe_info = none_probe_info,
+	.release = none_release,
+};
+
+/* Every mesh built in. */
+static const struct mesh_ops *const mesh_all[] = {
+	&mesh_none,
+	&mesh_haproxy,
+};
+
+const struct mesh_ops *mesh_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(mesh_all); i++)
+		if (name && !strcmp(mesh_all[i]->name, name))
+			return mesh_all[i];
+	return NULL;
+}

@@ -1,0 +1,122 @@
+/*
+ * report.h - the conformance report: built from the store (so it works after
+ * stop, after a crash and on a copied run directory), then rendered as
+ * report.json (reports/SCHEMA.md), junit.xml and report.md.
+ */
+#ifndef CONFORM_REPORT_H
+#define CONFORM_REPORT_H
+
+#include <stddef.h>
+
+#include "checks/check.h"
+#include "store/store.h"
+#include "base/util.h"
+
+#define REPORT_INCIDENT_SAMPLES STORE_INCIDENT_SAMPLES
+
+/* An incident: one FAILING span of a check (debounced, evaluate.h). */
+struct report_range {
+	int64_t start_s, end_s;     /* first failing window's start .. last one's end */
+	int64_t windows;            /* failing windows in the span */
+	int open;                   /* still failing */
+	char reason[REASON_TEXT_MAX]; /* the first failing window's reason */
+	struct store_sample samples[REPORT_INCIDENT_SAMPLES]; /* failing requests in the span */
+	size_t nsamples;
+};
+
+/*
+ * One evaluated window, condensed for the HTML report's timeline and charts
+ * and the metrics' check state. The evidence-derived numbers are NAN when the
+ * window's evidence JSON does not carry them:
+ *   split: "observed" (v2 share, 0..1) and with it "expected", "lo", "hi"
+ *          (the target and its confidence bound);
+ *   retry: "attempts_per_request", else the mean of "attempts" given as an
+ *          array of counts where element k counts requests that took k+1
+ *          attempts; "attempts_limit" or "limit" (most attempts allowed).
+ */
+struct report_window {
+	int64_t idx;
+	int64_t start_s, end_s;
+	enum verdict verdict;
+	enum reason reason;
+	uint64_t total, ok;
+	double p50_ms, p99_ms;     /* from the window's histogram; 0 without requests */
+	double split_observed, split_expected, split_lo, split_hi;
+	double attempts_per_request, attempts_limit;
+};
+
+struct report_check {
+	const struct check_desc *desc;
+	enum verdict verdict;      /* pass, fail or skip */
+	char reason[REASON_TEXT_MAX];
+	uint64_t win_pass, win_fail, win_nodata;
+	struct store_totals totals;
+	struct report_range *incidents;
+	size_t nincidents;
+	enum reason reason_id;     /* R_MET (pass), first failing window's reason, R_NO_DATA */
+	uint64_t win_total;        /* windows evaluated: pass + fail + nodata */
+	struct report_window *windows; /* nwindows entries by idx; NULL when none */
+	size_t nwindows;           /* win_total, or the last few (report_build_recent) */
+	char last_reason[REASON_TEXT_MAX]; /* the latest window's reason text */
+	enum verdict last_verdict; /* latest window's verdict, V_NODATA when none */
+	enum verdict state;        /* debounced: V_PASS passing, V_FAIL failing, V_NODATA */
+	/*
+	 * The run verdict rule (report.c, reports/SCHEMA.md) and the numbers it
+	 * used: PASS when win_pass / (win_pass + win_fail) >= window_objective,
+	 * no incident is longer than incident_tolerance_s, and a window passed.
+	 */
+	double window_objective;
+	double windows_passed_ratio;  /* NAN when no window was judged */
+	double incident_tolerance_s;
+	double longest_incident_s;    /* 0 without incidents */
+};
+
+struct report {
+	struct store_run run;
+	enum verdict verdict;       /* pass or fail */
+	int final;                  /* run ended */
+	struct report_check *checks;
+	size_t nchecks;
+	struct store_event *events;
+	size_t nevents;
+	struct collector_counts { int64_t batches, duplicates, rejected; } monitor;
+};
+
+/* Build from the store (cfg selects checks). *out is new; report_free it. */
+int report_build(struct store *s, const struct run_config *cfg, struct report **out);
+/*
+ * The same verdicts, counts, totals and incidents, with only the last keep
+ * windows of each check in windows[] (keep 0: all, as report_build): what a
+ * live view needs, without reading a week of windows on every refresh.
+ */
+int report_build_recent(struct store *s, const struct run_config *cfg, size_t keep,
+			struct report **out);
+void report_free(struct report *r);
+
+/* Renderers append to b. 0 or -1. */
+int report_render_json(const struct report *r, struct dynbuf *b);
+int report_render_junit(const struct report *r, struct dynbuf *b);
+int report_render_md(const struct report *r, struct dynbuf *b);
+/*
+ * report.html: one self-contained page (inline CSS and SVG, no script, no
+ * external resource) with the verdicts, a timeline band per check, charts
+ * per window, incidents, events and the environment. Runs longer than the
+ * band has pixels are drawn with several windows per cell (lib/report/html.c).
+ */
+int report_render_html(const struct report *r, struct dynbuf *b);
+/* Render by name ("json", "junit", "md", "html"); -1 for an unknown format. */
+int report_render(const struct report *r, const char *format, struct dynbuf *b);
+/* Write report.json, junit.xml, report.md and report.html into dir (atomically). */
+int report_write_all(const struct report *r, const char *dir);
+
+/*
+ * The numbers the run verdict rule used, as text into buf: "windows passed
+ * 96.0% (objective 100%), longest incident 40s (tolerance 0s)"; "" for a
+ * skipped check. Returns buf.
+ */
+const char *report_rule_text(const struct report_check *c, char *buf, size_t len);
+
+/* Exit code of a verdict: 0 pass, 1 fail. */
+int report_exit_code(const struct report *r);
+
+#endif
