@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "base/util.h"
+#include "faults/kinds.h"
 
 static int cmd_version(const struct cli_opts *o);
 static int cmd_help(const struct cli_opts *o);
@@ -77,7 +78,7 @@ static const struct verb verbs[] = {
 	  "monitor failed. --config FILE reads the settings from a file (docs/config.md;\n"
 	  "its \"duration\" then stands for --duration); flags given override it.\n" },
 	{ "report", cmd_report, CLI_F_FORMAT | CLI_F_OUT | CLI_F_RUN | CLI_F_STATE_DIR,
-	  "report [--format json|junit|md] [--out PATH] [--run ID]",
+	  "report [--format FORMAT] [--out PATH] [--run ID]",
 	  "render a run's report from its store",
 	  "Render the report of a run straight from its store: works while it runs\n"
 	  "(provisional), after stop, after a crash and on a copied run directory.\n"
@@ -92,10 +93,11 @@ static const struct verb verbs[] = {
 	  CLI_F_JSON,
 	  "fault KIND --target NAME [--rate R] [--code N] [--ms N] [--for D]",
 	  "inject a fault into a workload of the active run",
-	  "Inject a fault into a workload of the active run. KIND is one of:\n"
-	  "  server-errors   fail a share (--rate, default 1.0) of requests with --code\n"
-	  "  server-latency  answer --ms milliseconds late\n"
-	  "  kill            SIGKILL the workload (the supervisor restarts it)\n"
+	  "Inject a fault into a workload of the active run. It is recorded as an\n"
+	  "event, so the report ties the failing windows to it, and ends after --for,\n"
+	  "at `conform stop`, or across a monitor crash. KIND is one of (mesh: applied\n"
+	  "by the mesh adapter, refused by a mesh that cannot do it):\n"
+	  "@faults"
 	  "Example: conform fault server-errors --target http-server --rate 0.5 --for 30s\n" },
 	{ "config", cmd_config, CLI_F_JSON,
 	  "config validate FILE [--json]",
@@ -148,7 +150,17 @@ static int print_verb_help(const struct verb *v)
 {
 	struct dynbuf b = DYNBUF_INIT(1 << 16);
 
-	printf("usage: conform %s\n\n%s", v->usage, v->help);
+	const char *at = strstr(v->help, "@faults");
+
+	/* the fault list comes from the one table (lib/faults/kinds.c) */
+	if (at) {
+		printf("usage: conform %s\n\n%.*s", v->usage, (int)(at - v->help), v->help);
+		fault_kinds_usage(&b);
+		printf("%s%s", b.buf ? b.buf : "", at + strlen("@faults"));
+		dynbuf_reset(&b);
+	} else {
+		printf("usage: conform %s\n\n%s", v->usage, v->help);
+	}
 	if (!cliflags_usage(v->flags, &b) && b.buf)
 		printf("\nflags:\n%s", b.buf);
 	dynbuf_release(&b);

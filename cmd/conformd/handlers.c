@@ -248,6 +248,7 @@ static int h_report(void *ctx, const struct api_request *req, struct api_respons
 {
 	struct daemon *d = ctx;
 	const char *format = api_query(req, "format");
+	const struct report_format *fmt;
 	struct run_config cfg;
 	enum daemon_state state;
 	double ended;
@@ -256,22 +257,23 @@ static int h_report(void *ctx, const struct api_request *req, struct api_respons
 
 	if (!format || !*format)
 		format = "json";
-	if (strcmp(format, "json") && strcmp(format, "junit") && strcmp(format, "md") &&
-	    strcmp(format, "html"))
+	if (!(fmt = report_format_find(format))) {
+		char names[128];
+
+		report_format_names(names, sizeof(names), ", ", " or ");
 		return api_reply_error(resp, 400, "format: unknown report format \"%.32s\" "
-				       "(json, junit, md or html)", format);
+				       "(%s)", format, names);
+	}
 	snapshot(d, &cfg, &state, &ended);
 	if (report_build(d->store, &cfg, &r) < 0)
 		return api_reply_error(resp, 500, "cannot build the report: %s",
 				       store_errmsg(d->store));
-	rc = report_render(r, format, &resp->body);
+	rc = fmt->render(r, &resp->body);
 	report_free(r);
 	if (rc < 0)
 		return -1;
 	resp->status = 200;
-	resp->content_type = !strcmp(format, "json") ? "application/json"
-			   : !strcmp(format, "junit") ? "application/xml"
-			   : !strcmp(format, "html") ? "text/html; charset=utf-8" : "text/markdown";
+	resp->content_type = fmt->content_type;
 	return 0;
 }
 

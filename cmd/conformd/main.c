@@ -1124,7 +1124,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	d->instance = rand_u64();
-	if (strcmp(d->cfg.mesh, "none")) {
+	if (d->mops->caps & MESH_CAP_TAP_RECEIVER) {
 		struct tapfeed_config tc;
 		char tap_addr[PLATFORM_ADDR_MAX];
 

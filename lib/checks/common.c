@@ -276,47 +276,52 @@ uint64_t check_describe_failures(const struct agg_row *rows, size_t nrows,
 	return failed;
 }
 
-static void add_ms(struct dynbuf *b, const char *key, uint64_t us)
+static void add_ms(struct dynw *w, const char *key, uint64_t us)
 {
-	dynbuf_addf(b, ",\"%s\":%" PRIu64 ".%03" PRIu64, key, us / 1000, us % 1000);
+	dynw_addf(w, ",\"%s\":%" PRIu64 ".%03" PRIu64, key, us / 1000, us % 1000);
 }
 
+/* The window's evidence object into b. Every append goes through one sticky
+ * writer: a piece that does not fit under the cap fails the whole build
+ * (the caller then retries smaller), so a later small piece can never close
+ * a truncated object into something that looks whole. 0, or -1. */
 static int evidence_build(const struct window_data *wd, const struct window_result *out,
 			  const char *extra, int with_codes, struct dynbuf *b)
 {
+	struct dynw w = { b, 0 };
 	struct tally t;
 	unsigned order[OUT__COUNT];
 	size_t n, i, j;
 
 	tally_rows(wd->rows, wd->nrows, 1, &t);
 	n = order_outcomes(&t, 0, 0, order);
-	dynbuf_addf(b, "{\"total\":%" PRIu64 ",\"ok\":%" PRIu64 ",\"failed\":%" PRIu64
-		    ",\"outcomes\":{", out->total, out->ok, out->failed);
+	dynw_addf(&w, "{\"total\":%" PRIu64 ",\"ok\":%" PRIu64 ",\"failed\":%" PRIu64
+		  ",\"outcomes\":{", out->total, out->ok, out->failed);
 	for (i = 0; i < n; i++) {
 		struct tally_outcome *to = &t.o[order[i]];
 
-		dynbuf_addf(b, "%s\"%s\":{\"count\":%" PRIu64, i ? "," : "",
-			    outcome_info(order[i])->name, to->count);
+		dynw_addf(&w, "%s\"%s\":{\"count\":%" PRIu64, i ? "," : "",
+			  outcome_info(order[i])->name, to->count);
 		if (with_codes && to->ncodes) {
 			sort_codes(to);
-			dynbuf_adds(b, ",\"codes\":{");
+			dynw_adds(&w, ",\"codes\":{");
 			for (j = 0; j < to->ncodes; j++)
-				dynbuf_addf(b, "%s\"%d\":%" PRIu64, j ? "," : "",
-					    to->codes[j].code, to->codes[j].count);
-			dynbuf_adds(b, "}");
+				dynw_addf(&w, "%s\"%d\":%" PRIu64, j ? "," : "",
+					  to->codes[j].code, to->codes[j].count);
+			dynw_adds(&w, "}");
 		}
-		dynbuf_adds(b, "}");
+		dynw_adds(&w, "}");
 	}
-	dynbuf_adds(b, "}");
-	add_ms(b, "p50_ms", hist_quantile(&out->h, 0.50));
-	add_ms(b, "p99_ms", hist_quantile(&out->h, 0.99));
-	add_ms(b, "max_ms", out->h.max_us);
+	dynw_adds(&w, "}");
+	add_ms(&w, "p50_ms", hist_quantile(&out->h, 0.50));
+	add_ms(&w, "p99_ms", hist_quantile(&out->h, 0.99));
+	add_ms(&w, "max_ms", out->h.max_us);
 	if (extra && *extra) {
-		dynbuf_adds(b, ",");
-		dynbuf_adds(b, extra);
+		dynw_adds(&w, ",");
+		dynw_adds(&w, extra);
 	}
-	/* the last append tells whether everything fitted under the cap */
-	return dynbuf_adds(b, "}");
+	dynw_adds(&w, "}");
+	return w.err ? -1 : 0;
 }
 
 int check_evidence_fill(const struct window_data *wd, struct window_result *out,

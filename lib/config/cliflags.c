@@ -11,6 +11,8 @@
 #include "config/cliflags.h"
 #include "mesh/mesh.h"
 #include "report/metrics.h"
+#include "platform/platform.h"
+#include "report/report.h"
 #include "config/state.h"
 
 struct flag_desc {
@@ -21,10 +23,8 @@ struct flag_desc {
 };
 
 static const struct flag_desc flags[] = {
-	{ CLI_F_PLATFORM, "--platform", "P", "where workloads run: local (default)" },
-	{ CLI_F_MESH, "--mesh", "M",
-	  "mesh to validate: haproxy (the local reference mesh, default on\n"
-	  "                     --platform local) or none (the baseline: mesh checks fail)" },
+	{ CLI_F_PLATFORM, "--platform", "P", "where workloads run (default local):" },
+	{ CLI_F_MESH, "--mesh", "M", "the mesh to validate [on which platforms]:" },
 	{ CLI_F_DURATION, "--duration", "D",
 	  "how long: 90s, 30m, 2h, 3d; 0 = until stopped (default)" },
 	{ CLI_F_WINDOW, "--window", "D", "evaluation window, whole seconds >= 1s (default 10s)" },
@@ -32,7 +32,7 @@ static const struct flag_desc flags[] = {
 	{ CLI_F_CHECKS, "--checks", "LIST",
 	  "comma-separated check ids (default all; `conform checks`)" },
 	{ CLI_F_RUN, "--run", "ID", "run to use (default: the current run, else the latest)" },
-	{ CLI_F_FORMAT, "--format", "F", "report format: json, junit, md or html (default md)" },
+	{ CLI_F_FORMAT, "--format", "F", "report format (default md):" },
 	{ CLI_F_OUT, "--out", "PATH", "write to PATH instead of stdout" },
 	{ CLI_F_TARGET, "--target", "NAME", "workload to inject into, e.g. http-server" },
 	{ CLI_F_FAULT_RATE, "--rate", "R", "share of requests to fail, 0..1 (default 1.0)" },
@@ -168,19 +168,30 @@ static int set_value(const struct flag_desc *f, const char *v, struct cli_opts *
 
 	switch (f->bit) {
 	case CLI_F_PLATFORM:
-		if (!strcmp(v, "local"))
-			return str_copy(o->platform, sizeof(o->platform), v);
-		if (!strcmp(v, "kubernetes"))
-			return fail(e, "use --platform local for now",
-				    "--platform kubernetes: not supported yet");
-		return fail(e, "use --platform local", "--platform '%s': unknown platform", v);
-	case CLI_F_MESH:
-		if (!strcmp(v, "none") || !strcmp(v, "haproxy"))
-			return str_copy(o->mesh, sizeof(o->mesh), v);
-		if (!strcmp(v, "linkerd"))
-			return fail(e, "use --mesh haproxy (the local reference mesh) or none",
-				    "--mesh %s: not supported yet", v);
-		return fail(e, "use --mesh haproxy or none", "--mesh '%s': unknown mesh", v);
+	case CLI_F_MESH: {
+		const struct platform_entry *pe = NULL;
+		const struct mesh_entry *me = NULL;
+		char names[128], hint[192];
+		int plat = f->bit == CLI_F_PLATFORM, built;
+
+		if (plat) {
+			pe = platform_entry_find(v);
+			built = pe && pe->ops;
+			platform_names(names, sizeof(names), ", ", " or ", 0);
+		} else {
+			me = mesh_entry_find(v);
+			built = me && me->ops;
+			mesh_names(names, sizeof(names), ", ", " or ", 0);
+		}
+		str_fmt(hint, sizeof(hint), "use %s %s", f->name, names);
+		if (built)
+			return str_copy(plat ? o->platform : o->mesh, plat ? sizeof(o->platform) :
+					sizeof(o->mesh), v);
+		if (pe || me)
+			return fail(e, hint, "%s %s: not built into this conform yet", f->name, v);
+		return fail(e, hint, "%s '%s': unknown %s", f->name, v,
+			    plat ? "platform" : "mesh");
+	}
 	case CLI_F_DURATION:
 		if (parse_dur_flag(f->name, v, &ms, e))
 			return -1;
@@ -219,9 +230,13 @@ static int set_value(const struct flag_desc *f, const char *v, struct cli_opts *
 			return fail(e, "give a directory path", "--state-dir: empty or too long");
 		return 0;
 	case CLI_F_FORMAT:
-		if (strcmp(v, "json") && strcmp(v, "junit") && strcmp(v, "md") && strcmp(v, "html"))
-			return fail(e, "use --format json, junit, md or html",
-				    "--format '%s': unknown format", v);
+		if (!report_format_find(v)) {
+			char names[128], hint[160];
+
+			report_format_names(names, sizeof(names), ", ", " or ");
+			str_fmt(hint, sizeof(hint), "use --format %s", names);
+			return fail(e, hint, "--format '%s': unknown format", v);
+		}
 		return str_copy(o->format, sizeof(o->format), v);
 	case CLI_F_OUT:
 		if (!*v || str_copy(o->out, sizeof(o->out), v))
@@ -363,8 +378,8 @@ int cliflags_apply(const struct cli_opts *o, int run, struct run_config *c, stru
 		str_copy(c->platform, sizeof(c->platform), o->platform);
 	if (o->set & CLI_F_MESH)
 		str_copy(c->mesh, sizeof(c->mesh), o->mesh);
-	else if (!(o->set & CLI_F_CONFIG) && !strcmp(c->platform, "local"))
-		str_copy(c->mesh, sizeof(c->mesh), "haproxy");
+	else if (!(o->set & CLI_F_CONFIG))
+		str_copy(c->mesh, sizeof(c->mesh), mesh_default_for(c->platform));
 	if (o->set & CLI_F_DURATION)
 		c->duration_ms = o->duration_ms;
 	if (o->set & CLI_F_WINDOW)
@@ -421,11 +436,12 @@ int cliflags_apply(const struct cli_opts *o, int run, struct run_config *c, stru
 
 int cliflags_mesh_check(const struct run_config *c, struct cli_error *e)
 {
-	char path[PATH_MAX];
+	const struct mesh_ops *ops = mesh_find(c->mesh);
+	char err[256];
 
-	if (strcmp(c->mesh, "haproxy") || mesh_haproxy_bin(path, sizeof(path)) == 0)
+	if (!ops || !ops->check_deps || ops->check_deps(err, sizeof(err)) == 0)
 		return 0;
-	return fail(e, "or run the baseline with --mesh none", "%s", MESH_HAPROXY_MISSING);
+	return fail(e, "or run the baseline with --mesh none", "%s", err);
 }
 
 static const char *const mesh_kinds[] = {
@@ -492,6 +508,35 @@ oom:
 	return fail(e, NULL, "fault: out of memory");
 }
 
+/* The choices of a flag whose values are a table (platforms, meshes, report
+ * formats), one per line under its help, straight from that table. */
+static int usage_list(unsigned bit, struct dynbuf *b)
+{
+	size_t i;
+	int rc = 0;
+
+	switch (bit) {
+	case CLI_F_PLATFORM:
+		for (i = 0; i < platform_nregistry; i++)
+			rc |= dynbuf_addf(b, "  %-18s   %-10s %s%s\n", "", platform_registry[i].name,
+					  platform_registry[i].help,
+					  platform_registry[i].ops ? "" : " (not built in yet)");
+		break;
+	case CLI_F_MESH:
+		for (i = 0; i < mesh_nregistry; i++)
+			rc |= dynbuf_addf(b, "  %-18s   %-10s %s [%s]%s\n", "", mesh_registry[i].name,
+					  mesh_registry[i].help, mesh_registry[i].platforms,
+					  mesh_registry[i].ops ? "" : " (not built in yet)");
+		break;
+	case CLI_F_FORMAT:
+		for (i = 0; i < report_nformats; i++)
+			rc |= dynbuf_addf(b, "  %-18s   %-10s %s\n", "", report_formats[i].name,
+					  report_formats[i].help);
+		break;
+	}
+	return rc ? -1 : 0;
+}
+
 int cliflags_usage(unsigned allowed, struct dynbuf *b)
 {
 	size_t i;
@@ -505,6 +550,8 @@ int cliflags_usage(unsigned allowed, struct dynbuf *b)
 		snprintf(left, sizeof(left), "%s%s%s", flags[i].name,
 			 flags[i].metavar ? " " : "", flags[i].metavar ? flags[i].metavar : "");
 		if (dynbuf_addf(b, "  %-18s %s\n", left, flags[i].help))
+			return -1;
+		if (usage_list(flags[i].bit, b))
 			return -1;
 	}
 	return 0;

@@ -4,6 +4,8 @@
  * mistyped setting must stop the run with its path, never become a default.
  */
 #include "config/config.h"
+#include "mesh/mesh.h"
+#include "platform/platform.h"
 
 #include <cJSON.h>
 #include <ctype.h>
@@ -50,8 +52,7 @@ int config_objective_adjustable(const char *id)
 void config_defaults(struct run_config *c)
 {
 	run_config_defaults(c);
-	if (!strcmp(c->platform, "local"))
-		str_copy(c->mesh, sizeof(c->mesh), "haproxy");
+	str_copy(c->mesh, sizeof(c->mesh), mesh_default_for(c->platform));
 }
 
 /* ---- did you mean ---- */
@@ -388,23 +389,36 @@ static int read_object(struct cfg *x, const cJSON *it, const struct cfg_field *t
 
 static int f_platform(struct cfg *x, const cJSON *it)
 {
-	static const char *const p[] = { "local" };
+	const char *p[8];
+	char names[128];
+	size_t i, n = 0;
 
-	if (cJSON_IsString(it) && it->valuestring && !strcmp(it->valuestring, "kubernetes"))
-		return cfg_fail(x, "\"kubernetes\" is not supported yet; expected \"local\"");
-	return get_choice(x, it, p, ARRAY_SIZE(p), "\"local\"", x->c.platform,
-			  sizeof(x->c.platform));
+	for (i = 0; i < platform_nregistry && n < ARRAY_SIZE(p); i++)
+		if (platform_registry[i].ops)
+			p[n++] = platform_registry[i].name;
+	platform_names(names, sizeof(names), ", ", " or ", 1);
+	if (cJSON_IsString(it) && it->valuestring && platform_entry_find(it->valuestring) &&
+	    !platform_find(it->valuestring))
+		return cfg_fail(x, "\"%.32s\" is not built into this conform yet; expected %s",
+				it->valuestring, names);
+	return get_choice(x, it, p, n, names, x->c.platform, sizeof(x->c.platform));
 }
 
 static int f_mesh(struct cfg *x, const cJSON *it)
 {
-	static const char *const m[] = { "haproxy", "none" };
+	const char *m[8];
+	char names[128];
+	size_t i, n = 0;
 
-	if (cJSON_IsString(it) && it->valuestring && !strcmp(it->valuestring, "linkerd"))
-		return cfg_fail(x, "\"linkerd\" is not supported yet; expected \"haproxy\" or "
-				"\"none\"");
-	return get_choice(x, it, m, ARRAY_SIZE(m), "\"haproxy\" or \"none\"", x->c.mesh,
-			  sizeof(x->c.mesh));
+	for (i = 0; i < mesh_nregistry && n < ARRAY_SIZE(m); i++)
+		if (mesh_registry[i].ops)
+			m[n++] = mesh_registry[i].name;
+	mesh_names(names, sizeof(names), ", ", " or ", 1);
+	if (cJSON_IsString(it) && it->valuestring && mesh_entry_find(it->valuestring) &&
+	    !mesh_find(it->valuestring))
+		return cfg_fail(x, "\"%.32s\" is not built into this conform yet; expected %s",
+				it->valuestring, names);
+	return get_choice(x, it, m, n, names, x->c.mesh, sizeof(x->c.mesh));
 }
 
 static int f_duration(struct cfg *x, const cJSON *it)

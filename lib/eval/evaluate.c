@@ -5,6 +5,7 @@
  * each debounced state change once (relayd's hce_notify_done).
  */
 #include "eval/evaluate.h"
+#include "mesh/mesh.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -223,9 +224,9 @@ int evaluate_record(struct store *s, const struct run_config *cfg, const char *c
 	return 0;
 }
 
-static int mesh_none(const struct run_config *cfg)
+static int run_without_mesh(const struct run_config *cfg)
 {
-	return !cfg->mesh[0] || !strcmp(cfg->mesh, "none");
+	return mesh_is_none(cfg->mesh);
 }
 
 int evaluate_window(struct store *s, const struct run_config *cfg, const struct check_desc *c,
@@ -270,7 +271,7 @@ int evaluate_window(struct store *s, const struct run_config *cfg, const struct 
 	wd.end_s = end_s;
 	wd.rows = rows;
 	wd.nrows = nrows;
-	wd.mesh = mesh_none(cfg) ? NULL : cfg->mesh;
+	wd.mesh = run_without_mesh(cfg) ? NULL : cfg->mesh;
 	wd.store = s;
 
 	gap = monitor_gap(s, start_s, end_s, &gap_from, &gap_to);

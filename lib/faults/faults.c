@@ -50,33 +50,6 @@ struct faults {
 	char state_path[PATH_MAX];   /* "" = not kept */
 };
 
-static const char *const kind_names[] = {
-	[FAULT_SERVER_ERRORS] = "server-errors",
-	[FAULT_SERVER_LATENCY] = "server-latency",
-	[FAULT_KILL] = "kill",
-	[FAULT_MTLS_OFF] = "mtls-off",
-	[FAULT_WRONG_IDENTITY] = "wrong-identity",
-	[FAULT_RETRIES_OFF] = "retries-off",
-	[FAULT_SPLIT_SKEW] = "split-skew",
-	[FAULT_TAP_OFF] = "tap-off",
-	[FAULT_TIMEOUT_OFF] = "timeout-off",
-	[FAULT_SIDECAR_KILL] = "sidecar-kill",
-	[FAULT_CERT_EXPIRING] = "cert-expiring",
-};
-
-#define KINDS_HELP "server-errors, server-latency, kill, or a mesh fault: mtls-off, " \
-	"wrong-identity, retries-off, split-skew, tap-off, timeout-off, sidecar-kill, " \
-	"cert-expiring"
-
-int fault_kind_is_mesh(enum fault_kind k)
-{
-	return k >= FAULT_MTLS_OFF && k <= FAULT_CERT_EXPIRING;
-}
-
-const char *fault_kind_name(enum fault_kind k)
-{
-	return (unsigned)k < ARRAY_SIZE(kind_names) ? kind_names[k] : "unknown";
-}
 
 static int valid_name(const char *s)
 {
@@ -108,6 +81,8 @@ int fault_parse(const cJSON *obj, struct fault_req *out, char *err, size_t errle
 {
 	static const char *const known[] = { "kind", "target", "rate", "code", "ms", "for_s" };
 	const cJSON *kind, *target, *it;
+	const struct fault_kind_info *fi;
+	char kinds[256];
 	double rate = 1.0, code = 0, ms = 0, for_s = 0;
 	size_t i;
 	int have_rate, have_ms;
@@ -129,24 +104,22 @@ int fault_parse(const cJSON *obj, struct fault_req *out, char *err, size_t errle
 			return -1;
 		}
 	}
+	fault_kind_names(kinds, sizeof(kinds), ", ");
 	kind = cJSON_GetObjectItemCaseSensitive(obj, "kind");
 	if (!kind || cJSON_IsNull(kind)) {
-		str_fmt(err, errlen, "kind: missing (" KINDS_HELP ")");
+		str_fmt(err, errlen, "kind: missing (%s)", kinds);
 		return -1;
 	}
 	if (!cJSON_IsString(kind)) {
 		str_fmt(err, errlen, "kind: expected a string");
 		return -1;
 	}
-	for (i = 0; i < ARRAY_SIZE(kind_names); i++)
-		if (!strcmp(kind->valuestring, kind_names[i]))
-			break;
-	if (i == ARRAY_SIZE(kind_names)) {
-		str_fmt(err, errlen, "kind: unknown fault kind \"%.32s\" (" KINDS_HELP ")",
-			kind->valuestring);
+	if (!(fi = fault_kind_find(kind->valuestring))) {
+		str_fmt(err, errlen, "kind: unknown fault kind \"%.32s\" (%s)",
+			kind->valuestring, kinds);
 		return -1;
 	}
-	out->kind = (enum fault_kind)i;
+	out->kind = fi->kind;
 
 	target = cJSON_GetObjectItemCaseSensitive(obj, "target");
 	if (!target || cJSON_IsNull(target) ||
@@ -447,7 +420,7 @@ static int faults_role(struct faults *f, const char *target, char *role, size_t 
 static void mesh_fault_of(const struct fault_req *req, struct mesh_fault *mf)
 {
 	memset(mf, 0, sizeof(*mf));
-	str_copy(mf->kind, sizeof(mf->kind), fault_kind_name(req->kind));
+	mf->kind = req->kind;
 	str_copy(mf->target, sizeof(mf->target), req->target);
 }
 
@@ -466,8 +439,14 @@ static int faults_apply_mesh(struct faults *f, const struct fault_req *req, doub
 	ft.until = req->for_s > 0 ? now + req->for_s : 0;
 	mesh_fault_of(req, &mf);
 	pthread_mutex_lock(&f->mu);
-	if (!f->mops || !f->mesh) {
+	if (!f->mops || !f->mesh || !(f->mops->caps & MESH_CAP_PROXIES)) {
 		str_fmt(err, errlen, "kind: %s needs a mesh (this run has none)",
+			fault_kind_name(req->kind));
+		rc = -EINVAL;
+		goto out;
+	}
+	if (!mesh_can_fault(f->mops, req->kind)) {
+		str_fmt(err, errlen, "kind: the %s mesh cannot do %s", f->mops->name,
 			fault_kind_name(req->kind));
 		rc = -EINVAL;
 		goto out;
@@ -611,7 +590,7 @@ static void faults_end_one(struct faults *f, size_t i, double now, const char *w
 		mesh_fault_of(&req, &mf);
 		if (!still && f->mops && f->mops->revert_fault(f->mesh, &mf, err, sizeof(err)) < 0)
 			log_kv(LOG_WARN, "cannot revert mesh fault", "target=%s kind=%s err=%s",
-			       target, mf.kind, log_quote(err, q, sizeof(q)));
+			       target, fault_kind_name(mf.kind), log_quote(err, q, sizeof(q)));
 	} else if (faults_push(f, target, err, sizeof(err)) < 0) {
 		struct target_state *ts = faults_target(f, target);
 

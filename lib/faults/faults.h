@@ -18,6 +18,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "faults/kinds.h"
 #include "mesh/mesh.h"
 #include "platform/platform.h"
 #include "store/store.h"
@@ -25,16 +26,6 @@
 #define FAULTS_MAX 32            /* active at once */
 #define FAULT_MAX_FOR_S 1e7      /* ~115 days */
 #define FAULT_MAX_MS 600000      /* latency above 10 minutes is no test */
-
-enum fault_kind {
-	FAULT_SERVER_ERRORS, FAULT_SERVER_LATENCY, FAULT_KILL,
-	/* mesh faults: applied by the mesh adapter */
-	FAULT_MTLS_OFF, FAULT_WRONG_IDENTITY, FAULT_RETRIES_OFF, FAULT_SPLIT_SKEW,
-	FAULT_TAP_OFF, FAULT_TIMEOUT_OFF, FAULT_SIDECAR_KILL, FAULT_CERT_EXPIRING,
-};
-/* Is k applied by the mesh (not by a workload or the platform)? */
-int fault_kind_is_mesh(enum fault_kind k);
-const char *fault_kind_name(enum fault_kind k); /* "server-errors" ... */
 
 struct fault_req {
 	enum fault_kind kind;

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "faults/kinds.h"
 #include "platform/platform.h"
 #include "config/run.h"
 #include "store/store.h"
@@ -23,8 +24,6 @@
 struct mesh;   /* one per run, made by prepare */
 
 #define MESH_MAX_WORKLOADS 8
-#define MESH_HAPROXY_MISSING \
-	"haproxy not found: install the Debian package haproxy (make deps does)"
 
 /* What a mesh is prepared with (strings borrowed for the call only). */
 struct mesh_env {
@@ -64,9 +63,17 @@ struct mesh_probe_info {
 	struct mesh_probe_target t[MESH_MAX_WORKLOADS];
 };
 
-/* Find the haproxy binary: $CONFORM_HAPROXY, else "haproxy" on $PATH, else
- * /usr/sbin/haproxy. 0 with its absolute path in out, or -1 (-ENOENT). */
-int mesh_haproxy_bin(char *out, size_t len);
+/* What an adapter can do (struct mesh_ops.caps). Callers branch on these,
+ * never on the mesh's name. */
+enum mesh_cap {
+	MESH_CAP_PROXIES = 1u << 0,     /* there is a mesh: proxies carry the traffic */
+	MESH_CAP_PLAN = 1u << 1,        /* plan() decides the topology (sidecars, pods) */
+	MESH_CAP_IDENTITY = 1u << 2,    /* servers see a verified client identity header */
+	MESH_CAP_TAP = 1u << 3,         /* tap_open/tap_read deliver per-request lines */
+	MESH_CAP_TAP_RECEIVER = 1u << 4,/* its tap needs conformd's UDP receiver (tap_addr) */
+	MESH_CAP_PROBES = 1u << 5,      /* probe_info: inbounds to probe, certificates to read */
+	MESH_CAP_WEIGHTS = 1u << 6,     /* split weights change at run time (split.shift) */
+};
 
 /* A mesh feature to configure for the run's checks. */
 enum mesh_feature_kind {
@@ -97,19 +104,9 @@ struct mesh_tap_line {
 	int64_t latency_us;
 };
 
-/* Counters of one proxy (cumulative; the caller keeps deltas and detects
- * resets when a counter goes down). */
-struct mesh_proxy_stats {
-	uint64_t requests;
-	uint64_t responses_5xx;
-	uint64_t retries;
-	uint64_t tls_handshake_failures;
-	double started;          /* unix s the proxy started (reset detection) */
-};
-
 /* A fault injected by the mesh itself (not by the workload's admin hook). */
 struct mesh_fault {
-	char kind[32];           /* "mtls-off", "split-skew" ... (docs/internals.md) */
+	enum fault_kind kind;    /* a kind whose row in faults/kinds.c says FAULT_BY_MESH */
 	char target[64];
 	double rate;
 	int code;
@@ -118,6 +115,14 @@ struct mesh_fault {
 
 struct mesh_ops {
 	const char *name;   /* "none", "haproxy" */
+	unsigned caps;      /* enum mesh_cap bits */
+	/* Fault kinds it can inject: bit (1u << enum fault_kind) per kind; a
+	 * kind outside is refused before inject_fault is called. */
+	unsigned faults;
+	/* Are the programs it needs installed? 0, or -ENOENT with err saying
+	 * which is missing and how to install it. Called by the CLI before a
+	 * run starts and by prepare. May be NULL (nothing needed). */
+	int (*check_deps)(char *err, size_t errlen);
 	/* Make the run's mesh state: certificates, CA, proxy configs under the
 	 * run dir. *out is new, freed by release. -ENOENT: a binary the mesh
 	 * needs is missing (err says which and how to install it). */
@@ -129,8 +134,6 @@ struct mesh_ops {
 	 * clients) through the platform; may rewrite w (e.g. the address a
 	 * server must listen on behind its inbound). */
 	int (*start_sidecars)(struct mesh *m, struct workload_spec *w, char *err, size_t errlen);
-	/* Stop the sidecars of workload name (after the workload stopped). */
-	int (*stop_sidecars)(struct mesh *m, const char *name);
 	/* Name of the header that carries the verified client identity to servers. */
 	const char *(*identity_header)(struct mesh *m);
 	/* Address ("host:port") a client uses to reach server, whose own listen
@@ -143,8 +146,6 @@ struct mesh_ops {
 	int (*tap_open)(struct mesh *m, int *fd);
 	/* Read up to max parsed tap lines without blocking; returns how many, or < 0. */
 	int (*tap_read)(struct mesh *m, struct mesh_tap_line *out, size_t max);
-	/* Read the proxy statistics of workload name's sidecar(s). */
-	int (*proxy_stats)(struct mesh *m, const char *name, struct mesh_proxy_stats *out);
 	/* Inject a fault in the mesh (proxy side); 0, -ENOTSUP (no mesh),
 	 * -EINVAL (kind does not fit the target), -EAGAIN (sidecar not up). */
 	int (*inject_fault)(struct mesh *m, const struct mesh_fault *f, char *err, size_t errlen);
@@ -162,7 +163,33 @@ struct mesh_ops {
 extern const struct mesh_ops mesh_none;
 extern const struct mesh_ops mesh_haproxy;
 
-/* Adapter by name ("none", "haproxy"), or NULL when not built in. */
+/* The mesh registry (lib/mesh/registry.c): one row per mesh conform knows,
+ * built in or planned. Flags, the config file, help and error hints read it. */
+struct mesh_entry {
+	const char *name;             /* "haproxy" */
+	const struct mesh_ops *ops;   /* NULL: known, not built into this conform */
+	const char *platforms;        /* platforms it runs on, comma-separated */
+	const char *help;             /* one line */
+};
+extern const struct mesh_entry mesh_registry[];
+extern const size_t mesh_nregistry;
+
+/* Adapter by name, or NULL when unknown or not built in. */
 const struct mesh_ops *mesh_find(const char *name);
+/* Registry row by name (built in or not), or NULL when unknown. */
+const struct mesh_entry *mesh_entry_find(const char *name);
+/* The mesh a run on platform gets when none is named ("haproxy" on local). */
+const char *mesh_default_for(const char *platform);
+/* Does mesh m run on platform p? */
+int mesh_runs_on(const struct mesh_entry *m, const char *platform);
+/* Names of the built-in meshes: "haproxy or none" (sep between, last
+ * before the last; last NULL = sep); quote 1 puts each in double quotes. */
+char *mesh_names(char *out, size_t len, const char *sep, const char *last, int quote);
+/* Is name the baseline without a mesh: "" or a built-in adapter that puts no
+ * proxies in the traffic ("none")? A mesh not built into this binary (a
+ * report of a copied run) counts as a mesh. Checks that need one fail. */
+int mesh_is_none(const char *name);
+/* Is fault kind k one that ops can inject? */
+int mesh_can_fault(const struct mesh_ops *ops, enum fault_kind k);
 
 #endif

@@ -2,7 +2,7 @@
  * mesh_none.c - the `none` mesh: the baseline without any mesh. No
  * sidecars, clients talk straight to servers, and every mesh feature, tap,
  * statistic and fault slot answers -ENOTSUP so mesh checks fail with
- * "no mesh". Also holds the table mesh_find looks adapters up in.
+ * "no mesh".
  */
 #include "mesh/mesh.h"
 
@@ -51,13 +51,6 @@ static int none_start_sidecars(struct mesh *m, struct workload_spec *w, char *er
 	return 0;
 }
 
-static int none_stop_sidecars(struct mesh *m, const char *name)
-{
-	(void)m;
-	(void)name;
-	return 0;
-}
-
 static const char *none_identity_header(struct mesh *m)
 {
 	return m ? m->identity_header : "l5d-client-id";
@@ -95,14 +88,6 @@ static int none_tap_read(struct mesh *m, struct mesh_tap_line *out, size_t max)
 	return -ENOTSUP;
 }
 
-static int none_proxy_stats(struct mesh *m, const char *name, struct mesh_proxy_stats *out)
-{
-	(void)m;
-	(void)name;
-	memset(out, 0, sizeof(*out));
-	return -ENOTSUP;
-}
-
 static int none_inject_fault(struct mesh *m, const struct mesh_fault *f, char *err,
 			     size_t errlen)
 {
@@ -137,35 +122,20 @@ static void none_release(struct mesh *m)
 
 const struct mesh_ops mesh_none = {
 	.name = "none",
+	.caps = 0,
+	.faults = 0,
+	.check_deps = NULL,
 	.prepare = none_prepare,
 	.plan = none_plan,
 	.start_sidecars = none_start_sidecars,
-	.stop_sidecars = none_stop_sidecars,
 	.identity_header = none_identity_header,
 	.route = none_route,
 	.configure = none_configure,
 	.tap_open = none_tap_open,
 	.tap_read = none_tap_read,
-	.proxy_stats = none_proxy_stats,
 	.inject_fault = none_inject_fault,
 	.revert_fault = none_revert_fault,
 	.tick = none_tick,
 	.probe_info = none_probe_info,
 	.release = none_release,
 };
-
-/* Every mesh built in. */
-static const struct mesh_ops *const mesh_all[] = {
-	&mesh_none,
-	&mesh_haproxy,
-};
-
-const struct mesh_ops *mesh_find(const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(mesh_all); i++)
-		if (name && !strcmp(mesh_all[i]->name, name))
-			return mesh_all[i];
-	return NULL;
-}

@@ -1200,14 +1200,3 @@ const struct platform_ops platform_local = {
 	.release = local_release,
 	.adopt = local_adopt,
 };
-
-const struct platform_ops *platform_find(const char *name)
-{
-	static const struct platform_ops *const all[] = { &platform_local };
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(all); i++)
-		if (name && !strcmp(all[i]->name, name))
-			return all[i];
-	return NULL;
-}

@@ -138,7 +138,21 @@ struct platform_ops {
 
 extern const struct platform_ops platform_local;
 
-/* Adapter by name ("local"), or NULL. */
+/* The platform registry (lib/platform/registry.c): one row per platform
+ * conform knows, built in or planned. */
+struct platform_entry {
+	const char *name;                 /* "local" */
+	const struct platform_ops *ops;   /* NULL: known, not built into this conform */
+	const char *help;                 /* one line */
+};
+extern const struct platform_entry platform_registry[];
+extern const size_t platform_nregistry;
+
+/* Adapter by name, or NULL when unknown or not built in. */
 const struct platform_ops *platform_find(const char *name);
+/* Registry row by name (built in or not), or NULL. */
+const struct platform_entry *platform_entry_find(const char *name);
+/* Names of the built-in platforms, as mesh_names. */
+char *platform_names(char *out, size_t len, const char *sep, const char *last, int quote);
 
 #endif

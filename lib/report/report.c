@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 
 #include "evidence/outcome.h"
+#include "mesh/mesh.h"
 
 #define REPORT_MAX (64u << 20)
 #define MD_MAX_EVENTS 100
@@ -402,7 +403,7 @@ int report_build_recent(struct store *s, const struct run_config *cfg, size_t ke
 			continue;
 		}
 		if (all[i]->not_applicable &&
-		    !(all[i]->needs_mesh && !strcmp(cfg->mesh, "none"))) {
+		    !(all[i]->needs_mesh && mesh_is_none(cfg->mesh))) {
 			const char *why = all[i]->not_applicable(cfg);
 
 			if (why) {
@@ -1037,29 +1038,58 @@ int report_render_md(const struct report *r, struct dynbuf *b)
 	return rc ? -1 : 0;
 }
 
+/* The one table of report formats: `--format`, the API's ?format=, the files
+ * a finished run writes, their content types and help lines all read it. */
+const struct report_format report_formats[] = {
+	{ "json", "report.json", "application/json", "the whole report, schema in reports/SCHEMA.md",
+	  report_render_json },
+	{ "junit", "junit.xml", "application/xml", "JUnit XML, one test case per check (CI)",
+	  report_render_junit },
+	{ "md", "report.md", "text/markdown", "Markdown summary (CI step summaries, terminals)",
+	  report_render_md },
+	{ "html", "report.html", "text/html; charset=utf-8",
+	  "one self-contained page with the window strips and incidents", report_render_html },
+};
+const size_t report_nformats = sizeof(report_formats) / sizeof(report_formats[0]);
+
+const struct report_format *report_format_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; name && i < report_nformats; i++)
+		if (!strcmp(name, report_formats[i].name))
+			return &report_formats[i];
+	return NULL;
+}
+
+char *report_format_names(char *out, size_t len, const char *sep, const char *last)
+{
+	size_t i, at = 0;
+
+	if (!len)
+		return out;
+	out[0] = '\0';
+	for (i = 0; i < report_nformats && at < len; i++) {
+		int n = snprintf(out + at, len - at, "%s%s",
+				 !i ? "" : i + 1 == report_nformats && last ? last : sep,
+				 report_formats[i].name);
+
+		if (n < 0)
+			break;
+		at += (size_t)n;
+	}
+	return out;
+}
+
 int report_render(const struct report *r, const char *format, struct dynbuf *b)
 {
-	if (!format)
-		return -1;
-	if (!strcmp(format, "json"))
-		return report_render_json(r, b);
-	if (!strcmp(format, "junit"))
-		return report_render_junit(r, b);
-	if (!strcmp(format, "md"))
-		return report_render_md(r, b);
-	if (!strcmp(format, "html"))
-		return report_render_html(r, b);
-	return -1;
+	const struct report_format *f = report_format_find(format);
+
+	return f ? f->render(r, b) : -1;
 }
 
 int report_write_all(const struct report *r, const char *dir)
 {
-	static const struct { const char *format, *file; } outs[] = {
-		{ "json", "report.json" },
-		{ "junit", "junit.xml" },
-		{ "md", "report.md" },
-		{ "html", "report.html" },
-	};
 	struct dynbuf b = DYNBUF_INIT(REPORT_MAX);
 	char path[4096];
 	size_t i;
@@ -1067,11 +1097,11 @@ int report_write_all(const struct report *r, const char *dir)
 
 	if (mkdir_p(dir, 0700))
 		goto out;
-	for (i = 0; i < ARRAY_SIZE(outs); i++) {
+	for (i = 0; i < report_nformats; i++) {
 		dynbuf_reset(&b);
-		if (report_render(r, outs[i].format, &b))
+		if (report_formats[i].render(r, &b))
 			goto out;
-		if (str_fmt(path, sizeof(path), "%s/%s", dir, outs[i].file)) {
+		if (str_fmt(path, sizeof(path), "%s/%s", dir, report_formats[i].file)) {
 			errno = ENAMETOOLONG;
 			goto out;
 		}

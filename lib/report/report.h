@@ -106,6 +106,23 @@ int report_render_md(const struct report *r, struct dynbuf *b);
 int report_render_html(const struct report *r, struct dynbuf *b);
 /* Render by name ("json", "junit", "md", "html"); -1 for an unknown format. */
 int report_render(const struct report *r, const char *format, struct dynbuf *b);
+
+/* One row per report format (name, file under reports/, content type, help,
+ * renderer); report_render and report_write_all go through it. */
+struct report_format {
+	const char *name;           /* "json", the --format value */
+	const char *file;           /* "report.json", under <run>/reports/ */
+	const char *content_type;   /* of GET /v1/report?format= */
+	const char *help;           /* one line for --help and man pages */
+	int (*render)(const struct report *r, struct dynbuf *b);
+};
+extern const struct report_format report_formats[];
+extern const size_t report_nformats;
+/* The row of name, or NULL (also for NULL). */
+const struct report_format *report_format_find(const char *name);
+/* "json, junit, md or html" (sep between, last before the last; last NULL =
+ * sep), truncated to len; returns out. */
+char *report_format_names(char *out, size_t len, const char *sep, const char *last);
 /* Write report.json, junit.xml, report.md and report.html into dir (atomically). */
 int report_write_all(const struct report *r, const char *dir);
 

@@ -82,7 +82,7 @@ err_has "no.such.check" "start --checks no.such.check"
 err_has "valid ids" "start --checks no.such.check"
 run_c 2 start --mesh linkerd --state-dir "$tmp/s"
 err_has "linkerd" "start --mesh linkerd"
-err_has "not supported yet" "start --mesh linkerd"
+err_has "not built into this conform yet" "start --mesh linkerd"
 run_c 2 report --format pdf --state-dir "$tmp/s"
 err_has "pdf" "report --format pdf"
 run_c 2 fault explode --target http-server --state-dir "$tmp/s"
@@ -127,6 +127,30 @@ grep -Eq '^conform [0-9]+\.[0-9]+\.[0-9]+$' "$tmp/out" || fail "version: $(cat "
 # no colour codes when stdout is not a terminal
 run_c 0 checks
 grep -q $'\033' "$tmp/out" && fail "colour codes on a pipe"
+
+# every list in --help comes from its one table: all 11 fault kinds, all 4
+# report formats, every mesh and platform (the README's tables say the same)
+run_c 0 fault --help
+for k in server-errors server-latency kill mtls-off wrong-identity retries-off split-skew \
+	tap-off timeout-off sidecar-kill cert-expiring; do
+	out_has "  $k" "conform fault --help"
+done
+[ "$(grep -cE '^  [a-z-]+( --[a-z]+.*)? {2,}' "$tmp/out")" -ge 11 ] ||
+	fail "conform fault --help: fewer than 11 kind lines"
+run_c 0 help report
+for f in json junit md html; do out_has "  $f " "conform help report"; done
+run_c 0 help start
+for m in haproxy none linkerd; do out_has " $m " "conform help start (--mesh)"; done
+for p in local kubernetes; do out_has " $p " "conform help start (--platform)"; done
+run_c 2 report --format pdf
+err_has "json, junit, md or html" "report --format pdf"
+for k in $(sed -n 's/^| `\([a-z-]*\)[ `].*/\1/p' "$(dirname "$0")/../../README.md" | sort -u); do
+	case $k in server-*|kill|mtls-off|wrong-identity|retries-off|split-skew|tap-off|timeout-off|sidecar-kill|cert-expiring) ;;
+	*) continue ;;
+	esac
+	run_c 0 fault --help
+	out_has "  $k" "conform fault --help (README names $k)"
+done
 
 if [ "$fails" -gt 0 ]; then
 	echo "$fails failure(s)"

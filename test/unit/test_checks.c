@@ -285,6 +285,44 @@ TEST(evidence_always_fits)
 	ASSERT(strlen(r.reason_text) < REASON_TEXT_MAX);
 }
 
+/* A piece that does not fit must fail the build, even when the pieces after
+ * it would fit: an extra member just under the cap used to be dropped while
+ * the closing brace still went in, leaving an object that ends in ",}". */
+TEST(evidence_overflow_mid_way_stays_json)
+{
+	struct agg_row rows[2];
+	struct window_data wd;
+	struct window_result r;
+	static char extra[EVIDENCE_MAX];
+	size_t len;
+	cJSON *ev;
+
+	row(&rows[0], "http.basic", OUT_OK, 200, 5, 10);
+	row(&rows[1], "http.basic", OUT_HTTP_5XX, 503, 5, 10);
+	for (len = EVIDENCE_MAX - 300; len < EVIDENCE_MAX; len += 7) {
+		memset(extra, 0, sizeof(extra));
+		memcpy(extra, "\"pad\":\"", 7);
+		memset(extra + 7, 'x', len - 8);
+		extra[len - 1] = '"';
+		memset(&r, 0, sizeof(r));
+		hist_init(&r.h);
+		r.total = 10;
+		r.ok = 5;
+		r.failed = 5;
+		memset(&wd, 0, sizeof(wd));
+		wd.rows = rows;
+		wd.nrows = 2;
+		check_evidence_fill(&wd, &r, extra);
+		ASSERT(strlen(r.evidence) < EVIDENCE_MAX);
+		ev = cJSON_Parse(r.evidence);
+		if (!ev)
+			fprintf(stderr, "extra of %zu bytes gave: ...%s\n", len,
+				r.evidence + (strlen(r.evidence) > 40 ? strlen(r.evidence) - 40 : 0));
+		ASSERT(ev);
+		cJSON_Delete(ev);
+	}
+}
+
 int main(void)
 {
 	run_config_defaults(&cfg);
@@ -300,5 +338,6 @@ int main(void)
 	RUN(stream_reset_is_broken);
 	RUN(stream_loss);
 	RUN(evidence_always_fits);
+	RUN(evidence_overflow_mid_way_stays_json);
 	TEST_MAIN_END();
 }

@@ -124,12 +124,12 @@ TEST(mesh_and_platform)
 	ASSERT_EQ(parse(ALL_START, "--mesh", "haproxy", NULL), 0);
 	ASSERT_STR_EQ(o.mesh, "haproxy");
 	ASSERT_EQ(parse(ALL_START, "--mesh", "linkerd", NULL), -1);
-	ASSERT_CONTAINS(e.msg, "--mesh linkerd: not supported yet");
+	ASSERT_CONTAINS(e.msg, "--mesh linkerd: not built into this conform yet");
 	ASSERT_CONTAINS(e.hint, "--mesh haproxy");
 	ASSERT_EQ(parse(ALL_START, "--mesh", "istio", NULL), -1);
 	ASSERT_CONTAINS(e.msg, "'istio'");
 	ASSERT_EQ(parse(ALL_START, "--platform", "kubernetes", NULL), -1);
-	ASSERT_CONTAINS(e.msg, "not supported yet");
+	ASSERT_CONTAINS(e.msg, "not built into this conform yet");
 	ASSERT_EQ(parse(ALL_START, "--platform", "mars", NULL), -1);
 	ASSERT_CONTAINS(e.msg, "'mars'");
 }

@@ -147,7 +147,7 @@ TEST(errors_name_file_path_and_expectation)
 		  "seconds, 1s..1d, like \"10s\", got an object" },
 		{ "{\"request_timeout\":0.0001}", "conform.json: request_timeout: expected" },
 		{ "{\"platform\":\"kubernetes\"}", "conform.json: platform: \"kubernetes\" is not "
-		  "supported yet" },
+		  "built into this conform yet" },
 		{ "{\"mesh\":\"haprxy\"}", "conform.json: mesh: expected \"haproxy\" or \"none\", "
 		  "got \"haprxy\" (did you mean \"haproxy\"?)" },
 		{ "{\"mesh\":\"istio\"}", "conform.json: mesh: expected \"haproxy\" or \"none\", "

@@ -27,7 +27,7 @@ static int fake_inject(struct mesh *m, const struct mesh_fault *f, char *err, si
 	(void)m;
 	(void)err;
 	(void)errlen;
-	snprintf(mesh_log + n, sizeof(mesh_log) - n, "+%s/%s ", f->kind, f->target);
+	snprintf(mesh_log + n, sizeof(mesh_log) - n, "+%s/%s ", fault_kind_name(f->kind), f->target);
 	return 0;
 }
 
@@ -38,12 +38,13 @@ static int fake_revert(struct mesh *m, const struct mesh_fault *f, char *err, si
 	(void)m;
 	(void)err;
 	(void)errlen;
-	snprintf(mesh_log + n, sizeof(mesh_log) - n, "-%s/%s ", f->kind, f->target);
+	snprintf(mesh_log + n, sizeof(mesh_log) - n, "-%s/%s ", fault_kind_name(f->kind), f->target);
 	return 0;
 }
 
 static const struct mesh_ops fake_mesh = {
-	.name = "fake", .inject_fault = fake_inject, .revert_fault = fake_revert,
+	.name = "fake", .caps = MESH_CAP_PROXIES, .faults = ~0u,
+	.inject_fault = fake_inject, .revert_fault = fake_revert,
 };
 
 /* ---- a platform whose workloads are never reachable ---- */

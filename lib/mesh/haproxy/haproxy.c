@@ -100,7 +100,12 @@ static int is_server(const struct pod *p)
 	return (p->role_bit & (ROLE_HTTP_SERVER | ROLE_GRPC_SERVER)) != 0;
 }
 
-int mesh_haproxy_bin(char *out, size_t len)
+#define HAPROXY_MISSING \
+	"haproxy not found: install the Debian package haproxy (make deps does)"
+
+/* Find the haproxy binary: $CONFORM_HAPROXY, else "haproxy" on $PATH, else
+ * /usr/sbin/haproxy. 0 with its absolute path in out, or -1 (-ENOENT). */
+static int haproxy_bin(char *out, size_t len)
 {
 	const char *env = getenv("CONFORM_HAPROXY"), *path = getenv("PATH");
 	char buf[PATH_MAX];
@@ -646,8 +651,8 @@ static int mh_prepare(const struct mesh_env *env, struct mesh **out, char *err, 
 	memcpy(m->pods, pod_table, sizeof(m->pods));
 	if (env->tap_addr)
 		str_copy(m->tap_addr, sizeof(m->tap_addr), env->tap_addr);
-	if (mesh_haproxy_bin(m->haproxy, sizeof(m->haproxy)) < 0) {
-		str_fmt(err, errlen, "%s", MESH_HAPROXY_MISSING);
+	if (haproxy_bin(m->haproxy, sizeof(m->haproxy)) < 0) {
+		str_fmt(err, errlen, "%s", HAPROXY_MISSING);
 		rc = -ENOENT;
 		goto fail;
 	}
@@ -864,13 +869,6 @@ static int mh_start_sidecars(struct mesh *m, struct workload_spec *w, char *err,
 	return rc;
 }
 
-static int mh_stop_sidecars(struct mesh *m, const char *name)
-{
-	(void)m;
-	(void)name;
-	return 0;   /* conformd stops every PLATFORM_ROLE_SIDECAR at the end */
-}
-
 static const char *mh_identity_header(struct mesh *m)
 {
 	return mh_hdr(m);
@@ -1036,7 +1034,8 @@ static int mh_reconfigure(struct mesh *m, struct sidecar *s, char *err, size_t e
 
 static int mh_fault(struct mesh *m, const struct mesh_fault *f, int on, char *err, size_t errlen)
 {
-	const char *k = f->kind;
+	const struct fault_kind_info *fi = fault_kind_info(f->kind);
+	const char *k = fault_kind_name(f->kind);
 	int pi = mh_pod(m, f->target), rc = 0;
 	struct sidecar *s;
 
@@ -1051,27 +1050,28 @@ static int mh_fault(struct mesh *m, const struct mesh_fault *f, int on, char *er
 		rc = -EAGAIN;
 		goto out;
 	}
-	if (!strcmp(k, "mtls-off") || !strcmp(k, "cert-expiring") || !strcmp(k, "sidecar-kill") ||
-	    !strcmp(k, "tap-off")) {
-		/* any workload (mtls-off: servers only, checked below) */
-	} else if (s->dir != SC_OUT) {
-		str_fmt(err, errlen, "target: %s is a server; %s needs a client", f->target, k);
+	if (!fi || fi->by != FAULT_BY_MESH) {
+		str_fmt(err, errlen, "kind: %s is not a mesh fault", fault_kind_name(f->kind));
 		rc = -EINVAL;
 		goto out;
 	}
-	if (!strcmp(k, "mtls-off")) {
-		if (s->dir != SC_IN) {
-			str_fmt(err, errlen, "target: %s is a client; mtls-off needs a server",
-				f->target);
-			rc = -EINVAL;
-			goto out;
-		}
+	if (!(fi->targets & (s->dir == SC_IN ? FAULT_T_SERVER : FAULT_T_CLIENT))) {
+		str_fmt(err, errlen, "target: %s is a %s; %s needs a %s", f->target,
+			s->dir == SC_IN ? "server" : "client", k,
+			s->dir == SC_IN ? "client" : "server");
+		rc = -EINVAL;
+		goto out;
+	}
+	switch (f->kind) {
+	case FAULT_MTLS_OFF:
 		s->mtls_off = on;
 		rc = mh_reconfigure(m, s, err, errlen);
-	} else if (!strcmp(k, "wrong-identity")) {
+		break;
+	case FAULT_WRONG_IDENTITY:
 		s->wrong_pod = on ? (pi == P_HCLIENT ? P_GCLIENT : P_HCLIENT) : -1;
 		rc = mh_reconfigure(m, s, err, errlen);
-	} else if (!strcmp(k, "cert-expiring")) {
+		break;
+	case FAULT_CERT_EXPIRING: {
 		int64_t short_s = m->cfg.m.expiry_threshold_s / 2;
 
 		if (short_s < 60)
@@ -1083,19 +1083,24 @@ static int mh_fault(struct mesh *m, const struct mesh_fault *f, int on, char *er
 			goto out;
 		}
 		rc = mh_reconfigure(m, s, err, errlen);
-	} else if (!strcmp(k, "sidecar-kill")) {
+		break;
+	}
+	case FAULT_SIDECAR_KILL:
 		if (on) {
 			rc = m->pops->kill(m->plat, s->name, SIGKILL);
 			if (rc < 0)
 				str_fmt(err, errlen, "sidecar %s is not running", s->name);
 		}
-	} else if (!strcmp(k, "tap-off") || !strcmp(k, "retries-off") ||
-		   !strcmp(k, "timeout-off") || !strcmp(k, "split-skew")) {
-		if (!strcmp(k, "tap-off"))
+		break;
+	case FAULT_TAP_OFF:
+	case FAULT_RETRIES_OFF:
+	case FAULT_TIMEOUT_OFF:
+	case FAULT_SPLIT_SKEW:
+		if (f->kind == FAULT_TAP_OFF)
 			s->tap_off = on;
-		else if (!strcmp(k, "retries-off"))
+		else if (f->kind == FAULT_RETRIES_OFF)
 			s->retries_off = on;
-		else if (!strcmp(k, "timeout-off"))
+		else if (f->kind == FAULT_TIMEOUT_OFF)
 			s->timeout_off = on;
 		else if (!m->has_split) {
 			str_fmt(err, errlen, "split-skew: no split route in this run");
@@ -1115,7 +1120,8 @@ static int mh_fault(struct mesh *m, const struct mesh_fault *f, int on, char *er
 			str_fmt(err, errlen, "runtime API of %s: %s", s->name, hrt_last_error());
 			rc = -EIO;
 		}
-	} else {
+		break;
+	default:
 		str_fmt(err, errlen, "kind: %s is not a mesh fault", k);
 		rc = -EINVAL;
 	}
@@ -1148,34 +1154,6 @@ static int mh_tap_read(struct mesh *m, struct mesh_tap_line *out, size_t max)
 	(void)out;
 	(void)max;
 	return -ENOTSUP;
-}
-
-static int mh_proxy_stats(struct mesh *m, const char *name, struct mesh_proxy_stats *out)
-{
-	struct sidecar *s;
-	struct hrt_stat rows[64];
-	size_t n = 0;
-	int64_t up;
-
-	memset(out, 0, sizeof(*out));
-	pthread_mutex_lock(&m->mu);
-	s = mh_sidecar_of(m, name);
-	if (!s || hrt_show_stat(s->sock, rows, ARRAY_SIZE(rows), &n) < 0 ||
-	    hrt_uptime_s(s->sock, &up) < 0) {
-		pthread_mutex_unlock(&m->mu);
-		return -EAGAIN;
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (strcmp(rows[i].server, "FRONTEND"))
-			continue;
-		out->requests += rows[i].req_tot > 0 ? (uint64_t)rows[i].req_tot : 0;
-		out->responses_5xx += rows[i].hrsp_5xx > 0 ? (uint64_t)rows[i].hrsp_5xx : 0;
-		out->tls_handshake_failures += rows[i].ssl_failed_handshake > 0
-			? (uint64_t)rows[i].ssl_failed_handshake : 0;
-	}
-	out->started = wall_s() - (double)up;
-	pthread_mutex_unlock(&m->mu);
-	return 0;
 }
 
 static int mh_probe_info(struct mesh *m, struct mesh_probe_info *out)
@@ -1216,18 +1194,32 @@ static void mh_release(struct mesh *m)
 	free(m);
 }
 
+static int mh_check_deps(char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+
+	if (haproxy_bin(path, sizeof(path)) == 0)
+		return 0;
+	str_fmt(err, errlen, "%s", HAPROXY_MISSING);
+	return -ENOENT;
+}
+
 const struct mesh_ops mesh_haproxy = {
 	.name = "haproxy",
+	.caps = MESH_CAP_PROXIES | MESH_CAP_PLAN | MESH_CAP_IDENTITY | MESH_CAP_TAP |
+		MESH_CAP_TAP_RECEIVER | MESH_CAP_PROBES | MESH_CAP_WEIGHTS,
+	.faults = 1u << FAULT_MTLS_OFF | 1u << FAULT_WRONG_IDENTITY | 1u << FAULT_RETRIES_OFF |
+		  1u << FAULT_SPLIT_SKEW | 1u << FAULT_TAP_OFF | 1u << FAULT_TIMEOUT_OFF |
+		  1u << FAULT_SIDECAR_KILL | 1u << FAULT_CERT_EXPIRING,
+	.check_deps = mh_check_deps,
 	.prepare = mh_prepare,
 	.plan = mh_plan,
 	.start_sidecars = mh_start_sidecars,
-	.stop_sidecars = mh_stop_sidecars,
 	.identity_header = mh_identity_header,
 	.route = mh_route,
 	.configure = mh_configure,
 	.tap_open = mh_tap_open,
 	.tap_read = mh_tap_read,
-	.proxy_stats = mh_proxy_stats,
 	.inject_fault = mh_inject,
 	.revert_fault = mh_revert,
 	.tick = mh_tick,
