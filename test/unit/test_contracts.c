@@ -1,0 +1,202 @@
+/*
+ * test_contracts.c - what every adapter and every table row must satisfy,
+ * run over the registries, so a new mesh or platform is held to the same
+ * contract the day its row is added: slots present, capabilities that agree
+ * with the slots and the fault set, and the baseline mesh behaving as the
+ * "no mesh" of mesh.h. Also the one-table lists (fault kinds, formats).
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "faults/kinds.h"
+#include "harness.h"
+#include "mesh/mesh.h"
+#include "platform/platform.h"
+#include "report/report.h"
+#include "base/util.h"
+
+TEST(mesh_rows_keep_the_contract)
+{
+	size_t i, nbuilt = 0;
+
+	ASSERT(mesh_nregistry > 0);
+	for (i = 0; i < mesh_nregistry; i++) {
+		const struct mesh_entry *e = &mesh_registry[i];
+		const struct mesh_ops *o = e->ops;
+		unsigned k;
+
+		ASSERT(e->name && *e->name && e->help && *e->help && e->platforms);
+		ASSERT(mesh_entry_find(e->name) == e);
+		if (!o)
+			continue;
+		nbuilt++;
+		ASSERT_STR_EQ(o->name, e->name);
+		ASSERT(o->prepare && o->plan && o->start_sidecars && o->identity_header &&
+		       o->route && o->configure && o->tap_open && o->tap_read &&
+		       o->inject_fault && o->revert_fault && o->tick && o->probe_info &&
+		       o->release);
+		/* a mesh without proxies has nothing to fault, plan or tap */
+		if (!(o->caps & MESH_CAP_PROXIES))
+			ASSERT_EQ(o->caps, 0);
+		if (!(o->caps & MESH_CAP_PROXIES))
+			ASSERT_EQ(o->faults, 0);
+		if (o->caps & MESH_CAP_TAP_RECEIVER)
+			ASSERT(o->caps & MESH_CAP_TAP);
+		/* the fault set holds mesh kinds only */
+		for (k = 0; k < 32; k++)
+			if (o->faults & (1u << k)) {
+				ASSERT(k < FAULT_NKINDS);
+				ASSERT(fault_kind_is_mesh((enum fault_kind)k));
+				ASSERT(mesh_can_fault(o, (enum fault_kind)k));
+			}
+		ASSERT(!mesh_can_fault(o, FAULT_SERVER_ERRORS));
+		ASSERT(!mesh_can_fault(o, FAULT_KILL));
+	}
+	ASSERT(nbuilt >= 2);
+	ASSERT(mesh_find("nope") == NULL);
+	ASSERT(mesh_find("linkerd") == NULL && mesh_entry_find("linkerd") != NULL);
+	ASSERT_STR_EQ(mesh_default_for("local"), "haproxy");
+	ASSERT(mesh_is_none("none") && mesh_is_none("") && !mesh_is_none("haproxy"));
+	/* a mesh this binary lacks (a copied run's report) still counts as a mesh */
+	ASSERT(!mesh_is_none("linkerd"));
+}
+
+TEST(platform_rows_keep_the_contract)
+{
+	size_t i, nbuilt = 0;
+
+	for (i = 0; i < platform_nregistry; i++) {
+		const struct platform_entry *e = &platform_registry[i];
+		const struct platform_ops *o = e->ops;
+
+		ASSERT(e->name && *e->name && e->help && *e->help);
+		ASSERT(platform_entry_find(e->name) == e);
+		if (!o)
+			continue;
+		nbuilt++;
+		ASSERT_STR_EQ(o->name, e->name);
+		ASSERT(o->prepare && o->start && o->stop && o->poll && o->kill && o->restart &&
+		       o->addresses && o->log_path && o->list && o->release && o->adopt);
+	}
+	ASSERT(nbuilt >= 1);
+	/* every built-in platform has a built-in mesh to run */
+	for (i = 0; i < platform_nregistry; i++)
+		if (platform_registry[i].ops)
+			ASSERT(mesh_find(mesh_default_for(platform_registry[i].name)) != NULL);
+}
+
+/* Every slot of an adapter without a mesh answers as mesh.h says. */
+TEST(baseline_mesh_behaves_as_no_mesh)
+{
+	const struct mesh_ops *o = mesh_find("none");
+	struct run_config cfg;
+	struct mesh_env env;
+	struct mesh *m = NULL;
+	struct mesh_plan plan;
+	struct mesh_feature f;
+	struct mesh_fault mf;
+	struct mesh_tap_line tl[2];
+	struct mesh_probe_info pi;
+	char out[64], err[256];
+	int fd = 0;
+
+	ASSERT(o);
+	run_config_defaults(&cfg);
+	memset(&env, 0, sizeof(env));
+	env.cfg = &cfg;
+	ASSERT_EQ(o->prepare(&env, &m, err, sizeof(err)), 0);
+	ASSERT(m);
+	ASSERT_EQ(o->plan(m, &plan, err, sizeof(err)), -ENOTSUP);
+	ASSERT(o->identity_header(m) && *o->identity_header(m));
+	ASSERT_EQ(o->route(m, "http-server", "127.0.0.1:8080", out, sizeof(out)), 0);
+	ASSERT_STR_EQ(out, "127.0.0.1:8080");
+	memset(&f, 0, sizeof(f));
+	f.kind = MESH_SPLIT;
+	ASSERT(o->configure(m, &f, err, sizeof(err)) < 0);
+	ASSERT_EQ(o->tap_open(m, &fd), -ENOTSUP);
+	ASSERT(o->tap_read(m, tl, 2) <= 0);
+	memset(&mf, 0, sizeof(mf));
+	mf.kind = FAULT_MTLS_OFF;
+	ASSERT(o->inject_fault(m, &mf, err, sizeof(err)) < 0);
+	ASSERT_EQ(o->probe_info(m, &pi), -ENOTSUP);
+	o->tick(m);
+	o->release(m);
+	o->release(NULL);
+}
+
+/* A missing dependency is one line saying what and how to install it. */
+TEST(mesh_dependencies_through_the_adapter)
+{
+	const struct mesh_ops *o = mesh_find("haproxy");
+	char err[256] = "";
+
+	ASSERT(o && o->check_deps);
+	setenv("CONFORM_HAPROXY", "/nonexistent/haproxy", 1);
+	ASSERT_EQ(o->check_deps(err, sizeof(err)), -ENOENT);
+	ASSERT_CONTAINS(err, "install");
+	ASSERT(!strchr(err, '\n'));
+	unsetenv("CONFORM_HAPROXY");
+	ASSERT_EQ(o->check_deps(err, sizeof(err)), 0);   /* make deps installs it */
+}
+
+TEST(fault_kind_table)
+{
+	char names[512];
+	struct dynbuf b = DYNBUF_INIT(1 << 16);
+	size_t i, j;
+
+	ASSERT(FAULT_NKINDS <= 32);   /* mesh_ops.faults is a 32-bit set */
+	for (i = 0; i < FAULT_NKINDS; i++) {
+		const struct fault_kind_info *fi = &fault_kinds[i];
+
+		ASSERT_EQ(fi->kind, i);
+		ASSERT(fi->name && fi->help && *fi->help && fi->breaks && *fi->breaks && fi->usage);
+		ASSERT(fi->targets != 0);
+		ASSERT(fault_kind_find(fi->name) == fi);
+		ASSERT_STR_EQ(fault_kind_name(fi->kind), fi->name);
+		for (j = 0; j < i; j++)
+			ASSERT(strcmp(fault_kinds[j].name, fi->name));
+	}
+	ASSERT(fault_kind_find("nope") == NULL);
+	ASSERT_STR_EQ(fault_kind_name((enum fault_kind)99), "unknown");
+	fault_kind_names(names, sizeof(names), ", ");
+	ASSERT_EQ(fault_kinds_usage(&b), 0);
+	for (i = 0; i < FAULT_NKINDS; i++) {
+		ASSERT(strstr(names, fault_kinds[i].name));
+		ASSERT(strstr(b.buf, fault_kinds[i].name));
+		ASSERT(strstr(b.buf, fault_kinds[i].help));
+	}
+	dynbuf_release(&b);
+}
+
+TEST(report_format_table)
+{
+	char names[128];
+	size_t i, j;
+
+	ASSERT(report_nformats >= 4);
+	for (i = 0; i < report_nformats; i++) {
+		const struct report_format *f = &report_formats[i];
+
+		ASSERT(f->name && f->file && f->content_type && f->help && f->render);
+		ASSERT(report_format_find(f->name) == f);
+		for (j = 0; j < i; j++) {
+			ASSERT(strcmp(report_formats[j].name, f->name));
+			ASSERT(strcmp(report_formats[j].file, f->file));
+		}
+	}
+	ASSERT(report_format_find("pdf") == NULL && report_format_find(NULL) == NULL);
+	report_format_names(names, sizeof(names), ", ", " or ");
+	ASSERT_STR_EQ(names, "json, junit, md or html");
+}
+
+int main(void)
+{
+	RUN(mesh_rows_keep_the_contract);
+	RUN(platform_rows_keep_the_contract);
+	RUN(baseline_mesh_behaves_as_no_mesh);
+	RUN(mesh_dependencies_through_the_adapter);
+	RUN(fault_kind_table);
+	RUN(report_format_table);
+	TEST_MAIN_END();
+}
