@@ -1052,14 +1052,22 @@ int report_render(const struct report *r, const char *format, struct dynbuf *b)
 	return -1;
 }
 
+static const struct report_format formats[] = {
+	{ "json", "report.json", "the whole report, reports/SCHEMA.md" },
+	{ "junit", "junit.xml", "JUnit XML: one test case per check, for CI" },
+	{ "md", "report.md", "a Markdown summary: verdicts, reasons, incidents" },
+	{ "html", "report.html", "one self-contained page with timelines and charts" },
+};
+
+const struct report_format *report_formats(size_t *n)
+{
+	*n = ARRAY_SIZE(formats);
+	return formats;
+}
+
 int report_write_all(const struct report *r, const char *dir)
 {
-	static const struct { const char *format, *file; } outs[] = {
-		{ "json", "report.json" },
-		{ "junit", "junit.xml" },
-		{ "md", "report.md" },
-		{ "html", "report.html" },
-	};
+	const struct report_format *outs = formats;
 	struct dynbuf b = DYNBUF_INIT(REPORT_MAX);
 	char path[4096];
 	size_t i;
@@ -1067,9 +1075,9 @@ int report_write_all(const struct report *r, const char *dir)
 
 	if (mkdir_p(dir, 0700))
 		goto out;
-	for (i = 0; i < ARRAY_SIZE(outs); i++) {
+	for (i = 0; i < ARRAY_SIZE(formats); i++) {
 		dynbuf_reset(&b);
-		if (report_render(r, outs[i].format, &b))
+		if (report_render(r, outs[i].name, &b))
 			goto out;
 		if (str_fmt(path, sizeof(path), "%s/%s", dir, outs[i].file)) {
 			errno = ENAMETOOLONG;

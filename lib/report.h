@@ -104,6 +104,15 @@ int report_render_md(const struct report *r, struct dynbuf *b);
  * band has pixels are drawn with several windows per cell (report_html.c).
  */
 int report_render_html(const struct report *r, struct dynbuf *b);
+/* A report format: its name (--format), the file it is written to in
+ * reports/, and one line of help. */
+struct report_format {
+	const char *name;   /* "junit" */
+	const char *file;   /* "junit.xml" */
+	const char *help;
+};
+/* Every format, in the order report_write_all writes them. Static, not owned. */
+const struct report_format *report_formats(size_t *n);
 /* Render by name ("json", "junit", "md", "html"); -1 for an unknown format. */
 int report_render(const struct report *r, const char *format, struct dynbuf *b);
 /* Write report.json, junit.xml, report.md and report.html into dir (atomically). */

@@ -28,7 +28,7 @@ struct verb {
 	int (*fn)(const struct cli_opts *o);
 	unsigned flags;       /* CLI_F_* accepted */
 	const char *usage;    /* "start [flags]" */
-	const char *summary;  /* one line for the verb list */
+	const char *summary;  /* one line for the verb list; NULL: hidden */
 	const char *help;     /* full text, lines end with \n */
 };
 
@@ -42,6 +42,13 @@ int cmd_checks(const struct cli_opts *o);
 int cmd_fault(const struct cli_opts *o);
 int cmd_dashboard(const struct cli_opts *o);
 int cmd_config(const struct cli_opts *o);
+int cmd_runs(const struct cli_opts *o);        /* cmd_runs.c */
+int cmd_history(const struct cli_opts *o);     /* cmd_runs.c */
+int cmd_completion(const struct cli_opts *o);  /* gen.c */
+int cmd_man(const struct cli_opts *o);         /* gen.c */
+
+/* The verb table of main.c (for the generated man pages and completions). */
+const struct verb *cli_verbs(size_t *n);
 
 /* --- out.c ------------------------------------------------------------ */
 
