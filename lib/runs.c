@@ -133,6 +133,7 @@ static void read_report(const char *run_dir, struct runs_entry *e)
 	checks = cJSON_GetObjectItemCaseSensitive(root, "checks");
 	e->nchecks = 0;
 	e->nfailed = 0;
+	e->njudged = 0;
 	cJSON_ArrayForEach(c, checks) {
 		const cJSON *id = cJSON_GetObjectItemCaseSensitive(c, "id");
 		struct runs_check *rc;
@@ -144,6 +145,8 @@ static void read_report(const char *run_dir, struct runs_entry *e)
 		rc->verdict = verdict_of(cJSON_GetObjectItemCaseSensitive(c, "verdict"));
 		if (rc->verdict == V_FAIL)
 			e->nfailed++;
+		if (rc->verdict != V_SKIP)
+			e->njudged++;
 	}
 out:
 	cJSON_Delete(root);
@@ -192,6 +195,7 @@ int runs_list(const char *state_dir, struct runs_entry **out, size_t *n, char *e
 			e->checks[k].verdict = V_NODATA;
 		}
 		e->nchecks = k;
+		e->njudged = k;
 		read_report(dir, e);
 		if (!e->has_report && e->started > 0)
 			e->duration_s = (double)time(NULL) - e->started;

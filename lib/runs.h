@@ -30,7 +30,8 @@ struct runs_entry {
 	int has_report;         /* reports/report.json was read */
 	enum verdict verdict;   /* V_PASS, V_FAIL; V_NODATA without a report */
 	size_t nfailed;         /* checks that failed */
-	size_t nchecks;
+	size_t njudged;         /* checks not skipped (selected and judged) */
+	size_t nchecks;         /* entries in checks[], skipped ones included */
 	struct runs_check checks[RUN_MAX_CHECKS];
 };
 

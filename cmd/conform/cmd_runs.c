@@ -71,7 +71,7 @@ int cmd_runs(const struct cli_opts *o)
 			dynbuf_adds(&b, "\",\"mesh\":\"");
 			dynbuf_add_json_str(&b, e->mesh);
 			dynbuf_addf(&b, "\",\"verdict\":\"%s\",\"checks\":%zu,\"failed\":%zu}",
-				    run_verdict(e), e->nchecks, e->nfailed);
+				    run_verdict(e), e->njudged, e->nfailed);
 		}
 		if (dynbuf_adds(&b, "]}\n")) {
 			rc = cli_fail(EXIT_ENV, NULL, "runs: out of memory");
@@ -93,7 +93,7 @@ int cmd_runs(const struct cli_opts *o)
 		if (e->started > 0)
 			out_local_time(e->started, when, sizeof(when));
 		dur_format((int64_t)(e->duration_s * 1000.0), dur, sizeof(dur));
-		snprintf(failed, sizeof(failed), "%zu of %zu", e->nfailed, e->nchecks);
+		snprintf(failed, sizeof(failed), "%zu of %zu", e->nfailed, e->njudged);
 		printf("%-22s %-19s %10s %-8s %-8s ", e->id, when, dur, e->platform, e->mesh);
 		out_verdict(stdout, run_verdict(e), 13);
 		printf(" %s\n", e->has_report ? failed : "-");
@@ -104,7 +104,8 @@ out:
 	return rc;
 }
 
-/* The checks to show: CHECK, else every id seen in the runs, first seen first. */
+/* The checks to show: CHECK, else every id some run judged (not skipped),
+ * in the order of the latest run that has it. */
 static size_t history_checks(const struct cli_opts *o, const struct runs_entry *runs, size_t n,
 			     const char **ids, size_t max)
 {
@@ -116,6 +117,8 @@ static size_t history_checks(const struct cli_opts *o, const struct runs_entry *
 	}
 	for (i = n; i-- > 0;) {
 		for (k = 0; k < runs[i].nchecks; k++) {
+			if (runs[i].checks[k].verdict == V_SKIP)
+				continue;
 			for (j = 0; j < cnt; j++)
 				if (!strcmp(ids[j], runs[i].checks[k].id))
 					break;

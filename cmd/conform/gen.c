@@ -459,7 +459,7 @@ static void man_flags(FILE *f, unsigned allowed)
 	for (i = 0; i < n; i++) {
 		if (!(fl[i].bit & allowed))
 			continue;
-		fputs(".TP\n.B ", f);
+		fputs(fl[i].metavar ? ".TP\n.BI " : ".TP\n.B ", f);
 		roff_text(f, fl[i].name, strlen(fl[i].name));
 		if (fl[i].metavar)
 			fprintf(f, " \" %s\"", fl[i].metavar);

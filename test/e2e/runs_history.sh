@@ -137,8 +137,9 @@ rc=$?
 cat "$E2E_TMP/history.txt"
 [ $rc -eq 1 ] || fail "history exited $rc, want 1 (mtls.identity fails in the latest run)"
 grep -q "^http.basic  *PPP  never failed" "$E2E_TMP/history.txt" || fail "http.basic strip"
-grep -q "^mtls.identity  *?FF  failing since run $R2, window " "$E2E_TMP/history.txt" ||
-	fail "mtls.identity: want ?FF failing since run $R2"
+grep -q "^grpc.basic" "$E2E_TMP/history.txt" && fail "history shows grpc.basic, which no run judged"
+grep -q "^mtls.identity  *-FF  failing since run $R2, window " "$E2E_TMP/history.txt" ||
+	fail "mtls.identity: want -FF failing since run $R2"
 "$CONFORM" history mtls.identity --last 2 --json >"$E2E_TMP/history.json"
 rc=$?
 [ $rc -eq 1 ] || fail "history mtls.identity --json exited $rc, want 1"
