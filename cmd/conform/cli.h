@@ -28,7 +28,7 @@ struct verb {
 	int (*fn)(const struct cli_opts *o);
 	unsigned flags;       /* CLI_F_* accepted */
 	const char *usage;    /* "start [flags]" */
-	const char *summary;  /* one line for the verb list */
+	const char *summary;  /* one line for the verb list; NULL: hidden */
 	const char *help;     /* full text, lines end with \n */
 };
 
@@ -42,6 +42,28 @@ int cmd_checks(const struct cli_opts *o);
 int cmd_fault(const struct cli_opts *o);
 int cmd_dashboard(const struct cli_opts *o);
 int cmd_config(const struct cli_opts *o);
+int cmd_runs(const struct cli_opts *o);        /* cmd_runs.c */
+int cmd_history(const struct cli_opts *o);     /* cmd_runs.c */
+int cmd_completion(const struct cli_opts *o);  /* gen.c */
+int cmd_man(const struct cli_opts *o);         /* gen.c */
+
+struct cli_run;
+
+/* --- ci.c ------------------------------------------------------------ */
+
+/* Copy the run's reports to --junit/--html/--md and append report.md to
+ * $GITHUB_STEP_SUMMARY when set. 0, or -1 after printing what failed. */
+int ci_write_outputs(const struct cli_run *r, const struct cli_opts *o);
+/* Sonobuoy plugin end: junit.xml, report.json, report.html and
+ * results.tar.gz into the results dir, then its done file naming the
+ * tarball. 0, or -1 after printing what failed (done is still written). */
+int ci_sonobuoy_results(const struct cli_run *r);
+/* POST a progress update when SONOBUOY_PROGRESS_PORT is set (else 0).
+ * 0 when accepted (2xx), -1 otherwise. */
+int ci_sonobuoy_progress(const char *msg, long total, long completed, int failing);
+
+/* The verb table of main.c (for the generated man pages and completions). */
+const struct verb *cli_verbs(size_t *n);
 
 /* --- out.c ------------------------------------------------------------ */
 

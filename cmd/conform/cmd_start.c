@@ -151,7 +151,7 @@ int cmd_run(const struct cli_opts *o)
 	struct cli_run r;
 	struct run_config cfg;
 	pid_t child;
-	int64_t t0, stop_at = 0, last_shown = -1;
+	int64_t t0, stop_at = 0, last_shown = -1, last_progress = -1;
 	int rc, wst = 0, exited = 0, abnormal;
 	char d[32];
 
@@ -171,6 +171,23 @@ int cmd_run(const struct cli_opts *o)
 	t0 = mono_ms();
 	for (;;) {
 		int64_t now = mono_ms(), el = now - t0;
+
+		/* Sonobuoy: a progress update per window */
+		if (o->sonobuoy && cfg.window_ms > 0 && el / cfg.window_ms != last_progress) {
+			double elapsed = (double)el / 1000.0;
+			int failing = 0;
+			char state[32] = "", msg[160], tot[32];
+
+			last_progress = el / cfg.window_ms;
+			poll_status(&r, &elapsed, &failing, state, sizeof(state));
+			snprintf(msg, sizeof(msg), "run %s: %llds of %s, %d check%s failing", r.id,
+				 (long long)elapsed, dur_format(cfg.duration_ms, tot, sizeof(tot)),
+				 failing, failing == 1 ? "" : "s");
+			if (ci_sonobuoy_progress(msg, (long)(cfg.duration_ms / cfg.window_ms),
+						 (long)(elapsed * 1000.0 / (double)cfg.window_ms),
+						 failing))
+				fprintf(stderr, "conform: sonobuoy progress update not accepted\n");
+		}
 		int step = out_err_tty() ? 1 : 10;
 
 		if (waitpid(child, &wst, WNOHANG) == child) {
@@ -241,5 +258,10 @@ int cmd_run(const struct cli_opts *o)
 			r.id);
 		abnormal = 1;
 	}
-	return cli_finish(&r, abnormal);
+	rc = cli_finish(&r, abnormal);
+	if (ci_write_outputs(&r, o) && rc == EXIT_CONFORMANT)
+		rc = EXIT_ENV;
+	if (o->sonobuoy && ci_sonobuoy_results(&r) && rc == EXIT_CONFORMANT)
+		rc = EXIT_ENV;
+	return rc;
 }

@@ -14,7 +14,8 @@ static int cmd_version(const struct cli_opts *o);
 static int cmd_help(const struct cli_opts *o);
 
 static const struct verb verbs[] = {
-	{ "start", cmd_start, CLI_F_RUNCONF | CLI_F_STATE_DIR | CLI_F_JSON | CLI_F_RESUME,
+	{ "start", cmd_start,
+	  CLI_F_RUNCONF | CLI_F_STATE_DIR | CLI_F_JSON | CLI_F_RESUME | CLI_F_KEEP_RUNS,
 	  "start [flags] | start --resume",
 	  "start a run in the background",
 	  "Create a run under the state directory, start the monitor (conformd) and its\n"
@@ -69,14 +70,45 @@ static const struct verb verbs[] = {
 	  "wait for it, print the summary and the report paths and clear the active\n"
 	  "run. If the monitor died, the reports are rendered from the run's store.\n"
 	  "Exit 0 when the run is conformant, 1 when not.\n" },
-	{ "run", cmd_run, CLI_F_RUNCONF | CLI_F_STATE_DIR,
-	  "run --duration D [--config FILE] [flags]",
+	{ "run", cmd_run, CLI_F_RUNCONF | CLI_F_STATE_DIR | CLI_F_KEEP_RUNS | CLI_F_JUNIT | CLI_F_HTML | CLI_F_MD |
+	  CLI_F_SONOBUOY,
+	  "run --duration D [--config FILE] [--junit PATH] [--html PATH] [--md PATH] [flags]",
 	  "start, wait for the duration, stop: for CI",
 	  "Start a run, show its progress until --duration is over, then stop it and\n"
 	  "print the summary (reports/junit.xml is there for CI). Ctrl-C stops early and\n"
 	  "still writes the reports. Exit 0 when conformant, 1 when not, 3 when the\n"
 	  "monitor failed. --config FILE reads the settings from a file (docs/config.md;\n"
-	  "its \"duration\" then stands for --duration); flags given override it.\n" },
+	  "its \"duration\" then stands for --duration); flags given override it.\n"
+	  "--junit, --html and --md copy those reports where CI wants them; when\n"
+	  "GITHUB_STEP_SUMMARY names a file, the Markdown summary is appended to it.\n"
+	  "--sonobuoy runs as a Sonobuoy plugin (manifests/sonobuoy/): junit.xml,\n"
+	  "report.json and report.html go into $SONOBUOY_RESULTS_DIR (default\n"
+	  "/tmp/sonobuoy/results) with results.tar.gz, whose path is written to its\n"
+	  "done file; with SONOBUOY_PROGRESS_PORT set, progress is posted every window.\n" },
+	{ "runs", cmd_runs, CLI_F_STATE_DIR | CLI_F_JSON,
+	  "runs [--json]",
+	  "list the runs in the state directory",
+	  "List the runs kept in the state directory, oldest first: id, start,\n"
+	  "duration, platform, mesh, verdict and how many checks failed. A run still\n"
+	  "going shows `running`, one whose monitor died `monitor-died`.\n"
+	  "The state directory keeps the newest --keep-runs runs (default 30).\n" },
+	{ "history", cmd_history, CLI_F_STATE_DIR | CLI_F_JSON | CLI_F_LAST,
+	  "history [CHECK] [--last N] [--json]",
+	  "each check's verdict over the last runs, and since when it fails",
+	  "Show, per check (or only CHECK), its verdict in each of the last N runs\n"
+	  "(default 10; P pass, F fail, - skipped or not selected, ? no report yet),\n"
+	  "oldest first, and for its latest failure since when it fails: the first\n"
+	  "run of that streak of failing runs and the first failing window in it.\n"
+	  "Exit 0 when the latest run of every check shown passed, 1 when not.\n" },
+	{ "completion", cmd_completion, 0,
+	  "completion bash|zsh|fish",
+	  "print a shell completion script",
+	  "Print the completion script for a shell, built from the same tables as\n"
+	  "--help (verbs, flags, check ids, fault kinds, report formats). E.g.\n"
+	  "  source <(conform completion bash)\n"
+	  "  conform completion zsh > \"${fpath[1]}/_conform\"\n"
+	  "  conform completion fish > ~/.config/fish/completions/conform.fish\n"
+	  "`make install` installs all three.\n" },
 	{ "report", cmd_report, CLI_F_FORMAT | CLI_F_OUT | CLI_F_RUN | CLI_F_STATE_DIR,
 	  "report [--format FORMAT] [--out PATH] [--run ID]",
 	  "render a run's report from its store",
@@ -120,7 +152,15 @@ static const struct verb verbs[] = {
 	  "help [VERB]",
 	  "show help for conform or a verb",
 	  "Show the list of verbs, or the full help of one.\n" },
+	/* hidden (no summary): the man pages at build time, `conform __man PAGE` */
+	{ "__man", cmd_man, 0, "__man conform|conformd|conform-workload", NULL, "" },
 };
+
+const struct verb *cli_verbs(size_t *n)
+{
+	*n = ARRAY_SIZE(verbs);
+	return verbs;
+}
 
 static const struct verb *verb_find(const char *name)
 {
@@ -140,7 +180,8 @@ static void print_list(FILE *f)
 		"conform checks that a service mesh keeps its promises, window by window.\n\n"
 		"verbs:\n");
 	for (i = 0; i < ARRAY_SIZE(verbs); i++)
-		fprintf(f, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
+		if (verbs[i].summary)
+			fprintf(f, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
 	fprintf(f, "\n`conform help VERB` or `conform VERB --help` for a verb's flags.\n"
 		"exit codes: 0 conformant, 1 not conformant, 2 usage or config error,\n"
 		"            3 environment error (missing dependency, monitor not running)\n");

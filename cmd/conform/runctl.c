@@ -21,6 +21,7 @@
 #include "cli.h"
 #include "config/config.h"
 #include "base/util.h"
+#include "config/runs.h"
 
 #define START_DEADLINE_MS 30000
 #define LOCK_WAIT_MS 45000
@@ -416,6 +417,13 @@ static int resume_run(const struct cli_opts *o, struct cli_run *r, struct run_co
 	if ((rc = wait_running(r, *child)))
 		goto out;
 	r->state = RUN_STATE_RUNNING;
+	/* bounded history: the oldest runs go, never this one nor a live one */
+	{
+		size_t keep = o->keep_runs ? (size_t)o->keep_runs : CLI_KEEP_RUNS_DEFAULT;
+
+		if (runs_prune(r->state_dir, keep, r->id, err, sizeof(err)) < 0)
+			fprintf(stderr, "conform: warning: %s (the run goes on)\n", err);
+	}
 	rc = 0;
 out:
 	state_unlock(lockfd);
@@ -509,6 +517,13 @@ int cli_start_run(const struct cli_opts *o, int is_run, struct cli_run *r,
 		goto out;
 	}
 	r->state = RUN_STATE_RUNNING;
+	/* bounded history: the oldest runs go, never this one nor a live one */
+	{
+		size_t keep = o->keep_runs ? (size_t)o->keep_runs : CLI_KEEP_RUNS_DEFAULT;
+
+		if (runs_prune(r->state_dir, keep, r->id, err, sizeof(err)) < 0)
+			fprintf(stderr, "conform: warning: %s (the run goes on)\n", err);
+	}
 	rc = 0;
 out:
 	state_unlock(lockfd);

@@ -15,14 +15,7 @@
 #include "report/report.h"
 #include "config/state.h"
 
-struct flag_desc {
-	unsigned bit;
-	const char *name;      /* "--duration" */
-	const char *metavar;   /* "D", NULL for a switch */
-	const char *help;
-};
-
-static const struct flag_desc flags[] = {
+static const struct cliflag_desc flags[] = {
 	{ CLI_F_PLATFORM, "--platform", "P", "where workloads run (default local):" },
 	{ CLI_F_MESH, "--mesh", "M", "the mesh to validate [on which platforms]:" },
 	{ CLI_F_DURATION, "--duration", "D",
@@ -57,8 +50,26 @@ static const struct flag_desc flags[] = {
 	{ CLI_F_STATE_DIR, "--state-dir", "DIR",
 	  "state directory (default $CONFORM_STATE_DIR, else\n"
 	  "                     $XDG_STATE_HOME/conform, else ~/.local/state/conform)" },
+	{ CLI_F_KEEP_RUNS, "--keep-runs", "N",
+	  "keep the newest N run directories, prune older ones when a run\n"
+	  "                     starts (default 30; the active run is never pruned)" },
+	{ CLI_F_JUNIT, "--junit", "PATH", "also write the JUnit report to PATH (for CI)" },
+	{ CLI_F_HTML, "--html", "PATH", "also write the HTML report to PATH" },
+	{ CLI_F_MD, "--md", "PATH",
+	  "also write the Markdown summary to PATH (with GITHUB_STEP_SUMMARY\n"
+	  "                     set, it is appended there as well)" },
+	{ CLI_F_SONOBUOY, "--sonobuoy", NULL,
+	  "run as a Sonobuoy plugin: reports into $SONOBUOY_RESULTS_DIR, then\n"
+	  "                     its done file; progress to $SONOBUOY_PROGRESS_PORT" },
+	{ CLI_F_LAST, "--last", "N", "how many of the latest runs to show (default 10)" },
 	{ CLI_F_HELP, "--help", NULL, "show this help" },
 };
+
+const struct cliflag_desc *cliflags_table(size_t *n)
+{
+	*n = ARRAY_SIZE(flags);
+	return flags;
+}
 
 static int fail(struct cli_error *e, const char *hint, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -75,7 +86,7 @@ static int fail(struct cli_error *e, const char *hint, const char *fmt, ...)
 }
 
 /* A flag by name among those allowed; *known tells whether the name exists at all. */
-static const struct flag_desc *flag_find(const char *name, size_t nlen, unsigned allowed,
+static const struct cliflag_desc *flag_find(const char *name, size_t nlen, unsigned allowed,
 					 int *known)
 {
 	size_t i;
@@ -161,7 +172,7 @@ int cliflags_parse_checks(const char *list, char out[][32], size_t max, size_t *
 	return 0;
 }
 
-static int set_value(const struct flag_desc *f, const char *v, struct cli_opts *o,
+static int set_value(const struct cliflag_desc *f, const char *v, struct cli_opts *o,
 		     struct cli_error *e)
 {
 	int64_t ms;
@@ -284,6 +295,26 @@ static int set_value(const struct flag_desc *f, const char *v, struct cli_opts *
 				    "--interval '%s': out of range", v);
 		o->interval_ms = ms;
 		return 0;
+	case CLI_F_KEEP_RUNS:
+		if (parse_i64(v, 1, 100000, &o->keep_runs))
+			return fail(e, "use a count of runs, e.g. --keep-runs 30",
+				    "--keep-runs '%s': not a number between 1 and 100000", v);
+		return 0;
+	case CLI_F_LAST:
+		if (parse_i64(v, 1, 1000, &o->last))
+			return fail(e, "use a count of runs, e.g. --last 10",
+				    "--last '%s': not a number between 1 and 1000", v);
+		return 0;
+	case CLI_F_JUNIT:
+	case CLI_F_HTML:
+	case CLI_F_MD: {
+		char *dst = f->bit == CLI_F_JUNIT ? o->junit : f->bit == CLI_F_HTML ? o->html : o->md;
+
+		if (!*v || str_copy(dst, PATH_MAX, v))
+			return fail(e, "give a file path, e.g. --junit results/junit.xml",
+				    "%s: empty or too long", f->name);
+		return 0;
+	}
 	case CLI_F_FOR:
 		if (parse_dur_flag(f->name, v, &ms, e))
 			return -1;
@@ -305,7 +336,7 @@ int cliflags_parse(unsigned allowed, const char *verb, int argc, char **argv,
 	memset(e, 0, sizeof(*e));
 	for (i = 0; i < argc; i++) {
 		const char *a = argv[i];
-		const struct flag_desc *f;
+		const struct cliflag_desc *f;
 		const char *eq, *v;
 		size_t nlen;
 		int known;
@@ -347,6 +378,8 @@ int cliflags_parse(unsigned allowed, const char *verb, int argc, char **argv,
 				o->json = 1;
 			if (f->bit == CLI_F_WATCH)
 				o->watch = 1;
+			if (f->bit == CLI_F_SONOBUOY)
+				o->sonobuoy = 1;
 			o->set |= f->bit;
 			continue;
 		}

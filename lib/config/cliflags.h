@@ -38,6 +38,12 @@ enum cli_flag {
 	CLI_F_METRICS    = 1u << 19,  /* --metrics-addr 127.0.0.1:PORT (start, run) */
 	CLI_F_CONFIG     = 1u << 20,  /* --config FILE: a run config file (start, run; config.h) */
 	CLI_F_RESUME     = 1u << 21,  /* start --resume: restart the dead monitor of the current run */
+	CLI_F_KEEP_RUNS  = 1u << 22,  /* --keep-runs N: run directories kept (start, run) */
+	CLI_F_JUNIT      = 1u << 23,  /* run --junit PATH: also write junit.xml there */
+	CLI_F_HTML       = 1u << 24,  /* run --html PATH */
+	CLI_F_MD         = 1u << 25,  /* run --md PATH */
+	CLI_F_SONOBUOY   = 1u << 26,  /* run --sonobuoy: be a Sonobuoy plugin (results dir, done) */
+	CLI_F_LAST       = 1u << 27,  /* history --last N */
 };
 
 /* The flags that shape a run (start, run). */
@@ -45,6 +51,22 @@ enum cli_flag {
 		       CLI_F_RATE | CLI_F_CHECKS | CLI_F_METRICS | CLI_F_CONFIG)
 
 #define CLI_MAX_ARGS 8
+#define CLI_KEEP_RUNS_DEFAULT 30
+#define CLI_HISTORY_LAST_DEFAULT 10
+
+/*
+ * One row of the flag table. The same rows drive the parser, `--help`, the
+ * man pages and the shell completions (`conform completion`), so they
+ * cannot drift. help may continue on lines indented for `--help`.
+ */
+struct cliflag_desc {
+	unsigned bit;
+	const char *name;      /* "--duration" */
+	const char *metavar;   /* "D", NULL for a switch */
+	const char *help;
+};
+/* The whole table, in --help order; *n receives its length. Static, not owned. */
+const struct cliflag_desc *cliflags_table(size_t *n);
 
 struct cli_opts {
 	unsigned set;                  /* CLI_F_* bits of the flags given */
@@ -70,6 +92,12 @@ struct cli_opts {
 	int64_t interval_ms;           /* --interval, 0 when not given */
 	char metrics_addr[64];         /* --metrics-addr */
 	char config[PATH_MAX];         /* --config FILE (not read here: see config.h) */
+	int64_t keep_runs;             /* --keep-runs N, 0 when not given */
+	char junit[PATH_MAX];          /* --junit PATH */
+	char html[PATH_MAX];           /* --html PATH */
+	char md[PATH_MAX];             /* --md PATH */
+	int sonobuoy;                  /* --sonobuoy */
+	int64_t last;                  /* --last N, 0 when not given */
 	int nargs;                     /* positional arguments (point into argv) */
 	const char *args[CLI_MAX_ARGS];
 };
