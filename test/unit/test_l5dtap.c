@@ -574,6 +574,18 @@ TEST(correlate_into_tap_lines)
 	ASSERT_EQ(l5d_tap_corr_add(&c, &g.ev[5], 1, &l), 1);
 	ASSERT_STR_EQ(l.request_id, "grpc.basic.grpc-client.1.5");
 	l5d_tap_corr_release(&c);
+
+	/* the identity is the mTLS peer's even when no l5d-client-id was tapped */
+	{
+		struct l5d_tap_event rq = g.ev[0];
+
+		rq.client_id_hdr[0] = '\0';
+		ASSERT_EQ(l5d_tap_corr_init(&c, 4), 0);
+		ASSERT_EQ(l5d_tap_corr_add(&c, &rq, 1, &l), 0);
+		ASSERT_EQ(l5d_tap_corr_add(&c, &g.ev[2], 1, &l), 1);
+		ASSERT_STR_EQ(l.identity, ID("http-client"));
+		l5d_tap_corr_release(&c);
+	}
 }
 
 int main(void)
