@@ -322,6 +322,32 @@ TEST(restart_seen_by_start_time)
 	prom_set_free(pb);
 }
 
+/* A series twice in one scrape (no proxy should, the fuzzer did): matched
+ * occurrence by occurrence, never a phantom delta or reset. */
+TEST(delta_repeated_series)
+{
+	const char *a = "# TYPE req counter\nreq{x=\"1\"} 10\nreq{x=\"1\"} 50\n";
+	const char *b = "# TYPE req counter\nreq{x=\"1\"} 15\nreq{x=\"1\"} 52\nreq{x=\"1\"} 4\n";
+	struct prom_set *pa = NULL, *pb = NULL, *d = NULL;
+	uint64_t resets = 9;
+
+	ASSERT_EQ(parse_str(a, &pa, NULL, 0), 0);
+	ASSERT_EQ(parse_str(b, &pb, NULL, 0), 0);
+	ASSERT_EQ(prom_delta(pa, pa, &d, &resets, NULL), 0);
+	ASSERT_UEQ(resets, 0);
+	ASSERT_NEAR(prom_value(d, 0), 0, 0);
+	ASSERT_NEAR(prom_value(d, 1), 0, 0);
+	prom_set_free(d);
+	ASSERT_EQ(prom_delta(pa, pb, &d, &resets, NULL), 0);
+	ASSERT_UEQ(resets, 0);
+	ASSERT_NEAR(prom_value(d, 0), 5, 0);
+	ASSERT_NEAR(prom_value(d, 1), 2, 0);
+	ASSERT_NEAR(prom_value(d, 2), 4, 0);   /* a third occurrence: new */
+	prom_set_free(d);
+	prom_set_free(pa);
+	prom_set_free(pb);
+}
+
 int main(void)
 {
 	RUN(fixture_server_2_18);
@@ -332,5 +358,6 @@ int main(void)
 	RUN(garbage);
 	RUN(delta_and_reset);
 	RUN(restart_seen_by_start_time);
+	RUN(delta_repeated_series);
 	TEST_MAIN_END();
 }

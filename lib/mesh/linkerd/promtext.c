@@ -630,9 +630,8 @@ int prom_each(const struct prom_set *s, const char *name, const struct prom_matc
 
 /* ---- deltas ---- */
 
-/* The identity of a series: its name and its labels sorted by name,
- * separated by bytes no name or value of the text format holds unescaped
- * next to each other (\x01 between pairs, \x02 inside one). */
+/* The identity of a series: its name and its labels sorted by name, each
+ * string followed by a NUL, which no name or (parsed) value can hold. */
 static int prom_series_key(const struct prom_set *s, size_t i, struct dynbuf *b)
 {
 	const struct prom_smp *sm = &s->smp[i];
@@ -649,13 +648,13 @@ static int prom_series_key(const struct prom_set *s, size_t i, struct dynbuf *b)
 		}
 		idx[k] = j;
 	}
-	if (dynbuf_adds(b, prom_name(s, i)))
+	if (dynbuf_add(b, prom_name(s, i), strlen(prom_name(s, i)) + 1))
 		return -ENOMEM;
 	for (uint16_t j = 0; j < sm->nlab; j++) {
 		const struct prom_lab *l = &s->lab[sm->lab + idx[j]];
+		const char *n = prom_str(s, l->name), *v = prom_str(s, l->value);
 
-		if (dynbuf_add(b, "\x01", 1) || dynbuf_adds(b, prom_str(s, l->name)) ||
-		    dynbuf_add(b, "\x02", 1) || dynbuf_adds(b, prom_str(s, l->value)))
+		if (dynbuf_add(b, n, strlen(n) + 1) || dynbuf_add(b, v, strlen(v) + 1))
 			return -ENOMEM;
 	}
 	return 0;
@@ -677,7 +676,37 @@ struct prom_slot {
 	char *key;          /* NULL: empty slot */
 	size_t keylen;
 	double value;
+	uint32_t nprev;     /* occurrences of the series in prev (on its first slot) */
+	uint32_t ncur;      /* occurrences matched in cur so far (idem) */
 };
+
+struct prom_tab {
+	struct prom_slot *s;
+	size_t mask;
+};
+
+/* The slot of key: its own, or the empty one where it would go. */
+static struct prom_slot *prom_tab_slot(struct prom_tab *t, const char *key, size_t len)
+{
+	uint64_t h = prom_hash(key, len);
+	size_t k;
+
+	for (k = h & t->mask; t->s[k].key; k = (k + 1) & t->mask)
+		if (t->s[k].hash == h && t->s[k].keylen == len && !memcmp(t->s[k].key, key, len))
+			break;
+	t->s[k].hash = h;
+	return &t->s[k];
+}
+
+/* A series repeated within one scrape is matched occurrence by occurrence:
+ * the n-th one (n > 0) is keyed as the series, a NUL and n, which reads as
+ * an empty label name no parsed series can have. */
+static int prom_key_occurrence(struct dynbuf *b, uint32_t n)
+{
+	if (dynbuf_add(b, "", 1))
+		return -ENOMEM;
+	return dynbuf_addf(b, "%u", (unsigned)n) ? -ENOMEM : 0;
+}
 
 /* 1 when sample name is a cumulative series (differenced). */
 static int prom_cumulative(const struct prom_set *s, size_t i)
@@ -733,9 +762,9 @@ int prom_delta(const struct prom_set *prev, const struct prom_set *cur, struct p
 	       uint64_t *resets, int *restarted)
 {
 	struct dynbuf key = DYNBUF_INIT(PROM_LINE_MAX * 2);
-	struct prom_slot *tab = NULL;
+	struct prom_tab tab = { NULL, 0 };
 	struct prom_set *d;
-	size_t ntab = 0, mask = 0;
+	size_t ntab = 0;
 	uint64_t nreset = 0;
 	double t0, t1;
 	int restart = 0, rc = -ENOMEM;
@@ -749,38 +778,38 @@ int prom_delta(const struct prom_set *prev, const struct prom_set *cur, struct p
 	if (prev && prev->nsmp) {
 		for (ntab = 16; ntab < prev->nsmp * 2; ntab *= 2)
 			;
-		mask = ntab - 1;
-		tab = calloc(ntab, sizeof(*tab));
-		if (!tab)
+		tab.mask = ntab - 1;
+		tab.s = calloc(ntab, sizeof(*tab.s));
+		if (!tab.s)
 			goto out;
 		for (size_t i = 0; i < prev->nsmp; i++) {
-			uint64_t h;
-			size_t k;
+			struct prom_slot *first, *sl;
 
 			if (!prom_cumulative(prev, i))
 				continue;
 			if (prom_series_key(prev, i, &key))
 				goto out;
-			h = prom_hash(key.buf, key.len);
-			for (k = h & mask; tab[k].key; k = (k + 1) & mask)
-				if (tab[k].hash == h && tab[k].keylen == key.len &&
-				    !memcmp(tab[k].key, key.buf, key.len))
-					break;
-			if (!tab[k].key) {
-				tab[k].key = malloc(key.len);
-				if (!tab[k].key)
+			sl = first = prom_tab_slot(&tab, key.buf, key.len);
+			if (first->key) {
+				if (prom_key_occurrence(&key, first->nprev))
 					goto out;
-				memcpy(tab[k].key, key.buf, key.len);
-				tab[k].keylen = key.len;
-				tab[k].hash = h;
+				sl = prom_tab_slot(&tab, key.buf, key.len);
 			}
-			tab[k].value = prev->smp[i].value;   /* a repeated series: the last wins */
+			if (!sl->key) {
+				sl->key = malloc(key.len);
+				if (!sl->key)
+					goto out;
+				memcpy(sl->key, key.buf, key.len);
+				sl->keylen = key.len;
+			}
+			first->nprev++;
+			sl->value = prev->smp[i].value;
 		}
 	}
 	for (size_t i = 0; i < d->nsmp; i++) {
 		double v = d->smp[i].value, was;
-		uint64_t h;
-		size_t k;
+		struct prom_slot *sl;
+		uint32_t occ;
 
 		if (!prom_cumulative(d, i))
 			continue;
@@ -788,18 +817,24 @@ int prom_delta(const struct prom_set *prev, const struct prom_set *cur, struct p
 			nreset++;
 			continue;
 		}
-		if (!tab)
+		if (!tab.s)
 			continue;
 		if (prom_series_key(d, i, &key))
 			goto out;
-		h = prom_hash(key.buf, key.len);
-		for (k = h & mask; tab[k].key; k = (k + 1) & mask)
-			if (tab[k].hash == h && tab[k].keylen == key.len &&
-			    !memcmp(tab[k].key, key.buf, key.len))
-				break;
-		if (!tab[k].key)
+		sl = prom_tab_slot(&tab, key.buf, key.len);
+		if (!sl->key)
 			continue;   /* new series: counted from 0 */
-		was = tab[k].value;
+		occ = sl->ncur++;
+		if (occ >= sl->nprev)
+			continue;   /* more occurrences than before: the extra ones are new */
+		if (occ > 0) {
+			if (prom_key_occurrence(&key, occ))
+				goto out;
+			sl = prom_tab_slot(&tab, key.buf, key.len);
+			if (!sl->key)
+				continue;
+		}
+		was = sl->value;
 		if (isnan(v) || isnan(was))
 			continue;
 		if (v < was)
@@ -809,9 +844,9 @@ int prom_delta(const struct prom_set *prev, const struct prom_set *cur, struct p
 	}
 	rc = 0;
 out:
-	for (size_t k = 0; tab && k < ntab; k++)
-		free(tab[k].key);
-	free(tab);
+	for (size_t k = 0; tab.s && k < ntab; k++)
+		free(tab.s[k].key);
+	free(tab.s);
 	dynbuf_release(&key);
 	if (rc) {
 		prom_set_free(d);
