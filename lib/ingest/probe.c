@@ -13,10 +13,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/tlsprobe.h"
 #include "checks/check.h"
-#include "mesh/haproxy/rt.h"
 #include "evidence/outcome.h"
-#include "mesh/haproxy/pki.h"
 #include "base/util.h"
 
 #define PROBE_TIMEOUT_MS 2000
@@ -30,51 +29,6 @@ struct prober {
 	int stop;
 	uint64_t seq;
 };
-
-int probe_parse_show_cert(const char *text, char *cn, size_t cnlen, int64_t *not_after)
-{
-	const char *p = text;
-	int have_cn = 0, have_na = 0;
-
-	while (p && *p) {
-		const char *nl = strchr(p, '\n');
-		size_t n = nl ? (size_t)(nl - p) : strlen(p);
-		char line[512];
-
-		if (n < sizeof(line)) {
-			memcpy(line, p, n);
-			line[n] = '\0';
-			if (n && line[n - 1] == '\r')
-				line[n - 1] = '\0';
-			if (!strncmp(line, "notAfter: ", 10)) {
-				struct tm tm;
-				char *end;
-
-				memset(&tm, 0, sizeof(tm));
-				end = strptime(line + 10, "%b %d %H:%M:%S %Y", &tm);
-				if (end && (!*end || !strcmp(end, " GMT"))) {
-					*not_after = (int64_t)timegm(&tm);
-					have_na = 1;
-				}
-			} else if (!strncmp(line, "Subject: ", 9)) {
-				/* "/CN=name" possibly among other RDNs */
-				const char *c = strstr(line + 9, "CN=");
-
-				if (c) {
-					size_t l = strcspn(c + 3, "/,");
-
-					if (l > 0 && l < cnlen) {
-						memcpy(cn, c + 3, l);
-						cn[l] = '\0';
-						have_cn = 1;
-					}
-				}
-			}
-		}
-		p = nl ? nl + 1 : NULL;
-	}
-	return have_cn && have_na ? 0 : -1;
-}
 
 static struct agg_row *row_new(struct agg_row *rows, size_t *n, const char *check,
 			       unsigned outcome, int code, const char *backend,
@@ -112,11 +66,11 @@ static int split_addr(const char *addr, char *ip, size_t iplen, int *port)
 }
 
 /* Outcome of one refusal probe: ok when refused, http_other when accepted. */
-static unsigned refusal_outcome(const struct pki_probe_result *r, int plain, int *code)
+static unsigned refusal_outcome(const struct tlsprobe_result *r, int plain, int *code)
 {
 	*code = 0;
 	switch (r->status) {
-	case PKI_PROBE_OK:
+	case TLSPROBE_OK:
 		if (plain) {
 			/* reason is "answered: HTTP/1.1 200 OK" */
 			const char *sp = strstr(r->reason, "HTTP/");
@@ -132,8 +86,8 @@ static unsigned refusal_outcome(const struct pki_probe_result *r, int plain, int
 			}
 		}
 		return OUT_HTTP_OTHER;
-	case PKI_PROBE_CONNECT_REFUSED:
-	case PKI_PROBE_CONNECT_TIMEOUT:
+	case TLSPROBE_CONNECT_REFUSED:
+	case TLSPROBE_CONNECT_TIMEOUT:
 		return OUT_CONNECT_FAILED;
 	default:
 		return OUT_OK;
@@ -164,8 +118,8 @@ static void probe_round(struct prober *p)
 		goto out;
 	for (size_t i = 0; i < info.n; i++) {
 		const struct mesh_probe_target *t = &info.t[i];
-		struct pki_probe_opts o;
-		struct pki_probe_result r;
+		struct tlsprobe_opts o;
+		struct tlsprobe_result r;
 		char ip[64], backend[32];
 		int port, code;
 		int64_t t0;
@@ -184,7 +138,7 @@ static void probe_round(struct prober *p)
 
 					o.client_pem = k == 2 ? info.foreign_pem : NULL;
 					t0 = mono_ns();
-					if ((k == 0 ? pki_plaintext_probe(&o, &r) : pki_tls_probe(&o, &r)) < 0) {
+					if ((k == 0 ? tlsprobe_plaintext(&o, &r) : tlsprobe_tls(&o, &r)) < 0) {
 						outc = OUT_CONNECT_FAILED;
 						code = 0;
 					} else {
@@ -199,7 +153,7 @@ static void probe_round(struct prober *p)
 				o.client_pem = info.client_pem;
 				o.ca_path = info.ca;
 				t0 = mono_ns();
-				if (pki_tls_probe(&o, &r) == 0 && r.got_server_cert)
+				if (tlsprobe_tls(&o, &r) == 0 && r.got_server_cert)
 					row_new(rows, &n, "identity.expiry", OUT_OK,
 						(int)clamp_left(r.server.not_after), t->workload,
 						r.server.cn, sec, (mono_ns() - t0) / 1000);
@@ -208,21 +162,20 @@ static void probe_round(struct prober *p)
 						"", sec, (mono_ns() - t0) / 1000);
 			}
 		}
-		if (t->admin_sock[0] && p->cfg.expiry) {
-			struct dynbuf b = DYNBUF_INIT(64 * 1024);
-			char cmd[PATH_MAX + 32], cn[PKI_NAME_MAX] = "";
+		if (t->cert_from_proxy && p->cfg.expiry) {
+			char cn[TLS_NAME_MAX] = "";
 			int64_t na = 0;
 
+			/* a workload no probe can reach (a client's outbound): the
+			 * adapter reads the certificate its proxy presents */
 			t0 = mono_ns();
-			str_fmt(cmd, sizeof(cmd), "show ssl cert %s", t->crt);
-			if (hrt_cmd(t->admin_sock, cmd, PROBE_TIMEOUT_MS, &b) == 0 && b.buf &&
-			    probe_parse_show_cert(b.buf, cn, sizeof(cn), &na) == 0)
+			if (p->cfg.mops->workload_cert(p->cfg.mesh, t->workload, cn, sizeof(cn),
+						       &na) == 0)
 				row_new(rows, &n, "identity.expiry", OUT_OK, (int)clamp_left(na),
 					t->workload, cn, sec, (mono_ns() - t0) / 1000);
 			else
 				row_new(rows, &n, "identity.expiry", OUT_TLS_FAILED, 0, t->workload, "",
 					sec, (mono_ns() - t0) / 1000);
-			dynbuf_release(&b);
 		}
 	}
 	if (n && store_put_batch(p->cfg.store, "conformd.probe", p->cfg.instance, ++p->seq, rows,

@@ -41,7 +41,5 @@ struct prober *probe_start(const struct probe_config *cfg);
 /* Stop after the round in progress and free. NULL is fine. */
 void probe_stop(struct prober *p);
 
-/* Parse `show ssl cert <file>` output: subject CN and notAfter (unix s). 0 or -1. */
-int probe_parse_show_cert(const char *text, char *cn, size_t cnlen, int64_t *not_after);
 
 #endif

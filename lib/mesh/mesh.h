@@ -51,8 +51,8 @@ struct mesh_plan {
 struct mesh_probe_target {
 	char workload[64];
 	char inbound[PLATFORM_ADDR_MAX];   /* servers: "IP:PORT" of the inbound, else "" */
-	char admin_sock[PATH_MAX];         /* clients: runtime socket of the outbound, else "" */
-	char crt[PATH_MAX];                /* clients: crt file the outbound loads */
+	int cert_from_proxy;               /* 1: no probe reaches it (a client's outbound):
+					    * ask workload_cert for what its proxy presents */
 };
 
 struct mesh_probe_info {
@@ -156,6 +156,12 @@ struct mesh_ops {
 	void (*tick)(struct mesh *m);
 	/* What the probes look at; -ENOTSUP without a mesh. */
 	int (*probe_info)(struct mesh *m, struct mesh_probe_info *out);
+	/* The certificate workload name's proxy presents, read from the proxy
+	 * itself (for targets with cert_from_proxy). 0 with its subject CN in
+	 * cn and *not_after (unix s); -ENOENT not a meshed workload, -ENOTSUP
+	 * the mesh cannot tell, -EIO the proxy did not answer in time. */
+	int (*workload_cert)(struct mesh *m, const char *name, char *cn, size_t cnlen,
+			     int64_t *not_after);
 	/* Free everything (sidecars must have been stopped). NULL is fine. */
 	void (*release)(struct mesh *m);
 };

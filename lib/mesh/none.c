@@ -115,6 +115,17 @@ static int none_probe_info(struct mesh *m, struct mesh_probe_info *out)
 	return -ENOTSUP;
 }
 
+static int none_workload_cert(struct mesh *m, const char *name, char *cn, size_t cnlen,
+			      int64_t *not_after)
+{
+	(void)m;
+	(void)name;
+	(void)cn;
+	(void)cnlen;
+	(void)not_after;
+	return -ENOTSUP;
+}
+
 static void none_release(struct mesh *m)
 {
 	free(m);
@@ -137,5 +148,6 @@ const struct mesh_ops mesh_none = {
 	.revert_fault = none_revert_fault,
 	.tick = none_tick,
 	.probe_info = none_probe_info,
+	.workload_cert = none_workload_cert,
 	.release = none_release,
 };

@@ -371,8 +371,8 @@ static int cmd_rt(int argc, char **argv)
 
 static int cmd_probe(int argc, char **argv)
 {
-	struct pki_probe_opts o = { .timeout_ms = 2000, .alpn = "h2,http/1.1" };
-	struct pki_probe_result r;
+	struct tlsprobe_opts o = { .timeout_ms = 2000, .alpn = "h2,http/1.1" };
+	struct tlsprobe_result r;
 	int64_t port;
 	int plain = 0;
 
@@ -393,12 +393,12 @@ static int cmd_probe(int argc, char **argv)
 		else
 			return usage();
 	}
-	if (plain ? pki_plaintext_probe(&o, &r) : pki_tls_probe(&o, &r)) {
-		fprintf(stderr, "meshtool: probe: %s\n", pki_last_error());
+	if (plain ? tlsprobe_plaintext(&o, &r) : tlsprobe_tls(&o, &r)) {
+		fprintf(stderr, "meshtool: probe: %s\n", tlsprobe_last_error());
 		return 1;
 	}
 	printf("status=%s alert=%d alpn=%s server_cn=%s not_after=%" PRId64 " reason=\"%s\"\n",
-	       pki_probe_status_str(r.status), r.alert, r.alpn[0] ? r.alpn : "-",
+	       tlsprobe_status_str(r.status), r.alert, r.alpn[0] ? r.alpn : "-",
 	       r.got_server_cert ? r.server.cn : "-",
 	       r.got_server_cert ? r.server.not_after : 0, r.reason);
 	return 0;
@@ -406,7 +406,7 @@ static int cmd_probe(int argc, char **argv)
 
 static int cmd_certinfo(int argc, char **argv)
 {
-	struct pki_cert_info ci;
+	struct tls_cert_info ci;
 
 	if (argc != 3)
 		return usage();

@@ -34,6 +34,7 @@ TEST(mesh_rows_keep_the_contract)
 		ASSERT(o->prepare && o->plan && o->start_sidecars && o->identity_header &&
 		       o->route && o->configure && o->tap_open && o->tap_read &&
 		       o->inject_fault && o->revert_fault && o->tick && o->probe_info &&
+		       o->workload_cert &&
 		       o->release);
 		/* a mesh without proxies has nothing to fault, plan or tap */
 		if (!(o->caps & MESH_CAP_PROXIES))
@@ -98,6 +99,7 @@ TEST(baseline_mesh_behaves_as_no_mesh)
 	struct mesh_tap_line tl[2];
 	struct mesh_probe_info pi;
 	char out[64], err[256];
+	int64_t na = 0;
 	int fd = 0;
 
 	ASSERT(o);
@@ -119,6 +121,7 @@ TEST(baseline_mesh_behaves_as_no_mesh)
 	mf.kind = FAULT_MTLS_OFF;
 	ASSERT(o->inject_fault(m, &mf, err, sizeof(err)) < 0);
 	ASSERT_EQ(o->probe_info(m, &pi), -ENOTSUP);
+	ASSERT(o->workload_cert(m, "http-client", out, sizeof(out), &na) < 0);
 	o->tick(m);
 	o->release(m);
 	o->release(NULL);

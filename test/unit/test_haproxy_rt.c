@@ -275,8 +275,34 @@ TEST(timeout_and_cap)
 	unlink(path);
 }
 
+/* `show ssl cert FILE` as HAProxy 2.6 answers it: subject and notAfter read,
+ * anything missing refused (identity.expiry of clients rests on it). */
+TEST(parse_show_cert)
+{
+	char cn[64];
+	int64_t na = 0;
+
+	ASSERT_EQ(hrt_parse_show_cert("Filename: /r/pki/http-client.pem\n"
+				      "Status: Used\nSerial: 01\n"
+				      "notBefore: Dec  6 06:00:00 2026 GMT\n"
+				      "notAfter: Dec  7 06:00:00 2026 GMT\r\n"
+				      "Subject: /CN=http-client.conform.serviceaccount.identity\n",
+				      cn, sizeof(cn), &na), 0);
+	ASSERT_STR_EQ(cn, "http-client.conform.serviceaccount.identity");
+	ASSERT_EQ(na, 1796623200);   /* 2026-12-07T06:00:00Z */
+	ASSERT_EQ(hrt_parse_show_cert("notAfter: Dec  7 06:00:00 2026 GMT\n", cn, sizeof(cn),
+				      &na), -1);
+	ASSERT_EQ(hrt_parse_show_cert("Subject: /CN=x\nnotAfter: tomorrow\n", cn, sizeof(cn),
+				      &na), -1);
+	ASSERT_EQ(hrt_parse_show_cert("Subject: /O=x\nnotAfter: Dec  7 06:00:00 2026 GMT\n",
+				      cn, sizeof(cn), &na), -1);
+	ASSERT_EQ(hrt_parse_show_cert("Subject: /CN=a-name-longer-than-the-buffer-we-give\n"
+				      "notAfter: Dec  7 06:00:00 2026 GMT\n", cn, 8, &na), -1);
+}
+
 int main(void)
 {
+	RUN(parse_show_cert);
 	RUN(parse_show_stat);
 	RUN(parse_columns_by_name_and_quotes);
 	RUN(parse_rejects_bad_csv);

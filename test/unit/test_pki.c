@@ -70,7 +70,7 @@ TEST(ca_and_leaf_verify)
 {
 	struct pki_leaf_opts o = { .workload = "http-client", .valid_s = 3600 };
 	char ca_crt[512], ca_key[512], crt[512], pem[512], key[512];
-	struct pki_cert_info info;
+	struct tls_cert_info info;
 	X509 *c;
 
 	path_in(ca_crt, sizeof(ca_crt), "ca.crt");
@@ -154,7 +154,7 @@ TEST(short_validity_expires)
 {
 	struct pki_leaf_opts o = { .workload = "expiring", .valid_s = 60 };
 	char crt[512];
-	struct pki_cert_info info;
+	struct tls_cert_info info;
 	int64_t left;
 
 	path_in(crt, sizeof(crt), "expiring.crt");
@@ -203,16 +203,16 @@ TEST(ca_reload)
 
 TEST(probe_refused)
 {
-	struct pki_probe_opts o = { .host = "127.0.0.1", .port = 1, .timeout_ms = 1000 };
-	struct pki_probe_result r;
+	struct tlsprobe_opts o = { .host = "127.0.0.1", .port = 1, .timeout_ms = 1000 };
+	struct tlsprobe_result r;
 
-	ASSERT_EQ(pki_tls_probe(&o, &r), 0);
-	ASSERT_EQ(r.status, PKI_PROBE_CONNECT_REFUSED);
-	ASSERT_EQ(pki_plaintext_probe(&o, &r), 0);
-	ASSERT_EQ(r.status, PKI_PROBE_CONNECT_REFUSED);
+	ASSERT_EQ(tlsprobe_tls(&o, &r), 0);
+	ASSERT_EQ(r.status, TLSPROBE_CONNECT_REFUSED);
+	ASSERT_EQ(tlsprobe_plaintext(&o, &r), 0);
+	ASSERT_EQ(r.status, TLSPROBE_CONNECT_REFUSED);
 	o.host = "not-an-ip";
-	ASSERT_EQ(pki_tls_probe(&o, &r), -1);
-	ASSERT_EQ(pki_plaintext_probe(&o, &r), -1);
+	ASSERT_EQ(tlsprobe_tls(&o, &r), -1);
+	ASSERT_EQ(tlsprobe_plaintext(&o, &r), -1);
 }
 
 /* A listener that accepts and closes: TLS sees a close, plaintext no answer;
@@ -239,8 +239,8 @@ TEST(probe_closed_and_answered)
 {
 	struct sockaddr_in sa;
 	socklen_t sl = sizeof(sa);
-	struct pki_probe_opts o = { .host = "127.0.0.1", .timeout_ms = 2000 };
-	struct pki_probe_result r;
+	struct tlsprobe_opts o = { .host = "127.0.0.1", .timeout_ms = 2000 };
+	struct tlsprobe_result r;
 	pthread_t t;
 	int lfd = socket(AF_INET, SOCK_STREAM, 0);
 
@@ -253,14 +253,14 @@ TEST(probe_closed_and_answered)
 	getsockname(lfd, (struct sockaddr *)&sa, &sl);
 	o.port = ntohs(sa.sin_port);
 	pthread_create(&t, NULL, serve_two, &lfd);
-	ASSERT_EQ(pki_tls_probe(&o, &r), 0);
-	if (r.status != PKI_PROBE_TLS_CLOSED && r.status != PKI_PROBE_TLS_ERROR)
-		H_FAIL("tls probe of a closing listener: %s (%s)", pki_probe_status_str(r.status), r.reason);
+	ASSERT_EQ(tlsprobe_tls(&o, &r), 0);
+	if (r.status != TLSPROBE_TLS_CLOSED && r.status != TLSPROBE_TLS_ERROR)
+		H_FAIL("tls probe of a closing listener: %s (%s)", tlsprobe_status_str(r.status), r.reason);
 	ASSERT_EQ(r.got_server_cert, 0);
-	ASSERT_EQ(pki_plaintext_probe(&o, &r), 0);
-	ASSERT(r.status != PKI_PROBE_OK);
-	ASSERT_EQ(pki_plaintext_probe(&o, &r), 0);
-	ASSERT_EQ(r.status, PKI_PROBE_OK);
+	ASSERT_EQ(tlsprobe_plaintext(&o, &r), 0);
+	ASSERT(r.status != TLSPROBE_OK);
+	ASSERT_EQ(tlsprobe_plaintext(&o, &r), 0);
+	ASSERT_EQ(r.status, TLSPROBE_OK);
 	ASSERT_CONTAINS(r.reason, "HTTP/1.1 200 OK");
 	pthread_join(t, NULL);
 	close(lfd);

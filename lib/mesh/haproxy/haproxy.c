@@ -100,6 +100,7 @@ static int is_server(const struct pod *p)
 	return (p->role_bit & (ROLE_HTTP_SERVER | ROLE_GRPC_SERVER)) != 0;
 }
 
+#define MH_CERT_TIMEOUT_MS 2000
 #define HAPROXY_MISSING \
 	"haproxy not found: install the Debian package haproxy (make deps does)"
 
@@ -1176,13 +1177,37 @@ static int mh_probe_info(struct mesh *m, struct mesh_probe_info *out)
 		if (s->dir == SC_IN) {
 			str_copy(t->inbound, sizeof(t->inbound), s->listen);
 		} else {
-			str_copy(t->admin_sock, sizeof(t->admin_sock), s->sock);
-			str_copy(t->crt, sizeof(t->crt),
-				 s->wrong_pod >= 0 ? m->pods[s->wrong_pod].pem : p->pem);
+			t->cert_from_proxy = 1;
 		}
 	}
 	pthread_mutex_unlock(&m->mu);
 	return 0;
+}
+
+/* An outbound's certificate: what its runtime API says of the crt file it
+ * loaded (the wrong pod's under wrong-identity). */
+static int mh_workload_cert(struct mesh *m, const char *name, char *cn, size_t cnlen,
+			    int64_t *not_after)
+{
+	struct dynbuf b = DYNBUF_INIT(64 * 1024);
+	char sock[PATH_MAX], cmd[PATH_MAX + 32];
+	struct sidecar *s;
+	int rc;
+
+	pthread_mutex_lock(&m->mu);
+	s = mh_sidecar_of(m, name);
+	if (!s || s->dir != SC_OUT) {
+		pthread_mutex_unlock(&m->mu);
+		return -ENOENT;
+	}
+	str_copy(sock, sizeof(sock), s->sock);
+	str_fmt(cmd, sizeof(cmd), "show ssl cert %s",
+		s->wrong_pod >= 0 ? m->pods[s->wrong_pod].pem : m->pods[s->pod].pem);
+	pthread_mutex_unlock(&m->mu);
+	rc = hrt_cmd(sock, cmd, MH_CERT_TIMEOUT_MS, &b) == 0 && b.buf &&
+	     hrt_parse_show_cert(b.buf, cn, cnlen, not_after) == 0 ? 0 : -EIO;
+	dynbuf_release(&b);
+	return rc;
 }
 
 static void mh_release(struct mesh *m)
@@ -1224,5 +1249,6 @@ const struct mesh_ops mesh_haproxy = {
 	.revert_fault = mh_revert,
 	.tick = mh_tick,
 	.probe_info = mh_probe_info,
+	.workload_cert = mh_workload_cert,
 	.release = mh_release,
 };

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -408,4 +409,49 @@ int hrt_uptime_s(const char *sock_path, int64_t *uptime_s)
 out:
 	dynbuf_release(&r);
 	return rc;
+}
+
+int hrt_parse_show_cert(const char *text, char *cn, size_t cnlen, int64_t *not_after)
+{
+	const char *p = text;
+	int have_cn = 0, have_na = 0;
+
+	while (p && *p) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+		char line[512];
+
+		if (n < sizeof(line)) {
+			memcpy(line, p, n);
+			line[n] = '\0';
+			if (n && line[n - 1] == '\r')
+				line[n - 1] = '\0';
+			if (!strncmp(line, "notAfter: ", 10)) {
+				struct tm tm;
+				char *end;
+
+				memset(&tm, 0, sizeof(tm));
+				end = strptime(line + 10, "%b %d %H:%M:%S %Y", &tm);
+				if (end && (!*end || !strcmp(end, " GMT"))) {
+					*not_after = (int64_t)timegm(&tm);
+					have_na = 1;
+				}
+			} else if (!strncmp(line, "Subject: ", 9)) {
+				/* "/CN=name" possibly among other RDNs */
+				const char *c = strstr(line + 9, "CN=");
+
+				if (c) {
+					size_t l = strcspn(c + 3, "/,");
+
+					if (l > 0 && l < cnlen) {
+						memcpy(cn, c + 3, l);
+						cn[l] = '\0';
+						have_cn = 1;
+					}
+				}
+			}
+		}
+		p = nl ? nl + 1 : NULL;
+	}
+	return have_cn && have_na ? 0 : -1;
 }

@@ -74,4 +74,10 @@ int hrt_uptime_s(const char *sock_path, int64_t *uptime_s);
 
 const char *hrt_last_error(void);
 
+/*
+ * Read the answer of `show ssl cert <crt>`: the subject CN (cn, bounded) and
+ * notAfter (unix s). 0, or -1 when either is missing or malformed.
+ */
+int hrt_parse_show_cert(const char *text, char *cn, size_t cnlen, int64_t *not_after);
+
 #endif
