@@ -808,27 +808,6 @@ static struct collector *collector_rebind(struct daemon *d, int port, char *err,
 	}
 }
 
-static struct tapfeed *tapfeed_rebind(struct daemon *d, const char *addr,
-				      const struct tapfeed_config *tc, char *out, size_t outlen,
-				      char *err, size_t errlen)
-{
-	int64_t deadline = mono_ms() + REBIND_MS;
-	int tries = 0;
-
-	for (;;) {
-		struct tapfeed *t = tapfeed_start(addr, tc, out, outlen, err, errlen);
-
-		if (t)
-			return t;
-		if (mono_ms() >= deadline || atomic_load(&d->stop_requested))
-			return NULL;
-		if (!tries++)
-			log_kv(LOG_WARN, "tap port busy, retrying", "addr=%s for_ms=%d", addr,
-			       REBIND_MS);
-		wait_tick(d, 250);
-	}
-}
-
 /* Where the evaluation stopped: the first window index some selected check
  * has no stored verdict for (re-evaluating a window is harmless). */
 static int64_t resume_next_idx(struct daemon *d)
@@ -904,31 +883,6 @@ static int resume_workloads(struct daemon *d, size_t *adopted, size_t *restarted
 }
 
 /* The tap receiver's address, kept for a resume (the sidecars' configs name it). */
-static void save_tap_addr(struct daemon *d, const char *addr)
-{
-	char path[PATH_MAX];
-
-	str_fmt(path, sizeof(path), "%s/tap.addr", d->run_dir);
-	if (file_write_atomic(path, addr, strlen(addr), 0600) < 0)
-		log_kv(LOG_ERROR, "cannot write the tap address", "path=%s err=\"%s\"", path,
-		       strerror(errno));
-}
-
-static int load_tap_addr(struct daemon *d, char *out, size_t len)
-{
-	char path[PATH_MAX], *text;
-	int rc;
-
-	str_fmt(path, sizeof(path), "%s/tap.addr", d->run_dir);
-	text = file_read(path, 128, NULL);
-	if (!text)
-		return -1;
-	text[strcspn(text, "\n")] = '\0';
-	rc = strncmp(text, "127.0.0.1:", 10) ? -1 : str_copy(out, len, text);
-	free(text);
-	return rc;
-}
-
 static int setup_signals(struct daemon *d)
 {
 	struct sigaction sa;
@@ -966,7 +920,6 @@ int main(int argc, char **argv)
 	int64_t next_idx = 0;
 	uint64_t rejected_synced = 0;
 	int opt, port = 0, code = EXIT_ENV, pid_written = 0;
-	char menv_tap[PLATFORM_ADDR_MAX] = "";
 	size_t adopted = 0, restarted = 0;
 	double down_s = 0;
 
@@ -1124,44 +1077,9 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	d->instance = rand_u64();
-	if (d->mops->caps & MESH_CAP_TAP_RECEIVER) {
-		struct tapfeed_config tc;
-		char tap_addr[PLATFORM_ADDR_MAX];
-
-		memset(&tc, 0, sizeof(tc));
-		tc.store = d->store;
-		tc.instance = d->instance;
-		tc.ns = d->cfg.m.ns;
-		tc.trust_domain = d->cfg.m.trust_domain;
-		tc.server = "http-server";
-		tc.path = "/echo";
-		if (d->resume) {
-			char old[PLATFORM_ADDR_MAX];
-
-			if (load_tap_addr(d, old, sizeof(old)) < 0) {
-				log_kv(LOG_ERROR, "cannot resume the tap receiver", "err=\"no %s/tap.addr\"",
-				       d->run_dir);
-				goto out;
-			}
-			d->tap = tapfeed_rebind(d, old, &tc, tap_addr, sizeof(tap_addr), err,
-						sizeof(err));
-		} else {
-			d->tap = tapfeed_start("127.0.0.1:0", &tc, tap_addr, sizeof(tap_addr), err,
-					       sizeof(err));
-		}
-		if (!d->tap) {
-			log_kv(LOG_ERROR, "cannot start the tap receiver", "err=%s",
-			       log_quote(err, q, sizeof(q)));
-			goto out;
-		}
-		if (!d->resume)
-			save_tap_addr(d, tap_addr);
-		str_copy(menv_tap, sizeof(menv_tap), tap_addr);
-	}
 	{
 		struct mesh_env env = {
 			.cfg = &d->cfg, .pops = d->pops, .plat = d->plat, .store = d->store,
-			.tap_addr = menv_tap[0] ? menv_tap : NULL,
 			.resume = d->resume,
 		};
 		int mrc = d->mops->prepare(&env, &d->mesh, err, sizeof(err));
@@ -1170,6 +1088,19 @@ int main(int argc, char **argv)
 			log_kv(LOG_ERROR, mrc == -ENOENT ? "missing dependency" : "cannot prepare the mesh",
 			       "mesh=%s err=%s", d->cfg.mesh, log_quote(err, q, sizeof(q)));
 			event(d, "run.error", d->cfg.id, err);
+			goto out;
+		}
+	}
+	if (d->mops->caps & MESH_CAP_TAP) {
+		struct tapfeed_config tc = {
+			.mops = d->mops, .mesh = d->mesh, .store = d->store,
+			.instance = d->instance, .server = "http-server", .path = "/echo",
+		};
+
+		d->tap = tapfeed_start(&tc, err, sizeof(err));
+		if (!d->tap) {
+			log_kv(LOG_ERROR, "cannot start the tap feed", "err=%s",
+			       log_quote(err, q, sizeof(q)));
 			goto out;
 		}
 	}

@@ -1,16 +1,13 @@
 /*
- * tapfeed.h - conformd's tap receiver: takes the sidecars' log lines
- * (lib/mesh/haproxy/tap.h formats) and keeps those of tap.live requests, turning them into the
- * evidence rows of docs/internals.md "Evidence that is not client traffic":
- * check tap.live/out and tap.live/in, workload "conformd.tap", bucketed by
- * the intended send second of the request id, outcome ok or protocol,
- * histogram = delay from the proxy's timestamp to receipt. Rows are flushed
- * to the store once a second from the receiver's own thread.
- *
- * Transport: each sidecar logs into a HAProxy `ring` whose `server` is this
- * receiver, a TCP listener on 127.0.0.1; lines are newline-framed (`format
- * raw`). Not UDP: HAProxy's UDP log sockets are unconnected and autobind to
- * 0.0.0.0, which would open the run to datagrams from outside loopback.
+ * tapfeed.h - conformd's tap feed: reads the mesh's tapped requests through
+ * the adapter (mesh_ops.tap_open/tap_read, whatever its transport) and keeps
+ * those of tap.live requests, turning them into the evidence rows of
+ * docs/internals.md "Evidence that is not client traffic": check
+ * tap.live/out and tap.live/in, workload "conformd.tap", bucketed by the
+ * intended send second of the request id, outcome ok or protocol, histogram
+ * = delay from the proxy's timestamp to receipt. Rows are flushed to the
+ * store once a second from the feed's own thread. Mesh-neutral: the
+ * identities it expects come from mesh_ops.identity_of.
  *
  * Threads: tapfeed_start makes one thread; stats may be read from any thread.
  * Errors: start returns NULL with a message in err.
@@ -21,15 +18,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "mesh/haproxy/pki.h"
+#include "mesh/mesh.h"
 #include "store/store.h"
-#include "mesh/haproxy/tap.h"
 
 struct tapfeed_config {
+	const struct mesh_ops *mops;  /* with MESH_CAP_TAP */
+	struct mesh *mesh;
 	struct store *store;
 	uint64_t instance;            /* conformd's instance (batch identity) */
-	const char *ns;               /* identities: NULL = defaults */
-	const char *trust_domain;
 	const char *server;           /* workload tap.live requests must reach ("http-server") */
 	const char *path;             /* path they ask for ("/echo") */
 };
@@ -48,10 +44,9 @@ int tapfeed_parse_rid(const char *rid, struct tapfeed_rid *out);
 
 struct tapfeed;
 
-/* Listen on listen ("127.0.0.1:0", TCP), write the bound "IP:PORT" into
- * addr and start the thread. Strings of cfg are copied. */
-struct tapfeed *tapfeed_start(const char *listen, const struct tapfeed_config *cfg,
-			      char *addr, size_t addrlen, char *err, size_t errlen);
+/* Open the mesh's tap (tap_open) and start the thread. Strings of cfg are
+ * copied; the mesh must outlive the feed. */
+struct tapfeed *tapfeed_start(const struct tapfeed_config *cfg, char *err, size_t errlen);
 
 struct tapfeed_stats {
 	uint64_t datagrams, parsed, rejected;  /* lines received, parsed, rejected */

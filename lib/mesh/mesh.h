@@ -31,12 +31,12 @@ struct mesh_env {
 	const struct platform_ops *pops;
 	struct platform *plat;
 	struct store *store;       /* events (split.set ...); may be NULL */
-	const char *tap_addr;      /* "127.0.0.1:PORT" of conformd's tap receiver, NULL = none */
 	/* 1 = `conformd --resume`: take over the mesh a crashed conformd of this
 	 * run left running (pod addresses, run CA, sidecar configs and runtime
 	 * state from the run dir, written as they changed; the sidecars
-	 * themselves are adopted by the platform) instead of making a new one.
-	 * tap_addr must then be the address the sidecars already forward to. */
+	 * themselves are adopted by the platform) instead of making a new one;
+	 * whatever the proxies send to (a tap receiver) is reopened where they
+	 * already send. */
 	int resume;
 };
 
@@ -70,7 +70,6 @@ enum mesh_cap {
 	MESH_CAP_PLAN = 1u << 1,        /* plan() decides the topology (sidecars, pods) */
 	MESH_CAP_IDENTITY = 1u << 2,    /* servers see a verified client identity header */
 	MESH_CAP_TAP = 1u << 3,         /* tap_open/tap_read deliver per-request lines */
-	MESH_CAP_TAP_RECEIVER = 1u << 4,/* its tap needs conformd's UDP receiver (tap_addr) */
 	MESH_CAP_PROBES = 1u << 5,      /* probe_info: inbounds to probe, certificates to read */
 	MESH_CAP_WEIGHTS = 1u << 6,     /* split weights change at run time (split.shift) */
 };
@@ -94,14 +93,35 @@ struct mesh_feature {
 	int required;            /* MESH_MTLS: 1 = refuse plaintext */
 };
 
+/* Which proxy saw a tapped request. */
+enum mesh_tap_dir {
+	MESH_TAP_UNKNOWN,
+	MESH_TAP_IN,             /* the server's proxy (inbound) */
+	MESH_TAP_OUT,            /* the client's proxy (outbound) */
+};
+
 /* One request as the mesh saw it (tap feed). */
 struct mesh_tap_line {
 	double ts;               /* unix s when the proxy logged it */
-	char request_id[128];
+	enum mesh_tap_dir dir;
+	char request_id[128];    /* the suite's x-request-id, "" when absent */
+	char method[16];
+	char path[256];          /* without the query string */
 	char src[64], dst[64];   /* workload names (or addresses) */
-	char identity[256];      /* verified client identity, "" if none */
-	int status;              /* HTTP status */
+	char identity[256];      /* inbound: the verified client identity, "" if none */
+	char peer_id[256];       /* outbound: the verified server identity, "" if none */
+	int status;              /* HTTP status, <= 0 when none */
 	int64_t latency_us;
+};
+
+/* A tap line to the caller of tap_read (called on the reading thread). */
+typedef void (*mesh_tap_cb)(const struct mesh_tap_line *line, void *ctx);
+
+/* Counters of the tap feed, since prepare. */
+struct mesh_tap_stats {
+	uint64_t received;       /* lines or events that arrived */
+	uint64_t parsed;         /* of them, understood */
+	uint64_t rejected;       /* malformed, oversize */
 };
 
 /* A fault injected by the mesh itself (not by the workload's admin hook). */
@@ -142,10 +162,20 @@ struct mesh_ops {
 		     char *out, size_t len);
 	/* Apply a feature (retry policy, split weights, timeout, mTLS policy). */
 	int (*configure)(struct mesh *m, const struct mesh_feature *f, char *err, size_t errlen);
-	/* Open the tap feed; *fd becomes readable when lines are waiting. */
-	int (*tap_open)(struct mesh *m, int *fd);
-	/* Read up to max parsed tap lines without blocking; returns how many, or < 0. */
-	int (*tap_read)(struct mesh *m, struct mesh_tap_line *out, size_t max);
+	/* Start the tap feed (after prepare, before the workloads start); the
+	 * adapter owns its transport (a receiver its proxies send to, a tap API
+	 * stream). 0, -ENOTSUP without tap, < 0 with err. */
+	int (*tap_open)(struct mesh *m, char *err, size_t errlen);
+	/* Wait up to timeout_ms for tapped requests and hand each to cb on this
+	 * thread. One reader at a time. Returns how many were handed over, or
+	 * < 0 (-ENOTSUP, or the feed broke: the caller keeps calling). */
+	int (*tap_read)(struct mesh *m, int timeout_ms, mesh_tap_cb cb, void *ctx);
+	/* Counters of the tap feed (any thread); zeros without tap. */
+	void (*tap_stats)(struct mesh *m, struct mesh_tap_stats *out);
+	/* The identity the mesh asserts for workload name (what a server sees
+	 * in the identity header and what tap shows as client_id / server_id).
+	 * 0, -ENOTSUP without a mesh, -EINVAL for a name it cannot carry. */
+	int (*identity_of)(struct mesh *m, const char *name, char *out, size_t len);
 	/* Inject a fault in the mesh (proxy side); 0, -ENOTSUP (no mesh),
 	 * -EINVAL (kind does not fit the target), -EAGAIN (sidecar not up). */
 	int (*inject_fault)(struct mesh *m, const struct mesh_fault *f, char *err, size_t errlen);

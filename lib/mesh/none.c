@@ -73,18 +73,34 @@ static int none_configure(struct mesh *m, const struct mesh_feature *f, char *er
 	return -ENOTSUP;
 }
 
-static int none_tap_open(struct mesh *m, int *fd)
+static int none_tap_open(struct mesh *m, char *err, size_t errlen)
 {
 	(void)m;
-	*fd = -1;
+	str_fmt(err, errlen, "no mesh: nothing to tap");
 	return -ENOTSUP;
 }
 
-static int none_tap_read(struct mesh *m, struct mesh_tap_line *out, size_t max)
+static int none_tap_read(struct mesh *m, int timeout_ms, mesh_tap_cb cb, void *ctx)
 {
 	(void)m;
-	(void)out;
-	(void)max;
+	(void)timeout_ms;
+	(void)cb;
+	(void)ctx;
+	return -ENOTSUP;
+}
+
+static void none_tap_stats(struct mesh *m, struct mesh_tap_stats *out)
+{
+	(void)m;
+	memset(out, 0, sizeof(*out));
+}
+
+static int none_identity_of(struct mesh *m, const char *name, char *out, size_t len)
+{
+	(void)m;
+	(void)name;
+	if (len)
+		out[0] = '\0';
 	return -ENOTSUP;
 }
 
@@ -144,6 +160,8 @@ const struct mesh_ops mesh_none = {
 	.configure = none_configure,
 	.tap_open = none_tap_open,
 	.tap_read = none_tap_read,
+	.tap_stats = none_tap_stats,
+	.identity_of = none_identity_of,
 	.inject_fault = none_inject_fault,
 	.revert_fault = none_revert_fault,
 	.tick = none_tick,

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -28,6 +29,8 @@
 #include "mesh/haproxy/cfg.h"
 #include "mesh/haproxy/rt.h"
 #include "mesh/haproxy/pki.h"
+#include "mesh/haproxy/tap.h"
+#include "mesh/haproxy/tapsrv.h"
 #include "base/util.h"
 
 #define APP_PORT 8080
@@ -76,7 +79,8 @@ struct mesh {
 	char haproxy[PATH_MAX];
 	char dir[PATH_MAX];          /* <run>/mesh */
 	char pki[PATH_MAX];          /* <run>/pki */
-	char tap_addr[PLATFORM_ADDR_MAX];
+	char tap_addr[PLATFORM_ADDR_MAX];   /* where the sidecars send tap lines */
+	struct tapsrv *tap;                 /* the receiver there */
 	char net[32];
 	struct pki_ca *ca;
 	struct pod pods[NPODS];
@@ -101,6 +105,7 @@ static int is_server(const struct pod *p)
 }
 
 #define MH_CERT_TIMEOUT_MS 2000
+#define MH_REBIND_MS 10000
 #define HAPROXY_MISSING \
 	"haproxy not found: install the Debian package haproxy (make deps does)"
 
@@ -553,10 +558,10 @@ static int mh_load_state(struct mesh *m, char *err, size_t errlen)
 		goto out;
 	}
 	str_fmt(m->net, sizeof(m->net), "127.%u.%u", a, b);
-	if (strcmp(tap->valuestring, m->tap_addr)) {
-		str_fmt(err, errlen, "cannot resume the mesh: the sidecars forward tap lines to "
-			"%s, the receiver is on %s", tap->valuestring,
-			m->tap_addr[0] ? m->tap_addr : "(none)");
+	if (strncmp(tap->valuestring, "127.0.0.1:", 10) ||
+	    str_copy(m->tap_addr, sizeof(m->tap_addr), tap->valuestring) < 0) {
+		str_fmt(err, errlen, "cannot resume the mesh: %s: tap_addr is not a loopback "
+			"address", path);
 		goto out;
 	}
 	m->w_v1 = (unsigned)v1;
@@ -634,6 +639,31 @@ static int mh_write(struct mesh *m, struct sidecar *s)
 	return rc ? -EIO : 0;
 }
 
+/*
+ * Open the tap receiver on addr. On a resume the sidecars still send to the
+ * address of the monitor that died: its socket may linger a moment, so a
+ * busy port is retried for MH_REBIND_MS.
+ */
+static int mh_tap_listen(struct mesh *m, const char *addr, char *err, size_t errlen)
+{
+	int64_t deadline = mono_ms() + MH_REBIND_MS;
+	char bound[PLATFORM_ADDR_MAX];
+
+	for (int tries = 0;; tries++) {
+		m->tap = tapsrv_open(addr, bound, sizeof(bound), err, errlen);
+		if (m->tap)
+			break;
+		if (mono_ms() >= deadline)
+			return -EADDRINUSE;
+		if (!tries)
+			log_kv(LOG_WARN, "tap port busy, retrying", "addr=%s for_ms=%d", addr,
+			       MH_REBIND_MS);
+		nanosleep(&(struct timespec){ 0, 250 * 1000000L }, NULL);
+	}
+	str_copy(m->tap_addr, sizeof(m->tap_addr), bound);
+	return 0;
+}
+
 static int mh_prepare(const struct mesh_env *env, struct mesh **out, char *err, size_t errlen)
 {
 	struct mesh *m;
@@ -650,8 +680,6 @@ static int mh_prepare(const struct mesh_env *env, struct mesh **out, char *err, 
 	m->plat = env->plat;
 	m->store = env->store;
 	memcpy(m->pods, pod_table, sizeof(m->pods));
-	if (env->tap_addr)
-		str_copy(m->tap_addr, sizeof(m->tap_addr), env->tap_addr);
 	if (haproxy_bin(m->haproxy, sizeof(m->haproxy)) < 0) {
 		str_fmt(err, errlen, "%s", HAPROXY_MISSING);
 		rc = -ENOENT;
@@ -668,9 +696,11 @@ static int mh_prepare(const struct mesh_env *env, struct mesh **out, char *err, 
 	}
 	mh_select(m);
 	if (env->resume) {
-		if ((rc = mh_load_state(m, err, errlen)) < 0 || (rc = mh_pki_load(m, err, errlen)) < 0)
+		if ((rc = mh_load_state(m, err, errlen)) < 0 || (rc = mh_pki_load(m, err, errlen)) < 0 ||
+		    (rc = mh_tap_listen(m, m->tap_addr, err, errlen)) < 0)
 			goto fail;
-	} else if ((rc = mh_pick_net(m, err, errlen)) < 0 || (rc = mh_pki(m, err, errlen)) < 0) {
+	} else if ((rc = mh_pick_net(m, err, errlen)) < 0 || (rc = mh_pki(m, err, errlen)) < 0 ||
+		   (rc = mh_tap_listen(m, "127.0.0.1:0", err, errlen)) < 0) {
 		goto fail;
 	}
 	for (int i = 0; i < NPODS; i++) {
@@ -724,6 +754,7 @@ static int mh_prepare(const struct mesh_env *env, struct mesh **out, char *err, 
 	*out = m;
 	return 0;
 fail:
+	tapsrv_close(m->tap);
 	pki_ca_free(m->ca);
 	pthread_mutex_destroy(&m->mu);
 	free(m);
@@ -1142,19 +1173,67 @@ static int mh_revert(struct mesh *m, const struct mesh_fault *f, char *err, size
 	return mh_fault(m, f, 0, err, errlen);
 }
 
-static int mh_tap_open(struct mesh *m, int *fd)
+/* The receiver is open since prepare: the sidecars' configs name it. */
+static int mh_tap_open(struct mesh *m, char *err, size_t errlen)
 {
-	(void)m;
-	*fd = -1;
-	return -ENOTSUP;   /* conformd owns the receiver (lib/ingest/tapfeed.h) */
+	if (!m->tap) {
+		str_fmt(err, errlen, "the tap receiver is not open");
+		return -EIO;
+	}
+	return 0;
 }
 
-static int mh_tap_read(struct mesh *m, struct mesh_tap_line *out, size_t max)
+struct mh_tap_ctx {
+	mesh_tap_cb cb;
+	void *ctx;
+};
+
+/* A sidecar's log record as a mesh tap line (connection errors are no
+ * requests: not handed over). */
+static void mh_tap_record(const struct tap_record *rec, void *arg)
 {
-	(void)m;
-	(void)out;
-	(void)max;
-	return -ENOTSUP;
+	struct mh_tap_ctx *c = arg;
+	struct mesh_tap_line l;
+
+	if (rec->kind != TAP_KIND_REQUEST)
+		return;
+	memset(&l, 0, sizeof(l));
+	l.ts = (double)rec->ts_us / 1e6;
+	l.dir = rec->dir == TAP_DIR_OUT ? MESH_TAP_OUT : MESH_TAP_IN;
+	str_copy(l.request_id, sizeof(l.request_id), rec->request_id);
+	str_copy(l.method, sizeof(l.method), rec->method);
+	str_copy(l.path, sizeof(l.path), rec->path);
+	str_copy(l.src, sizeof(l.src), rec->src);
+	str_copy(l.dst, sizeof(l.dst), rec->dst);
+	str_copy(l.identity, sizeof(l.identity), rec->client_id);
+	str_copy(l.peer_id, sizeof(l.peer_id), rec->server_id);
+	l.status = rec->status;
+	l.latency_us = rec->latency_ms >= 0 ? rec->latency_ms * 1000 : 0;
+	c->cb(&l, c->ctx);
+}
+
+static int mh_tap_read(struct mesh *m, int timeout_ms, mesh_tap_cb cb, void *ctx)
+{
+	struct mh_tap_ctx c = { cb, ctx };
+
+	if (!m->tap)
+		return -EIO;
+	return tapsrv_poll(m->tap, timeout_ms, mh_tap_record, &c);
+}
+
+static void mh_tap_stats(struct mesh *m, struct mesh_tap_stats *out)
+{
+	struct tap_stats ts;
+
+	tapsrv_stats(m->tap, &ts);
+	out->received = ts.datagrams;
+	out->parsed = ts.parsed;
+	out->rejected = ts.rejected;
+}
+
+static int mh_identity_of(struct mesh *m, const char *name, char *out, size_t len)
+{
+	return pki_identity(name, m->cfg.m.ns, m->cfg.m.trust_domain, out, len) < 0 ? -EINVAL : 0;
 }
 
 static int mh_probe_info(struct mesh *m, struct mesh_probe_info *out)
@@ -1214,6 +1293,7 @@ static void mh_release(struct mesh *m)
 {
 	if (!m)
 		return;
+	tapsrv_close(m->tap);
 	pki_ca_free(m->ca);
 	pthread_mutex_destroy(&m->mu);
 	free(m);
@@ -1232,7 +1312,7 @@ static int mh_check_deps(char *err, size_t errlen)
 const struct mesh_ops mesh_haproxy = {
 	.name = "haproxy",
 	.caps = MESH_CAP_PROXIES | MESH_CAP_PLAN | MESH_CAP_IDENTITY | MESH_CAP_TAP |
-		MESH_CAP_TAP_RECEIVER | MESH_CAP_PROBES | MESH_CAP_WEIGHTS,
+		MESH_CAP_PROBES | MESH_CAP_WEIGHTS,
 	.faults = 1u << FAULT_MTLS_OFF | 1u << FAULT_WRONG_IDENTITY | 1u << FAULT_RETRIES_OFF |
 		  1u << FAULT_SPLIT_SKEW | 1u << FAULT_TAP_OFF | 1u << FAULT_TIMEOUT_OFF |
 		  1u << FAULT_SIDECAR_KILL | 1u << FAULT_CERT_EXPIRING,
@@ -1245,6 +1325,8 @@ const struct mesh_ops mesh_haproxy = {
 	.configure = mh_configure,
 	.tap_open = mh_tap_open,
 	.tap_read = mh_tap_read,
+	.tap_stats = mh_tap_stats,
+	.identity_of = mh_identity_of,
 	.inject_fault = mh_inject,
 	.revert_fault = mh_revert,
 	.tick = mh_tick,
