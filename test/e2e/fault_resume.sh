@@ -12,9 +12,10 @@ set -u
 
 W=4          # window, seconds
 RATE=25      # per check: enough requests a window for retry.http's bounds
-SHORT=6      # the faults that end while the monitor is down
-LONG=30      # the one still in force at the resume
-DOWN=9       # how long the monitor stays dead (> SHORT)
+SHORT=10     # the faults that end while the monitor is down (room for a loaded machine
+             # between the injection and the kill)
+LONG=36      # the one still in force at the resume (>= 20 s after it)
+DOWN=12      # how long the monitor stays dead (> SHORT)
 CHECKS=http.basic,mtls.identity,retry.http
 
 note "start a run (--mesh haproxy --checks $CHECKS --window ${W}s)"
@@ -57,7 +58,7 @@ kill -9 "$pid"
 wait_for 10 "conformd $pid gone" bash -c "! kill -0 $pid 2>/dev/null"
 # the outage itself (not a synchronisation): the short faults end meanwhile
 sleep $DOWN
-[ "$(admin_rate)" = 1 ] || fail "server-errors ended without a monitor?"
+r=$(admin_rate); [ "$r" = 1 ] || fail "server-errors ended without a monitor? (error_rate: ${r:-no answer})"
 
 note "conform start --resume"
 "$CONFORM" start --resume >/dev/null || fail "start --resume failed"
