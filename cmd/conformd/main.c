@@ -13,6 +13,7 @@
  */
 #include "checks/check.h"
 #include "conformd.h"
+#include "checks/traffic.h"
 #include "eval/evaluate.h"
 #include "report/report.h"
 #include "config/state.h"
@@ -390,16 +391,6 @@ static int wait_ready(struct daemon *d, const char *const *names, size_t n,
 	return -1;
 }
 
-static void spec_init(struct workload_spec *w, const char *name, unsigned role_bit,
-		      const char *version)
-{
-	memset(w, 0, sizeof(*w));
-	str_copy(w->name, sizeof(w->name), name);
-	str_copy(w->role, sizeof(w->role), name);
-	w->role_bit = role_bit;
-	str_copy(w->version, sizeof(w->version), version);
-}
-
 static int start_one(struct daemon *d, struct workload_spec *w, char *err, size_t errlen)
 {
 	int rc = d->mops->start_sidecars(d->mesh, w, err, errlen);
@@ -456,22 +447,19 @@ static int start_planned(struct daemon *d, struct mesh_plan *plan, char *err, si
 }
 
 /*
- * The spine topology: http-server (v1) and grpc-server first, then the
- * clients with one flow per selected check, pointed at the servers through
- * the mesh's route. A mesh that plans its own topology replaces it.
+ * The spine topology, for a mesh that does not plan its own: the servers of
+ * the traffic plan first, then its clients with their flows, pointed at the
+ * servers through the mesh's route (lib/checks/traffic.c decides both).
  */
 static int start_workloads(struct daemon *d, char *err, size_t errlen)
 {
 	const struct run_config *c = &d->cfg;
-	int want_http = run_config_has_check(c, "http.basic");
-	int want_unary = run_config_has_check(c, "grpc.basic");
-	int want_stream = run_config_has_check(c, "grpc.stream");
 	struct workload_spec w;
-	struct workload_addr addrs[2];
-	const char *servers[2], *clients[2];
-	size_t ns = 0, nc = 0, i;
-	char http_addr[PLATFORM_ADDR_MAX] = "", grpc_addr[PLATFORM_ADDR_MAX] = "";
-	char rate[32], timeout[32];
+	struct workload_addr addrs[PLATFORM_MAX_WORKLOADS];
+	const char *servers[PLATFORM_MAX_WORKLOADS], *clients[PLATFORM_MAX_WORKLOADS];
+	char routes[PLATFORM_MAX_WORKLOADS][PLATFORM_ADDR_MAX];
+	size_t ns = 0, nc = 0, i, k;
+	struct traffic_plan tp;
 	struct mesh_plan *plan = calloc(1, sizeof(*plan));
 	int rc;
 
@@ -489,35 +477,39 @@ static int start_workloads(struct daemon *d, char *err, size_t errlen)
 		return rc < 0 ? -1 : 0;
 	}
 	free(plan);
-	if (want_http) {
-		spec_init(&w, "http-server", ROLE_HTTP_SERVER, "v1");
-		str_copy(w.listen, sizeof(w.listen), "127.0.0.1:0");
-		str_copy(w.identity_header, sizeof(w.identity_header),
-			 d->mops->identity_header(d->mesh));
-		if (start_one(d, &w, err, errlen) < 0)
-			return -1;
-		servers[ns++] = "http-server";
+	if (traffic_plan_make(c, mesh_is_none(c->mesh) ? 0 : 1, &tp) < 0) {
+		str_fmt(err, errlen, "the run's checks need more flows than a plan holds");
+		return -1;
 	}
-	if (want_unary || want_stream) {
-		spec_init(&w, "grpc-server", ROLE_GRPC_SERVER, "v1");
+	for (i = 0; i < traffic_nworkloads; i++) {
+		const struct traffic_workload *tw = &traffic_workloads[i];
+
+		if (!(tp.used & (1u << i)) || !(tw->role_bit & SERVER_ROLES))
+			continue;
+		/* one version per service without a mesh: nothing would split */
+		if (strcmp(tw->version, "v1"))
+			continue;
+		memset(&w, 0, sizeof(w));
+		str_copy(w.name, sizeof(w.name), tw->name);
+		str_copy(w.role, sizeof(w.role), tw->role);
+		w.role_bit = tw->role_bit;
+		str_copy(w.version, sizeof(w.version), tw->version);
 		str_copy(w.listen, sizeof(w.listen), "127.0.0.1:0");
 		str_copy(w.identity_header, sizeof(w.identity_header),
 			 d->mops->identity_header(d->mesh));
 		if (start_one(d, &w, err, errlen) < 0)
 			return -1;
-		servers[ns++] = "grpc-server";
+		servers[ns++] = tw->name;
 	}
 	if (ns && wait_ready(d, servers, ns, addrs, err, errlen) < 0)
 		return -1;
 	for (i = 0; i < ns; i++) {
-		char *dst = !strcmp(servers[i], "http-server") ? http_addr : grpc_addr;
-
 		if (!addrs[i].listen[0]) {
 			str_fmt(err, errlen, "workload %s: ready file has no listen address",
 				servers[i]);
 			return -1;
 		}
-		if (d->mops->route(d->mesh, servers[i], addrs[i].listen, dst,
+		if (d->mops->route(d->mesh, servers[i], addrs[i].listen, routes[i],
 				   PLATFORM_ADDR_MAX) < 0) {
 			str_fmt(err, errlen, "no route to %s", servers[i]);
 			return -1;
@@ -525,31 +517,36 @@ static int start_workloads(struct daemon *d, char *err, size_t errlen)
 		log_kv(LOG_INFO, "server ready", "name=%s listen=%s admin=%s", servers[i],
 		       addrs[i].listen, addrs[i].admin);
 	}
+	for (i = 0; i < traffic_nworkloads; i++) {
+		const struct traffic_workload *tw = &traffic_workloads[i];
 
-	str_fmt(rate, sizeof(rate), "%g", c->rate);
-	str_fmt(timeout, sizeof(timeout), "%lldms", (long long)c->request_timeout_ms);
-	if (want_http) {
-		spec_init(&w, "http-client", ROLE_HTTP_CLIENT, "");
-		str_fmt(w.flows[w.nflows++], PLATFORM_FLOW_MAX,
-			"check=http.basic,url=http://%s/echo,rate=%s,timeout=%s", http_addr, rate,
-			timeout);
+		if (!(tp.used & (1u << i)) || !(tw->role_bit & CLIENT_ROLES))
+			continue;
+		memset(&w, 0, sizeof(w));
+		str_copy(w.name, sizeof(w.name), tw->name);
+		str_copy(w.role, sizeof(w.role), tw->role);
+		w.role_bit = tw->role_bit;
+		for (k = 0; k < tp.nflows; k++) {
+			const struct traffic_flow *f = &tp.flows[k];
+			size_t s;
+
+			if (strcmp(f->client, tw->name))
+				continue;
+			for (s = 0; s < ns && strcmp(servers[s], f->server); s++)
+				;
+			if (s == ns || w.nflows >= PLATFORM_MAX_FLOWS ||
+			    traffic_flow_spec(f, routes[s], NULL, w.flows[w.nflows],
+					      PLATFORM_FLOW_MAX) < 0) {
+				str_fmt(err, errlen, "cannot give %s its %s flow", tw->name, f->check);
+				return -1;
+			}
+			w.nflows++;
+		}
+		if (!w.nflows)
+			continue;
 		if (start_one(d, &w, err, errlen) < 0)
 			return -1;
-		clients[nc++] = "http-client";
-	}
-	if (want_unary || want_stream) {
-		spec_init(&w, "grpc-client", ROLE_GRPC_CLIENT, "");
-		if (want_unary)
-			str_fmt(w.flows[w.nflows++], PLATFORM_FLOW_MAX,
-				"check=grpc.basic,target=%s,method=unary,rate=%s,timeout=%s",
-				grpc_addr, rate, timeout);
-		if (want_stream)
-			str_fmt(w.flows[w.nflows++], PLATFORM_FLOW_MAX,
-				"check=grpc.stream,target=%s,method=bidi,rate=%s,timeout=%s",
-				grpc_addr, rate, timeout);
-		if (start_one(d, &w, err, errlen) < 0)
-			return -1;
-		clients[nc++] = "grpc-client";
+		clients[nc++] = tw->name;
 	}
 	if (nc && wait_ready(d, clients, nc, addrs, err, errlen) < 0)
 		return -1;

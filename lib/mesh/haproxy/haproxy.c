@@ -26,6 +26,7 @@
 #include <sys/socket.h>
 
 #include "checks/check.h"
+#include "checks/traffic.h"
 #include "mesh/haproxy/cfg.h"
 #include "mesh/haproxy/rt.h"
 #include "mesh/haproxy/pki.h"
@@ -37,7 +38,6 @@
 #define NPODS 5
 #define MAX_SIDECARS NPODS
 #define LIFTED_TIMEOUT_S 60      /* timeout-off: the route timeout becomes this */
-#define SPLIT_MIN_PER_WINDOW 150.0
 
 struct pod {
 	const char *name;
@@ -184,33 +184,20 @@ static int mh_pick_net(struct mesh *m, char *err, size_t errlen)
 	return -EADDRINUSE;
 }
 
-static int has_prefix_check(const struct run_config *c, const char *prefix)
+/* The pods of this run: the workloads the traffic plan uses. */
+static int mh_select(struct mesh *m, char *err, size_t errlen)
 {
-	for (size_t i = 0; i < c->nchecks; i++)
-		if (!strncmp(c->checks[i], prefix, strlen(prefix)))
-			return 1;
+	struct traffic_plan tp;
+
+	if (traffic_plan_make(&m->cfg, 1, &tp) < 0) {
+		str_fmt(err, errlen, "the run's checks need more flows than a plan holds");
+		return -E2BIG;
+	}
+	for (int i = 0; i < NPODS; i++)
+		m->pods[i].used = traffic_uses(&tp, m->pods[i].name);
+	m->has_split = m->pods[P_HTTP_V2].used;
+	m->has_grpc = m->pods[P_GRPC].used;
 	return 0;
-}
-
-/* Which pods this run needs, from its checks. */
-static void mh_select(struct mesh *m)
-{
-	const struct run_config *c = &m->cfg;
-	int split = run_config_has_check(c, "split.weights") ||
-		    run_config_has_check(c, "split.shift");
-	int grpc = run_config_has_check(c, "grpc.basic") || run_config_has_check(c, "grpc.stream");
-	int http = split || run_config_has_check(c, "http.basic") ||
-		   run_config_has_check(c, "tap.live") || run_config_has_check(c, "retry.http") ||
-		   run_config_has_check(c, "timeout.http") || has_prefix_check(c, "mtls.") ||
-		   has_prefix_check(c, "identity.");
-
-	m->pods[P_HTTP].used = http;
-	m->pods[P_HCLIENT].used = http;
-	m->pods[P_HTTP_V2].used = split;
-	m->pods[P_GRPC].used = grpc;
-	m->pods[P_GCLIENT].used = grpc;
-	m->has_split = split;
-	m->has_grpc = grpc;
 }
 
 /* Issue (or reissue) the leaf of pod i with validity valid_s. */
@@ -694,7 +681,8 @@ static int mh_prepare(const struct mesh_env *env, struct mesh **out, char *err, 
 		rc = -EIO;
 		goto fail;
 	}
-	mh_select(m);
+	if ((rc = mh_select(m, err, errlen)) < 0)
+		goto fail;
 	if (env->resume) {
 		if ((rc = mh_load_state(m, err, errlen)) < 0 || (rc = mh_pki_load(m, err, errlen)) < 0 ||
 		    (rc = mh_tap_listen(m, m->tap_addr, err, errlen)) < 0)
@@ -761,43 +749,24 @@ fail:
 	return rc;
 }
 
-static int flow_add(struct workload_spec *w, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static int flow_add(struct workload_spec *w, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (w->nflows >= PLATFORM_MAX_FLOWS)
-		return -1;
-	va_start(ap, fmt);
-	n = vsnprintf(w->flows[w->nflows], PLATFORM_FLOW_MAX, fmt, ap);
-	va_end(ap);
-	if (n < 0 || n >= PLATFORM_FLOW_MAX)
-		return -1;
-	w->nflows++;
-	return 0;
-}
-
+/*
+ * The run's workloads behind their sidecars: what traffic each client sends
+ * comes from the traffic plan (lib/checks/traffic.c); the mesh only says
+ * where: every flow goes to the client's own outbound, with the route's
+ * authority (<route>.<ns>.svc) the outbound's map routes on.
+ */
 static int mh_plan(struct mesh *m, struct mesh_plan *out, char *err, size_t errlen)
 {
 	const struct run_config *c = &m->cfg;
 	const char *ns = c->m.ns[0] ? c->m.ns : PKI_DEFAULT_NAMESPACE;
-	char rate[32], split_rate[32], to[32], slow_to[32], base[96];
-	double window_s = c->window_ms > 0 ? (double)c->window_ms / 1000.0 : 10.0;
-	int rc = 0;
+	struct traffic_plan tp;
+	char base[96], authority[128];
 
 	memset(out, 0, sizeof(*out));
-	str_fmt(rate, sizeof(rate), "%g", c->rate);
-	/* a split is judged on a binomial count: at least SPLIT_MIN_PER_WINDOW
-	 * requests per window, whatever --rate says */
-	str_fmt(split_rate, sizeof(split_rate), "%g",
-		c->rate * window_s >= SPLIT_MIN_PER_WINDOW ? c->rate
-		: ceil(SPLIT_MIN_PER_WINDOW / window_s));
-	str_fmt(to, sizeof(to), "%lldms", (long long)c->request_timeout_ms);
-	str_fmt(slow_to, sizeof(slow_to), "%lldms", (long long)(c->m.slow_ms + 1000 >
-		c->request_timeout_ms ? c->m.slow_ms + 1000 : c->request_timeout_ms));
+	if (traffic_plan_make(c, 1, &tp) < 0) {
+		str_fmt(err, errlen, "the run's checks need more flows than a plan holds");
+		return -E2BIG;
+	}
 	for (int i = 0; i < NPODS; i++) {
 		struct pod *p = &m->pods[i];
 		struct workload_spec *w;
@@ -815,45 +784,22 @@ static int mh_plan(struct mesh *m, struct mesh_plan *out, char *err, size_t errl
 			continue;
 		}
 		str_fmt(base, sizeof(base), "%s:%d", p->ip, HCFG_OUTBOUND_PORT);
-		if (i == P_HCLIENT) {
-			if (run_config_has_check(c, "http.basic"))
-				rc |= flow_add(w, "check=http.basic,url=http://%s/echo,authority=http.%s.svc,"
-					       "rate=%s,timeout=%s", base, ns, rate, to);
-			if (run_config_has_check(c, "tap.live"))
-				rc |= flow_add(w, "check=tap.live,url=http://%s/echo,authority=http.%s.svc,"
-					       "rate=%s,timeout=%s", base, ns, rate, to);
-			if (m->has_split)
-				rc |= flow_add(w, "check=split.weights,url=http://%s/echo,"
-					       "authority=split.%s.svc,rate=%s,timeout=%s", base, ns,
-					       split_rate, to);
-			if (run_config_has_check(c, "retry.http"))
-				rc |= flow_add(w, "check=retry.http,url=http://%s/echo,"
-					       "authority=retry.%s.svc,fail=%g,rate=%s,timeout=%s", base,
-					       ns, c->m.retry_fail_share, rate, to);
-			if (run_config_has_check(c, "timeout.http")) {
-				rc |= flow_add(w, "check=timeout.http/slow,url=http://%s/echo,"
-					       "authority=timeout.%s.svc,delay=%lldms,rate=%s,timeout=%s",
-					       base, ns, (long long)c->m.slow_ms, rate, slow_to);
-				rc |= flow_add(w, "check=timeout.http/fast,url=http://%s/echo,"
-					       "authority=timeout.%s.svc,rate=%s,timeout=%s", base, ns,
-					       rate, to);
+		for (size_t k = 0; k < tp.nflows; k++) {
+			const struct traffic_flow *f = &tp.flows[k];
+
+			if (strcmp(f->client, p->name))
+				continue;
+			str_fmt(authority, sizeof(authority), "%s.%s.svc", f->route, ns);
+			if (w->nflows >= PLATFORM_MAX_FLOWS ||
+			    traffic_flow_spec(f, base, authority, w->flows[w->nflows],
+					      PLATFORM_FLOW_MAX) < 0) {
+				str_fmt(err, errlen, "a flow spec is too long");
+				return -E2BIG;
 			}
-		} else {
-			if (run_config_has_check(c, "grpc.basic"))
-				rc |= flow_add(w, "check=grpc.basic,target=%s,method=unary,"
-					       "authority=grpc.%s.svc,rate=%s,timeout=%s", base, ns, rate,
-					       to);
-			if (run_config_has_check(c, "grpc.stream"))
-				rc |= flow_add(w, "check=grpc.stream,target=%s,method=bidi,"
-					       "authority=grpc.%s.svc,rate=%s,timeout=%s", base, ns, rate,
-					       to);
+			w->nflows++;
 		}
 		if (w->nflows == 0)
 			out->n--;   /* a client without flows has nothing to do */
-	}
-	if (rc) {
-		str_fmt(err, errlen, "a flow spec is too long");
-		return -E2BIG;
 	}
 	return 0;
 }
