@@ -65,6 +65,44 @@ const char *daemon_state_name(enum daemon_state s);
 /* Ask the main loop to finish (thread- and signal-safe). */
 void daemon_request_stop(struct daemon *d);
 
+/* ---- between the daemon's files (main.c, workloads.c, resume.c, loop.c) ---- */
+#define EXIT_USAGE 2
+#define EXIT_ENV 3
+#define TICK_MS 200
+#define EVAL_GRACE_S 3.0
+#define READY_TIMEOUT_MS 20000
+#define CLIENT_STOP_MS 15000
+#define SERVER_STOP_MS 5000
+#define ALL_ROLES (ROLE_HTTP_SERVER | ROLE_GRPC_SERVER | ROLE_HTTP_CLIENT | ROLE_GRPC_CLIENT)
+#define CLIENT_ROLES (ROLE_HTTP_CLIENT | ROLE_GRPC_CLIENT)
+#define SERVER_ROLES (ROLE_HTTP_SERVER | ROLE_GRPC_SERVER)
+#define SIDECAR_STOP_MS 5000
+#define PROBE_INTERVAL_MS 2000
+#define HEARTBEAT_MS 1000
+#define REBIND_MS 15000          /* resume: the old ports may sit in TIME_WAIT */
+/* resume: the clients reconnect with a backoff of at most 5 s, then resend
+ * what was not acked; evaluate after that so their windows are complete */
+#define RESUME_EVAL_HOLD_MS 8000
+#define STORE_ERROR_LOG_MS 5000
+#define PRUNE_EVERY_MS 10000     /* rows past the retention period go this often */
+#define PRUNE_MAX_ROWS 50000     /* ... at most this many a time, in chunks */
+
+/* The signal (INT, TERM) that asked the daemon to stop, 0 for none. */
+int daemon_last_signal(void);
+void daemon_event(struct daemon *d, const char *kind, const char *subject, const char *detail);
+void daemon_wait_tick(struct daemon *d, int ms);
+int daemon_start_workloads(struct daemon *d, char *err, size_t errlen);
+int daemon_resume_workloads(struct daemon *d, size_t *adopted, size_t *restarted, char *err,
+			    size_t errlen);
+void daemon_record_gap(struct daemon *d, double *down_s);
+int64_t daemon_resume_next_idx(struct daemon *d);
+void daemon_set_state(struct daemon *d, enum daemon_state s);
+void daemon_finish(struct daemon *d, int64_t *next_idx, uint64_t *rejected_synced);
+void daemon_loop(struct daemon *d, int64_t *next_idx, uint64_t *rejected_synced);
+int daemon_split_set(struct daemon *d, unsigned v1, unsigned v2);
+int daemon_wants_split(const struct run_config *c);
+
+
 extern const struct api_route daemon_routes[];
 extern const size_t daemon_nroutes;
 

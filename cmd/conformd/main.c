@@ -1,59 +1,29 @@
 /*
- * main.c - conformd, the monitor of one run: wires the store, the collector,
- * the API and the workloads (through the platform and mesh adapters), runs
- * the single-threaded main loop (supervise, expire faults, evaluate windows)
- * and the finish sequence of docs/internals.md "conformd". Under a mesh that
- * plans the topology (haproxy) it also runs the sidecars, the tap receiver,
- * the probes and the scheduled split shift.
+ * main.c - conformd, the monitor of one run: the flags, the run directory
+ * (token, pid file, run.json) and the wiring of the store, the collector,
+ * the API, the platform and mesh adapters, the tap feed and the probes, in
+ * start-up order. The rest of the daemon is one file per phase:
+ * workloads.c (starting them, by the mesh's plan or the spine), resume.c
+ * (taking over a run whose monitor died), loop.c (the main loop and the
+ * finish sequence of docs/internals.md "conformd").
  *
  * Crash safety: the run's clock is monotonic (state.h), a heartbeat file is
  * written every second, and `--resume` takes over a run whose conformd died:
  * same collector port, same store, the running workloads and sidecars
  * adopted, a monitor.gap event for the time nobody watched.
  */
-#include "checks/check.h"
 #include "conformd.h"
-#include "checks/traffic.h"
-#include "eval/evaluate.h"
-#include "report/report.h"
 #include "config/state.h"
-#include "base/util.h"
 
 #include <curl/curl.h>
 #include <errno.h>
-#include <inttypes.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <limits.h>
-#include <math.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
-
-#define EXIT_USAGE 2
-#define EXIT_ENV 3
-#define TICK_MS 200
-#define EVAL_GRACE_S 3.0
-#define READY_TIMEOUT_MS 20000
-#define CLIENT_STOP_MS 15000
-#define SERVER_STOP_MS 5000
-#define ALL_ROLES (ROLE_HTTP_SERVER | ROLE_GRPC_SERVER | ROLE_HTTP_CLIENT | ROLE_GRPC_CLIENT)
-#define CLIENT_ROLES (ROLE_HTTP_CLIENT | ROLE_GRPC_CLIENT)
-#define SERVER_ROLES (ROLE_HTTP_SERVER | ROLE_GRPC_SERVER)
-#define SIDECAR_STOP_MS 5000
-#define PROBE_INTERVAL_MS 2000
-#define HEARTBEAT_MS 1000
-#define REBIND_MS 15000          /* resume: the old ports may sit in TIME_WAIT */
-/* resume: the clients reconnect with a backoff of at most 5 s, then resend
- * what was not acked; evaluate after that so their windows are complete */
-#define RESUME_EVAL_HOLD_MS 8000
-#define STORE_ERROR_LOG_MS 5000
-#define PRUNE_EVERY_MS 10000     /* rows past the retention period go this often */
-#define PRUNE_MAX_ROWS 50000     /* ... at most this many a time, in chunks */
 
 static struct daemon *the_daemon; /* for the signal handler only */
 static volatile sig_atomic_t last_signal;
@@ -75,6 +45,11 @@ void daemon_request_stop(struct daemon *d)
 	if (d->wake_wr >= 0 && write(d->wake_wr, "s", 1) < 0) {
 		/* pipe full: a wake-up is pending anyway */
 	}
+}
+
+int daemon_last_signal(void)
+{
+	return (int)last_signal;
 }
 
 static void on_signal(int sig)
@@ -296,14 +271,14 @@ static void save_run_json(struct daemon *d)
 		       strerror(errno));
 }
 
-static void event(struct daemon *d, const char *kind, const char *subject, const char *detail)
+void daemon_event(struct daemon *d, const char *kind, const char *subject, const char *detail)
 {
 	if (store_put_event(d->store, wall_s(), kind, subject, detail) < 0)
 		log_kv(LOG_WARN, "cannot record event", "kind=%s", kind);
 }
 
 /* Sleep up to ms or until woken (signal, stop request); drains the pipe. */
-static void wait_tick(struct daemon *d, int ms)
+void daemon_wait_tick(struct daemon *d, int ms)
 {
 	struct pollfd pfd = { .fd = d->wake_rd, .events = POLLIN };
 	char buf[64];
@@ -313,571 +288,7 @@ static void wait_tick(struct daemon *d, int ms)
 			;
 }
 
-/* The last line of a log file, for error messages. */
-static void log_tail(const char *path, char *out, size_t len)
-{
-	char *text = NULL, *p, *end;
-	size_t n = 0;
-	int fd;
-	off_t size;
-
-	out[0] = '\0';
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	size = lseek(fd, 0, SEEK_END);
-	if (size > 0) {
-		off_t from = size > 1024 ? size - 1024 : 0;
-
-		text = calloc(1, 1025);
-		if (text && pread(fd, text, (size_t)(size - from), from) > 0)
-			n = strlen(text);
-	}
-	close(fd);
-	if (!n) {
-		free(text);
-		return;
-	}
-	end = text + n;
-	while (end > text && (end[-1] == '\n' || end[-1] == '\r'))
-		*--end = '\0';
-	p = strrchr(text, '\n');
-	str_copy(out, len, p ? p + 1 : text);
-	free(text);
-}
-
-/* Wait until every named workload has written its ready file. */
-static int wait_ready(struct daemon *d, const char *const *names, size_t n,
-		      struct workload_addr *addrs, char *err, size_t errlen)
-{
-	int64_t deadline = mono_ms() + READY_TIMEOUT_MS;
-	size_t i, ready;
-
-	for (;;) {
-		ready = 0;
-		d->pops->poll(d->plat);
-		for (i = 0; i < n; i++)
-			if (d->pops->addresses(d->plat, names[i], &addrs[i]) == 0)
-				ready++;
-		if (ready == n)
-			return 0;
-		if (atomic_load(&d->stop_requested)) {
-			str_fmt(err, errlen, "stopped while starting the workloads");
-			return -1;
-		}
-		if (mono_ms() >= deadline)
-			break;
-		wait_tick(d, 50);
-	}
-	for (i = 0; i < n; i++) {
-		char logp[PATH_MAX] = "", tail[256];
-		struct workload_status ws[PLATFORM_MAX_WORKLOADS];
-		size_t k, nw;
-		unsigned restarts = 0;
-
-		if (d->pops->addresses(d->plat, names[i], &addrs[i]) == 0)
-			continue;
-		nw = d->pops->list(d->plat, ws, ARRAY_SIZE(ws));
-		for (k = 0; k < nw; k++)
-			if (!strcmp(ws[k].name, names[i]))
-				restarts = ws[k].restarts;
-		d->pops->log_path(d->plat, names[i], logp, sizeof(logp));
-		log_tail(logp, tail, sizeof(tail));
-		str_fmt(err, errlen, "workload %s did not become ready within %ds (%u restarts); "
-			"see %s%s%s", names[i], READY_TIMEOUT_MS / 1000, restarts, logp,
-			tail[0] ? ", last line: " : "", tail);
-		break;
-	}
-	return -1;
-}
-
-static int start_one(struct daemon *d, struct workload_spec *w, char *err, size_t errlen)
-{
-	int rc = d->mops->start_sidecars(d->mesh, w, err, errlen);
-
-	if (rc < 0)
-		return rc;
-	return d->pops->start(d->plat, w, err, errlen);
-}
-
-/* Wait until everything started so far (workloads and sidecars) is ready. */
-static int wait_all_ready(struct daemon *d, char *err, size_t errlen)
-{
-	struct workload_status ws[PLATFORM_MAX_WORKLOADS];
-	struct workload_addr addrs[PLATFORM_MAX_WORKLOADS];
-	const char *names[PLATFORM_MAX_WORKLOADS];
-	size_t n = d->pops->list(d->plat, ws, ARRAY_SIZE(ws)), i;
-
-	for (i = 0; i < n; i++)
-		names[i] = ws[i].name;
-	return wait_ready(d, names, n, addrs, err, errlen);
-}
-
-/*
- * The mesh's topology: servers behind their inbounds first, then the clients
- * behind their outbounds. A group's sidecars are ready before its workloads
- * start (a client must not find its outbound closed), and everything is
- * ready before the next group starts.
- */
-static int start_planned(struct daemon *d, struct mesh_plan *plan, char *err, size_t errlen)
-{
-	size_t i;
-	int pass;
-
-	for (pass = 0; pass < 2; pass++) {
-		unsigned want = pass == 0 ? SERVER_ROLES : CLIENT_ROLES;
-
-		for (i = 0; i < plan->n; i++)
-			if ((plan->w[i].role_bit & want) &&
-			    d->mops->start_sidecars(d->mesh, &plan->w[i], err, errlen) < 0)
-				return -1;
-		if (wait_all_ready(d, err, errlen) < 0)
-			return -1;
-		for (i = 0; i < plan->n; i++)
-			if ((plan->w[i].role_bit & want) &&
-			    d->pops->start(d->plat, &plan->w[i], err, errlen) < 0)
-				return -1;
-		if (wait_all_ready(d, err, errlen) < 0)
-			return -1;
-	}
-	for (i = 0; i < plan->n; i++)
-		log_kv(LOG_INFO, "workload ready", "name=%s listen=%s flows=%zu", plan->w[i].name,
-		       plan->w[i].listen[0] ? plan->w[i].listen : "-", plan->w[i].nflows);
-	return 0;
-}
-
-/*
- * The spine topology, for a mesh that does not plan its own: the servers of
- * the traffic plan first, then its clients with their flows, pointed at the
- * servers through the mesh's route (lib/checks/traffic.c decides both).
- */
-static int start_workloads(struct daemon *d, char *err, size_t errlen)
-{
-	const struct run_config *c = &d->cfg;
-	struct workload_spec w;
-	struct workload_addr addrs[PLATFORM_MAX_WORKLOADS];
-	const char *servers[PLATFORM_MAX_WORKLOADS], *clients[PLATFORM_MAX_WORKLOADS];
-	char routes[PLATFORM_MAX_WORKLOADS][PLATFORM_ADDR_MAX];
-	size_t ns = 0, nc = 0, i, k;
-	struct traffic_plan tp;
-	struct mesh_plan *plan = calloc(1, sizeof(*plan));
-	int rc;
-
-	if (!plan) {
-		str_fmt(err, errlen, "out of memory");
-		return -1;
-	}
-	rc = d->mops->plan(d->mesh, plan, err, errlen);
-	if (rc != -ENOTSUP) {
-		if (rc == 0) {
-			d->meshed = 1;
-			rc = start_planned(d, plan, err, errlen);
-		}
-		free(plan);
-		return rc < 0 ? -1 : 0;
-	}
-	free(plan);
-	if (traffic_plan_make(c, mesh_is_none(c->mesh) ? 0 : 1, &tp) < 0) {
-		str_fmt(err, errlen, "the run's checks need more flows than a plan holds");
-		return -1;
-	}
-	for (i = 0; i < traffic_nworkloads; i++) {
-		const struct traffic_workload *tw = &traffic_workloads[i];
-
-		if (!(tp.used & (1u << i)) || !(tw->role_bit & SERVER_ROLES))
-			continue;
-		/* one version per service without a mesh: nothing would split */
-		if (strcmp(tw->version, "v1"))
-			continue;
-		memset(&w, 0, sizeof(w));
-		str_copy(w.name, sizeof(w.name), tw->name);
-		str_copy(w.role, sizeof(w.role), tw->role);
-		w.role_bit = tw->role_bit;
-		str_copy(w.version, sizeof(w.version), tw->version);
-		str_copy(w.listen, sizeof(w.listen), "127.0.0.1:0");
-		str_copy(w.identity_header, sizeof(w.identity_header),
-			 d->mops->identity_header(d->mesh));
-		if (start_one(d, &w, err, errlen) < 0)
-			return -1;
-		servers[ns++] = tw->name;
-	}
-	if (ns && wait_ready(d, servers, ns, addrs, err, errlen) < 0)
-		return -1;
-	for (i = 0; i < ns; i++) {
-		if (!addrs[i].listen[0]) {
-			str_fmt(err, errlen, "workload %s: ready file has no listen address",
-				servers[i]);
-			return -1;
-		}
-		if (d->mops->route(d->mesh, servers[i], addrs[i].listen, routes[i],
-				   PLATFORM_ADDR_MAX) < 0) {
-			str_fmt(err, errlen, "no route to %s", servers[i]);
-			return -1;
-		}
-		log_kv(LOG_INFO, "server ready", "name=%s listen=%s admin=%s", servers[i],
-		       addrs[i].listen, addrs[i].admin);
-	}
-	for (i = 0; i < traffic_nworkloads; i++) {
-		const struct traffic_workload *tw = &traffic_workloads[i];
-
-		if (!(tp.used & (1u << i)) || !(tw->role_bit & CLIENT_ROLES))
-			continue;
-		memset(&w, 0, sizeof(w));
-		str_copy(w.name, sizeof(w.name), tw->name);
-		str_copy(w.role, sizeof(w.role), tw->role);
-		w.role_bit = tw->role_bit;
-		for (k = 0; k < tp.nflows; k++) {
-			const struct traffic_flow *f = &tp.flows[k];
-			size_t s;
-
-			if (strcmp(f->client, tw->name))
-				continue;
-			for (s = 0; s < ns && strcmp(servers[s], f->server); s++)
-				;
-			if (s == ns || w.nflows >= PLATFORM_MAX_FLOWS ||
-			    traffic_flow_spec(f, routes[s], NULL, w.flows[w.nflows],
-					      PLATFORM_FLOW_MAX) < 0) {
-				str_fmt(err, errlen, "cannot give %s its %s flow", tw->name, f->check);
-				return -1;
-			}
-			w.nflows++;
-		}
-		if (!w.nflows)
-			continue;
-		if (start_one(d, &w, err, errlen) < 0)
-			return -1;
-		clients[nc++] = tw->name;
-	}
-	if (nc && wait_ready(d, clients, nc, addrs, err, errlen) < 0)
-		return -1;
-	return 0;
-}
-
-/* The run's now in unix seconds, from the monotonic clock (state.h). */
-static double run_now(const struct daemon *d)
-{
-	return state_run_now(d->cfg.started, d->anchor_mono_ms, mono_ms());
-}
-
-static void set_state(struct daemon *d, enum daemon_state s)
-{
-	pthread_mutex_lock(&d->mu);
-	d->state = s;
-	pthread_mutex_unlock(&d->mu);
-}
-
-/* The collector's rejected count into the store, for the report. */
-static void sync_rejected(struct daemon *d, uint64_t *synced)
-{
-	struct collector_stats cs;
-
-	if (!d->coll)
-		return;
-	collector_get_stats(d->coll, &cs);
-	if (cs.rejected > *synced) {
-		if (store_counter_add(d->store, "batches.rejected",
-				      (int64_t)(cs.rejected - *synced)) == 0)
-			*synced = cs.rejected;
-	}
-}
-
-static void evaluate_final(struct daemon *d, int64_t *next_idx)
-{
-	int64_t before;
-	int rounds = 0;
-
-	/* evaluate_due bounds the windows per call; loop until it is done */
-	do {
-		before = *next_idx;
-		if (evaluate_due(d->store, &d->cfg, d->ended, 0, 1, d->ended, next_idx) < 0) {
-			log_kv(LOG_ERROR, "final evaluation failed", "err=\"%s\"",
-			       store_errmsg(d->store));
-			break;
-		}
-	} while (*next_idx != before && ++rounds < 100000);
-}
-
-static int write_reports(struct daemon *d)
-{
-	char dir[PATH_MAX];
-	struct report *r = NULL;
-	int rc = -1;
-
-	str_fmt(dir, sizeof(dir), "%s/reports", d->run_dir);
-	if (mkdir_p(dir, 0700) < 0) {
-		log_kv(LOG_ERROR, "cannot create reports dir", "path=%s err=\"%s\"", dir,
-		       strerror(errno));
-		return -1;
-	}
-	if (report_build(d->store, &d->cfg, &r) < 0) {
-		log_kv(LOG_ERROR, "cannot build the report", "err=\"%s\"", store_errmsg(d->store));
-		return -1;
-	}
-	if (report_write_all(r, dir) < 0) {
-		log_kv(LOG_ERROR, "cannot write the reports", "dir=%s", dir);
-		goto out;
-	}
-	log_kv(LOG_INFO, "reports written", "dir=%s verdict=%s", dir, verdict_name(r->verdict));
-	rc = 0;
-out:
-	report_free(r);
-	return rc;
-}
-
-/* Steps 1-4 of the finish sequence, plus tearing the servers down. */
-static void finish(struct daemon *d, int64_t *next_idx, uint64_t *rejected_synced)
-{
-	int killed;
-	char detail[128];
-
-	set_state(d, DS_STOPPING);
-	log_kv(LOG_INFO, "stopping", "reason=%s", d->stop_reason[0] ? d->stop_reason : "error");
-	if (d->plat) {
-		killed = d->pops->stop(d->plat, CLIENT_ROLES, CLIENT_STOP_MS);
-		if (killed > 0)
-			log_kv(LOG_WARN, "clients had to be killed", "count=%d grace_ms=%d", killed,
-			       CLIENT_STOP_MS);
-	}
-	if (d->faults)
-		faults_end_all(d->faults, wall_s());
-	probe_stop(d->prober);
-	d->prober = NULL;
-	/* the clients are done: the last tap lines are in (they follow each
-	 * response by well under a millisecond); flush them before evaluating */
-	tapfeed_stop(d->tap);
-	d->tap = NULL;
-	sync_rejected(d, rejected_synced);
-	pthread_mutex_lock(&d->mu);
-	d->ended = d->cfg.started > 0 ? run_now(d) : wall_s();
-	pthread_mutex_unlock(&d->mu);
-	if (store_set_run_ended(d->store, d->ended) < 0)
-		log_kv(LOG_ERROR, "cannot mark the run ended", "err=\"%s\"", store_errmsg(d->store));
-	if (d->cfg.started > 0)
-		evaluate_final(d, next_idx);
-	write_reports(d);
-	str_fmt(detail, sizeof(detail), "%s", d->stop_reason[0] ? d->stop_reason : "error");
-	event(d, "run.stop", d->cfg.id, detail);
-	if (d->plat) {
-		killed = d->pops->stop(d->plat, SERVER_ROLES, SERVER_STOP_MS);
-		if (killed > 0)
-			log_kv(LOG_WARN, "servers had to be killed", "count=%d", killed);
-		killed = d->pops->stop(d->plat, PLATFORM_ROLE_SIDECAR, SIDECAR_STOP_MS);
-		if (killed > 0)
-			log_kv(LOG_WARN, "sidecars had to be killed", "count=%d", killed);
-	}
-	set_state(d, DS_FINISHED);
-}
-
-/* Set the split weights through the mesh (it records split.set). */
-static int split_set(struct daemon *d, unsigned v1, unsigned v2)
-{
-	struct mesh_feature f;
-	char err[256], q[300];
-
-	memset(&f, 0, sizeof(f));
-	f.kind = MESH_SPLIT;
-	str_copy(f.service, sizeof(f.service), "http-server");
-	str_copy(f.backends[0], sizeof(f.backends[0]), "v1");
-	str_copy(f.backends[1], sizeof(f.backends[1]), "v2");
-	f.weights[0] = v1;
-	f.weights[1] = v2;
-	f.nbackends = 2;
-	if (d->mops->configure(d->mesh, &f, err, sizeof(err)) < 0) {
-		log_kv(LOG_ERROR, "cannot set the split weights", "v1=%u v2=%u err=%s", v1, v2,
-		       log_quote(err, q, sizeof(q)));
-		return -1;
-	}
-	return 0;
-}
-
-static int wants_split(const struct run_config *c)
-{
-	return run_config_has_check(c, "split.weights") || run_config_has_check(c, "split.shift");
-}
-
-/* The scheduled shift: at started + shift_at_ms, once. */
-static void split_shift(struct daemon *d, double now)
-{
-	const struct run_mesh *m = &d->cfg.m;
-	char detail[64];
-
-	if (d->shift_done || m->shift_at_ms <= 0 || !wants_split(&d->cfg) ||
-	    now < d->cfg.started + (double)m->shift_at_ms / 1000.0)
-		return;
-	d->shift_done = 1;
-	if (split_set(d, m->shift_v1, m->shift_v2) < 0)
-		return;
-	str_fmt(detail, sizeof(detail), "v1=%u v2=%u", m->shift_v1, m->shift_v2);
-	event(d, "split.shift", "split.conform.svc", detail);
-	log_kv(LOG_INFO, "split shifted", "v1=%u v2=%u", m->shift_v1, m->shift_v2);
-}
-
-static void heartbeat(struct daemon *d, int64_t *last_ms)
-{
-	int64_t now = mono_ms();
-
-	if (*last_ms && now - *last_ms < HEARTBEAT_MS)
-		return;
-	*last_ms = now;
-	if (state_heartbeat_write(d->run_dir, wall_s()) < 0)
-		log_kv(LOG_WARN, "cannot write the heartbeat", "dir=%s err=\"%s\"", d->run_dir,
-		       strerror(errno));
-}
-
-/*
- * Windows are evaluated and the run ends on the run clock (monotonic since
- * the start): a wall-clock jump moves neither. Window boundaries stay whole
- * unix seconds from cfg.started, like the clients' timestamps.
- */
-/* Per-second rows past the retention period go, a bounded number every PRUNE_EVERY_MS. */
-static void prune(struct daemon *d, int64_t next_idx, int64_t *last_ms)
-{
-	int64_t now = mono_ms(), n;
-
-	if (*last_ms && now - *last_ms < PRUNE_EVERY_MS)
-		return;
-	*last_ms = now;
-	n = evaluate_prune(d->store, &d->cfg, next_idx, wall_s(), PRUNE_MAX_ROWS);
-	if (n < 0)
-		log_kv(LOG_WARN, "pruning failed", "err=\"%s\"", store_errmsg(d->store));
-	else if (n > 0)
-		log_kv(LOG_DEBUG, "pruned per-second rows", "rows=%" PRId64 " retention_s=%" PRId64,
-		       n, d->cfg.retention_s);
-}
-
-static void main_loop(struct daemon *d, int64_t *next_idx, uint64_t *rejected_synced)
-{
-	int64_t hb = 0, pruned = 0;
-
-	while (!atomic_load(&d->stop_requested)) {
-		double now;
-
-		heartbeat(d, &hb);
-		wait_tick(d, TICK_MS);
-		d->pops->poll(d->plat);
-		now = run_now(d);
-		faults_expire(d->faults, wall_s());
-		if (d->meshed) {
-			d->mops->tick(d->mesh);
-			split_shift(d, now);
-		}
-		sync_rejected(d, rejected_synced);
-		if (mono_ms() >= d->eval_hold_until_ms &&
-		    evaluate_due(d->store, &d->cfg, now, EVAL_GRACE_S, 0, 0, next_idx) < 0)
-			log_kv(LOG_ERROR, "evaluation failed", "err=\"%s\"", store_errmsg(d->store));
-		prune(d, *next_idx, &pruned);
-		if (d->cfg.duration_ms > 0 &&
-		    now >= d->cfg.started + (double)d->cfg.duration_ms / 1000.0) {
-			str_copy(d->stop_reason, sizeof(d->stop_reason), "duration elapsed");
-			break;
-		}
-	}
-	if (!d->stop_reason[0] && last_signal)
-		str_fmt(d->stop_reason, sizeof(d->stop_reason), "signal %s",
-			last_signal == SIGINT ? "INT" : "TERM");
-	if (!d->stop_reason[0])
-		str_copy(d->stop_reason, sizeof(d->stop_reason), "stop requested");
-}
-
 /* ---- resume ---- */
-
-/* The collector on the run's port (resume): the clients reconnect there.
- * The port may sit in TIME_WAIT for a moment; retry up to REBIND_MS. */
-static struct collector *collector_rebind(struct daemon *d, int port, char *err, size_t errlen)
-{
-	int64_t deadline = mono_ms() + REBIND_MS;
-	char addr[64];
-	int got = 0, tries = 0;
-
-	str_fmt(addr, sizeof(addr), "127.0.0.1:%d", port);
-	for (;;) {
-		struct collector *c = collector_start(addr, d->token, commit_batch, d, &got, err,
-						      errlen);
-
-		if (c)
-			return c;
-		if (mono_ms() >= deadline || atomic_load(&d->stop_requested))
-			return NULL;
-		if (!tries++)
-			log_kv(LOG_WARN, "collector port busy, retrying", "addr=%s for_ms=%d", addr,
-			       REBIND_MS);
-		wait_tick(d, 250);
-	}
-}
-
-/* Where the evaluation stopped: the first window index some selected check
- * has no stored verdict for (re-evaluating a window is harmless). */
-static int64_t resume_next_idx(struct daemon *d)
-{
-	int64_t next = -1;
-
-	struct store_window *w = malloc(sizeof(*w));
-
-	if (!w)
-		return 0;
-	for (size_t i = 0; i < d->cfg.nchecks; i++) {
-		int64_t after;
-		int k = store_get_window_pick(d->store, d->cfg.checks[i], STORE_LAST, w);
-
-		if (k < 0) {
-			log_kv(LOG_ERROR, "cannot read the evaluated windows", "check=%s err=\"%s\"",
-			       d->cfg.checks[i], store_errmsg(d->store));
-			next = 0;
-			break;
-		}
-		after = k ? w->idx + 1 : 0;
-		if (next < 0 || after < next)
-			next = after;
-	}
-	free(w);
-	return next < 0 ? 0 : next;
-}
-
-/* Record the time nobody watched: from the last heartbeat to now. */
-static void record_gap(struct daemon *d, double *down_s)
-{
-	double hb = 0, now = wall_s();
-	char detail[96];
-
-	if (state_heartbeat_read(d->run_dir, &hb) < 0 || hb < d->cfg.started || hb > now) {
-		log_kv(LOG_WARN, "no usable heartbeat: the gap starts at the run's start", NULL);
-		hb = d->cfg.started;
-	}
-	str_fmt(detail, sizeof(detail), "from=%lld to=%lld", (long long)floor(hb),
-		(long long)ceil(now));
-	event(d, "monitor.gap", "conformd", detail);
-	log_kv(LOG_WARN, "monitor gap", "from=%.3f to=%.3f down_s=%.1f", hb, now, now - hb);
-	*down_s = now - hb;
-}
-
-/* Take the running workloads and sidecars over (instead of starting them). */
-static int resume_workloads(struct daemon *d, size_t *adopted, size_t *restarted, char *err,
-			    size_t errlen)
-{
-	struct mesh_plan *plan = calloc(1, sizeof(*plan));
-	struct store_event *ev = NULL;
-	size_t nev = 0;
-	int rc;
-
-	if (!plan) {
-		str_fmt(err, errlen, "out of memory");
-		return -1;
-	}
-	rc = d->pops->adopt ? d->pops->adopt(d->plat, adopted, restarted, err, errlen)
-			    : (str_fmt(err, errlen, "platform %s cannot adopt workloads",
-				       d->pops->name), -ENOTSUP);
-	if (rc == 0 && d->mops->plan(d->mesh, plan, err, errlen) == 0)
-		d->meshed = 1;
-	free(plan);
-	if (rc < 0)
-		return -1;
-	/* the scheduled split shift happened already if it was recorded */
-	if (store_get_events_kind(d->store, "split.shift", &ev, &nev) == 0 && nev)
-		d->shift_done = 1;
-	free(ev);
-	d->pops->poll(d->plat);   /* start again what died meanwhile */
-	return 0;
-}
 
 /* The tap receiver's address, kept for a resume (the sidecars' configs name it). */
 static int setup_signals(struct daemon *d)
@@ -899,6 +310,30 @@ static int setup_signals(struct daemon *d)
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 	return 0;
+}
+
+/* The collector on the run's port (resume): the clients reconnect there.
+ * The port may sit in TIME_WAIT for a moment; retry up to REBIND_MS. */
+static struct collector *collector_rebind(struct daemon *d, int port, char *err, size_t errlen)
+{
+	int64_t deadline = mono_ms() + REBIND_MS;
+	char addr[64];
+	int got = 0, tries = 0;
+
+	str_fmt(addr, sizeof(addr), "127.0.0.1:%d", port);
+	for (;;) {
+		struct collector *c = collector_start(addr, d->token, commit_batch, d, &got, err,
+						      errlen);
+
+		if (c)
+			return c;
+		if (mono_ms() >= deadline || atomic_load(&d->stop_requested))
+			return NULL;
+		if (!tries++)
+			log_kv(LOG_WARN, "collector port busy, retrying", "addr=%s for_ms=%d", addr,
+			       REBIND_MS);
+		daemon_wait_tick(d, 250);
+	}
 }
 
 int main(int argc, char **argv)
@@ -1013,7 +448,7 @@ int main(int argc, char **argv)
 			saved = &sc;
 		d->anchor_mono_ms = state_clock_anchor(saved, boot, d->cfg.started, wall_s(),
 						       mono_ms());
-		record_gap(d, &down_s);
+		daemon_record_gap(d, &down_s);
 		d->eval_hold_until_ms = mono_ms() + RESUME_EVAL_HOLD_MS;
 	}
 	put_run(d);
@@ -1084,7 +519,7 @@ int main(int argc, char **argv)
 		if (mrc < 0) {
 			log_kv(LOG_ERROR, mrc == -ENOENT ? "missing dependency" : "cannot prepare the mesh",
 			       "mesh=%s err=%s", d->cfg.mesh, log_quote(err, q, sizeof(q)));
-			event(d, "run.error", d->cfg.id, err);
+			daemon_event(d, "run.error", d->cfg.id, err);
 			goto out;
 		}
 	}
@@ -1116,22 +551,22 @@ int main(int argc, char **argv)
 			log_kv(LOG_WARN, "faults are not kept for a resume", "path=%s", fpath);
 	}
 	if (d->resume) {
-		if (resume_workloads(d, &adopted, &restarted, err, sizeof(err)) < 0) {
+		if (daemon_resume_workloads(d, &adopted, &restarted, err, sizeof(err)) < 0) {
 			log_kv(LOG_ERROR, "cannot take the workloads over", "err=%s",
 			       log_quote(err, q, sizeof(q)));
-			event(d, "run.error", d->cfg.id, err);
+			daemon_event(d, "run.error", d->cfg.id, err);
 			goto out;
 		}
 		/* faults the dead monitor left: revert the overdue, keep the rest */
 		faults_resume(d->faults, wall_s());
-	} else if (start_workloads(d, err, sizeof(err)) < 0) {
+	} else if (daemon_start_workloads(d, err, sizeof(err)) < 0) {
 		log_kv(LOG_ERROR, "cannot start the workloads", "err=%s",
 		       log_quote(err, q, sizeof(q)));
-		event(d, "run.error", d->cfg.id, err);
+		daemon_event(d, "run.error", d->cfg.id, err);
 		if (atomic_load(&d->stop_requested)) {
 			/* asked to stop while starting: a clean, if short, finish */
 			str_copy(d->stop_reason, sizeof(d->stop_reason), "stopped while starting");
-			finish(d, &next_idx, &rejected_synced);
+			daemon_finish(d, &next_idx, &rejected_synced);
 			code = 0;
 		}
 		goto out;
@@ -1141,8 +576,8 @@ int main(int argc, char **argv)
 		const struct run_config *c = &d->cfg;
 
 		/* resumed: the sidecars hold the weights (re-applied by tick) */
-		if (wants_split(c) && !d->resume)
-			split_set(d, c->m.split_v1, c->m.split_v2);
+		if (daemon_wants_split(c) && !d->resume)
+			daemon_split_set(d, c->m.split_v1, c->m.split_v2);
 		if (run_config_has_check(c, "mtls.enforced") ||
 		    run_config_has_check(c, "identity.expiry")) {
 			struct probe_config pcf = {
@@ -1160,13 +595,13 @@ int main(int argc, char **argv)
 	if (d->resume) {
 		char detail[160], dur[32];
 
-		set_state(d, DS_RUNNING);
-		next_idx = resume_next_idx(d);
+		daemon_set_state(d, DS_RUNNING);
+		next_idx = daemon_resume_next_idx(d);
 		str_fmt(detail, sizeof(detail), "monitor resumed after %s down; %zu adopted, "
 			"%zu restarted; evaluation resumes at window %lld",
 			dur_format((int64_t)(down_s * 1000), dur, sizeof(dur)), adopted, restarted,
 			(long long)next_idx);
-		event(d, "monitor.resume", "conformd", detail);
+		daemon_event(d, "monitor.resume", "conformd", detail);
 		log_kv(LOG_INFO, "run resumed", "run=%s detail=%s", d->cfg.id,
 		       log_quote(detail, q, sizeof(q)));
 	} else {
@@ -1193,13 +628,13 @@ int main(int argc, char **argv)
 		str_fmt(detail, sizeof(detail), "traffic started, duration %s",
 			d->cfg.duration_ms > 0 ? dur_format(d->cfg.duration_ms, dur, sizeof(dur))
 					       : "until stopped");
-		event(d, "run.start", d->cfg.id, detail);
+		daemon_event(d, "run.start", d->cfg.id, detail);
 		log_kv(LOG_INFO, "run started", "run=%s detail=%s", d->cfg.id,
 		       log_quote(detail, q, sizeof(q)));
 	}
 
-	main_loop(d, &next_idx, &rejected_synced);
-	finish(d, &next_idx, &rejected_synced);
+	daemon_loop(d, &next_idx, &rejected_synced);
+	daemon_finish(d, &next_idx, &rejected_synced);
 	code = 0;
 out:
 	probe_stop(d->prober);
