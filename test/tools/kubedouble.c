@@ -1562,7 +1562,12 @@ static void control(struct req *q, struct reply *rp)
 		drop_gen++;
 		pthread_cond_broadcast(&changed);
 	} else if (!strcmp(what, "compact")) {
-		/* every version up to now leaves the history: older watches get 410 */
+		/*
+		 * A write elsewhere (a cluster always has some), then every version
+		 * up to it leaves the history: any watch behind it, connected or
+		 * resuming, gets 410 Expired.
+		 */
+		rv_now++;
 		while (hlen) {
 			cJSON_Delete(history[hstart].o);
 			hstart = (hstart + 1) % HISTORY_MAX;
