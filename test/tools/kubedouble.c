@@ -94,7 +94,7 @@ static size_t ndenies;
 static char token[4096] = "conform-double-token";
 static char user[256] = "system:serviceaccount:conform:conform";
 static long bookmark_ms = 1000;
-static volatile sig_atomic_t quit;
+static int quit;                        /* under mu */
 static unsigned long n_requests, n_lists, n_watches;
 static int port;
 
@@ -1836,12 +1836,6 @@ static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
 	}
 }
 
-static void on_signal(int sig)
-{
-	(void)sig;
-	quit = 1;
-}
-
 static void usage(void)
 {
 	fprintf(stderr, "usage: kubedouble --port-file F [--token T] [--user U] "
@@ -1856,7 +1850,8 @@ int main(int argc, char **argv)
 	struct sockaddr_in sa;
 	socklen_t slen = sizeof(sa);
 	struct MHD_Daemon *d;
-	struct sigaction act;
+	sigset_t sigs;
+	int sig;
 	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
 		MHD_USE_ERROR_LOG;
 	int i, fd, one = 1;
@@ -1920,10 +1915,11 @@ int main(int argc, char **argv)
 			free(rp.body);
 		}
 	}
-	memset(&act, 0, sizeof(act));
-	act.sa_handler = on_signal;
-	sigaction(SIGTERM, &act, NULL);
-	sigaction(SIGINT, &act, NULL);
+	/* TERM/INT blocked in every thread (MHD's inherit the mask); main waits for them */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (cert)
 		d = MHD_start_daemon(flags, 0, NULL, NULL, access_cb, NULL,
@@ -1950,9 +1946,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	fprintf(stderr, "kubedouble: listening on 127.0.0.1:%d%s\n", port, cert ? " (TLS)" : "");
-	while (!quit)
-		pause();
+	while (sigwait(&sigs, &sig) != 0)
+		;
 	pthread_mutex_lock(&mu);
+	quit = 1;
 	pthread_cond_broadcast(&changed);
 	pthread_mutex_unlock(&mu);
 	MHD_stop_daemon(d);

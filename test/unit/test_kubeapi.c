@@ -8,6 +8,7 @@
  * connections and an expired resourceVersion.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -45,9 +46,9 @@ static int double_start(void)
 	str_fmt(logf, sizeof(logf), "%s/double.log", tmpdir);
 	double_pid = fork();
 	if (double_pid == 0) {
-		FILE *f = freopen(logf, "w", stderr);
-
-		(void)f;
+		/* its output to a log, never to our stdout (a pipe a runner waits on) */
+		if (!freopen(logf, "w", stderr) || !freopen("/dev/null", "w", stdout))
+			_exit(127);
 		execl(bin, bin, "--port-file", portf, "--token", TOKEN, (char *)NULL);
 		_exit(127);
 	}
@@ -497,6 +498,10 @@ TEST(token_rotation)
 	struct kube_error e;
 	char tf[512];
 	cJSON *out = NULL;
+	unsigned long n;
+	struct stat sb;
+	struct timespec times[2];
+	FILE *f;
 
 	str_fmt(tf, sizeof(tf), "%s/token", tmpdir);
 	ASSERT_EQ(write_file(tmpdir, "token", TOKEN "\n"), 0);
@@ -505,11 +510,33 @@ TEST(token_rotation)
 	k = kube_client_new(&c);
 	ASSERT_EQ(kube_get(k, "/api/v1/namespaces/conform", &out, &e), 0);
 	cJSON_Delete(out);
-	/* the kubelet writes a new token and the old one stops working */
+	/* the kubelet writes a new token and the old one stops working: the
+	 * changed file is read before the call, so one request does it */
 	ASSERT_EQ(ctl("token?value=rotated-token-2", NULL), 200);
 	ASSERT_EQ(write_file(tmpdir, "token", "rotated-token-2\n"), 0);
+	n = kube_client_requests(k);
 	ASSERT_EQ(kube_get(k, "/api/v1/namespaces/conform", &out, &e), 0);
+	ASSERT_EQ(kube_client_requests(k) - n, 1);
 	cJSON_Delete(out);
+	/* a change the file's stat does not show (same inode, size, mtime):
+	 * the 401 makes the client read the file again and retry once */
+	ASSERT_EQ(stat(tf, &sb), 0);
+	ASSERT_EQ(ctl("token?value=rotated-token-3", NULL), 200);
+	f = fopen(tf, "r+");
+	ASSERT(f);
+	ASSERT_EQ(fputs("rotated-token-3\n", f) >= 0, 1);
+	fclose(f);
+	times[0] = sb.st_atim;
+	times[1] = sb.st_mtim;
+	ASSERT_EQ(utimensat(AT_FDCWD, tf, times, 0), 0);
+	n = kube_client_requests(k);
+	ASSERT_EQ(kube_get(k, "/api/v1/namespaces/conform", &out, &e), 0);
+	ASSERT_EQ(kube_client_requests(k) - n, 2);
+	cJSON_Delete(out);
+	/* a token nobody accepts: still 401 after the one retry */
+	ASSERT_EQ(ctl("token?value=rotated-token-4", NULL), 200);
+	ASSERT_EQ(kube_get(k, "/api/v1/namespaces/conform", &out, &e), -1);
+	ASSERT_EQ(e.code, 401);
 	ASSERT_EQ(ctl("token?value=" TOKEN, NULL), 200);
 	kube_client_free(k);
 }
@@ -610,6 +637,10 @@ struct watcher {
 	int rc;
 };
 
+/* a watch a failed test left running; main stops it */
+static struct watcher *running;
+static pthread_t running_th;
+
 static void *watch_thread(void *arg)
 {
 	struct watcher *w = arg;
@@ -671,7 +702,7 @@ static int create_pod(struct kube_client *k, const char *name)
 TEST(watch_resume_relist)
 {
 	struct kube_client *k = client(TOKEN);
-	struct watcher w;
+	static struct watcher w;   /* outlives a failed test: the thread uses it */
 	pthread_t th;
 	int i, j, dups = 0;
 
@@ -683,6 +714,8 @@ TEST(watch_resume_relist)
 	ASSERT_EQ(create_pod(k, "w-before"), 0);
 	ASSERT_EQ(ctl("bookmark-ms?value=200", NULL), 200);
 	ASSERT_EQ(pthread_create(&th, NULL, watch_thread, &w), 0);
+	running = &w;
+	running_th = th;
 
 	/* the first list shows what was there */
 	ASSERT_EQ(wait_count(&w.seen, "ADDED", "w-before", 1), 0);
@@ -723,6 +756,7 @@ TEST(watch_resume_relist)
 
 	atomic_store(&w.stop, 1);
 	pthread_join(th, NULL);
+	running = NULL;
 	ASSERT_EQ(w.rc, 0);
 	/* between two lists, no (type, name, resourceVersion) twice */
 	for (i = 0; i < w.seen.n; i++)
@@ -769,6 +803,19 @@ TEST(watch_fatal_errors)
 	kube_client_free(k);
 }
 
+/* what a failed test may leave behind: a watch, a denial, a rotated token */
+static void after_test(void)
+{
+	if (running) {
+		atomic_store(&running->stop, 1);
+		pthread_join(running_th, NULL);
+		running = NULL;
+	}
+	ctl("deny-reset", NULL);
+	ctl("token?value=" TOKEN, NULL);
+}
+#define RUN_D(name) do { RUN(name); after_test(); } while (0)
+
 int main(void)
 {
 	const char *t = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
@@ -788,13 +835,13 @@ int main(void)
 		printf("not ok kubedouble_start\n");
 		return 1;
 	}
-	RUN(create_get_conflicts);
-	RUN(apply_idempotent_and_patches);
-	RUN(auth_forbidden_unreachable);
-	RUN(token_rotation);
-	RUN(logs_and_why_pending);
-	RUN(watch_resume_relist);
-	RUN(watch_fatal_errors);
+	RUN_D(create_get_conflicts);
+	RUN_D(apply_idempotent_and_patches);
+	RUN_D(auth_forbidden_unreachable);
+	RUN_D(token_rotation);
+	RUN_D(logs_and_why_pending);
+	RUN_D(watch_resume_relist);
+	RUN_D(watch_fatal_errors);
 	if (double_stop()) {
 		printf("not ok kubedouble_exit\n");
 		h_failed++;
