@@ -309,9 +309,9 @@ static void error_unreachable(struct kube_error *e, const struct kube_client *k,
 	memset(e, 0, sizeof(*e));
 	str_copy(e->reason, sizeof(e->reason), "Unreachable");
 	str_fmt(e->message, sizeof(e->message), "%s", detail[0] ? detail : curl_easy_strerror(rc));
-	str_fmt(e->text, sizeof(e->text), "cluster unreachable at %s: %s (%s): check the "
-		"server address, that the API server is up, and its CA certificate",
-		k->c.server, e->message, curl_easy_strerror(rc));
+	str_fmt(e->text, sizeof(e->text), "cluster unreachable at %s: %s: check the server "
+		"address, that the API server is up, and its CA certificate", k->c.server,
+		e->message);
 }
 
 static void error_local(struct kube_error *e, const char *fmt, ...)
