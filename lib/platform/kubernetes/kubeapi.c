@@ -885,12 +885,13 @@ int kube_watch(struct kube_client *k, const char *path, const struct kube_watch_
 		long left_s;
 		int64_t began;
 
-		memset(&e, 0, sizeof(e));
 		if (fails > max_retries) {
+			/* e still says why the last attempt failed */
 			if (err)
 				*err = e;
 			goto out;
 		}
+		memset(&e, 0, sizeof(e));
 		if (fails) {
 			/* 100 ms, 200 ms, ... up to 2 s, never past the deadline */
 			int64_t pause = 100LL << (fails < 5 ? fails - 1 : 4);
@@ -917,10 +918,6 @@ int kube_watch(struct kube_client *k, const char *path, const struct kube_watch_
 					goto out;
 				}
 				fails++;
-				if (fails > max_retries && err)
-					*err = e;
-				if (fails > max_retries)
-					goto out;
 				continue;
 			}
 			need_list = 0;
@@ -994,10 +991,6 @@ int kube_watch(struct kube_client *k, const char *path, const struct kube_watch_
 			/* a dropped connection: resume from st->rv */
 			error_unreachable(&e, k, crc, errbuf);
 			fails = w.events ? 0 : fails + 1;
-			if (!w.events && fails > max_retries && err)
-				*err = e;
-			if (!w.events && fails > max_retries)
-				goto out;
 			continue;
 		}
 		/* a clean end (timeoutSeconds): go on; only a quick empty one counts as a failure */
