@@ -16,4 +16,6 @@ test unit: kube-deps
 # ($^ drops duplicates should the Makefile's wildcard reach it one day).
 KUBE_SRCS := $(sort $(wildcard lib/platform/kubernetes/*.c))
 $(LIBA): $(call obj,$(KUBE_SRCS))
+# the fuzz build (make fuzz, fuzz-smoke) needs the same objects in its library
+$(FUZZ_LIBA): $(patsubst %.c,$(FUZZ)/obj/%.o,$(KUBE_SRCS))
 # ---- end kube ----
