@@ -74,6 +74,15 @@ grep -qi "certificate" "$tmp/err" || fail "wrong-CA error does not say certifica
 [ $((SECONDS - start)) -le 10 ] || fail "wrong-CA error took $((SECONDS - start)) s"
 cp "$tmp/tls/cert.pem" "$sa/ca.crt"
 
+note "a name that does not resolve: unreachable, within seconds"
+start=$SECONDS
+if "$CHECK" --server https://no-such-host.invalid:443 --token x list /api/v1/pods 2>"$tmp/err"; then
+	fail "an unresolvable server answered"
+fi
+grep -q "cluster unreachable at https://no-such-host.invalid:443: .*resolve" "$tmp/err" ||
+	fail "unresolvable server error: $(cat "$tmp/err")"
+[ $((SECONDS - start)) -le 10 ] || fail "unresolvable server error took $((SECONDS - start)) s"
+
 note "no service account: not in a cluster"
 if KUBERNETES_SERVICE_HOST= "$CHECK" --in-cluster "$sa" list /api/v1/namespaces 2>"$tmp/err"; then
 	fail "in-cluster without KUBERNETES_SERVICE_HOST worked"

@@ -94,6 +94,7 @@ static size_t ndenies;
 static char token[4096] = "conform-double-token";
 static char user[256] = "system:serviceaccount:conform:conform";
 static long bookmark_ms = 1000;
+static int expire_http;                 /* 1: an expired watch gets a plain 410 answer */
 static int quit;                        /* under mu */
 static unsigned long n_requests, n_lists, n_watches;
 static int port;
@@ -1300,6 +1301,16 @@ static struct MHD_Response *do_watch(struct req *q, struct reply *rp)
 		if (w->rv < compacted)
 			w->expired = 1;
 	}
+	if (w->expired && expire_http) {
+		/* the other form clients must handle (api-concepts "410 Gone responses") */
+		char msg[128];
+
+		str_fmt(msg, sizeof(msg), "too old resource version: %llu (%llu)", w->rv,
+			compacted + 1);
+		reply_status(rp, 410, "Expired", msg, NULL, NULL, NULL);
+		watch_free(w);
+		return NULL;
+	}
 	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, watch_read, w,
 			watch_free);
 	if (!resp) {
@@ -1584,6 +1595,13 @@ static void control(struct req *q, struct reply *rp)
 			rp->code = 400;
 		else
 			bookmark_ms = v;
+	} else if (!strcmp(what, "expire-mode")) {
+		const char *v = arg(q, "value") ? arg(q, "value") : "";
+
+		if (!strcmp(v, "http") || !strcmp(v, "event"))
+			expire_http = !strcmp(v, "http");
+		else
+			rp->code = 400;
 	} else if (!strcmp(what, "deny")) {
 		struct deny *d;
 

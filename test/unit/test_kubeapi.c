@@ -750,6 +750,17 @@ TEST(watch_resume_relist)
 	ASSERT_EQ(w.st.lists, 2);
 	ASSERT_EQ(last_restarts(&w.seen, "w-1"), 2);
 
+	/* the same as a plain HTTP 410 answer to the resumed watch */
+	ASSERT_EQ(ctl("expire-mode?value=http", NULL), 200);
+	ASSERT_EQ(ctl("drop-watches", NULL), 200);
+	ASSERT_EQ(ctl("compact", NULL), 200);
+	ASSERT_EQ(ctl("restart?namespace=conform&name=w-1", NULL), 200);
+	ASSERT_EQ(wait_count(&w.seen, "ADDED", "w-1", 3), 0);
+	ASSERT_EQ(ctl("expire-mode?value=event", NULL), 200);
+	ASSERT_EQ(w.seen.syncs, 3);
+	ASSERT_EQ(w.st.lists, 3);
+	ASSERT_EQ(last_restarts(&w.seen, "w-1"), 3);
+
 	/* a deleted pod is seen */
 	ASSERT_EQ(ctl("delete-pod?namespace=conform&name=w-2", NULL), 200);
 	ASSERT_EQ(wait_count(&w.seen, "DELETED", "w-2", 1), 0);
@@ -813,6 +824,7 @@ static void after_test(void)
 	}
 	ctl("deny-reset", NULL);
 	ctl("token?value=" TOKEN, NULL);
+	ctl("expire-mode?value=event", NULL);
 }
 #define RUN_D(name) do { RUN(name); after_test(); } while (0)
 
