@@ -85,7 +85,6 @@ int kube_config_in_cluster(struct kube_config *c, const char *root, char *err, s
 {
 	const char *host = getenv("KUBERNETES_SERVICE_HOST");
 	const char *port = getenv("KUBERNETES_SERVICE_PORT");
-	char tok[64];
 	int r;
 
 	memset(c, 0, sizeof(*c));
@@ -107,10 +106,12 @@ int kube_config_in_cluster(struct kube_config *c, const char *root, char *err, s
 		str_fmt(err, errlen, "in-cluster server or service account path too long");
 		return -1;
 	}
-	/* the token must be readable now; it is read again before each call */
-	if (sa_read(root, "token", tok, sizeof(tok), err, errlen) &&
-	    !strstr(err, "too long"))
+	/* the token must be readable now; it is read before each call */
+	if (access(c->token_file, R_OK)) {
+		str_fmt(err, errlen, "cannot read %s: %s (is conformd running in a pod with a "
+			"service account token mounted?)", c->token_file, strerror(errno));
 		return -1;
+	}
 	if (access(c->ca_file, R_OK)) {
 		str_fmt(err, errlen, "cannot read %s: %s (the cluster CA the API server's "
 			"certificate is checked with)", c->ca_file, strerror(errno));
