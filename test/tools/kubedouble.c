@@ -37,7 +37,8 @@ struct res {
 	int custom;        /* served from a CRD: no strategic merge patch */
 };
 
-/* the kinds conform uses; versions from the notes (linkerd.md section 5) */
+/* the kinds conform uses; Linkerd policy versions from linkerd2 policy CRDs
+ * (Server v1beta3 is storage; AuthorizationPolicy, MeshTLSAuthentication v1alpha1) */
 static const struct res resources[] = {
 	{ "", "v1", "namespaces", "Namespace", "namespace", "ns", 0, 0 },
 	{ "", "v1", "serviceaccounts", "ServiceAccount", "serviceaccount", "sa", 1, 0 },
@@ -1650,7 +1651,8 @@ static void control(struct req *q, struct reply *rp)
 		}
 	} else if (!strcmp(what, "pending")) {
 		/* a pod that does not start: phase Pending, the reason where the
-		 * scheduler or the kubelet puts it, and a Warning event (notes B9) */
+		 * scheduler or the kubelet puts it, and a Warning event (kubernetes
+		 * pkg/scheduler/schedule_one.go FailedScheduling; kubelet Failed/BackOff) */
 		const char *reason = arg(q, "reason") ? arg(q, "reason") : "Unschedulable";
 		const char *msg = arg(q, "message") ? arg(q, "message") : "";
 		cJSON *st = jobj(x->o, "status"), *cs;

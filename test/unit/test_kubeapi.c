@@ -186,7 +186,7 @@ TEST(status_errors)
 {
 	struct kube_error e;
 
-	/* notes B5, real bodies */
+	/* real bodies (apimachinery pkg/api/errors/errors.go) */
 	kube_error_from_answer(&e, 403, "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},"
 		"\"status\":\"Failure\",\"message\":\"pods \\\"web-0\\\" is forbidden: User "
 		"\\\"system:serviceaccount:conform:conform\\\" cannot get resource \\\"pods\\\" in "
@@ -216,7 +216,7 @@ TEST(status_errors)
 	ASSERT_EQ(e.code, 410);
 	ASSERT_CONTAINS(e.text, "expired: too old resource version");
 
-	/* not a Status: the aggregator's plain text (notes A2) */
+	/* not a Status: the aggregator's plain text (kube-aggregator handler_proxy.go) */
 	kube_error_from_answer(&e, 503, "service unavailable\n", "POST", "https://x/apis/tap");
 	ASSERT_EQ(e.code, 503);
 	ASSERT_STR_EQ(e.reason, "");
@@ -231,7 +231,7 @@ TEST(pod_status_and_why)
 	struct kube_pod_status st;
 	cJSON *pod, *ev;
 
-	/* k8s.io/api core/v1 PodStatus as the kubelet writes it (notes B9) */
+	/* k8s.io/api core/v1 PodStatus as the kubelet writes it */
 	pod = parse("{\"kind\":\"Pod\",\"metadata\":{\"name\":\"web-0\"},\"status\":{\"phase\":"
 		"\"Running\",\"containerStatuses\":[{\"name\":\"app\",\"ready\":false,"
 		"\"restartCount\":4,\"state\":{\"waiting\":{\"reason\":\"CrashLoopBackOff\","

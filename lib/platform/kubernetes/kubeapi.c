@@ -3,8 +3,8 @@
  * conformd runs in the cluster and talks to the API server itself (the CLI
  * uses kubectl); this file keeps that traffic small, bounded and explained:
  * every non-2xx answer becomes a Status-derived error a user can act on.
- * Wire facts: kubernetes api-conventions.md and apimachinery (see the notes
- * at each use).
+ * Wire facts: kubernetes/community api-conventions.md, kubernetes.io
+ * api-concepts.md and the upstream sources named at each use.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -156,8 +156,9 @@ unsigned long kube_client_requests(const struct kube_client *k)
 }
 
 /*
- * Bound tokens rotate (notes B8: the kubelet rewrites the file at 80% of
- * its life): re-read it whenever the file changed, or always when force.
+ * Bound tokens rotate (kubernetes.io configure-service-account: the kubelet
+ * rewrites the file at 80% of its life; client-go transport/token_source.go
+ * NewCachedFileTokenSource re-reads it every minute): re-read it whenever the file changed, or always when force.
  * A failed read keeps the old token; the server's 401 then says why.
  */
 static void token_refresh(struct kube_client *k, int force)
@@ -391,7 +392,7 @@ static struct curl_slist *setup(struct kube_client *k, const char *url, const ch
 /*
  * One non-streaming request. path may carry a query. On 2xx: 0 and the body
  * in *body (caller frees). Else -1 with e filled. A 401 with a token file
- * re-reads the file and tries once more (notes B8: a rotated token).
+ * re-reads the file and tries once more (a rotated token, client-go does the same).
  */
 static int request(struct kube_client *k, const char *method, const char *path,
 		const char *ctype, const char *payload, const char *accept,
@@ -612,7 +613,8 @@ int kube_apply(struct kube_client *k, const char *path, const cJSON *obj, int fo
 {
 	char p[4096];
 
-	/* notes B7: fieldManager is required for apply; force only for apply */
+	/* apimachinery pkg/apis/meta/v1/validation ValidatePatchOptions: fieldManager
+	 * is required for apply, force is refused on any other patch */
 	if (str_fmt(p, sizeof(p), "%s?fieldManager=%s%s", path, KUBE_FIELD_MANAGER,
 			force ? "&force=true" : "")) {
 		error_local(err, "apply path too long: %.200s", path);
@@ -730,7 +732,8 @@ static int watch_event(struct watch_run *w, const char *s)
 	}
 	w->events++;
 	if (!strcmp(type->valuestring, "ERROR")) {
-		/* notes B6: an expired version usually arrives as 200 + this event */
+		/* an expired version usually arrives as 200 + this event (apiserver
+		 * pkg/storage/cacher/cacher.go newErrWatcher) */
 		char *txt = cJSON_PrintUnformatted(obj);
 		struct kube_error e;
 		const cJSON *c = cJSON_GetObjectItemCaseSensitive(obj, "code");
@@ -924,7 +927,8 @@ int kube_watch(struct kube_client *k, const char *path, const struct kube_watch_
 			need_list = 0;
 		}
 
-		/* notes B6: watch=1, from the last version seen, bookmarks on */
+		/* apimachinery meta/v1 ListOptions: watch=1, from the last version seen,
+		 * bookmarks on (client-go tools/cache/reflector.go does the same) */
 		left_s = (long)((w.deadline - mono_ms()) / 1000) + 1;
 		dynbuf_reset(&p);
 		if (dynbuf_addf(&p, "%s?watch=1&resourceVersion=%s&allowWatchBookmarks=true"
@@ -965,7 +969,7 @@ int kube_watch(struct kube_client *k, const char *path, const struct kube_watch_
 			goto out;
 		}
 		if (w.expired || w.code == 410) {
-			/* notes B6: 410 either way: forget, list again */
+			/* 410 either way (api-concepts.md "410 Gone responses"): list again */
 			st->expired++;
 			need_list = 1;
 			fails = 0;
@@ -1076,7 +1080,8 @@ int kube_pod_status_read(const cJSON *pod, struct kube_pod_status *st)
 	return 0;
 }
 
-/* waiting reasons that mean "this will not start by itself" (notes B9) */
+/* waiting reasons that mean "this will not start by itself" (kubernetes
+ * pkg/kubelet/images/types.go, pkg/kubelet/container/sync_result.go) */
 static int waiting_is_failure(const char *r)
 {
 	static const char *const bad[] = {
