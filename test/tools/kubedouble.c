@@ -95,6 +95,7 @@ static size_t ndenies;
 static char token[4096] = "conform-double-token";
 static char user[256] = "system:serviceaccount:conform:conform";
 static long bookmark_ms = 1000;
+static long stall_ms;                   /* every API request waits this long first */
 static int expire_http;                 /* 1: an expired watch gets a plain 410 answer */
 static int quit;                        /* under mu */
 static unsigned long n_requests, n_lists, n_watches;
@@ -1596,6 +1597,13 @@ static void control(struct req *q, struct reply *rp)
 			rp->code = 400;
 		else
 			bookmark_ms = v;
+	} else if (!strcmp(what, "stall")) {
+		int64_t v;
+
+		if (!arg(q, "value") || parse_i64(arg(q, "value"), 0, 600000, &v))
+			rp->code = 400;
+		else
+			stall_ms = v;
 	} else if (!strcmp(what, "expire-mode")) {
 		const char *v = arg(q, "value") ? arg(q, "value") : "";
 
@@ -1622,8 +1630,22 @@ static void control(struct req *q, struct reply *rp)
 	} else if (!strcmp(what, "delete-pod")) {
 		do_delete_obj(x, NULL);
 	} else if (!strcmp(what, "logs")) {
-		free(x->log);
-		x->log = strdup(q->body.buf ? q->body.buf : "");
+		/* the body as the log, repeat times (a large log for the client's cap) */
+		const char *b = q->body.buf ? q->body.buf : "";
+		struct dynbuf lb = DYNBUF_INIT(64u << 20);
+		int64_t rep = 1, r;
+
+		if (arg(q, "repeat") && parse_i64(arg(q, "repeat"), 1, 1000000, &rep)) {
+			rp->code = 400;
+		} else {
+			dynbuf_adds(&lb, "");
+			for (r = 0; r < rep; r++)
+				if (dynbuf_adds(&lb, b))
+					break;
+			free(x->log);
+			x->log = dynbuf_detach(&lb, NULL);
+		}
+		dynbuf_release(&lb);
 	} else if (!strcmp(what, "restart")) {
 		/* the kubelet restarted a container: restartCount + 1, lastState.terminated */
 		cJSON *cs = container_status(x->o, arg(q, "container")), *ls, *t;
@@ -1711,6 +1733,14 @@ static struct MHD_Response *handle(struct req *q, struct reply *rp)
 	if (!strncmp(q->path, "/_double/", 9)) {
 		control(q, rp);
 		goto out;
+	}
+	if (stall_ms) {
+		/* an API server that accepted the connection and does not answer */
+		struct timespec ts = { stall_ms / 1000, (stall_ms % 1000) * 1000000L };
+
+		pthread_mutex_unlock(&mu);
+		nanosleep(&ts, NULL);
+		pthread_mutex_lock(&mu);
 	}
 	/* authentication first: 401 with the plain "Unauthorized" Status */
 	str_fmt(want, sizeof(want), "Bearer %s", token);

@@ -480,6 +480,24 @@ TEST(auth_forbidden_unreachable)
 	cJSON_Delete(out);
 	kube_client_free(ok);
 
+	/* a server that takes the request and does not answer: the call's timeout */
+	{
+		struct kube_config sc;
+		struct kube_client *slow;
+
+		ASSERT_EQ(kube_config_explicit(&sc, server, NULL, 0, TOKEN), 0);
+		sc.timeout_ms = 1000;
+		slow = kube_client_new(&sc);
+		ASSERT_EQ(ctl("stall?value=3000", NULL), 200);
+		t0 = mono_ms();
+		ASSERT_EQ(kube_get(slow, "/api/v1/namespaces/conform", &out, &e), -1);
+		ASSERT(mono_ms() - t0 < 2500);
+		ASSERT_EQ(ctl("stall?value=0", NULL), 200);
+		ASSERT_CONTAINS(e.text, "cluster unreachable at http://127.0.0.1:");
+		ASSERT_CONTAINS(e.text, "timed out");
+		kube_client_free(slow);
+	}
+
 	/* nothing listens on port 1 of loopback: refused, said at once */
 	ASSERT_EQ(kube_config_explicit(&c, "http://127.0.0.1:1", NULL, 0, TOKEN), 0);
 	off = kube_client_new(&c);
@@ -564,6 +582,22 @@ TEST(logs_and_why_pending)
 	ASSERT_EQ(kube_logs(k, "conform", "logpod", NULL, 1, 1, &log, &e), 0);
 	ASSERT_STR_EQ(log, "four\n");
 	free(log);
+
+	/* an answer over the cap is refused, not swallowed: 10000 lines of 1 KiB */
+	{
+		char line[1025];
+
+		memset(line, 'x', 1023);
+		line[1023] = '\n';
+		line[1024] = '\0';
+		ASSERT_EQ(ctl("logs?namespace=conform&name=logpod&repeat=10000", line), 200);
+		ASSERT_EQ(kube_logs(k, "conform", "logpod", NULL, 10000, 0, &log, &e), -1);
+		ASSERT(log == NULL);
+		ASSERT_CONTAINS(e.text, "is larger than 8388608 bytes");
+		ASSERT_EQ(kube_logs(k, "conform", "logpod", NULL, 3, 0, &log, &e), 0);
+		ASSERT_EQ(strlen(log), 3 * 1024);
+		free(log);
+	}
 
 	/* ImagePullBackOff: the container's waiting reason and a kubelet event */
 	ASSERT_EQ(ctl("pending?namespace=conform&name=logpod&reason=ImagePullBackOff&"
@@ -838,6 +872,7 @@ static void after_test(void)
 	ctl("deny-reset", NULL);
 	ctl("token?value=" TOKEN, NULL);
 	ctl("expire-mode?value=event", NULL);
+	ctl("stall?value=0", NULL);
 }
 #define RUN_D(name) do { RUN(name); after_test(); } while (0)
 
