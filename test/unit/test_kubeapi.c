@@ -80,6 +80,11 @@ static int double_stop(void)
 		fprintf(stderr, "kubedouble died from signal %d\n", WTERMSIG(st));
 		return -1;
 	}
+	if (WEXITSTATUS(st)) {
+		/* a sanitizer build exits non-zero on a leak */
+		fprintf(stderr, "kubedouble exited %d\n", WEXITSTATUS(st));
+		return -1;
+	}
 	return 0;
 }
 
