@@ -145,6 +145,44 @@ grep -q '"phase":[[:space:]]*"deployed"' "$tmp/out" || fail "applied data missin
 k get configmaps -n conform >"$tmp/out" 2>"$tmp/err" || fail "kubectl get cm: $(cat "$tmp/err")"
 grep -q "^conform-state" "$tmp/out" || fail "kubectl get cm: $(cat "$tmp/out")"
 
+note "custom resources (Linkerd policy, Gateway API): apply, get, delete, NotFound"
+cat >"$tmp/policy.yaml" <<'EOF'
+apiVersion: policy.linkerd.io/v1beta3
+kind: Server
+metadata:
+  name: echo-http
+  namespace: conform
+spec:
+  podSelector:
+    matchLabels: {app: echo}
+  port: http
+  proxyProtocol: HTTP/1
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata:
+  name: split
+  namespace: conform
+spec:
+  parentRefs: [{group: core, kind: Service, name: http-server, port: 8080}]
+  rules:
+  - backendRefs: [{name: http-server, port: 8080, weight: 90}, {name: http-server-v2, port: 8080, weight: 10}]
+EOF
+k apply --server-side --validate=false -f "$tmp/policy.yaml" >"$tmp/out" 2>"$tmp/err" ||
+	fail "kubectl apply of custom resources: $(cat "$tmp/err")"
+grep -q "server.policy.linkerd.io/echo-http serverside-applied" "$tmp/out" ||
+	fail "kubectl apply Server said: $(cat "$tmp/out")"
+k get servers.policy.linkerd.io,httproutes.gateway.networking.k8s.io -n conform >"$tmp/out" 2>"$tmp/err" ||
+	fail "kubectl get custom resources: $(cat "$tmp/err")"
+grep -q "httproute.gateway.networking.k8s.io/split" "$tmp/out" || fail "kubectl get said: $(cat "$tmp/out")"
+k delete httproutes.gateway.networking.k8s.io split -n conform >"$tmp/out" 2>"$tmp/err" ||
+	fail "kubectl delete: $(cat "$tmp/err")"
+if k get httproutes.gateway.networking.k8s.io split -n conform >"$tmp/out" 2>"$tmp/err"; then
+	fail "deleted HTTPRoute still there"
+fi
+grep -q 'Error from server (NotFound): httproutes.gateway.networking.k8s.io "split" not found' "$tmp/err" ||
+	fail "kubectl get deleted said: $(cat "$tmp/err")"
+
 note "a denied permission: kubectl prints the API server's Forbidden message"
 curl -s -X POST "$url/_double/deny?verb=list&resource=pods&namespace=conform" \
 	--cacert "$tmp/tls/cert.pem" >/dev/null || fail "deny control call"
