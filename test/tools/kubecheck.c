@@ -39,9 +39,9 @@ int main(int argc, char **argv)
 	struct kube_client *k = NULL;
 	struct kube_error e;
 	const char *root = NULL, *srv = NULL, *token = NULL, *ca = NULL, *cmd;
-	char err[512], rv[64], path[1024], why[1024];
+	char err[512], rv[64], why[1024];
 	int i, insecure = 0, rc = 1;
-	cJSON *out = NULL, *in = NULL, *ev = NULL;
+	cJSON *out = NULL, *in = NULL;
 	char *text = NULL;
 
 	memset(&e, 0, sizeof(e));
@@ -116,18 +116,11 @@ int main(int argc, char **argv)
 			goto fail;
 		fputs(text, stdout);
 	} else if (!strcmp(cmd, "why") && argc - i == 2) {
-		char sel[600];
+		struct kube_pod_status st;
 
-		if (kube_path(path, sizeof(path), "v1", argv[i], "pods", argv[i + 1]))
-			return usage();
-		if (kube_get(k, path, &out, &e))
+		if (kube_pod_diagnose(k, argv[i], argv[i + 1], &st, why, sizeof(why), &e))
 			goto fail;
-		str_fmt(sel, sizeof(sel), "involvedObject.kind=Pod,involvedObject.name=%s",
-			argv[i + 1]);
-		kube_path(path, sizeof(path), "v1", argv[i], "events", NULL);
-		if (kube_list(k, path, NULL, sel, &ev, NULL, 0, &e))
-			goto fail;
-		printf("%s\n", kube_pod_why(out, ev, why, sizeof(why)));
+		printf("phase %s restarts %ld\n%s\n", st.phase, st.restarts, why);
 	} else {
 		rc = usage();
 		goto out;
@@ -139,7 +132,6 @@ fail:
 out:
 	cJSON_Delete(out);
 	cJSON_Delete(in);
-	cJSON_Delete(ev);
 	free(text);
 	kube_client_free(k);
 	curl_global_cleanup();

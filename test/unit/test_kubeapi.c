@@ -622,6 +622,33 @@ TEST(logs_and_why_pending)
 	cJSON_Delete(evs);
 	cJSON_Delete(p);
 
+	/* the same through one call; a pod that is not there is a 404 */
+	{
+		struct kube_pod_status st;
+		cJSON *p2;
+
+		ASSERT_EQ(kube_pod_diagnose(k, "conform", "logpod", &st, why, sizeof(why), &e), 0);
+		ASSERT_STR_EQ(st.phase, "Pending");
+		ASSERT_EQ(st.restarts, 1);
+		ASSERT_STR_EQ(why, "container app: ImagePullBackOff: Back-off pulling image");
+		/* nothing in the status: the pod's own Warning event, not another pod's */
+		p2 = parse("{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":"
+			"\"quiet\"},\"status\":{\"phase\":\"Pending\"}}");
+		ASSERT_EQ(kube_create(k, "/api/v1/namespaces/conform/pods", p2, NULL, &e), 0);
+		cJSON_Delete(p2);
+		p2 = parse("{\"apiVersion\":\"v1\",\"kind\":\"Event\",\"metadata\":{\"name\":"
+			"\"quiet.1\"},\"involvedObject\":{\"kind\":\"Pod\",\"name\":\"quiet\"},"
+			"\"type\":\"Warning\",\"reason\":\"FailedMount\",\"message\":\"configmap "
+			"\\\"cfg\\\" not found\",\"lastTimestamp\":\"2026-01-01T00:00:00Z\"}");
+		ASSERT_EQ(kube_create(k, "/api/v1/namespaces/conform/events", p2, NULL, &e), 0);
+		cJSON_Delete(p2);
+		ASSERT_EQ(kube_pod_diagnose(k, "conform", "quiet", &st, why, sizeof(why), &e), 0);
+		ASSERT_STR_EQ(why, "event FailedMount: configmap \"cfg\" not found");
+		ASSERT_EQ(kube_pod_diagnose(k, "conform", "gone", &st, why, sizeof(why), &e), -1);
+		ASSERT_EQ(e.code, 404);
+		ASSERT_CONTAINS(e.text, "pods \"gone\" not found");
+	}
+
 	p = pod_json("nowhere");
 	ASSERT_EQ(kube_create(k, "/api/v1/namespaces/conform/pods", p, NULL, &e), 0);
 	ASSERT_EQ(ctl("pending?namespace=conform&name=nowhere&reason=Unschedulable&"

@@ -1170,3 +1170,34 @@ const char *kube_pod_why(const cJSON *pod, const cJSON *events, char *buf, size_
 		str_fmt(buf, len, "pending (no reason reported yet)");
 	return buf;
 }
+
+int kube_pod_diagnose(struct kube_client *k, const char *ns, const char *pod,
+		struct kube_pod_status *st, char *why, size_t len, struct kube_error *err)
+{
+	char path[1024], sel[600];
+	cJSON *p = NULL, *ev = NULL;
+	int rc = -1;
+
+	why[0] = '\0';
+	if (kube_path(path, sizeof(path), "v1", ns, "pods", pod) ||
+	    str_fmt(sel, sizeof(sel), "involvedObject.kind=Pod,involvedObject.name=%s", pod)) {
+		error_local(err, "bad pod name \"%.64s\" or namespace \"%.64s\"", pod ? pod : "",
+			ns ? ns : "");
+		return -1;
+	}
+	if (kube_get(k, path, &p, err))
+		goto out;
+	kube_path(path, sizeof(path), "v1", ns, "events", NULL);
+	if (kube_list(k, path, NULL, sel, &ev, NULL, 0, err))
+		goto out;
+	if (kube_pod_status_read(p, st)) {
+		error_local(err, "%s/%s is not a pod", ns, pod);
+		goto out;
+	}
+	kube_pod_why(p, ev, why, len);
+	rc = 0;
+out:
+	cJSON_Delete(p);
+	cJSON_Delete(ev);
+	return rc;
+}

@@ -231,4 +231,13 @@ int kube_pod_status_read(const cJSON *pod, struct kube_pod_status *st);
  */
 const char *kube_pod_why(const cJSON *pod, const cJSON *events, char *buf, size_t len);
 
+/*
+ * A pod's status and why it is not running, read from the API: GET the pod,
+ * list its events (fieldSelector involvedObject.kind=Pod,involvedObject.name=
+ * pod), then kube_pod_status_read and kube_pod_why into st and why. Returns
+ * 0, or -1 with err (the pod is gone: 404; events forbidden: 403).
+ */
+int kube_pod_diagnose(struct kube_client *k, const char *ns, const char *pod,
+		struct kube_pod_status *st, char *why, size_t len, struct kube_error *err);
+
 #endif
