@@ -8,8 +8,8 @@ kube-deps:
 	@command -v kubectl >/dev/null 2>&1 || { \
 	  echo "conform: installing kubernetes-client (kubectl) for the kube tests" >&2; \
 	  if [ "$$(id -u)" = 0 ]; then S=; else S=sudo; fi; \
-	  $$S apt-get install -y -q --no-install-recommends kubernetes-client >/dev/null 2>&1 || \
-	  { $$S apt-get update -q >/dev/null && $$S apt-get install -y -q --no-install-recommends kubernetes-client; } || \
+	  $$S apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends kubernetes-client >/dev/null 2>&1 || \
+	  { $$S apt-get update -q >/dev/null && $$S apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends kubernetes-client; } || \
 	  echo "conform: kubectl missing; the kubectl part of e2e/kube_double is skipped" >&2; }
 test unit: kube-deps
 # lib/*/*.c is compiled by the Makefile; this folder is one level deeper
