@@ -195,7 +195,8 @@ kubeconfig "$tmp/kubeconfig.off" "https://127.0.0.1:1"
 if KUBECONFIG="$tmp/kubeconfig.off" k get pods -n conform >"$tmp/out" 2>"$tmp/err"; then
 	fail "kubectl against a closed port succeeded"
 fi
-grep -q "connection refused" "$tmp/err" || fail "kubectl unreachable said: $(cat "$tmp/err")"
+grep -q "The connection to the server 127.0.0.1:1 was refused" "$tmp/err" ||
+	fail "kubectl unreachable said: $(cat "$tmp/err")"
 
 kill -TERM "$pid"
 wait "$pid"
