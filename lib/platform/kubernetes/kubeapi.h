@@ -3,7 +3,9 @@
  * platform makes (get, list, create, update, server-side apply, patch,
  * delete, list-then-watch, pod logs), every failure turned into one error a
  * user can act on, and helpers that read a pod's status. Blocking, one
- * request at a time per client; every call has a timeout and a response cap.
+ * request at a time per client (a thread that watches needs its own client);
+ * every call has a timeout and a response cap. The program calls
+ * curl_global_init once before it starts threads (libcurl's rule).
  * docs/kubernetes.md lists every call with its verb, path and RBAC rule.
  */
 #ifndef CONFORM_KUBEAPI_H
