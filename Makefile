@@ -203,3 +203,4 @@ bench: all $(FUZZ_BINS)
 -include $(shell find $(OBJ) -name '*.d' 2>/dev/null)
 include mk/install.mk
 include mk/linkerd.mk
+include mk/kube.mk

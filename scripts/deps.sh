@@ -15,7 +15,7 @@ libgrpc-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
 libcurl4-openssl-dev libmicrohttpd-dev libcjson-dev libncurses-dev
 libsqlite3-dev libssl-dev
 haproxy
-python3 python3-grpcio libxml2-utils iproute2 procps valgrind tmux
+python3 python3-grpcio libxml2-utils iproute2 procps valgrind tmux openssl curl
 man-db groff-base tar python3-yaml
 clang libclang-rt-14-dev chromium prometheus
 wrk nghttp2-client nginx-light"

@@ -1,0 +1,2009 @@
+/*
+ * kubedouble.c - an in-memory Kubernetes API server for tests: the kinds
+ * conform deploys, the API conventions its client relies on (Status errors,
+ * resourceVersion, optimistic concurrency, server-side apply, merge and
+ * JSON patches, watches with bookmarks and 410 Expired, bearer tokens, RBAC
+ * denials) and enough discovery for kubectl. Tests steer it through
+ * /_double/... (no auth): drop watches, restart/delete/stall pods, compact
+ * history, deny a permission, rotate the token. Loopback only.
+ *   kubedouble --port-file F [--token T] [--user U] [--tls-cert F --tls-key F]
+ * Wire facts: kubernetes api-conventions.md, apimachinery pkg/api/errors,
+ * apiserver endpoints/handlers (named where used); no code of theirs.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <microhttpd.h>
+
+#include "base/util.h"
+
+#define BODY_MAX (4u << 20)
+#define HISTORY_MAX 4096
+#define DENY_MAX 32
+
+struct res {
+	const char *group, *version, *resource, *kind, *singular, *short_name;
+	int namespaced;
+	int custom;        /* served from a CRD: no strategic merge patch */
+};
+
+/* the kinds conform uses; Linkerd policy versions from linkerd2 policy CRDs
+ * (Server v1beta3 is storage; AuthorizationPolicy, MeshTLSAuthentication v1alpha1) */
+static const struct res resources[] = {
+	{ "", "v1", "namespaces", "Namespace", "namespace", "ns", 0, 0 },
+	{ "", "v1", "serviceaccounts", "ServiceAccount", "serviceaccount", "sa", 1, 0 },
+	{ "", "v1", "services", "Service", "service", "svc", 1, 0 },
+	{ "", "v1", "pods", "Pod", "pod", "po", 1, 0 },
+	{ "", "v1", "configmaps", "ConfigMap", "configmap", "cm", 1, 0 },
+	{ "", "v1", "events", "Event", "event", "ev", 1, 0 },
+	{ "", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", "persistentvolumeclaim",
+		"pvc", 1, 0 },
+	{ "apps", "v1", "deployments", "Deployment", "deployment", "deploy", 1, 0 },
+	{ "rbac.authorization.k8s.io", "v1", "roles", "Role", "role", NULL, 1, 0 },
+	{ "rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", "rolebinding", NULL, 1, 0 },
+	{ "gateway.networking.k8s.io", "v1", "httproutes", "HTTPRoute", "httproute", NULL, 1, 1 },
+	{ "policy.linkerd.io", "v1beta3", "servers", "Server", "server", "srv", 1, 1 },
+	{ "policy.linkerd.io", "v1beta3", "httproutes", "HTTPRoute", "httproute", NULL, 1, 1 },
+	{ "policy.linkerd.io", "v1alpha1", "authorizationpolicies", "AuthorizationPolicy",
+		"authorizationpolicy", NULL, 1, 1 },
+	{ "policy.linkerd.io", "v1alpha1", "meshtlsauthentications", "MeshTLSAuthentication",
+		"meshtlsauthentication", NULL, 1, 1 },
+};
+#define NRES (sizeof(resources) / sizeof(resources[0]))
+
+struct obj {
+	const struct res *r;
+	char ns[64];
+	char name[254];
+	cJSON *o;
+	char *log;         /* pods: what the log endpoint serves */
+};
+
+struct hist {
+	unsigned long long rv;
+	char type[10];
+	const struct res *r;
+	char ns[64];
+	cJSON *o;
+};
+
+struct deny {
+	char verb[32], group[64], resource[64], ns[64];
+};
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t changed = PTHREAD_COND_INITIALIZER;
+static struct obj *objs;
+static size_t nobjs, aobjs;
+static struct hist history[HISTORY_MAX];
+static size_t hstart, hlen;             /* ring */
+static unsigned long long rv_now = 100; /* the last resourceVersion handed out */
+static unsigned long long compacted;    /* versions <= this are gone from history */
+static unsigned drop_gen;               /* bumped to cut every watch */
+static struct deny denies[DENY_MAX];
+static size_t ndenies;
+static char token[4096] = "conform-double-token";
+static char user[256] = "system:serviceaccount:conform:conform";
+static long bookmark_ms = 1000;
+static long stall_ms;                   /* every API request waits this long first */
+static int expire_http;                 /* 1: an expired watch gets a plain 410 answer */
+static int quit;                        /* under mu */
+static unsigned long n_requests, n_lists, n_watches;
+static int port;
+
+/* ---- small helpers ---- */
+
+static int64_t now_ms(void)
+{
+	return mono_ms();
+}
+
+static const char *now_rfc3339(char *buf, size_t len)
+{
+	return time_rfc3339(wall_s(), buf, len);
+}
+
+/* the next sep-separated, non-empty piece of *s (cut in place), or NULL */
+static char *split_next(char **s, char sep)
+{
+	char *p = *s, *e;
+
+	while (*p == sep)
+		p++;
+	if (!*p)
+		return NULL;
+	e = strchr(p, sep);
+	if (e) {
+		*e = '\0';
+		*s = e + 1;
+	} else {
+		*s = p + strlen(p);
+	}
+	return p;
+}
+
+static const char *gv_of(const struct res *r, char *buf, size_t len)
+{
+	if (r->group[0])
+		str_fmt(buf, len, "%s/%s", r->group, r->version);
+	else
+		str_copy(buf, len, r->version);
+	return buf;
+}
+
+/* GroupResource.String(): "resource.group", or "resource" for the core group */
+static const char *gr_of(const struct res *r, char *buf, size_t len)
+{
+	if (r->group[0])
+		str_fmt(buf, len, "%s.%s", r->resource, r->group);
+	else
+		str_copy(buf, len, r->resource);
+	return buf;
+}
+
+static const char *jstr(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static cJSON *jobj(cJSON *o, const char *key)
+{
+	cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	if (!cJSON_IsObject(v)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(o, key);
+		v = cJSON_AddObjectToObject(o, key);
+	}
+	return v;
+}
+
+static void jset_str(cJSON *o, const char *key, const char *val)
+{
+	cJSON_DeleteItemFromObjectCaseSensitive(o, key);
+	cJSON_AddStringToObject(o, key, val);
+}
+
+static const struct res *res_find(const char *group, const char *version, const char *resource)
+{
+	size_t i;
+
+	for (i = 0; i < NRES; i++)
+		if (!strcmp(resources[i].group, group) && !strcmp(resources[i].version, version) &&
+		    !strcmp(resources[i].resource, resource))
+			return &resources[i];
+	return NULL;
+}
+
+static struct obj *obj_find(const struct res *r, const char *ns, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < nobjs; i++)
+		if (objs[i].r == r && !strcmp(objs[i].ns, ns) && !strcmp(objs[i].name, name))
+			return &objs[i];
+	return NULL;
+}
+
+static int ns_exists(const char *ns)
+{
+	return obj_find(&resources[0], "", ns) != NULL;
+}
+
+/* record a change: history entry, wake every watch. mu held. */
+static void record(const char *type, const struct res *r, const char *ns, const cJSON *o)
+{
+	struct hist *h;
+
+	if (hlen == HISTORY_MAX) {
+		h = &history[hstart];
+		compacted = h->rv;
+		cJSON_Delete(h->o);
+		hstart = (hstart + 1) % HISTORY_MAX;
+		hlen--;
+	}
+	h = &history[(hstart + hlen) % HISTORY_MAX];
+	h->rv = rv_now;
+	str_copy(h->type, sizeof(h->type), type);
+	h->r = r;
+	str_copy(h->ns, sizeof(h->ns), ns);
+	h->o = cJSON_Duplicate(o, 1);
+	hlen++;
+	pthread_cond_broadcast(&changed);
+}
+
+/* a new resourceVersion into o's metadata; mu held */
+static void bump(cJSON *o)
+{
+	char v[32];
+
+	rv_now++;
+	str_fmt(v, sizeof(v), "%llu", rv_now);
+	jset_str(jobj(o, "metadata"), "resourceVersion", v);
+}
+
+static struct obj *obj_add(const struct res *r, const char *ns, const char *name, cJSON *o)
+{
+	struct obj *n;
+
+	if (nobjs == aobjs) {
+		size_t na = aobjs ? aobjs * 2 : 64;
+
+		n = realloc(objs, na * sizeof(*objs));
+		if (!n)
+			return NULL;
+		objs = n;
+		aobjs = na;
+	}
+	n = &objs[nobjs++];
+	memset(n, 0, sizeof(*n));
+	n->r = r;
+	str_copy(n->ns, sizeof(n->ns), ns);
+	str_copy(n->name, sizeof(n->name), name);
+	n->o = o;
+	return n;
+}
+
+static void obj_remove(struct obj *x)
+{
+	cJSON_Delete(x->o);
+	free(x->log);
+	*x = objs[--nobjs];
+}
+
+/* ---- answers ---- */
+
+struct reply {
+	unsigned code;
+	const char *ctype;
+	char *body;        /* malloc'd */
+};
+
+static void reply_json(struct reply *rp, unsigned code, const cJSON *j)
+{
+	rp->code = code;
+	rp->ctype = "application/json";
+	rp->body = cJSON_PrintUnformatted(j);
+}
+
+/*
+ * A metav1.Status failure (apimachinery pkg/api/errors): field order kind,
+ * apiVersion, metadata, status, message, reason, details, code; details'
+ * group left out when empty.
+ */
+static void reply_status(struct reply *rp, unsigned code, const char *reason, const char *msg,
+		const struct res *r, const char *name, cJSON *causes)
+{
+	cJSON *s = cJSON_CreateObject(), *d;
+
+	cJSON_AddStringToObject(s, "kind", "Status");
+	cJSON_AddStringToObject(s, "apiVersion", "v1");
+	cJSON_AddObjectToObject(s, "metadata");
+	cJSON_AddStringToObject(s, "status", "Failure");
+	cJSON_AddStringToObject(s, "message", msg);
+	cJSON_AddStringToObject(s, "reason", reason);
+	if (r || causes || (name && *name)) {
+		d = cJSON_AddObjectToObject(s, "details");
+		if (name && *name)
+			cJSON_AddStringToObject(d, "name", name);
+		if (r && r->group[0])
+			cJSON_AddStringToObject(d, "group", r->group);
+		if (r)
+			cJSON_AddStringToObject(d, "kind", r->resource);
+		if (causes)
+			cJSON_AddItemToObject(d, "causes", causes);
+	}
+	cJSON_AddNumberToObject(s, "code", code);
+	reply_json(rp, code, s);
+	cJSON_Delete(s);
+}
+
+static void reply_not_found(struct reply *rp, const struct res *r, const char *name)
+{
+	char gr[128], msg[512];
+
+	str_fmt(msg, sizeof(msg), "%s \"%s\" not found", gr_of(r, gr, sizeof(gr)), name);
+	reply_status(rp, 404, "NotFound", msg, r, name, NULL);
+}
+
+static cJSON *cause(const char *reason, const char *message, const char *field)
+{
+	cJSON *a = cJSON_CreateArray(), *c = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(c, "reason", reason);
+	cJSON_AddStringToObject(c, "message", message);
+	cJSON_AddStringToObject(c, "field", field);
+	cJSON_AddItemToArray(a, c);
+	return a;
+}
+
+/* 422 Invalid, message as apimachinery NewInvalid writes it */
+static void reply_invalid(struct reply *rp, const char *kind_group, const char *name,
+		const char *field, const char *detail, const char *creason)
+{
+	char msg[1024];
+
+	str_fmt(msg, sizeof(msg), "%s \"%s\" is invalid: %s: %s", kind_group, name, field, detail);
+	reply_status(rp, 422, "Invalid", msg, NULL, name, cause(creason, detail, field));
+}
+
+/* ---- request parsing ---- */
+
+struct req {
+	struct MHD_Connection *conn;
+	const char *method;
+	char path[2048];
+	struct dynbuf body;
+	int toobig;
+	/* from the path */
+	const struct res *r;
+	char group[128], version[32], ns[64], name[254], sub[32];
+	char verb[32];
+};
+
+static const char *arg(struct req *q, const char *key)
+{
+	return MHD_lookup_connection_value(q->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+static int arg_true(struct req *q, const char *key)
+{
+	const char *v = arg(q, key);
+
+	/* runtime Convert_Slice_string_To_bool: anything but "0"/"false" (and "") is true */
+	return v && *v && strcmp(v, "0") && strcmp(v, "false");
+}
+
+/*
+ * /api/v1/... or /apis/<group>/<version>/..., then [namespaces/<ns>/]<resource>
+ * [/<name>[/<sub>]]. Returns 0 when it is a resource path (q->r may still be
+ * NULL for an unknown resource), -1 otherwise.
+ */
+static int parse_path(struct req *q)
+{
+	char buf[2048], *seg[10], *p, *cur = buf;
+	int n = 0, i = 0;
+
+	str_copy(buf, sizeof(buf), q->path);
+	while (n < 10 && (p = split_next(&cur, '/')))
+		seg[n++] = p;
+	if (n >= 2 && !strcmp(seg[0], "api")) {
+		q->group[0] = '\0';
+		str_copy(q->version, sizeof(q->version), seg[1]);
+		i = 2;
+	} else if (n >= 3 && !strcmp(seg[0], "apis")) {
+		str_copy(q->group, sizeof(q->group), seg[1]);
+		str_copy(q->version, sizeof(q->version), seg[2]);
+		i = 3;
+	} else {
+		return -1;
+	}
+	if (n - i >= 3 && !strcmp(seg[i], "namespaces")) {
+		str_copy(q->ns, sizeof(q->ns), seg[i + 1]);
+		i += 2;
+	}
+	if (i >= n)
+		return -1;
+	q->r = res_find(q->group, q->version, seg[i]);
+	if (!q->r) {
+		str_copy(q->sub, sizeof(q->sub), seg[i]); /* for the message */
+		return 0;
+	}
+	if (i + 1 < n)
+		str_copy(q->name, sizeof(q->name), seg[i + 1]);
+	if (i + 2 < n)
+		str_copy(q->sub, sizeof(q->sub), seg[i + 2]);
+	return 0;
+}
+
+static void verb_of(struct req *q)
+{
+	const char *m = q->method, *v = "unknown";
+
+	if (!strcmp(m, "GET") || !strcmp(m, "HEAD"))
+		v = q->name[0] ? "get" : arg_true(q, "watch") ? "watch" : "list";
+	else if (!strcmp(m, "POST"))
+		v = "create";
+	else if (!strcmp(m, "PUT"))
+		v = "update";
+	else if (!strcmp(m, "PATCH"))
+		v = "patch";
+	else if (!strcmp(m, "DELETE"))
+		v = q->name[0] ? "delete" : "deletecollection";
+	str_copy(q->verb, sizeof(q->verb), v);
+}
+
+/* the deny list; mu held. 403 with the apiserver's forbidden message. */
+static int denied(struct req *q, struct reply *rp)
+{
+	char resource[128], gr[160], msg[1024], scope[160];
+	size_t i;
+
+	str_fmt(resource, sizeof(resource), "%s%s%s", q->r->resource, q->sub[0] ? "/" : "",
+		q->sub);
+	for (i = 0; i < ndenies; i++) {
+		struct deny *d = &denies[i];
+
+		if ((strcmp(d->verb, "*") && strcmp(d->verb, q->verb)) ||
+		    (strcmp(d->resource, "*") && strcmp(d->resource, resource)) ||
+		    (strcmp(d->group, "*") && strcmp(d->group, q->r->group)) ||
+		    (strcmp(d->ns, "*") && strcmp(d->ns, q->ns)))
+			continue;
+		/* apiserver endpoints/handlers/responsewriters/errors.go forbiddenMessage,
+		 * wrapped by apierrors.NewForbidden(groupResource, name, err) */
+		if (q->ns[0])
+			str_fmt(scope, sizeof(scope), "in the namespace \"%s\"", q->ns);
+		else
+			str_fmt(scope, sizeof(scope), "at the cluster scope");
+		gr_of(q->r, gr, sizeof(gr));
+		if (q->name[0] && strcmp(q->r->resource, "namespaces"))
+			str_fmt(msg, sizeof(msg), "%s \"%s\" is forbidden: User \"%s\" cannot %s "
+				"resource \"%s\" in API group \"%s\" %s", gr, q->name, user, q->verb,
+				resource, q->r->group, scope);
+		else if (q->name[0])
+			str_fmt(msg, sizeof(msg), "%s \"%s\" is forbidden: User \"%s\" cannot %s "
+				"resource \"%s\" in API group \"%s\" %s", gr, q->name, user, q->verb,
+				resource, q->r->group, scope);
+		else
+			str_fmt(msg, sizeof(msg), "%s is forbidden: User \"%s\" cannot %s resource "
+				"\"%s\" in API group \"%s\" %s", gr, user, q->verb, resource,
+				q->r->group, scope);
+		reply_status(rp, 403, "Forbidden", msg, q->r, q->name, NULL);
+		return 1;
+	}
+	return 0;
+}
+
+/* ---- selectors ---- */
+
+/* the string value at a dotted path ("involvedObject.name") or NULL */
+static const char *path_value(const cJSON *o, const char *path, char *num, size_t numlen)
+{
+	char buf[256], *p, *cur = buf;
+	const cJSON *v = o;
+
+	str_copy(buf, sizeof(buf), path);
+	while (v && (p = split_next(&cur, '.')))
+		v = cJSON_GetObjectItemCaseSensitive(v, p);
+	if (cJSON_IsString(v))
+		return v->valuestring;
+	if (cJSON_IsNumber(v)) {
+		str_fmt(num, numlen, "%g", v->valuedouble);
+		return num;
+	}
+	return NULL;
+}
+
+/* "a=b,c!=d,e" over labels (is_label) or fields; 1 when o matches */
+static int selector_match(const cJSON *o, const char *sel, int is_label)
+{
+	char buf[1024], *term, *cur = buf, num[32];
+	const cJSON *labels = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(o, "metadata"), "labels");
+
+	if (!sel || !*sel)
+		return 1;
+	str_copy(buf, sizeof(buf), sel);
+	while ((term = split_next(&cur, ','))) {
+		char *eq = strchr(term, '='), key[256];
+		const char *want = NULL, *have;
+		int neg = 0;
+
+		if (eq) {
+			neg = eq > term && eq[-1] == '!';
+			str_copy(key, sizeof(key), term);
+			key[(eq - term) - neg] = '\0';
+			want = eq + 1 + (eq[1] == '=');
+		} else {
+			str_copy(key, sizeof(key), term);
+		}
+		if (is_label)
+			have = jstr(labels, key);
+		else
+			have = path_value(o, key, num, sizeof(num));
+		if (!want) {
+			if (!have)
+				return 0;
+			continue;
+		}
+		if (neg ? (have && !strcmp(have, want)) : (!have || strcmp(have, want)))
+			return 0;
+	}
+	return 1;
+}
+
+static int matches(struct req *q, const struct res *r, const char *ns, const cJSON *o)
+{
+	return r == q->r && (!q->ns[0] || !strcmp(ns, q->ns)) &&
+		selector_match(o, arg(q, "labelSelector"), 1) &&
+		selector_match(o, arg(q, "fieldSelector"), 0);
+}
+
+/* ---- patches ---- */
+
+/* RFC 7386 JSON merge patch; takes target, returns the result */
+static cJSON *merge_patch(cJSON *target, const cJSON *patch)
+{
+	const cJSON *p;
+
+	if (!cJSON_IsObject(patch)) {
+		cJSON_Delete(target);
+		return cJSON_Duplicate(patch, 1);
+	}
+	if (!cJSON_IsObject(target)) {
+		cJSON_Delete(target);
+		target = cJSON_CreateObject();
+	}
+	cJSON_ArrayForEach(p, patch) {
+		cJSON *old;
+
+		if (cJSON_IsNull(p)) {
+			cJSON_DeleteItemFromObjectCaseSensitive(target, p->string);
+			continue;
+		}
+		old = cJSON_DetachItemFromObjectCaseSensitive(target, p->string);
+		cJSON_AddItemToObject(target, p->string, merge_patch(old, p));
+	}
+	return target;
+}
+
+/* RFC 6901 pointer: the parent of the last token and that token (unescaped) */
+static cJSON *pointer_parent(cJSON *doc, const char *ptr, char *last, size_t len)
+{
+	char buf[1024], *p, *next, tok[256];
+	cJSON *cur = doc;
+	size_t i, j;
+
+	if (ptr[0] != '/' || str_copy(buf, sizeof(buf), ptr + 1))
+		return NULL;
+	p = buf;
+	for (;;) {
+		next = strchr(p, '/');
+		if (next)
+			*next = '\0';
+		for (i = 0, j = 0; p[i] && j + 1 < sizeof(tok); i++) {
+			if (p[i] == '~' && p[i + 1] == '1') {
+				tok[j++] = '/';
+				i++;
+			} else if (p[i] == '~' && p[i + 1] == '0') {
+				tok[j++] = '~';
+				i++;
+			} else {
+				tok[j++] = p[i];
+			}
+		}
+		tok[j] = '\0';
+		if (!next) {
+			str_copy(last, len, tok);
+			return cur;
+		}
+		if (cJSON_IsArray(cur)) {
+			int64_t idx;
+
+			if (parse_i64(tok, 0, 1 << 20, &idx))
+				return NULL;
+			cur = cJSON_GetArrayItem(cur, (int)idx);
+		} else {
+			cur = cJSON_GetObjectItemCaseSensitive(cur, tok);
+		}
+		if (!cur)
+			return NULL;
+		p = next + 1;
+	}
+}
+
+/* RFC 6902 add/remove/replace/test; returns 0 or -1 with why */
+static int json_patch(cJSON *doc, const cJSON *ops, char *why, size_t len)
+{
+	const cJSON *op;
+
+	if (!cJSON_IsArray(ops)) {
+		str_fmt(why, len, "a JSON patch must be an array of operations");
+		return -1;
+	}
+	cJSON_ArrayForEach(op, ops) {
+		const char *o = jstr(op, "op"), *path = jstr(op, "path");
+		const cJSON *val = cJSON_GetObjectItemCaseSensitive(op, "value");
+		char last[256];
+		cJSON *parent, *cur = NULL;
+		int64_t idx = -1;
+
+		if (!o || !path) {
+			str_fmt(why, len, "an operation needs op and path");
+			return -1;
+		}
+		parent = pointer_parent(doc, path, last, sizeof(last));
+		if (!parent) {
+			str_fmt(why, len, "doc is missing path: \"%s\"", path);
+			return -1;
+		}
+		if (cJSON_IsArray(parent)) {
+			if (strcmp(last, "-") && parse_i64(last, 0, cJSON_GetArraySize(parent), &idx)) {
+				str_fmt(why, len, "bad array index in path \"%s\"", path);
+				return -1;
+			}
+			if (idx >= 0)
+				cur = cJSON_GetArrayItem(parent, (int)idx);
+		} else if (cJSON_IsObject(parent)) {
+			cur = cJSON_GetObjectItemCaseSensitive(parent, last);
+		} else {
+			str_fmt(why, len, "doc is missing path: \"%s\"", path);
+			return -1;
+		}
+		if (!strcmp(o, "test")) {
+			if (!cur || !val || !cJSON_Compare(cur, val, 1)) {
+				str_fmt(why, len, "testing value %s failed", path);
+				return -1;
+			}
+		} else if (!strcmp(o, "remove") || !strcmp(o, "replace")) {
+			if (!cur) {
+				str_fmt(why, len, "unable to %s nonexistent key: %s", o, path);
+				return -1;
+			}
+			if (!strcmp(o, "replace") && !val) {
+				str_fmt(why, len, "replace operation does not have a value");
+				return -1;
+			}
+			if (cJSON_IsArray(parent))
+				cJSON_DeleteItemFromArray(parent, (int)idx);
+			else
+				cJSON_DeleteItemFromObjectCaseSensitive(parent, last);
+			if (!strcmp(o, "replace")) {
+				if (cJSON_IsArray(parent))
+					cJSON_InsertItemInArray(parent, (int)idx, cJSON_Duplicate(val, 1));
+				else
+					cJSON_AddItemToObject(parent, last, cJSON_Duplicate(val, 1));
+			}
+		} else if (!strcmp(o, "add")) {
+			if (!val) {
+				str_fmt(why, len, "add operation does not have a value");
+				return -1;
+			}
+			if (cJSON_IsArray(parent)) {
+				if (idx < 0 || idx == cJSON_GetArraySize(parent))
+					cJSON_AddItemToArray(parent, cJSON_Duplicate(val, 1));
+				else
+					cJSON_InsertItemInArray(parent, (int)idx, cJSON_Duplicate(val, 1));
+			} else {
+				cJSON_DeleteItemFromObjectCaseSensitive(parent, last);
+				cJSON_AddItemToObject(parent, last, cJSON_Duplicate(val, 1));
+			}
+		} else {
+			str_fmt(why, len, "unexpected kind: %s", o);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* ---- handlers (mu held) ---- */
+
+static cJSON *list_of(struct req *q)
+{
+	cJSON *l = cJSON_CreateObject(), *items, *md;
+	char gv[96], kind[96], v[32];
+	size_t i;
+
+	str_fmt(kind, sizeof(kind), "%sList", q->r->kind);
+	cJSON_AddStringToObject(l, "kind", kind);
+	cJSON_AddStringToObject(l, "apiVersion", gv_of(q->r, gv, sizeof(gv)));
+	md = cJSON_AddObjectToObject(l, "metadata");
+	str_fmt(v, sizeof(v), "%llu", rv_now);
+	cJSON_AddStringToObject(md, "resourceVersion", v);
+	items = cJSON_AddArrayToObject(l, "items");
+	for (i = 0; i < nobjs; i++)
+		if (matches(q, objs[i].r, objs[i].ns, objs[i].o))
+			cJSON_AddItemToArray(items, cJSON_Duplicate(objs[i].o, 1));
+	return l;
+}
+
+/* checks a body names the right kind/name/namespace; fills defaults. 0 or replied. */
+static int check_body(struct req *q, cJSON *o, struct reply *rp, int need_type)
+{
+	const char *kind = jstr(o, "kind"), *av = jstr(o, "apiVersion"), *name, *ns;
+	cJSON *md;
+	char gv[96], msg[512];
+
+	gv_of(q->r, gv, sizeof(gv));
+	if (need_type && (!kind || !av)) {
+		reply_status(rp, 400, "BadRequest", !av ? "apiVersion must be set" :
+			"kind must be set", NULL, NULL, NULL);
+		return -1;
+	}
+	if ((kind && strcmp(kind, q->r->kind)) || (av && strcmp(av, gv))) {
+		str_fmt(msg, sizeof(msg), "the API version in the data (%s) does not match the "
+			"expected API version (%s), or the kind (%s) is not %s", av ? av : "",
+			gv, kind ? kind : "", q->r->kind);
+		reply_status(rp, 400, "BadRequest", msg, NULL, NULL, NULL);
+		return -1;
+	}
+	if (!kind)
+		cJSON_AddStringToObject(o, "kind", q->r->kind);
+	if (!av)
+		cJSON_AddStringToObject(o, "apiVersion", gv);
+	md = jobj(o, "metadata");
+	name = jstr(md, "name");
+	if (!name || !*name) {
+		char kg[160];
+
+		str_fmt(kg, sizeof(kg), "%s%s%s", q->r->kind, q->r->group[0] ? "." : "",
+			q->r->group);
+		reply_invalid(rp, kg, "", "metadata.name",
+			"Required value: name or generateName is required", "FieldValueRequired");
+		return -1;
+	}
+	if (q->name[0] && strcmp(name, q->name)) {
+		/* apiserver handlers: checkName */
+		str_fmt(msg, sizeof(msg), "the name of the object (%s) does not match the name on "
+			"the URL (%s)", name, q->name);
+		reply_status(rp, 400, "BadRequest", msg, NULL, NULL, NULL);
+		return -1;
+	}
+	ns = jstr(md, "namespace");
+	if (q->r->namespaced) {
+		if (ns && *ns && strcmp(ns, q->ns)) {
+			reply_status(rp, 400, "BadRequest", "the namespace of the provided object "
+				"does not match the namespace sent on the request", NULL, NULL, NULL);
+			return -1;
+		}
+		jset_str(md, "namespace", q->ns);
+	}
+	return 0;
+}
+
+static int need_namespace(struct req *q, struct reply *rp)
+{
+	if (!q->r->namespaced || ns_exists(q->ns))
+		return 0;
+	reply_not_found(rp, &resources[0], q->ns);
+	return -1;
+}
+
+/* a new object from body o (taken); 201 */
+static void do_insert(struct req *q, cJSON *o, struct reply *rp)
+{
+	cJSON *md = jobj(o, "metadata");
+	char uid[40], ts[40];
+
+	rand_hex(uid, 32);
+	jset_str(md, "uid", uid);
+	jset_str(md, "creationTimestamp", now_rfc3339(ts, sizeof(ts)));
+	cJSON_DeleteItemFromObjectCaseSensitive(md, "managedFields");
+	bump(o);
+	if (!obj_add(q->r, q->r->namespaced ? q->ns : "", jstr(md, "name"), o)) {
+		cJSON_Delete(o);
+		reply_status(rp, 500, "InternalError", "out of memory", NULL, NULL, NULL);
+		return;
+	}
+	record("ADDED", q->r, q->r->namespaced ? q->ns : "", o);
+	reply_json(rp, 201, o);
+}
+
+static void do_create(struct req *q, struct reply *rp)
+{
+	cJSON *o = cJSON_Parse(q->body.buf ? q->body.buf : "");
+	char gr[128], msg[512];
+
+	if (!cJSON_IsObject(o)) {
+		reply_status(rp, 400, "BadRequest", "the body of the request is not a JSON object",
+			NULL, NULL, NULL);
+		goto out;
+	}
+	if (check_body(q, o, rp, 0) || need_namespace(q, rp))
+		goto out;
+	if (obj_find(q->r, q->r->namespaced ? q->ns : "", jstr(jobj(o, "metadata"), "name"))) {
+		const char *name = jstr(jobj(o, "metadata"), "name");
+
+		str_fmt(msg, sizeof(msg), "%s \"%s\" already exists", gr_of(q->r, gr, sizeof(gr)),
+			name);
+		reply_status(rp, 409, "AlreadyExists", msg, q->r, name, NULL);
+		goto out;
+	}
+	do_insert(q, o, rp);
+	o = NULL;
+out:
+	cJSON_Delete(o);
+}
+
+/* keep what the server owns across an update */
+static void keep_server_fields(cJSON *nw, cJSON *old)
+{
+	static const char *const keep[] = { "uid", "creationTimestamp", "resourceVersion" };
+	cJSON *nmd = jobj(nw, "metadata"), *omd = jobj(old, "metadata");
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		const char *v = jstr(omd, keep[i]);
+
+		if (v)
+			jset_str(nmd, keep[i], v);
+	}
+}
+
+/* replace x's object with nw (taken); MODIFIED unless nothing changed */
+static void do_replace(struct obj *x, cJSON *nw, struct reply *rp, unsigned code)
+{
+	keep_server_fields(nw, x->o);
+	if (!cJSON_Compare(nw, x->o, 1)) {
+		bump(nw);
+		cJSON_Delete(x->o);
+		x->o = nw;
+		record("MODIFIED", x->r, x->ns, nw);
+	} else {
+		cJSON_Delete(nw);   /* a no-op write does not make a new version */
+	}
+	reply_json(rp, code, x->o);
+}
+
+static void do_update(struct req *q, struct reply *rp)
+{
+	cJSON *o = cJSON_Parse(q->body.buf ? q->body.buf : "");
+	struct obj *x;
+	const char *rv;
+	char gr[128], msg[512];
+
+	if (!cJSON_IsObject(o)) {
+		reply_status(rp, 400, "BadRequest", "the body of the request is not a JSON object",
+			NULL, NULL, NULL);
+		goto out;
+	}
+	if (check_body(q, o, rp, 0))
+		goto out;
+	x = obj_find(q->r, q->r->namespaced ? q->ns : "", q->name);
+	if (!x) {
+		reply_not_found(rp, q->r, q->name);
+		goto out;
+	}
+	/* optimistic concurrency (registry/store.go OptimisticLockErrorMsg) */
+	rv = jstr(jobj(o, "metadata"), "resourceVersion");
+	if (rv && *rv && strcmp(rv, jstr(jobj(x->o, "metadata"), "resourceVersion"))) {
+		str_fmt(msg, sizeof(msg), "Operation cannot be fulfilled on %s \"%s\": the object "
+			"has been modified; please apply your changes to the latest version and try "
+			"again", gr_of(q->r, gr, sizeof(gr)), q->name);
+		reply_status(rp, 409, "Conflict", msg, q->r, q->name, NULL);
+		goto out;
+	}
+	do_replace(x, o, rp, 200);
+	o = NULL;
+out:
+	cJSON_Delete(o);
+}
+
+static void do_patch(struct req *q, struct reply *rp)
+{
+	const char *ct = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND, "Content-Type");
+	const char *fm = arg(q, "fieldManager");
+	cJSON *p = NULL, *nw = NULL;
+	struct obj *x;
+	char why[512], ctype[128];
+	int apply;
+
+	str_copy(ctype, sizeof(ctype), ct ? ct : "");
+	if (strchr(ctype, ';'))
+		*strchr(ctype, ';') = '\0';
+	apply = !strcmp(ctype, "application/apply-patch+yaml");
+	if (!apply && strcmp(ctype, "application/merge-patch+json") &&
+	    strcmp(ctype, "application/json-patch+json") &&
+	    (strcmp(ctype, "application/strategic-merge-patch+json") || q->r->custom)) {
+		/* apiserver handlers/patch.go: 415 for a type it does not take */
+		str_fmt(why, sizeof(why), "the body of the request was in an unknown format - "
+			"accepted media types include: application/json-patch+json, "
+			"application/merge-patch+json, application/apply-patch+yaml%s",
+			q->r->custom ? "" : ", application/strategic-merge-patch+json");
+		reply_status(rp, 415, "UnsupportedMediaType", why, NULL, NULL, NULL);
+		return;
+	}
+	/* meta/v1/validation ValidatePatchOptions */
+	if (apply && (!fm || !*fm)) {
+		reply_invalid(rp, "PatchOptions.meta.k8s.io", "", "fieldManager",
+			"Required value: is required for apply patch", "FieldValueRequired");
+		return;
+	}
+	if (!apply && arg(q, "force")) {
+		reply_invalid(rp, "PatchOptions.meta.k8s.io", "", "force",
+			"Forbidden: may not be specified for non-apply patch", "FieldValueForbidden");
+		return;
+	}
+	if (fm && strlen(fm) > 128) {
+		reply_invalid(rp, "PatchOptions.meta.k8s.io", "", "fieldManager",
+			"Too long: may not be more than 128 bytes", "FieldValueTooLong");
+		return;
+	}
+	p = cJSON_Parse(q->body.buf ? q->body.buf : "");
+	if (!p) {
+		/* the real server also reads YAML here; this double reads JSON only */
+		reply_status(rp, 400, "BadRequest", "error decoding patch: the body is not JSON "
+			"(this double reads JSON bodies only)", NULL, NULL, NULL);
+		return;
+	}
+	x = obj_find(q->r, q->r->namespaced ? q->ns : "", q->name);
+	if (apply) {
+		if (!cJSON_IsObject(p) || check_body(q, p, rp, 1))
+			goto out;
+		if (!x) {
+			if (need_namespace(q, rp))
+				goto out;
+			do_insert(q, p, rp);   /* apply creates: 201 */
+			p = NULL;
+			goto out;
+		}
+		/*
+		 * Field ownership is not tracked: apply merges like a merge patch
+		 * (maps merged, lists replaced), so applying the same object twice
+		 * changes nothing and makes no new version.
+		 */
+		cJSON_DeleteItemFromObjectCaseSensitive(jobj(p, "metadata"), "resourceVersion");
+		nw = merge_patch(cJSON_Duplicate(x->o, 1), p);
+		do_replace(x, nw, rp, 200);
+		goto out;
+	}
+	if (!x) {
+		reply_not_found(rp, q->r, q->name);
+		goto out;
+	}
+	nw = cJSON_Duplicate(x->o, 1);
+	if (!strcmp(ctype, "application/json-patch+json")) {
+		if (json_patch(nw, p, why, sizeof(why))) {
+			reply_status(rp, 422, "Invalid", why, q->r, q->name, NULL);
+			cJSON_Delete(nw);
+			goto out;
+		}
+	} else {
+		/* merge patch; a strategic one is treated the same (lists replaced) */
+		nw = merge_patch(nw, p);
+	}
+	jset_str(jobj(nw, "metadata"), "name", q->name);
+	do_replace(x, nw, rp, 200);
+out:
+	cJSON_Delete(p);
+}
+
+static void do_delete_obj(struct obj *x, struct reply *rp)
+{
+	cJSON *s = cJSON_CreateObject(), *d;
+	const char *uid = jstr(jobj(x->o, "metadata"), "uid");
+	const struct res *r = x->r;
+	char ns[64];
+	size_t i;
+
+	if (r == &resources[0]) {
+		/* a namespace takes what is in it along */
+		for (i = 0; i < nobjs;) {
+			if (objs[i].r->namespaced && !strcmp(objs[i].ns, x->name)) {
+				bump(objs[i].o);
+				record("DELETED", objs[i].r, objs[i].ns, objs[i].o);
+				obj_remove(&objs[i]);
+				if (x == &objs[nobjs])
+					x = &objs[i];   /* it was moved into the freed slot */
+			} else {
+				i++;
+			}
+		}
+	}
+	if (rp) {
+		cJSON_AddStringToObject(s, "kind", "Status");
+		cJSON_AddStringToObject(s, "apiVersion", "v1");
+		cJSON_AddObjectToObject(s, "metadata");
+		cJSON_AddStringToObject(s, "status", "Success");
+		d = cJSON_AddObjectToObject(s, "details");
+		cJSON_AddStringToObject(d, "name", x->name);
+		if (r->group[0])
+			cJSON_AddStringToObject(d, "group", r->group);
+		cJSON_AddStringToObject(d, "kind", r->resource);
+		if (uid)
+			cJSON_AddStringToObject(d, "uid", uid);
+		reply_json(rp, 200, s);
+	}
+	cJSON_Delete(s);
+	str_copy(ns, sizeof(ns), x->ns);
+	bump(x->o);
+	record("DELETED", r, ns, x->o);
+	obj_remove(x);
+}
+
+static void do_delete(struct req *q, struct reply *rp)
+{
+	struct obj *x = obj_find(q->r, q->r->namespaced ? q->ns : "", q->name);
+	cJSON *opts = q->body.len ? cJSON_Parse(q->body.buf) : NULL;
+	const char *pp = arg(q, "propagationPolicy");
+
+	if (!pp)
+		pp = jstr(opts, "propagationPolicy");
+	if (pp && strcmp(pp, "Foreground") && strcmp(pp, "Background") && strcmp(pp, "Orphan")) {
+		char msg[256];
+
+		str_fmt(msg, sizeof(msg), "Unsupported value: \"%.64s\": supported values: "
+			"\"Foreground\", \"Background\", \"Orphan\"", pp);
+		reply_invalid(rp, "DeleteOptions.meta.k8s.io", "", "propagationPolicy", msg,
+			"FieldValueNotSupported");
+	} else if (!x) {
+		reply_not_found(rp, q->r, q->name);
+	} else {
+		do_delete_obj(x, rp);
+	}
+	cJSON_Delete(opts);
+}
+
+static void do_logs(struct req *q, struct reply *rp)
+{
+	struct obj *x = obj_find(q->r, q->ns, q->name);
+	const char *c = arg(q, "container"), *tl = arg(q, "tailLines"), *log, *p;
+	const cJSON *cs, *ct;
+	int64_t n = -1;
+	int ncont = 0, found = 0;
+	char msg[512];
+
+	if (!x) {
+		reply_not_found(rp, q->r, q->name);
+		return;
+	}
+	cJSON_ArrayForEach(ct, cJSON_GetObjectItemCaseSensitive(jobj(x->o, "spec"), "containers")) {
+		ncont++;
+		if (c && jstr(ct, "name") && !strcmp(jstr(ct, "name"), c))
+			found = 1;
+	}
+	if (c && !found) {
+		str_fmt(msg, sizeof(msg), "container %s is not valid for pod %s", c, q->name);
+		reply_status(rp, 400, "BadRequest", msg, NULL, NULL, NULL);
+		return;
+	}
+	if (!c && ncont > 1) {
+		str_fmt(msg, sizeof(msg), "a container name must be specified for pod %s", q->name);
+		reply_status(rp, 400, "BadRequest", msg, NULL, NULL, NULL);
+		return;
+	}
+	if (arg_true(q, "previous")) {
+		long restarts = 0;
+
+		cJSON_ArrayForEach(cs, cJSON_GetObjectItemCaseSensitive(jobj(x->o, "status"),
+				"containerStatuses"))
+			restarts += (long)cJSON_GetNumberValue(
+				cJSON_GetObjectItemCaseSensitive(cs, "restartCount"));
+		if (!restarts) {
+			str_fmt(msg, sizeof(msg), "previous terminated container in pod \"%s\" not "
+				"found", q->name);
+			reply_status(rp, 400, "BadRequest", msg, NULL, NULL, NULL);
+			return;
+		}
+	}
+	if (tl && parse_i64(tl, 0, 1 << 30, &n)) {
+		reply_status(rp, 400, "BadRequest", "tailLines must be a number", NULL, NULL, NULL);
+		return;
+	}
+	log = x->log ? x->log : "";
+	p = log + strlen(log);
+	if (n >= 0) {
+		/* back n lines from the end (a final newline ends the last line) */
+		int64_t lines = 0;
+
+		if (p > log && p[-1] == '\n')
+			p--;
+		while (p > log && lines < n) {
+			p--;
+			if (*p == '\n' && ++lines == n) {
+				p++;
+				break;
+			}
+		}
+		if (lines < n)
+			p = log;
+	} else {
+		p = log;
+	}
+	rp->code = 200;
+	rp->ctype = "text/plain";
+	rp->body = strdup(p);
+}
+
+/* ---- watch streams ---- */
+
+struct watch {
+	const struct res *r;
+	char ns[64];
+	char *label, *field;
+	unsigned long long rv;     /* the last version sent */
+	int bookmarks;
+	int64_t deadline, next_bookmark;
+	unsigned gen;
+	cJSON *initial;            /* synthetic ADDED events still to send */
+	int expired;               /* send one ERROR 410, then end */
+	int done;
+	struct dynbuf out;
+	size_t sent;
+};
+
+static int watch_match(struct watch *w, const struct res *r, const char *ns, const cJSON *o)
+{
+	return r == w->r && (!w->ns[0] || !strcmp(ns, w->ns)) &&
+		selector_match(o, w->label, 1) && selector_match(o, w->field, 0);
+}
+
+static void watch_emit(struct watch *w, const char *type, const cJSON *o)
+{
+	cJSON *ev = cJSON_CreateObject();
+	char *txt;
+
+	cJSON_AddStringToObject(ev, "type", type);
+	cJSON_AddItemToObject(ev, "object", cJSON_Duplicate(o, 1));
+	txt = cJSON_PrintUnformatted(ev);
+	/* json.Encoder.Encode: one object, one newline */
+	if (txt)
+		dynbuf_addf(&w->out, "%s\n", txt);
+	free(txt);
+	cJSON_Delete(ev);
+}
+
+static ssize_t watch_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct watch *w = cls;
+	ssize_t n = 0;
+
+	(void)pos;
+	pthread_mutex_lock(&mu);
+	for (;;) {
+		if (w->sent < w->out.len) {
+			n = (ssize_t)(w->out.len - w->sent < max ? w->out.len - w->sent : max);
+			memcpy(buf, w->out.buf + w->sent, (size_t)n);
+			w->sent += (size_t)n;
+			if (w->sent == w->out.len) {
+				dynbuf_reset(&w->out);
+				w->sent = 0;
+			}
+			break;
+		}
+		if (quit || w->gen != drop_gen) {
+			n = MHD_CONTENT_READER_END_WITH_ERROR;   /* cut, as a lost connection */
+			break;
+		}
+		if (w->done) {
+			n = MHD_CONTENT_READER_END_OF_STREAM;
+			break;
+		}
+		if (w->initial && cJSON_GetArraySize(w->initial)) {
+			cJSON *o = cJSON_DetachItemFromArray(w->initial, 0);
+
+			watch_emit(w, "ADDED", o);
+			cJSON_Delete(o);
+			continue;
+		}
+		if (w->expired || w->rv < compacted) {
+			/* cacher.go newErrWatcher: 200, then one ERROR event, then the end */
+			cJSON *s = cJSON_CreateObject();
+			char msg[128];
+
+			str_fmt(msg, sizeof(msg), "too old resource version: %llu (%llu)", w->rv,
+				compacted + 1);
+			cJSON_AddStringToObject(s, "kind", "Status");
+			cJSON_AddStringToObject(s, "apiVersion", "v1");
+			cJSON_AddObjectToObject(s, "metadata");
+			cJSON_AddStringToObject(s, "status", "Failure");
+			cJSON_AddStringToObject(s, "message", msg);
+			cJSON_AddStringToObject(s, "reason", "Expired");
+			cJSON_AddNumberToObject(s, "code", 410);
+			watch_emit(w, "ERROR", s);
+			cJSON_Delete(s);
+			w->done = 1;
+			continue;
+		}
+		{
+			size_t i;
+			int sent = 0;
+
+			for (i = 0; i < hlen; i++) {
+				struct hist *h = &history[(hstart + i) % HISTORY_MAX];
+
+				if (h->rv <= w->rv)
+					continue;
+				w->rv = h->rv;
+				if (watch_match(w, h->r, h->ns, h->o)) {
+					watch_emit(w, h->type, h->o);
+					sent = 1;
+					break;
+				}
+			}
+			if (sent)
+				continue;
+		}
+		if (now_ms() >= w->deadline) {
+			w->done = 1;
+			continue;
+		}
+		if (w->bookmarks && now_ms() >= w->next_bookmark) {
+			/* a BOOKMARK: an object of the kind with only resourceVersion set */
+			cJSON *o = cJSON_CreateObject(), *md;
+			char gv[96], v[32];
+
+			cJSON_AddStringToObject(o, "kind", w->r->kind);
+			cJSON_AddStringToObject(o, "apiVersion", gv_of(w->r, gv, sizeof(gv)));
+			md = cJSON_AddObjectToObject(o, "metadata");
+			str_fmt(v, sizeof(v), "%llu", w->rv > rv_now ? w->rv : rv_now);
+			cJSON_AddStringToObject(md, "resourceVersion", v);
+			w->rv = w->rv > rv_now ? w->rv : rv_now;
+			watch_emit(w, "BOOKMARK", o);
+			cJSON_Delete(o);
+			w->next_bookmark = now_ms() + bookmark_ms;
+			continue;
+		}
+		{
+			struct timespec ts;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 100 * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&changed, &mu, &ts);
+		}
+	}
+	pthread_mutex_unlock(&mu);
+	return n;
+}
+
+static void watch_free(void *cls)
+{
+	struct watch *w = cls;
+
+	cJSON_Delete(w->initial);
+	dynbuf_release(&w->out);
+	free(w->label);
+	free(w->field);
+	free(w);
+}
+
+/* mu held; returns the response or NULL with rp filled */
+static struct MHD_Response *do_watch(struct req *q, struct reply *rp)
+{
+	struct watch *w = calloc(1, sizeof(*w));
+	const char *rv = arg(q, "resourceVersion"), *ts = arg(q, "timeoutSeconds");
+	int64_t t = 1800, v = 0;
+	struct MHD_Response *resp;
+	size_t i;
+
+	if (!w)
+		return NULL;
+	if ((ts && parse_i64(ts, 0, 1 << 20, &t)) ||
+	    (rv && *rv && parse_i64(rv, 0, INT64_MAX, &v))) {
+		reply_status(rp, 400, "BadRequest", "bad timeoutSeconds or resourceVersion",
+			NULL, NULL, NULL);
+		free(w);
+		return NULL;
+	}
+	n_watches++;
+	w->r = q->r;
+	str_copy(w->ns, sizeof(w->ns), q->ns);
+	w->label = arg(q, "labelSelector") ? strdup(arg(q, "labelSelector")) : NULL;
+	w->field = arg(q, "fieldSelector") ? strdup(arg(q, "fieldSelector")) : NULL;
+	w->bookmarks = arg_true(q, "allowWatchBookmarks");
+	w->deadline = now_ms() + (t ? t : 1800) * 1000;
+	w->next_bookmark = now_ms() + bookmark_ms;
+	w->gen = drop_gen;
+	dynbuf_init(&w->out, BODY_MAX);
+	if (!rv || !*rv || v == 0) {
+		/* unset or "0": the current state as ADDED, then changes */
+		w->initial = cJSON_CreateArray();
+		for (i = 0; i < nobjs; i++)
+			if (watch_match(w, objs[i].r, objs[i].ns, objs[i].o))
+				cJSON_AddItemToArray(w->initial, cJSON_Duplicate(objs[i].o, 1));
+		w->rv = rv_now;
+	} else {
+		/* "changes strictly after that version" (api-concepts) */
+		w->rv = (unsigned long long)v;
+		if (w->rv < compacted)
+			w->expired = 1;
+	}
+	if (w->expired && expire_http) {
+		/* the other form clients must handle (api-concepts "410 Gone responses") */
+		char msg[128];
+
+		str_fmt(msg, sizeof(msg), "too old resource version: %llu (%llu)", w->rv,
+			compacted + 1);
+		reply_status(rp, 410, "Expired", msg, NULL, NULL, NULL);
+		watch_free(w);
+		return NULL;
+	}
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, watch_read, w,
+			watch_free);
+	if (!resp) {
+		watch_free(w);
+		return NULL;
+	}
+	MHD_add_response_header(resp, "Content-Type", "application/json");
+	return resp;
+}
+
+/* ---- discovery (just enough for kubectl's REST mapping) ---- */
+
+static cJSON *resource_list(const char *group, const char *version)
+{
+	cJSON *l = cJSON_CreateObject(), *rs, *e, *verbs, *sn;
+	char gv[96];
+	size_t i;
+
+	cJSON_AddStringToObject(l, "kind", "APIResourceList");
+	cJSON_AddStringToObject(l, "apiVersion", "v1");
+	str_fmt(gv, sizeof(gv), "%s%s%s", group, group[0] ? "/" : "", version);
+	cJSON_AddStringToObject(l, "groupVersion", gv);
+	rs = cJSON_AddArrayToObject(l, "resources");
+	for (i = 0; i < NRES; i++) {
+		const struct res *r = &resources[i];
+		static const char *const vs[] = { "create", "delete", "get", "list", "patch",
+			"update", "watch" };
+		size_t j;
+
+		if (strcmp(r->group, group) || strcmp(r->version, version))
+			continue;
+		e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "name", r->resource);
+		cJSON_AddStringToObject(e, "singularName", r->singular);
+		cJSON_AddBoolToObject(e, "namespaced", r->namespaced);
+		cJSON_AddStringToObject(e, "kind", r->kind);
+		verbs = cJSON_AddArrayToObject(e, "verbs");
+		for (j = 0; j < sizeof(vs) / sizeof(vs[0]); j++)
+			cJSON_AddItemToArray(verbs, cJSON_CreateString(vs[j]));
+		if (r->short_name) {
+			sn = cJSON_AddArrayToObject(e, "shortNames");
+			cJSON_AddItemToArray(sn, cJSON_CreateString(r->short_name));
+		}
+		cJSON_AddItemToArray(rs, e);
+		if (!strcmp(r->resource, "pods")) {
+			e = cJSON_CreateObject();
+			cJSON_AddStringToObject(e, "name", "pods/log");
+			cJSON_AddStringToObject(e, "singularName", "");
+			cJSON_AddBoolToObject(e, "namespaced", 1);
+			cJSON_AddStringToObject(e, "kind", "Pod");
+			verbs = cJSON_AddArrayToObject(e, "verbs");
+			cJSON_AddItemToArray(verbs, cJSON_CreateString("get"));
+			cJSON_AddItemToArray(rs, e);
+		}
+	}
+	if (!cJSON_GetArraySize(rs)) {
+		cJSON_Delete(l);
+		return NULL;
+	}
+	return l;
+}
+
+static cJSON *group_of(const char *group)
+{
+	cJSON *g = NULL, *vs = NULL, *v;
+	char gv[96];
+	size_t i;
+
+	for (i = 0; i < NRES; i++) {
+		const struct res *r = &resources[i];
+
+		if (!r->group[0] || strcmp(r->group, group))
+			continue;
+		str_fmt(gv, sizeof(gv), "%s/%s", r->group, r->version);
+		if (!g) {
+			g = cJSON_CreateObject();
+			cJSON_AddStringToObject(g, "name", group);
+			vs = cJSON_AddArrayToObject(g, "versions");
+			v = cJSON_AddObjectToObject(g, "preferredVersion");
+			cJSON_AddStringToObject(v, "groupVersion", gv);
+			cJSON_AddStringToObject(v, "version", r->version);
+		}
+		cJSON_ArrayForEach(v, vs)
+			if (!strcmp(jstr(v, "groupVersion"), gv))
+				break;
+		if (v)
+			continue;
+		v = cJSON_CreateObject();
+		cJSON_AddStringToObject(v, "groupVersion", gv);
+		cJSON_AddStringToObject(v, "version", r->version);
+		cJSON_AddItemToArray(vs, v);
+	}
+	return g;
+}
+
+/* 1 when the path was a discovery path (rp filled) */
+static int discovery(const char *path, struct reply *rp)
+{
+	cJSON *j = NULL, *a;
+	char buf[256], *s1, *s2, *cur = buf;
+	size_t i;
+
+	if (!strcmp(path, "/version")) {
+		j = cJSON_CreateObject();
+		cJSON_AddStringToObject(j, "major", "1");
+		cJSON_AddStringToObject(j, "minor", "32");
+		cJSON_AddStringToObject(j, "gitVersion", "v1.32.0-conform-double");
+		cJSON_AddStringToObject(j, "platform", "linux/amd64");
+	} else if (!strcmp(path, "/api")) {
+		char addr[64];
+
+		j = cJSON_CreateObject();
+		cJSON_AddStringToObject(j, "kind", "APIVersions");
+		a = cJSON_AddArrayToObject(j, "versions");
+		cJSON_AddItemToArray(a, cJSON_CreateString("v1"));
+		a = cJSON_AddArrayToObject(j, "serverAddressByClientCIDRs");
+		cJSON_AddItemToArray(a, cJSON_CreateObject());
+		str_fmt(addr, sizeof(addr), "127.0.0.1:%d", port);
+		cJSON_AddStringToObject(cJSON_GetArrayItem(a, 0), "clientCIDR", "0.0.0.0/0");
+		cJSON_AddStringToObject(cJSON_GetArrayItem(a, 0), "serverAddress", addr);
+	} else if (!strcmp(path, "/apis")) {
+		j = cJSON_CreateObject();
+		cJSON_AddStringToObject(j, "kind", "APIGroupList");
+		cJSON_AddStringToObject(j, "apiVersion", "v1");
+		a = cJSON_AddArrayToObject(j, "groups");
+		for (i = 0; i < NRES; i++) {
+			const cJSON *g;
+			int seen = 0;
+
+			if (!resources[i].group[0])
+				continue;
+			cJSON_ArrayForEach(g, a)
+				seen |= !strcmp(jstr(g, "name"), resources[i].group);
+			if (!seen)
+				cJSON_AddItemToArray(a, group_of(resources[i].group));
+		}
+	} else if (!strcmp(path, "/api/v1")) {
+		j = resource_list("", "v1");
+	} else if (!strncmp(path, "/apis/", 6)) {
+		str_copy(buf, sizeof(buf), path + 6);
+		s1 = split_next(&cur, '/');
+		s2 = s1 ? split_next(&cur, '/') : NULL;
+		if (!s1 || split_next(&cur, '/'))
+			return 0;
+		if (!s2) {
+			j = group_of(s1);
+			if (j) {
+				cJSON_AddStringToObject(j, "kind", "APIGroup");
+				cJSON_AddStringToObject(j, "apiVersion", "v1");
+			}
+		} else {
+			j = resource_list(s1, s2);
+		}
+		if (!j) {
+			rp->code = 404;
+			rp->ctype = "text/plain";
+			rp->body = strdup("404 page not found\n");
+			return 1;
+		}
+	} else {
+		return 0;
+	}
+	reply_json(rp, 200, j);
+	cJSON_Delete(j);
+	return 1;
+}
+
+/* ---- the test control endpoint (no auth) ---- */
+
+static cJSON *container_status(cJSON *pod, const char *container)
+{
+	cJSON *status = jobj(pod, "status"), *css, *cs, *c;
+
+	css = cJSON_GetObjectItemCaseSensitive(status, "containerStatuses");
+	if (!cJSON_IsArray(css)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(status, "containerStatuses");
+		css = cJSON_AddArrayToObject(status, "containerStatuses");
+		cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(jobj(pod, "spec"),
+				"containers")) {
+			cs = cJSON_CreateObject();
+			cJSON_AddStringToObject(cs, "name", jstr(c, "name") ? jstr(c, "name") : "main");
+			cJSON_AddNumberToObject(cs, "restartCount", 0);
+			cJSON_AddBoolToObject(cs, "ready", 1);
+			cJSON_AddItemToArray(css, cs);
+		}
+	}
+	cJSON_ArrayForEach(cs, css)
+		if (!container || !strcmp(jstr(cs, "name") ? jstr(cs, "name") : "", container))
+			return cs;
+	return NULL;
+}
+
+static void add_event(struct obj *pod, const char *reason, const char *message,
+		const char *component)
+{
+	cJSON *e = cJSON_CreateObject(), *md, *io, *src;
+	char name[300], hex[17], ts[40];
+	struct req fake;
+
+	rand_hex(hex, 16);
+	str_fmt(name, sizeof(name), "%s.%s", pod->name, hex);
+	now_rfc3339(ts, sizeof(ts));
+	cJSON_AddStringToObject(e, "kind", "Event");
+	cJSON_AddStringToObject(e, "apiVersion", "v1");
+	md = cJSON_AddObjectToObject(e, "metadata");
+	cJSON_AddStringToObject(md, "name", name);
+	cJSON_AddStringToObject(md, "namespace", pod->ns);
+	io = cJSON_AddObjectToObject(e, "involvedObject");
+	cJSON_AddStringToObject(io, "kind", "Pod");
+	cJSON_AddStringToObject(io, "namespace", pod->ns);
+	cJSON_AddStringToObject(io, "name", pod->name);
+	cJSON_AddStringToObject(io, "apiVersion", "v1");
+	if (jstr(jobj(pod->o, "metadata"), "uid"))
+		cJSON_AddStringToObject(io, "uid", jstr(jobj(pod->o, "metadata"), "uid"));
+	cJSON_AddStringToObject(e, "reason", reason);
+	cJSON_AddStringToObject(e, "message", message);
+	cJSON_AddStringToObject(e, "type", "Warning");
+	src = cJSON_AddObjectToObject(e, "source");
+	cJSON_AddStringToObject(src, "component", component);
+	cJSON_AddNumberToObject(e, "count", 1);
+	cJSON_AddStringToObject(e, "firstTimestamp", ts);
+	cJSON_AddStringToObject(e, "lastTimestamp", ts);
+	cJSON_AddStringToObject(e, "reportingComponent", component);
+	memset(&fake, 0, sizeof(fake));
+	fake.r = res_find("", "v1", "events");
+	str_copy(fake.ns, sizeof(fake.ns), pod->ns);
+	{
+		struct reply rp = { 0, NULL, NULL };
+
+		do_insert(&fake, e, &rp);
+		free(rp.body);
+	}
+}
+
+static void control(struct req *q, struct reply *rp)
+{
+	const char *what = q->path + strlen("/_double/");
+	const char *ns = arg(q, "namespace") ? arg(q, "namespace") : "";
+	const char *name = arg(q, "name") ? arg(q, "name") : "";
+	const struct res *pods = res_find("", "v1", "pods");
+	struct obj *x = obj_find(pods, ns, name);
+	cJSON *j = NULL;
+
+	rp->code = 200;
+	rp->ctype = "application/json";
+	if (!strcmp(what, "stats")) {
+		j = cJSON_CreateObject();
+		cJSON_AddNumberToObject(j, "requests", (double)n_requests);
+		cJSON_AddNumberToObject(j, "lists", (double)n_lists);
+		cJSON_AddNumberToObject(j, "watches", (double)n_watches);
+		cJSON_AddNumberToObject(j, "resourceVersion", (double)rv_now);
+		cJSON_AddNumberToObject(j, "compacted", (double)compacted);
+		reply_json(rp, 200, j);
+		cJSON_Delete(j);
+		return;
+	}
+	if (strcmp(q->method, "POST")) {
+		rp->code = 405;
+	} else if (!strcmp(what, "drop-watches")) {
+		drop_gen++;
+		pthread_cond_broadcast(&changed);
+	} else if (!strcmp(what, "compact")) {
+		/*
+		 * A write elsewhere (a cluster always has some), then every version
+		 * up to it leaves the history: any watch behind it, connected or
+		 * resuming, gets 410 Expired.
+		 */
+		rv_now++;
+		while (hlen) {
+			cJSON_Delete(history[hstart].o);
+			hstart = (hstart + 1) % HISTORY_MAX;
+			hlen--;
+		}
+		compacted = rv_now;
+		pthread_cond_broadcast(&changed);
+	} else if (!strcmp(what, "token")) {
+		str_copy(token, sizeof(token), arg(q, "value") ? arg(q, "value") : "");
+	} else if (!strcmp(what, "bookmark-ms")) {
+		int64_t v;
+
+		if (!arg(q, "value") || parse_i64(arg(q, "value"), 10, 3600000, &v))
+			rp->code = 400;
+		else
+			bookmark_ms = v;
+	} else if (!strcmp(what, "stall")) {
+		int64_t v;
+
+		if (!arg(q, "value") || parse_i64(arg(q, "value"), 0, 600000, &v))
+			rp->code = 400;
+		else
+			stall_ms = v;
+	} else if (!strcmp(what, "expire-mode")) {
+		const char *v = arg(q, "value") ? arg(q, "value") : "";
+
+		if (!strcmp(v, "http") || !strcmp(v, "event"))
+			expire_http = !strcmp(v, "http");
+		else
+			rp->code = 400;
+	} else if (!strcmp(what, "deny")) {
+		struct deny *d;
+
+		if (ndenies == DENY_MAX || !arg(q, "verb") || !arg(q, "resource")) {
+			rp->code = 400;
+		} else {
+			d = &denies[ndenies++];
+			str_copy(d->verb, sizeof(d->verb), arg(q, "verb"));
+			str_copy(d->resource, sizeof(d->resource), arg(q, "resource"));
+			str_copy(d->group, sizeof(d->group), arg(q, "group") ? arg(q, "group") : "*");
+			str_copy(d->ns, sizeof(d->ns), arg(q, "namespace") ? arg(q, "namespace") : "*");
+		}
+	} else if (!strcmp(what, "deny-reset")) {
+		ndenies = 0;
+	} else if (!x) {
+		rp->code = 404;
+	} else if (!strcmp(what, "delete-pod")) {
+		do_delete_obj(x, NULL);
+	} else if (!strcmp(what, "logs")) {
+		/* the body as the log, repeat times (a large log for the client's cap) */
+		const char *b = q->body.buf ? q->body.buf : "";
+		struct dynbuf lb = DYNBUF_INIT(64u << 20);
+		int64_t rep = 1, r;
+
+		if (arg(q, "repeat") && parse_i64(arg(q, "repeat"), 1, 1000000, &rep)) {
+			rp->code = 400;
+		} else {
+			dynbuf_adds(&lb, "");
+			for (r = 0; r < rep; r++)
+				if (dynbuf_adds(&lb, b))
+					break;
+			free(x->log);
+			x->log = dynbuf_detach(&lb, NULL);
+		}
+		dynbuf_release(&lb);
+	} else if (!strcmp(what, "restart")) {
+		/* the kubelet restarted a container: restartCount + 1, lastState.terminated */
+		cJSON *cs = container_status(x->o, arg(q, "container")), *ls, *t;
+		const char *code = arg(q, "exitCode");
+		int64_t ec = 1;
+		char ts[40];
+
+		if (!cs || (code && parse_i64(code, 0, 255, &ec))) {
+			rp->code = 400;
+		} else {
+			const cJSON *rc = cJSON_GetObjectItemCaseSensitive(cs, "restartCount");
+			double n = cJSON_IsNumber(rc) ? rc->valuedouble : 0;
+
+			cJSON_DeleteItemFromObjectCaseSensitive(cs, "restartCount");
+			cJSON_AddNumberToObject(cs, "restartCount", n + 1);
+			cJSON_DeleteItemFromObjectCaseSensitive(cs, "lastState");
+			ls = cJSON_AddObjectToObject(cs, "lastState");
+			t = cJSON_AddObjectToObject(ls, "terminated");
+			cJSON_AddNumberToObject(t, "exitCode", (double)ec);
+			cJSON_AddStringToObject(t, "reason", arg(q, "reason") ? arg(q, "reason") :
+				"Error");
+			cJSON_AddStringToObject(t, "finishedAt", now_rfc3339(ts, sizeof(ts)));
+			bump(x->o);
+			record("MODIFIED", x->r, x->ns, x->o);
+		}
+	} else if (!strcmp(what, "pending")) {
+		/* a pod that does not start: phase Pending, the reason where the
+		 * scheduler or the kubelet puts it, and a Warning event (kubernetes
+		 * pkg/scheduler/schedule_one.go FailedScheduling; kubelet Failed/BackOff) */
+		const char *reason = arg(q, "reason") ? arg(q, "reason") : "Unschedulable";
+		const char *msg = arg(q, "message") ? arg(q, "message") : "";
+		cJSON *st = jobj(x->o, "status"), *cs;
+
+		jset_str(st, "phase", "Pending");
+		if (!strcmp(reason, "Unschedulable")) {
+			cJSON *conds, *c = cJSON_CreateObject();
+
+			cJSON_DeleteItemFromObjectCaseSensitive(st, "conditions");
+			conds = cJSON_AddArrayToObject(st, "conditions");
+			cJSON_AddStringToObject(c, "type", "PodScheduled");
+			cJSON_AddStringToObject(c, "status", "False");
+			cJSON_AddStringToObject(c, "reason", "Unschedulable");
+			cJSON_AddStringToObject(c, "message", msg);
+			cJSON_AddItemToArray(conds, c);
+			cJSON_DeleteItemFromObjectCaseSensitive(st, "containerStatuses");
+			bump(x->o);
+			record("MODIFIED", x->r, x->ns, x->o);
+			add_event(x, "FailedScheduling", msg, "default-scheduler");
+		} else {
+			container_status(x->o, NULL);
+			cJSON_ArrayForEach(cs, cJSON_GetObjectItemCaseSensitive(st,
+					"containerStatuses")) {
+				cJSON *state, *w;
+
+				cJSON_DeleteItemFromObjectCaseSensitive(cs, "state");
+				state = cJSON_AddObjectToObject(cs, "state");
+				w = cJSON_AddObjectToObject(state, "waiting");
+				cJSON_AddStringToObject(w, "reason", reason);
+				cJSON_AddStringToObject(w, "message", msg);
+				cJSON_DeleteItemFromObjectCaseSensitive(cs, "ready");
+				cJSON_AddBoolToObject(cs, "ready", 0);
+			}
+			bump(x->o);
+			record("MODIFIED", x->r, x->ns, x->o);
+			add_event(x, strstr(reason, "BackOff") ? "BackOff" : "Failed", msg, "kubelet");
+		}
+	} else {
+		rp->code = 404;
+	}
+	if (!rp->body)
+		rp->body = strdup(rp->code == 200 ? "{}" : "{\"error\":\"bad control request\"}");
+}
+
+/* ---- dispatch ---- */
+
+static struct MHD_Response *handle(struct req *q, struct reply *rp)
+{
+	const char *auth = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND, "Authorization");
+	char want[4200];
+	struct MHD_Response *resp = NULL;
+	char gr[160], msg[512];
+
+	pthread_mutex_lock(&mu);
+	n_requests++;
+	if (!strncmp(q->path, "/_double/", 9)) {
+		control(q, rp);
+		goto out;
+	}
+	if (stall_ms) {
+		/* an API server that accepted the connection and does not answer */
+		struct timespec ts = { stall_ms / 1000, (stall_ms % 1000) * 1000000L };
+
+		pthread_mutex_unlock(&mu);
+		nanosleep(&ts, NULL);
+		pthread_mutex_lock(&mu);
+	}
+	/* authentication first: 401 with the plain "Unauthorized" Status */
+	str_fmt(want, sizeof(want), "Bearer %s", token);
+	if (!auth || strcmp(auth, want)) {
+		reply_status(rp, 401, "Unauthorized", "Unauthorized", NULL, NULL, NULL);
+		goto out;
+	}
+	if (discovery(q->path, rp))
+		goto out;
+	if (!strncmp(q->path, "/openapi/", 9)) {
+		rp->code = 404;
+		rp->ctype = "text/plain";
+		rp->body = strdup("404 page not found\n");
+		goto out;
+	}
+	if (parse_path(q)) {
+		rp->code = 404;
+		rp->ctype = "text/plain";
+		rp->body = strdup("404 page not found\n");
+		goto out;
+	}
+	if (!q->r) {
+		str_fmt(msg, sizeof(msg), "the server could not find the requested resource");
+		reply_status(rp, 404, "NotFound", msg, NULL, NULL, NULL);
+		goto out;
+	}
+	verb_of(q);
+	if (denied(q, rp))
+		goto out;
+	if (q->r->namespaced != (q->ns[0] != 0) && q->name[0]) {
+		reply_status(rp, 404, "NotFound", "the server could not find the requested resource",
+			NULL, NULL, NULL);
+		goto out;
+	}
+	if (q->sub[0]) {
+		if (!strcmp(q->sub, "log") && !strcmp(q->r->resource, "pods") &&
+		    !strcmp(q->method, "GET"))
+			do_logs(q, rp);
+		else
+			reply_status(rp, 404, "NotFound", "the server could not find the requested "
+				"resource", NULL, NULL, NULL);
+		goto out;
+	}
+	if (!strcmp(q->verb, "get")) {
+		struct obj *x = obj_find(q->r, q->r->namespaced ? q->ns : "", q->name);
+
+		if (x)
+			reply_json(rp, 200, x->o);
+		else
+			reply_not_found(rp, q->r, q->name);
+	} else if (!strcmp(q->verb, "list")) {
+		cJSON *l = list_of(q);
+
+		n_lists++;
+		reply_json(rp, 200, l);
+		cJSON_Delete(l);
+	} else if (!strcmp(q->verb, "watch")) {
+		resp = do_watch(q, rp);
+	} else if (!strcmp(q->verb, "create") && !q->name[0]) {
+		do_create(q, rp);
+	} else if (!strcmp(q->verb, "update") && q->name[0]) {
+		do_update(q, rp);
+	} else if (!strcmp(q->verb, "patch") && q->name[0]) {
+		do_patch(q, rp);
+	} else if (!strcmp(q->verb, "delete")) {
+		do_delete(q, rp);
+	} else {
+		str_fmt(msg, sizeof(msg), "the server does not allow this method on the requested "
+			"resource (%s %s)", q->method, gr_of(q->r, gr, sizeof(gr)));
+		reply_status(rp, 405, "MethodNotAllowed", msg, q->r, q->name, NULL);
+	}
+out:
+	pthread_mutex_unlock(&mu);
+	return resp;
+}
+
+static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const char *url,
+		const char *method, const char *version, const char *upload, size_t *upload_size,
+		void **con_cls)
+{
+	struct req *q = *con_cls;
+	struct reply rp = { 0, NULL, NULL };
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	(void)cls;
+	(void)version;
+	if (!q) {
+		q = calloc(1, sizeof(*q));
+		if (!q)
+			return MHD_NO;
+		q->conn = conn;
+		q->method = method;
+		str_copy(q->path, sizeof(q->path), url);
+		dynbuf_init(&q->body, BODY_MAX);
+		*con_cls = q;
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		if (dynbuf_add(&q->body, upload, *upload_size))
+			q->toobig = 1;
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	resp = NULL;
+	if (q->toobig)
+		reply_status(&rp, 413, "RequestEntityTooLarge", "request entity too large",
+			NULL, NULL, NULL);
+	else
+		resp = handle(q, &rp);
+	fprintf(stderr, "kubedouble: %s %s%s -> %u\n", method, url,
+		resp ? " (watch stream)" : "", resp ? 200 : rp.code);
+	if (resp) {
+		ret = MHD_queue_response(conn, 200, resp);
+		MHD_destroy_response(resp);
+		return ret;
+	}
+	if (!rp.body)
+		rp.body = strdup("");
+	resp = MHD_create_response_from_buffer(strlen(rp.body), rp.body, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(rp.body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type", rp.ctype ? rp.ctype : "application/json");
+	ret = MHD_queue_response(conn, rp.code ? rp.code : 500, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
+		enum MHD_RequestTerminationCode toe)
+{
+	struct req *q = *con_cls;
+
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	if (q) {
+		dynbuf_release(&q->body);
+		free(q);
+		*con_cls = NULL;
+	}
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: kubedouble --port-file F [--token T] [--user U] "
+		"[--tls-cert F --tls-key F]\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	const char *port_file = NULL, *cert_file = NULL, *key_file = NULL;
+	char *cert = NULL, *key = NULL, pbuf[16];
+	struct sockaddr_in sa;
+	socklen_t slen = sizeof(sa);
+	struct MHD_Daemon *d;
+	sigset_t sigs;
+	int sig;
+	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+		MHD_USE_ERROR_LOG;
+	int i, fd, one = 1;
+
+	for (i = 1; i < argc; i++) {
+		if (i + 1 >= argc)
+			usage();
+		if (!strcmp(argv[i], "--port-file"))
+			port_file = argv[++i];
+		else if (!strcmp(argv[i], "--token"))
+			str_copy(token, sizeof(token), argv[++i]);
+		else if (!strcmp(argv[i], "--user"))
+			str_copy(user, sizeof(user), argv[++i]);
+		else if (!strcmp(argv[i], "--tls-cert"))
+			cert_file = argv[++i];
+		else if (!strcmp(argv[i], "--tls-key"))
+			key_file = argv[++i];
+		else
+			usage();
+	}
+	if (!port_file || (!cert_file != !key_file))
+		usage();
+	if (cert_file) {
+		cert = file_read(cert_file, 1 << 20, NULL);
+		key = file_read(key_file, 1 << 20, NULL);
+		if (!cert || !key) {
+			fprintf(stderr, "kubedouble: cannot read %s or %s\n", cert_file, key_file);
+			return 1;
+		}
+		flags |= MHD_USE_TLS;
+	}
+	/* loopback only, port 0: the kernel picks, we report it */
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 64) ||
+	    getsockname(fd, (struct sockaddr *)&sa, &slen)) {
+		fprintf(stderr, "kubedouble: cannot listen on 127.0.0.1: %s\n", strerror(errno));
+		return 1;
+	}
+	port = ntohs(sa.sin_port);
+	/* the namespaces every cluster has */
+	{
+		static const char *const base[] = { "default", "kube-system" };
+		size_t j;
+
+		for (j = 0; j < 2; j++) {
+			cJSON *o = cJSON_CreateObject();
+			struct req fake;
+			struct reply rp = { 0, NULL, NULL };
+
+			cJSON_AddStringToObject(o, "kind", "Namespace");
+			cJSON_AddStringToObject(o, "apiVersion", "v1");
+			cJSON_AddStringToObject(cJSON_AddObjectToObject(o, "metadata"), "name",
+				base[j]);
+			memset(&fake, 0, sizeof(fake));
+			fake.r = &resources[0];
+			do_insert(&fake, o, &rp);
+			free(rp.body);
+		}
+	}
+	/* TERM/INT blocked in every thread (MHD's inherit the mask); main waits for them */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (cert)
+		d = MHD_start_daemon(flags, 0, NULL, NULL, access_cb, NULL,
+			MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+			MHD_OPTION_NOTIFY_COMPLETED, completed_cb, NULL,
+			MHD_OPTION_CONNECTION_LIMIT, (unsigned)128,
+			MHD_OPTION_HTTPS_MEM_CERT, cert,
+			MHD_OPTION_HTTPS_MEM_KEY, key,
+			MHD_OPTION_END);
+	else
+		d = MHD_start_daemon(flags, 0, NULL, NULL, access_cb, NULL,
+			MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+			MHD_OPTION_NOTIFY_COMPLETED, completed_cb, NULL,
+			MHD_OPTION_CONNECTION_LIMIT, (unsigned)128,
+			MHD_OPTION_END);
+	if (!d) {
+		fprintf(stderr, "kubedouble: cannot start the HTTP server\n");
+		return 1;
+	}
+	str_fmt(pbuf, sizeof(pbuf), "%d\n", port);
+	if (file_write_atomic(port_file, pbuf, strlen(pbuf), 0644)) {
+		fprintf(stderr, "kubedouble: cannot write %s: %s\n", port_file, strerror(errno));
+		MHD_stop_daemon(d);
+		return 1;
+	}
+	fprintf(stderr, "kubedouble: listening on 127.0.0.1:%d%s\n", port, cert ? " (TLS)" : "");
+	while (sigwait(&sigs, &sig) != 0)
+		;
+	pthread_mutex_lock(&mu);
+	quit = 1;
+	pthread_cond_broadcast(&changed);
+	pthread_mutex_unlock(&mu);
+	MHD_stop_daemon(d);
+	free(cert);
+	free(key);
+	return 0;
+}
