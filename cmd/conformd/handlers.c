@@ -207,7 +207,9 @@ static int h_status(void *ctx, const struct api_request *req, struct api_respons
 		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "name", ws[i].name);
 		cJSON_AddStringToObject(o, "role", ws[i].role);
-		cJSON_AddNumberToObject(o, "pid", ws[i].pid);
+		/* a process id only where instances are local processes */
+		if (d->pops->caps & PLATFORM_CAP_PROCESSES)
+			cJSON_AddNumberToObject(o, "pid", (double)ws[i].instance);
 		cJSON_AddStringToObject(o, "state", workload_state_name(ws[i].state));
 		cJSON_AddNumberToObject(o, "restarts", ws[i].restarts);
 		cJSON_AddItemToArray(arr, o);

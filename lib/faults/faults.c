@@ -29,7 +29,7 @@
 
 struct target_state {
 	char name[64];
-	pid_t pushed_pid;   /* instance that holds our last setting */
+	uint64_t pushed_instance; /* instance that holds our last setting */
 	int dirty;          /* our last push failed: it may hold a stale setting */
 	double retry_at;    /* dirty: next attempt (unix s) */
 };
@@ -399,7 +399,7 @@ static int faults_push(struct faults *f, const char *target, char *err, size_t e
 	}
 	ts = faults_target(f, target);
 	if (ts) {
-		ts->pushed_pid = addr.pid;
+		ts->pushed_instance = addr.instance;
 		ts->dirty = 0;
 	}
 	return 0;
@@ -634,16 +634,16 @@ int faults_expire(struct faults *f, double now)
 		if (f->targets[i].dirty && now < f->targets[i].retry_at)
 			continue;
 		if (f->pops->addresses(f->plat, f->targets[i].name, &addr) == 0 &&
-		    (addr.pid != f->targets[i].pushed_pid || f->targets[i].dirty)) {
+		    (addr.instance != f->targets[i].pushed_instance || f->targets[i].dirty)) {
 			char err[256], q[300];
 
 			if (faults_push(f, f->targets[i].name, err, sizeof(err)) == 0)
 				log_kv(LOG_INFO, has ? "fault re-applied after restart" : "fault cleared",
-				       "target=%s pid=%d", f->targets[i].name, (int)addr.pid);
+				       "target=%s instance=%llu", f->targets[i].name, (unsigned long long)addr.instance);
 			else {
 				/* once per instance (a stale setting: every few s), not
 				 * every tick: do not stall the loop on it */
-				f->targets[i].pushed_pid = addr.pid;
+				f->targets[i].pushed_instance = addr.instance;
 				f->targets[i].retry_at = now + CLEAR_RETRY_S;
 				log_kv(LOG_WARN, has ? "cannot re-apply fault" : "cannot clear fault",
 				       "target=%s err=%s", f->targets[i].name,
@@ -799,12 +799,12 @@ int faults_resume(struct faults *f, double now)
 			continue;
 		}
 		/* taken over: a workload gets its setting again on the next expire
-		 * (pushed_pid 0), the mesh holds its own switches (mesh/state.json) */
+		 * (pushed_instance 0), the mesh holds its own switches (mesh/state.json) */
 		if (!fault_kind_is_mesh(ft->req.kind)) {
 			struct target_state *ts = faults_target(f, ft->req.target);
 
 			if (ts)
-				ts->pushed_pid = 0;
+				ts->pushed_instance = 0;
 		}
 		log_kv(LOG_INFO, "fault taken over", "id=%lld kind=%s target=%s ends_in_s=%.1f",
 		       (long long)ft->id, fault_kind_name(ft->req.kind), ft->req.target,

@@ -930,7 +930,7 @@ static int local_helper_ready(struct wl *w, struct workload_addr *out)
 		w->ready_pid = w->pid;
 	}
 	memset(out, 0, sizeof(*out));
-	out->pid = w->pid;
+	out->instance = (uint64_t)w->pid;
 	str_copy(out->listen, sizeof(out->listen), w->spec.ready_connect);
 	return 0;
 }
@@ -958,7 +958,7 @@ static int local_read_ready(struct platform *p, struct wl *w, struct workload_ad
 	    (pid_t)pid->valuedouble != w->pid)
 		goto out;
 	memset(out, 0, sizeof(*out));
-	out->pid = w->pid;
+	out->instance = (uint64_t)w->pid;
 	if (cJSON_IsString(listen) &&
 	    str_copy(out->listen, sizeof(out->listen), listen->valuestring) < 0)
 		goto out;
@@ -1022,7 +1022,7 @@ static size_t local_list(struct platform *p, struct workload_status *out, size_t
 		memset(&out[i], 0, sizeof(out[i]));
 		str_copy(out[i].name, sizeof(out[i].name), w->spec.name);
 		str_copy(out[i].role, sizeof(out[i].role), w->spec.role);
-		out[i].pid = w->pid;
+		out[i].instance = w->pid > 0 ? (uint64_t)w->pid : 0;
 		out[i].state = w->state;
 		out[i].restarts = w->restarts;
 	}
@@ -1188,6 +1188,7 @@ out:
 
 const struct platform_ops platform_local = {
 	.name = "local",
+	.caps = PLATFORM_CAP_PROCESSES | PLATFORM_CAP_HELPERS,
 	.prepare = local_prepare,
 	.start = local_start,
 	.stop = local_stop,

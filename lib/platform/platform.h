@@ -69,20 +69,32 @@ const char *workload_state_name(enum workload_state s); /* "running" ... */
 struct workload_status {
 	char name[64];
 	char role[32];
-	pid_t pid;                    /* 0 when not running */
+	uint64_t instance;            /* 0 when not running; changes with every new
+				       * instance (PLATFORM_CAP_PROCESSES: its pid) */
 	enum workload_state state;
 	unsigned restarts;
 };
 
 /* Where a workload can be reached, from its ready file. */
 struct workload_addr {
-	pid_t pid;
+	uint64_t instance;               /* as in struct workload_status */
 	char listen[PLATFORM_ADDR_MAX];  /* "" for clients */
 	char admin[PLATFORM_ADDR_MAX];   /* "" when it has none */
 };
 
+/* What a platform's workloads are (struct platform_ops.caps). */
+enum platform_cap {
+	/* instances are processes of this machine: instance is their pid, and
+	 * the status API shows it as such */
+	PLATFORM_CAP_PROCESSES = 1u << 0,
+	/* runs helper programs next to a workload (workload_spec.ncommand: a
+	 * mesh's sidecars); a mesh that needs them runs only here */
+	PLATFORM_CAP_HELPERS = 1u << 1,
+};
+
 struct platform_ops {
 	const char *name;   /* "local" */
+	unsigned caps;      /* enum platform_cap bits */
 	/* Set up per-run state (directories, child environment); *out is new,
 	 * freed by release. pc's strings are copied. */
 	int (*prepare)(const struct platform_config *pc, struct platform **out,

@@ -31,6 +31,7 @@ TEST(mesh_rows_keep_the_contract)
 			continue;
 		nbuilt++;
 		ASSERT_STR_EQ(o->name, e->name);
+		ASSERT(o->tap_stats && o->identity_of);
 		ASSERT(o->prepare && o->plan && o->start_sidecars && o->identity_header &&
 		       o->route && o->configure && o->tap_open && o->tap_read &&
 		       o->inject_fault && o->revert_fault && o->tick && o->probe_info &&
@@ -41,8 +42,13 @@ TEST(mesh_rows_keep_the_contract)
 			ASSERT_EQ(o->caps, 0);
 		if (!(o->caps & MESH_CAP_PROXIES))
 			ASSERT_EQ(o->faults, 0);
-		if (o->caps & MESH_CAP_TAP_RECEIVER)
-			ASSERT(o->caps & MESH_CAP_TAP);
+		/* a mesh that runs its own sidecars needs a platform that runs helpers */
+		for (size_t p = 0; p < platform_nregistry; p++) {
+			const struct platform_ops *po = platform_registry[p].ops;
+
+			if (po && (o->caps & MESH_CAP_PLAN) && mesh_runs_on(e, po->name))
+				ASSERT(po->caps & PLATFORM_CAP_HELPERS);
+		}
 		/* the fault set holds mesh kinds only */
 		for (k = 0; k < 32; k++)
 			if (o->faults & (1u << k)) {
@@ -96,11 +102,10 @@ TEST(baseline_mesh_behaves_as_no_mesh)
 	struct mesh_plan plan;
 	struct mesh_feature f;
 	struct mesh_fault mf;
-	struct mesh_tap_line tl[2];
+	struct mesh_tap_stats ts;
 	struct mesh_probe_info pi;
 	char out[64], err[256];
 	int64_t na = 0;
-	int fd = 0;
 
 	ASSERT(o);
 	run_config_defaults(&cfg);
@@ -115,8 +120,12 @@ TEST(baseline_mesh_behaves_as_no_mesh)
 	memset(&f, 0, sizeof(f));
 	f.kind = MESH_SPLIT;
 	ASSERT(o->configure(m, &f, err, sizeof(err)) < 0);
-	ASSERT_EQ(o->tap_open(m, &fd), -ENOTSUP);
-	ASSERT(o->tap_read(m, tl, 2) <= 0);
+	ASSERT_EQ(o->tap_open(m, err, sizeof(err)), -ENOTSUP);
+	ASSERT(*err);
+	ASSERT_EQ(o->tap_read(m, 0, NULL, NULL), -ENOTSUP);
+	o->tap_stats(m, &ts);
+	ASSERT_EQ(ts.received + ts.parsed + ts.rejected, 0);
+	ASSERT_EQ(o->identity_of(m, "http-client", out, sizeof(out)), -ENOTSUP);
 	memset(&mf, 0, sizeof(mf));
 	mf.kind = FAULT_MTLS_OFF;
 	ASSERT(o->inject_fault(m, &mf, err, sizeof(err)) < 0);

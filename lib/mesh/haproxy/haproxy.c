@@ -63,7 +63,7 @@ struct sidecar {
 	char map[PATH_MAX];
 	char listen[PLATFORM_ADDR_MAX];
 	int started;
-	pid_t applied_pid;           /* instance holding the runtime state below */
+	uint64_t applied_instance;   /* instance holding the runtime state below */
 	/* what the sidecar should run with */
 	int tap_off, retries_off, timeout_off, skew;
 	int mtls_off;                /* inbound: variant config */
@@ -929,13 +929,13 @@ static int mh_apply(struct mesh *m, struct sidecar *s)
 }
 
 /* The instance of s that runs now, or 0 when it is not up. */
-static pid_t mh_pid(struct mesh *m, struct sidecar *s)
+static uint64_t mh_instance(struct mesh *m, struct sidecar *s)
 {
 	struct workload_addr a;
 
 	if (!s->started || m->pops->addresses(m->plat, s->name, &a) < 0)
 		return 0;
-	return a.pid;
+	return a.instance;
 }
 
 static void mh_tick(struct mesh *m)
@@ -943,14 +943,14 @@ static void mh_tick(struct mesh *m)
 	pthread_mutex_lock(&m->mu);
 	for (size_t i = 0; i < m->nsc; i++) {
 		struct sidecar *s = &m->sc[i];
-		pid_t pid = mh_pid(m, s);
+		uint64_t pid = mh_instance(m, s);
 
-		if (pid > 0 && pid != s->applied_pid) {
+		if (pid > 0 && pid != s->applied_instance) {
 			if (mh_apply(m, s) == 0) {
-				if (s->applied_pid)
+				if (s->applied_instance)
 					log_kv(LOG_INFO, "runtime state re-applied", "sidecar=%s pid=%d",
 					       s->name, (int)pid);
-				s->applied_pid = pid;
+				s->applied_instance = pid;
 			}
 		}
 	}
@@ -976,7 +976,7 @@ static int mh_configure(struct mesh *m, const struct mesh_feature *f, char *err,
 	for (size_t i = 0; i < m->nsc; i++) {
 		struct sidecar *s = &m->sc[i];
 
-		if (s->dir == SC_OUT && mh_pid(m, s) > 0 && mh_apply(m, s) < 0) {
+		if (s->dir == SC_OUT && mh_instance(m, s) > 0 && mh_apply(m, s) < 0) {
 			str_fmt(err, errlen, "runtime API of %s: %s", s->name, hrt_last_error());
 			rc = -EIO;
 		}
@@ -1094,7 +1094,7 @@ static int mh_fault(struct mesh *m, const struct mesh_fault *f, int on, char *er
 				on ? sv2 : m->w_v2);
 			mh_event(m, "split.set", "split.conform.svc", detail);
 		}
-		if (mh_pid(m, s) > 0 && mh_apply(m, s) < 0) {
+		if (mh_instance(m, s) > 0 && mh_apply(m, s) < 0) {
 			str_fmt(err, errlen, "runtime API of %s: %s", s->name, hrt_last_error());
 			rc = -EIO;
 		}
