@@ -201,3 +201,4 @@ bench: all $(FUZZ_BINS)
 	exit $$rc
 
 -include $(shell find $(OBJ) -name '*.d' 2>/dev/null)
+include mk/image.mk
