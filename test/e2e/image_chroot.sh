@@ -11,7 +11,9 @@
 set -u
 . "$(dirname "$0")/../lib/e2e.sh"
 
-BUILD=${BUILD:-build}
+# the image is made from the regular build, also when the suite runs on a
+# sanitizer build (BUILD=build/san): its runtime libraries are the image's
+BUILD=build
 TAR="$BUILD/image/conform-image.tar"
 [ "$(id -u)" = 0 ] || fail "needs root for chroot and mounts (the image build needs it too)"
 command -v python3 >/dev/null || fail "python3 missing; run make deps"
@@ -75,6 +77,14 @@ for layer in m["Layers"]:
 print("USER " + user)
 PYEOF
 user=$(sed -n 's/^USER //p' "$E2E_TMP/layers")
+
+# a second reader of the archive: skopeo (what make image wrote it with, but
+# its docker-archive reader is the code `podman load` uses)
+if command -v skopeo >/dev/null; then
+	skopeo inspect --config "docker-archive:$TAR" >"$E2E_TMP/skopeo.json" 2>&1 ||
+		fail "skopeo cannot read the docker-archive: $(cat "$E2E_TMP/skopeo.json")"
+	grep -q "\"User\": \"$user\"" "$E2E_TMP/skopeo.json" || fail "skopeo reads another user: $(cat "$E2E_TMP/skopeo.json")"
+fi
 
 # 2. the layers in order, whiteouts applied
 while read -r layer; do
