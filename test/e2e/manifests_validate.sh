@@ -13,7 +13,8 @@ set -u
 
 V=test/tools/validate
 K=manifests/kubernetes
-command -v kubectl >/dev/null || fail "kubectl not found; run make deps"
+KUBECTL=${KUBECTL:-kubectl}   # e.g. another kubectl's kustomize to compare
+command -v "$KUBECTL" >/dev/null || fail "$KUBECTL not found; run make deps"
 command -v node >/dev/null || fail "node not found; run make deps"
 [ -d "$V/node_modules/kubernetes-models" ] && [ -d "$V/node_modules/ajv" ] ||
 	fail "npm validators missing in $V/node_modules; run make manifests-deps"
@@ -27,8 +28,8 @@ n=0
 for overlay in none linkerd nightly; do
 	note "render $overlay"
 	out="$E2E_TMP/$overlay.yaml"
-	kubectl kustomize "$K/$overlay" >"$out" 2>"$E2E_TMP/$overlay.err" ||
-		fail "kubectl kustomize $K/$overlay: $(cat "$E2E_TMP/$overlay.err")"
+	"$KUBECTL" kustomize "$K/$overlay" >"$out" 2>"$E2E_TMP/$overlay.err" ||
+		fail "$KUBECTL kustomize $K/$overlay: $(cat "$E2E_TMP/$overlay.err")"
 	[ -s "$out" ] || fail "$overlay rendered nothing"
 	validate "$out" >"$E2E_TMP/$overlay.val" || { cat "$E2E_TMP/$overlay.val"; fail "$overlay: schema validation failed"; }
 	tail -n 1 "$E2E_TMP/$overlay.val"
@@ -71,4 +72,25 @@ sed 's/readOnlyRootFilesystem: true/readOnlyRootFilesystem: false/' "$E2E_TMP/no
 node "$V/rules.mjs" --mesh none "$E2E_TMP/rw.yaml" >"$E2E_TMP/rw.out" && fail "rules passed a writable root filesystem"
 grep -q 'readOnlyRootFilesystem is not true' "$E2E_TMP/rw.out" || fail "rules: wrong reason: $(cat "$E2E_TMP/rw.out")"
 node "$V/rules.mjs" --mesh none "$E2E_TMP/linkerd.yaml" >"$E2E_TMP/mesh.out" && fail "rules passed an injected pod on the none overlay"
+# the example CI workflow parses and does what docs/kubernetes.md says
+note "docs/ci/github-actions.yaml"
+node --input-type=module - docs/ci/github-actions.yaml <<'JSEOF' || fail "docs/ci/github-actions.yaml (above)"
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+const require = createRequire(process.cwd() + '/test/tools/validate/');
+const { parse } = require('yaml');
+const wf = parse(readFileSync(process.argv[2], 'utf8'));
+const steps = Object.values(wf.jobs ?? {}).flatMap((j) => j.steps ?? []);
+const text = steps.map((s) => (s.run ?? '') + ' ' + (s.uses ?? '')).join('\n');
+for (const want of ['make image', 'kind load image-archive', 'linkerd install', 'run --platform kubernetes',
+                    'helm/kind-action', 'actions/upload-artifact']) {
+  if (!text.includes(want)) { console.log(`no step does: ${want}`); process.exit(1); }
+}
+const up = steps.filter((s) => (s.uses ?? '').startsWith('actions/upload-artifact')).map((s) => s.with?.path ?? '').join(' ');
+for (const f of ['junit.xml', 'report.html']) {
+  if (!up.includes(f)) { console.log(`no upload of ${f}`); process.exit(1); }
+}
+console.log(`${Object.keys(wf.jobs).length} jobs, ${steps.length} steps`);
+JSEOF
+
 echo "PASS: $n checks: 3 overlays render and validate, every broken input rejected"
