@@ -102,6 +102,7 @@ while read -r layer; do
 done <"$E2E_TMP/layers"
 
 note "what is in the image"
+echo "/: $(ls -A "$ROOT" | tr '\n' ' ')($(find "$ROOT" -type f | wc -l) files, $(find "$ROOT" -name 'lib*.so*' -type f | wc -l) shared libraries)"
 for d in bin sbin usr/bin usr/sbin usr/local/bin; do
 	[ -d "$ROOT/$d" ] && echo "/$d: $(ls -A "$ROOT/$d" | tr '\n' ' ')"
 done
