@@ -6,7 +6,7 @@
 # and in that root, under chroot as the image's user, `conform version`
 # prints the version, `conformd --help` answers, and `conform-workload --role
 # http-server` serves HTTP on loopback (port 0 + ready file, as the other
-# workload tests). Builds the image through make when it is missing or older than
+# workload tests) and a grpc-server gets ready and accepts. Builds the image through make when it is missing or older than
 # its inputs (about a minute). Needs root (chroot, mounts).
 set -u
 . "$(dirname "$0")/../lib/e2e.sh"
@@ -169,4 +169,27 @@ kill -TERM "$WPID"
 wait "$WPID"; rc=$?
 WPID=""
 [ $rc -eq 0 ] || fail "the http-server exited $rc after TERM: $(tail -n 5 "$E2E_TMP/hs.log")"
+# gRPC's runtime too: a grpc-server gets ready and stops cleanly
+note "conform-workload --role grpc-server"
+env -i PATH=/usr/local/bin HOME=/home/nonroot "$CHROOT" --userspec="$user" "$ROOT" \
+	/usr/local/bin/conform-workload --role grpc-server --name grpc-server \
+	--listen 127.0.0.1:0 --admin 127.0.0.1:0 --ready-file /tmp/gs.ready 2>"$E2E_TMP/gs.log" &
+WPID=$!
+end=$((SECONDS + 15))
+while [ ! -s "$ROOT/tmp/gs.ready" ]; do
+	kill -0 "$WPID" 2>/dev/null || fail "the grpc-server died in the image: $(tail -n 5 "$E2E_TMP/gs.log")"
+	[ $SECONDS -ge $end ] && fail "the grpc-server was not ready within 15 s: $(tail -n 5 "$E2E_TMP/gs.log")"
+	sleep 0.1
+done
+glisten=$(sed -n 's/.*"listen":"\([^"]*\)".*/\1/p' "$ROOT/tmp/gs.ready")
+case $glisten in 127.*:[0-9]*) ;; *) fail "grpc ready file has no loopback listen address" ;; esac
+# a TCP connection is accepted (the HTTP/2 preface is the client's to send)
+exec 5<>"/dev/tcp/${glisten%:*}/${glisten##*:}" || fail "grpc-server at $glisten refuses connections"
+exec 5>&-
+kill -TERM "$WPID"
+wait "$WPID"; rc=$?
+WPID=""
+[ $rc -eq 0 ] || fail "the grpc-server exited $rc after TERM: $(tail -n 5 "$E2E_TMP/gs.log")"
+echo "grpc-server ready on $glisten, stopped cleanly"
+
 echo "PASS: conform:$version loads as a docker-archive, runs as uid ${user%%:*} with no shell, serves HTTP"
