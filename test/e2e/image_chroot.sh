@@ -6,8 +6,9 @@
 # and in that root, under chroot as the image's user, `conform version`
 # prints the version, `conformd --help` answers, and `conform-workload --role
 # http-server` serves HTTP on loopback (port 0 + ready file, as the other
-# workload tests) and a grpc-server gets ready and accepts. Builds the image through make when it is missing or older than
-# its inputs (about a minute). Needs root (chroot, mounts).
+# workload tests), and a grpc-server gets ready and accepts. Builds the image
+# through make when it is missing or older than its inputs (about a minute).
+# Needs root (chroot, mounts).
 set -u
 . "$(dirname "$0")/../lib/e2e.sh"
 
