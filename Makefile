@@ -204,3 +204,4 @@ bench: all $(FUZZ_BINS)
 include mk/install.mk
 include mk/linkerd.mk
 include mk/kube.mk
+include mk/image.mk
