@@ -206,28 +206,25 @@ static int set_value(const struct cliflag_desc *f, const char *v, struct cli_opt
 	case CLI_F_DURATION:
 		if (parse_dur_flag(f->name, v, &ms, e))
 			return -1;
-		if (ms > 366LL * 86400 * 1000)
-			return fail(e, "use at most 366d, or 0 to run until stopped",
-				    "--duration '%s': too long", v);
-		if (ms && ms < 1000)
-			return fail(e, "use at least 1s, or 0 to run until stopped",
-				    "--duration '%s': too short", v);
+		if (!run_bound_ok(RUN_S_DURATION, (double)ms))
+			return fail(e, "use 0 to run until stopped, else 1s..366d, e.g. --duration 30m",
+				    "--duration '%s': too %s (%s)", v, ms < 1000 ? "short" : "long",
+				    run_bounds[RUN_S_DURATION].text);
 		o->duration_ms = ms;
 		return 0;
 	case CLI_F_WINDOW:
 		if (parse_dur_flag(f->name, v, &ms, e))
 			return -1;
-		if (ms < 1000 || ms % 1000)
-			return fail(e, "use whole seconds, at least 1s, e.g. --window 10s",
-				    "--window '%s': not a whole number of seconds >= 1s", v);
-		if (ms > 86400 * 1000)
-			return fail(e, "use at most 1d", "--window '%s': too long", v);
+		if (!run_bound_ok(RUN_S_WINDOW, (double)ms))
+			return fail(e, "use whole seconds, 1s..1d, e.g. --window 10s",
+				    "--window '%s': not %s", v, run_bounds[RUN_S_WINDOW].text);
 		o->window_ms = ms;
 		return 0;
 	case CLI_F_RATE:
-		if (parse_double(v, 0.001, 100000, &o->rate))
+		if (parse_double(v, run_bounds[RUN_S_RATE].min, run_bounds[RUN_S_RATE].max,
+				 &o->rate))
 			return fail(e, "use a number of requests per second, e.g. --rate 10",
-				    "--rate '%s': not a rate between 0.001 and 100000", v);
+				    "--rate '%s': not a rate in %s", v, run_bounds[RUN_S_RATE].text);
 		return 0;
 	case CLI_F_FAULT_RATE:
 		if (parse_double(v, 0, 1, &o->fault_rate))

@@ -425,10 +425,10 @@ static int f_duration(struct cfg *x, const cJSON *it)
 {
 	int64_t ms = 0;
 
-	if (get_dur(x, it, 0, RUN_MAX_SPAN_MS, 0,
+	if (get_dur(x, it, 0, (int64_t)run_bounds[RUN_S_DURATION].max, 0,
 		    "a duration like \"30m\" (0 = until stopped, else 1s..366d)", &ms))
 		return -1;
-	if (ms && ms < 1000)
+	if (!run_bound_ok(RUN_S_DURATION, (double)ms))
 		return expected(x, it, "a duration like \"30m\" (0 = until stopped, else 1s..366d)");
 	x->c.duration_ms = ms;
 	return 0;
@@ -436,20 +436,26 @@ static int f_duration(struct cfg *x, const cJSON *it)
 
 static int f_window(struct cfg *x, const cJSON *it)
 {
-	return get_dur(x, it, 1000, 86400LL * 1000, 1,
+	const struct run_bound *b = &run_bounds[RUN_S_WINDOW];
+
+	return get_dur(x, it, (int64_t)b->min, (int64_t)b->max, b->whole_s,
 		       "a duration in whole seconds, 1s..1d, like \"10s\"", &x->c.window_ms);
 }
 
 static int f_rate(struct cfg *x, const cJSON *it)
 {
-	return get_num(x, it, 0.001, 100000, 0, "requests per second per check, 0.001..100000",
+	const struct run_bound *b = &run_bounds[RUN_S_RATE];
+
+	return get_num(x, it, b->min, b->max, 0, "requests per second per check, 0.001..100000",
 		       &x->c.rate);
 }
 
 static int f_request_timeout(struct cfg *x, const cJSON *it)
 {
-	return get_dur(x, it, 1, 600000, 0, "a duration 1ms..10m, like \"2s\"",
-		       &x->c.request_timeout_ms);
+	const struct run_bound *b = &run_bounds[RUN_S_REQUEST_TIMEOUT];
+
+	return get_dur(x, it, (int64_t)b->min, (int64_t)b->max, 0,
+		       "a duration 1ms..10m, like \"2s\"", &x->c.request_timeout_ms);
 }
 
 static int f_identity_header(struct cfg *x, const cJSON *it)
@@ -484,7 +490,9 @@ static int f_retention(struct cfg *x, const cJSON *it)
 {
 	int64_t ms = 0;
 
-	if (get_dur(x, it, 10000, RUN_MAX_SPAN_MS, 1,
+	const struct run_bound *b = &run_bounds[RUN_S_RETENTION];
+
+	if (get_dur(x, it, (int64_t)b->min, (int64_t)b->max, b->whole_s,
 		    "a duration in whole seconds, 10s..366d, like \"1d\"", &ms))
 		return -1;
 	x->c.retention_s = ms / 1000;

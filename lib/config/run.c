@@ -87,6 +87,29 @@ double run_config_objective(const struct run_config *c, const struct check_desc 
 	return d->objective_ratio;
 }
 
+const struct run_bound run_bounds[RUN_S_NSETTINGS] = {
+	[RUN_S_DURATION] = { "duration", 1000, (double)RUN_MAX_SPAN_MS, 1, 0, "0 or 1s..366d" },
+	[RUN_S_WINDOW] = { "window", 1000, 86400.0 * 1000, 0, 1, "whole seconds, 1s..1d" },
+	[RUN_S_RATE] = { "rate", 0.001, 100000, 0, 0, "0.001..100000" },
+	[RUN_S_REQUEST_TIMEOUT] = { "request_timeout", 1, 600000, 0, 0, "1ms..10m" },
+	[RUN_S_RETENTION] = { "retention", 10000, (double)RUN_MAX_SPAN_MS, 0, 1,
+			      "whole seconds, 10s..366d" },
+};
+
+int run_bound_ok(enum run_setting s, double v)
+{
+	const struct run_bound *b;
+
+	if ((unsigned)s >= RUN_S_NSETTINGS || !isfinite(v))
+		return 0;
+	b = &run_bounds[s];
+	if (b->zero_ok && v == 0)
+		return 1;
+	if (v < b->min || v > b->max)
+		return 0;
+	return !b->whole_s || fmod(v, 1000) == 0;
+}
+
 int run_config_has_check(const struct run_config *c, const char *id)
 {
 	size_t i;
@@ -225,6 +248,19 @@ static int get_int(const cJSON *it, int64_t min, int64_t max, const char *what,
 bad:
 	str_fmt(err, errlen, "%s: expected %s", it->string, what);
 	return -1;
+}
+
+/* A millisecond setting of the bounds table, as run.json holds it. */
+static int get_bounded_ms(const cJSON *it, const char *key, enum run_setting rs, int64_t *out,
+			  char *err, size_t errlen)
+{
+	if (!cJSON_IsNumber(it) || it->valuedouble != floor(it->valuedouble) ||
+	    !run_bound_ok(rs, it->valuedouble)) {
+		str_fmt(err, errlen, "%s: expected milliseconds, %s", key, run_bounds[rs].text);
+		return -1;
+	}
+	*out = (int64_t)it->valuedouble;
+	return 0;
 }
 
 static int get_double(const cJSON *it, double min, double max, int min_exclusive,
@@ -571,24 +607,21 @@ static int get_field(const cJSON *it, struct run_config *c, double *pend, char *
 		return 0;
 	}
 	if (!strcmp(k, "duration_ms"))
-		return get_int(it, 0, INT64_MAX, "a non-negative integer", &c->duration_ms,
-			       err, errlen);
-	if (!strcmp(k, "window_ms")) {
-		if (get_int(it, 1, INT64_MAX, "a positive integer", &v, err, errlen))
-			return -1;
-		if (v % 1000) {
-			str_fmt(err, errlen, "window_ms: expected a whole number of seconds "
-				"(a multiple of 1000)");
+		return get_bounded_ms(it, k, RUN_S_DURATION, &c->duration_ms, err, errlen);
+	if (!strcmp(k, "window_ms"))
+		return get_bounded_ms(it, k, RUN_S_WINDOW, &c->window_ms, err, errlen);
+	if (!strcmp(k, "request_timeout_ms"))
+		return get_bounded_ms(it, k, RUN_S_REQUEST_TIMEOUT, &c->request_timeout_ms, err,
+				      errlen);
+	if (!strcmp(k, "rate")) {
+		if (!cJSON_IsNumber(it) || !run_bound_ok(RUN_S_RATE, it->valuedouble)) {
+			str_fmt(err, errlen, "rate: expected %s requests per second",
+				run_bounds[RUN_S_RATE].text);
 			return -1;
 		}
-		c->window_ms = v;
+		c->rate = it->valuedouble;
 		return 0;
 	}
-	if (!strcmp(k, "request_timeout_ms"))
-		return get_int(it, 1, INT64_MAX, "a positive integer", &c->request_timeout_ms,
-			       err, errlen);
-	if (!strcmp(k, "rate"))
-		return get_double(it, 0, 1e6, 1, "a positive number", &c->rate, err, errlen);
 	if (!strcmp(k, "started"))
 		return get_double(it, 0, 1e11, 0, "unix seconds (a non-negative number)",
 				  &c->started, err, errlen);

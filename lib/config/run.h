@@ -80,6 +80,30 @@ int run_config_load(const char *path, struct run_config *c, char *err, size_t er
 int run_config_save(const struct run_config *c, const char *path);
 /* Is check id selected in this run? */
 int run_config_has_check(const struct run_config *c, const char *id);
+
+/*
+ * The bounds of the run settings a user gives: one table read by the flag
+ * parser, the config file, run.json and their error hints, so a value one
+ * of them takes the others take too.
+ */
+enum run_setting {
+	RUN_S_DURATION,          /* ms; 0 = until stopped */
+	RUN_S_WINDOW,            /* ms, whole seconds */
+	RUN_S_RATE,              /* requests per second per check */
+	RUN_S_REQUEST_TIMEOUT,   /* ms */
+	RUN_S_RETENTION,         /* ms, whole seconds */
+	RUN_S_NSETTINGS
+};
+struct run_bound {
+	const char *name;        /* "rate": the config field */
+	double min, max;         /* inclusive */
+	int zero_ok;             /* 0 is allowed besides [min, max] (duration) */
+	int whole_s;             /* a multiple of 1000 ms */
+	const char *text;        /* the bounds for hints: "0.001..100000" */
+};
+extern const struct run_bound run_bounds[RUN_S_NSETTINGS];
+/* Is v allowed for setting s? */
+int run_bound_ok(enum run_setting s, double v);
 /*
  * The success objective check d is judged against in this run: the override
  * in c->objectives (run.json "objectives") when d is selected and has one,

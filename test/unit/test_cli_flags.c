@@ -10,6 +10,7 @@
 
 #include "checks/check.h"
 #include "config/cliflags.h"
+#include "config/config.h"
 #include "harness.h"
 
 #define ALL_START (CLI_F_RUNCONF | CLI_F_STATE_DIR | CLI_F_JSON)
@@ -304,6 +305,53 @@ TEST(usage_lists_the_verbs_flags)
 	dynbuf_release(&b);
 }
 
+/* One bound, three parsers: a value the flag takes, the config file and
+ * run.json take too, and one refused is refused by all three. */
+TEST(bounds_agree_across_parsers)
+{
+	static const struct { const char *flag, *flagv, *cfg, *json; int ok; } cases[] = {
+		{ "--rate", "0.001", "{\"rate\":0.001}", "\"rate\":0.001", 1 },
+		{ "--rate", "100000", "{\"rate\":100000}", "\"rate\":100000", 1 },
+		{ "--rate", "0.0005", "{\"rate\":0.0005}", "\"rate\":0.0005", 0 },
+		{ "--rate", "100001", "{\"rate\":100001}", "\"rate\":100001", 0 },
+		{ "--window", "1s", "{\"window\":\"1s\"}", "\"window_ms\":1000", 1 },
+		{ "--window", "1d", "{\"window\":\"1d\"}", "\"window_ms\":86400000", 1 },
+		{ "--window", "2d", "{\"window\":\"2d\"}", "\"window_ms\":172800000", 0 },
+		{ "--window", "1500ms", "{\"window\":\"1500ms\"}", "\"window_ms\":1500", 0 },
+		{ "--duration", "0", "{\"duration\":\"0s\"}", "\"duration_ms\":0", 1 },
+		{ "--duration", "500ms", "{\"duration\":\"500ms\"}", "\"duration_ms\":500", 0 },
+		{ "--duration", "366d", "{\"duration\":\"366d\"}", "\"duration_ms\":31622400000", 1 },
+		{ "--duration", "367d", "{\"duration\":\"367d\"}", "\"duration_ms\":31708800000", 0 },
+	};
+	struct run_config c, r;
+	char err[512], json[8192], *text;
+	cJSON *j;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int f = parse(ALL_START, cases[i].flag, cases[i].flagv, NULL) == 0;
+		int k, q;
+
+		config_defaults(&c);
+		k = config_from_json("conform.json", cases[i].cfg, strlen(cases[i].cfg), &c, err,
+				     sizeof(err)) == 0;
+		/* run.json: a valid one with the value put in */
+		run_config_defaults(&r);
+		text = run_config_to_json(&r);
+		ASSERT(text);
+		j = cJSON_Parse(text);
+		free(text);
+		ASSERT(j);
+		text = cJSON_PrintUnformatted(j);
+		cJSON_Delete(j);
+		snprintf(json, sizeof(json), "{%s,%s", cases[i].json, text + 1);
+		free(text);
+		q = run_config_from_json(json, &r, err, sizeof(err)) == 0;
+		if (f != cases[i].ok || k != cases[i].ok || q != cases[i].ok)
+			H_FAIL("%s %s: flag %d, config %d, run.json %d, want %d (%s)", cases[i].flag,
+			       cases[i].flagv, f, k, q, cases[i].ok, err);
+	}
+}
+
 int main(void)
 {
 	RUN(durations);
@@ -315,5 +363,6 @@ int main(void)
 	RUN(apply_to_run_config);
 	RUN(fault_body);
 	RUN(usage_lists_the_verbs_flags);
+	RUN(bounds_agree_across_parsers);
 	TEST_MAIN_END();
 }
