@@ -1,8 +1,8 @@
 #!/bin/sh
 # deps.sh - install the Debian packages conform needs to build, run and test.
 # (build: compilers and -dev packages; run: haproxy; tests: python3-grpcio for
-# interop, xmllint, valgrind, tmux for the dashboard, clang + libFuzzer runtime
-# for fuzzing, chromium for the HTML report, prometheus for promtool; bench:
+# interop, xmllint, valgrind, tmux for the dashboard, curl, clang + libFuzzer
+# runtime for fuzzing (libclang-rt-dev: the default clang's version), chromium for the HTML report, prometheus for promtool; bench:
 # wrk, h2load, nginx as reference servers.) A fast no-op when everything is present. As root it runs apt-get; otherwise
 # sudo when available; otherwise it prints the exact command and exits 3.
 #   scripts/deps.sh            build + run + test packages
@@ -15,7 +15,7 @@ libcurl4-openssl-dev libmicrohttpd-dev libcjson-dev libncurses-dev
 libsqlite3-dev libssl-dev
 haproxy
 python3 python3-grpcio libxml2-utils iproute2 procps valgrind tmux
-clang libclang-rt-14-dev chromium prometheus
+clang libclang-rt-dev chromium prometheus curl
 wrk nghttp2-client nginx-light"
 
 missing=""
