@@ -3,6 +3,7 @@
 # inputs from its seeds and regression inputs under ASan/UBSan: a parser
 # change that crashes on a known input, or soon after, fails `make test`.
 # Fails when clang or libFuzzer's runtime (libclang-rt-dev) is missing: make deps installs them.
+# e2e: alone (builds and runs every fuzz target on both cores)
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 BUILD=${BUILD:-build}

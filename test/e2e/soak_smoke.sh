@@ -4,6 +4,7 @@
 # within a relaxed threshold (30 s is all warm-up); the soak's rule fails a
 # process that grows and a soak that sampled nothing; a 0.05-day synthetic
 # history renders every report.
+# e2e: alone (samples memory and file descriptors)
 source "$(dirname "$0")/../lib/e2e.sh"
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
