@@ -14,8 +14,10 @@
 # is a skip, anything else fails. Scripts run E2E_JOBS at a time (default 2:
 # each has its own state dir, ports 0 and subnet); one with a line
 # "# e2e: alone" (timing or memory measurements) runs with nothing beside it.
-# Every test is killed after TEST_TIMEOUT seconds (default 900 per e2e script,
-# UNIT_TIMEOUT 300 per unit binary) and then fails.
+# The longest scripts start first: by the last run's durations
+# ($BUILD/test-logs/e2e-durations), else those with a line "# e2e: long".
+# Every test is killed after TEST_TIMEOUT seconds (default 900 per e2e
+# script, UNIT_TIMEOUT 300 per unit binary) and then fails.
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -106,16 +108,27 @@ e2e_report() {
 	fi
 }
 
-declare -A job_name=() job_start=()
+declare -A job_name=() job_start=() last_dur=()
 running=0
 together=()
 alone=()
-for t in test/e2e/*.sh; do
-	[ -f "$t" ] || continue
-	name=$(basename "$t" .sh)
+# the longest scripts start first (durations of the last run, when known), so
+# that the pool does not end waiting on one long script started last
+durations="$logs/e2e-durations"
+if [ -f "$durations" ]; then
+	while read -r n s; do [[ "$s" =~ ^[0-9]+$ ]] && last_dur[$n]=$s; done <"$durations"
+fi
+while read -r _ name; do
+	t="test/e2e/$name.sh"
 	wanted "e2e/$name" || continue
 	if grep -q '^# e2e: alone' "$t"; then alone+=("$name"); else together+=("$name"); fi
-done
+done < <(for t in test/e2e/*.sh; do
+		[ -f "$t" ] || continue
+		n=$(basename "$t" .sh)
+		d=${last_dur[$n]:-0}
+		[ "$d" = 0 ] && grep -q '^# e2e: long' "$t" && d=1000
+		echo "$d $n"
+	done | sort -k1,1nr -k2,2)
 
 # e2e_start NAME: run one script in the background under the timeout
 e2e_start() {
@@ -131,6 +144,7 @@ e2e_reap() {
 	wait -n -p pid
 	rc=$?
 	e2e_report "${job_name[$pid]}" "$rc" $((SECONDS - job_start[$pid]))
+	last_dur[${job_name[$pid]}]=$((SECONDS - job_start[$pid]))
 	unset "job_name[$pid]" "job_start[$pid]"
 	running=$((running - 1))
 }
@@ -145,6 +159,8 @@ for name in ${alone[@]+"${alone[@]}"}; do
 	e2e_reap
 done
 
+for name in "${!last_dur[@]}"; do echo "$name ${last_dur[$name]}"; done >"$durations.tmp" &&
+	mv "$durations.tmp" "$durations"
 echo "time: $((SECONDS - t_all))s"
 [ ${#skipped_names[@]} -gt 0 ] && echo "skipped: ${skipped_names[*]}"
 [ ${#failed_names[@]} -gt 0 ] && echo "failed: ${failed_names[*]}"

@@ -6,6 +6,7 @@
 # exactly once, the client totals equal the report's, and the windows of the
 # outages are monitor gaps, not failures.
 # CRASH_MESH=haproxy runs the same with the HAProxy mesh (http.basic, tap.live).
+# e2e: long (starts first when no durations are known)
 set -u
 . "$(dirname "$0")/../lib/e2e.sh"
 

@@ -7,6 +7,7 @@
 #   MESH_ROWS="retry.http split.weights" test/e2e/mesh_faults.sh   runs a subset
 #   FAULTS_MESH=NAME test/e2e/mesh_faults.sh   the same table on another mesh
 #                                              (default haproxy, the local one)
+# e2e: long (starts first when no durations are known)
 source "$(dirname "$0")/../lib/e2e.sh"
 
 W=4          # window, seconds
