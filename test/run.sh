@@ -54,7 +54,7 @@ for t in "$BUILD"/test/test_*; do
 	wanted "$name" || continue
 	log="$logs/$(basename "$t").log"
 	start=$SECONDS
-	timeout -k 10 "$UNIT_TIMEOUT" "$t" >"$log" 2>&1 </dev/null
+	timeout --foreground -k 10 "$UNIT_TIMEOUT" "$t" >"$log" 2>&1 </dev/null
 	rc=$?
 	dur=$((SECONDS - start))
 	p=$(grep -c '^ok ' "$log")
@@ -132,7 +132,9 @@ done < <(for t in test/e2e/*.sh; do
 
 # e2e_start NAME: run one script in the background under the timeout
 e2e_start() {
-	timeout -k 30 "$TEST_TIMEOUT" bash "test/e2e/$1.sh" >"$logs/$1.log" 2>&1 </dev/null &
+	# TERM at the limit, KILL 90 s later: time for the script's own cleanup
+	# (e2e_cleanup stops its run, which may take up to 60 s)
+	timeout -k 90 "$TEST_TIMEOUT" bash "test/e2e/$1.sh" >"$logs/$1.log" 2>&1 </dev/null &
 	job_name[$!]=$1
 	job_start[$!]=$SECONDS
 	running=$((running + 1))
@@ -149,6 +151,9 @@ e2e_reap() {
 	running=$((running - 1))
 }
 
+# timeout runs each script in a process group of its own (so that it can end
+# all of it): an interrupted runner ends its scripts itself, which clean up
+trap 'for p in "${!job_name[@]}"; do kill -TERM "$p" 2>/dev/null; done; exit 130' INT TERM
 for name in ${together[@]+"${together[@]}"}; do
 	while [ $running -ge "$E2E_JOBS" ]; do e2e_reap; done
 	e2e_start "$name"

@@ -28,6 +28,9 @@ e2e_cleanup() {
 	fi
 }
 trap e2e_cleanup EXIT
+# ended by the runner's timeout or an interrupt: exit, so the EXIT trap cleans up
+trap 'exit 143' TERM
+trap 'exit 130' INT
 
 fail() { echo "FAIL: $*"; exit 1; }
 note() { echo "--- $*"; }
