@@ -17,7 +17,7 @@
 # The longest scripts start first: by the last run's durations
 # ($BUILD/test-logs/e2e-durations), else those with a line "# e2e: long".
 # Every test is killed after TEST_TIMEOUT seconds (default 900 per e2e
-# script, UNIT_TIMEOUT 300 per unit binary) and then fails.
+# script, UNIT_TIMEOUT 600 per unit binary) and then fails.
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -29,7 +29,7 @@ patterns=("$@")
 logs="$BUILD/test-logs"
 E2E_JOBS=${E2E_JOBS:-2}
 TEST_TIMEOUT=${TEST_TIMEOUT:-900}
-UNIT_TIMEOUT=${UNIT_TIMEOUT:-300}
+UNIT_TIMEOUT=${UNIT_TIMEOUT:-600}
 mkdir -p "$logs"
 passed=0
 failed=0
