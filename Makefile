@@ -108,16 +108,13 @@ $(BUILD)/test/%: $(OBJ)/test/unit/%.o $(LIBA)
 	$(call say,LINK,$@)$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(LIBS)
 
 # `make test`: unit tests then end-to-end tests; the last line is
-# "N passed, N failed". TESTS=pattern narrows it (e.g. TESTS=unit, TESTS=e2e_fault).
+# "N passed, N failed, N skipped". TESTS=pattern narrows it (e.g. TESTS=unit,
+# TESTS=e2e/mesh). Runner knobs (test/run.sh): E2E_JOBS, TEST_TIMEOUT.
 test: all $(UNIT_BINS) $(TOOL_BINS)
 	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) test/run.sh $(TESTS)
 
 unit: all $(UNIT_BINS) $(TOOL_BINS)
 	@BUILD=$(BUILD) test/run.sh unit
-
-# Renderer golden files: regenerate after an intended change to a report.
-golden: all $(UNIT_BINS)
-	@UPDATE_GOLDEN=1 BUILD=$(BUILD) test/run.sh unit
 
 demo: all
 	$(BIN)/conform run --duration 60s
@@ -153,7 +150,7 @@ soak: all $(BUILD)/test/tools/history7d
 # ---- fuzz (test/fuzz/): one libFuzzer target per parser of outside input ----
 #   make fuzz [FUZZ_SECONDS=60]  run each target for a bounded time, print executions
 #   make fuzz-smoke              each target for FUZZ_SMOKE_RUNS inputs (make test runs it)
-# Needs clang and libclang-rt-14-dev. Everything is built into $(BUILD)/fuzz with
+# Needs clang and libclang-rt-dev (the default clang's libFuzzer runtime). Everything is built into $(BUILD)/fuzz with
 # -fsanitize=fuzzer(-no-link),address,undefined; lib/ is compiled again that way.
 FUZZ_CC ?= clang
 FUZZ := $(BUILD)/fuzz
@@ -205,3 +202,4 @@ include mk/install.mk
 include mk/linkerd.mk
 include mk/kube.mk
 include mk/image.mk
+include mk/tests.mk

@@ -1,9 +1,10 @@
 #!/bin/sh
 # deps.sh - install the Debian packages conform needs to build, run and test.
 # (build: compilers and -dev packages; run: haproxy; tests: python3-grpcio for
-# interop, xmllint, valgrind, tmux for the dashboard, clang + libFuzzer runtime
-# for fuzzing, chromium for the HTML report, prometheus for promtool, man-db to
-# render the man pages; bench:
+# interop, xmllint, valgrind, tmux for the dashboard, curl, openssl, clang +
+# libFuzzer runtime for fuzzing (libclang-rt-dev: the default clang's version),
+# chromium for the HTML report, prometheus for promtool, man-db to render the
+# man pages; bench:
 # wrk, h2load, nginx as reference servers.) A fast no-op when everything is present. As root it runs apt-get; otherwise
 # sudo when available; otherwise it prints the exact command and exits 3.
 #   scripts/deps.sh            build + run + test packages
@@ -17,7 +18,7 @@ libsqlite3-dev libssl-dev
 haproxy
 python3 python3-grpcio libxml2-utils iproute2 procps valgrind tmux openssl curl
 man-db groff-base tar python3-yaml
-clang libclang-rt-14-dev chromium prometheus
+clang libclang-rt-dev chromium prometheus
 wrk nghttp2-client nginx-light"
 
 missing=""

@@ -53,6 +53,7 @@ struct wl {
 	int64_t restart_at_ms;        /* mono, when RESTARTING */
 	int64_t backoff_ms;           /* delay of the pending restart */
 	const char *expected;         /* why we caused the coming exit, or NULL */
+	uint64_t sent;                /* bit n: we sent signal n since the last exit */
 	int stopping;                 /* stopped on purpose: never restart */
 	int quick;                    /* restart() asked: no backoff for this exit */
 	pid_t ready_pid;              /* helper: instance seen accepting */
@@ -523,6 +524,7 @@ spawn:
 	w->state = WL_RUNNING;
 	w->started_ms = mono_ms();
 	w->expected = NULL;
+	w->sent = 0;
 	w->quick = 0;
 	w->ready_pid = 0;
 	log_kv(LOG_INFO, "workload started", "name=%s role=%s pid=%d log=%s", s->name, s->role,
@@ -572,8 +574,9 @@ out:
 	return rc;
 }
 
-/* "exited by signal 9 (KILL)" / "exited with status 1" */
-static void local_describe(int status, char *buf, size_t len)
+/* "exited by signal 9 (KILL)" / "exited with status 1"; returns the signal
+ * that ended the process, 0 when it exited on its own */
+static int local_describe(int status, char *buf, size_t len)
 {
 	if (WIFSIGNALED(status)) {
 		const char *abbrev = sigabbrev_np(WTERMSIG(status));
@@ -585,21 +588,72 @@ static void local_describe(int status, char *buf, size_t len)
 	} else {
 		str_fmt(buf, len, "exited (wait status 0x%x)", (unsigned)status);
 	}
+	return WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+}
+
+/* Send sig to w and remember that we did: only an exit by a signal we sent
+ * is one we caused. Lock held. */
+static int local_signal(struct wl *w, int sig)
+{
+	if (sig > 0 && sig < 64)
+		w->sent |= UINT64_C(1) << sig;
+	return kill(w->pid, sig);
+}
+
+/* Did we cause an exit by signal sig (0: none, an exit of its own)? A process
+ * that dies from a signal we never sent (SEGV while stopping) crashed, whatever
+ * we were doing to it. */
+static int local_caused(const struct wl *w, int sig)
+{
+	return sig <= 0 || (sig < 64 && (w->sent & (UINT64_C(1) << sig)));
+}
+
+/* "TERM" or "TERM, KILL": the signals we sent, for an exit we did not cause */
+static void local_sent_names(const struct wl *w, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (int sig = 1; sig < 64 && off < len; sig++) {
+		const char *a;
+
+		if (!(w->sent & (UINT64_C(1) << sig)))
+			continue;
+		a = sigabbrev_np(sig);
+		off += (size_t)snprintf(buf + off, len - off, "%s%s", off ? ", " : "", a ? a : "?");
+	}
+	if (!buf[0])
+		str_copy(buf, len, "none");
 }
 
 static void local_reap_retired(struct platform *p, int force);
 
-/* w's process ended (how: "exited with status 1" ...): record it and decide
- * on a restart. Called with the lock held. */
-static void local_reaped_how(struct platform *p, struct wl *w, const char *how)
+/* w's process ended (how: "exited with status 1" ...; sig: the signal that
+ * ended it, 0 for none or unknown): record it and decide on a restart. The
+ * exit is marked "(expected: why)" only when we caused it: it ended on its
+ * own after we asked, or by a signal we sent. Called with the lock held. */
+static void local_reaped_how(struct platform *p, struct wl *w, const char *how, int sig)
 {
-	char detail[384], dur[32];
+	char detail[384], dur[32], sent[64];
 	int64_t now = mono_ms(), up = now - w->started_ms;
 	enum log_level lvl = LOG_INFO;
 
 	local_drop_pidfd(w);
 	w->pid = 0;
-	if (w->stopping) {
+	if ((w->stopping || w->quick || w->expected) && !local_caused(w, sig)) {
+		/* we asked it to go, it crashed instead: never excused */
+		local_sent_names(w, sent, sizeof(sent));
+		str_fmt(detail, sizeof(detail), "%s, not by a signal conformd sent (sent: %s, for %s)",
+			how, sent, w->expected ? w->expected : "stop");
+		lvl = LOG_WARN;
+		if (w->stopping) {
+			w->state = WL_EXITED;
+		} else {
+			w->backoff_ms = w->quick ? 0 : BACKOFF_FIRST_MS;
+			w->state = WL_RESTARTING;
+			w->restart_at_ms = now + w->backoff_ms;
+		}
+	} else if (w->stopping) {
 		w->state = WL_EXITED;
 		str_fmt(detail, sizeof(detail), "%s (expected: %s)", how,
 			w->expected ? w->expected : "stop");
@@ -631,6 +685,7 @@ static void local_reaped_how(struct platform *p, struct wl *w, const char *how)
 		}
 	}
 	w->expected = NULL;
+	w->sent = 0;
 	w->quick = 0;
 	{
 		char q[400];
@@ -645,9 +700,9 @@ static void local_reaped_how(struct platform *p, struct wl *w, const char *how)
 static void local_reaped(struct platform *p, struct wl *w, int status)
 {
 	char how[96];
+	int sig = local_describe(status, how, sizeof(how));
 
-	local_describe(status, how, sizeof(how));
-	local_reaped_how(p, w, how);
+	local_reaped_how(p, w, how, sig);
 }
 
 /* An adopted process ended: we cannot learn its status (not our child). */
@@ -665,7 +720,7 @@ static int local_poll(struct platform *p)
 
 		if (w->pid > 0 && w->adopted) {
 			if (local_adopted_gone(p, w)) {
-				local_reaped_how(p, w, ADOPTED_EXIT);
+				local_reaped_how(p, w, ADOPTED_EXIT, 0);
 				exits++;
 			}
 		} else if (w->pid > 0 && waitpid(w->pid, &status, WNOHANG) == w->pid) {
@@ -711,7 +766,7 @@ static int local_stop(struct platform *p, unsigned roles, int64_t grace_ms)
 		w->stopping = 1;
 		if (w->pid > 0) {
 			w->expected = "stop";
-			kill(w->pid, SIGTERM);
+			local_signal(w, SIGTERM);
 		} else {
 			w->state = WL_EXITED;
 		}
@@ -729,7 +784,7 @@ static int local_stop(struct platform *p, unsigned roles, int64_t grace_ms)
 				continue;
 			if (w->adopted) {
 				if (local_adopted_gone(p, w)) {
-					local_reaped_how(p, w, ADOPTED_EXIT);
+					local_reaped_how(p, w, ADOPTED_EXIT, 0);
 					continue;
 				}
 			} else if (waitpid(w->pid, &status, WNOHANG) == w->pid) {
@@ -743,11 +798,11 @@ static int local_stop(struct platform *p, unsigned roles, int64_t grace_ms)
 				       "name=%s pid=%d grace=%s", w->spec.name, (int)w->pid,
 				       dur_format(grace_ms, d, sizeof(d)));
 				w->expected = "stop timed out, killed";
-				kill(w->pid, SIGKILL);
+				local_signal(w, SIGKILL);
 				if (w->adopted) {
 					for (int k = 0; k < 40 && !local_adopted_gone(p, w); k++)
 						nanosleep(&(struct timespec){ 0, 25 * 1000000L }, NULL);
-					local_reaped_how(p, w, "killed (SIGKILL after the grace)");
+					local_reaped_how(p, w, "killed (SIGKILL after the grace)", 0);
 				} else if (waitpid(w->pid, &status, 0) == w->pid)
 					local_reaped(p, w, status);
 				else
@@ -776,7 +831,7 @@ static int local_kill(struct platform *p, const char *name, int sig)
 		rc = -ENOENT;
 	else if (w->pid <= 0 || w->stopping)
 		rc = -ESRCH;
-	else if (kill(w->pid, sig) < 0)
+	else if (local_signal(w, sig) < 0)
 		rc = -errno;
 	else
 		w->expected = "kill fault";
@@ -874,7 +929,7 @@ static int local_restart(struct platform *p, const char *name)
 		rc = -ESRCH;
 	else if (w->spec.ncommand > 0)
 		rc = local_handover(p, w);
-	else if (kill(w->pid, SIGTERM) < 0)
+	else if (local_signal(w, SIGTERM) < 0)
 		rc = -errno;
 	else {
 		w->expected = "restart";

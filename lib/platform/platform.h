@@ -105,7 +105,9 @@ struct platform_ops {
 		     char *err, size_t errlen);
 	/* Stop every workload whose role_bit is in roles: TERM, wait up to
 	 * grace_ms for all of them, then KILL the rest (logged). Their exits are
-	 * expected and they are not restarted. Blocks; does not hold locks
+	 * expected ("(expected: stop)" in the event) only when they end on their
+	 * own or by the TERM/KILL sent; one ended by any other signal (a SEGV at
+	 * shutdown) is recorded as a crash. They are not restarted. Blocks; does not hold locks
 	 * while waiting. Returns how many had to be killed, or < 0. */
 	int (*stop)(struct platform *p, unsigned roles, int64_t grace_ms);
 	/* Reap exited workloads without blocking and restart crashed ones
@@ -114,7 +116,8 @@ struct platform_ops {
 	 * Call it every tick. Returns the number of exits seen. */
 	int (*poll)(struct platform *p);
 	/* Deliver sig to a running workload now (the kill fault). The exit is
-	 * marked expected and the workload is restarted as after a crash.
+	 * marked expected when sig (or its own exit) ended it, and the workload
+	 * is restarted as after a crash.
 	 * -ENOENT unknown name, -ESRCH not running. */
 	int (*kill)(struct platform *p, const char *name, int sig);
 	/* Restart a running workload now (SIGTERM, then start it again at once,

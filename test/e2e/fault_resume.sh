@@ -7,6 +7,7 @@
 # resume (their checks pass again within a few windows); a mesh fault still in
 # force at the resume (retries-off on http-client) must be taken over and end
 # at its original end time, after which its check passes again.
+# e2e: long (starts first when no durations are known)
 set -u
 . "$(dirname "$0")/../lib/e2e.sh"
 

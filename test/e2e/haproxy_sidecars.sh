@@ -88,6 +88,7 @@ import random, socket, sys, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit, parse_qs
 name, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+random.seed("%s-%s" % (sys.argv[4], name))   # the test's seed: a failure replays
 class H(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def setup(self):
@@ -112,8 +113,11 @@ class H(BaseHTTPRequestHandler):
 ThreadingHTTPServer.daemon_threads = True
 ThreadingHTTPServer((host, port), H).serve_forever()
 EOF
-start app-v1 "$PYTHON" "$W/app.py" v1 "$V1_IP" "$APP_PORT"
-start app-v2 "$PYTHON" "$W/app.py" v2 "$V2_IP" "$APP_PORT"
+# the apps' 503s are drawn from this seed; TEST_SEED=N replays a run's draws
+SEED=${TEST_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
+echo "seed $SEED: TEST_SEED=$SEED replays it"
+start app-v1 "$PYTHON" "$W/app.py" v1 "$V1_IP" "$APP_PORT" "$SEED"
+start app-v2 "$PYTHON" "$W/app.py" v2 "$V2_IP" "$APP_PORT" "$SEED"
 start app-fast "$HAPROXY" -db -f "$M/app-fast-server.cfg"
 for w in http-server-v1 http-server-v2 fast-server; do
 	start "in-$w" "$HAPROXY" -db -f "$M/in-$w.cfg"

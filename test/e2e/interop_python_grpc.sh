@@ -3,15 +3,15 @@
 # python3-grpcio) calls our grpc-server: Unary and a Bidi stream, checking
 # every reply field (server, version, request_id, attempt, identity, seq,
 # payload), the injected fault status and the unknown-method status.
-# Skips (exit 0, "SKIP:") only when /usr/bin/python3 cannot import grpc.
+# Fails when /usr/bin/python3 cannot import grpc (make deps installs python3-grpcio).
 set -u
 BIN=${CONFORM_BIN:-$(pwd)/build/bin}
 WL="$BIN/conform-workload"
 PROTO="$(cd "$(dirname "$0")/../.." && pwd)/proto/conform.proto"
 PY=/usr/bin/python3
 if ! "$PY" -c 'import grpc' 2>/dev/null; then
-	echo "SKIP: $PY cannot import grpc (python3-grpcio not installed)"
-	exit 0
+	echo "FAIL: $PY cannot import grpc (Debian package python3-grpcio; make deps installs it)"
+	exit 1
 fi
 [ -x "$WL" ] || { echo "FAIL: $WL not built"; exit 1; }
 command -v protoc >/dev/null || { echo "FAIL: protoc not found"; exit 1; }

@@ -3,6 +3,7 @@
 # reported with the time it took to converge, client totals equal report
 # totals, and the run exits 0. Also the statistical checks' bounds do not cry
 # wolf: at an elevated rate no split or retry window fails.
+# e2e: long (starts first when no durations are known)
 source "$(dirname "$0")/../lib/e2e.sh"
 
 DUR=${MESH_HEALTHY_DURATION:-60s}

@@ -3,6 +3,7 @@
 # an elevated rate (hundreds of requests per window) on the HAProxy mesh has
 # zero failing windows for split.weights, split.shift and retry.http, whose
 # bounds are exact binomial bounds at alpha = 1e-6 per window.
+# e2e: alone (its bounds are judged at a high rate: no CPU contention)
 source "$(dirname "$0")/../lib/e2e.sh"
 
 DUR=${MESH_STATS_DURATION:-120s}

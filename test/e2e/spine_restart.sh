@@ -19,8 +19,16 @@ pid_before=$("$CONFORM" status --json | $PY -c 'import json,sys; print([w["pid"]
 "$CONFORM" fault kill --target http-server || fail "kill fault"
 wait_for 30 "http-server restarted" \
 	status_has '[w for w in s["workloads"] if w["name"]=="http-server" and w["restarts"]>=1 and w["state"]=="running" and w["pid"]!='"$pid_before"']'
-"$CONFORM" stop
+# the window of the outage is judged before the run ends
+wait_for 20 "a failing http.basic window (the outage)" \
+	status_has '[c for c in s["checks"] if c["id"]=="http.basic" and c["windows"]["fail"]>=1]'
+"$CONFORM" stop >"$E2E_TMP/stop.out"
+rc=$?
+cat "$E2E_TMP/stop.out"
+# the kill made requests fail while http-server was down: not conformant
+[ $rc -eq 1 ] || fail "conform stop after a kill fault exited $rc, want 1 (not conformant)"
 check_reports "$d"
+check_verdict "$d" http.basic fail
 $PY - "$d/reports/report.json" <<'PYEOF' || fail "restart events missing"
 import json, sys
 r = json.load(open(sys.argv[1]))

@@ -643,6 +643,10 @@ TEST(mesh_none_fails_every_mesh_check)
 /* ---- 2000 simulated healthy windows of the statistical checks ---- */
 
 #define SIM_WINDOWS 2000
+/* Each healthy window fails with probability <= alpha = 1e-6, so of 2000 at
+ * most Binomial(2000, 1e-6) fail: 3 or more with probability < 2e-9. Demanding
+ * none would fail a healthy build ~0.2% of runs. */
+#define SIM_ALLOWED_FAIL 2
 
 /* evaluate one window of rows directly (no store: the check reads wd's rows) */
 static void judge(const struct check_desc *c, const struct run_config *cfg,
@@ -692,23 +696,27 @@ TEST(healthy_split_never_fails)
 	struct run_config c;
 	struct window_result r;
 	struct agg_row rows[2];
-	int w, pass = 0;
+	int w, pass = 0, nfail = 0;
 
 	base_cfg(&c);
+	h_rand_init();
 	for (w = 0; w < SIM_WINDOWS; w++) {
 		uint64_t v2 = 0;
 		int k;
 
 		for (k = 0; k < 100; k++)
-			v2 += rand_unit() < 0.1;
+			v2 += h_rand_unit() < 0.1;
 		sim_row(&rows[0], "split.weights", OUT_OK, "v1", T0 + 1, 100 - v2, 1);
 		sim_row(&rows[1], "split.weights", OUT_OK, "v2", T0 + 2, v2, 1);
 		judge(&check_split_weights, &c, rows, 2, &r);
-		if (r.verdict == V_FAIL)
-			H_FAIL("window %d failed: %s", w, r.reason_text);
+		if (r.verdict == V_FAIL) {
+			printf("# window %d failed: %s\n", w, r.reason_text);
+			nfail++;
+		}
 		pass += r.verdict == V_PASS;
 	}
-	ASSERT_EQ(pass, SIM_WINDOWS);   /* n = 100 is enough for a verdict */
+	ASSERT(nfail <= SIM_ALLOWED_FAIL);
+	ASSERT(pass >= SIM_WINDOWS - SIM_ALLOWED_FAIL);   /* n = 100 is enough for a verdict */
 }
 
 TEST(healthy_retry_never_fails)
@@ -716,9 +724,10 @@ TEST(healthy_retry_never_fails)
 	struct run_config c;
 	struct window_result r;
 	struct agg_row rows[5];
-	int w, pass = 0;
+	int w, pass = 0, nfail = 0;
 
 	base_cfg(&c);
+	h_rand_init();
 	ASSERT_EQ(c.m.retry_attempts, 4);
 	ASSERT_NEAR(c.m.retry_fail_share, 0.5, 1e-12);
 	for (w = 0; w < SIM_WINDOWS; w++) {
@@ -727,7 +736,7 @@ TEST(healthy_retry_never_fails)
 
 		for (k = 0; k < 100; k++) {
 			for (a = 1; a <= 4; a++)
-				if (rand_unit() >= 0.5)
+				if (h_rand_unit() >= 0.5)
 					break;
 			if (a <= 4)
 				at[a - 1]++;
@@ -739,11 +748,14 @@ TEST(healthy_retry_never_fails)
 				(unsigned)a + 1);
 		sim_row(&rows[4], "retry.http", OUT_HTTP_5XX, "", T0 + 5, failed, 0);
 		judge(&check_retry_http, &c, rows, 5, &r);
-		if (r.verdict == V_FAIL)
-			H_FAIL("window %d failed: %s", w, r.reason_text);
+		if (r.verdict == V_FAIL) {
+			printf("# window %d failed: %s\n", w, r.reason_text);
+			nfail++;
+		}
 		pass += r.verdict == V_PASS;
 	}
-	ASSERT_EQ(pass, SIM_WINDOWS);
+	ASSERT(nfail <= SIM_ALLOWED_FAIL);
+	ASSERT(pass >= SIM_WINDOWS - SIM_ALLOWED_FAIL);
 }
 
 /* The same simulation with retries off fails nearly every window: the bound
@@ -756,12 +768,13 @@ TEST(retries_off_fails)
 	int w, fail = 0;
 
 	base_cfg(&c);
+	h_rand_init();
 	for (w = 0; w < 200; w++) {
 		uint64_t ok = 0;
 		int k;
 
 		for (k = 0; k < 100; k++)
-			ok += rand_unit() >= 0.5;
+			ok += h_rand_unit() >= 0.5;
 		sim_row(&rows[0], "retry.http", OUT_OK, "v1", T0 + 1, ok, 1);
 		sim_row(&rows[1], "retry.http", OUT_HTTP_5XX, "", T0 + 2, 100 - ok, 0);
 		judge(&check_retry_http, &c, rows, 2, &r);

@@ -57,21 +57,36 @@ TEST(retry_bound)
 	ASSERT(binom_sf(lo, n, 0.5) < 1e-6); /* no retries: caught */
 }
 
+/*
+ * 20000 healthy windows of 100 Bernoulli(0.1). Each falls outside the
+ * interval with probability q <= alpha = 1e-6, so the count outside is at most
+ * Binomial(20000, 1e-6) (mean 0.02): 4 or more happens with probability
+ * < 1e-8, while an interval of the wrong width (alpha 1e-3: ~20 outside) fails.
+ * Demanding 0 outside would fail a healthy build ~2% of runs.
+ */
+#define SIM_WINDOWS_STATS 20000
+#define SIM_ALLOWED_OUT 3
+
 TEST(simulated_false_alarm_rate)
 {
-	/* 20000 healthy windows of 100 Bernoulli(0.1): none may fall outside */
 	uint64_t lo, hi;
 	int w, i, out = 0;
 
+	/* the allowance is sized from alpha, not from what this run saw */
+	ASSERT(binom_sf(SIM_ALLOWED_OUT + 1, SIM_WINDOWS_STATS, 1e-6) < 1e-6);
 	binom_interval(100, 0.1, 1e-6, &lo, &hi);
-	for (w = 0; w < 20000; w++) {
+	ASSERT((lo ? binom_cdf(lo - 1, 100, 0.1) : 0) + binom_sf(hi + 1, 100, 0.1) <= 1e-6);
+	h_rand_init();
+	for (w = 0; w < SIM_WINDOWS_STATS; w++) {
 		uint64_t k = 0;
 
 		for (i = 0; i < 100; i++)
-			k += rand_unit() < 0.1;
+			k += h_rand_unit() < 0.1;
 		out += (k < lo || k > hi);
 	}
-	ASSERT_EQ(out, 0);
+	printf("# %d of %d windows outside [%" PRIu64 ", %" PRIu64 "]\n", out,
+	       SIM_WINDOWS_STATS, lo, hi);
+	ASSERT(out <= SIM_ALLOWED_OUT);
 }
 
 TEST(min_n)
