@@ -74,7 +74,7 @@ int tlsprobe_tls(const struct tlsprobe_opts *o, struct tlsprobe_result *res);
  * res->status is TLSPROBE_OK when an HTTP response came back (the listener
  * accepts plaintext: a failure for a meshed inbound), else why not:
  * CONNECT_REFUSED, CONNECT_TIMEOUT, CONNECT_ERROR (reset) or TLS_CLOSED
- * (closed without an HTTP answer, what HAProxy's TLS listener does).
+ * (closed without an HTTP answer, what a TLS-only listener does).
  * Returns 0 when the probe ran, -1 on bad options.
  */
 int tlsprobe_plaintext(const struct tlsprobe_opts *o, struct tlsprobe_result *res);

@@ -131,16 +131,16 @@ int cliflags_parse_checks(const char *list, char out[][32], size_t max, size_t *
  * Overlay the run-shaping flags of o on c (which holds defaults, or a config
  * file loaded over them: only flags given replace values) and check them
  * together (a non-zero duration must be at least one window). run (non-zero)
- * means `conform run`, where --duration 0 is refused. Without --mesh, the
- * local platform means --mesh haproxy unless --config was given (the file
+ * means `conform run`, where --duration 0 is refused. Without --mesh, a
+ * platform means its default mesh (mesh_default_for) unless --config was given (the file
  * loader settled the mesh then). --checks keeps the objective overrides of
  * the checks it keeps. 0 or -1.
  */
 int cliflags_apply(const struct cli_opts *o, int run, struct run_config *c, struct cli_error *e);
 
 /*
- * Is what c's mesh needs installed? (--mesh haproxy: the haproxy binary.)
- * 0, or -1 with e filled (MESH_HAPROXY_MISSING of mesh.h).
+ * Is what c's mesh needs installed? (the adapter's check_deps slot)
+ * 0, or -1 with e filled (what is missing and how to install it).
  */
 int cliflags_mesh_check(const struct run_config *c, struct cli_error *e);
 

@@ -22,7 +22,7 @@
 #define CONFIG_FILE_MAX (1 << 20)
 
 /* What a run gets when nothing is said: run_config_defaults(), with the mesh
- * the platform implies (haproxy on the local platform), as `conform start`
+ * the platform implies (mesh_default_for), as `conform start`
  * without flags. */
 void config_defaults(struct run_config *c);
 

@@ -43,7 +43,7 @@ struct run_mesh {
 struct run_config {
 	char id[RUN_ID_MAX];          /* "20261122-041100-3fa2" */
 	char platform[16];            /* "local" */
-	char mesh[16];                /* "none", "haproxy" */
+	char mesh[16];                /* a name of lib/mesh/registry.c */
 	char run_dir[PATH_MAX];       /* absolute */
 	int64_t duration_ms;          /* 0 = until stopped */
 	int64_t window_ms;            /* default 10000 */

@@ -6,7 +6,7 @@
  * the check's debounced state, and logs a debounced state change once
  * ("check X: passing -> failing (reason)").
  *
- * Debounce (HAProxy's rise/fall): a check turns FAILING after cfg->fall
+ * Debounce (a health check's rise/fall): a check turns FAILING after cfg->fall
  * failing windows in a row and PASSING after cfg->rise passing ones; until
  * either happens it is "nodata". NODATA windows (no requests, monitor gaps)
  * neither advance nor reset a streak: an outage of the monitor says nothing

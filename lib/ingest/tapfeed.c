@@ -3,7 +3,7 @@
  * one aggregate row per (direction, intended second, outcome, status,
  * client, identity), flushed once a second as a conformd.tap batch.
  * A line is only parsed data from the network: every field is bounded by
- * lib/mesh/haproxy/tap.c and the request id is parsed strictly here.
+ * the adapter's parser and the request id is parsed strictly here.
  */
 #include "ingest/tapfeed.h"
 

@@ -2,7 +2,7 @@
  * mesh.h - the mesh adapter: what is validated and how it is configured and
  * observed. One const table of function pointers per mesh: `none` (the
  * baseline: no sidecars, every mesh check must fail with "no mesh",
- * none.c), `haproxy` (the local reference mesh) and later `linkerd`.
+ * none.c) and one folder per mesh; lib/mesh/registry.c lists them.
  * conformd only talks to a mesh through this table.
  *
  * Errors: slots return 0 or a negative errno-style code; -ENOTSUP means the
@@ -134,7 +134,7 @@ struct mesh_fault {
 };
 
 struct mesh_ops {
-	const char *name;   /* "none", "haproxy" */
+	const char *name;   /* its registry name, "none" */
 	unsigned caps;      /* enum mesh_cap bits */
 	/* Fault kinds it can inject: bit (1u << enum fault_kind) per kind; a
 	 * kind outside is refused before inject_fault is called. */
@@ -196,13 +196,11 @@ struct mesh_ops {
 	void (*release)(struct mesh *m);
 };
 
-extern const struct mesh_ops mesh_none;
-extern const struct mesh_ops mesh_haproxy;
 
 /* The mesh registry (lib/mesh/registry.c): one row per mesh conform knows,
  * built in or planned. Flags, the config file, help and error hints read it. */
 struct mesh_entry {
-	const char *name;             /* "haproxy" */
+	const char *name;             /* "none" */
 	const struct mesh_ops *ops;   /* NULL: known, not built into this conform */
 	const char *platforms;        /* platforms it runs on, comma-separated */
 	const char *help;             /* one line */
@@ -214,11 +212,12 @@ extern const size_t mesh_nregistry;
 const struct mesh_ops *mesh_find(const char *name);
 /* Registry row by name (built in or not), or NULL when unknown. */
 const struct mesh_entry *mesh_entry_find(const char *name);
-/* The mesh a run on platform gets when none is named ("haproxy" on local). */
+/* The mesh a run on platform gets when none is named: the first built-in
+ * row that runs there. */
 const char *mesh_default_for(const char *platform);
 /* Does mesh m run on platform p? */
 int mesh_runs_on(const struct mesh_entry *m, const char *platform);
-/* Names of the built-in meshes: "haproxy or none" (sep between, last
+/* Names of the built-in meshes: "a, b or c" (sep between, last
  * before the last; last NULL = sep); quote 1 puts each in double quotes. */
 char *mesh_names(char *out, size_t len, const char *sep, const char *last, int quote);
 /* Is name the baseline without a mesh: "" or a built-in adapter that puts no

@@ -8,6 +8,10 @@
 
 #include "mesh/mesh.h"
 
+/* the adapters, each in its own folder */
+extern const struct mesh_ops mesh_none;
+extern const struct mesh_ops mesh_haproxy;
+
 const struct mesh_entry mesh_registry[] = {
 	{ "haproxy", &mesh_haproxy, "local",
 	  "the local reference mesh: HAProxy sidecars, a run CA (default on local)" },

@@ -840,7 +840,7 @@ static int local_kill(struct platform *p, const char *name, int sig)
 }
 
 /*
- * Restart a helper without a gap: its listeners use SO_REUSEPORT (HAProxy
+ * Restart a helper without a gap: its listeners use SO_REUSEPORT (a proxy
  * does by default), so the new instance starts next to the old one, which
  * gets SIGUSR1 (finish what is in flight, then exit) HANDOVER_MS later.
  * Lock held.

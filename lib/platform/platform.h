@@ -50,7 +50,7 @@ struct workload_spec {
 	size_t nflows;                /* clients: one --flow per served check */
 	char flows[PLATFORM_MAX_FLOWS][PLATFORM_FLOW_MAX];
 	/*
-	 * A helper process (e.g. `haproxy -db -f CFG`): when ncommand > 0 the
+	 * A helper process (e.g. a mesh's sidecar proxy): when ncommand > 0 the
 	 * platform runs command[0..ncommand) (command[0] an absolute path)
 	 * instead of the workload binary, without workload flags, ready file or
 	 * token; output goes to its own log like a workload's. It is ready once
