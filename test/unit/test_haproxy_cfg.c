@@ -204,6 +204,90 @@ TEST(haproxy_accepts)
 	ASSERT(haproxy_check(p_in) != 0);
 }
 
+/* Switches the sidecar cannot honour are refused; the ring and both backend
+ * switches together land where HAProxy reads them. */
+TEST(switch_fields)
+{
+	struct hcfg_sidecar s = inbound();
+	struct dynbuf b = DYNBUF_INIT(HCFG_CFG_MAX);
+	struct hcfg_backend be[] = {
+		{ .name = "both", .servers = split, .n_servers = 1, .retries = 2,
+		  .retries_off_switch = 1, .timeout_off_switch = 1, .lifted_timeout_s = 90 },
+	};
+	struct hcfg_route rt[] = { { "both.conform.svc", "both" } };
+	char p[320];
+
+	s.tap_ring = 1;
+	s.tap_addr = NULL;              /* a ring forwards to the tap address */
+	ASSERT_EQ(hcfg_inbound(&s, &b), -1);
+	ASSERT_EQ(errno, EINVAL);
+	s.tap_addr = "127.0.0.1:5140";
+	s.tap_ring_size = HCFG_RING_SIZE_MIN - 1;
+	ASSERT_EQ(hcfg_inbound(&s, &b), -1);
+	s.tap_ring_size = (size_t)HCFG_RING_SIZE_MAX + 1;
+	ASSERT_EQ(hcfg_inbound(&s, &b), -1);
+	s.tap_ring_size = 65536;
+	s.tap_ring_server_ms = -1;
+	ASSERT_EQ(hcfg_inbound(&s, &b), -1);
+	s.tap_ring_server_ms = 86400 * 1000 + 1;
+	ASSERT_EQ(hcfg_inbound(&s, &b), -1);
+	ASSERT_EQ(b.len, 0);
+	s.tap_ring_server_ms = 120000;
+	s.tap_ring_connect_ms = 1500;
+	s.mtls_off = 1;
+	ASSERT_EQ(hcfg_inbound(&s, &b), 0);
+	ASSERT_CONTAINS(b.buf, "    hard-stop-after 10s\n\nring tap\n");
+	ASSERT_CONTAINS(b.buf, "    size 65536\n    timeout connect 1500ms\n"
+			       "    timeout server 2m\n    server conformd 127.0.0.1:5140\n\n"
+			       "defaults\n");
+	ASSERT_CONTAINS(b.buf, "    log ring@tap len 4096 ");
+	ASSERT_CONTAINS(b.buf, " verify none alpn ");
+	ASSERT_CONTAINS(b.buf, "    http-request del-header l5d-client-id\n    default_backend");
+	ASSERT(!strstr(b.buf, " verify required alpn"));
+	ASSERT(!strstr(b.buf, "set-header"));
+	ASSERT(!strstr(b.buf, "proc.tap_off"));
+	snprintf(p, sizeof(p), "%s/switch-in.cfg", dir);
+	ASSERT_EQ(file_write_atomic(p, b.buf, b.len, 0600), 0);
+	if (access(HAPROXY, X_OK) == 0)
+		ASSERT_EQ(haproxy_check(p), 0);
+	dynbuf_release(&b);
+
+	s = outbound();
+	s.backends = be;
+	s.n_backends = 1;
+	s.routes = rt;
+	s.n_routes = 1;
+	s.mtls_off = 1;                 /* an outbound asks no client certificate anyway */
+	ASSERT_EQ(hcfg_outbound(&s, &b), -1);
+	ASSERT_EQ(errno, EINVAL);
+	s.mtls_off = 0;
+	be[0].lifted_timeout_s = 0;
+	ASSERT_EQ(hcfg_outbound(&s, &b), -1);
+	be[0].lifted_timeout_s = HCFG_LIFTED_TIMEOUT_MAX_S + 1;
+	ASSERT_EQ(hcfg_outbound(&s, &b), -1);
+	be[0].timeout_off_switch = 0;
+	be[0].lifted_timeout_s = 90;    /* a lifted timeout without its switch is a mistake */
+	ASSERT_EQ(hcfg_outbound(&s, &b), -1);
+	ASSERT_EQ(b.len, 0);
+	be[0].timeout_off_switch = 1;
+	s.tap_off_switch = 1;
+	ASSERT_EQ(hcfg_outbound(&s, &b), 0);
+	ASSERT_CONTAINS(b.buf, "    http-request set-var(txn.path) path\n"
+			       "    http-request set-log-level silent if { var(proc.tap_off) -m bool }\n");
+	ASSERT_CONTAINS(b.buf, "backend be_both\n"
+			       "    http-request disable-l7-retry if { var(proc.retries_off) -m bool }\n"
+			       "    http-request set-timeout server 90s if { var(proc.timeout_off) -m bool }\n"
+			       "    balance roundrobin\n");
+	ASSERT_CONTAINS(b.buf, "    log 127.0.0.1:5140 len 4096 ");
+	ASSERT(!strstr(b.buf, "ring"));
+	snprintf(p, sizeof(p), "%s/switch-out.cfg", dir);
+	dynbuf_reset(&b);
+	ASSERT_EQ(hcfg_write_outbound(&s, p), 0);
+	if (access(HAPROXY, X_OK) == 0)
+		ASSERT_EQ(haproxy_check(p), 0);
+	dynbuf_release(&b);
+}
+
 /* ---- the configs haproxy.c writes, one per fault combination ---- */
 
 /*
@@ -351,17 +435,20 @@ static const struct combo combos[] = {
 };
 
 /* The description haproxy.c gives the generator for combination c. */
-static void combo_sidecar(const struct combo *c, struct hcfg_sidecar *s, struct hcfg_backend *be,
-			  size_t *nb)
+static void combo_sidecar(const struct combo *c, int switches, struct hcfg_sidecar *s,
+			  struct hcfg_backend *be, size_t *nb)
 {
 	*nb = 0;
 	if (c->has_http) {
 		be[(*nb)++] = (struct hcfg_backend){ .name = "http", .servers = mesh_v1,
 						     .n_servers = 1 };
 		be[(*nb)++] = (struct hcfg_backend){ .name = "retry", .servers = mesh_v1,
-						     .n_servers = 1, .retries = 2 };
+						     .n_servers = 1, .retries = 2,
+						     .retries_off_switch = switches };
 		be[(*nb)++] = (struct hcfg_backend){ .name = "timeout", .servers = mesh_v1,
-						     .n_servers = 1, .timeout_ms = 500 };
+						     .n_servers = 1, .timeout_ms = 500,
+						     .timeout_off_switch = switches,
+						     .lifted_timeout_s = switches ? 60 : 0 };
 	}
 	be[(*nb)++] = (struct hcfg_backend){ .name = "split", .servers = mesh_split, .n_servers = 2 };
 	be[(*nb)++] = (struct hcfg_backend){ .name = "grpc", .servers = mesh_grpc, .n_servers = 1 };
@@ -378,6 +465,11 @@ static void combo_sidecar(const struct combo *c, struct hcfg_sidecar *s, struct 
 	}
 	s->tap_addr = c->tap ? "127.0.0.1:5140" : NULL;
 	s->identity_header = c->hdr;
+	if (switches) {
+		s->tap_ring = c->tap;
+		s->tap_off_switch = 1;
+		s->mtls_off = c->mtls_off;
+	}
 }
 
 /* text with every occurrence of the test directory replaced by @RUN@ */
@@ -434,7 +526,7 @@ TEST(old_path_golden)
 		size_t nb;
 		int rc;
 
-		combo_sidecar(c, &s, be, &nb);
+		combo_sidecar(c, 0, &s, be, &nb);
 		rc = c->outbound ? old_outbound(&s, c->has_http, &b) : old_inbound(&s, c->mtls_off, &b);
 		if (rc) {
 			dynbuf_release(&b);
@@ -450,6 +542,38 @@ TEST(old_path_golden)
 		dynbuf_release(&b);
 		if (rc)
 			H_FAIL("%s differs from the old path's output", c->golden);
+	}
+}
+
+/* The generator with the switches as fields writes exactly the golden
+ * files, and HAProxy accepts each of them. */
+TEST(golden_configs)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(combos); i++) {
+		const struct combo *c = &combos[i];
+		struct hcfg_backend be[5];
+		struct hcfg_sidecar s;
+		struct dynbuf b = DYNBUF_INIT(HCFG_CFG_MAX);
+		char *neutral;
+		size_t nb;
+		int rc;
+
+		combo_sidecar(c, 1, &s, be, &nb);
+		rc = c->outbound ? hcfg_outbound(&s, &b) : hcfg_inbound(&s, &b);
+		if (rc) {
+			dynbuf_release(&b);
+			H_FAIL("%s: generator failed (errno %d)", c->golden, errno);
+		}
+		neutral = combo_neutral(b.buf);
+		rc = neutral ? golden_check(c->golden, neutral) : -1;
+		free(neutral);
+		if (rc == 0 && combo_haproxy_check(&s, c->outbound, b.buf)) {
+			dynbuf_release(&b);
+			H_FAIL("%s: haproxy -c refuses it", c->golden);
+		}
+		dynbuf_release(&b);
+		if (rc)
+			H_FAIL("%s differs from the generator's output", c->golden);
 	}
 }
 
@@ -477,7 +601,9 @@ int main(void)
 	RUN(rejects_injection);
 	RUN(cap_honoured);
 	RUN(haproxy_accepts);
+	RUN(switch_fields);
 	RUN(old_path_golden);
+	RUN(golden_configs);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "cannot remove %s\n", dir);
