@@ -2,6 +2,9 @@
  * test_haproxy_cfg.c - the sidecar configs carry the directives the mesh
  * relies on, refuse descriptions that would inject config text, respect the
  * dynbuf cap, and are accepted by `haproxy -c` when HAProxy is installed.
+ * The fault switches (tap ring, tap-off, mtls-off, retries-off, timeout-off)
+ * are fields of the description: golden files under test/golden/hcfg/ pin
+ * the exact text for every combination haproxy.c writes.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -288,112 +291,13 @@ TEST(switch_fields)
 	dynbuf_release(&b);
 }
 
-/* ---- the configs haproxy.c writes, one per fault combination ---- */
-
 /*
- * TEMPORARY: the way haproxy.c patched the generated text before the fault
- * switches became fields of the description. Kept only until the golden
- * files below are proven equal to the generator's own output.
+ * ---- the configs haproxy.c writes, one per fault combination ----
+ * The golden files were captured from the text haproxy.c wrote when it still
+ * patched the generator's output (verify none, the switch rules, the ring);
+ * the fields must keep producing them byte for byte. After an intended
+ * change: make golden, then review `git diff test/golden/hcfg`.
  */
-static int old_insert(struct dynbuf *b, const char *anchor, const char *ins)
-{
-	struct dynbuf o = DYNBUF_INIT(HCFG_CFG_MAX);
-	char *at = b->buf ? strstr(b->buf, anchor) : NULL;
-	size_t off;
-
-	if (!at)
-		return -1;
-	off = (size_t)(at - b->buf) + strlen(anchor);
-	if (dynbuf_add(&o, b->buf, off) || dynbuf_adds(&o, ins) ||
-	    dynbuf_add(&o, b->buf + off, b->len - off)) {
-		dynbuf_release(&o);
-		return -1;
-	}
-	dynbuf_release(b);
-	*b = o;
-	return 0;
-}
-
-static int old_replace(struct dynbuf *b, const char *from, const char *to)
-{
-	struct dynbuf o = DYNBUF_INIT(HCFG_CFG_MAX);
-	char *at = b->buf ? strstr(b->buf, from) : NULL;
-	size_t off;
-
-	if (!at)
-		return -1;
-	off = (size_t)(at - b->buf);
-	if (dynbuf_add(&o, b->buf, off) || dynbuf_adds(&o, to) ||
-	    dynbuf_add(&o, b->buf + off + strlen(from), b->len - off - strlen(from))) {
-		dynbuf_release(&o);
-		return -1;
-	}
-	dynbuf_release(b);
-	*b = o;
-	return 0;
-}
-
-#define OLD_TAP_OFF_RULE "    http-request set-log-level silent if { var(proc.tap_off) -m bool }\n"
-#define OLD_TAP_ANCHOR "    http-request set-var(txn.path) path\n"
-
-static int old_tap_ring(const char *tap_addr, struct dynbuf *b)
-{
-	char from[128], ring[512];
-
-	if (!tap_addr)
-		return 0;
-	snprintf(from, sizeof(from), "    log %s len 4096 format raw local0 info\n", tap_addr);
-	snprintf(ring, sizeof(ring),
-		"ring tap\n"
-		"    description \"conform tap feed\"\n"
-		"    format raw\n"
-		"    maxlen 4096\n"
-		"    size 524288\n"
-		"    timeout connect 1s\n"
-		"    timeout server 1h\n"
-		"    server conformd %s\n"
-		"\n", tap_addr);
-	if (old_replace(b, from, "    log ring@tap len 4096 format raw local0 info\n") ||
-	    old_insert(b, "    hard-stop-after 10s\n\n", ring))
-		return -1;
-	return 0;
-}
-
-static int old_inbound(const struct hcfg_sidecar *h, int mtls_off, struct dynbuf *b)
-{
-	const char *hdr = h->identity_header ? h->identity_header : HCFG_IDENTITY_HEADER;
-	char from[128], to[128];
-
-	if (hcfg_inbound(h, b) || old_insert(b, OLD_TAP_ANCHOR, OLD_TAP_OFF_RULE) ||
-	    old_tap_ring(h->tap_addr, b))
-		return -1;
-	if (mtls_off) {
-		snprintf(from, sizeof(from), "    http-request set-header %s %%[ssl_c_s_dn(cn)]\n", hdr);
-		snprintf(to, sizeof(to), "    http-request del-header %s\n", hdr);
-		if (old_replace(b, " verify required ", " verify none ") ||
-		    old_replace(b, from, to))
-			return -1;
-	}
-	return 0;
-}
-
-static int old_outbound(const struct hcfg_sidecar *h, int has_http, struct dynbuf *b)
-{
-	char rule[160];
-
-	if (hcfg_outbound(h, b) || old_insert(b, OLD_TAP_ANCHOR, OLD_TAP_OFF_RULE) ||
-	    old_tap_ring(h->tap_addr, b))
-		return -1;
-	if (has_http) {
-		snprintf(rule, sizeof(rule), "    http-request set-timeout server %ds if "
-			 "{ var(proc.timeout_off) -m bool }\n", 60);
-		if (old_insert(b, "backend be_retry\n", "    http-request disable-l7-retry if "
-			       "{ var(proc.retries_off) -m bool }\n") ||
-		    old_insert(b, "backend be_timeout\n", rule))
-			return -1;
-	}
-	return 0;
-}
 
 #define ID_GRPC "grpc-server.conform.serviceaccount.identity.cluster.local"
 
@@ -435,8 +339,8 @@ static const struct combo combos[] = {
 };
 
 /* The description haproxy.c gives the generator for combination c. */
-static void combo_sidecar(const struct combo *c, int switches, struct hcfg_sidecar *s,
-			  struct hcfg_backend *be, size_t *nb)
+static void combo_sidecar(const struct combo *c, struct hcfg_sidecar *s, struct hcfg_backend *be,
+			  size_t *nb)
 {
 	*nb = 0;
 	if (c->has_http) {
@@ -444,11 +348,11 @@ static void combo_sidecar(const struct combo *c, int switches, struct hcfg_sidec
 						     .n_servers = 1 };
 		be[(*nb)++] = (struct hcfg_backend){ .name = "retry", .servers = mesh_v1,
 						     .n_servers = 1, .retries = 2,
-						     .retries_off_switch = switches };
+						     .retries_off_switch = 1 };
 		be[(*nb)++] = (struct hcfg_backend){ .name = "timeout", .servers = mesh_v1,
 						     .n_servers = 1, .timeout_ms = 500,
-						     .timeout_off_switch = switches,
-						     .lifted_timeout_s = switches ? 60 : 0 };
+						     .timeout_off_switch = 1,
+						     .lifted_timeout_s = 60 };
 	}
 	be[(*nb)++] = (struct hcfg_backend){ .name = "split", .servers = mesh_split, .n_servers = 2 };
 	be[(*nb)++] = (struct hcfg_backend){ .name = "grpc", .servers = mesh_grpc, .n_servers = 1 };
@@ -465,11 +369,9 @@ static void combo_sidecar(const struct combo *c, int switches, struct hcfg_sidec
 	}
 	s->tap_addr = c->tap ? "127.0.0.1:5140" : NULL;
 	s->identity_header = c->hdr;
-	if (switches) {
-		s->tap_ring = c->tap;
-		s->tap_off_switch = 1;
-		s->mtls_off = c->mtls_off;
-	}
+	s->tap_ring = c->tap;
+	s->tap_off_switch = 1;
+	s->mtls_off = c->mtls_off;
 }
 
 /* text with every occurrence of the test directory replaced by @RUN@ */
@@ -514,37 +416,6 @@ out:
 	return rc;
 }
 
-/* TEMPORARY: the patched text haproxy.c wrote equals the golden files. */
-TEST(old_path_golden)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(combos); i++) {
-		const struct combo *c = &combos[i];
-		struct hcfg_backend be[5];
-		struct hcfg_sidecar s;
-		struct dynbuf b = DYNBUF_INIT(HCFG_CFG_MAX);
-		char *neutral;
-		size_t nb;
-		int rc;
-
-		combo_sidecar(c, 0, &s, be, &nb);
-		rc = c->outbound ? old_outbound(&s, c->has_http, &b) : old_inbound(&s, c->mtls_off, &b);
-		if (rc) {
-			dynbuf_release(&b);
-			H_FAIL("%s: old path failed", c->golden);
-		}
-		neutral = combo_neutral(b.buf);
-		rc = neutral ? golden_check(c->golden, neutral) : -1;
-		free(neutral);
-		if (rc == 0 && combo_haproxy_check(&s, c->outbound, b.buf)) {
-			dynbuf_release(&b);
-			H_FAIL("%s: haproxy -c refuses it", c->golden);
-		}
-		dynbuf_release(&b);
-		if (rc)
-			H_FAIL("%s differs from the old path's output", c->golden);
-	}
-}
-
 /* The generator with the switches as fields writes exactly the golden
  * files, and HAProxy accepts each of them. */
 TEST(golden_configs)
@@ -558,7 +429,7 @@ TEST(golden_configs)
 		size_t nb;
 		int rc;
 
-		combo_sidecar(c, 1, &s, be, &nb);
+		combo_sidecar(c, &s, be, &nb);
 		rc = c->outbound ? hcfg_outbound(&s, &b) : hcfg_inbound(&s, &b);
 		if (rc) {
 			dynbuf_release(&b);
@@ -602,7 +473,6 @@ int main(void)
 	RUN(cap_honoured);
 	RUN(haproxy_accepts);
 	RUN(switch_fields);
-	RUN(old_path_golden);
 	RUN(golden_configs);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
