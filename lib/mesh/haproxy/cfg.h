@@ -10,7 +10,14 @@
  *             destination's inbound sidecars, over h2 + mTLS with verifyhost
  *             = the expected server identity, source POD, http-reuse always;
  *             per-backend retries, timeout and weighted split.
- * Both log one tap line per request (lib/mesh/haproxy/tap.h formats) over UDP.
+ * Both log one tap line per request (lib/mesh/haproxy/tap.h formats), over
+ * UDP or through a ring forwarded over TCP (tap_ring).
+ *
+ * The faults the mesh injects are fields of the description too, so the
+ * generator alone decides where their directives go: the runtime switches
+ * (tap_off_switch, retries_off_switch, timeout_off_switch) are rules reading
+ * a proc variable that the runtime API flips (HCFG_VAR_*); mtls_off is a
+ * variant inbound config.
  *
  * The description structs only borrow strings; nothing here allocates
  * except the dynbuf the caller passes in. Every name, address and path is
@@ -33,6 +40,19 @@
 #define HCFG_DEFAULT_RETRY_ON "500 502 503 504 conn-failure empty-response response-timeout"
 #define HCFG_CFG_MAX (256 * 1024)   /* a sane cap for the dynbuf */
 
+/*
+ * The proc variables the switches read, set at run time with
+ * `experimental-mode on; set var proc.NAME int(0|1)` on the admin socket.
+ */
+#define HCFG_VAR_TAP_OFF "tap_off"
+#define HCFG_VAR_RETRIES_OFF "retries_off"
+#define HCFG_VAR_TIMEOUT_OFF "timeout_off"
+
+#define HCFG_RING_SIZE (512 * 1024)        /* tap_ring_size default, bytes */
+#define HCFG_RING_SIZE_MIN (16 * 1024)
+#define HCFG_RING_SIZE_MAX (64 * 1024 * 1024)
+#define HCFG_LIFTED_TIMEOUT_MAX_S 3600
+
 enum hcfg_proto { HCFG_PROTO_HTTP1, HCFG_PROTO_H2C };
 
 struct hcfg_server {
@@ -49,6 +69,11 @@ struct hcfg_backend {
 	int retries;             /* 0 = no retries (retry-on none) */
 	const char *retry_on;    /* retry-on keywords; NULL = HCFG_DEFAULT_RETRY_ON */
 	int64_t timeout_ms;      /* per-route response timeout -> 504; 0 = default */
+	int retries_off_switch;  /* no L7 retries while proc.HCFG_VAR_RETRIES_OFF is true */
+	int timeout_off_switch;  /* while proc.HCFG_VAR_TIMEOUT_OFF is true the server
+				  * timeout is lifted_timeout_s instead */
+	int lifted_timeout_s;    /* 1..HCFG_LIFTED_TIMEOUT_MAX_S with timeout_off_switch,
+				  * else 0 */
 };
 
 struct hcfg_route {
@@ -70,9 +95,24 @@ struct hcfg_sidecar {
 	int64_t server_timeout_ms;   /* 0 = 30000 (backends without their own) */
 	int maxconn;                 /* 0 = 4096 */
 
+	/*
+	 * tap_ring: log to a ring "tap" that HAProxy forwards over TCP to
+	 * tap_addr (needs tap_addr) instead of sending UDP datagrams there.
+	 * The ring holds what the receiver has not read yet; its timeouts are
+	 * those of the TCP connection to the receiver.
+	 */
+	int tap_ring;
+	size_t tap_ring_size;        /* 0 = HCFG_RING_SIZE, else HCFG_RING_SIZE_MIN..MAX */
+	int64_t tap_ring_connect_ms; /* 0 = 1000 */
+	int64_t tap_ring_server_ms;  /* 0 = 3600000 */
+	int tap_off_switch;          /* no tap line while proc.HCFG_VAR_TAP_OFF is true */
+
 	/* inbound only */
 	const char *app_addr;    /* "IP:PORT" of the workload */
 	enum hcfg_proto app_proto;
+	int mtls_off;            /* ask for no client certificate (verify none) and delete
+				  * the identity header instead of setting it; an outbound
+				  * with it set is refused */
 
 	/* outbound only */
 	const char *map_path;    /* absolute path of the authority -> backend map */
@@ -82,7 +122,9 @@ struct hcfg_sidecar {
 	size_t n_backends;
 };
 
-/* Append the inbound / outbound config text to out. 0 or -1 (errno). */
+/* Append the inbound / outbound config text to out. 0 or -1 (errno): EINVAL
+ * also when a switch is set that the sidecar cannot honour (tap_ring without
+ * tap_addr, mtls_off on an outbound, a lifted timeout out of range). */
 int hcfg_inbound(const struct hcfg_sidecar *s, struct dynbuf *out);
 int hcfg_outbound(const struct hcfg_sidecar *s, struct dynbuf *out);
 /* Append the outbound's map file (one "authority backend" per line). */

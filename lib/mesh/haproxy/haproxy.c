@@ -1,8 +1,8 @@
 /*
  * haproxy.c - the local reference mesh: one HAProxy inbound per server
  * and one outbound per client, each workload on its own 127.A.B.n pod
- * address, mTLS between sidecars with a run CA (lib/pki), tap lines to
- * conformd over UDP (lib/tap), state changed at run time through each
+ * address, mTLS between sidecars with a run CA (pki.c), tap lines to
+ * conformd through a ring forwarded over TCP (tap.c), state changed at run time through each
  * sidecar's admin socket (lib/haproxy_rt) or, for what HAProxy cannot change
  * at run time, by a gap-free restart with a variant config. Never a reload.
  * What a resumed conformd needs to take a running mesh over is kept in
@@ -260,97 +260,21 @@ out:
 	return rc;
 }
 
-/* Insert ins after the first occurrence of anchor (which must exist). */
-static int text_insert(struct dynbuf *b, const char *anchor, const char *ins)
-{
-	struct dynbuf o = DYNBUF_INIT(HCFG_CFG_MAX);
-	char *at = b->buf ? strstr(b->buf, anchor) : NULL;
-	size_t off;
-	int rc = -1;
-
-	if (!at)
-		return -1;
-	off = (size_t)(at - b->buf) + strlen(anchor);
-	if (dynbuf_add(&o, b->buf, off) || dynbuf_adds(&o, ins) ||
-	    dynbuf_add(&o, b->buf + off, b->len - off))
-		goto out;
-	dynbuf_release(b);
-	*b = o;
-	return 0;
-out:
-	dynbuf_release(&o);
-	return rc;
-}
-
-/* Replace the first occurrence of from by to. */
-static int text_replace(struct dynbuf *b, const char *from, const char *to)
-{
-	struct dynbuf o = DYNBUF_INIT(HCFG_CFG_MAX);
-	char *at = b->buf ? strstr(b->buf, from) : NULL;
-	size_t off;
-
-	if (!at)
-		return -1;
-	off = (size_t)(at - b->buf);
-	if (dynbuf_add(&o, b->buf, off) || dynbuf_adds(&o, to) ||
-	    dynbuf_add(&o, b->buf + off + strlen(from), b->len - off - strlen(from))) {
-		dynbuf_release(&o);
-		return -1;
-	}
-	dynbuf_release(b);
-	*b = o;
-	return 0;
-}
-
-#define TAP_OFF_RULE "    http-request set-log-level silent if { var(proc.tap_off) -m bool }\n"
-#define TAP_ANCHOR "    http-request set-var(txn.path) path\n"
-
-/*
- * Tap lines go to a ring forwarded over TCP to conformd (HAProxy connects
- * out from 127.0.0.1), not straight over UDP: HAProxy's UDP log sockets
- * autobind to 0.0.0.0:<ephemeral>, i.e. they would accept datagrams from
- * outside loopback. The ring only has to hold what conformd has not read
- * yet (lines leave it ~0.2 ms after the response); 512 KiB is ~1.5 s of the
- * busiest sidecar at 200 req/s per check. It is kept small on purpose: a
- * ring's pages become resident as lines are first written into it, so a
- * 4 MiB ring made a quiet sidecar's RSS climb for 12 minutes (a soak saw a
- * leak in the split's v2 inbound at 20 lines/s).
- */
-static int mh_tap_ring(const struct mesh *m, struct dynbuf *b)
-{
-	char from[128], ring[512];
-
-	if (!m->tap_addr[0])
-		return 0;
-	str_fmt(from, sizeof(from), "    log %s len 4096 format raw local0 info\n", m->tap_addr);
-	str_fmt(ring, sizeof(ring),
-		"ring tap\n"
-		"    description \"conform tap feed\"\n"
-		"    format raw\n"
-		"    maxlen 4096\n"
-		"    size 524288\n"
-		"    timeout connect 1s\n"
-		"    timeout server 1h\n"
-		"    server conformd %s\n"
-		"\n", m->tap_addr);
-	if (text_replace(b, from, "    log ring@tap len 4096 format raw local0 info\n") ||
-	    text_insert(b, "    hard-stop-after 10s\n\n", ring))
-		return -1;
-	return 0;
-}
-
 static const char *mh_hdr(const struct mesh *m)
 {
 	return m->cfg.identity_header[0] ? m->cfg.identity_header : HCFG_IDENTITY_HEADER;
 }
 
+/*
+ * Every sidecar logs through the tap ring (see cfg.c for why a ring) and
+ * carries the tap-off switch; the faults are fields of the description, so
+ * where their directives go is the generator's business alone.
+ */
 static int mh_write_inbound(struct mesh *m, struct sidecar *s)
 {
 	struct pod *p = &m->pods[s->pod];
-	char ca[PATH_MAX], from[128], to[128];
+	char ca[PATH_MAX];
 	struct hcfg_sidecar h;
-	struct dynbuf b = DYNBUF_INIT(HCFG_CFG_MAX);
-	int rc = -1;
 
 	str_fmt(ca, sizeof(ca), "%s/ca.crt", m->pki);
 	memset(&h, 0, sizeof(h));
@@ -358,41 +282,29 @@ static int mh_write_inbound(struct mesh *m, struct sidecar *s)
 	h.pod_ip = p->ip;
 	h.admin_sock = s->sock;
 	h.tap_addr = m->tap_addr[0] ? m->tap_addr : NULL;
+	h.tap_ring = h.tap_addr != NULL;
+	h.tap_off_switch = 1;
 	h.crt = p->pem;
 	h.ca_file = ca;
 	h.identity_header = mh_hdr(m);
 	h.app_addr = p->app;
 	h.app_proto = p->role_bit == ROLE_GRPC_SERVER ? HCFG_PROTO_H2C : HCFG_PROTO_HTTP1;
-	if (hcfg_inbound(&h, &b) || text_insert(&b, TAP_ANCHOR, TAP_OFF_RULE) ||
-	    mh_tap_ring(m, &b))
-		goto out;
-	if (s->mtls_off) {
-		/* no client certificate asked for, no identity passed on */
-		str_fmt(from, sizeof(from), "    http-request set-header %s %%[ssl_c_s_dn(cn)]\n",
-			mh_hdr(m));
-		str_fmt(to, sizeof(to), "    http-request del-header %s\n", mh_hdr(m));
-		if (text_replace(&b, " verify required ", " verify none ") ||
-		    text_replace(&b, from, to))
-			goto out;
-	}
-	rc = file_write_atomic(s->cfg, b.buf, b.len, 0600);
-out:
-	dynbuf_release(&b);
-	return rc;
+	/* mtls-off: no client certificate asked for, no identity passed on */
+	h.mtls_off = s->mtls_off;
+	return hcfg_write_inbound(&h, s->cfg);
 }
 
 static int mh_write_outbound(struct mesh *m, struct sidecar *s)
 {
 	struct pod *p = &m->pods[s->pod];
-	char ca[PATH_MAX], in[4][PLATFORM_ADDR_MAX], auth[5][96], rule[160];
+	char ca[PATH_MAX], in[4][PLATFORM_ADDR_MAX], auth[5][96];
 	struct hcfg_server v1, split[2], grpc;
 	struct hcfg_backend be[5];
 	struct hcfg_route rt[5];
 	struct hcfg_sidecar h;
-	struct dynbuf b = DYNBUF_INIT(HCFG_CFG_MAX);
 	size_t nb = 0;
 	const char *ns = m->cfg.m.ns[0] ? m->cfg.m.ns : PKI_DEFAULT_NAMESPACE;
-	int rc = -1, retries = m->cfg.m.retry_attempts - 1;
+	int retries = m->cfg.m.retry_attempts - 1;
 
 	str_fmt(ca, sizeof(ca), "%s/ca.crt", m->pki);
 	for (int i = 0; i < 3; i++)
@@ -412,9 +324,11 @@ static int mh_write_outbound(struct mesh *m, struct sidecar *s)
 	if (m->pods[P_HTTP].used) {
 		be[nb++] = (struct hcfg_backend){ .name = "http", .servers = &v1, .n_servers = 1 };
 		be[nb++] = (struct hcfg_backend){ .name = "retry", .servers = &v1, .n_servers = 1,
-						  .retries = retries };
+						  .retries = retries, .retries_off_switch = 1 };
 		be[nb++] = (struct hcfg_backend){ .name = "timeout", .servers = &v1, .n_servers = 1,
-						  .timeout_ms = m->cfg.m.route_timeout_ms };
+						  .timeout_ms = m->cfg.m.route_timeout_ms,
+						  .timeout_off_switch = 1,
+						  .lifted_timeout_s = LIFTED_TIMEOUT_S };
 	}
 	if (m->has_split)
 		be[nb++] = (struct hcfg_backend){ .name = "split", .servers = split, .n_servers = 2 };
@@ -430,6 +344,8 @@ static int mh_write_outbound(struct mesh *m, struct sidecar *s)
 	h.pod_ip = p->ip;
 	h.admin_sock = s->sock;
 	h.tap_addr = m->tap_addr[0] ? m->tap_addr : NULL;
+	h.tap_ring = h.tap_addr != NULL;
+	h.tap_off_switch = 1;
 	h.crt = s->wrong_pod >= 0 ? m->pods[s->wrong_pod].pem : p->pem;
 	h.ca_file = ca;
 	h.identity_header = mh_hdr(m);
@@ -438,31 +354,8 @@ static int mh_write_outbound(struct mesh *m, struct sidecar *s)
 	h.n_routes = nb;
 	h.backends = be;
 	h.n_backends = nb;
-	if (hcfg_outbound(&h, &b) || text_insert(&b, TAP_ANCHOR, TAP_OFF_RULE) ||
-	    mh_tap_ring(m, &b))
-		goto out;
-	if (m->pods[P_HTTP].used) {
-		str_fmt(rule, sizeof(rule), "    http-request set-timeout server %ds if "
-			"{ var(proc.timeout_off) -m bool }\n", LIFTED_TIMEOUT_S);
-		if (text_insert(&b, "backend be_retry\n", "    http-request disable-l7-retry if "
-				"{ var(proc.retries_off) -m bool }\n") ||
-		    text_insert(&b, "backend be_timeout\n", rule))
-			goto out;
-	}
-	/* the map first: the config names it */
-	{
-		struct dynbuf mb = DYNBUF_INIT(HCFG_CFG_MAX);
-
-		rc = hcfg_map(&h, &mb) || file_write_atomic(s->map, mb.buf, mb.len, 0600) ? -1 : 0;
-		dynbuf_release(&mb);
-		if (rc)
-			goto out;
-		rc = -1;
-	}
-	rc = file_write_atomic(s->cfg, b.buf, b.len, 0600);
-out:
-	dynbuf_release(&b);
-	return rc;
+	/* writes the map first: the config names it */
+	return hcfg_write_outbound(&h, s->cfg);
 }
 
 /* ---- state a resumed conformd needs (mesh/state.json) ---- */
@@ -908,11 +801,11 @@ static int mh_apply(struct mesh *m, struct sidecar *s)
 {
 	int rc = 0;
 
-	rc |= mh_set_var(s->sock, "tap_off", s->tap_off);
+	rc |= mh_set_var(s->sock, HCFG_VAR_TAP_OFF, s->tap_off);
 	if (s->dir == SC_OUT) {
 		if (m->pods[P_HTTP].used) {
-			rc |= mh_set_var(s->sock, "retries_off", s->retries_off);
-			rc |= mh_set_var(s->sock, "timeout_off", s->timeout_off);
+			rc |= mh_set_var(s->sock, HCFG_VAR_RETRIES_OFF, s->retries_off);
+			rc |= mh_set_var(s->sock, HCFG_VAR_TIMEOUT_OFF, s->timeout_off);
 		}
 		if (m->has_split) {
 			unsigned sv1, sv2;
