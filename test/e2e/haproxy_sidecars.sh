@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # haproxy_sidecars.sh - end-to-end proof of the local mesh building blocks
-# (lib/pki, lib/haproxy_cfg, lib/haproxy_rt, lib/tap) with real HAProxy:
+# (lib/mesh/haproxy/: pki, cfg, rt, tap) with real HAProxy:
 # a client pod's outbound sidecar and inbound sidecars in front of small
 # Python HTTP servers, each pod on its own address of a random 127.a.b.0/24.
 # Proves identity injection, mTLS refusal, exact weighted split and a runtime
