@@ -12,16 +12,11 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "base/exitcode.h"
 #include "config/cliflags.h"
 #include "config/run.h"
 #include "config/state.h"
 
-enum cli_exit {
-	EXIT_CONFORMANT = 0,
-	EXIT_NOT_CONFORMANT = 1,
-	EXIT_USAGE = 2,       /* usage or config error */
-	EXIT_ENV = 3,         /* environment: missing dependency, monitor not running */
-};
 
 struct verb {
 	const char *name;

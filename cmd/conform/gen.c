@@ -546,13 +546,15 @@ static int man_conform(FILE *f)
 		fprintf(f, ".TP\n.B %s\n", w[i]);
 		roff_oneline(f, h[i]);
 	}
-	fputs(".SH EXIT STATUS\n"
-	      ".TP\n.B 0\nconformant: every check passed\n"
-	      ".TP\n.B 1\nnot conformant: at least one check failed\n"
-	      ".TP\n.B 2\nusage or configuration error (the message names the flag or field)\n"
-	      ".TP\n.B 3\nenvironment error: missing dependency, monitor not running, no active "
-	      "run\n"
-	      ".SH ENVIRONMENT\n"
+	fputs(".SH EXIT STATUS\n", f);
+	for (i = 0; i < exit_ncodes; i++) {
+		char line[256];
+
+		fprintf(f, ".TP\n.B %d\n", exit_codes[i].code);
+		snprintf(line, sizeof(line), "%s: %s", exit_codes[i].summary, exit_codes[i].detail);
+		roff_oneline(f, line);
+	}
+	fputs(".SH ENVIRONMENT\n"
 	      ".TP\n.B CONFORM_STATE_DIR\nthe state directory when \\-\\-state\\-dir is not "
 	      "given\n"
 	      ".TP\n.B XDG_STATE_HOME\nelse the state directory is $XDG_STATE_HOME/conform "

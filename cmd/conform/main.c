@@ -183,8 +183,10 @@ static void print_list(FILE *f)
 		if (verbs[i].summary)
 			fprintf(f, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
 	fprintf(f, "\n`conform help VERB` or `conform VERB --help` for a verb's flags.\n"
-		"exit codes: 0 conformant, 1 not conformant, 2 usage or config error,\n"
-		"            3 environment error (missing dependency, monitor not running)\n");
+		"exit codes:\n");
+	for (i = 0; i < exit_ncodes; i++)
+		fprintf(f, "  %d  %s: %s\n", exit_codes[i].code, exit_codes[i].summary,
+			exit_codes[i].detail);
 }
 
 static int print_verb_help(const struct verb *v)

@@ -6,6 +6,7 @@
 #ifndef CONFORMD_H
 #define CONFORMD_H
 
+#include "base/exitcode.h"
 #include "control/api.h"
 #include "ingest/collector.h"
 #include "faults/faults.h"
@@ -66,8 +67,6 @@ const char *daemon_state_name(enum daemon_state s);
 void daemon_request_stop(struct daemon *d);
 
 /* ---- between the daemon's files (main.c, workloads.c, resume.c, loop.c) ---- */
-#define EXIT_USAGE 2
-#define EXIT_ENV 3
 #define TICK_MS 200
 #define EVAL_GRACE_S 3.0
 #define READY_TIMEOUT_MS 20000
