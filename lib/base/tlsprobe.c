@@ -38,17 +38,22 @@ static void tp_set_error(const char *what)
 	str_copy(tp_err, sizeof(tp_err), what);
 }
 
-/* what, then OpenSSL's first queued reason */
+/* what, then OpenSSL's last queued reason */
 static void tp_set_error_ssl(const char *what)
 {
+	tls_error_fmt(tp_err, sizeof(tp_err), what);
+}
+
+void tls_error_fmt(char *buf, size_t len, const char *what)
+{
 	unsigned long e = ERR_peek_last_error();
-	char buf[160];
+	char ossl[160];
 
 	if (e) {
-		ERR_error_string_n(e, buf, sizeof(buf));
-		str_fmt(tp_err, sizeof(tp_err), "%s: %s", what, buf);
+		ERR_error_string_n(e, ossl, sizeof(ossl));
+		str_fmt(buf, len, "%s: %s", what, ossl);
 	} else {
-		str_copy(tp_err, sizeof(tp_err), what);
+		str_copy(buf, len, what);
 	}
 	ERR_clear_error();
 }

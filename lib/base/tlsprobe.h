@@ -79,6 +79,9 @@ int tlsprobe_tls(const struct tlsprobe_opts *o, struct tlsprobe_result *res);
  */
 int tlsprobe_plaintext(const struct tlsprobe_opts *o, struct tlsprobe_result *res);
 
+/* "what: <OpenSSL's last queued reason>" into buf, and the queue cleared. */
+void tls_error_fmt(char *buf, size_t len, const char *what);
+
 /* Why the last call on this thread returned -1. */
 const char *tlsprobe_last_error(void);
 

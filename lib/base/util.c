@@ -589,3 +589,23 @@ double rand_unit(void)
 	xs_state = x;
 	return (double)(x >> 11) / 9007199254740992.0;
 }
+
+char *str_join(char *out, size_t len, const char *const *names, size_t n, const char *sep,
+	       const char *last, int quote)
+{
+	size_t i, at = 0;
+
+	if (!len)
+		return out;
+	out[0] = '\0';
+	for (i = 0; i < n && at < len; i++) {
+		int k = snprintf(out + at, len - at, "%s%s%s%s", !i ? "" :
+				 i + 1 == n && last ? last : sep, quote ? "\"" : "", names[i],
+				 quote ? "\"" : "");
+
+		if (k < 0)
+			break;
+		at += (size_t)k;
+	}
+	return out;
+}

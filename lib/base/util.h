@@ -81,6 +81,12 @@ void dynw_addf(struct dynw *w, const char *fmt, ...) __attribute__((format(print
 int dynbuf_add_json_str(struct dynbuf *b, const char *s);
 int dynbuf_add_xml_str(struct dynbuf *b, const char *s);
 
+/* names[0..n) joined into out: sep between them, last before the last one
+ * (NULL = sep), each in double quotes when quote; truncated to len. Returns
+ * out. ("json, junit, md or html") */
+char *str_join(char *out, size_t len, const char *const *names, size_t n, const char *sep,
+	       const char *last, int quote);
+
 /* Bounded string helpers. Both always NUL-terminate (len > 0) and return
  * -1 when the result was truncated. */
 int str_copy(char *dst, size_t len, const char *src);

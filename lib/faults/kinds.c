@@ -70,19 +70,12 @@ int fault_kind_is_mesh(enum fault_kind k)
 
 char *fault_kind_names(char *out, size_t len, const char *sep)
 {
-	size_t i, at = 0;
+	const char *names[FAULT_NKINDS];
+	size_t i;
 
-	if (!len)
-		return out;
-	out[0] = '\0';
-	for (i = 0; i < FAULT_NKINDS && at < len; i++) {
-		int n = snprintf(out + at, len - at, "%s%s", i ? sep : "", fault_kinds[i].name);
-
-		if (n < 0)
-			break;
-		at += (size_t)n;
-	}
-	return out;
+	for (i = 0; i < FAULT_NKINDS; i++)
+		names[i] = fault_kinds[i].name;
+	return str_join(out, len, names, FAULT_NKINDS, sep, NULL, 0);
 }
 
 int fault_kinds_usage(struct dynbuf *b)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "mesh/mesh.h"
+#include "base/util.h"
 
 /* the adapters, each in its own folder */
 extern const struct mesh_ops mesh_none;
@@ -66,27 +67,13 @@ const char *mesh_default_for(const char *platform)
 
 char *mesh_names(char *out, size_t len, const char *sep, const char *last, int quote)
 {
-	size_t i, k = 0, nbuilt = 0, at = 0;
+	const char *names[16];
+	size_t i, n = 0;
 
-	if (!len)
-		return out;
-	out[0] = '\0';
-	for (i = 0; i < mesh_nregistry; i++)
-		nbuilt += mesh_registry[i].ops != NULL;
-	for (i = 0; i < mesh_nregistry && at < len; i++) {
-		int n;
-
-		if (!mesh_registry[i].ops)
-			continue;
-		n = snprintf(out + at, len - at, "%s%s%s%s", !k ? "" :
-			     k + 1 == nbuilt && last ? last : sep, quote ? "\"" : "",
-			     mesh_registry[i].name, quote ? "\"" : "");
-		if (n < 0)
-			break;
-		at += (size_t)n;
-		k++;
-	}
-	return out;
+	for (i = 0; i < mesh_nregistry && n < 16; i++)
+		if (mesh_registry[i].ops)
+			names[n++] = mesh_registry[i].name;
+	return str_join(out, len, names, n, sep, last, quote);
 }
 
 int mesh_can_fault(const struct mesh_ops *ops, enum fault_kind k)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "platform/platform.h"
+#include "base/util.h"
 
 const struct platform_entry platform_registry[] = {
 	{ "local", &platform_local, "workloads are processes on 127.0.0.1 (the default)" },
@@ -32,25 +33,11 @@ const struct platform_ops *platform_find(const char *name)
 
 char *platform_names(char *out, size_t len, const char *sep, const char *last, int quote)
 {
-	size_t i, k = 0, nbuilt = 0, at = 0;
+	const char *names[16];
+	size_t i, n = 0;
 
-	if (!len)
-		return out;
-	out[0] = '\0';
-	for (i = 0; i < platform_nregistry; i++)
-		nbuilt += platform_registry[i].ops != NULL;
-	for (i = 0; i < platform_nregistry && at < len; i++) {
-		int n;
-
-		if (!platform_registry[i].ops)
-			continue;
-		n = snprintf(out + at, len - at, "%s%s%s%s", !k ? "" :
-			     k + 1 == nbuilt && last ? last : sep, quote ? "\"" : "",
-			     platform_registry[i].name, quote ? "\"" : "");
-		if (n < 0)
-			break;
-		at += (size_t)n;
-		k++;
-	}
-	return out;
+	for (i = 0; i < platform_nregistry && n < 16; i++)
+		if (platform_registry[i].ops)
+			names[n++] = platform_registry[i].name;
+	return str_join(out, len, names, n, sep, last, quote);
 }

@@ -1064,21 +1064,12 @@ const struct report_format *report_format_find(const char *name)
 
 char *report_format_names(char *out, size_t len, const char *sep, const char *last)
 {
-	size_t i, at = 0;
+	const char *names[16];
+	size_t i;
 
-	if (!len)
-		return out;
-	out[0] = '\0';
-	for (i = 0; i < report_nformats && at < len; i++) {
-		int n = snprintf(out + at, len - at, "%s%s",
-				 !i ? "" : i + 1 == report_nformats && last ? last : sep,
-				 report_formats[i].name);
-
-		if (n < 0)
-			break;
-		at += (size_t)n;
-	}
-	return out;
+	for (i = 0; i < report_nformats && i < 16; i++)
+		names[i] = report_formats[i].name;
+	return str_join(out, len, names, i, sep, last, 0);
 }
 
 int report_render(const struct report *r, const char *format, struct dynbuf *b)

@@ -35,16 +35,7 @@ const char *pki_last_error(void)
 
 static void pki_set_error(const char *what)
 {
-	unsigned long e = ERR_peek_last_error();
-	char ossl[160];
-
-	if (e) {
-		ERR_error_string_n(e, ossl, sizeof(ossl));
-		str_fmt(pki_err, sizeof(pki_err), "%s: %s", what, ossl);
-	} else {
-		str_copy(pki_err, sizeof(pki_err), what);
-	}
-	ERR_clear_error();
+	tls_error_fmt(pki_err, sizeof(pki_err), what);
 }
 
 /* [a-z0-9-], 1..63 chars, dots allowed when dots != 0 (trust domain). */
