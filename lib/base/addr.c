@@ -120,8 +120,8 @@ int addr_parse(const char *s, unsigned flags, struct addr_hostport *out, char *e
 	} else if (inet_pton(AF_INET, out->host, &a4) == 1) {
 		out->family = AF_INET;
 	} else if (flags & ADDR_NUMERIC) {
-		str_fmt(err, errlen, "'%.80s': '%s' is not an IP address (names are not "
-			"resolved here); give e.g. 127.0.0.1:%d", s, out->host, out->port);
+		str_fmt(err, errlen, "'%.80s': '%s' is not a numeric IP address (names are "
+			"not resolved here); give e.g. 127.0.0.1:%d", s, out->host, out->port);
 		return -1;
 	} else if (!addr_name_ok(out->host)) {
 		str_fmt(err, errlen, "'%.80s': '%s' is neither an IP address nor a host name",

@@ -66,7 +66,7 @@ TEST(parse_names)
 	ASSERT_EQ(addr_parse("sp ace:80", 0, &hp, err, sizeof(err)), -1);
 	/* a setting that takes IP literals only says so */
 	ASSERT_EQ(addr_parse("localhost:80", ADDR_NUMERIC, &hp, err, sizeof(err)), -1);
-	ASSERT_CONTAINS(err, "not an IP address");
+	ASSERT_CONTAINS(err, "not a numeric IP address");
 }
 
 TEST(parse_bad_and_missing_port)
