@@ -364,6 +364,8 @@ int main(int argc, char **argv)
 	struct daemon *d = &dd;
 	const char *run_dir_arg = NULL, *api_addr = NULL, *coll_addr = "127.0.0.1:0";
 	struct addr_hostport coll_hp;
+	struct sockaddr_storage coll_ss;
+	socklen_t coll_sl;
 	unsigned addr_flags;
 	char path[PATH_MAX], err[1024], q[1100], bin[PATH_MAX];
 	struct platform_config pc;
@@ -444,7 +446,10 @@ int main(int argc, char **argv)
 	}
 	/* the local platform listens on loopback only (README "What runs") */
 	addr_flags = ADDR_PORT_ZERO | (!strcmp(d->cfg.platform, "local") ? ADDR_LOOPBACK : 0);
-	if (addr_parse(coll_addr, addr_flags, &coll_hp, err, sizeof(err)) < 0) {
+	if (addr_parse(coll_addr, addr_flags, &coll_hp, err, sizeof(err)) < 0 ||
+	    (coll_hp.family == AF_UNSPEC && (addr_flags & ADDR_LOOPBACK) &&
+	     addr_resolve(&coll_hp, addr_flags, 1, &coll_ss, &coll_sl, err, sizeof(err)) < 0)) {
+		/* gRPC binds a name itself: check here that it is loopback only */
 		log_kv(LOG_ERROR, "bad --collector-addr", "err=%s", log_quote(err, q, sizeof(q)));
 		return EXIT_USAGE;
 	}
