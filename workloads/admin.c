@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 
 #define ADMIN_BODY_MAX 4096
@@ -193,34 +194,26 @@ static void admin_done(void *cls, struct MHD_Connection *c, void **con_cls,
 
 int wl_admin_start(const struct wl_opts *o, int grpc, char *bound, size_t len)
 {
-	struct sockaddr_in sa;
-	char host[128];
-	int port;
-	const union MHD_DaemonInfo *di;
+	int fd = -1;
 
 	admin_o = o;
 	admin_grpc = grpc;
 	bound[0] = '\0';
 	if (!o->admin[0])
 		return 0;
-	if (wl_parse_hostport(o->admin, host, sizeof(host), &port) < 0)
-		return -1;
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)port);
-	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+	if (wl_listen(o->admin, &fd, bound, len) < 0)
 		return -1;
 	admin_d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL,
-				   admin_handler, NULL, MHD_OPTION_SOCK_ADDR, &sa,
+				   admin_handler, NULL, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 				   MHD_OPTION_NOTIFY_COMPLETED, admin_done, NULL,
 				   MHD_OPTION_CONNECTION_LIMIT, 64u,
 				   MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
 	if (!admin_d) {
 		log_kv(LOG_ERROR, "cannot start admin listener", "admin=%s", o->admin);
+		close(fd);
+		bound[0] = '\0';
 		return -1;
 	}
-	di = MHD_get_daemon_info(admin_d, MHD_DAEMON_INFO_BIND_PORT);
-	str_fmt(bound, len, "%s:%u", host, di ? (unsigned)di->port : (unsigned)port);
 	return 0;
 }
 

@@ -4,36 +4,36 @@
  * log lines that end a client's life.
  */
 #include "workload.h"
+#include "base/addr.h"
 #include "base/util.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 
-int wl_parse_hostport(const char *s, char *host, size_t hostlen, int *port)
+int wl_listen(const char *spec, int *fd, char *bound, size_t len)
 {
-	const char *colon = strrchr(s, ':');
-	char h[128];
-	int64_t p;
-	unsigned a, b, c, d;
-	char extra;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char err[512], q[600];
 
-	if (!colon || colon == s || (size_t)(colon - s) >= sizeof(h))
+	*fd = addr_listen(spec, ADDR_PORT_ZERO, 1024, NULL, err, sizeof(err));
+	if (*fd < 0) {
+		log_kv(LOG_ERROR, "cannot listen", "addr=%s err=%s", spec,
+		       log_quote(err, q, sizeof(q)));
 		return -1;
-	memcpy(h, s, (size_t)(colon - s));
-	h[colon - s] = '\0';
-	if (parse_i64(colon + 1, 0, 65535, &p) < 0)
+	}
+	if (getsockname(*fd, (struct sockaddr *)&ss, &sl) < 0 ||
+	    addr_format((struct sockaddr *)&ss, bound, len) < 0) {
+		log_kv(LOG_ERROR, "cannot read the bound address", "addr=%s", spec);
+		close(*fd);
+		*fd = -1;
 		return -1;
-	if (strcmp(h, "localhost") &&
-	    (sscanf(h, "%u.%u.%u.%u%c", &a, &b, &c, &d, &extra) != 4 || a > 255 || b > 255 ||
-	     c > 255 || d > 255))
-		return -1;
-	if (str_copy(host, hostlen, strcmp(h, "localhost") ? h : "127.0.0.1") < 0)
-		return -1;
-	*port = (int)p;
+	}
 	return 0;
 }
 
@@ -41,8 +41,6 @@ static int flow_kv(struct wl_flow *f, enum wl_role role, const char *k, const ch
 		   char *err, size_t errlen)
 {
 	int grpc = role == WL_GRPC_CLIENT;
-	char host[128];
-	int port;
 
 	if (!strcmp(k, "check")) {
 		if (!*v || str_copy(f->check, sizeof(f->check), v) < 0)
@@ -53,7 +51,10 @@ static int flow_kv(struct wl_flow *f, enum wl_role role, const char *k, const ch
 		if (strchr(v, ' ') || str_copy(f->url, sizeof(f->url), v) < 0)
 			goto bad;
 	} else if (!strcmp(k, "target") && grpc) {
-		if (wl_parse_hostport(v, host, sizeof(host), &port) < 0 &&
+		struct addr_hostport hp;
+		char aerr[256];
+
+		if (addr_parse(v, 0, &hp, aerr, sizeof(aerr)) < 0 &&
 		    strncmp(v, "unix:", 5) && strncmp(v, "dns:", 4))
 			goto bad;
 		if (str_copy(f->target, sizeof(f->target), v) < 0)

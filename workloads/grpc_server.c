@@ -7,6 +7,7 @@
  * from aborting: shutdown+cancel, drain to the notify tag, destroy, drain.
  */
 #include "workload.h"
+#include "base/addr.h"
 #include "base/util.h"
 #include "evidence/attempts.h"
 #include "conform.pb-c.h"
@@ -535,13 +536,18 @@ int grpc_server_run(const struct wl_opts *o)
 	grpc_arg args[2];
 	grpc_channel_args ca;
 	grpc_server_credentials *creds;
-	char host[128], listen[160], admin[160], addr[200];
-	int port, bound, rc = 1, inited = 0;
+	struct addr_hostport hp;
+	char err[256], listen[ADDR_STR_MAX], admin[160];
+	int bound, rc = 1, inited = 0;
 
 	gs_o = o;
 	gs_att = attempts_new(100000);
-	if (!gs_att || wl_parse_hostport(o->listen, host, sizeof(host), &port) < 0)
+	if (!gs_att)
 		goto out;
+	if (addr_parse(o->listen, ADDR_PORT_ZERO, &hp, err, sizeof(err)) < 0) {
+		log_kv(LOG_ERROR, "cannot listen", "listen=%s err=\"%s\"", o->listen, err);
+		goto out;
+	}
 	grpc_init();
 	inited = 1;
 	args[0].type = GRPC_ARG_INTEGER;
@@ -555,9 +561,9 @@ int grpc_server_run(const struct wl_opts *o)
 	gs_cq = grpc_completion_queue_create_for_next(NULL);
 	gs_server = grpc_server_create(&ca, NULL);
 	grpc_server_register_completion_queue(gs_server, gs_cq, NULL);
-	str_fmt(addr, sizeof(addr), "%s:%d", host, port);
+	/* gRPC parses and resolves the same HOST:PORT forms itself */
 	creds = grpc_insecure_server_credentials_create();
-	bound = grpc_server_add_http2_port(gs_server, addr, creds);
+	bound = grpc_server_add_http2_port(gs_server, o->listen, creds);
 	grpc_server_credentials_release(creds);
 	if (bound <= 0) {
 		log_kv(LOG_ERROR, "cannot listen", "listen=%s", o->listen);
@@ -571,7 +577,7 @@ int grpc_server_run(const struct wl_opts *o)
 	}
 	grpc_server_start(gs_server);
 	gs_arm();
-	str_fmt(listen, sizeof(listen), "%s:%d", host, bound);
+	addr_join(hp.host, bound, listen, sizeof(listen));
 	if (wl_admin_start(o, 1, admin, sizeof(admin)) < 0 ||
 	    wl_write_ready(o, listen, admin) < 0) {
 		gs_begin_shutdown();

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define HS_MAX_DELAY_MS 600000
 
@@ -134,32 +135,25 @@ static enum MHD_Result hs_handler(void *cls, struct MHD_Connection *c, const cha
 int http_server_run(const struct wl_opts *o)
 {
 	struct MHD_Daemon *d = NULL;
-	struct sockaddr_in sa;
-	char host[128], listen[160], admin[160];
-	const union MHD_DaemonInfo *di;
-	int port, rc = 1;
+	char listen[160], admin[160];
+	int fd = -1, rc = 1;
 
 	hs_o = o;
 	hs_att = attempts_new(100000);
 	if (!hs_att)
 		goto out;
-	if (wl_parse_hostport(o->listen, host, sizeof(host), &port) < 0)
+	if (wl_listen(o->listen, &fd, listen, sizeof(listen)) < 0)
 		goto out;
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)port);
-	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
-		goto out;
+	/* MHD takes the socket over (and closes it in MHD_stop_daemon) */
 	d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0,
-			     NULL, NULL, hs_handler, NULL, MHD_OPTION_SOCK_ADDR, &sa,
+			     NULL, NULL, hs_handler, NULL, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 			     MHD_OPTION_CONNECTION_LIMIT, 4096u, MHD_OPTION_CONNECTION_TIMEOUT, 120u,
 			     MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
 	if (!d) {
 		log_kv(LOG_ERROR, "cannot listen", "listen=%s", o->listen);
+		close(fd);
 		goto out;
 	}
-	di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-	str_fmt(listen, sizeof(listen), "%s:%u", host, di ? (unsigned)di->port : (unsigned)port);
 	if (wl_admin_start(o, 0, admin, sizeof(admin)) < 0)
 		goto out;
 	if (wl_write_ready(o, listen, admin) < 0)

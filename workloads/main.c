@@ -4,6 +4,7 @@
  * gRPC, curl or microhttpd), then run the selected role.
  */
 #include "workload.h"
+#include "base/addr.h"
 #include "base/util.h"
 
 #include <errno.h>
@@ -95,9 +96,10 @@ static int parse_args(int argc, char **argv, struct wl_opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char err[256], host[128];
+	char err[256];
+	struct addr_hostport hp;
 	const char *role = NULL;
-	int c, rc, port;
+	int c, rc;
 	size_t i;
 
 	opterr = 0;
@@ -125,9 +127,12 @@ static int parse_args(int argc, char **argv, struct wl_opts *o)
 		case 'l':
 		case 'a':
 		case 'c':
-			if (wl_parse_hostport(optarg, host, sizeof(host), &port) < 0)
+			/* listeners may ask for any port; the collector is named
+			 * (a Service's DNS name in a cluster) and resolved by gRPC */
+			if (addr_parse(optarg, c == 'c' ? 0 : ADDR_PORT_ZERO, &hp, err,
+				       sizeof(err)) < 0)
 				return bad(c == 'l' ? "--listen" : c == 'a' ? "--admin" : "--collector",
-					   "expected ADDR:PORT with an IPv4 address or localhost");
+					   err);
 			str_copy(c == 'l' ? o->listen : c == 'a' ? o->admin : o->collector,
 				 sizeof(o->listen), optarg);
 			break;

@@ -61,8 +61,13 @@ int wl_wait_stop(int64_t ms);
 /* Parse one --flow spec for the role into f; -1 with err filled. */
 int wl_flow_parse(const char *spec, enum wl_role role, struct wl_flow *f, char *err,
 		  size_t errlen);
-/* Parse "ADDR:PORT" (IPv4 literal or localhost) into host/port; -1 on error. */
-int wl_parse_hostport(const char *s, char *host, size_t hostlen, int *port);
+/*
+ * Listen on spec ("HOST:PORT", port 0 = any; lib/base/addr.h) for a server or
+ * the admin hook: *fd is the listening socket (the caller or the HTTP server
+ * it is handed to closes it), bound the address as bound ("127.0.0.1:41234").
+ * Logs and returns -1 on failure.
+ */
+int wl_listen(const char *spec, int *fd, char *bound, size_t len);
 /* Write the ready file (if o->ready_file is set); listen/admin may be "". */
 int wl_write_ready(const struct wl_opts *o, const char *listen, const char *admin);
 /* Unix second of an intended send time given in mono ns. */

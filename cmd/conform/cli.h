@@ -16,6 +16,7 @@
 #include "config/cliflags.h"
 #include "config/run.h"
 #include "config/state.h"
+#include "control/apiclient.h"
 
 
 struct verb {
@@ -102,6 +103,7 @@ struct cli_run {
 	char id[RUN_ID_MAX];
 	char dir[PATH_MAX];
 	char sock[PATH_MAX];
+	struct api_endpoint ep;   /* the API: today the run's unix socket */
 	enum run_state state;
 	pid_t pid;
 };

@@ -277,7 +277,7 @@ static void dash_poll(struct dash *d)
 	char err[256];
 	enum run_state st;
 
-	if (api_request(d->run.sock, "GET", "/v1/status", NULL, DASH_TIMEOUT_MS, &resp, err,
+	if (api_call(&d->run.ep, "GET", "/v1/status", NULL, DASH_TIMEOUT_MS, &resp, err,
 			sizeof(err)) == 0) {
 		if (resp.status == 200 && snap_parse(&d->snap, resp.body, resp.len) == 0) {
 			d->reachable = 1;

@@ -40,7 +40,7 @@ int cmd_fault(const struct cli_opts *o)
 			      run_state_name(r.state));
 		goto out;
 	}
-	if (api_request(r.sock, "POST", "/v1/faults", body.buf, 0, &resp, err, sizeof(err))) {
+	if (api_call(&r.ep, "POST", "/v1/faults", body.buf, 0, &resp, err, sizeof(err))) {
 		rc = cli_fail(EXIT_ENV, NULL, "cannot reach the monitor of run %s: %s", r.id, err);
 		goto out;
 	}

@@ -104,7 +104,7 @@ static int poll_status(const struct cli_run *r, double *elapsed, int *failing, c
 	cJSON *j;
 	const cJSON *run, *el, *checks, *c, *st;
 
-	if (api_request(r->sock, "GET", "/v1/status", NULL, 2000, &resp, err, sizeof(err)))
+	if (api_call(&r->ep, "GET", "/v1/status", NULL, 2000, &resp, err, sizeof(err)))
 		return -1;
 	j = resp.status == 200 ? cJSON_ParseWithLength(resp.body, resp.len) : NULL;
 	api_response_release(&resp);
@@ -135,7 +135,7 @@ static void request_stop(const struct cli_run *r, pid_t child)
 	struct api_response resp;
 	char err[256];
 
-	if (!api_request(r->sock, "POST", "/v1/stop", "{}", 5000, &resp, err, sizeof(err))) {
+	if (!api_call(&r->ep, "POST", "/v1/stop", "{}", 5000, &resp, err, sizeof(err))) {
 		int ok = resp.status == 202 || resp.status == 200;
 
 		api_response_release(&resp);

@@ -249,7 +249,7 @@ static int status_watch(const struct cli_opts *o, struct cli_run *r)
 		enum run_state st;
 		cJSON *j = NULL;
 
-		if (api_request(r->sock, "GET", "/v1/status", NULL, WATCH_TIMEOUT_MS, &resp, err,
+		if (api_call(&r->ep, "GET", "/v1/status", NULL, WATCH_TIMEOUT_MS, &resp, err,
 				sizeof(err)) == 0) {
 			if (resp.status == 200)
 				j = cJSON_ParseWithLength(resp.body, resp.len);
@@ -337,7 +337,7 @@ int cmd_status(const struct cli_opts *o)
 	}
 	if (o->watch)
 		return status_watch(o, &r);
-	if (api_request(r.sock, "GET", "/v1/status", NULL, 0, &resp, err, sizeof(err))) {
+	if (api_call(&r.ep, "GET", "/v1/status", NULL, 0, &resp, err, sizeof(err))) {
 		snprintf(hint, sizeof(hint), "see %s/logs/conformd.log", r.dir);
 		return cli_fail(EXIT_ENV, hint, "cannot ask the monitor of run %s (pid %ld): %s",
 				r.id, (long)r.pid, err);

@@ -60,7 +60,7 @@ int cmd_stop(const struct cli_opts *o)
 		return cli_finish(&r, 1);
 	}
 
-	if (api_request(r.sock, "POST", "/v1/stop", "{}", 0, &resp, err, sizeof(err))) {
+	if (api_call(&r.ep, "POST", "/v1/stop", "{}", 0, &resp, err, sizeof(err))) {
 		/* SIGTERM makes conformd finish the same way as /v1/stop */
 		fprintf(stderr, "conform: cannot reach the monitor of run %s (%s); sending it "
 			"SIGTERM\n", r.id, err);

@@ -50,8 +50,11 @@ int cli_state_dir(const struct cli_opts *o, char *out, size_t len)
 
 static int run_paths(struct cli_run *r)
 {
+	char err[128];
+
 	if (state_run_dir(r->state_dir, r->id, r->dir, sizeof(r->dir)) ||
-	    str_fmt(r->sock, sizeof(r->sock), "%s/conformd.sock", r->dir))
+	    str_fmt(r->sock, sizeof(r->sock), "%s/conformd.sock", r->dir) ||
+	    api_endpoint_unix(&r->ep, r->sock, err, sizeof(err)))
 		return cli_fail(EXIT_ENV, NULL, "run %s: path too long", r->id);
 	return 0;
 }
@@ -252,14 +255,14 @@ static int wait_running(const struct cli_run *r, pid_t pid)
 		if (!access(r->sock, F_OK)) {
 			char err[256];
 
-			if (api_request(r->sock, "GET", "/healthz", NULL, 1000, &resp, err,
+			if (api_call(&r->ep, "GET", "/healthz", NULL, 1000, &resp, err,
 					sizeof(err))) {
 				str_copy(lasterr, sizeof(lasterr), err);
 			} else {
 				int healthy = resp.status == 200;
 
 				api_response_release(&resp);
-				if (healthy && !api_request(r->sock, "GET", "/v1/status", NULL, 2000,
+				if (healthy && !api_call(&r->ep, "GET", "/v1/status", NULL, 2000,
 							    &resp, err, sizeof(err))) {
 					if (resp.status == 200)
 						status_state(resp.body, resp.len, state,

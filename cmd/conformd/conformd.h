@@ -36,6 +36,7 @@ struct daemon {
 	struct store *store;
 	struct collector *coll;
 	struct api *api;
+	struct api *api_tcp;             /* --api-addr, NULL when off */
 	struct metrics_server *metrics;  /* --metrics-addr, NULL when off */
 	const struct platform_ops *pops;
 	struct platform *plat;

@@ -13,6 +13,7 @@
  * adopted, a monitor.gap event for the time nobody watched.
  */
 #include "conformd.h"
+#include "base/addr.h"
 #include "config/state.h"
 
 #include <curl/curl.h>
@@ -64,7 +65,8 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-	fputs("usage: conformd --run-dir DIR [--resume]\n"
+	fputs("usage: conformd --run-dir DIR [--resume] [--api-addr HOST:PORT]\n"
+	      "                [--collector-addr HOST:PORT]\n"
 	      "\n"
 	      "The conform monitor of one run: reads DIR/run.json, serves the API on\n"
 	      "DIR/conformd.sock, runs the workloads, evaluates windows and writes\n"
@@ -74,11 +76,22 @@ static void usage(FILE *f)
 	      "  --resume        take over the run after its conformd died: same\n"
 	      "                  collector port and store, adopt the workloads and\n"
 	      "                  sidecars still running (`conform start --resume`)\n"
+	      "  --api-addr HOST:PORT\n"
+	      "                  serve the API on TCP as well (in a cluster, behind\n"
+	      "                  conformd's Service); every route but /healthz needs\n"
+	      "                  the run's token ('Authorization: Bearer TOKEN' or\n"
+	      "                  'x-conform-token: TOKEN'); port 0 = any, the bound\n"
+	      "                  port goes into run.json as api_port\n"
+	      "  --collector-addr HOST:PORT\n"
+	      "                  bind the collector there instead of 127.0.0.1:0\n"
+	      "                  (port 0 = any; on --resume, the run's port)\n"
 	      "  --help          this text\n"
 	      "\n"
 	      "environment:\n"
 	      "  CONFORM_TOKEN     per-run secret (else read from DIR/token)\n"
 	      "  CONFORM_WORKLOAD  conform-workload binary (default: next to conformd)\n"
+	      "\n"
+	      "On the local platform both addresses must be loopback.\n"
 	      "\n"
 	      "exit: 0 finished, 2 usage or config error, 3 environment error\n", f);
 }
@@ -314,13 +327,14 @@ static int setup_signals(struct daemon *d)
 
 /* The collector on the run's port (resume): the clients reconnect there.
  * The port may sit in TIME_WAIT for a moment; retry up to REBIND_MS. */
-static struct collector *collector_rebind(struct daemon *d, int port, char *err, size_t errlen)
+static struct collector *collector_rebind(struct daemon *d, const char *host, int port,
+					  char *err, size_t errlen)
 {
 	int64_t deadline = mono_ms() + REBIND_MS;
-	char addr[64];
+	char addr[ADDR_STR_MAX];
 	int got = 0, tries = 0;
 
-	str_fmt(addr, sizeof(addr), "127.0.0.1:%d", port);
+	addr_join(host, port, addr, sizeof(addr));
 	for (;;) {
 		struct collector *c = collector_start(addr, d->token, commit_batch, d, &got, err,
 						      errlen);
@@ -341,12 +355,18 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "run-dir", required_argument, NULL, 'd' },
 		{ "resume", no_argument, NULL, 'r' },
+		{ "api-addr", required_argument, NULL, 'A' },
+		{ "collector-addr", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct daemon dd;
 	struct daemon *d = &dd;
-	const char *run_dir_arg = NULL;
+	const char *run_dir_arg = NULL, *api_addr = NULL, *coll_addr = "127.0.0.1:0";
+	struct addr_hostport coll_hp;
+	struct sockaddr_storage coll_ss;
+	socklen_t coll_sl;
+	unsigned addr_flags;
 	char path[PATH_MAX], err[1024], q[1100], bin[PATH_MAX];
 	struct platform_config pc;
 	int64_t next_idx = 0;
@@ -363,6 +383,12 @@ int main(int argc, char **argv)
 			break;
 		case 'r':
 			d->resume = 1;
+			break;
+		case 'A':
+			api_addr = optarg;
+			break;
+		case 'C':
+			coll_addr = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -418,6 +444,23 @@ int main(int argc, char **argv)
 		       !d->pops ? "platform" : "mesh");
 		return EXIT_USAGE;
 	}
+	/* the local platform listens on loopback only (README "What runs") */
+	addr_flags = ADDR_PORT_ZERO | (!strcmp(d->cfg.platform, "local") ? ADDR_LOOPBACK : 0);
+	if (addr_parse(coll_addr, addr_flags, &coll_hp, err, sizeof(err)) < 0 ||
+	    (coll_hp.family == AF_UNSPEC && (addr_flags & ADDR_LOOPBACK) &&
+	     addr_resolve(&coll_hp, addr_flags, 1, &coll_ss, &coll_sl, err, sizeof(err)) < 0)) {
+		/* gRPC binds a name itself: check here that it is loopback only */
+		log_kv(LOG_ERROR, "bad --collector-addr", "err=%s", log_quote(err, q, sizeof(q)));
+		return EXIT_USAGE;
+	}
+	if (api_addr) {
+		struct addr_hostport hp;
+
+		if (addr_parse(api_addr, addr_flags, &hp, err, sizeof(err)) < 0) {
+			log_kv(LOG_ERROR, "bad --api-addr", "err=%s", log_quote(err, q, sizeof(q)));
+			return EXIT_USAGE;
+		}
+	}
 	if (load_token(d, err, sizeof(err)) < 0) {
 		log_kv(LOG_ERROR, "no token", "err=%s", log_quote(err, q, sizeof(q)));
 		return EXIT_USAGE;
@@ -455,10 +498,11 @@ int main(int argc, char **argv)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 
 	if (d->resume) {
-		port = d->cfg.collector_port;
-		d->coll = collector_rebind(d, port, err, sizeof(err));
+		/* the clients keep the port they report to: rebind it */
+		port = coll_hp.port ? coll_hp.port : d->cfg.collector_port;
+		d->coll = collector_rebind(d, coll_hp.host, port, err, sizeof(err));
 	} else {
-		d->coll = collector_start("127.0.0.1:0", d->token, commit_batch, d, &port, err,
+		d->coll = collector_start(coll_addr, d->token, commit_batch, d, &port, err,
 					  sizeof(err));
 	}
 	if (!d->coll) {
@@ -478,6 +522,22 @@ int main(int argc, char **argv)
 		log_kv(LOG_ERROR, "cannot start the API", "err=%s", log_quote(err, q, sizeof(q)));
 		goto out;
 	}
+	if (api_addr) {
+		int aport = 0;
+
+		d->api_tcp = api_start_tcp(api_addr, addr_flags & ADDR_LOOPBACK, d->token,
+					   daemon_routes, daemon_nroutes, d, &aport, err, sizeof(err));
+		if (!d->api_tcp) {
+			log_kv(LOG_ERROR, "cannot start the API on TCP", "err=%s",
+			       log_quote(err, q, sizeof(q)));
+			goto out;
+		}
+		pthread_mutex_lock(&d->mu);
+		d->cfg.api_port = aport;
+		pthread_mutex_unlock(&d->mu);
+		save_run_json(d);
+		log_kv(LOG_INFO, "serving the API on TCP", "addr=%s port=%d", api_addr, aport);
+	}
 	if (d->cfg.metrics_addr[0]) {
 		int mport = 0;
 
@@ -490,8 +550,8 @@ int main(int argc, char **argv)
 		}
 		log_kv(LOG_INFO, "serving /metrics", "addr=%s port=%d", d->cfg.metrics_addr, mport);
 	}
-	log_kv(LOG_INFO, "conformd started", "run=%s pid=%d collector=127.0.0.1:%d socket=%s",
-	       d->cfg.id, (int)getpid(), port, path);
+	log_kv(LOG_INFO, "conformd started", "run=%s pid=%d collector=%s port=%d socket=%s",
+	       d->cfg.id, (int)getpid(), coll_hp.host, port, path);
 
 	if (workload_bin(bin, sizeof(bin), err, sizeof(err)) < 0) {
 		log_kv(LOG_ERROR, "no workload binary", "err=%s", log_quote(err, q, sizeof(q)));
@@ -502,7 +562,10 @@ int main(int argc, char **argv)
 	pc.workload_bin = bin;
 	pc.token = d->token;
 	pc.store = d->store;
-	str_fmt(pc.collector, sizeof(pc.collector), "127.0.0.1:%d", port);
+	/* workloads on this machine reach a wildcard collector on loopback */
+	addr_join(!strcmp(coll_hp.host, "0.0.0.0") ? "127.0.0.1" :
+		  !strcmp(coll_hp.host, "::") ? "::1" : coll_hp.host, port, pc.collector,
+		  sizeof(pc.collector));
 	if (d->pops->prepare(&pc, &d->plat, err, sizeof(err)) < 0) {
 		log_kv(LOG_ERROR, "cannot prepare the workloads", "err=%s",
 		       log_quote(err, q, sizeof(q)));
@@ -647,6 +710,8 @@ out:
 	metrics_server_stop(d->metrics);
 	d->metrics = NULL;
 	api_stop(d->api);
+	api_stop(d->api_tcp);
+	d->api_tcp = NULL;
 	d->api = NULL;
 	collector_stop(d->coll);
 	d->coll = NULL;

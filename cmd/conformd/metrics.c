@@ -122,38 +122,14 @@ struct metrics_server *metrics_server_start(struct daemon *d, const char *spec, 
 					    char *err, size_t errlen)
 {
 	struct metrics_server *m = NULL;
-	struct sockaddr_storage ss;
-	socklen_t sl;
 	char host[64];
-	int family, p, fd = -1, one = 1;
+	int family, p, fd = -1;
 
 	if (metrics_parse_addr(spec, host, sizeof(host), &family, &p, err, errlen))
 		return NULL;
-	memset(&ss, 0, sizeof(ss));
-	if (family == AF_INET) {
-		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-
-		a->sin_family = AF_INET;
-		a->sin_port = htons((uint16_t)p);
-		inet_pton(AF_INET, host, &a->sin_addr);
-		sl = sizeof(*a);
-	} else {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-
-		a->sin6_family = AF_INET6;
-		a->sin6_port = htons((uint16_t)p);
-		inet_pton(AF_INET6, host, &a->sin6_addr);
-		sl = sizeof(*a);
-	}
-	fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    bind(fd, (struct sockaddr *)&ss, sl) || listen(fd, 16) ||
-	    getsockname(fd, (struct sockaddr *)&ss, &sl)) {
-		str_fmt(err, errlen, "--metrics-addr %s: %s", spec, strerror(errno));
+	fd = addr_listen(spec, METRICS_ADDR_FLAGS, 16, port, err, errlen);
+	if (fd < 0)
 		goto fail;
-	}
-	*port = ntohs(family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
-					: ((struct sockaddr_in6 *)&ss)->sin6_port);
 	m = calloc(1, sizeof(*m));
 	if (!m) {
 		str_fmt(err, errlen, "metrics server: out of memory");
@@ -179,6 +155,12 @@ fail:
 	if (fd >= 0)
 		close(fd);
 	free(m);
+	if (err[0] && strncmp(err, "--metrics-addr", 14)) {
+		char why[512];
+
+		str_copy(why, sizeof(why), err);
+		str_fmt(err, errlen, "--metrics-addr %s", why);
+	}
 	return NULL;
 }
 

@@ -6,6 +6,7 @@
  * reached from conformd; OpenSSL, nothing shelled out.
  */
 #include "base/tlsprobe.h"
+#include "base/addr.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -149,20 +150,21 @@ static int tp_poll(int fd, short events, int64_t deadline_ms)
 static int tp_connect(const struct tlsprobe_opts *o, struct tlsprobe_result *res,
 		       int64_t deadline)
 {
-	struct sockaddr_in sa;
-	socklen_t sl = sizeof(int);
+	struct addr_hostport hp;
+	struct sockaddr_storage sa;
+	socklen_t sl = sizeof(int), salen;
+	char spec[ADDR_STR_MAX], aerr[256];
 	int fd, err = 0, one = 1;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)o->port);
-	if (inet_pton(AF_INET, o->host, &sa.sin_addr) != 1)
+	if (addr_join(o->host, o->port, spec, sizeof(spec)) < 0 ||
+	    addr_parse(spec, 0, &hp, aerr, sizeof(aerr)) < 0 ||
+	    addr_resolve(&hp, 0, 0, &sa, &salen, aerr, sizeof(aerr)) < 0)
 		return -2;
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -2;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+	if (connect(fd, (struct sockaddr *)&sa, salen) == 0)
 		return fd;
 	if (errno != EINPROGRESS) {
 		err = errno;

@@ -37,7 +37,7 @@ enum tlsprobe_status {
 const char *tlsprobe_status_str(enum tlsprobe_status s);
 
 struct tlsprobe_opts {
-	const char *host;        /* IPv4 literal, required */
+	const char *host;        /* IP literal (IPv6 without brackets) or name, required */
 	int port;
 	int timeout_ms;          /* whole probe; <= 0 means 2000 */
 	const char *client_pem;  /* combined cert+key to present, or NULL */

@@ -205,6 +205,7 @@ char *run_config_to_json(const struct run_config *c)
 	}
 	if (!cJSON_AddNumberToObject(o, "started", c->started) ||
 	    !cJSON_AddNumberToObject(o, "collector_port", c->collector_port) ||
+	    (c->api_port && !cJSON_AddNumberToObject(o, "api_port", c->api_port)) ||
 	    verdicts_to_json(c, o) ||
 	    !cJSON_AddNumberToObject(o, "retention_s", (double)c->retention_s) ||
 	    mesh_to_json(c, o))
@@ -629,6 +630,12 @@ static int get_field(const cJSON *it, struct run_config *c, double *pend, char *
 		if (get_int(it, 0, 65535, "a port number 0..65535", &v, err, errlen))
 			return -1;
 		c->collector_port = (int)v;
+		return 0;
+	}
+	if (!strcmp(k, "api_port")) {
+		if (get_int(it, 0, 65535, "a port number 0..65535", &v, err, errlen))
+			return -1;
+		c->api_port = (int)v;
 		return 0;
 	}
 	if (!strcmp(k, "checks"))

@@ -54,6 +54,7 @@ struct run_config {
 	char checks[RUN_MAX_CHECKS][32];
 	double started;               /* unix s, set by conformd when traffic starts */
 	int collector_port;           /* set by conformd (0 until bound) */
+	int api_port;                 /* conformd --api-addr: the bound TCP port; 0 = unix socket only */
 	char metrics_addr[64];        /* "127.0.0.1:PORT": /metrics on TCP too; "" = off */
 	/* verdicts over time (JSON "verdicts": fall, rise, window_objective,
 	 * incident_tolerance_ms): debounce and the run rule */

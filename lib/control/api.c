@@ -1,9 +1,12 @@
 /*
  * api.c - the control API server: libmicrohttpd on a unix socket we create,
- * bind and chmod ourselves (MHD only knows TCP ports), a route table, and the
- * generic answers (404/413/400) so handlers see only bounded, parsed input.
+ * bind and chmod ourselves (MHD only knows TCP ports), or on a TCP listener
+ * (in a cluster, behind a Service) where every route but /healthz needs the
+ * run's token; a route table, and the generic answers (401/404/413/400) so
+ * handlers see only bounded, parsed, authorised input.
  */
 #include "control/api.h"
+#include "base/addr.h"
 
 #include <errno.h>
 #include <microhttpd.h>
@@ -12,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -20,7 +24,8 @@
 struct api {
 	struct MHD_Daemon *mhd;
 	int fd;
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* "" on TCP */
+	char token[API_TOKEN_MAX];   /* "" on the unix socket: its mode 0600 guards it */
 	const struct api_route *routes;
 	size_t nroutes;
 	void *ctx;
@@ -93,9 +98,49 @@ static enum MHD_Result api_send(struct api *a, struct MHD_Connection *conn,
 		return MHD_NO;
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
 				resp->content_type ? resp->content_type : "application/json");
+	if (resp->www_auth)   /* RFC 6750 section 3 */
+		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+					"Bearer realm=\"conformd\"");
 	ret = MHD_queue_response(conn, (unsigned)resp->status, r);
 	MHD_destroy_response(r);
 	return ret;
+}
+
+/* Equal without an early exit, so timing does not reveal a matching prefix. */
+static int api_token_eq(const char *got, const char *want)
+{
+	size_t gl = strlen(got), wl = strlen(want), i;
+	unsigned char d = gl != wl;
+
+	for (i = 0; i < wl; i++)
+		d |= (unsigned char)(want[i] ^ (i < gl ? got[i] : 0));
+	return !d;
+}
+
+/*
+ * The run's token from "Authorization: Bearer TOKEN" (the scheme is
+ * case-insensitive, RFC 7235 section 2.1) or "x-conform-token: TOKEN", the
+ * header the workloads' admin hook takes. The latter survives the API
+ * server's service proxy, which drops Authorization after authenticating the
+ * caller (kubernetes/kubernetes staging/src/k8s.io/apiserver/pkg/endpoints/
+ * filters/authentication.go: req.Header.Del("Authorization")).
+ */
+static int api_authorised(const struct api *a, struct MHD_Connection *conn)
+{
+	const char *h;
+
+	if (!a->token[0])
+		return 1;
+	h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "x-conform-token");
+	if (h && api_token_eq(h, a->token))
+		return 1;
+	h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	if (h && !strncasecmp(h, "Bearer ", 7)) {
+		for (h += 7; *h == ' '; h++)
+			;
+		return api_token_eq(h, a->token);
+	}
+	return 0;
 }
 
 static void api_dispatch(struct api *a, struct MHD_Connection *conn, const char *url,
@@ -106,6 +151,12 @@ static void api_dispatch(struct api *a, struct MHD_Connection *conn, const char 
 	cJSON *json = NULL;
 	size_t i;
 
+	if (strcmp(url, "/healthz") && !api_authorised(a, conn)) {
+		api_reply_error(resp, 401, "missing or wrong token: send the run's token as "
+				"'Authorization: Bearer TOKEN' or 'x-conform-token: TOKEN'");
+		resp->www_auth = 1;
+		return;
+	}
 	if (st->toobig) {
 		api_reply_error(resp, 413, "request body larger than %d bytes", API_BODY_MAX);
 		return;
@@ -288,8 +339,27 @@ static int api_bind(const char *path, int *out, char *err, size_t errlen)
 	return 0;
 }
 
-struct api *api_start(const char *sock_path, const struct api_route *routes, size_t nroutes,
-		      void *ctx, char *err, size_t errlen)
+/* Serve routes on a->fd (taken over: closed by MHD_stop_daemon). */
+static int api_serve(struct api *a, const char *where, char *err, size_t errlen)
+{
+	a->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG,
+				  0, NULL, NULL, api_access, a,
+				  MHD_OPTION_EXTERNAL_LOGGER, api_mhd_log, NULL,
+				  MHD_OPTION_LISTEN_SOCKET, (MHD_socket)a->fd,
+				  MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
+				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+				  MHD_OPTION_NOTIFY_COMPLETED, api_completed, NULL,
+				  MHD_OPTION_END);
+	if (!a->mhd) {
+		str_fmt(err, errlen, "cannot start the HTTP server on %s", where);
+		return -1;
+	}
+	return 0;
+}
+
+static struct api *api_new(const struct api_route *routes, size_t nroutes, void *ctx,
+			   char *err, size_t errlen)
 {
 	struct api *a = calloc(1, sizeof(*a));
 
@@ -302,28 +372,59 @@ struct api *api_start(const char *sock_path, const struct api_route *routes, siz
 	a->nroutes = nroutes;
 	a->ctx = ctx;
 	atomic_init(&a->rejected, 0);
+	return a;
+}
+
+struct api *api_start(const char *sock_path, const struct api_route *routes, size_t nroutes,
+		      void *ctx, char *err, size_t errlen)
+{
+	struct api *a = api_new(routes, nroutes, ctx, err, errlen);
+
+	if (!a)
+		return NULL;
 	if (api_bind(sock_path, &a->fd, err, errlen) < 0)
 		goto fail;
 	str_copy(a->path, sizeof(a->path), sock_path);
-	a->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG,
-				  0, NULL, NULL, api_access, a,
-				  MHD_OPTION_EXTERNAL_LOGGER, api_mhd_log, NULL,
-				  MHD_OPTION_LISTEN_SOCKET, (MHD_socket)a->fd,
-				  MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
-				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
-				  MHD_OPTION_NOTIFY_COMPLETED, api_completed, NULL,
-				  MHD_OPTION_END);
-	if (!a->mhd) {
-		str_fmt(err, errlen, "cannot start the HTTP server on %s", sock_path);
+	if (api_serve(a, sock_path, err, errlen) < 0)
 		goto fail;
-	}
 	return a;
 fail:
 	if (a->fd >= 0) {
 		close(a->fd);
 		unlink(sock_path);
 	}
+	free(a);
+	return NULL;
+}
+
+struct api *api_start_tcp(const char *addr, unsigned addr_flags, const char *token,
+			  const struct api_route *routes, size_t nroutes, void *ctx, int *port,
+			  char *err, size_t errlen)
+{
+	struct api *a;
+	char why[512];
+
+	if (!token || !*token || strlen(token) >= sizeof(a->token)) {
+		str_fmt(err, errlen, "the API on TCP needs the run's token (1..%zu bytes)",
+			sizeof(a->token) - 1);
+		return NULL;
+	}
+	a = api_new(routes, nroutes, ctx, err, errlen);
+	if (!a)
+		return NULL;
+	str_copy(a->token, sizeof(a->token), token);
+	a->fd = addr_listen(addr, addr_flags | ADDR_PORT_ZERO, 64, port, why, sizeof(why));
+	if (a->fd < 0) {
+		str_fmt(err, errlen, "--api-addr %s", why);
+		goto fail;
+	}
+	if (api_serve(a, addr, err, errlen) < 0)
+		goto fail;
+	return a;
+fail:
+	if (a->fd >= 0)
+		close(a->fd);
+	explicit_bzero(a->token, sizeof(a->token));
 	free(a);
 	return NULL;
 }
@@ -336,6 +437,8 @@ void api_stop(struct api *a)
 		MHD_stop_daemon(a->mhd); /* closes the listen socket it was given */
 	else if (a->fd >= 0)
 		close(a->fd);
-	unlink(a->path);
+	if (a->path[0])
+		unlink(a->path);
+	explicit_bzero(a->token, sizeof(a->token));
 	free(a);
 }

@@ -21,6 +21,7 @@
 #define API_BODY_MAX (64 * 1024)   /* request bodies above this get 413 */
 #define API_RESP_MAX (8 << 20)     /* cap of a response body */
 #define API_DRAIN_MAX (1 << 20)    /* oversize bodies up to this are read and dropped */
+#define API_TOKEN_MAX 128          /* the run's token, NUL included */
 
 struct api;
 struct MHD_Connection;
@@ -38,6 +39,7 @@ struct api_response {
 	int status;                  /* HTTP status, default 200 */
 	const char *content_type;    /* static string, default "application/json" */
 	struct dynbuf body;          /* capped at API_RESP_MAX; freed by the server */
+	int www_auth;                /* private: 401 for a missing token */
 };
 
 /*
@@ -66,7 +68,18 @@ struct api_route {
  */
 struct api *api_start(const char *sock_path, const struct api_route *routes, size_t nroutes,
 		      void *ctx, char *err, size_t errlen);
-/* Stop serving, close and unlink the socket, free. NULL is fine. */
+/*
+ * The same API on TCP (in a cluster: behind conformd's Service). addr is
+ * "HOST:PORT" (lib/base/addr.h; port 0 = any, *port gets the bound one);
+ * addr_flags adds e.g. ADDR_LOOPBACK where only loopback may listen. token
+ * (copied, required) must come with every request but GET /healthz, as
+ * "Authorization: Bearer TOKEN" or "x-conform-token: TOKEN"; else 401.
+ * Returns NULL and writes err on failure (bad address, port in use).
+ */
+struct api *api_start_tcp(const char *addr, unsigned addr_flags, const char *token,
+			  const struct api_route *routes, size_t nroutes, void *ctx, int *port,
+			  char *err, size_t errlen);
+/* Stop serving, close (and unlink) the socket, free. NULL is fine. */
 void api_stop(struct api *a);
 
 /* Requests answered with a 4xx status so far (unknown route, too big, bad JSON, ...). */

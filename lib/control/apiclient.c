@@ -1,5 +1,6 @@
 /*
- * apiclient.c - libcurl over conformd's unix socket. The CLI is short-lived
+ * apiclient.c - libcurl to conformd's API, over its unix socket or over HTTP
+ * with the run's token. The CLI is short-lived
  * and makes a handful of requests, so each request uses its own easy handle;
  * the response lands in a capped dynbuf so a confused peer cannot exhaust us.
  */
@@ -44,12 +45,70 @@ static int curl_ready(void)
 	return ok;
 }
 
+int api_endpoint_unix(struct api_endpoint *ep, const char *path, char *err, size_t errlen)
+{
+	memset(ep, 0, sizeof(*ep));
+	ep->kind = API_EP_UNIX;
+	if (!path || !*path || str_copy(ep->sock, sizeof(ep->sock), path) < 0) {
+		snprintf(err, errlen, "socket path empty or longer than %zu bytes",
+			 sizeof(ep->sock) - 1);
+		return -1;
+	}
+	return 0;
+}
+
+int api_endpoint_http(struct api_endpoint *ep, const char *base_url, const char *token,
+		      char *err, size_t errlen)
+{
+	size_t n;
+
+	memset(ep, 0, sizeof(*ep));
+	ep->kind = API_EP_HTTP;
+	if (!base_url || (strncmp(base_url, "http://", 7) && strncmp(base_url, "https://", 8))) {
+		snprintf(err, errlen, "API URL '%.200s': give http://HOST:PORT or https://..., "
+			 "e.g. http://127.0.0.1:8080", base_url ? base_url : "");
+		return -1;
+	}
+	if (strpbrk(base_url, " \t\r\n?#") || str_copy(ep->base, sizeof(ep->base), base_url) < 0) {
+		snprintf(err, errlen, "API URL '%.200s': has spaces, a query or a fragment, or "
+			 "is longer than %zu bytes", base_url, sizeof(ep->base) - 1);
+		return -1;
+	}
+	n = strlen(ep->base);
+	while (n > 8 && ep->base[n - 1] == '/')
+		ep->base[--n] = '\0';
+	if (!token || !*token || strpbrk(token, "\r\n") ||
+	    str_copy(ep->token, sizeof(ep->token), token) < 0) {
+		snprintf(err, errlen, "the API over HTTP needs the run's token (one line, at "
+			 "most %zu bytes)", sizeof(ep->token) - 1);
+		return -1;
+	}
+	return 0;
+}
+
+const char *api_endpoint_name(const struct api_endpoint *ep)
+{
+	return ep->kind == API_EP_UNIX ? ep->sock : ep->base;
+}
+
 int api_request(const char *sock_path, const char *method, const char *path, const char *body,
 		long timeout_ms, struct api_response *resp, char *err, size_t errlen)
 {
+	struct api_endpoint ep;
+
+	memset(resp, 0, sizeof(*resp));
+	if (api_endpoint_unix(&ep, sock_path, err, errlen) < 0)
+		return -1;
+	return api_call(&ep, method, path, body, timeout_ms, resp, err, errlen);
+}
+
+int api_call(const struct api_endpoint *ep, const char *method, const char *path,
+	     const char *body, long timeout_ms, struct api_response *resp, char *err,
+	     size_t errlen)
+{
 	struct sink s = { DYNBUF_INIT(API_RESPONSE_MAX), 0 };
 	char errbuf[CURL_ERROR_SIZE] = "";
-	char url[1024];
+	char url[1200], tokhdr[160];
 	struct curl_slist *hdrs = NULL;
 	struct stat st;
 	CURL *c = NULL;
@@ -59,15 +118,22 @@ int api_request(const char *sock_path, const char *method, const char *path, con
 	memset(resp, 0, sizeof(*resp));
 	if (timeout_ms <= 0)
 		timeout_ms = API_TIMEOUT_MS;
-	if (stat(sock_path, &st)) {
-		snprintf(err, errlen, "%s: %s", sock_path, strerror(errno));
+	if (ep->kind == API_EP_UNIX) {
+		if (stat(ep->sock, &st)) {
+			snprintf(err, errlen, "%s: %s", ep->sock, strerror(errno));
+			goto out;
+		}
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(err, errlen, "%s: not a socket", ep->sock);
+			goto out;
+		}
+	} else if (ep->kind != API_EP_HTTP) {
+		snprintf(err, errlen, "no API endpoint");
 		goto out;
 	}
-	if (!S_ISSOCK(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a socket", sock_path);
-		goto out;
-	}
-	if (path[0] != '/' || str_fmt(url, sizeof(url), "http://conformd%s", path)) {
+	if (path[0] != '/' ||
+	    str_fmt(url, sizeof(url), "%s%s", ep->kind == API_EP_UNIX ? "http://conformd" : ep->base,
+		    path)) {
 		snprintf(err, errlen, "bad request path");
 		goto out;
 	}
@@ -75,7 +141,8 @@ int api_request(const char *sock_path, const char *method, const char *path, con
 		snprintf(err, errlen, "cannot initialise libcurl");
 		goto out;
 	}
-	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, sock_path);
+	if (ep->kind == API_EP_UNIX)
+		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, ep->sock);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
@@ -83,9 +150,18 @@ int api_request(const char *sock_path, const char *method, const char *path, con
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, api_write);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, ep->kind == API_EP_UNIX ? "http" : "http,https");
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	hdrs = curl_slist_append(hdrs, "Accept: application/json");
+	if (ep->kind == API_EP_HTTP) {
+		/* x-conform-token, not Authorization: the API server's service
+		 * proxy keeps the Authorization header for itself (api.c) */
+		if (str_fmt(tokhdr, sizeof(tokhdr), "x-conform-token: %s", ep->token)) {
+			snprintf(err, errlen, "token too long");
+			goto out;
+		}
+		hdrs = curl_slist_append(hdrs, tokhdr);
+	}
 	if (!strcmp(method, "POST")) {
 		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
 		/* no "Expect: 100-continue" round trip for small bodies */
@@ -117,6 +193,7 @@ int api_request(const char *sock_path, const char *method, const char *path, con
 	}
 	ret = 0;
 out:
+	explicit_bzero(tokhdr, sizeof(tokhdr));
 	curl_slist_free_all(hdrs);
 	if (c)
 		curl_easy_cleanup(c);

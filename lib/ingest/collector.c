@@ -7,6 +7,7 @@
  * the collector buffer without bound.
  */
 #include "ingest/collector.h"
+#include "base/addr.h"
 
 #include <grpc/byte_buffer_reader.h>
 #include <grpc/grpc.h>
@@ -604,10 +605,17 @@ struct collector *collector_start(const char *addr, const char *token,
 	grpc_arg args[2];
 	grpc_channel_args ca;
 	grpc_server_credentials *creds;
+	struct addr_hostport hp;
+	char why[256];
 	int p;
 
 	if (!addr || !token || !commit) {
 		str_copy(err, errlen, "collector: missing address, token or commit callback");
+		return NULL;
+	}
+	/* gRPC resolves the same forms; checking first gives a message that says why */
+	if (addr_parse(addr, ADDR_PORT_ZERO, &hp, why, sizeof(why)) < 0) {
+		str_fmt(err, errlen, "collector: %s", why);
 		return NULL;
 	}
 	c = calloc(1, sizeof(*c));
@@ -641,7 +649,8 @@ struct collector *collector_start(const char *addr, const char *token,
 	p = grpc_server_add_http2_port(c->server, addr, creds);
 	grpc_server_credentials_release(creds);
 	if (p <= 0) {
-		str_fmt(err, errlen, "collector: cannot bind %s", addr);
+		str_fmt(err, errlen, "collector: cannot bind %s (port in use, or no interface "
+			"of this machine has that address)", addr);
 		grpc_server_destroy(c->server);
 		c->server = NULL;
 		grpc_completion_queue_shutdown(c->cq);

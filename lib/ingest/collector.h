@@ -43,7 +43,7 @@ struct collector_stats {
 };
 
 /*
- * Start serving on addr ("127.0.0.1:0" or "127.0.0.1:PORT"). token is the
+ * Start serving on addr ("HOST:PORT", lib/base/addr.h; port 0 = any). token is the
  * per-run secret every batch must carry (copied). On success *port is the
  * bound port. Calls grpc_init(). Returns NULL and writes err on failure.
  */

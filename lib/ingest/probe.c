@@ -5,6 +5,7 @@
  * sidecars present stay valid (identity.expiry).
  */
 #include "ingest/probe.h"
+#include "base/addr.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -50,19 +51,6 @@ static struct agg_row *row_new(struct agg_row *rows, size_t *n, const char *chec
 	hist_init(&r->h);
 	hist_add(&r->h, took_us > 0 ? (uint64_t)took_us : 0);
 	return r;
-}
-
-static int split_addr(const char *addr, char *ip, size_t iplen, int *port)
-{
-	const char *colon = strrchr(addr, ':');
-	int64_t p;
-
-	if (!colon || (size_t)(colon - addr) >= iplen || parse_i64(colon + 1, 1, 65535, &p) < 0)
-		return -1;
-	memcpy(ip, addr, (size_t)(colon - addr));
-	ip[colon - addr] = '\0';
-	*port = (int)p;
-	return 0;
 }
 
 /* Outcome of one refusal probe: ok when refused, http_other when accepted. */
@@ -120,14 +108,15 @@ static void probe_round(struct prober *p)
 		const struct mesh_probe_target *t = &info.t[i];
 		struct tlsprobe_opts o;
 		struct tlsprobe_result r;
-		char ip[64], backend[32];
-		int port, code;
+		struct addr_hostport hp;
+		char aerr[256], backend[32];
+		int code;
 		int64_t t0;
 
-		if (t->inbound[0] && split_addr(t->inbound, ip, sizeof(ip), &port) == 0) {
+		if (t->inbound[0] && addr_parse(t->inbound, 0, &hp, aerr, sizeof(aerr)) == 0) {
 			memset(&o, 0, sizeof(o));
-			o.host = ip;
-			o.port = port;
+			o.host = hp.host;
+			o.port = hp.port;
 			o.timeout_ms = PROBE_TIMEOUT_MS;
 			o.alpn = "h2,http/1.1";
 			if (p->cfg.mtls) {

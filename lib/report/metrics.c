@@ -188,67 +188,19 @@ int metrics_render(const struct report *r, double now, struct dynbuf *b)
 int metrics_parse_addr(const char *s, char *addr, size_t addrlen, int *family_out, int *port,
 		       char *err, size_t errlen)
 {
-	char host[64];
-	const char *colon, *h = s;
-	size_t hl;
-	int64_t p;
-	struct in_addr a4;
-	struct in6_addr a6;
+	struct addr_hostport hp;
+	char why[512];
 
-	if (!s || !*s) {
-		str_fmt(err, errlen, "--metrics-addr: empty; give 127.0.0.1:PORT");
+	if (addr_parse(s, METRICS_ADDR_FLAGS, &hp, why, sizeof(why)) < 0) {
+		str_fmt(err, errlen, "--metrics-addr %s%s", why,
+			strstr(why, "only loopback") ? ": /metrics is not authenticated" : "");
 		return -1;
 	}
-	colon = strrchr(s, ':');
-	if (!colon || colon == s) {
-		str_fmt(err, errlen, "--metrics-addr '%.64s': give ADDRESS:PORT, e.g. "
-			"127.0.0.1:9464", s);
-		return -1;
-	}
-	hl = (size_t)(colon - s);
-	if (*s == '[') {
-		if (hl < 3 || s[hl - 1] != ']') {
-			str_fmt(err, errlen, "--metrics-addr '%.64s': unbalanced [ ]", s);
-			return -1;
-		}
-		h = s + 1;
-		hl -= 2;
-	}
-	if (hl >= sizeof(host)) {
+	if (str_copy(addr, addrlen, hp.host)) {
 		str_fmt(err, errlen, "--metrics-addr: address too long");
 		return -1;
 	}
-	memcpy(host, h, hl);
-	host[hl] = '\0';
-	if (parse_i64(colon + 1, 0, 65535, &p)) {
-		str_fmt(err, errlen, "--metrics-addr '%.64s': port must be 0..65535", s);
-		return -1;
-	}
-	if (inet_pton(AF_INET, host, &a4) == 1) {
-		if ((ntohl(a4.s_addr) >> 24) != 127) {
-			str_fmt(err, errlen, "--metrics-addr %s: only loopback addresses "
-				"(127.0.0.0/8, [::1]) are allowed: /metrics is not authenticated",
-				host);
-			return -1;
-		}
-		*family_out = AF_INET;
-	} else if (*s == '[' && inet_pton(AF_INET6, host, &a6) == 1) {
-		if (!IN6_IS_ADDR_LOOPBACK(&a6)) {
-			str_fmt(err, errlen, "--metrics-addr [%s]: only loopback addresses "
-				"(127.0.0.0/8, [::1]) are allowed: /metrics is not authenticated",
-				host);
-			return -1;
-		}
-		*family_out = AF_INET6;
-	} else {
-		str_fmt(err, errlen, "--metrics-addr '%.64s': not a numeric IP address "
-			"(names are not resolved); give e.g. 127.0.0.1:9464", s);
-		return -1;
-	}
-	if (str_copy(addr, addrlen, host)) {
-		str_fmt(err, errlen, "--metrics-addr: address too long");
-		return -1;
-	}
-	*port = (int)p;
+	*family_out = hp.family;
+	*port = hp.port;
 	return 0;
 }

@@ -20,6 +20,8 @@
 #ifndef CONFORM_METRICS_H
 #define CONFORM_METRICS_H
 
+#include "base/addr.h"
+
 #include <stddef.h>
 
 #include "report/report.h"
@@ -39,6 +41,7 @@ int metrics_render(const struct report *r, double now, struct dynbuf *b);
  * accepted: the metrics are not authenticated. 0, or -1 with a message in err.
  * addr gets the address text without brackets; family AF_INET or AF_INET6.
  */
+#define METRICS_ADDR_FLAGS (ADDR_PORT_ZERO | ADDR_NUMERIC | ADDR_LOOPBACK) /* lib/base/addr.h */
 int metrics_parse_addr(const char *s, char *addr, size_t addrlen, int *family, int *port,
 		       char *err, size_t errlen);
 

@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "base/addr.h"
 #include "base/util.h"
 
 #define TAP_REQ_FIELDS 19
@@ -240,31 +241,25 @@ bad:
 
 int tap_listen(const char *addr, int *port)
 {
-	struct sockaddr_in sa;
-	socklen_t sl = sizeof(sa);
-	char host[64];
-	const char *colon;
-	int64_t p;
+	struct addr_hostport hp;
+	struct sockaddr_storage sa;
+	socklen_t sl, salen;
+	char err[256];
 	int fd, size = TAP_RCVBUF;
 
-	colon = addr ? strrchr(addr, ':') : NULL;
-	if (!colon || (size_t)(colon - addr) >= sizeof(host) ||
-	    parse_i64(colon + 1, 0, 65535, &p))
+	if (!addr || addr_parse(addr, ADDR_PORT_ZERO | ADDR_NUMERIC, &hp, err, sizeof(err)) ||
+	    addr_resolve(&hp, ADDR_NUMERIC, 1, &sa, &salen, err, sizeof(err))) {
+		errno = EINVAL;
 		return -1;
-	memcpy(host, addr, (size_t)(colon - addr));
-	host[colon - addr] = '\0';
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)p);
-	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
-		return -1;
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	}
+	sl = sizeof(sa);
+	fd = socket(sa.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
 	/* bursts of lines must not be dropped by a small default buffer */
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)))
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	if (bind(fd, (struct sockaddr *)&sa, salen) ||
 	    getsockname(fd, (struct sockaddr *)&sa, &sl)) {
 		int saved = errno;
 
@@ -273,7 +268,7 @@ int tap_listen(const char *addr, int *port)
 		return -1;
 	}
 	if (port)
-		*port = ntohs(sa.sin_port);
+		*port = addr_bound_port(fd);
 	return fd;
 }
 

@@ -7,6 +7,7 @@
 #include "mesh/haproxy/tapsrv.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "base/addr.h"
 #include "base/util.h"
 
 #define TS_MAX_CONNS 16          /* one per sidecar, plus restarts overlapping */
@@ -147,49 +149,11 @@ void tapsrv_stats(struct tapsrv *s, struct tap_stats *out)
 	pthread_mutex_unlock(&s->mu);
 }
 
-/* A listening TCP socket on "IP:PORT" (port 0 = any); fd and the port, or -1. */
-static int ts_listen(const char *addr, int *port)
-{
-	const char *colon = strrchr(addr, ':');
-	struct sockaddr_in sa;
-	socklen_t sl = sizeof(sa);
-	char ip[INET_ADDRSTRLEN];
-	int64_t p;
-	int fd, one = 1;
-
-	if (!colon || (size_t)(colon - addr) >= sizeof(ip) || parse_i64(colon + 1, 0, 65535, &p)) {
-		errno = EINVAL;
-		return -1;
-	}
-	memcpy(ip, addr, (size_t)(colon - addr));
-	ip[colon - addr] = '\0';
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)p);
-	if (inet_pton(AF_INET, ip, &sa.sin_addr) != 1) {
-		errno = EINVAL;
-		return -1;
-	}
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 64) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&sa, &sl) < 0) {
-		int e = errno;
-
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	*port = ntohs(sa.sin_port);
-	return fd;
-}
-
 struct tapsrv *tapsrv_open(const char *listen, char *addr, size_t addrlen, char *err,
 			   size_t errlen)
 {
 	struct tapsrv *s = calloc(1, sizeof(*s));
+	char aerr[256];
 	int port = 0;
 
 	if (!s) {
@@ -198,9 +162,14 @@ struct tapsrv *tapsrv_open(const char *listen, char *addr, size_t addrlen, char 
 	}
 	for (int k = 0; k < TS_MAX_CONNS; k++)
 		s->conns[k].fd = -1;
-	s->fd = ts_listen(listen, &port);
-	if (s->fd < 0) {
-		str_fmt(err, errlen, "tap receiver on %s: %s", listen, strerror(errno));
+	/* HAProxy's ring server line takes an IP literal, not a name */
+	s->fd = addr_listen(listen, ADDR_PORT_ZERO | ADDR_NUMERIC, 64, &port, aerr, sizeof(aerr));
+	if (s->fd < 0 || fcntl(s->fd, F_SETFL, fcntl(s->fd, F_GETFL) | O_NONBLOCK) < 0) {
+		if (s->fd >= 0) {
+			str_fmt(aerr, sizeof(aerr), "%s", strerror(errno));
+			close(s->fd);
+		}
+		str_fmt(err, errlen, "tap receiver on %s: %s", listen, aerr);
 		free(s);
 		return NULL;
 	}
