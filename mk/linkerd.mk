@@ -23,6 +23,9 @@ $(FUZZ)/obj/gen/linkerd/tap.pb-c.o: $(LINKERD_PROTO_C)
 	$(call say,FUZZCC,$@)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -w -c -o $@ $<
 
 $(filter-out %.pb-c.o,$(LINKERD_OBJS) $(LINKERD_FUZZ_OBJS)): | $(LINKERD_PROTO_H)
+# the API server double answers the tap API and the adapter's test encodes
+# tap streams: both include the generated header
+$(OBJ)/test/tools/kubedouble.o $(OBJ)/test/unit/test_linkerd.o: | $(LINKERD_PROTO_H)
 $(LIBA): $(LINKERD_OBJS)
 $(FUZZ_LIBA): $(LINKERD_FUZZ_OBJS)
 # ---- end linkerd ----

@@ -238,7 +238,7 @@ static size_t ts_write(char *p, size_t s, size_t n, void *ud)
 		dynbuf_add(&t->errbody, p, s * n);   /* capped: the rest is dropped */
 		return s * n;
 	}
-	if (t->on_bytes(p, s * n, t->arg)) {
+	if (t->on_bytes && t->on_bytes(p, s * n, t->arg)) {
 		t->stopped = 1;
 		return 0;
 	}

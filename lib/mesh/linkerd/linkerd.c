@@ -841,8 +841,6 @@ static int tap_event(const struct l5d_tap_event *ev, void *arg)
 	atomic_fetch_add(&m->parsed, 1);
 	memset(&line, 0, sizeof(line));
 	if (l5d_tap_corr_add(&t->corr, ev, wall_s(), &line) == 1) {
-		line.dir = ev->dir == L5D_TAP_INBOUND ? MESH_TAP_IN :
-			   ev->dir == L5D_TAP_OUTBOUND ? MESH_TAP_OUT : MESH_TAP_UNKNOWN;
 		if (m->cb)
 			m->cb(&line, m->cb_ctx);
 		m->delivered++;
