@@ -94,6 +94,43 @@ void mesh_linkerd_use_cluster(const struct kube_config *c, const char *cns, cons
 	str_copy(viz_ns, sizeof(viz_ns), vns && *vns ? vns : "linkerd-viz");
 }
 
+/* ---- what each check rests on here ---- */
+
+static const struct {
+	const char *id, *evidence;
+} evidence[] = {
+	{ "http.basic", "client outcomes through the Service; response_total by "
+	  "classification on the inbound proxies" },
+	{ "grpc.basic", "client outcomes through the Service; response_total by "
+	  "classification and grpc_status" },
+	{ "grpc.stream", "the client's stream echoes and reconnects (the proxies' view is "
+	  "per request, not per stream)" },
+	{ "mtls.identity", "l5d-client-id as the servers saw it; tls=\"true\" and client_id "
+	  "counted by the inbound proxies; the two must agree" },
+	{ "mtls.enforced", "plaintext probes from conformd (unmeshed) to each server pod's "
+	  "app port: 403 or refused per the Server's accessPolicy" },
+	{ "retry.http", "attempt numbers the server saw; outbound_http_route_retry_*_total "
+	  "on the client's proxy (2.16+)" },
+	{ "split.weights", "backend versions in the answers; "
+	  "outbound_http_route_backend_requests_total by backend_name" },
+	{ "split.shift", "backend versions after the HTTPRoute weight patch; the same "
+	  "backend counters" },
+	{ "tap.live", "the suite's request ids in the viz tap API stream (sampled: "
+	  "method, path, status, identity and delay over a sample)" },
+	{ "timeout.http", "504 from the client's proxy within timeout.linkerd.io/request + "
+	  "slack; route request statuses with error REQUEST_TIMEOUT" },
+	{ "identity.expiry", "(control_)identity_cert_expiration_timestamp_seconds "
+	  "of each proxy, read through the pod proxy" },
+};
+
+const char *mesh_linkerd_evidence(const char *check_id)
+{
+	for (size_t i = 0; check_id && i < sizeof(evidence) / sizeof(evidence[0]); i++)
+		if (!strcmp(evidence[i].id, check_id))
+			return evidence[i].evidence;
+	return NULL;
+}
+
 /* ---- small helpers ---- */
 
 static int kerr(char *err, size_t errlen, int rc, const char *what, const struct kube_error *e)
