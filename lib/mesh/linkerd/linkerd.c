@@ -892,6 +892,8 @@ static int tap_bytes(const void *p, size_t n, void *arg)
 				 sizeof(t->m->tap_err));
 
 	if (rc < 0) {
+		/* a frame arrived and was not understood */
+		atomic_fetch_add(&t->m->received, 1);
 		atomic_fetch_add(&t->m->rejected, 1);
 		return 1;   /* a framing error: this stream cannot go on */
 	}
