@@ -486,6 +486,7 @@ TEST(tap_through_the_api)
 		"\"v1\"}},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"x\"}]}}}}"), 0);
 	ASSERT_EQ(prepare(&m, err, sizeof(err)), 0);
 	ASSERT_EQ(mesh_linkerd.tap_open(m, err, sizeof(err)), 0);
+	ASSERT_STR_EQ(mesh_linkerd_tap_error(m), "");
 	memset(&g, 0, sizeof(g));
 	for (end = mono_ms() + 5000; g.n < 3 && mono_ms() < end;)
 		if (mesh_linkerd.tap_read(m, 300, on_line, &g) < 0)
@@ -511,8 +512,11 @@ TEST(tap_through_the_api)
 	rc = 0;
 	for (end = mono_ms() + 4000; rc >= 0 && mono_ms() < end;)
 		rc = mesh_linkerd.tap_read(m, 300, on_line, &g);
-	ASSERT_EQ(rc, -EIO);
 	ASSERT_EQ(ctl("deny-reset", NULL, 0), 200);
+	ASSERT_EQ(rc, -EIO);
+	ASSERT_CONTAINS(mesh_linkerd_tap_error(m), "HTTP 403");
+	ASSERT_CONTAINS(mesh_linkerd_tap_error(m), "cannot watch resource \"deployments/tap\"");
+	ASSERT_CONTAINS(mesh_linkerd_tap_error(m), "rbac.yaml");
 	mesh_linkerd.release(m);
 }
 

@@ -101,7 +101,7 @@ int l5d_wire_get(const struct kube_config *kc, const char *path, size_t cap, cha
 {
 	struct sink k = { DYNBUF_INIT(cap), 0 };
 	struct curl_slist *h = NULL;
-	char url[2048], line[256];
+	char url[2048], line[512];
 	long code = 0;
 	CURLcode cc;
 	CURL *c;
@@ -130,7 +130,13 @@ int l5d_wire_get(const struct kube_config *kc, const char *path, size_t cap, cha
 		str_fmt(err, errlen, "GET %s: no answer from the API server (%s)", path,
 			curl_easy_strerror(cc));
 	} else if (code != 200) {
-		first_line(k.b.buf, line, sizeof(line));
+		struct kube_error e;
+
+		kube_error_from_answer(&e, code, k.b.buf, "GET", path);
+		if (e.message[0])
+			str_copy(line, sizeof(line), e.message);
+		else
+			first_line(k.b.buf, line, sizeof(line));
 		str_fmt(err, errlen, "GET %s: HTTP %ld: %s", path, code, line);
 	} else {
 		*out = dynbuf_detach(&k.b, len);
@@ -312,8 +318,16 @@ static int ts_verdict(struct l5d_tapstream *t, CURLcode cc, char *err, size_t er
 		return -EIO;
 	}
 	if (code && code != 200) {
+		struct kube_error e;
+
+		/* a Status from the API server (RBAC), JSON from the tap server's
+		 * own authorization, or plain text from the aggregator (503) */
 		dynbuf_adds(&t->errbody, "");
-		first_line(t->errbody.buf, line, sizeof(line));
+		kube_error_from_answer(&e, code, t->errbody.buf, "POST", t->path);
+		if (e.message[0])
+			str_copy(line, sizeof(line), e.message);
+		else
+			first_line(t->errbody.buf, line, sizeof(line));
 		str_fmt(err, errlen, "tap %s: HTTP %ld: %s%s", t->path, code, line,
 			code == 403 ? " (conformd needs watch on deployments/tap in API group "
 			"tap.linkerd.io: manifests/kubernetes/linkerd/rbac.yaml)" :

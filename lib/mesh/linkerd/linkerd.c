@@ -81,7 +81,7 @@ struct mesh {
 	mesh_tap_cb cb;
 	void *cb_ctx;
 	int delivered;
-	char tap_err[512];
+	char tap_err[1024];
 	atomic_uint_least64_t received, parsed, rejected;
 };
 
@@ -984,6 +984,11 @@ static int l5d_tap_read(struct mesh *m, int timeout_ms, mesh_tap_cb cb, void *ct
 	if (!m->delivered && broke)
 		return -EIO;
 	return m->delivered;
+}
+
+const char *mesh_linkerd_tap_error(struct mesh *m)
+{
+	return m->tap_err;
 }
 
 static void l5d_tap_stats(struct mesh *m, struct mesh_tap_stats *out)

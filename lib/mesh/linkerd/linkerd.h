@@ -29,6 +29,10 @@ extern const struct mesh_ops mesh_linkerd;
 void mesh_linkerd_use_cluster(const struct kube_config *c, const char *control_ns,
 			      const char *viz_ns);
 
+/* Why the tap feed last broke ("" when it never did), for the run's events:
+ * tap_read has no room for a message. The string lives as long as m. */
+const char *mesh_linkerd_tap_error(struct mesh *m);
+
 /* Why Linkerd cannot be made to do fault kind k ("" when it can). */
 const char *mesh_linkerd_fault_refusal(enum fault_kind k);
 
