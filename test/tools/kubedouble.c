@@ -26,6 +26,7 @@
 #include <microhttpd.h>
 
 #include "base/util.h"
+#include "linkerd/tap.pb-c.h"
 
 #define BODY_MAX (4u << 20)
 #define HISTORY_MAX 4096
@@ -52,6 +53,9 @@ static const struct res resources[] = {
 	{ "rbac.authorization.k8s.io", "v1", "roles", "Role", "role", NULL, 1, 0 },
 	{ "rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", "rolebinding", NULL, 1, 0 },
 	{ "gateway.networking.k8s.io", "v1", "httproutes", "HTTPRoute", "httproute", NULL, 1, 1 },
+	/* served next to v1 by the Gateway API CRDs; what Linkerd 2.16/2.17 read */
+	{ "gateway.networking.k8s.io", "v1beta1", "httproutes", "HTTPRoute", "httproute", NULL, 1,
+		1 },
 	{ "policy.linkerd.io", "v1beta3", "servers", "Server", "server", "srv", 1, 1 },
 	{ "policy.linkerd.io", "v1beta3", "httproutes", "HTTPRoute", "httproute", NULL, 1, 1 },
 	{ "policy.linkerd.io", "v1alpha1", "authorizationpolicies", "AuthorizationPolicy",
@@ -67,6 +71,7 @@ struct obj {
 	char name[254];
 	cJSON *o;
 	char *log;         /* pods: what the log endpoint serves */
+	char *metrics;     /* pods: what :4191/proxy/metrics serves (a Linkerd proxy) */
 };
 
 struct hist {
@@ -100,6 +105,9 @@ static int expire_http;                 /* 1: an expired watch gets a plain 410 
 static int quit;                        /* under mu */
 static unsigned long n_requests, n_lists, n_watches;
 static int port;
+static char hidden_gv[128];             /* a group/version discovery leaves out */
+static unsigned char *tap_stream;       /* what the tap API answers (framed TapEvents) */
+static size_t tap_len;
 
 /* ---- small helpers ---- */
 
@@ -259,6 +267,7 @@ static void obj_remove(struct obj *x)
 {
 	cJSON_Delete(x->o);
 	free(x->log);
+	free(x->metrics);
 	*x = objs[--nobjs];
 }
 
@@ -268,6 +277,8 @@ struct reply {
 	unsigned code;
 	const char *ctype;
 	char *body;        /* malloc'd */
+	size_t len;        /* of a binary body; 0: strlen(body) */
+	const char *l5d_error;  /* the tap server's linkerd-error header, or NULL */
 };
 
 static void reply_json(struct reply *rp, unsigned code, const cJSON *j)
@@ -1387,6 +1398,8 @@ static cJSON *group_of(const char *group)
 		if (!r->group[0] || strcmp(r->group, group))
 			continue;
 		str_fmt(gv, sizeof(gv), "%s/%s", r->group, r->version);
+		if (!strcmp(gv, hidden_gv))
+			continue;
 		if (!g) {
 			g = cJSON_CreateObject();
 			cJSON_AddStringToObject(g, "name", group);
@@ -1540,7 +1553,7 @@ static void add_event(struct obj *pod, const char *reason, const char *message,
 	fake.r = res_find("", "v1", "events");
 	str_copy(fake.ns, sizeof(fake.ns), pod->ns);
 	{
-		struct reply rp = { 0, NULL, NULL };
+		struct reply rp = { 0, NULL, NULL, 0, NULL };
 
 		do_insert(&fake, e, &rp);
 		free(rp.body);
@@ -1625,6 +1638,15 @@ static void control(struct req *q, struct reply *rp)
 		}
 	} else if (!strcmp(what, "deny-reset")) {
 		ndenies = 0;
+	} else if (!strcmp(what, "hide-group-version")) {
+		str_copy(hidden_gv, sizeof(hidden_gv), arg(q, "gv") ? arg(q, "gv") : "");
+	} else if (!strcmp(what, "tap-stream")) {
+		/* the body (binary: framed TapEvents) is what the tap API answers */
+		free(tap_stream);
+		tap_len = q->body.len;
+		tap_stream = malloc(tap_len ? tap_len : 1);
+		if (tap_stream && tap_len)
+			memcpy(tap_stream, q->body.buf, tap_len);
 	} else if (!x) {
 		rp->code = 404;
 	} else if (!strcmp(what, "delete-pod")) {
@@ -1646,6 +1668,9 @@ static void control(struct req *q, struct reply *rp)
 			x->log = dynbuf_detach(&lb, NULL);
 		}
 		dynbuf_release(&lb);
+	} else if (!strcmp(what, "metrics")) {
+		free(x->metrics);
+		x->metrics = strdup(q->body.buf ? q->body.buf : "");
 	} else if (!strcmp(what, "restart")) {
 		/* the kubelet restarted a container: restartCount + 1, lastState.terminated */
 		cJSON *cs = container_status(x->o, arg(q, "container")), *ls, *t;
@@ -1719,6 +1744,133 @@ static void control(struct req *q, struct reply *rp)
 		rp->body = strdup(rp->code == 200 ? "{}" : "{\"error\":\"bad control request\"}");
 }
 
+/* ---- Linkerd: the viz tap API and a proxy's metrics through the pod proxy ---- */
+
+/* the tap server's error: header linkerd-error and a framed viz.ApiError,
+ * status 200 (L2 pkg/protohttp/protohttp.go WriteErrorToHTTPResponse) */
+static void tap_error(struct reply *rp, const char *status_text, const char *msg)
+{
+	L5dtap__ApiError e = L5DTAP__API_ERROR__INIT;
+	size_t n;
+
+	e.error = (char *)msg;
+	n = l5dtap__api_error__get_packed_size(&e);
+	rp->body = malloc(n + 4);
+	if (!rp->body)
+		return;
+	rp->body[0] = (char)(n & 0xff);
+	rp->body[1] = (char)((n >> 8) & 0xff);
+	rp->body[2] = (char)((n >> 16) & 0xff);
+	rp->body[3] = (char)((n >> 24) & 0xff);
+	l5dtap__api_error__pack(&e, (uint8_t *)rp->body + 4);
+	rp->len = n + 4;
+	rp->code = 200;
+	rp->ctype = "application/octet-stream";
+	rp->l5d_error = status_text;
+}
+
+/*
+ * POST /apis/tap.linkerd.io/v1alpha1/watch/namespaces/NS/deployments/NAME/tap
+ * (L2 viz/tap/api/handlers.go): RBAC watch on deployments/tap, a body that
+ * is a TapByResourceRequest naming what the URL names, a top-level all{}
+ * match (grpc_server.go), a deployment that exists; then the recorded
+ * stream. mu held.
+ */
+static void do_tap(struct req *q, struct reply *rp, const char *ns, const char *name)
+{
+	static const struct res tap_res = { "tap.linkerd.io", "v1alpha1", "deployments",
+		"Deployment", "deployment", NULL, 1, 1 };
+	L5dtap__TapByResourceRequest *r;
+	char want[512], msg[1024];
+
+	if (strcmp(q->method, "POST")) {
+		rp->code = 405;
+		rp->ctype = "text/plain";
+		rp->body = strdup("only POST is allowed\n");
+		return;
+	}
+	q->r = &tap_res;
+	str_copy(q->ns, sizeof(q->ns), ns);
+	str_copy(q->name, sizeof(q->name), name);
+	str_copy(q->sub, sizeof(q->sub), "tap");
+	str_copy(q->verb, sizeof(q->verb), "watch");   /* the /watch/ prefix makes it watch */
+	if (denied(q, rp))
+		return;
+	r = l5dtap__tap_by_resource_request__unpack(NULL, q->body.len,
+		(const uint8_t *)q->body.buf);
+	if (!r || !r->target || !r->target->resource) {
+		tap_error(rp, "Bad Request", "proto: cannot parse invalid wire-format data");
+		goto out;
+	}
+	str_fmt(want, sizeof(want), "/apis/tap.linkerd.io/v1alpha1/watch/namespaces/%s/%ss/%s/tap",
+		r->target->resource->namespace_, r->target->resource->type,
+		r->target->resource->name);
+	if (strcmp(want, q->path)) {
+		str_fmt(msg, sizeof(msg), "tap request body did not match APIServer URL: \"%s\" "
+			"!= \"%s\"", want, q->path);
+		tap_error(rp, "Bad Request", msg);
+		goto out;
+	}
+	if (!r->match || r->match->match_case != L5DTAP__TAP_BY_RESOURCE_REQUEST__MATCH__MATCH_ALL) {
+		tap_error(rp, "Internal Server Error", "unexpected match specified");
+		goto out;
+	}
+	if (!obj_find(res_find("apps", "v1", "deployments"), ns, name)) {
+		str_fmt(msg, sizeof(msg), "no pods to tap for type=\"deployment\" name=\"%s\"",
+			name);
+		tap_error(rp, "Internal Server Error", msg);
+		goto out;
+	}
+	rp->code = 200;
+	rp->ctype = "application/octet-stream";
+	rp->len = tap_len;
+	rp->body = malloc(tap_len ? tap_len : 1);
+	if (rp->body && tap_len)
+		memcpy(rp->body, tap_stream, tap_len);
+	if (!tap_len) {
+		free(rp->body);
+		rp->body = strdup("");
+	}
+out:
+	if (r)
+		l5dtap__tap_by_resource_request__free_unpacked(r, NULL);
+}
+
+/* 1 when the path was one of Linkerd's (rp filled). mu held. */
+static int linkerd_paths(struct req *q, struct reply *rp)
+{
+	char ns[64], name[254], port_s[16], rest[64];
+	int n = 0;
+
+	if (sscanf(q->path, "/apis/tap.linkerd.io/v1alpha1/watch/namespaces/%63[^/]/"
+		   "deployments/%253[^/]/%63s%n", ns, name, rest, &n) == 3 &&
+	    !strcmp(rest, "tap") && !q->path[n]) {
+		do_tap(q, rp, ns, name);
+		return 1;
+	}
+	/* GET /api/v1/namespaces/NS/pods/NAME:PORT/proxy/metrics (the pod proxy) */
+	if (sscanf(q->path, "/api/v1/namespaces/%63[^/]/pods/%253[^:/]:%15[^/]/proxy/%63s%n",
+		   ns, name, port_s, rest, &n) == 4 && !q->path[n]) {
+		struct obj *x = obj_find(res_find("", "v1", "pods"), ns, name);
+
+		if (!x) {
+			reply_not_found(rp, res_find("", "v1", "pods"), name);
+		} else if (strcmp(port_s, "4191") || strcmp(rest, "metrics") || !x->metrics) {
+			/* nothing listens there: the API server's proxy error */
+			rp->code = 503;
+			rp->ctype = "text/plain";
+			rp->body = strdup("error trying to reach service: dial tcp: connect: "
+				"connection refused\n");
+		} else {
+			rp->code = 200;
+			rp->ctype = "text/plain; version=0.0.4";
+			rp->body = strdup(x->metrics);
+		}
+		return 1;
+	}
+	return 0;
+}
+
 /* ---- dispatch ---- */
 
 static struct MHD_Response *handle(struct req *q, struct reply *rp)
@@ -1756,6 +1908,8 @@ static struct MHD_Response *handle(struct req *q, struct reply *rp)
 		rp->body = strdup("404 page not found\n");
 		goto out;
 	}
+	if (linkerd_paths(q, rp))
+		goto out;
 	if (parse_path(q)) {
 		rp->code = 404;
 		rp->ctype = "text/plain";
@@ -1822,7 +1976,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
 		void **con_cls)
 {
 	struct req *q = *con_cls;
-	struct reply rp = { 0, NULL, NULL };
+	struct reply rp = { 0, NULL, NULL, 0, NULL };
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
 
@@ -1860,12 +2014,15 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
 	}
 	if (!rp.body)
 		rp.body = strdup("");
-	resp = MHD_create_response_from_buffer(strlen(rp.body), rp.body, MHD_RESPMEM_MUST_FREE);
+	resp = MHD_create_response_from_buffer(rp.len ? rp.len : strlen(rp.body), rp.body,
+		MHD_RESPMEM_MUST_FREE);
 	if (!resp) {
 		free(rp.body);
 		return MHD_NO;
 	}
 	MHD_add_response_header(resp, "Content-Type", rp.ctype ? rp.ctype : "application/json");
+	if (rp.l5d_error)
+		MHD_add_response_header(resp, "linkerd-error", rp.l5d_error);
 	ret = MHD_queue_response(conn, rp.code ? rp.code : 500, resp);
 	MHD_destroy_response(resp);
 	return ret;
@@ -1953,7 +2110,7 @@ int main(int argc, char **argv)
 		for (j = 0; j < 2; j++) {
 			cJSON *o = cJSON_CreateObject();
 			struct req fake;
-			struct reply rp = { 0, NULL, NULL };
+			struct reply rp = { 0, NULL, NULL, 0, NULL };
 
 			cJSON_AddStringToObject(o, "kind", "Namespace");
 			cJSON_AddStringToObject(o, "apiVersion", "v1");

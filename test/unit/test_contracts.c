@@ -10,23 +10,35 @@
 
 #include "faults/kinds.h"
 #include "harness.h"
+#include "mesh/linkerd/linkerd.h"
 #include "mesh/mesh.h"
 #include "platform/platform.h"
 #include "report/report.h"
 #include "base/util.h"
 
+/*
+ * Adapters built but not yet in the registry (their row's ops stay NULL
+ * until conformd can run them end to end): held to the same contract.
+ */
+static const struct mesh_entry extra_meshes[] = {
+	{ "linkerd", &mesh_linkerd, "kubernetes", "Linkerd on a Kubernetes cluster" },
+};
+
 TEST(mesh_rows_keep_the_contract)
 {
-	size_t i, nbuilt = 0;
+	size_t i, nbuilt = 0, nextra = sizeof(extra_meshes) / sizeof(extra_meshes[0]);
 
 	ASSERT(mesh_nregistry > 0);
-	for (i = 0; i < mesh_nregistry; i++) {
-		const struct mesh_entry *e = &mesh_registry[i];
+	for (i = 0; i < mesh_nregistry + nextra; i++) {
+		const struct mesh_entry *e = i < mesh_nregistry ? &mesh_registry[i] :
+			&extra_meshes[i - mesh_nregistry];
 		const struct mesh_ops *o = e->ops;
 		unsigned k;
 
 		ASSERT(e->name && *e->name && e->help && *e->help && e->platforms);
-		ASSERT(mesh_entry_find(e->name) == e);
+		ASSERT(mesh_entry_find(e->name) != NULL);
+		if (i < mesh_nregistry)
+			ASSERT(mesh_entry_find(e->name) == e);
 		if (!o)
 			continue;
 		nbuilt++;
@@ -59,7 +71,7 @@ TEST(mesh_rows_keep_the_contract)
 		ASSERT(!mesh_can_fault(o, FAULT_SERVER_ERRORS));
 		ASSERT(!mesh_can_fault(o, FAULT_KILL));
 	}
-	ASSERT(nbuilt >= 2);
+	ASSERT(nbuilt >= 2 + nextra);
 	ASSERT(mesh_find("nope") == NULL);
 	ASSERT(mesh_find("linkerd") == NULL && mesh_entry_find("linkerd") != NULL);
 	ASSERT_STR_EQ(mesh_default_for("local"), "haproxy");

@@ -771,6 +771,14 @@ int l5d_tap_corr_add(struct l5d_tap_corr *c, const struct l5d_tap_event *ev, dou
 		str_copy(e->line.request_id, sizeof(e->line.request_id), ev->request_id);
 		l5d_corr_who(&ev->src, e->line.src, sizeof(e->line.src));
 		l5d_corr_who(&ev->dst, e->line.dst, sizeof(e->line.dst));
+		str_copy(e->line.method, sizeof(e->line.method), ev->method);
+		str_copy(e->line.path, sizeof(e->line.path), ev->path);
+		e->line.path[strcspn(e->line.path, "?")] = '\0';
+		e->line.dir = ev->dir == L5D_TAP_INBOUND ? MESH_TAP_IN :
+			      ev->dir == L5D_TAP_OUTBOUND ? MESH_TAP_OUT : MESH_TAP_UNKNOWN;
+		/* outbound: the server identity the proxy verified */
+		if (ev->dir == L5D_TAP_OUTBOUND && !strcmp(ev->dst.tls, "true"))
+			str_copy(e->line.peer_id, sizeof(e->line.peer_id), ev->dst.id);
 		if (ev->dir == L5D_TAP_INBOUND) {
 			/* proxy-verified: the mTLS peer, else the header the proxy set */
 			if (!strcmp(ev->src.tls, "true") && ev->src.id[0])

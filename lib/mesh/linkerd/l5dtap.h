@@ -163,7 +163,9 @@ void l5d_tap_corr_release(struct l5d_tap_corr *c);
 
 /*
  * Adds one event. A response-end completes its request: *out is filled
- * (ts = now, request id, src/dst workload = owner, else pod, else ip:port,
+ * (ts = now, dir, request id, method, path without the query, src/dst
+ * workload = owner, else pod, else ip:port, peer_id = the destination's
+ * server_id on outbound events with tls "true",
  * identity = the verified client identity on inbound events: the source's
  * client_id when tls is "true", else the l5d-client-id header, "" on
  * outbound; status from the response-init, 0 when the stream was reset

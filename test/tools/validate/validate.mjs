@@ -77,7 +77,9 @@ async function check(obj, namespace) {
   if (!obj.metadata || typeof obj.metadata.name !== 'string' || !obj.metadata.name) {
     return 'metadata.name is required';
   }
-  if (namespace && kind !== 'Namespace' && obj.metadata.namespace !== namespace) {
+  // cluster-scoped kinds live in no namespace
+  const clusterScoped = ['Namespace', 'ClusterRole', 'ClusterRoleBinding'].includes(kind);
+  if (namespace && !clusterScoped && obj.metadata.namespace !== namespace) {
     return `metadata.namespace is ${JSON.stringify(obj.metadata.namespace)}, want "${namespace}"`;
   }
   const lkey = `${apiVersion} ${kind}`;

@@ -1,0 +1,1094 @@
+/*
+ * linkerd.c - the Linkerd mesh adapter: configures Linkerd's features the
+ * way its users do (Gateway API HTTPRoutes with a Service parent, the
+ * retry.linkerd.io / timeout.linkerd.io annotations, Server +
+ * AuthorizationPolicy + MeshTLSAuthentication) through the Kubernetes API,
+ * and reads what Linkerd itself reports (viz tap, proxy metrics). The
+ * platform runs the workloads and Linkerd injects the proxies, so there is
+ * no plan and no sidecar to start. docs/linkerd.md lists every call.
+ * Sources: L2 = linkerd/linkerd2, PX = linkerd/linkerd2-proxy.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/util.h"
+#include "mesh/linkerd/linkerd.h"
+
+#define L5D_TAP_STREAMS 4
+#define L5D_TAP_RETRY_MS 1000
+#define L5D_TAP_MAX_RPS 100.0f        /* the CLI's default --max-rps (L2 viz/cmd/tap.go) */
+#define L5D_METRICS_MAX (8u << 20)
+#define L5D_ADMIN_PORT 4191           /* the proxy's admin port (PX linkerd/app/src/env.rs) */
+#define RETRY_TIMEOUT "300ms"         /* per-attempt timeout, as manifests/kubernetes/linkerd */
+
+/* the clients allowed past a server's policy: their ServiceAccounts
+ * (manifests/kubernetes/base/serviceaccounts.yaml) */
+static const char *const client_sas[] = { "http-client", "grpc-client" };
+#define AUTHN_NAME "conform-clients"
+
+/* process-wide: where prepare finds the cluster (mesh_linkerd_use_cluster) */
+static struct kube_config cluster_cfg;
+static int cluster_set;
+static char control_ns[64] = "linkerd", viz_ns[64] = "linkerd-viz";
+
+struct tapst {
+	char deploy[64];
+	struct l5d_tapstream *s;
+	struct l5d_tap_pb pb;
+	struct l5d_tap_corr corr;
+	int64_t retry_at;
+	struct mesh *m;
+};
+
+/* a fault in effect and what it replaced, to put back exactly */
+struct saved {
+	int active;
+	char target[64];
+	char path[512];           /* the object changed */
+	char before[256];         /* the value replaced (annotation, accessPolicy) */
+	unsigned w[4];            /* split-skew: the weights replaced */
+};
+
+struct mesh {
+	struct run_config cfg;
+	struct kube_config kc;
+	struct kube_client *k;
+	char ns[64];
+	char version[64];          /* linkerdVersion of linkerd-config */
+	enum l5d_version v;
+	char trust[128];           /* identityTrustDomain */
+	char route_gv[64];
+	struct l5d_objcfg oc;
+	/* what configure applied */
+	int split_set;
+	char split_service[64];
+	char split_backends[4][64];
+	unsigned split_w[4];
+	size_t split_nb;
+	char retry_route[96];
+	int retries;
+	char timeout_route[96];
+	int64_t timeout_ms;
+	struct saved faults[FAULT_NKINDS];
+	/* tap */
+	struct tapst tap[L5D_TAP_STREAMS];
+	size_t ntap;
+	int tap_opened;
+	mesh_tap_cb cb;
+	void *cb_ctx;
+	int delivered;
+	char tap_err[1024];
+	atomic_uint_least64_t received, parsed, rejected;
+};
+
+void mesh_linkerd_use_cluster(const struct kube_config *c, const char *cns, const char *vns)
+{
+	cluster_set = c != NULL;
+	if (c)
+		cluster_cfg = *c;
+	str_copy(control_ns, sizeof(control_ns), cns && *cns ? cns : "linkerd");
+	str_copy(viz_ns, sizeof(viz_ns), vns && *vns ? vns : "linkerd-viz");
+}
+
+/* ---- what each check rests on here ---- */
+
+static const struct {
+	const char *id, *evidence;
+} evidence[] = {
+	{ "http.basic", "client outcomes through the Service; response_total by "
+	  "classification on the inbound proxies" },
+	{ "grpc.basic", "client outcomes through the Service; response_total by "
+	  "classification and grpc_status" },
+	{ "grpc.stream", "the client's stream echoes and reconnects (the proxies' view is "
+	  "per request, not per stream)" },
+	{ "mtls.identity", "l5d-client-id as the servers saw it; tls=\"true\" and client_id "
+	  "counted by the inbound proxies; the two must agree" },
+	{ "mtls.enforced", "plaintext probes from conformd (unmeshed) to each server pod's "
+	  "app port: 403 or refused per the Server's accessPolicy" },
+	{ "retry.http", "attempt numbers the server saw; outbound_http_route_retry_*_total "
+	  "on the client's proxy (2.16+)" },
+	{ "split.weights", "backend versions in the answers; "
+	  "outbound_http_route_backend_requests_total by backend_name" },
+	{ "split.shift", "backend versions after the HTTPRoute weight patch; the same "
+	  "backend counters" },
+	{ "tap.live", "the suite's request ids in the viz tap API stream (sampled: "
+	  "method, path, status, identity and delay over a sample)" },
+	{ "timeout.http", "504 from the client's proxy within timeout.linkerd.io/request + "
+	  "slack; route request statuses with error REQUEST_TIMEOUT" },
+	{ "identity.expiry", "(control_)identity_cert_expiration_timestamp_seconds "
+	  "of each proxy, read through the pod proxy" },
+};
+
+const char *mesh_linkerd_evidence(const char *check_id)
+{
+	for (size_t i = 0; check_id && i < sizeof(evidence) / sizeof(evidence[0]); i++)
+		if (!strcmp(evidence[i].id, check_id))
+			return evidence[i].evidence;
+	return NULL;
+}
+
+/* ---- small helpers ---- */
+
+static int kerr(char *err, size_t errlen, int rc, const char *what, const struct kube_error *e)
+{
+	str_fmt(err, errlen, "%s: %s", what, e->text[0] ? e->text : "no answer");
+	return rc;
+}
+
+/* "http-server" -> "http": the prefix of the per-check Services
+ * (http-retry, http-timeout in manifests/kubernetes/base/http-server.yaml) */
+static void base_of(const char *service, char *out, size_t len)
+{
+	size_t n = strlen(service);
+
+	str_copy(out, len, service);
+	if (n > 7 && !strcmp(service + n - 7, "-server"))
+		out[n - 7] = '\0';
+}
+
+static int route_path(struct mesh *m, const char *name, char *path, size_t len)
+{
+	return kube_path(path, len, m->route_gv, m->ns, "httproutes", name);
+}
+
+/* value of a top-level "key: value" line of a YAML text (the chart's values) */
+static int yaml_top(const char *text, const char *key, char *out, size_t len)
+{
+	size_t kl = strlen(key);
+	const char *p = text;
+
+	while (p && *p) {
+		if (!strncmp(p, key, kl) && p[kl] == ':') {
+			const char *v = p + kl + 1;
+			size_t n;
+
+			v += strspn(v, " \t\"'");
+			n = strcspn(v, "\"'\r\n #");
+			if (n >= len)
+				return -1;
+			memcpy(out, v, n);
+			out[n] = '\0';
+			return 0;
+		}
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return -1;
+}
+
+/* ---- prepare: what the cluster runs ---- */
+
+/*
+ * The control plane's version and trust domain from its linkerd-config
+ * ConfigMap: data.values holds the chart's values, with linkerdVersion and
+ * identityTrustDomain at the top (L2 charts/linkerd-control-plane/
+ * templates/config.yaml, values.yaml). The identity's trust domain falls
+ * back to clusterDomain as the chart does (L2 charts/partials/templates/
+ * _proxy.tpl $trustDomain).
+ */
+static int detect_linkerd(struct mesh *m, char *err, size_t errlen)
+{
+	struct kube_error e;
+	char path[512];
+	cJSON *cm = NULL;
+	const cJSON *data, *values;
+	int rc = -EINVAL;
+
+	kube_path(path, sizeof(path), "v1", control_ns, "configmaps", "linkerd-config");
+	if (kube_get(m->k, path, &cm, &e))
+		return kerr(err, errlen, e.code == 404 ? -ENOENT : -EIO,
+			    e.code == 404 ? "linkerd is not installed (no linkerd-config in the "
+			    "control plane namespace; install it: linkerd install | kubectl apply -f -)"
+			    : "reading the linkerd control plane's config", &e);
+	data = cJSON_GetObjectItemCaseSensitive(cm, "data");
+	values = cJSON_GetObjectItemCaseSensitive(data, "values");
+	if (!cJSON_IsString(values) ||
+	    yaml_top(values->valuestring, "linkerdVersion", m->version, sizeof(m->version))) {
+		str_fmt(err, errlen, "configmap %s/linkerd-config has no linkerdVersion in "
+			"data.values: not a linkerd control plane conform knows", control_ns);
+		goto out;
+	}
+	if (l5d_version_parse(m->version, &m->v) || m->v < L5D_2_16) {
+		/* 2.15 reads as 2.14: both lack the retry/timeout annotations
+		 * (edge-24.7.5, i.e. 2.16; L2 #12888) */
+		str_fmt(err, errlen, "linkerd %s is not supported: conform needs a stable "
+			"linkerd 2.16, 2.17 or 2.18 or later (retry.linkerd.io and "
+			"timeout.linkerd.io annotations); upgrade linkerd", m->version);
+		goto out;
+	}
+	if (yaml_top(values->valuestring, "identityTrustDomain", m->trust, sizeof(m->trust)) ||
+	    !m->trust[0])
+		if (yaml_top(values->valuestring, "clusterDomain", m->trust, sizeof(m->trust)) ||
+		    !m->trust[0])
+			str_copy(m->trust, sizeof(m->trust), "cluster.local");
+	rc = 0;
+out:
+	cJSON_Delete(cm);
+	return rc;
+}
+
+/*
+ * The HTTPRoute version Linkerd reads: gateway.networking.k8s.io v1beta1
+ * on 2.16/2.17, v1 on 2.18+ (WEB 2-edge/features/gateway-api.md), and it
+ * must be served (discovery /apis/gateway.networking.k8s.io).
+ */
+static int detect_gateway(struct mesh *m, char *err, size_t errlen)
+{
+	const char *want = m->v >= L5D_2_18 ? "v1" : "v1beta1";
+	struct kube_error e;
+	const cJSON *v;
+	cJSON *g = NULL;
+	int found = 0;
+
+	if (kube_get(m->k, "/apis/gateway.networking.k8s.io", &g, &e))
+		return kerr(err, errlen, -ENOENT, "the Gateway API is not installed (its CRDs "
+			    "serve no gateway.networking.k8s.io group; linkerd install --crds, or "
+			    "the gateway-api standard install)", &e);
+	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(g, "versions")) {
+		const cJSON *ver = cJSON_GetObjectItemCaseSensitive(v, "version");
+
+		if (cJSON_IsString(ver) && !strcmp(ver->valuestring, want))
+			found = 1;
+	}
+	cJSON_Delete(g);
+	if (!found) {
+		str_fmt(err, errlen, "linkerd %s reads HTTPRoute gateway.networking.k8s.io/%s, "
+			"which this cluster does not serve; install the Gateway API CRDs linkerd "
+			"%s supports", m->version, want, m->version);
+		return -ENOTSUP;
+	}
+	str_fmt(m->route_gv, sizeof(m->route_gv), "gateway.networking.k8s.io/%s", want);
+	return 0;
+}
+
+static void l5d_release(struct mesh *m);
+
+static int l5d_prepare(const struct mesh_env *env, struct mesh **out, char *err, size_t errlen)
+{
+	struct mesh *m = calloc(1, sizeof(*m));
+	int rc;
+
+	*out = NULL;
+	if (!m)
+		return -ENOMEM;
+	m->cfg = *env->cfg;
+	str_copy(m->ns, sizeof(m->ns), m->cfg.m.ns[0] ? m->cfg.m.ns : "conform");
+	if (cluster_set) {
+		m->kc = cluster_cfg;
+	} else if (kube_config_in_cluster(&m->kc, NULL, err, errlen)) {
+		l5d_release(m);
+		return -ENOENT;
+	}
+	m->k = kube_client_new(&m->kc);
+	if (!m->k) {
+		l5d_release(m);
+		return -ENOMEM;
+	}
+	rc = detect_linkerd(m, err, errlen);
+	if (!rc)
+		rc = detect_gateway(m, err, errlen);
+	if (rc) {
+		l5d_release(m);
+		return rc;
+	}
+	m->oc.ns = m->ns;
+	m->oc.route_gv = m->route_gv;
+	*out = m;
+	return 0;
+}
+
+static int l5d_plan(struct mesh *m, struct mesh_plan *out, char *err, size_t errlen)
+{
+	(void)m;
+	(void)out;
+	str_fmt(err, errlen, "linkerd injects its proxies into the platform's pods");
+	return -ENOTSUP;
+}
+
+static int l5d_start_sidecars(struct mesh *m, struct workload_spec *w, char *err,
+			      size_t errlen)
+{
+	(void)m;
+	(void)w;
+	(void)err;
+	(void)errlen;
+	return 0;   /* linkerd.io/inject on the pod template: the proxy comes with the pod */
+}
+
+/* PX linkerd/app/inbound/src/http/set_identity_header.rs */
+static const char *l5d_identity_header(struct mesh *m)
+{
+	(void)m;
+	return L5D_TAP_CLIENT_ID_HEADER;
+}
+
+/* The Service's DNS name: the client's proxy routes by it. */
+static int l5d_route(struct mesh *m, const char *server, const char *server_addr, char *out,
+		     size_t len)
+{
+	const char *port = server_addr ? strrchr(server_addr, ':') : NULL;
+
+	if (str_fmt(out, len, "%s.%s.svc.cluster.local%s", server, m->ns, port ? port : ":8080"))
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * SA.NS.serviceaccount.identity.CONTROLNS.TRUSTDOMAIN: the proxy's
+ * LINKERD2_PROXY_IDENTITY_LOCAL_NAME (L2 charts/partials/templates/
+ * _proxy.tpl). Workloads run as the ServiceAccount of their own name.
+ */
+static int l5d_identity_of(struct mesh *m, const char *name, char *out, size_t len)
+{
+	if (!name || !*name || strchr(name, '.') || strchr(name, '/'))
+		return -EINVAL;
+	if (str_fmt(out, len, "%s.%s.serviceaccount.identity.%s.%s", name, m->ns, control_ns,
+		    m->trust))
+		return -EINVAL;
+	return 0;
+}
+
+/* ---- configure ---- */
+
+static int apply(struct mesh *m, cJSON *o, const char *resource, const char *gv,
+		 char *err, size_t errlen)
+{
+	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(o, "metadata");
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(meta, "name");
+	struct kube_error e;
+	char path[512], what[256];
+	int rc = 0;
+
+	if (!o)
+		return -ENOMEM;
+	kube_path(path, sizeof(path), gv, m->ns, resource, name->valuestring);
+	/* conform owns these objects in its namespace: take their fields over */
+	if (kube_apply(m->k, path, o, 1, NULL, &e)) {
+		str_fmt(what, sizeof(what), "applying %s %s", resource, name->valuestring);
+		rc = kerr(err, errlen, -EIO, what, &e);
+	}
+	cJSON_Delete(o);
+	return rc;
+}
+
+static int weights_patch(struct mesh *m, const unsigned *w, size_t nb, char *err,
+			 size_t errlen)
+{
+	char path[512], body[1024], name[96];
+	struct kube_error e;
+	size_t at = 0;
+
+	str_fmt(name, sizeof(name), "%s-split", m->split_service);
+	route_path(m, name, path, sizeof(path));
+	at += (size_t)snprintf(body + at, sizeof(body) - at, "[");
+	for (size_t i = 0; i < nb && at < sizeof(body); i++)
+		at += (size_t)snprintf(body + at, sizeof(body) - at,
+				       "%s{\"op\":\"test\",\"path\":\"/spec/rules/0/backendRefs/%zu/"
+				       "name\",\"value\":\"%s\"},{\"op\":\"replace\",\"path\":"
+				       "\"/spec/rules/0/backendRefs/%zu/weight\",\"value\":%u}",
+				       i ? "," : "", i, m->split_backends[i], i, w[i]);
+	if (at + 2 > sizeof(body))
+		return -E2BIG;
+	str_copy(body + at, sizeof(body) - at, "]");
+	if (kube_patch(m->k, path, KUBE_PATCH_JSON, body, NULL, &e))
+		return kerr(err, errlen, -EIO, "patching the split's weights", &e);
+	return 0;
+}
+
+static int configure_split(struct mesh *m, const struct mesh_feature *f, char *err,
+			   size_t errlen)
+{
+	const char *be[4];
+	char name[96];
+	size_t i;
+
+	if (f->nbackends < 1 || f->nbackends > 4) {
+		str_fmt(err, errlen, "a split needs 1 to 4 backends");
+		return -EINVAL;
+	}
+	if (m->split_set && !strcmp(m->split_service, f->service) && m->split_nb == f->nbackends) {
+		/* the shift: only the weights move (a JSON patch of the route) */
+		int rc = weights_patch(m, f->weights, f->nbackends, err, errlen);
+
+		if (!rc)
+			memcpy(m->split_w, f->weights, sizeof(m->split_w));
+		return rc;
+	}
+	str_copy(m->split_service, sizeof(m->split_service), f->service);
+	for (i = 0; i < f->nbackends; i++) {
+		str_fmt(m->split_backends[i], sizeof(m->split_backends[i]), "%s-%s", f->service,
+			f->backends[i]);
+		be[i] = m->split_backends[i];
+		m->split_w[i] = f->weights[i];
+	}
+	m->split_nb = f->nbackends;
+	str_fmt(name, sizeof(name), "%s-split", f->service);
+	m->split_set = apply(m, l5d_obj_route(&m->oc, name, f->service, be, f->weights,
+					      f->nbackends, NULL, 0), "httproutes",
+			     m->route_gv, err, errlen) == 0;
+	return m->split_set ? 0 : -EIO;
+}
+
+static int configure_route(struct mesh *m, const struct mesh_feature *f, char *err,
+			   size_t errlen)
+{
+	char base[64], name[96], backend[96], limit[16], tmo[32];
+	const char *ann[6];
+	const char *be[1];
+	size_t nann;
+
+	base_of(f->service, base, sizeof(base));
+	str_fmt(backend, sizeof(backend), "%s-v1", f->service);
+	be[0] = backend;
+	if (f->kind == MESH_RETRY) {
+		/* retry.linkerd.io/http, /limit, /timeout (L2 policy-controller/k8s/
+		 * index/src/outbound/index/http.rs parse_http_retry; WEB 2.18
+		 * reference/retries.md) */
+		if (f->retries < 1 || f->retries > 100) {
+			str_fmt(err, errlen, "retries %d out of 1..100", f->retries);
+			return -EINVAL;
+		}
+		str_fmt(name, sizeof(name), "%s-retry", base);
+		str_fmt(limit, sizeof(limit), "%d", f->retries);
+		ann[0] = "retry.linkerd.io/http";
+		ann[1] = "5xx";
+		ann[2] = "retry.linkerd.io/limit";
+		ann[3] = limit;
+		ann[4] = "retry.linkerd.io/timeout";
+		ann[5] = RETRY_TIMEOUT;
+		nann = 3;
+		str_copy(m->retry_route, sizeof(m->retry_route), name);
+		m->retries = f->retries;
+	} else {
+		/* timeout.linkerd.io/request (index.rs parse_timeouts; WEB 2.18
+		 * reference/timeouts.md): the proxy answers 504 */
+		if (f->timeout_ms < 1) {
+			str_fmt(err, errlen, "timeout %lld ms is not positive", (long long)f->timeout_ms);
+			return -EINVAL;
+		}
+		str_fmt(name, sizeof(name), "%s-timeout", base);
+		str_fmt(tmo, sizeof(tmo), "%lldms", (long long)f->timeout_ms);
+		ann[0] = "timeout.linkerd.io/request";
+		ann[1] = tmo;
+		nann = 1;
+		str_copy(m->timeout_route, sizeof(m->timeout_route), name);
+		m->timeout_ms = f->timeout_ms;
+	}
+	return apply(m, l5d_obj_route(&m->oc, name, name, be, NULL, 1, ann, nann), "httproutes",
+		     m->route_gv, err, errlen);
+}
+
+static int configure_mtls(struct mesh *m, const struct mesh_feature *f, char *err,
+			  size_t errlen)
+{
+	int grpc = !strncmp(f->service, "grpc", 4);
+	const char *port = grpc ? "grpc" : "http";
+	char server[96], authz[96];
+	int rc;
+
+	str_fmt(server, sizeof(server), "%s-%s", f->service, port);
+	str_fmt(authz, sizeof(authz), "%s-from-clients", f->service);
+	rc = apply(m, l5d_obj_server(&m->oc, server, f->service, port, grpc ? "gRPC" : "HTTP/1",
+				     f->required ? "deny" : "all-unauthenticated"),
+		   "servers", "policy.linkerd.io/v1beta3", err, errlen);
+	if (!rc && f->required)
+		rc = apply(m, l5d_obj_meshtls(&m->oc, AUTHN_NAME, client_sas,
+					      sizeof(client_sas) / sizeof(client_sas[0])),
+			   "meshtlsauthentications", "policy.linkerd.io/v1alpha1", err, errlen);
+	if (!rc && f->required)
+		rc = apply(m, l5d_obj_authz(&m->oc, authz, server, AUTHN_NAME),
+			   "authorizationpolicies", "policy.linkerd.io/v1alpha1", err, errlen);
+	return rc;
+}
+
+static int l5d_configure(struct mesh *m, const struct mesh_feature *f, char *err,
+			 size_t errlen)
+{
+	if (!f->service[0] || strchr(f->service, '/') || strchr(f->service, '.')) {
+		str_fmt(err, errlen, "service name \"%s\" is not a workload name", f->service);
+		return -EINVAL;
+	}
+	switch (f->kind) {
+	case MESH_SPLIT:
+		return configure_split(m, f, err, errlen);
+	case MESH_RETRY:
+	case MESH_TIMEOUT:
+		return configure_route(m, f, err, errlen);
+	case MESH_MTLS:
+		return configure_mtls(m, f, err, errlen);
+	}
+	str_fmt(err, errlen, "unknown feature %d", (int)f->kind);
+	return -EINVAL;
+}
+
+/* ---- pods of a workload ---- */
+
+/*
+ * The first pod of deployment name (its spec.selector.matchLabels as the
+ * label selector), preferring a Running one: its name and IP.
+ * 0, -ENOENT (no such deployment or no pod), -EIO with err.
+ */
+static int pod_of(struct mesh *m, const char *name, char *pod, size_t podlen, char *ip,
+		  size_t iplen, char *err, size_t errlen)
+{
+	char path[512], sel[512] = "";
+	const cJSON *ml, *kv, *items, *p, *pick = NULL;
+	struct kube_error e;
+	cJSON *d = NULL, *l = NULL;
+	size_t at = 0;
+	int rc = -ENOENT;
+
+	kube_path(path, sizeof(path), "apps/v1", m->ns, "deployments", name);
+	if (kube_get(m->k, path, &d, &e)) {
+		str_fmt(err, errlen, "deployment %s/%s: %s", m->ns, name, e.text);
+		return e.code == 404 ? -ENOENT : -EIO;
+	}
+	ml = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(d, "spec"), "selector"), "matchLabels");
+	cJSON_ArrayForEach(kv, ml)
+		if (cJSON_IsString(kv) && at < sizeof(sel))
+			at += (size_t)snprintf(sel + at, sizeof(sel) - at, "%s%s=%s", at ? "," : "",
+					       kv->string, kv->valuestring);
+	if (!sel[0] || at >= sizeof(sel)) {
+		str_fmt(err, errlen, "deployment %s/%s has no usable selector", m->ns, name);
+		goto out;
+	}
+	kube_path(path, sizeof(path), "v1", m->ns, "pods", NULL);
+	if (kube_list(m->k, path, sel, NULL, &l, NULL, 0, &e)) {
+		str_fmt(err, errlen, "pods of %s/%s: %s", m->ns, name, e.text);
+		rc = -EIO;
+		goto out;
+	}
+	items = cJSON_GetObjectItemCaseSensitive(l, "items");
+	cJSON_ArrayForEach(p, items) {
+		const cJSON *ph = cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(p, "status"), "phase");
+
+		if (!pick || (cJSON_IsString(ph) && !strcmp(ph->valuestring, "Running")))
+			pick = p;
+	}
+	if (!pick) {
+		str_fmt(err, errlen, "deployment %s/%s has no pod", m->ns, name);
+		goto out;
+	}
+	{
+		const cJSON *pn = cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(pick, "metadata"), "name");
+		const cJSON *pi = cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(pick, "status"), "podIP");
+
+		str_copy(pod, podlen, cJSON_IsString(pn) ? pn->valuestring : "");
+		if (ip)
+			str_copy(ip, iplen, cJSON_IsString(pi) ? pi->valuestring : "");
+	}
+	rc = pod[0] ? 0 : -ENOENT;
+out:
+	cJSON_Delete(d);
+	cJSON_Delete(l);
+	return rc;
+}
+
+/* The deployments of the run's servers (label app.kubernetes.io/component=server). */
+static int server_deployments(struct mesh *m, char names[][64], size_t max, size_t *n,
+			      char *err, size_t errlen)
+{
+	char path[512];
+	struct kube_error e;
+	const cJSON *it;
+	cJSON *l = NULL;
+
+	*n = 0;
+	kube_path(path, sizeof(path), "apps/v1", m->ns, "deployments", NULL);
+	if (kube_list(m->k, path, "app.kubernetes.io/component=server", NULL, &l, NULL, 0, &e))
+		return kerr(err, errlen, -EIO, "listing the server deployments", &e);
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(l, "items")) {
+		const cJSON *nm = cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(it, "metadata"), "name");
+
+		if (*n < max && cJSON_IsString(nm))
+			str_copy(names[(*n)++], 64, nm->valuestring);
+	}
+	cJSON_Delete(l);
+	return 0;
+}
+
+/* ---- faults ---- */
+
+static const char *const refusals[FAULT_NKINDS] = {
+	[FAULT_WRONG_IDENTITY] = "a linkerd proxy's certificate is issued by linkerd-identity "
+		"for its own ServiceAccount token; it cannot be made to present another "
+		"workload's",
+	[FAULT_TAP_OFF] = "linkerd reads viz.linkerd.io/disable-tap when it injects a pod; "
+		"switching one proxy's tap off needs a rollout, which is not this fault",
+	[FAULT_CERT_EXPIRING] = "proxy certificate lifetimes are set by linkerd-identity's "
+		"issuer for the whole mesh; conform does not reissue them",
+	[FAULT_SERVER_ERRORS] = "applied by the workload, not the mesh",
+	[FAULT_SERVER_LATENCY] = "applied by the workload, not the mesh",
+	[FAULT_KILL] = "applied by the platform (pod deleted), not the mesh",
+};
+
+const char *mesh_linkerd_fault_refusal(enum fault_kind k)
+{
+	if ((unsigned)k >= FAULT_NKINDS)
+		return "unknown fault kind";
+	if (mesh_linkerd.faults & (1u << k))
+		return "";
+	return refusals[k] ? refusals[k] : "not a fault linkerd can be made to do";
+}
+
+/* JSON pointer of an annotation key ('/' is "~1", RFC 6901) */
+static void ann_pointer(const char *key, char *out, size_t len)
+{
+	size_t j = 0;
+
+	j += (size_t)snprintf(out, len, "/metadata/annotations/");
+	for (const char *p = key; *p && j + 3 < len; p++) {
+		if (*p == '/') {
+			out[j++] = '~';
+			out[j++] = '1';
+		} else if (*p == '~') {
+			out[j++] = '~';
+			out[j++] = '0';
+		} else {
+			out[j++] = *p;
+		}
+	}
+	out[j < len ? j : len - 1] = '\0';
+}
+
+/* remove the route's annotations starting with prefix; saved->before gets
+ * them as a JSON object for the revert */
+static int ann_remove(struct mesh *m, const char *route, const char *prefix, struct saved *sv,
+		      char *err, size_t errlen)
+{
+	const cJSON *ann, *a;
+	struct kube_error e;
+	cJSON *o = NULL, *keep = cJSON_CreateObject();
+	struct dynbuf b = DYNBUF_INIT(8192);
+	char ptr[300];
+	char *s = NULL;
+	int rc = -EINVAL, n = 0;
+
+	if (!route[0]) {
+		str_fmt(err, errlen, "no route with %s annotations in this run", prefix);
+		goto out;
+	}
+	route_path(m, route, sv->path, sizeof(sv->path));
+	if (kube_get(m->k, sv->path, &o, &e)) {
+		rc = kerr(err, errlen, -EIO, "reading the route", &e);
+		goto out;
+	}
+	ann = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "metadata"),
+					       "annotations");
+	dynbuf_adds(&b, "[");
+	cJSON_ArrayForEach(a, ann)
+		if (cJSON_IsString(a) && !strncmp(a->string, prefix, strlen(prefix))) {
+			cJSON_AddStringToObject(keep, a->string, a->valuestring);
+			ann_pointer(a->string, ptr, sizeof(ptr));
+			dynbuf_addf(&b, "%s{\"op\":\"remove\",\"path\":\"%s\"}", n++ ? "," : "", ptr);
+		}
+	dynbuf_adds(&b, "]");
+	if (!n) {
+		str_fmt(err, errlen, "route %s has no %s annotations to remove", route, prefix);
+		goto out;
+	}
+	s = cJSON_PrintUnformatted(keep);
+	if (!s || str_copy(sv->before, sizeof(sv->before), s)) {
+		str_fmt(err, errlen, "route %s: annotations too long to keep", route);
+		goto out;
+	}
+	if (kube_patch(m->k, sv->path, KUBE_PATCH_JSON, b.buf, NULL, &e)) {
+		rc = kerr(err, errlen, -EIO, "removing the route's annotations", &e);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(s);
+	dynbuf_release(&b);
+	cJSON_Delete(keep);
+	cJSON_Delete(o);
+	return rc;
+}
+
+static int ann_restore(struct mesh *m, struct saved *sv, char *err, size_t errlen)
+{
+	char body[512];
+	struct kube_error e;
+
+	if (str_fmt(body, sizeof(body), "{\"metadata\":{\"annotations\":%s}}", sv->before))
+		return -E2BIG;
+	if (kube_patch(m->k, sv->path, KUBE_PATCH_MERGE, body, NULL, &e))
+		return kerr(err, errlen, -EIO, "restoring the route's annotations", &e);
+	return 0;
+}
+
+static int server_path(struct mesh *m, const char *target, char *path, size_t len)
+{
+	char name[96];
+
+	str_fmt(name, sizeof(name), "%s-%s", target, strncmp(target, "grpc", 4) ? "http" : "grpc");
+	return kube_path(path, len, "policy.linkerd.io/v1beta3", m->ns, "servers", name);
+}
+
+static int access_set(struct mesh *m, const char *path, const char *v, char *err,
+		      size_t errlen)
+{
+	char body[256];
+	struct kube_error e;
+
+	str_fmt(body, sizeof(body), "{\"spec\":{\"accessPolicy\":\"%s\"}}", v);
+	if (kube_patch(m->k, path, KUBE_PATCH_MERGE, body, NULL, &e))
+		return kerr(err, errlen, -EIO, "changing the Server's accessPolicy", &e);
+	return 0;
+}
+
+static int l5d_inject_fault(struct mesh *m, const struct mesh_fault *f, char *err,
+			    size_t errlen)
+{
+	struct saved *sv;
+	struct kube_error e;
+	int rc = -EINVAL;
+
+	if ((unsigned)f->kind >= FAULT_NKINDS || !(mesh_linkerd.faults & (1u << f->kind))) {
+		str_fmt(err, errlen, "%s on linkerd: %s", fault_kind_name(f->kind),
+			mesh_linkerd_fault_refusal(f->kind));
+		return -ENOTSUP;
+	}
+	sv = &m->faults[f->kind];
+	if (sv->active) {
+		str_fmt(err, errlen, "%s is already in effect", fault_kind_name(f->kind));
+		return -EALREADY;
+	}
+	memset(sv, 0, sizeof(*sv));
+	str_copy(sv->target, sizeof(sv->target), f->target);
+	switch (f->kind) {
+	case FAULT_MTLS_OFF: {
+		/* the server's inbound policy opened to unauthenticated clients */
+		cJSON *o = NULL;
+		const cJSON *ap;
+
+		server_path(m, f->target, sv->path, sizeof(sv->path));
+		if (kube_get(m->k, sv->path, &o, &e))
+			return kerr(err, errlen, e.code == 404 ? -EINVAL : -EIO,
+				    "reading the target's Server", &e);
+		ap = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "spec"),
+						      "accessPolicy");
+		str_copy(sv->before, sizeof(sv->before), cJSON_IsString(ap) ? ap->valuestring :
+			 "deny");
+		cJSON_Delete(o);
+		rc = access_set(m, sv->path, "all-unauthenticated", err, errlen);
+		break;
+	}
+	case FAULT_RETRIES_OFF:
+		rc = ann_remove(m, m->retry_route, "retry.linkerd.io/", sv, err, errlen);
+		break;
+	case FAULT_TIMEOUT_OFF:
+		rc = ann_remove(m, m->timeout_route, "timeout.linkerd.io/", sv, err, errlen);
+		break;
+	case FAULT_SPLIT_SKEW: {
+		unsigned w[4];
+		int even = 1;
+
+		if (!m->split_set) {
+			str_fmt(err, errlen, "no split route in this run");
+			return -EINVAL;
+		}
+		for (size_t i = 1; i < m->split_nb; i++)
+			even &= m->split_w[i] == m->split_w[0];
+		/* 50/50 against the run's weights, 90/10 when those were even */
+		for (size_t i = 0; i < m->split_nb; i++)
+			w[i] = even ? (i ? 10 : 90) : 50;
+		memcpy(sv->w, m->split_w, sizeof(sv->w));
+		rc = weights_patch(m, w, m->split_nb, err, errlen);
+		break;
+	}
+	case FAULT_SIDECAR_KILL: {
+		/*
+		 * The API has no call that kills one container, and the proxy
+		 * image has no shell to kill from: the pod is deleted, and its
+		 * Deployment brings it back with a new proxy. One shot.
+		 */
+		char pod[254], path[512];
+
+		rc = pod_of(m, f->target, pod, sizeof(pod), NULL, 0, err, errlen);
+		if (rc)
+			return rc;
+		kube_path(path, sizeof(path), "v1", m->ns, "pods", pod);
+		if (kube_delete(m->k, path, NULL, &e))
+			return kerr(err, errlen, -EIO, "deleting the target's pod", &e);
+		return 0;
+	}
+	default:
+		break;
+	}
+	if (!rc)
+		sv->active = 1;
+	return rc;
+}
+
+static int l5d_revert_fault(struct mesh *m, const struct mesh_fault *f, char *err,
+			    size_t errlen)
+{
+	struct saved *sv;
+	int rc = 0;
+
+	if ((unsigned)f->kind >= FAULT_NKINDS || !(mesh_linkerd.faults & (1u << f->kind)))
+		return -ENOTSUP;
+	sv = &m->faults[f->kind];
+	if (!sv->active)
+		return 0;   /* one-shot kinds, or never applied */
+	switch (f->kind) {
+	case FAULT_MTLS_OFF:
+		rc = access_set(m, sv->path, sv->before, err, errlen);
+		break;
+	case FAULT_RETRIES_OFF:
+	case FAULT_TIMEOUT_OFF:
+		rc = ann_restore(m, sv, err, errlen);
+		break;
+	case FAULT_SPLIT_SKEW:
+		rc = weights_patch(m, sv->w, m->split_nb, err, errlen);
+		break;
+	default:
+		break;
+	}
+	if (!rc)
+		sv->active = 0;
+	return rc;
+}
+
+static void l5d_tick(struct mesh *m)
+{
+	(void)m;   /* the API server keeps the configuration; restarted proxies read it */
+}
+
+/* ---- tap ---- */
+
+static int tap_event(const struct l5d_tap_event *ev, void *arg)
+{
+	struct tapst *t = arg;
+	struct mesh *m = t->m;
+	struct mesh_tap_line line;
+
+	atomic_fetch_add(&m->received, 1);
+	atomic_fetch_add(&m->parsed, 1);
+	memset(&line, 0, sizeof(line));
+	if (l5d_tap_corr_add(&t->corr, ev, wall_s(), &line) == 1) {
+		if (m->cb)
+			m->cb(&line, m->cb_ctx);
+		m->delivered++;
+	}
+	return 0;
+}
+
+static int tap_bytes(const void *p, size_t n, void *arg)
+{
+	struct tapst *t = arg;
+	int rc = l5d_tap_pb_feed(&t->pb, p, n, tap_event, t, t->m->tap_err,
+				 sizeof(t->m->tap_err));
+
+	if (rc < 0) {
+		/* a frame arrived and was not understood */
+		atomic_fetch_add(&t->m->received, 1);
+		atomic_fetch_add(&t->m->rejected, 1);
+		return 1;   /* a framing error: this stream cannot go on */
+	}
+	return 0;
+}
+
+static int tap_start(struct mesh *m, struct tapst *t)
+{
+	unsigned char *body = NULL;
+	char path[512];
+	size_t len = 0;
+	int rc = l5d_tap_request(m->ns, t->deploy, L5D_TAP_MAX_RPS, &body, &len, path,
+				 sizeof(path));
+
+	if (rc)
+		return rc;
+	l5d_tap_pb_release(&t->pb);
+	if (l5d_tap_pb_init(&t->pb, 0)) {
+		free(body);
+		return -ENOMEM;
+	}
+	t->s = l5d_tapstream_new(&m->kc, path, body, len, tap_bytes, t);
+	free(body);
+	return t->s ? 0 : -ENOMEM;
+}
+
+static int l5d_tap_open(struct mesh *m, char *err, size_t errlen)
+{
+	char names[L5D_TAP_STREAMS][64];
+	size_t n;
+	int rc = server_deployments(m, names, L5D_TAP_STREAMS, &n, err, errlen);
+
+	if (rc)
+		return rc;
+	if (!n) {
+		str_fmt(err, errlen, "no server deployments to tap in namespace %s", m->ns);
+		return -ENOENT;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct tapst *t = &m->tap[i];
+
+		str_copy(t->deploy, sizeof(t->deploy), names[i]);
+		t->m = m;
+		if (l5d_tap_corr_init(&t->corr, 0) || l5d_tap_pb_init(&t->pb, 0))
+			return -ENOMEM;
+		m->ntap++;
+	}
+	m->tap_opened = 1;
+	return 0;
+}
+
+static int l5d_tap_read(struct mesh *m, int timeout_ms, mesh_tap_cb cb, void *ctx)
+{
+	int64_t end = mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	int broke = 0, live = 0;
+
+	if (!m->tap_opened)
+		return -ENOTSUP;
+	m->cb = cb;
+	m->cb_ctx = ctx;
+	m->delivered = 0;
+	do {
+		live = 0;
+		for (size_t i = 0; i < m->ntap; i++) {
+			struct tapst *t = &m->tap[i];
+			int64_t left = end - mono_ms();
+			int rc;
+
+			if (!t->s) {
+				if (mono_ms() < t->retry_at || tap_start(m, t))
+					continue;
+			}
+			live++;
+			rc = l5d_tapstream_run(t->s, (int)(left > 0 ? left / (int64_t)m->ntap : 0),
+					       m->tap_err, sizeof(m->tap_err));
+			if (rc <= 0) {
+				/* ended or failed: reopened after a pause (tap is endless) */
+				l5d_tapstream_free(t->s);
+				t->s = NULL;
+				t->retry_at = mono_ms() + L5D_TAP_RETRY_MS;
+				broke |= rc < 0;
+			}
+		}
+		if (!live && mono_ms() < end)
+			poll(NULL, 0, (int)(end - mono_ms() > 100 ? 100 : end - mono_ms()));
+	} while (mono_ms() < end);
+	m->cb = NULL;
+	if (!m->delivered && broke)
+		return -EIO;
+	return m->delivered;
+}
+
+const char *mesh_linkerd_tap_error(struct mesh *m)
+{
+	return m->tap_err;
+}
+
+static void l5d_tap_stats(struct mesh *m, struct mesh_tap_stats *out)
+{
+	out->received = atomic_load(&m->received);
+	out->parsed = atomic_load(&m->parsed);
+	out->rejected = atomic_load(&m->rejected);
+}
+
+/* ---- probes ---- */
+
+static int l5d_probe_info(struct mesh *m, struct mesh_probe_info *out)
+{
+	char names[MESH_MAX_WORKLOADS][64], err[256];
+	size_t n;
+
+	memset(out, 0, sizeof(*out));
+	if (server_deployments(m, names, MESH_MAX_WORKLOADS, &n, err, sizeof(err)))
+		return -EIO;
+	for (size_t i = 0; i < n; i++) {
+		struct mesh_probe_target *t = &out->t[out->n];
+		char pod[254], ip[64];
+
+		str_copy(t->workload, sizeof(t->workload), names[i]);
+		/* mtls.enforced: conformd (unmeshed) straight to the pod's app
+		 * port, which the inbound proxy guards */
+		if (pod_of(m, names[i], pod, sizeof(pod), ip, sizeof(ip), err, sizeof(err)) == 0 &&
+		    ip[0])
+			str_fmt(t->inbound, sizeof(t->inbound), strchr(ip, ':') ? "[%s]:%d" : "%s:%d",
+				ip, strncmp(names[i], "grpc", 4) ? 8080 : 9090);
+		t->cert_from_proxy = 1;
+		out->n++;
+	}
+	return 0;
+}
+
+static int l5d_workload_cert(struct mesh *m, const char *name, char *cn, size_t cnlen,
+			     int64_t *not_after)
+{
+	char pod[254], path[600], err[512];
+	struct prom_set *s = NULL;
+	char *text = NULL;
+	size_t len = 0;
+	double exp;
+	int rc;
+
+	rc = pod_of(m, name, pod, sizeof(pod), NULL, 0, err, sizeof(err));
+	if (rc)
+		return rc == -ENOENT ? -ENOENT : -EIO;
+	/* the pod proxy subresource: the API server reaches the admin port */
+	str_fmt(path, sizeof(path), "/api/v1/namespaces/%s/pods/%s:%d/proxy/metrics", m->ns, pod,
+		L5D_ADMIN_PORT);
+	if (l5d_wire_get(&m->kc, path, L5D_METRICS_MAX, &text, &len, err, sizeof(err)))
+		return -EIO;
+	rc = prom_parse(text, len, &s, err, sizeof(err));
+	free(text);
+	if (rc)
+		return -EIO;
+	rc = l5d_cert_expiry(s, m->v, &exp, NULL, err, sizeof(err));
+	prom_set_free(s);
+	if (rc)
+		return -ENOTSUP;
+	*not_after = (int64_t)exp;
+	return l5d_identity_of(m, name, cn, cnlen) ? -ENOENT : 0;
+}
+
+static void l5d_release(struct mesh *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->ntap; i++) {
+		l5d_tapstream_free(m->tap[i].s);
+		l5d_tap_pb_release(&m->tap[i].pb);
+		l5d_tap_corr_release(&m->tap[i].corr);
+	}
+	kube_client_free(m->k);
+	free(m);
+}
+
+const struct mesh_ops mesh_linkerd = {
+	.name = "linkerd",
+	.caps = MESH_CAP_PROXIES | MESH_CAP_IDENTITY | MESH_CAP_TAP | MESH_CAP_PROBES |
+		MESH_CAP_WEIGHTS,
+	.faults = 1u << FAULT_MTLS_OFF | 1u << FAULT_RETRIES_OFF | 1u << FAULT_SPLIT_SKEW |
+		  1u << FAULT_TIMEOUT_OFF | 1u << FAULT_SIDECAR_KILL,
+	.check_deps = NULL,
+	.prepare = l5d_prepare,
+	.plan = l5d_plan,
+	.start_sidecars = l5d_start_sidecars,
+	.identity_header = l5d_identity_header,
+	.route = l5d_route,
+	.configure = l5d_configure,
+	.tap_open = l5d_tap_open,
+	.tap_read = l5d_tap_read,
+	.tap_stats = l5d_tap_stats,
+	.identity_of = l5d_identity_of,
+	.inject_fault = l5d_inject_fault,
+	.revert_fault = l5d_revert_fault,
+	.tick = l5d_tick,
+	.probe_info = l5d_probe_info,
+	.workload_cert = l5d_workload_cert,
+	.release = l5d_release,
+};

@@ -1,0 +1,692 @@
+/*
+ * test_linkerd.c - the Linkerd mesh adapter against the API server double
+ * (build/test/tools/kubedouble on 127.0.0.1:0): what prepare detects (the
+ * linkerd-config of 2.14, 2.16 and 2.18, served Gateway API versions), the
+ * objects configure applies read back and compared with what a Linkerd user
+ * writes (manifests/kubernetes/linkerd/), each fault applied and reverted
+ * to the object it was, the viz tap API stream (test/fixtures/linkerd/
+ * tap-stream.bin, made by test/tools/l5dtapgen) turned into tap lines, and
+ * certificate expiry read from proxy metrics fixtures through the pod
+ * proxy. The rendered objects are validated offline (test/tools/validate).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "checks/check.h"
+#include "harness.h"
+#include "base/util.h"
+#include "mesh/linkerd/linkerd.h"
+
+#define TOKEN "conform-double-token"
+#define ID(sa) sa ".conform.serviceaccount.identity.linkerd.cluster.local"
+
+static char tmpdir[256];
+static char server[64];
+static pid_t double_pid = -1;
+static struct kube_client *kc;
+
+/* ---- the double (as test_kubeapi.c starts it) ---- */
+
+static int double_start(void)
+{
+	const char *build = getenv("BUILD") ? getenv("BUILD") : "build";
+	char bin[512], portf[512], logf[512];
+	int64_t end;
+	char *s;
+
+	str_fmt(bin, sizeof(bin), "%s/test/tools/kubedouble", build);
+	str_fmt(portf, sizeof(portf), "%s/port", tmpdir);
+	str_fmt(logf, sizeof(logf), "%s/double.log", tmpdir);
+	double_pid = fork();
+	if (double_pid == 0) {
+		if (!freopen(logf, "w", stderr) || !freopen("/dev/null", "w", stdout))
+			_exit(127);
+		execl(bin, bin, "--port-file", portf, "--token", TOKEN, (char *)NULL);
+		_exit(127);
+	}
+	if (double_pid < 0)
+		return -1;
+	for (end = mono_ms() + 5000; mono_ms() < end; usleep(20000)) {
+		s = file_read(portf, 64, NULL);
+		if (s) {
+			s[strcspn(s, "\n")] = '\0';
+			str_fmt(server, sizeof(server), "http://127.0.0.1:%s", s);
+			free(s);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int double_stop(void)
+{
+	int st = 0;
+
+	if (double_pid <= 0)
+		return 0;
+	kill(double_pid, SIGTERM);
+	waitpid(double_pid, &st, 0);
+	double_pid = -1;
+	return WIFSIGNALED(st) || WEXITSTATUS(st) ? -1 : 0;
+}
+
+static size_t discard(char *p, size_t s, size_t n, void *ud)
+{
+	(void)p;
+	(void)ud;
+	return s * n;
+}
+
+/* POST /_double/<what> with a body of len bytes; the HTTP status */
+static long ctl(const char *what, const void *body, size_t len)
+{
+	CURL *c = curl_easy_init();
+	char url[1024];
+	long code = 0;
+
+	str_fmt(url, sizeof(url), "%s/_double/%s", server, what);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_POST, 1L);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? (const char *)body : "");
+	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)(body ? len : 0));
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+	if (curl_easy_perform(c) == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_cleanup(c);
+	return code;
+}
+
+static int create(const char *gv, const char *ns, const char *resource, const char *json)
+{
+	char path[512];
+	cJSON *o = cJSON_Parse(json);
+	struct kube_error e;
+	int rc;
+
+	kube_path(path, sizeof(path), gv, ns, resource, NULL);
+	rc = o ? kube_create(kc, path, o, NULL, &e) : -1;
+	if (rc)
+		fprintf(stderr, "create %s: %s\n", path, o ? e.text : "bad JSON");
+	cJSON_Delete(o);
+	return rc;
+}
+
+static cJSON *get(const char *gv, const char *resource, const char *name)
+{
+	char path[512];
+	struct kube_error e;
+	cJSON *o = NULL;
+
+	kube_path(path, sizeof(path), gv, "conform", resource, name);
+	if (kube_get(kc, path, &o, &e))
+		fprintf(stderr, "get %s: %s\n", path, e.text);
+	return o;
+}
+
+static void del(const char *gv, const char *ns, const char *resource, const char *name)
+{
+	char path[512];
+	struct kube_error e;
+
+	kube_path(path, sizeof(path), gv, ns, resource, name);
+	kube_delete(kc, path, NULL, &e);
+}
+
+/* linkerd-config as the control plane chart writes it (data.values: the values) */
+static int linkerd_config(const char *version, const char *trust)
+{
+	char json[1024];
+
+	del("v1", "linkerd", "configmaps", "linkerd-config");
+	str_fmt(json, sizeof(json), "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":"
+		"{\"name\":\"linkerd-config\",\"namespace\":\"linkerd\"},\"data\":{\"values\":"
+		"\"clusterDomain: cluster.local\\nclusterNetworks: 10.0.0.0/8\\n"
+		"identityTrustDomain: %s\\nlinkerdVersion: %s\\nproxy:\\n  image:\\n"
+		"    version: \\\"\\\"\\n\"}}", trust, version);
+	return create("v1", "linkerd", "configmaps", json);
+}
+
+static int prepare(struct mesh **m, char *err, size_t errlen)
+{
+	struct run_config cfg;
+	struct mesh_env env;
+
+	run_config_defaults(&cfg);
+	str_copy(cfg.m.ns, sizeof(cfg.m.ns), "conform");
+	memset(&env, 0, sizeof(env));
+	env.cfg = &cfg;
+	err[0] = '\0';
+	return mesh_linkerd.prepare(&env, m, err, errlen);
+}
+
+static const char *jpath(const cJSON *o, const char *dotted, char *num, size_t len)
+{
+	char buf[256], *p, *cur = buf;
+	const cJSON *v = o;
+
+	str_copy(buf, sizeof(buf), dotted);
+	while (v && (p = strsep(&cur, "."))) {
+		if (*p >= '0' && *p <= '9')
+			v = cJSON_GetArrayItem(v, (int)strtol(p, NULL, 10));
+		else
+			v = cJSON_GetObjectItemCaseSensitive(v, p);
+	}
+	if (cJSON_IsString(v))
+		return v->valuestring;
+	if (cJSON_IsNumber(v)) {
+		str_fmt(num, len, "%g", v->valuedouble);
+		return num;
+	}
+	return NULL;
+}
+#define ASSERT_J(o, path, want) do { char _n[64]; \
+	ASSERT_STR_EQ(jpath((o), (path), _n, sizeof(_n)), (want)); } while (0)
+
+/* ---- tests ---- */
+
+TEST(identity_and_refusals)
+{
+	ASSERT_STR_EQ(mesh_linkerd_fault_refusal(FAULT_MTLS_OFF), "");
+	ASSERT_CONTAINS(mesh_linkerd_fault_refusal(FAULT_WRONG_IDENTITY), "ServiceAccount");
+	ASSERT_CONTAINS(mesh_linkerd_fault_refusal(FAULT_TAP_OFF), "disable-tap");
+	ASSERT_CONTAINS(mesh_linkerd_fault_refusal(FAULT_CERT_EXPIRING), "issuer");
+	ASSERT(!mesh_can_fault(&mesh_linkerd, FAULT_WRONG_IDENTITY));
+	ASSERT(mesh_can_fault(&mesh_linkerd, FAULT_SPLIT_SKEW));
+}
+
+/* every check of the catalog says what it rests on under Linkerd */
+TEST(every_check_has_linkerd_evidence)
+{
+	const struct check_desc *const *all;
+	size_t n;
+
+	all = catalog_all(&n);
+	ASSERT(n >= 10);
+	for (size_t i = 0; i < n; i++) {
+		const char *e = mesh_linkerd_evidence(all[i]->id);
+
+		if (!e || !*e)
+			H_FAIL("check %s has no linkerd evidence row", all[i]->id);
+	}
+	ASSERT(mesh_linkerd_evidence("no.such") == NULL);
+}
+
+TEST(tap_request_bytes)
+{
+	unsigned char *b = NULL;
+	char path[256];
+	size_t n = 0;
+	/* notes kube-api-and-tap.md A1: the 43 bytes `linkerd viz tap deploy/web
+	 * -n emojivoto` sends, with extract http{headers{}} (-o json) instead of {} */
+	static const unsigned char want[] = {
+		0x0a, 0x1e, 0x0a, 0x1c, 0x0a, 0x09, 'e', 'm', 'o', 'j', 'i', 'v', 'o', 't', 'o',
+		0x12, 0x0a, 'd', 'e', 'p', 'l', 'o', 'y', 'm', 'e', 'n', 't', 0x1a, 0x03, 'w',
+		'e', 'b', 0x12, 0x02, 0x0a, 0x00, 0x1d, 0x00, 0x00, 0xc8, 0x42,
+		0x22, 0x04, 0x0a, 0x02, 0x0a, 0x00 };
+
+	ASSERT_EQ(l5d_tap_request("emojivoto", "web", 100.0f, &b, &n, path, sizeof(path)), 0);
+	ASSERT_STR_EQ(path, "/apis/tap.linkerd.io/v1alpha1/watch/namespaces/emojivoto/"
+		      "deployments/web/tap");
+	ASSERT_EQ(n, sizeof(want));
+	ASSERT(!memcmp(b, want, n));
+	free(b);
+	ASSERT_EQ(l5d_tap_request("emojivoto", "we/b", 100.0f, &b, &n, path, sizeof(path)),
+		  -EINVAL);
+}
+
+TEST(prepare_detects_versions)
+{
+	struct mesh *m = NULL;
+	char err[512], out[256];
+
+	/* no control plane */
+	ASSERT_EQ(prepare(&m, err, sizeof(err)), -ENOENT);
+	ASSERT_CONTAINS(err, "linkerd is not installed");
+	/* 2.14: no retry/timeout annotations - one clear error */
+	ASSERT_EQ(linkerd_config("stable-2.14.10", ""), 0);
+	ASSERT_EQ(prepare(&m, err, sizeof(err)), -EINVAL);
+	ASSERT_CONTAINS(err, "linkerd stable-2.14.10 is not supported");
+	ASSERT(m == NULL);
+	/* 2.16 reads v1beta1 routes; its trust domain from the config */
+	ASSERT_EQ(linkerd_config("enterprise-2.16.2", "example.org"), 0);
+	ASSERT_EQ(prepare(&m, err, sizeof(err)), 0);
+	ASSERT_EQ(mesh_linkerd.identity_of(m, "http-client", out, sizeof(out)), 0);
+	ASSERT_STR_EQ(out, "http-client.conform.serviceaccount.identity.linkerd.example.org");
+	mesh_linkerd.release(m);
+	m = NULL;
+	/* 2.18 reads v1, and v1 must be served */
+	ASSERT_EQ(linkerd_config("enterprise-2.18.0", ""), 0);
+	ASSERT_EQ(ctl("hide-group-version?gv=gateway.networking.k8s.io/v1", NULL, 0), 200);
+	ASSERT_EQ(prepare(&m, err, sizeof(err)), -ENOTSUP);
+	ASSERT_CONTAINS(err, "gateway.networking.k8s.io/v1, which this cluster does not serve");
+	ASSERT_EQ(ctl("hide-group-version?gv=", NULL, 0), 200);
+	ASSERT_EQ(prepare(&m, err, sizeof(err)), 0);
+	ASSERT_EQ(mesh_linkerd.identity_of(m, "http-client", out, sizeof(out)), 0);
+	ASSERT_STR_EQ(out, ID("http-client"));
+	ASSERT_EQ(mesh_linkerd.identity_of(m, "a.b", out, sizeof(out)), -EINVAL);
+	ASSERT_STR_EQ(mesh_linkerd.identity_header(m), "l5d-client-id");
+	ASSERT_EQ(mesh_linkerd.route(m, "http-server", "10.0.0.1:8080", out, sizeof(out)), 0);
+	ASSERT_STR_EQ(out, "http-server.conform.svc.cluster.local:8080");
+	mesh_linkerd.release(m);
+}
+
+static void feature(struct mesh_feature *f, enum mesh_feature_kind k, const char *svc)
+{
+	memset(f, 0, sizeof(*f));
+	f->kind = k;
+	str_copy(f->service, sizeof(f->service), svc);
+}
+
+/* spec + annotations of an object, as one comparable text */
+static char *shape(const char *gv, const char *resource, const char *name)
+{
+	cJSON *o = get(gv, resource, name), *s = cJSON_CreateObject();
+	char *t;
+
+	cJSON_AddItemToObject(s, "spec", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(o,
+		"spec"), 1));
+	cJSON_AddItemToObject(s, "annotations", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(o, "metadata"), "annotations"), 1));
+	t = cJSON_PrintUnformatted(s);
+	cJSON_Delete(s);
+	cJSON_Delete(o);
+	return t;
+}
+
+#define GW "gateway.networking.k8s.io/v1"
+#define POL3 "policy.linkerd.io/v1beta3"
+#define POL1 "policy.linkerd.io/v1alpha1"
+
+static int fault(struct mesh *m, enum fault_kind k, const char *target, int revert, char *err,
+		 size_t errlen)
+{
+	struct mesh_fault f;
+
+	memset(&f, 0, sizeof(f));
+	f.kind = k;
+	str_copy(f.target, sizeof(f.target), target);
+	return revert ? mesh_linkerd.revert_fault(m, &f, err, errlen) :
+		mesh_linkerd.inject_fault(m, &f, err, errlen);
+}
+
+TEST(configure_as_a_user_writes_it_and_faults_revert)
+{
+	struct mesh *m = NULL;
+	struct mesh_feature f;
+	char err[512], *before, *during, *after;
+	cJSON *o;
+
+	ASSERT_EQ(linkerd_config("enterprise-2.18.0", ""), 0);
+	ASSERT_EQ(prepare(&m, err, sizeof(err)), 0);
+	/* split 90/10 (manifests/kubernetes/linkerd/routes.yaml http-server-split) */
+	feature(&f, MESH_SPLIT, "http-server");
+	str_copy(f.backends[0], sizeof(f.backends[0]), "v1");
+	str_copy(f.backends[1], sizeof(f.backends[1]), "v2");
+	f.weights[0] = 90;
+	f.weights[1] = 10;
+	f.nbackends = 2;
+	ASSERT_EQ(mesh_linkerd.configure(m, &f, err, sizeof(err)), 0);
+	o = get(GW, "httproutes", "http-server-split");
+	ASSERT(o);
+	ASSERT_J(o, "spec.parentRefs.0.kind", "Service");
+	ASSERT_J(o, "spec.parentRefs.0.name", "http-server");
+	ASSERT_J(o, "spec.parentRefs.0.port", "8080");
+	ASSERT_J(o, "spec.rules.0.backendRefs.0.name", "http-server-v1");
+	ASSERT_J(o, "spec.rules.0.backendRefs.0.weight", "90");
+	ASSERT_J(o, "spec.rules.0.backendRefs.1.name", "http-server-v2");
+	ASSERT_J(o, "spec.rules.0.backendRefs.1.weight", "10");
+	cJSON_Delete(o);
+	/* the shift patches the weights */
+	f.weights[0] = 50;
+	f.weights[1] = 50;
+	ASSERT_EQ(mesh_linkerd.configure(m, &f, err, sizeof(err)), 0);
+	o = get(GW, "httproutes", "http-server-split");
+	ASSERT_J(o, "spec.rules.0.backendRefs.0.weight", "50");
+	ASSERT_J(o, "spec.rules.0.backendRefs.1.weight", "50");
+	cJSON_Delete(o);
+	/* retries and timeout: annotations on their routes (routes.yaml) */
+	feature(&f, MESH_RETRY, "http-server");
+	f.retries = 3;
+	ASSERT_EQ(mesh_linkerd.configure(m, &f, err, sizeof(err)), 0);
+	o = get(GW, "httproutes", "http-retry");
+	ASSERT_STR_EQ(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(o, "metadata"), "annotations"),
+		"retry.linkerd.io/http")->valuestring, "5xx");
+	ASSERT_STR_EQ(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(o, "metadata"), "annotations"),
+		"retry.linkerd.io/limit")->valuestring, "3");
+	ASSERT_J(o, "spec.parentRefs.0.name", "http-retry");
+	ASSERT_J(o, "spec.rules.0.backendRefs.0.name", "http-server-v1");
+	cJSON_Delete(o);
+	feature(&f, MESH_TIMEOUT, "http-server");
+	f.timeout_ms = 500;
+	ASSERT_EQ(mesh_linkerd.configure(m, &f, err, sizeof(err)), 0);
+	o = get(GW, "httproutes", "http-timeout");
+	ASSERT_STR_EQ(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(o, "metadata"), "annotations"),
+		"timeout.linkerd.io/request")->valuestring, "500ms");
+	cJSON_Delete(o);
+	/* mTLS policy (policy.yaml) */
+	feature(&f, MESH_MTLS, "http-server");
+	f.required = 1;
+	ASSERT_EQ(mesh_linkerd.configure(m, &f, err, sizeof(err)), 0);
+	o = get(POL3, "servers", "http-server-http");
+	ASSERT_J(o, "spec.podSelector.matchLabels.app", "http-server");
+	ASSERT_J(o, "spec.port", "http");
+	ASSERT_J(o, "spec.proxyProtocol", "HTTP/1");
+	ASSERT_J(o, "spec.accessPolicy", "deny");
+	cJSON_Delete(o);
+	o = get(POL1, "authorizationpolicies", "http-server-from-clients");
+	ASSERT_J(o, "spec.targetRef.kind", "Server");
+	ASSERT_J(o, "spec.targetRef.name", "http-server-http");
+	ASSERT_J(o, "spec.requiredAuthenticationRefs.0.kind", "MeshTLSAuthentication");
+	ASSERT_J(o, "spec.requiredAuthenticationRefs.0.name", "conform-clients");
+	cJSON_Delete(o);
+	o = get(POL1, "meshtlsauthentications", "conform-clients");
+	ASSERT_J(o, "spec.identityRefs.0.name", "http-client");
+	ASSERT_J(o, "spec.identityRefs.1.name", "grpc-client");
+	cJSON_Delete(o);
+
+	/* each fault changes its object and the revert puts it back exactly */
+	{
+		static const struct { enum fault_kind k; const char *gv, *res, *name, *changed; }
+		fs[] = {
+			{ FAULT_RETRIES_OFF, GW, "httproutes", "http-retry", "retry.linkerd.io" },
+			{ FAULT_TIMEOUT_OFF, GW, "httproutes", "http-timeout", "timeout.linkerd.io" },
+			{ FAULT_SPLIT_SKEW, GW, "httproutes", "http-server-split", "\"weight\":90" },
+			{ FAULT_MTLS_OFF, POL3, "servers", "http-server-http", "deny" },
+		};
+
+		for (size_t i = 0; i < sizeof(fs) / sizeof(fs[0]); i++) {
+			before = shape(fs[i].gv, fs[i].res, fs[i].name);
+			ASSERT_EQ(fault(m, fs[i].k, "http-server", 0, err, sizeof(err)), 0);
+			during = shape(fs[i].gv, fs[i].res, fs[i].name);
+			if (fs[i].k == FAULT_SPLIT_SKEW || fs[i].k == FAULT_MTLS_OFF) {
+				/* weights 50/50 became 90/10; deny became all-unauthenticated */
+				ASSERT(!strstr(before, fs[i].changed) == (fs[i].k == FAULT_SPLIT_SKEW));
+				ASSERT(strcmp(before, during));
+			} else {
+				ASSERT_CONTAINS(before, fs[i].changed);
+				ASSERT(!strstr(during, fs[i].changed));
+			}
+			ASSERT_EQ(fault(m, fs[i].k, "http-server", 1, err, sizeof(err)), 0);
+			after = shape(fs[i].gv, fs[i].res, fs[i].name);
+			ASSERT_STR_EQ(after, before);
+			free(before);
+			free(during);
+			free(after);
+		}
+	}
+	o = get(POL3, "servers", "http-server-http");
+	ASSERT_J(o, "spec.accessPolicy", "deny");
+	cJSON_Delete(o);
+	/* refused with the reason, not faked */
+	ASSERT_EQ(fault(m, FAULT_WRONG_IDENTITY, "http-client", 0, err, sizeof(err)), -ENOTSUP);
+	ASSERT_CONTAINS(err, "wrong-identity on linkerd: ");
+	/* sidecar-kill deletes the target's pod */
+	ASSERT_EQ(create("apps/v1", "conform", "deployments", "{\"apiVersion\":\"apps/v1\","
+		"\"kind\":\"Deployment\",\"metadata\":{\"name\":\"grpc-client\",\"labels\":{"
+		"\"app\":\"grpc-client\"}},\"spec\":{\"selector\":{\"matchLabels\":{\"app\":"
+		"\"grpc-client\"}},\"template\":{\"metadata\":{\"labels\":{\"app\":"
+		"\"grpc-client\"}},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"x\"}]}}}}"),
+		0);
+	ASSERT_EQ(create("v1", "conform", "pods", "{\"apiVersion\":\"v1\",\"kind\":\"Pod\","
+		"\"metadata\":{\"name\":\"grpc-client-1\",\"labels\":{\"app\":\"grpc-client\"}},"
+		"\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"x\"}]}}"), 0);
+	ASSERT_EQ(fault(m, FAULT_SIDECAR_KILL, "grpc-client", 0, err, sizeof(err)), 0);
+	o = get("v1", "pods", "grpc-client-1");
+	ASSERT(o == NULL);
+	ASSERT_EQ(fault(m, FAULT_SIDECAR_KILL, "grpc-client", 0, err, sizeof(err)), -ENOENT);
+	mesh_linkerd.release(m);
+}
+
+struct lines {
+	struct mesh_tap_line l[8];
+	size_t n;
+};
+
+static void on_line(const struct mesh_tap_line *line, void *ctx)
+{
+	struct lines *g = ctx;
+
+	if (g->n < 8)
+		g->l[g->n] = *line;
+	g->n++;
+}
+
+TEST(tap_through_the_api)
+{
+	struct mesh *m = NULL;
+	struct mesh_tap_stats st;
+	struct lines g;
+	char err[512];
+	char *bin;
+	size_t len = 0;
+	int64_t end;
+	int rc;
+
+	ASSERT_EQ(linkerd_config("enterprise-2.18.0", ""), 0);
+	bin = file_read("test/fixtures/linkerd/tap-stream.bin", 1 << 20, &len);
+	ASSERT(bin && len > 100);
+	ASSERT_EQ(ctl("tap-stream", bin, len), 200);
+	free(bin);
+	ASSERT_EQ(create("apps/v1", "conform", "deployments", "{\"apiVersion\":\"apps/v1\","
+		"\"kind\":\"Deployment\",\"metadata\":{\"name\":\"http-server\",\"labels\":{"
+		"\"app\":\"http-server\",\"app.kubernetes.io/component\":\"server\"}},\"spec\":{"
+		"\"selector\":{\"matchLabels\":{\"app\":\"http-server\",\"version\":\"v1\"}},"
+		"\"template\":{\"metadata\":{\"labels\":{\"app\":\"http-server\",\"version\":"
+		"\"v1\"}},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"x\"}]}}}}"), 0);
+	ASSERT_EQ(prepare(&m, err, sizeof(err)), 0);
+	ASSERT_EQ(mesh_linkerd.tap_open(m, err, sizeof(err)), 0);
+	ASSERT_STR_EQ(mesh_linkerd_tap_error(m), "");
+	memset(&g, 0, sizeof(g));
+	for (end = mono_ms() + 5000; g.n < 3 && mono_ms() < end;)
+		if (mesh_linkerd.tap_read(m, 300, on_line, &g) < 0)
+			break;
+	ASSERT_EQ(g.n, 3);
+	ASSERT_STR_EQ(g.l[0].request_id, "conform-http.basic-0001");
+	ASSERT_STR_EQ(g.l[0].method, "GET");
+	ASSERT_STR_EQ(g.l[0].path, "/echo");
+	ASSERT_EQ(g.l[0].status, 200);
+	ASSERT_EQ(g.l[0].dir, MESH_TAP_IN);
+	ASSERT_STR_EQ(g.l[0].identity, ID("http-client"));
+	ASSERT_STR_EQ(g.l[0].src, "http-client");
+	ASSERT_STR_EQ(g.l[0].dst, "http-server");
+	ASSERT_EQ(g.l[0].latency_us, 736);
+	ASSERT_STR_EQ(g.l[1].request_id, "conform-retry.http-0002");
+	ASSERT_EQ(g.l[1].status, 503);
+	ASSERT_EQ(g.l[2].status, 0);   /* reset before a response */
+	mesh_linkerd.tap_stats(m, &st);
+	ASSERT(st.received >= 8 && st.parsed == st.received && st.rejected == 0);
+	/* RBAC missing: the feed breaks, and says why */
+	ASSERT_EQ(ctl("deny?verb=watch&resource=deployments/tap", NULL, 0), 200);
+	memset(&g, 0, sizeof(g));
+	rc = 0;
+	for (end = mono_ms() + 4000; rc >= 0 && mono_ms() < end;)
+		rc = mesh_linkerd.tap_read(m, 300, on_line, &g);
+	ASSERT_EQ(ctl("deny-reset", NULL, 0), 200);
+	ASSERT_EQ(rc, -EIO);
+	ASSERT_CONTAINS(mesh_linkerd_tap_error(m), "HTTP 403");
+	ASSERT_CONTAINS(mesh_linkerd_tap_error(m), "cannot watch resource \"deployments/tap\"");
+	ASSERT_CONTAINS(mesh_linkerd_tap_error(m), "rbac.yaml");
+	mesh_linkerd.release(m);
+}
+
+/* the double holds the tap server to its rule: the body names the URL */
+TEST(tap_body_must_match_the_url)
+{
+	struct kube_config c;
+	struct l5d_tapstream *t;
+	unsigned char *b = NULL;
+	char path[256], err[512] = "";
+	size_t n = 0;
+	int rc = 1;
+	int64_t end;
+
+	ASSERT_EQ(kube_config_explicit(&c, server, NULL, 0, TOKEN), 0);
+	ASSERT_EQ(l5d_tap_request("conform", "grpc-server", 100.0f, &b, &n, path, sizeof(path)), 0);
+	t = l5d_tapstream_new(&c, "/apis/tap.linkerd.io/v1alpha1/watch/namespaces/conform/"
+			      "deployments/http-server/tap", b, n, NULL, NULL);
+	free(b);
+	for (end = mono_ms() + 4000; rc == 1 && mono_ms() < end;)
+		rc = l5d_tapstream_run(t, 200, err, sizeof(err));
+	l5d_tapstream_free(t);
+	ASSERT_EQ(rc, -EIO);
+	ASSERT_CONTAINS(err, "tap request body did not match APIServer URL");
+	ASSERT_CONTAINS(err, "(Bad Request)");
+}
+
+TEST(cert_expiry_from_proxy_metrics)
+{
+	struct mesh *m = NULL;
+	char err[512], cn[256];
+	int64_t na = 0;
+	char *text;
+	size_t len = 0;
+
+	ASSERT_EQ(linkerd_config("enterprise-2.18.0", ""), 0);
+	ASSERT_EQ(create("apps/v1", "conform", "deployments", "{\"apiVersion\":\"apps/v1\","
+		"\"kind\":\"Deployment\",\"metadata\":{\"name\":\"http-client\"},\"spec\":{"
+		"\"selector\":{\"matchLabels\":{\"app\":\"http-client\"}},\"template\":{"
+		"\"metadata\":{\"labels\":{\"app\":\"http-client\"}},\"spec\":{\"containers\":"
+		"[{\"name\":\"c\",\"image\":\"x\"}]}}}}"), 0);
+	ASSERT_EQ(create("v1", "conform", "pods", "{\"apiVersion\":\"v1\",\"kind\":\"Pod\","
+		"\"metadata\":{\"name\":\"http-client-1\",\"labels\":{\"app\":\"http-client\"}},"
+		"\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"x\"}]}}"), 0);
+	ASSERT_EQ(prepare(&m, err, sizeof(err)), 0);
+	/* no metrics served yet: the proxy did not answer */
+	ASSERT_EQ(mesh_linkerd.workload_cert(m, "http-client", cn, sizeof(cn), &na), -EIO);
+	/* 2.18 names the gauge control_identity_cert_...; 2.14 identity_cert_... */
+	static const char *const fx[] = { "proxy-2.18-client.prom", "proxy-2.14-client.prom" };
+
+	for (size_t i = 0; i < 2; i++) {
+		char p[256];
+
+		str_fmt(p, sizeof(p), "test/fixtures/linkerd/%s", fx[i]);
+		text = file_read(p, 1 << 20, &len);
+		ASSERT(text);
+		ASSERT_EQ(ctl("metrics?namespace=conform&name=http-client-1", text, len), 200);
+		free(text);
+		na = 0;
+		ASSERT_EQ(mesh_linkerd.workload_cert(m, "http-client", cn, sizeof(cn), &na), 0);
+		ASSERT_EQ(na, 1764000000);
+		ASSERT_STR_EQ(cn, ID("http-client"));
+	}
+	ASSERT_EQ(mesh_linkerd.workload_cert(m, "nobody", cn, sizeof(cn), &na), -ENOENT);
+	mesh_linkerd.release(m);
+}
+
+/* the objects the adapter writes pass the offline schemas, and a broken one does not */
+TEST(objects_validate_offline)
+{
+	struct l5d_objcfg c = { "conform", "gateway.networking.k8s.io/v1" };
+	const char *be[2] = { "http-server-v1", "http-server-v2" };
+	const char *ann[2] = { "retry.linkerd.io/http", "5xx" };
+	const char *sas[2] = { "http-client", "grpc-client" };
+	unsigned w[2] = { 90, 10 };
+	cJSON *objs[6];
+	struct dynbuf b = DYNBUF_INIT(1 << 20);
+	char file[512], cmd[1200];
+	size_t i;
+
+	if (access("test/tools/validate/node_modules/ajv", F_OK)) {
+		H_FAIL("npm validators missing in test/tools/validate/node_modules; run "
+		       "make manifests-deps");
+	}
+	objs[0] = l5d_obj_route(&c, "http-server-split", "http-server", be, w, 2, NULL, 0);
+	objs[1] = l5d_obj_route(&c, "http-retry", "http-retry", be, NULL, 1, ann, 1);
+	c.route_gv = "gateway.networking.k8s.io/v1beta1";
+	objs[2] = l5d_obj_route(&c, "http-timeout", "http-timeout", be, NULL, 1, NULL, 0);
+	objs[3] = l5d_obj_server(&c, "http-server-http", "http-server", "http", "HTTP/1", "deny");
+	objs[4] = l5d_obj_meshtls(&c, "conform-clients", sas, 2);
+	objs[5] = l5d_obj_authz(&c, "http-server-from-clients", "http-server-http",
+				"conform-clients");
+	for (i = 0; i < 6; i++) {
+		char *t = cJSON_Print(objs[i]);
+
+		dynbuf_addf(&b, "---\n%s\n", t);
+		free(t);
+	}
+	str_fmt(file, sizeof(file), "%s/objects.yaml", tmpdir);
+	ASSERT_EQ(file_write_atomic(file, b.buf, b.len, 0644), 0);
+	str_fmt(cmd, sizeof(cmd), "NODE_NO_WARNINGS=1 node test/tools/validate/validate.mjs "
+		"--namespace conform '%s' >'%s.out' 2>&1", file, file);
+	ASSERT_EQ(system(cmd), 0);
+	/* a weight below zero must be refused (Gateway API schema) */
+	cJSON_SetNumberValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(
+		cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(objs[0], "spec"), "rules"), 0), "backendRefs"), 0),
+		"weight"), -1);
+	dynbuf_reset(&b);
+	{
+		char *t = cJSON_Print(objs[0]);
+
+		dynbuf_addf(&b, "%s\n", t);
+		free(t);
+	}
+	ASSERT_EQ(file_write_atomic(file, b.buf, b.len, 0644), 0);
+	ASSERT(system(cmd) != 0);
+	for (i = 0; i < 6; i++)
+		cJSON_Delete(objs[i]);
+	dynbuf_release(&b);
+}
+
+int main(void)
+{
+	const char *t = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	struct kube_config c;
+	char cmd[600];
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	signal(SIGPIPE, SIG_IGN);
+	str_fmt(tmpdir, sizeof(tmpdir), "%s/conform-linkerd.XXXXXX", t);
+	if (!mkdtemp(tmpdir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	RUN(identity_and_refusals);
+	RUN(every_check_has_linkerd_evidence);
+	RUN(tap_request_bytes);
+	RUN(objects_validate_offline);
+	if (double_start()) {
+		printf("not ok kubedouble_start\n");
+		return 1;
+	}
+	kube_config_explicit(&c, server, NULL, 0, TOKEN);
+	kc = kube_client_new(&c);
+	mesh_linkerd_use_cluster(&c, NULL, NULL);
+	create("v1", NULL, "namespaces", "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\","
+	       "\"metadata\":{\"name\":\"linkerd\"}}");
+	create("v1", NULL, "namespaces", "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\","
+	       "\"metadata\":{\"name\":\"conform\"}}");
+	RUN(prepare_detects_versions);
+	RUN(configure_as_a_user_writes_it_and_faults_revert);
+	RUN(tap_through_the_api);
+	RUN(tap_body_must_match_the_url);
+	RUN(cert_expiry_from_proxy_metrics);
+	kube_client_free(kc);
+	mesh_linkerd_use_cluster(NULL, NULL, NULL);
+	if (double_stop()) {
+		printf("not ok kubedouble_exit\n");
+		h_failed++;
+	}
+	if (h_failed) {
+		str_fmt(cmd, sizeof(cmd), "tail -n 40 '%s/double.log' >&2", tmpdir);
+		if (system(cmd))
+			fprintf(stderr, "no double log\n");
+	} else {
+		str_fmt(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+		if (system(cmd))
+			fprintf(stderr, "could not remove %s\n", tmpdir);
+	}
+	curl_global_cleanup();
+	TEST_MAIN_END();
+}
