@@ -54,5 +54,5 @@ manifests-deps: image-deps $(VALIDATE_DIR)/node_modules/.package-lock.json
 $(VALIDATE_DIR)/node_modules/.package-lock.json: $(VALIDATE_DIR)/package.json $(VALIDATE_DIR)/package-lock.json
 	$(call say,NPM,$(VALIDATE_DIR))cd $(VALIDATE_DIR) && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
-test: manifests-deps
+test unit: manifests-deps
 # ---- end image ----
