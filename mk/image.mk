@@ -56,3 +56,9 @@ $(VALIDATE_DIR)/node_modules/.package-lock.json: $(VALIDATE_DIR)/package.json $(
 	@touch $@
 test unit: manifests-deps
 # ---- end image ----
+
+# The Dockerfile's build stage run as written on a copy of the sources (a
+# whole build from scratch, so not part of every `make test`).
+.PHONY: test-dockerfile
+test-dockerfile: all
+	@BUILD=$(BUILD) bash test/slow/dockerfile_build.sh
