@@ -51,8 +51,10 @@ struct mesh_plan {
 struct mesh_probe_target {
 	char workload[64];
 	char inbound[PLATFORM_ADDR_MAX];   /* servers: "IP:PORT" of the inbound, else "" */
-	int cert_from_proxy;               /* 1: no probe reaches it (a client's outbound):
-					    * ask workload_cert for what its proxy presents */
+	int cert_from_proxy;               /* 1: identity.expiry asks workload_cert for
+					    * what its proxy presents (no probe reaches a
+					    * client's outbound; a Linkerd inbound shows a
+					    * probe no identity), not a TLS probe */
 };
 
 struct mesh_probe_info {
