@@ -846,7 +846,8 @@ static int watch_list(struct watch_run *w, const char *path, struct kube_error *
 		}
 	}
 	cJSON_Delete(list);
-	return 0;
+	/* the list is complete: what was not in it is gone */
+	return w->cb(w->arg, "SYNCED", NULL) ? 1 : 0;
 }
 
 /* errors no retry cures */

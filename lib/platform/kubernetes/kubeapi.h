@@ -163,7 +163,8 @@ int kube_logs(struct kube_client *k, const char *ns, const char *pod, const char
  * cb gets each event: type is "ADDED", "MODIFIED" or "DELETED" with the
  * object; after every list (the first and each re-list) it first gets
  * "SYNC" with object NULL, meaning "forget what you had", then every listed
- * object as "ADDED". BOOKMARK events are not passed on (they only move the
+ * object as "ADDED", then "SYNCED" with object NULL (the list is complete:
+ * an object held before and not listed again is gone). BOOKMARK events are not passed on (they only move the
  * resourceVersion). cb returns 0 to go on, anything else to stop.
  *
  * Returns 0 when cb asked to stop, stop became non-zero, or max_ms passed;
