@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """kube_objects_diff.py - compare the objects conform builds (a JSON array)
 with what kustomize renders (a YAML stream), object by object (kind + name),
-on every field both set: maps on their common keys, lists element by element
+on every field both set: maps on their common keys (a key only kustomize
+renders is a difference too; one only conform builds, e.g. its run label,
+is not), lists element by element
 (lists of named items, e.g. containers and ports, by name), scalars by value
 (a number and its string, e.g. cpu "1" and 1, are not the same).
 
@@ -29,6 +31,8 @@ def compare(a, b, path, out):
     if isinstance(a, dict) and isinstance(b, dict):
         for k in sorted(set(a) & set(b)):
             compare(a[k], b[k], path + "." + k, out)
+        for k in sorted(set(b) - set(a)):
+            out.append("%s.%s: not built, kustomize renders %s" % (path, k, json.dumps(b[k])))
     elif isinstance(a, list) and isinstance(b, list):
         if a and b and named(a) and named(b):
             bn = {x["name"]: x for x in b}

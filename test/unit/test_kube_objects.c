@@ -67,9 +67,9 @@ static int compare_overlay(const char *mesh, void (*mutate)(cJSON *), const char
 	run_config_defaults(&c);
 	kube_run_defaults(&r);
 	str_copy(r.mesh, sizeof(r.mesh), mesh);
-	arr = kube_obj_run(&r, &c, err, sizeof(err));
+	arr = kube_obj_all(&r, &c, err, sizeof(err));
 	if (!arr) {
-		fprintf(stderr, "kube_obj_run: %s\n", err);
+		fprintf(stderr, "kube_obj_all: %s\n", err);
 		return -1;
 	}
 	if (mutate)
@@ -138,6 +138,12 @@ static void drop_object(cJSON *arr)
 	cJSON_ReplaceItemInObjectCaseSensitive(md, "name", cJSON_CreateString("http-retries"));
 }
 
+static void drop_field(cJSON *arr)
+{
+	cJSON_DeleteItemFromObjectCaseSensitive(jget(find(arr, "Deployment", "conformd"), "spec"),
+						"strategy");
+}
+
 TEST(comparison_says_no)
 {
 	char path[512], *text;
@@ -154,6 +160,14 @@ TEST(comparison_says_no)
 	text = file_read(path, 1 << 16, NULL);
 	ASSERT(text);
 	ASSERT_CONTAINS(text, "Service/http-retries: built, but kustomize renders no such object");
+	free(text);
+	/* a field the manifests set and the C forgot */
+	ASSERT_EQ(compare_overlay("none", drop_field, "diff-field.txt"), 1);
+	str_fmt(path, sizeof(path), "%s/diff-field.txt", tmpdir);
+	text = file_read(path, 1 << 16, NULL);
+	ASSERT(text);
+	ASSERT_CONTAINS(text, "Deployment/conformd: .spec.strategy: not built, kustomize renders "
+			"{\"type\": \"Recreate\"}");
 	free(text);
 }
 

@@ -531,3 +531,254 @@ fail:
 	cJSON_Delete(arr);
 	return NULL;
 }
+
+/* ---- conformd: the monitor's own objects (manifests/kubernetes/base/
+ * conformd.yaml, rbac.yaml, serviceaccounts.yaml; linkerd/rbac.yaml) ---- */
+
+/* One RBAC rule: group, resources and verbs, comma-separated. */
+struct kube_rule {
+	const char *groups, *resources, *verbs;
+};
+
+/* What conformd's calls need in its namespace (docs/kubernetes.md lists the
+ * calls): watch and delete pods, their logs, events, and server-side apply
+ * (patch, and create when new) of what objects.c builds. */
+static const struct kube_rule rules_base[] = {
+	{ "", "pods", "get,list,watch,delete" },
+	{ "", "pods/log", "get" },
+	{ "", "events", "list,watch" },
+	{ "", "services,serviceaccounts", "get,list,watch,create,patch,delete" },
+	{ "apps", "deployments", "get,list,watch,create,patch,delete" },
+	{ NULL, NULL, NULL },
+};
+
+/* On Linkerd: routes, policy, and tap (a watch on the tap subresource of
+ * the aggregated tap.linkerd.io API; a plain deployments rule does not
+ * match it: kubernetes pkg/apis/rbac/v1/evaluation_helpers.go ResourceMatches) */
+static const struct kube_rule rules_linkerd[] = {
+	{ "gateway.networking.k8s.io", "httproutes", "get,list,watch,create,patch,delete" },
+	{ "policy.linkerd.io", "servers,authorizationpolicies,meshtlsauthentications",
+	  "get,list,watch,create,patch,delete" },
+	{ "tap.linkerd.io", "deployments/tap,pods/tap", "watch" },
+	{ NULL, NULL, NULL },
+};
+
+/* "a,b" -> ["a", "b"] ("" -> [""]) */
+static cJSON *csv_array(const char *csv)
+{
+	cJSON *a = cJSON_CreateArray();
+	char buf[256], *save = NULL, *t;
+
+	if (!a)
+		return NULL;
+	if (!*csv) {
+		cJSON_AddItemToArray(a, cJSON_CreateString(""));
+		return a;
+	}
+	str_copy(buf, sizeof(buf), csv);
+	for (t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
+		cJSON_AddItemToArray(a, cJSON_CreateString(t));
+	return a;
+}
+
+static int add_role(const struct kube_run *r, cJSON *arr, const char *name,
+		    const struct kube_rule *rules)
+{
+	cJSON *labels, *o = obj_new(r, "rbac.authorization.k8s.io/v1", "Role", name, 1, &labels);
+	cJSON *ra, *rule, *b, *ref, *subj, *sa;
+
+	if (!o || !cJSON_AddItemToArray(arr, o))
+		return -1;
+	add_common(labels, r, 1);
+	ra = cJSON_AddArrayToObject(o, "rules");
+	for (; rules->groups; rules++) {
+		rule = cJSON_CreateObject();
+		cJSON_AddItemToObject(rule, "apiGroups", csv_array(rules->groups));
+		cJSON_AddItemToObject(rule, "resources", csv_array(rules->resources));
+		cJSON_AddItemToObject(rule, "verbs", csv_array(rules->verbs));
+		cJSON_AddItemToArray(ra, rule);
+	}
+	b = obj_new(r, "rbac.authorization.k8s.io/v1", "RoleBinding", name, 1, &labels);
+	if (!b || !cJSON_AddItemToArray(arr, b))
+		return -1;
+	add_common(labels, r, 1);
+	ref = cJSON_AddObjectToObject(b, "roleRef");
+	cJSON_AddStringToObject(ref, "apiGroup", "rbac.authorization.k8s.io");
+	cJSON_AddStringToObject(ref, "kind", "Role");
+	cJSON_AddStringToObject(ref, "name", name);
+	subj = cJSON_AddArrayToObject(b, "subjects");
+	sa = cJSON_CreateObject();
+	cJSON_AddStringToObject(sa, "kind", "ServiceAccount");
+	cJSON_AddStringToObject(sa, "name", "conformd");
+	cJSON_AddStringToObject(sa, "namespace", r->namespace);
+	cJSON_AddItemToArray(subj, sa);
+	return 0;
+}
+
+static cJSON *monitor_deployment(const struct kube_run *r)
+{
+	static const char *const cmd[] = { "/usr/local/bin/conformd" };
+	static const char *const args[] = { "--run-dir", "/var/lib/conform/run", "--resume" };
+	cJSON *labels, *o = obj_new(r, "apps/v1", "Deployment", "conformd", 1, &labels);
+	cJSON *spec, *sel, *tpl, *tl, *pspec, *c, *env, *e, *ports, *probe, *hg, *res, *x, *vm, *v;
+
+	if (!o)
+		return NULL;
+	cJSON_AddStringToObject(labels, "app", "conformd");
+	cJSON_AddStringToObject(labels, "app.kubernetes.io/component", "monitor");
+	add_common(labels, r, 1);
+	spec = cJSON_AddObjectToObject(o, "spec");
+	cJSON_AddNumberToObject(spec, "replicas", 1);
+	/* one store on a ReadWriteOnce volume: never two at once */
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(spec, "strategy"), "type", "Recreate");
+	sel = cJSON_AddObjectToObject(cJSON_AddObjectToObject(spec, "selector"), "matchLabels");
+	cJSON_AddStringToObject(sel, "app", "conformd");
+	add_common(sel, r, 0);
+	tpl = cJSON_AddObjectToObject(spec, "template");
+	tl = cJSON_AddObjectToObject(cJSON_AddObjectToObject(tpl, "metadata"), "labels");
+	cJSON_AddStringToObject(tl, "app", "conformd");
+	cJSON_AddStringToObject(tl, "app.kubernetes.io/component", "monitor");
+	add_common(tl, r, 1);
+	pspec = cJSON_AddObjectToObject(tpl, "spec");
+	cJSON_AddStringToObject(pspec, "serviceAccountName", "conformd");
+	add_pod_security(pspec);
+	cJSON_AddNumberToObject(cJSON_GetObjectItemCaseSensitive(pspec, "securityContext"),
+				"fsGroup", 65532);
+	c = cJSON_CreateObject();
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(pspec, "containers"), c);
+	cJSON_AddStringToObject(c, "name", "conformd");
+	cJSON_AddStringToObject(c, "image", r->image);
+	cJSON_AddStringToObject(c, "imagePullPolicy", "IfNotPresent");
+	add_str_array(c, "command", cmd, 1);
+	add_str_array(c, "args", args, 3);
+	add_token_env(c);
+	env = cJSON_GetObjectItemCaseSensitive(c, "env");
+	e = cJSON_CreateObject();
+	cJSON_AddStringToObject(e, "name", "CONFORM_STATE_DIR");
+	cJSON_AddStringToObject(e, "value", "/var/lib/conform");
+	cJSON_InsertItemInArray(env, 0, e);
+	ports = cJSON_AddArrayToObject(c, "ports");
+	add_port(ports, "collector", KUBE_COLLECTOR_PORT);
+	add_port(ports, "api", KUBE_API_PORT);
+	probe = cJSON_AddObjectToObject(c, "readinessProbe");
+	hg = cJSON_AddObjectToObject(probe, "httpGet");
+	cJSON_AddStringToObject(hg, "path", "/healthz");
+	cJSON_AddStringToObject(hg, "port", "api");
+	cJSON_AddNumberToObject(probe, "periodSeconds", 5);
+	cJSON_AddNumberToObject(probe, "failureThreshold", 3);
+	res = cJSON_AddObjectToObject(c, "resources");
+	x = cJSON_AddObjectToObject(res, "requests");
+	cJSON_AddStringToObject(x, "cpu", "100m");
+	cJSON_AddStringToObject(x, "memory", "128Mi");
+	x = cJSON_AddObjectToObject(res, "limits");
+	cJSON_AddStringToObject(x, "cpu", "1");
+	cJSON_AddStringToObject(x, "memory", "512Mi");
+	add_container_security(c);
+	vm = cJSON_AddArrayToObject(c, "volumeMounts");
+	x = cJSON_CreateObject();
+	cJSON_AddStringToObject(x, "name", "data");
+	cJSON_AddStringToObject(x, "mountPath", "/var/lib/conform");
+	cJSON_AddItemToArray(vm, x);
+	x = cJSON_CreateObject();
+	cJSON_AddStringToObject(x, "name", "tmp");
+	cJSON_AddStringToObject(x, "mountPath", "/tmp");
+	cJSON_AddItemToArray(vm, x);
+	v = cJSON_AddArrayToObject(pspec, "volumes");
+	x = cJSON_CreateObject();
+	cJSON_AddStringToObject(x, "name", "data");
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(x, "persistentVolumeClaim"), "claimName",
+				"conformd-data");
+	cJSON_AddItemToArray(v, x);
+	x = cJSON_CreateObject();
+	cJSON_AddStringToObject(x, "name", "tmp");
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(x, "emptyDir"), "sizeLimit", "64Mi");
+	cJSON_AddItemToArray(v, x);
+	return o;
+}
+
+static cJSON *monitor_service(const struct kube_run *r)
+{
+	cJSON *labels, *o = obj_new(r, "v1", "Service", "conformd", 1, &labels), *spec, *sel;
+	cJSON *ports, *p;
+
+	if (!o)
+		return NULL;
+	cJSON_AddStringToObject(labels, "app", "conformd");
+	add_common(labels, r, 1);
+	spec = cJSON_AddObjectToObject(o, "spec");
+	sel = cJSON_AddObjectToObject(spec, "selector");
+	cJSON_AddStringToObject(sel, "app", "conformd");
+	add_common(sel, r, 0);
+	ports = cJSON_AddArrayToObject(spec, "ports");
+	p = cJSON_CreateObject();
+	cJSON_AddStringToObject(p, "name", "collector");
+	cJSON_AddNumberToObject(p, "port", KUBE_COLLECTOR_PORT);
+	cJSON_AddStringToObject(p, "targetPort", "collector");
+	cJSON_AddStringToObject(p, "appProtocol", "kubernetes.io/h2c");
+	cJSON_AddItemToArray(ports, p);
+	p = cJSON_CreateObject();
+	cJSON_AddStringToObject(p, "name", "api");
+	cJSON_AddNumberToObject(p, "port", KUBE_API_PORT);
+	cJSON_AddStringToObject(p, "targetPort", "api");
+	cJSON_AddStringToObject(p, "appProtocol", "http");
+	cJSON_AddItemToArray(ports, p);
+	return o;
+}
+
+int kube_obj_monitor(const struct kube_run *r, cJSON *arr, char *err, size_t errlen)
+{
+	cJSON *labels, *o;
+
+	o = obj_new(r, "v1", "ServiceAccount", "conformd", 1, &labels);
+	if (!o || !cJSON_AddItemToArray(arr, o))
+		goto oom;
+	add_common(labels, r, 1);
+	cJSON_AddBoolToObject(o, "automountServiceAccountToken", 1);   /* it calls the API */
+	if (add_role(r, arr, "conformd", rules_base) < 0 ||
+	    (is_linkerd(r) && add_role(r, arr, "conformd-linkerd", rules_linkerd) < 0))
+		goto oom_quiet;
+	o = obj_new(r, "v1", "PersistentVolumeClaim", "conformd-data", 1, &labels);
+	if (!o || !cJSON_AddItemToArray(arr, o))
+		goto oom;
+	add_common(labels, r, 1);
+	{
+		cJSON *spec = cJSON_AddObjectToObject(o, "spec");
+		static const char *const modes[] = { "ReadWriteOnce" };
+
+		add_str_array(spec, "accessModes", modes, 1);
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(cJSON_AddObjectToObject(spec,
+			"resources"), "requests"), "storage", "2Gi");
+	}
+	o = monitor_deployment(r);
+	if (!o || !cJSON_AddItemToArray(arr, o))
+		goto oom;
+	o = monitor_service(r);
+	if (!o || !cJSON_AddItemToArray(arr, o))
+		goto oom;
+	return 0;
+oom:
+	cJSON_Delete(o);
+oom_quiet:
+	str_fmt(err, errlen, "out of memory building conformd's objects");
+	return -1;
+}
+
+cJSON *kube_obj_all(const struct kube_run *r, const struct run_config *c, char *err,
+		    size_t errlen)
+{
+	cJSON *arr = kube_obj_run(r, c, err, errlen), *mon, *it;
+
+	if (!arr)
+		return NULL;
+	mon = cJSON_CreateArray();
+	if (!mon || kube_obj_monitor(r, mon, err, errlen) < 0) {
+		cJSON_Delete(mon);
+		cJSON_Delete(arr);
+		return NULL;
+	}
+	/* after the namespace, before the workloads: the order of `kubectl apply` */
+	while ((it = cJSON_DetachItemFromArray(mon, cJSON_GetArraySize(mon) - 1)))
+		cJSON_InsertItemInArray(arr, 1, it);
+	cJSON_Delete(mon);
+	return arr;
+}

@@ -31,6 +31,7 @@
 #define KUBE_GRPC_PORT 9090
 #define KUBE_ADMIN_PORT 9901
 #define KUBE_COLLECTOR_PORT 9090
+#define KUBE_API_PORT 8080
 
 /* The settings of a run the objects depend on. */
 struct kube_run {
@@ -92,6 +93,23 @@ int kube_run_specs(const struct kube_run *r, const struct run_config *c,
  * (cJSON_Delete), or NULL with err.
  */
 cJSON *kube_obj_run(const struct kube_run *r, const struct run_config *c, char *err,
+		size_t errlen);
+
+/*
+ * Append to arr conformd's own objects, in apply order: its ServiceAccount
+ * (with a token: it calls the API), Role and RoleBinding (and on linkerd
+ * the Role conformd-linkerd and its binding), the PersistentVolumeClaim of
+ * its store, its Deployment and Service. The CLI applies these; conformd
+ * applies the workloads. 0, or -1 with err.
+ */
+int kube_obj_monitor(const struct kube_run *r, cJSON *arr, char *err, size_t errlen);
+
+/*
+ * Every object of a run as `conform manifests` prints it: the namespace,
+ * conformd's objects, then kube_obj_run's workloads. The mesh's routes and
+ * policy are the mesh adapter's, not in here. New array, or NULL with err.
+ */
+cJSON *kube_obj_all(const struct kube_run *r, const struct run_config *c, char *err,
 		size_t errlen);
 
 #endif
