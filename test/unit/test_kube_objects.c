@@ -15,6 +15,7 @@
 #include "base/util.h"
 #include "config/run.h"
 #include "platform/kubernetes/objects.h"
+#include "platform/kubernetes/yaml.h"
 
 static char tmpdir[256];
 
@@ -246,6 +247,63 @@ TEST(checks_and_errors)
 	cJSON_Delete(arr);
 }
 
+/* emit docs as one YAML stream, load it with PyYAML, compare with the JSON */
+static int yaml_round_trip(const cJSON *docs, const char *name)
+{
+	struct dynbuf b = DYNBUF_INIT(1 << 22);
+	char y[512], j[512], cmd[2048];
+	const cJSON *d;
+	int rc = 0;
+
+	cJSON_ArrayForEach(d, docs) {
+		if (d != docs->child && dynbuf_adds(&b, "---\n"))
+			rc = -1;
+		if (kube_yaml_emit(d, &b))
+			rc = -1;
+	}
+	str_fmt(y, sizeof(y), "%s/%s.yaml", tmpdir, name);
+	str_fmt(j, sizeof(j), "%s/%s.json", tmpdir, name);
+	if (rc || !b.buf || file_write_atomic(y, b.buf, b.len, 0600) || write_json(j, docs)) {
+		dynbuf_release(&b);
+		return -1;
+	}
+	dynbuf_release(&b);
+	str_fmt(cmd, sizeof(cmd), "python3 -c 'import json, sys, yaml\n"
+		"a = json.load(open(sys.argv[1]))\n"
+		"b = list(yaml.safe_load_all(open(sys.argv[2])))\n"
+		"[print(\"differs: %%r != %%r\" %% (x, y), file=sys.stderr) for x, y in zip(a, b) if x != y]\n"
+		"sys.exit(0 if a == b else 1)' %s %s", j, y);
+	return sh(cmd);
+}
+
+TEST(yaml_loads_back_the_same)
+{
+	struct run_config c;
+	struct kube_run r;
+	char err[256];
+	cJSON *arr, *odd;
+
+	run_config_defaults(&c);
+	kube_run_defaults(&r);
+	str_copy(r.mesh, sizeof(r.mesh), "linkerd");
+	arr = kube_obj_all(&r, &c, err, sizeof(err));
+	ASSERT(arr);
+	ASSERT_EQ(yaml_round_trip(arr, "objects"), 0);
+	cJSON_Delete(arr);
+	/* strings YAML would read as something else, and odd shapes */
+	odd = cJSON_Parse("[{\"a\":[\"yes\",\"No\",\"on\",\"off\",\"y\",\"null\",\"~\",\"\","
+		"\"1\",\"0.5\",\"1e3\",\"0x1F\",\"-\",\"- x\",\"a: b\",\"#c\",\"x #c\","
+		"\"multi\\nline\",\"tab\\there\",\"q\\\"uote\",\"\\\\back\",\"\u00fcber\","
+		"\"{x}\",\"[x]\",\"*ref\",\"&anchor\",\"!tag\",\"%pct\",\"@at\",\"`bt\","
+		"\" lead\",\"trail \",\"50m\",\"true\",\"2026-12-06\",\"12:30\"],"
+		"\"yes\":1,\"1\":true,\"\":null,\"n\":-2.5,\"big\":123456789012,"
+		"\"e\":{},\"l\":[],\"ll\":[[1,[2,{}]],[],[{\"k\":[{}]}]],"
+		"\"m\":[{\"x\":1,\"y\":{\"z\":[1,2]}}]},\"plain\",[],{},3,false]");
+	ASSERT(odd);
+	ASSERT_EQ(yaml_round_trip(odd, "odd"), 0);
+	cJSON_Delete(odd);
+}
+
 int main(void)
 {
 	str_fmt(tmpdir, sizeof(tmpdir), "%s/conform-kobj-XXXXXX",
@@ -259,6 +317,7 @@ int main(void)
 	RUN(comparison_says_no);
 	RUN(run_labels_and_mesh);
 	RUN(checks_and_errors);
+	RUN(yaml_loads_back_the_same);
 	{
 		char cmd[512];
 

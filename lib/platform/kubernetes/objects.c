@@ -766,19 +766,31 @@ oom_quiet:
 cJSON *kube_obj_all(const struct kube_run *r, const struct run_config *c, char *err,
 		    size_t errlen)
 {
-	cJSON *arr = kube_obj_run(r, c, err, errlen), *mon, *it;
+	cJSON *arr = kube_obj_run(r, c, err, errlen), *mon = NULL, *all = NULL, *it;
 
 	if (!arr)
 		return NULL;
 	mon = cJSON_CreateArray();
-	if (!mon || kube_obj_monitor(r, mon, err, errlen) < 0) {
-		cJSON_Delete(mon);
-		cJSON_Delete(arr);
-		return NULL;
+	all = cJSON_CreateArray();
+	if (!mon || !all || kube_obj_monitor(r, mon, err, errlen) < 0) {
+		if (mon && all)
+			goto fail;
+		str_fmt(err, errlen, "out of memory building the run's objects");
+		goto fail;
 	}
-	/* after the namespace, before the workloads: the order of `kubectl apply` */
-	while ((it = cJSON_DetachItemFromArray(mon, cJSON_GetArraySize(mon) - 1)))
-		cJSON_InsertItemInArray(arr, 1, it);
+	/* the namespace, conformd's objects, the workloads: the order of `kubectl apply` */
+	it = cJSON_DetachItemFromArray(arr, 0);
+	cJSON_AddItemToArray(all, it);
+	while ((it = cJSON_DetachItemFromArray(mon, 0)))
+		cJSON_AddItemToArray(all, it);
+	while ((it = cJSON_DetachItemFromArray(arr, 0)))
+		cJSON_AddItemToArray(all, it);
 	cJSON_Delete(mon);
-	return arr;
+	cJSON_Delete(arr);
+	return all;
+fail:
+	cJSON_Delete(all);
+	cJSON_Delete(mon);
+	cJSON_Delete(arr);
+	return NULL;
 }
