@@ -17,7 +17,8 @@ static const char *const yaml_words[] = {
 };
 
 /* Can s be written plain and read back as the same string? Conservative:
- * a letter, '_' or '/' first, then letters, digits and "_./-" only. */
+ * a letter, '_' or '/' first, then letters, digits, "_./-" and ':' (not
+ * last; no space follows it, so it is no key) only. */
 static int yaml_plain(const char *s)
 {
 	size_t i;
@@ -25,7 +26,8 @@ static int yaml_plain(const char *s)
 	if (!*s || !(isalpha((unsigned char)s[0]) || s[0] == '_' || s[0] == '/'))
 		return 0;
 	for (i = 0; s[i]; i++)
-		if (!isalnum((unsigned char)s[i]) && !strchr("_./-", s[i]))
+		if (!isalnum((unsigned char)s[i]) && !strchr("_./-", s[i]) &&
+		    !(s[i] == ':' && s[i + 1]))   /* "conform:0.1.0"; a last ':' would be a key */
 			return 0;
 	for (i = 0; i < ARRAY_SIZE(yaml_words); i++)
 		if (!strcasecmp(s, yaml_words[i]))
