@@ -5,7 +5,7 @@
  * JSON patches, watches with bookmarks and 410 Expired, bearer tokens, RBAC
  * denials) and enough discovery for kubectl. Tests steer it through
  * /_double/... (no auth): drop watches, restart/delete/stall pods, compact
- * history, deny a permission, rotate the token. Loopback only.
+ * history, deny a permission, rotate the token, evict a pod. Loopback only.
  *   kubedouble --port-file F [--token T] [--user U] [--tls-cert F --tls-key F]
  *              [--controllers on]   (Deployments make pods, see reconcile)
  * Wire facts: kubernetes api-conventions.md, apimachinery pkg/api/errors,
@@ -1647,6 +1647,32 @@ static void control(struct req *q, struct reply *rp)
 			x->log = dynbuf_detach(&lb, NULL);
 		}
 		dynbuf_release(&lb);
+	} else if (!strcmp(what, "evict")) {
+		/* the kubelet evicted the pod (node pressure): phase Failed, reason
+		 * Evicted, containers terminated; it stays until collected (kubernetes
+		 * pkg/kubelet/eviction: Reason "Evicted") */
+		cJSON *st = jobj(x->o, "status"), *cs;
+		const char *msg = arg(q, "message") ? arg(q, "message") :
+			"The node was low on resource: memory.";
+
+		jset_str(st, "phase", "Failed");
+		jset_str(st, "reason", "Evicted");
+		jset_str(st, "message", msg);
+		container_status(x->o, NULL);
+		cJSON_ArrayForEach(cs, cJSON_GetObjectItemCaseSensitive(st, "containerStatuses")) {
+			cJSON *state, *t;
+
+			cJSON_DeleteItemFromObjectCaseSensitive(cs, "state");
+			state = cJSON_AddObjectToObject(cs, "state");
+			t = cJSON_AddObjectToObject(state, "terminated");
+			cJSON_AddNumberToObject(t, "exitCode", 137);
+			cJSON_AddStringToObject(t, "reason", "Evicted");
+			cJSON_DeleteItemFromObjectCaseSensitive(cs, "ready");
+			cJSON_AddBoolToObject(cs, "ready", 0);
+		}
+		bump(x->o);
+		record("MODIFIED", x->r, x->ns, x->o);
+		add_event(x, "Evicted", msg, "kubelet");
 	} else if (!strcmp(what, "restart")) {
 		/* the kubelet restarted a container: restartCount + 1, lastState.terminated */
 		cJSON *cs = container_status(x->o, arg(q, "container")), *ls, *t;
@@ -1771,6 +1797,16 @@ static int owned_by(struct obj *pod, const char *deploy, const char *hash)
 	return hash ? !strcmp(h, hash) : 1;
 }
 
+/* a Failed pod (evicted) is not active: the ReplicaSet replaces it and the
+ * garbage collector takes it later (kubernetes pkg/controller/controller_utils.go
+ * IsPodActive) */
+static int pod_failed(struct obj *pod)
+{
+	const char *phase = jstr(jobj(pod->o, "status"), "phase");
+
+	return phase && !strcmp(phase, "Failed");
+}
+
 static void make_pod(struct obj *d, const char *hash)
 {
 	const struct res *pods = res_find("", "v1", "pods");
@@ -1886,7 +1922,7 @@ static void reconcile(void)
 			      sizeof(hash));
 		for (k = 0; k < nobjs; k++)
 			if (objs[k].r == pods && !strcmp(objs[k].ns, d->ns) &&
-			    owned_by(&objs[k], d->name, hash))
+			    owned_by(&objs[k], d->name, hash) && !pod_failed(&objs[k]))
 				have++;
 		str_copy(dname, sizeof(dname), d->name);
 		for (; have < want; have++) {
@@ -1897,7 +1933,7 @@ static void reconcile(void)
 		}
 		for (k = 0; d && have > want && k < nobjs;) {
 			if (objs[k].r == pods && !strcmp(objs[k].ns, d->ns) &&
-			    owned_by(&objs[k], d->name, hash)) {
+			    owned_by(&objs[k], d->name, hash) && !pod_failed(&objs[k])) {
 				do_delete_obj(&objs[k], NULL);
 				have--;
 				d = obj_find(deps, objs[i].ns, dname);

@@ -389,6 +389,17 @@ TEST(restart_count_and_pod_replacement)
 	ASSERT_EQ(wait_events(p, "workload.restart", "grpc-server", "new pod", 2), 0);
 	ASSERT_EQ(wait_ready(p, "grpc-server", a.instance, &b), 0);
 	ASSERT_EQ(ops->kill(p, "nope", SIGKILL), -ENOENT);
+
+	/* the kubelet evicts the pod: one exit saying so; the ReplicaSet's new pod */
+	ASSERT_EQ(pod_of("grpc-server", "v1", pod, sizeof(pod)), 0);
+	str_fmt(q, sizeof(q), "evict?namespace=" NS "&name=%s", pod);
+	ASSERT_EQ(ctl(q), 200);
+	ASSERT_EQ(wait_events(p, "workload.exit", "grpc-server", "evicted: pod", 1), 0);
+	ASSERT_CONTAINS(pod, "grpc-server-");
+	ASSERT_EQ(nevents("workload.exit", "grpc-server", "The node was low on resource"), 1);
+	ASSERT_EQ(wait_events(p, "workload.restart", "grpc-server", "new pod", 3), 0);
+	ASSERT_EQ(wait_ready(p, "grpc-server", b.instance, &a), 0);
+	ASSERT_EQ(nevents("workload.exit", "grpc-server", "evicted"), 1);
 	{
 		char lp[256];
 
