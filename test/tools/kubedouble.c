@@ -1018,6 +1018,7 @@ static void do_delete(struct req *q, struct reply *rp)
 	struct obj *x = obj_find(q->r, q->r->namespaced ? q->ns : "", q->name);
 	cJSON *opts = q->body.len ? cJSON_Parse(q->body.buf) : NULL;
 	const char *pp = arg(q, "propagationPolicy");
+	const cJSON *grace = cJSON_GetObjectItemCaseSensitive(opts, "gracePeriodSeconds");
 
 	if (!pp)
 		pp = jstr(opts, "propagationPolicy");
@@ -1028,9 +1029,25 @@ static void do_delete(struct req *q, struct reply *rp)
 			"\"Foreground\", \"Background\", \"Orphan\"", pp);
 		reply_invalid(rp, "DeleteOptions.meta.k8s.io", "", "propagationPolicy", msg,
 			"FieldValueNotSupported");
+	} else if (grace && (!cJSON_IsNumber(grace) || grace->valuedouble < 0 ||
+			     grace->valuedouble != (double)(long long)grace->valuedouble)) {
+		/* DeleteOptions: "Value must be non-negative integer" */
+		reply_invalid(rp, "DeleteOptions.meta.k8s.io", "", "gracePeriodSeconds",
+			"Invalid value: must be a non-negative integer", "FieldValueInvalid");
 	} else if (!x) {
 		reply_not_found(rp, q->r, q->name);
 	} else {
+		/* a pod's DELETED object says how it went: deletionTimestamp and
+		 * deletionGracePeriodSeconds (the pod's 30 s unless the delete said) */
+		if (!strcmp(q->r->resource, "pods")) {
+			cJSON *md = jobj(x->o, "metadata");
+			char ts[40];
+
+			cJSON_DeleteItemFromObjectCaseSensitive(md, "deletionGracePeriodSeconds");
+			cJSON_AddNumberToObject(md, "deletionGracePeriodSeconds",
+						grace ? grace->valuedouble : 30);
+			jset_str(md, "deletionTimestamp", now_rfc3339(ts, sizeof(ts)));
+		}
 		do_delete_obj(x, rp);
 	}
 	cJSON_Delete(opts);

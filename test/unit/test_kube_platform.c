@@ -386,9 +386,17 @@ TEST(restart_count_and_pod_replacement)
 	/* the kill fault deletes the current pod; the exit says it was expected */
 	ASSERT_EQ(ops->kill(p, "grpc-server", SIGKILL), 0);
 	ASSERT_EQ(wait_events(p, "workload.exit", "grpc-server", "(kill fault)", 1), 0);
+	/* SIGKILL: no grace */
+	ASSERT_EQ(nevents("workload.exit", "grpc-server", "deleted (grace 0s) (kill fault)"), 1);
 	ASSERT_EQ(wait_events(p, "workload.restart", "grpc-server", "new pod", 2), 0);
 	ASSERT_EQ(wait_ready(p, "grpc-server", a.instance, &b), 0);
 	ASSERT_EQ(ops->kill(p, "nope", SIGKILL), -ENOENT);
+	/* restart: the pod's own grace period (30 s), then a new pod */
+	ASSERT_EQ(ops->restart(p, "grpc-server"), 0);
+	ASSERT_EQ(wait_events(p, "workload.exit", "grpc-server", "deleted (grace 30s) (restart)",
+			      1), 0);
+	ASSERT_EQ(wait_events(p, "workload.restart", "grpc-server", "new pod", 3), 0);
+	ASSERT_EQ(wait_ready(p, "grpc-server", b.instance, &b), 0);
 
 	/* the kubelet evicts the pod: one exit saying so; the ReplicaSet's new pod */
 	ASSERT_EQ(pod_of("grpc-server", "v1", pod, sizeof(pod)), 0);
@@ -397,7 +405,7 @@ TEST(restart_count_and_pod_replacement)
 	ASSERT_EQ(wait_events(p, "workload.exit", "grpc-server", "evicted: pod", 1), 0);
 	ASSERT_CONTAINS(pod, "grpc-server-");
 	ASSERT_EQ(nevents("workload.exit", "grpc-server", "The node was low on resource"), 1);
-	ASSERT_EQ(wait_events(p, "workload.restart", "grpc-server", "new pod", 3), 0);
+	ASSERT_EQ(wait_events(p, "workload.restart", "grpc-server", "new pod", 4), 0);
 	ASSERT_EQ(wait_ready(p, "grpc-server", b.instance, &a), 0);
 	ASSERT_EQ(nevents("workload.exit", "grpc-server", "evicted"), 1);
 	{
@@ -481,6 +489,31 @@ TEST(forbidden_names_the_permission)
 	ASSERT(prepare(err, sizeof(err)) == NULL);
 	ASSERT_CONTAINS(err, "cannot list resource \"pods\"");
 	ASSERT_EQ(ctl("deny-reset"), 200);
+}
+
+/* the double refuses what the API server refuses: a negative grace period */
+TEST(delete_options_checked)
+{
+	CURL *c = curl_easy_init();
+	struct curl_slist *h = NULL;
+	char url[256];
+	long code = 0;
+
+	str_fmt(url, sizeof(url), "%s/api/v1/namespaces/" NS "/pods/nope", server);
+	h = curl_slist_append(h, "Authorization: Bearer " TOKEN);
+	h = curl_slist_append(h, "Content-Type: application/json");
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "DELETE");
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, "{\"kind\":\"DeleteOptions\",\"apiVersion\":"
+			 "\"v1\",\"gracePeriodSeconds\":-1}");
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	if (curl_easy_perform(c) == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	ASSERT_EQ(code, 422);
 }
 
 TEST(adopt_then_stop)
@@ -578,6 +611,7 @@ int main(void)
 	RUN(dropped_watch_and_410);
 	RUN(forbidden_names_the_permission);
 	ctl("deny-reset");
+	RUN(delete_options_checked);
 	RUN(adopt_then_stop);
 	kube_client_free(k);
 	if (double_stop()) {

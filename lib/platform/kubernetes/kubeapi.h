@@ -143,6 +143,16 @@ int kube_patch(struct kube_client *k, const char *path, enum kube_patch_type typ
  */
 int kube_delete(struct kube_client *k, const char *path, const char *propagation,
 		struct kube_error *err);
+/*
+ * As kube_delete, with DeleteOptions.gracePeriodSeconds: 0 deletes at once
+ * (a pod's containers get KILL without waiting), > 0 that many seconds; < 0
+ * leaves it to the object (a pod's terminationGracePeriodSeconds, 30 s by
+ * default). DeleteOptions: "Value must be non-negative integer. The value
+ * zero indicates delete immediately" (kubernetes.io API reference,
+ * common-definitions/delete-options).
+ */
+int kube_delete_grace(struct kube_client *k, const char *path, const char *propagation,
+		long grace_s, struct kube_error *err);
 
 /*
  * The last tail_lines (1..10000) lines of a pod's log (container NULL: the

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -371,10 +372,17 @@ static int kube_on_pod(void *arg, const char *type, const cJSON *o)
 	} else if (!strcmp(type, "DELETED")) {
 		const cJSON *uid = cJSON_GetObjectItemCaseSensitive(
 			cJSON_GetObjectItemCaseSensitive(o, "metadata"), "uid");
+		const cJSON *g = cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(o, "metadata"), "deletionGracePeriodSeconds");
 		struct kpod *d = cJSON_IsString(uid) ? kube_pod_find(p, uid->valuestring) : NULL;
+		char how[64];
 
+		if (cJSON_IsNumber(g) && g->valuedouble >= 0 && g->valuedouble < 1e9)
+			str_fmt(how, sizeof(how), "deleted (grace %.0fs)", g->valuedouble);
+		else
+			str_copy(how, sizeof(how), "deleted");
 		if (d)
-			kube_pod_gone(p, d, "deleted");
+			kube_pod_gone(p, d, how);
 	} else if (o) {
 		kube_pod_seen(p, o);
 	}
@@ -608,8 +616,9 @@ out:
 	return rc;
 }
 
-/* DELETE one pod (the kubelet sends TERM, KILL after the grace period). */
-static int kube_delete_pod(struct platform *p, const char *pod)
+/* DELETE one pod: the kubelet sends TERM, KILL after grace_s (< 0: the
+ * pod's own grace period; 0: KILL at once). */
+static int kube_delete_pod(struct platform *p, const char *pod, long grace_s)
 {
 	struct kube_error e;
 	char path[1024];
@@ -618,7 +627,7 @@ static int kube_delete_pod(struct platform *p, const char *pod)
 	if (kube_path(path, sizeof(path), "v1", p->run.namespace, "pods", pod) < 0)
 		return -EINVAL;
 	pthread_mutex_lock(&p->kmu);
-	rc = kube_delete(p->k, path, NULL, &e);
+	rc = kube_delete_grace(p->k, path, NULL, grace_s, &e);
 	pthread_mutex_unlock(&p->kmu);
 	if (rc < 0 && e.code != 404) {
 		log_kv(LOG_ERROR, "cannot delete pod", "pod=%s err=\"%s\"", pod, e.text);
@@ -682,7 +691,7 @@ static int kube_stop(struct platform *p, unsigned roles, int64_t grace_ms)
 			for (i = 0; i < np; i++) {
 				log_kv(LOG_WARN, "pod did not go in time, deleting it again", "pod=%s",
 				       pods[i]);
-				kube_delete_pod(p, pods[i]);
+				kube_delete_pod(p, pods[i], 0);
 				killed++;
 			}
 			break;
@@ -722,7 +731,8 @@ static int kube_poll(struct platform *p)
 }
 
 /* Delete name's current pod, marking the coming exit with why. */
-static int kube_delete_current(struct platform *p, const char *name, const char *why)
+static int kube_delete_current(struct platform *p, const char *name, const char *why,
+			       long grace_s)
 {
 	char pod[254];
 	struct kwl *w;
@@ -743,24 +753,26 @@ static int kube_delete_current(struct platform *p, const char *name, const char 
 	str_copy(w->expected_uid, sizeof(w->expected_uid), d->uid);
 	str_copy(pod, sizeof(pod), d->name);
 	pthread_mutex_unlock(&p->mu);
-	return kube_delete_pod(p, pod);
+	return kube_delete_pod(p, pod, grace_s);
 }
 
 /*
  * kill: DELETE /api/v1/namespaces/NS/pods/POD of the workload's current pod
- * (the kill fault; sig is not chosen here: the kubelet sends TERM, then KILL
- * after the pod's grace period). The Deployment makes a new pod.
+ * (the kill fault). SIGKILL deletes with gracePeriodSeconds 0 (the kubelet
+ * kills the containers at once); any other signal leaves the pod's grace
+ * period (TERM, then KILL after it): the kubelet chooses no other signal.
+ * The Deployment makes a new pod.
  */
 static int kube_kill(struct platform *p, const char *name, int sig)
 {
-	(void)sig;
-	return kube_delete_current(p, name, "kill fault");
+	return kube_delete_current(p, name, "kill fault", sig == SIGKILL ? 0 : -1);
 }
 
-/* restart: the same DELETE; the Deployment's new pod is the restart. */
+/* restart: the same DELETE, with the pod's grace period; the Deployment's
+ * new pod is the restart. */
 static int kube_restart(struct platform *p, const char *name)
 {
-	return kube_delete_current(p, name, "restart");
+	return kube_delete_current(p, name, "restart", -1);
 }
 
 /*
