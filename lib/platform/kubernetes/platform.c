@@ -112,7 +112,12 @@ static void kube_event(struct platform *p, const char *kind, const char *subject
 	vsnprintf(e->detail, sizeof(e->detail), fmt, ap);
 	va_end(ap);
 	e->exit = is_exit;
-	log_kv(is_exit ? LOG_WARN : LOG_INFO, kind, "name=%s detail=\"%s\"", subject, e->detail);
+	{
+		char q[600];
+
+		log_kv(is_exit ? LOG_WARN : LOG_INFO, kind, "name=%s detail=%s", subject,
+		       log_quote(e->detail, q, sizeof(q)));
+	}
 }
 
 static void kube_record(struct platform *p, const char *kind, const char *subject,
@@ -412,8 +417,12 @@ static void *kube_watch_main(void *arg)
 		if (kube_watch(p->kw, p->pods_path, &o, kube_on_pod, p, &st, &e) == 0)
 			continue;
 		pthread_mutex_lock(&p->mu);
-		if (strcmp(p->watch_err, e.text))
-			log_kv(LOG_ERROR, "pod watch failed, retrying", "err=\"%s\"", e.text);
+		if (strcmp(p->watch_err, e.text)) {
+			char q[2100];
+
+			log_kv(LOG_ERROR, "pod watch failed, retrying", "err=%s",
+			       log_quote(e.text, q, sizeof(q)));
+		}
 		str_copy(p->watch_err, sizeof(p->watch_err), e.text);
 		pthread_mutex_unlock(&p->mu);
 		for (int64_t end = mono_ms() + WATCH_RETRY_MS; mono_ms() < end &&
@@ -630,7 +639,10 @@ static int kube_delete_pod(struct platform *p, const char *pod, long grace_s)
 	rc = kube_delete_grace(p->k, path, NULL, grace_s, &e);
 	pthread_mutex_unlock(&p->kmu);
 	if (rc < 0 && e.code != 404) {
-		log_kv(LOG_ERROR, "cannot delete pod", "pod=%s err=\"%s\"", pod, e.text);
+		char q[2100];
+
+		log_kv(LOG_ERROR, "cannot delete pod", "pod=%s err=%s", pod,
+		       log_quote(e.text, q, sizeof(q)));
 		return e.code == 403 ? -EACCES : -EIO;
 	}
 	return 0;
@@ -663,9 +675,12 @@ static int kube_stop(struct platform *p, unsigned roles, int64_t grace_ms)
 			      names[i]) < 0)
 			continue;
 		pthread_mutex_lock(&p->kmu);
-		if (kube_delete(p->k, path, "Background", &e) < 0 && e.code != 404)
-			log_kv(LOG_ERROR, "cannot delete deployment", "name=%s err=\"%s\"", names[i],
-			       e.text);
+		if (kube_delete(p->k, path, "Background", &e) < 0 && e.code != 404) {
+			char q[2100];
+
+			log_kv(LOG_ERROR, "cannot delete deployment", "name=%s err=%s", names[i],
+			       log_quote(e.text, q, sizeof(q)));
+		}
 		pthread_mutex_unlock(&p->kmu);
 	}
 	for (;;) {
