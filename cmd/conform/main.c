@@ -144,6 +144,20 @@ static const struct verb verbs[] = {
 	  "  conform.json: verdicts.fal: unknown field (did you mean \"fall\"?)\n"
 	  "JSON syntax errors name the line and column.\n"
 	  "Precedence in start and run: defaults < the file < flags given.\n" },
+	{ "manifests", cmd_manifests,
+	  CLI_F_PLATFORM | CLI_F_MESH | CLI_F_CONFIG | CLI_F_NAMESPACE | CLI_F_IMAGE | CLI_F_PLANNED,
+	  "manifests [--platform kubernetes] [--mesh none|linkerd] [--config F] [--namespace NS] "
+	  "[--image REF]",
+	  "print every Kubernetes object a run applies, as YAML",
+	  "Print every object a run on Kubernetes applies as one YAML stream: the\n"
+	  "namespace, conformd's ServiceAccount, Role and RoleBinding, volume claim,\n"
+	  "Deployment and Service, and each workload's ServiceAccount, Deployment and\n"
+	  "Services, built by the code the kubernetes platform applies them with.\n"
+	  "Review it, or commit it for GitOps; no cluster is needed.\n"
+	  "--mesh (default linkerd) adds the mesh's injection annotations; --config\n"
+	  "FILE selects the checks and rates (the traffic the clients send).\n"
+	  "The mesh's routes and policy and the run's Secret are not in it.\n"
+	  "Example: conform manifests --mesh none --namespace conform-ci | kubectl apply -f -\n" },
 	{ "version", cmd_version, 0,
 	  "version",
 	  "print the version",

@@ -62,6 +62,10 @@ static const struct cliflag_desc flags[] = {
 	  "run as a Sonobuoy plugin: reports into $SONOBUOY_RESULTS_DIR, then\n"
 	  "                     its done file; progress to $SONOBUOY_PROGRESS_PORT" },
 	{ CLI_F_LAST, "--last", "N", "how many of the latest runs to show (default 10)" },
+	{ CLI_F_NAMESPACE, "--namespace", "NS",
+	  "the run's Kubernetes namespace (default conform)" },
+	{ CLI_F_IMAGE, "--image", "REF",
+	  "conform's image on Kubernetes (default conform:" CONFORM_VERSION ")" },
 	{ CLI_F_HELP, "--help", NULL, "show this help" },
 };
 
@@ -195,7 +199,7 @@ static int set_value(const struct cliflag_desc *f, const char *v, struct cli_opt
 			mesh_names(names, sizeof(names), ", ", " or ", 0);
 		}
 		str_fmt(hint, sizeof(hint), "use %s %s", f->name, names);
-		if (built)
+		if (built || ((pe || me) && o->planned_ok))
 			return str_copy(plat ? o->platform : o->mesh, plat ? sizeof(o->platform) :
 					sizeof(o->mesh), v);
 		if (pe || me)
@@ -297,6 +301,22 @@ static int set_value(const struct cliflag_desc *f, const char *v, struct cli_opt
 			return fail(e, "use a count of runs, e.g. --keep-runs 30",
 				    "--keep-runs '%s': not a number between 1 and 100000", v);
 		return 0;
+	case CLI_F_NAMESPACE: {
+		size_t n = strlen(v), i;
+		int ok = n > 0 && n <= 63 && v[0] != '-' && v[n - 1] != '-';
+
+		for (i = 0; ok && i < n; i++)
+			ok = (v[i] >= 'a' && v[i] <= 'z') || (v[i] >= '0' && v[i] <= '9') || v[i] == '-';
+		if (!ok)
+			return fail(e, "use a DNS label: lowercase letters, digits and '-', e.g. "
+				    "--namespace conform", "--namespace '%s': not a namespace name", v);
+		return str_copy(o->namespace, sizeof(o->namespace), v);
+	}
+	case CLI_F_IMAGE:
+		if (!*v || strpbrk(v, " \t\n") || str_copy(o->image, sizeof(o->image), v))
+			return fail(e, "give an image reference, e.g. --image conform:" CONFORM_VERSION,
+				    "--image '%s': not an image reference", v);
+		return 0;
 	case CLI_F_LAST:
 		if (parse_i64(v, 1, 1000, &o->last))
 			return fail(e, "use a count of runs, e.g. --last 10",
@@ -331,6 +351,7 @@ int cliflags_parse(unsigned allowed, const char *verb, int argc, char **argv,
 
 	memset(o, 0, sizeof(*o));
 	memset(e, 0, sizeof(*e));
+	o->planned_ok = (allowed & CLI_F_PLANNED) != 0;
 	for (i = 0; i < argc; i++) {
 		const char *a = argv[i];
 		const struct cliflag_desc *f;

@@ -44,6 +44,11 @@ enum cli_flag {
 	CLI_F_MD         = 1u << 25,  /* run --md PATH */
 	CLI_F_SONOBUOY   = 1u << 26,  /* run --sonobuoy: be a Sonobuoy plugin (results dir, done) */
 	CLI_F_LAST       = 1u << 27,  /* history --last N */
+	CLI_F_NAMESPACE  = 1u << 28,  /* --namespace NS: the run's namespace (kubernetes) */
+	CLI_F_IMAGE      = 1u << 29,  /* --image REF: conform's image (kubernetes) */
+	/* no flag: the verb takes platforms and meshes conform knows but has not
+	 * built in (`conform manifests` prints the objects, it runs nothing) */
+	CLI_F_PLANNED    = 1u << 30,
 };
 
 /* The flags that shape a run (start, run). */
@@ -98,6 +103,9 @@ struct cli_opts {
 	char md[PATH_MAX];             /* --md PATH */
 	int sonobuoy;                  /* --sonobuoy */
 	int64_t last;                  /* --last N, 0 when not given */
+	char namespace[64];            /* --namespace NS */
+	char image[256];               /* --image REF */
+	int planned_ok;                /* the verb took CLI_F_PLANNED */
 	int nargs;                     /* positional arguments (point into argv) */
 	const char *args[CLI_MAX_ARGS];
 };

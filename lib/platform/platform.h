@@ -152,6 +152,9 @@ struct platform_ops {
 };
 
 extern const struct platform_ops platform_local;
+/* lib/platform/kubernetes/platform.c: not in the registry until conformd
+ * runs in a cluster (it serves its API on a unix socket today) */
+extern const struct platform_ops platform_kubernetes;
 
 /* The platform registry (lib/platform/registry.c): one row per platform
  * conform knows, built in or planned. */

@@ -5,8 +5,9 @@
  * JSON patches, watches with bookmarks and 410 Expired, bearer tokens, RBAC
  * denials) and enough discovery for kubectl. Tests steer it through
  * /_double/... (no auth): drop watches, restart/delete/stall pods, compact
- * history, deny a permission, rotate the token. Loopback only.
+ * history, deny a permission, rotate the token, evict a pod. Loopback only.
  *   kubedouble --port-file F [--token T] [--user U] [--tls-cert F --tls-key F]
+ *              [--controllers on]   (Deployments make pods, see reconcile)
  * Wire facts: kubernetes api-conventions.md, apimachinery pkg/api/errors,
  * apiserver endpoints/handlers (named where used); no code of theirs.
  */
@@ -52,6 +53,10 @@ static const struct res resources[] = {
 	{ "apps", "v1", "deployments", "Deployment", "deployment", "deploy", 1, 0 },
 	{ "rbac.authorization.k8s.io", "v1", "roles", "Role", "role", NULL, 1, 0 },
 	{ "rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", "rolebinding", NULL, 1, 0 },
+	{ "rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", "clusterrole", NULL, 0,
+		0 },
+	{ "rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding",
+		"clusterrolebinding", NULL, 0, 0 },
 	{ "gateway.networking.k8s.io", "v1", "httproutes", "HTTPRoute", "httproute", NULL, 1, 1 },
 	/* served next to v1 by the Gateway API CRDs; what Linkerd 2.16/2.17 read */
 	{ "gateway.networking.k8s.io", "v1beta1", "httproutes", "HTTPRoute", "httproute", NULL, 1,
@@ -1028,6 +1033,7 @@ static void do_delete(struct req *q, struct reply *rp)
 	struct obj *x = obj_find(q->r, q->r->namespaced ? q->ns : "", q->name);
 	cJSON *opts = q->body.len ? cJSON_Parse(q->body.buf) : NULL;
 	const char *pp = arg(q, "propagationPolicy");
+	const cJSON *grace = cJSON_GetObjectItemCaseSensitive(opts, "gracePeriodSeconds");
 
 	if (!pp)
 		pp = jstr(opts, "propagationPolicy");
@@ -1038,9 +1044,25 @@ static void do_delete(struct req *q, struct reply *rp)
 			"\"Foreground\", \"Background\", \"Orphan\"", pp);
 		reply_invalid(rp, "DeleteOptions.meta.k8s.io", "", "propagationPolicy", msg,
 			"FieldValueNotSupported");
+	} else if (grace && (!cJSON_IsNumber(grace) || grace->valuedouble < 0 ||
+			     grace->valuedouble != (double)(long long)grace->valuedouble)) {
+		/* DeleteOptions: "Value must be non-negative integer" */
+		reply_invalid(rp, "DeleteOptions.meta.k8s.io", "", "gracePeriodSeconds",
+			"Invalid value: must be a non-negative integer", "FieldValueInvalid");
 	} else if (!x) {
 		reply_not_found(rp, q->r, q->name);
 	} else {
+		/* a pod's DELETED object says how it went: deletionTimestamp and
+		 * deletionGracePeriodSeconds (the pod's 30 s unless the delete said) */
+		if (!strcmp(q->r->resource, "pods")) {
+			cJSON *md = jobj(x->o, "metadata");
+			char ts[40];
+
+			cJSON_DeleteItemFromObjectCaseSensitive(md, "deletionGracePeriodSeconds");
+			cJSON_AddNumberToObject(md, "deletionGracePeriodSeconds",
+						grace ? grace->valuedouble : 30);
+			jset_str(md, "deletionTimestamp", now_rfc3339(ts, sizeof(ts)));
+		}
 		do_delete_obj(x, rp);
 	}
 	cJSON_Delete(opts);
@@ -1671,6 +1693,32 @@ static void control(struct req *q, struct reply *rp)
 	} else if (!strcmp(what, "metrics")) {
 		free(x->metrics);
 		x->metrics = strdup(q->body.buf ? q->body.buf : "");
+	} else if (!strcmp(what, "evict")) {
+		/* the kubelet evicted the pod (node pressure): phase Failed, reason
+		 * Evicted, containers terminated; it stays until collected (kubernetes
+		 * pkg/kubelet/eviction: Reason "Evicted") */
+		cJSON *st = jobj(x->o, "status"), *cs;
+		const char *msg = arg(q, "message") ? arg(q, "message") :
+			"The node was low on resource: memory.";
+
+		jset_str(st, "phase", "Failed");
+		jset_str(st, "reason", "Evicted");
+		jset_str(st, "message", msg);
+		container_status(x->o, NULL);
+		cJSON_ArrayForEach(cs, cJSON_GetObjectItemCaseSensitive(st, "containerStatuses")) {
+			cJSON *state, *t;
+
+			cJSON_DeleteItemFromObjectCaseSensitive(cs, "state");
+			state = cJSON_AddObjectToObject(cs, "state");
+			t = cJSON_AddObjectToObject(state, "terminated");
+			cJSON_AddNumberToObject(t, "exitCode", 137);
+			cJSON_AddStringToObject(t, "reason", "Evicted");
+			cJSON_DeleteItemFromObjectCaseSensitive(cs, "ready");
+			cJSON_AddBoolToObject(cs, "ready", 0);
+		}
+		bump(x->o);
+		record("MODIFIED", x->r, x->ns, x->o);
+		add_event(x, "Evicted", msg, "kubelet");
 	} else if (!strcmp(what, "restart")) {
 		/* the kubelet restarted a container: restartCount + 1, lastState.terminated */
 		cJSON *cs = container_status(x->o, arg(q, "container")), *ls, *t;
@@ -1871,6 +1919,204 @@ static int linkerd_paths(struct req *q, struct reply *rp)
 	return 0;
 }
 
+/* ---- the deployment controller (--controllers) ---- */
+
+/*
+ * What kube-controller-manager's Deployment and ReplicaSet controllers and
+ * the garbage collector do, in small and at once: every Deployment has
+ * spec.replicas (default 1) pods made from its template, owned (as a real
+ * cluster does, through a ReplicaSet) by "<deployment>-<hash>", named
+ * "<deployment>-<hash>-<5 random>", labelled with pod-template-hash; a pod
+ * deleted is replaced by a new one (new name, new uid), extra pods are
+ * deleted, pods whose Deployment is gone are deleted. New pods are Running
+ * and Ready at once, with a pod IP. The template's hash changes with the
+ * template, so a changed template replaces the pods (a rollout without
+ * surge). Facts: kubernetes pkg/controller/deployment (pod-template-hash,
+ * the ReplicaSet name), pkg/controller/replicaset (the pod name's random
+ * suffix of 5). mu held.
+ */
+static int controllers;
+static unsigned pod_ip_next = 10;
+
+static void template_hash(const cJSON *tpl, char *out, size_t len)
+{
+	char *text = cJSON_PrintUnformatted(tpl);
+	unsigned long long h = 1469598103934665603ULL;   /* FNV-1a */
+	const char *c;
+	static const char alnum[] = "bcdfghjklmnpqrstvwxz2456789";  /* rand.SafeEncodeString */
+	size_t i;
+
+	for (c = text ? text : ""; *c; c++)
+		h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+	free(text);
+	for (i = 0; i + 1 < len && i < 10; i++, h /= 27)
+		out[i] = alnum[h % 27];
+	out[i] = '\0';
+}
+
+/* the Deployment x's pods are owned by "<name>-<hash>" */
+static int owned_by(struct obj *pod, const char *deploy, const char *hash)
+{
+	cJSON *refs = cJSON_GetObjectItemCaseSensitive(jobj(pod->o, "metadata"), "ownerReferences");
+	const char *owner = jstr(cJSON_GetArrayItem(refs, 0), "name");
+	size_t n = strlen(deploy);
+	const char *h;
+
+	if (!owner || strncmp(owner, deploy, n) || owner[n] != '-')
+		return 0;
+	h = owner + n + 1;
+	if (strchr(h, '-'))
+		return 0;      /* a longer Deployment name that starts with this one */
+	return hash ? !strcmp(h, hash) : 1;
+}
+
+/* a Failed pod (evicted) is not active: the ReplicaSet replaces it and the
+ * garbage collector takes it later (kubernetes pkg/controller/controller_utils.go
+ * IsPodActive) */
+static int pod_failed(struct obj *pod)
+{
+	const char *phase = jstr(jobj(pod->o, "status"), "phase");
+
+	return phase && !strcmp(phase, "Failed");
+}
+
+static void make_pod(struct obj *d, const char *hash)
+{
+	const struct res *pods = res_find("", "v1", "pods");
+	cJSON *tpl = cJSON_GetObjectItemCaseSensitive(jobj(d->o, "spec"), "template");
+	cJSON *pod = cJSON_CreateObject(), *md, *tmd, *st, *conds, *c, *css, *cs, *refs, *ref;
+	char name[300], suffix[6], owner[300], ip[32], ts[40];
+	const char *alnum = "bcdfghjklmnpqrstvwxz2456789";
+	struct req fake;
+	struct reply rp = { 0, NULL, NULL, 0, NULL };
+	size_t i;
+
+	for (i = 0; i < 5; i++)
+		suffix[i] = alnum[rand_u64() % 27];
+	suffix[5] = '\0';
+	str_fmt(owner, sizeof(owner), "%s-%s", d->name, hash);
+	str_fmt(name, sizeof(name), "%s-%s", owner, suffix);
+	str_fmt(ip, sizeof(ip), "10.244.0.%u", pod_ip_next++ % 250 + 2);
+	now_rfc3339(ts, sizeof(ts));
+	cJSON_AddStringToObject(pod, "apiVersion", "v1");
+	cJSON_AddStringToObject(pod, "kind", "Pod");
+	md = cJSON_AddObjectToObject(pod, "metadata");
+	cJSON_AddStringToObject(md, "name", name);
+	cJSON_AddStringToObject(md, "namespace", d->ns);
+	tmd = cJSON_GetObjectItemCaseSensitive(tpl, "metadata");
+	if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(tmd, "labels")))
+		cJSON_AddItemToObject(md, "labels", cJSON_Duplicate(
+			cJSON_GetObjectItemCaseSensitive(tmd, "labels"), 1));
+	jset_str(jobj(md, "labels"), "pod-template-hash", hash);
+	if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(tmd, "annotations")))
+		cJSON_AddItemToObject(md, "annotations", cJSON_Duplicate(
+			cJSON_GetObjectItemCaseSensitive(tmd, "annotations"), 1));
+	refs = cJSON_AddArrayToObject(md, "ownerReferences");
+	ref = cJSON_CreateObject();
+	cJSON_AddStringToObject(ref, "apiVersion", "apps/v1");
+	cJSON_AddStringToObject(ref, "kind", "ReplicaSet");
+	cJSON_AddStringToObject(ref, "name", owner);
+	cJSON_AddBoolToObject(ref, "controller", 1);
+	cJSON_AddItemToArray(refs, ref);
+	cJSON_AddItemToObject(pod, "spec", cJSON_Duplicate(jobj(tpl, "spec"), 1));
+	jset_str(jobj(pod, "spec"), "nodeName", "double-node");
+	st = cJSON_AddObjectToObject(pod, "status");
+	cJSON_AddStringToObject(st, "phase", "Running");
+	cJSON_AddStringToObject(st, "podIP", ip);
+	cJSON_AddStringToObject(st, "startTime", ts);
+	conds = cJSON_AddArrayToObject(st, "conditions");
+	c = cJSON_CreateObject();
+	cJSON_AddStringToObject(c, "type", "Ready");
+	cJSON_AddStringToObject(c, "status", "True");
+	cJSON_AddItemToArray(conds, c);
+	css = cJSON_AddArrayToObject(st, "containerStatuses");
+	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(jobj(pod, "spec"), "containers")) {
+		cs = cJSON_CreateObject();
+		cJSON_AddStringToObject(cs, "name", jstr(c, "name") ? jstr(c, "name") : "main");
+		cJSON_AddBoolToObject(cs, "ready", 1);
+		cJSON_AddNumberToObject(cs, "restartCount", 0);
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(cJSON_AddObjectToObject(cs, "state"),
+			"running"), "startedAt", ts);
+		cJSON_AddItemToArray(css, cs);
+	}
+	memset(&fake, 0, sizeof(fake));
+	fake.r = pods;
+	str_copy(fake.ns, sizeof(fake.ns), d->ns);
+	do_insert(&fake, pod, &rp);
+	free(rp.body);
+}
+
+static void reconcile(void)
+{
+	const struct res *deps = res_find("apps", "v1", "deployments");
+	const struct res *pods = res_find("", "v1", "pods");
+	size_t i, k;
+
+	if (!controllers)
+		return;
+	/* pods whose Deployment is gone, or of an older template: deleted */
+	for (i = 0; i < nobjs;) {
+		struct obj *x = &objs[i], *d = NULL;
+		cJSON *refs;
+		const char *owner, *dash;
+		char dname[254], hash[16];
+
+		refs = x->r == pods ? cJSON_GetObjectItemCaseSensitive(jobj(x->o, "metadata"),
+			"ownerReferences") : NULL;
+		owner = jstr(cJSON_GetArrayItem(refs, 0), "name");
+		dash = owner ? strrchr(owner, '-') : NULL;
+		if (!dash || (size_t)(dash - owner) >= sizeof(dname)) {
+			i++;
+			continue;
+		}
+		memcpy(dname, owner, (size_t)(dash - owner));
+		dname[dash - owner] = '\0';
+		d = obj_find(deps, x->ns, dname);
+		if (d)
+			template_hash(cJSON_GetObjectItemCaseSensitive(jobj(d->o, "spec"), "template"),
+				      hash, sizeof(hash));
+		if (!d || strcmp(dash + 1, hash)) {
+			do_delete_obj(x, NULL);   /* moves the last object into slot i */
+			continue;
+		}
+		i++;
+	}
+	for (i = 0; i < nobjs; i++) {
+		struct obj *d = &objs[i];
+		const cJSON *rep;
+		char hash[16], dname[254];
+		long want, have = 0;
+
+		if (d->r != deps)
+			continue;
+		rep = cJSON_GetObjectItemCaseSensitive(jobj(d->o, "spec"), "replicas");
+		want = cJSON_IsNumber(rep) ? (long)rep->valuedouble : 1;
+		template_hash(cJSON_GetObjectItemCaseSensitive(jobj(d->o, "spec"), "template"), hash,
+			      sizeof(hash));
+		for (k = 0; k < nobjs; k++)
+			if (objs[k].r == pods && !strcmp(objs[k].ns, d->ns) &&
+			    owned_by(&objs[k], d->name, hash) && !pod_failed(&objs[k]))
+				have++;
+		str_copy(dname, sizeof(dname), d->name);
+		for (; have < want; have++) {
+			make_pod(d, hash);
+			d = obj_find(deps, objs[i].ns, dname);   /* objs may have moved */
+			if (!d)
+				break;
+		}
+		for (k = 0; d && have > want && k < nobjs;) {
+			if (objs[k].r == pods && !strcmp(objs[k].ns, d->ns) &&
+			    owned_by(&objs[k], d->name, hash) && !pod_failed(&objs[k])) {
+				do_delete_obj(&objs[k], NULL);
+				have--;
+				d = obj_find(deps, objs[i].ns, dname);
+				continue;
+			}
+			k++;
+		}
+	}
+}
+
 /* ---- dispatch ---- */
 
 static struct MHD_Response *handle(struct req *q, struct reply *rp)
@@ -1967,6 +2213,7 @@ static struct MHD_Response *handle(struct req *q, struct reply *rp)
 		reply_status(rp, 405, "MethodNotAllowed", msg, q->r, q->name, NULL);
 	}
 out:
+	reconcile();
 	pthread_mutex_unlock(&mu);
 	return resp;
 }
@@ -2046,7 +2293,7 @@ static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
 static void usage(void)
 {
 	fprintf(stderr, "usage: kubedouble --port-file F [--token T] [--user U] "
-		"[--tls-cert F --tls-key F]\n");
+		"[--tls-cert F --tls-key F] [--controllers on]\n");
 	exit(2);
 }
 
@@ -2070,6 +2317,8 @@ int main(int argc, char **argv)
 			port_file = argv[++i];
 		else if (!strcmp(argv[i], "--token"))
 			str_copy(token, sizeof(token), argv[++i]);
+		else if (!strcmp(argv[i], "--controllers"))
+			controllers = !strcmp(argv[++i], "on");
 		else if (!strcmp(argv[i], "--user"))
 			str_copy(user, sizeof(user), argv[++i]);
 		else if (!strcmp(argv[i], "--tls-cert"))

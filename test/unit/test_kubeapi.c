@@ -669,6 +669,7 @@ struct seen {
 	int n;
 	struct { char type[12]; char name[64]; char rv[32]; long restarts; int epoch; } ev[MAXEV];
 	int syncs;
+	int synced;                  /* "SYNCED": lists completed */
 };
 
 static int on_event(void *arg, const char *type, const cJSON *o)
@@ -680,6 +681,8 @@ static int on_event(void *arg, const char *type, const cJSON *o)
 	pthread_mutex_lock(&s->mu);
 	if (!strcmp(type, "SYNC")) {
 		s->syncs++;
+	} else if (!strcmp(type, "SYNCED")) {
+		s->synced++;
 	} else if (s->n < MAXEV) {
 		str_copy(s->ev[s->n].type, sizeof(s->ev[0].type), type);
 		str_copy(s->ev[s->n].name, sizeof(s->ev[0].name),
@@ -813,6 +816,7 @@ TEST(watch_resume_relist)
 	ASSERT_EQ(count(&w.seen, "ADDED", "w-2"), 1);
 	ASSERT_EQ(count(&w.seen, "ADDED", "w-before"), 1);
 	ASSERT_EQ(w.seen.syncs, 1);
+	ASSERT_EQ(w.seen.synced, 1);
 	ASSERT(w.st.watches >= 3);
 
 	/* bookmarks move the version forward while nothing happens */
@@ -843,6 +847,8 @@ TEST(watch_resume_relist)
 	/* a deleted pod is seen */
 	ASSERT_EQ(ctl("delete-pod?namespace=conform&name=w-2", NULL), 200);
 	ASSERT_EQ(wait_count(&w.seen, "DELETED", "w-2", 1), 0);
+	/* every list was followed by its end, before the events after it */
+	ASSERT_EQ(w.seen.synced, 3);
 
 	atomic_store(&w.stop, 1);
 	pthread_join(th, NULL);

@@ -644,10 +644,11 @@ int kube_patch(struct kube_client *k, const char *path, enum kube_patch_type typ
 	return request_json(k, "PATCH", p, ctypes[type], body, out, err);
 }
 
-int kube_delete(struct kube_client *k, const char *path, const char *propagation,
-		struct kube_error *err)
+int kube_delete_grace(struct kube_client *k, const char *path, const char *propagation,
+		long grace_s, struct kube_error *err)
 {
-	char body[128];
+	struct dynbuf b = DYNBUF_INIT(256);
+	int rc;
 
 	if (propagation && strcmp(propagation, "Foreground") && strcmp(propagation, "Background") &&
 	    strcmp(propagation, "Orphan")) {
@@ -655,12 +656,28 @@ int kube_delete(struct kube_client *k, const char *path, const char *propagation
 			"Background or Orphan", propagation, path);
 		return -1;
 	}
+	if (!propagation && grace_s < 0)
+		return request_json(k, "DELETE", path, NULL, NULL, NULL, err);
 	/* DeleteOptions in the body, as client-go sends them */
+	dynbuf_adds(&b, "{\"kind\":\"DeleteOptions\",\"apiVersion\":\"v1\"");
 	if (propagation)
-		str_fmt(body, sizeof(body), "{\"kind\":\"DeleteOptions\",\"apiVersion\":\"v1\","
-			"\"propagationPolicy\":\"%s\"}", propagation);
-	return request_json(k, "DELETE", path, propagation ? "application/json" : NULL,
-			propagation ? body : NULL, NULL, err);
+		dynbuf_addf(&b, ",\"propagationPolicy\":\"%s\"", propagation);
+	if (grace_s >= 0)
+		dynbuf_addf(&b, ",\"gracePeriodSeconds\":%ld", grace_s);
+	if (dynbuf_adds(&b, "}")) {
+		dynbuf_release(&b);
+		error_local(err, "out of memory deleting %s", path);
+		return -1;
+	}
+	rc = request_json(k, "DELETE", path, "application/json", b.buf, NULL, err);
+	dynbuf_release(&b);
+	return rc;
+}
+
+int kube_delete(struct kube_client *k, const char *path, const char *propagation,
+		struct kube_error *err)
+{
+	return kube_delete_grace(k, path, propagation, -1, err);
 }
 
 int kube_logs(struct kube_client *k, const char *ns, const char *pod, const char *container,
@@ -846,7 +863,8 @@ static int watch_list(struct watch_run *w, const char *path, struct kube_error *
 		}
 	}
 	cJSON_Delete(list);
-	return 0;
+	/* the list is complete: what was not in it is gone */
+	return w->cb(w->arg, "SYNCED", NULL) ? 1 : 0;
 }
 
 /* errors no retry cures */

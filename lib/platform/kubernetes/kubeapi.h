@@ -143,6 +143,16 @@ int kube_patch(struct kube_client *k, const char *path, enum kube_patch_type typ
  */
 int kube_delete(struct kube_client *k, const char *path, const char *propagation,
 		struct kube_error *err);
+/*
+ * As kube_delete, with DeleteOptions.gracePeriodSeconds: 0 deletes at once
+ * (a pod's containers get KILL without waiting), > 0 that many seconds; < 0
+ * leaves it to the object (a pod's terminationGracePeriodSeconds, 30 s by
+ * default). DeleteOptions: "Value must be non-negative integer. The value
+ * zero indicates delete immediately" (kubernetes.io API reference,
+ * common-definitions/delete-options).
+ */
+int kube_delete_grace(struct kube_client *k, const char *path, const char *propagation,
+		long grace_s, struct kube_error *err);
 
 /*
  * The last tail_lines (1..10000) lines of a pod's log (container NULL: the
@@ -163,7 +173,8 @@ int kube_logs(struct kube_client *k, const char *ns, const char *pod, const char
  * cb gets each event: type is "ADDED", "MODIFIED" or "DELETED" with the
  * object; after every list (the first and each re-list) it first gets
  * "SYNC" with object NULL, meaning "forget what you had", then every listed
- * object as "ADDED". BOOKMARK events are not passed on (they only move the
+ * object as "ADDED", then "SYNCED" with object NULL (the list is complete:
+ * an object held before and not listed again is gone). BOOKMARK events are not passed on (they only move the
  * resourceVersion). cb returns 0 to go on, anything else to stop.
  *
  * Returns 0 when cb asked to stop, stop became non-zero, or max_ms passed;
