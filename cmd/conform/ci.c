@@ -69,10 +69,10 @@ out:
 	return rc;
 }
 
-int ci_write_outputs(const struct cli_run *r, const struct cli_opts *o)
+int ci_write_outputs(const struct cli_run *r, const struct run_outputs *o)
 {
-	static const struct { unsigned bit; const char *file; } outs[] = {
-		{ CLI_F_JUNIT, "junit.xml" }, { CLI_F_HTML, "report.html" }, { CLI_F_MD, "report.md" },
+	const struct { const char *to, *file; } outs[] = {
+		{ o->junit, "junit.xml" }, { o->html, "report.html" }, { o->md, "report.md" },
 	};
 	const char *summary = getenv("GITHUB_STEP_SUMMARY");
 	char from[PATH_MAX];
@@ -80,10 +80,9 @@ int ci_write_outputs(const struct cli_run *r, const struct cli_opts *o)
 	int bad = 0;
 
 	for (i = 0; i < ARRAY_SIZE(outs); i++) {
-		const char *to = outs[i].bit == CLI_F_JUNIT ? o->junit :
-				 outs[i].bit == CLI_F_HTML ? o->html : o->md;
+		const char *to = outs[i].to;
 
-		if (!(o->set & outs[i].bit))
+		if (!to[0])
 			continue;
 		if (str_fmt(from, sizeof(from), "%s/reports/%s", r->dir, outs[i].file) ||
 		    copy_file(from, to)) {

@@ -51,9 +51,10 @@ struct cli_run;
 
 /* --- ci.c ------------------------------------------------------------ */
 
-/* Copy the run's reports to --junit/--html/--md and append report.md to
- * $GITHUB_STEP_SUMMARY when set. 0, or -1 after printing what failed. */
-int ci_write_outputs(const struct cli_run *r, const struct cli_opts *o);
+/* Copy the run's reports where o says (--junit/--html/--md or the config
+ * file's "reports"; "" = none) and append report.md to $GITHUB_STEP_SUMMARY
+ * when set. 0, or -1 after printing what failed. */
+int ci_write_outputs(const struct cli_run *r, const struct run_outputs *o);
 /* Sonobuoy plugin end: junit.xml, report.json, report.html and
  * results.tar.gz into the results dir, then its done file naming the
  * tarball. 0, or -1 after printing what failed (done is still written). */

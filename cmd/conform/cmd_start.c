@@ -259,7 +259,7 @@ int cmd_run(const struct cli_opts *o)
 		abnormal = 1;
 	}
 	rc = cli_finish(&r, abnormal);
-	if (ci_write_outputs(&r, o) && rc == EXIT_CONFORMANT)
+	if (ci_write_outputs(&r, &cfg.out) && rc == EXIT_CONFORMANT)
 		rc = EXIT_ENV;
 	if (o->sonobuoy && ci_sonobuoy_results(&r) && rc == EXIT_CONFORMANT)
 		rc = EXIT_ENV;
