@@ -3,7 +3,7 @@
 # (build: compilers and -dev packages; run: haproxy; tests: python3-grpcio for
 # interop, xmllint, valgrind, tmux for the dashboard, clang + libFuzzer runtime
 # for fuzzing, chromium for the HTML report, prometheus for promtool, man-db to
-# render the man pages; bench:
+# render the man pages, zsh and fish to load the completions; bench:
 # wrk, h2load, nginx as reference servers.) A fast no-op when everything is present. As root it runs apt-get; otherwise
 # sudo when available; otherwise it prints the exact command and exits 3.
 #   scripts/deps.sh            build + run + test packages
@@ -16,7 +16,7 @@ libcurl4-openssl-dev libmicrohttpd-dev libcjson-dev libncurses-dev
 libsqlite3-dev libssl-dev
 haproxy
 python3 python3-grpcio libxml2-utils iproute2 procps valgrind tmux
-man-db groff-base tar python3-yaml
+man-db groff-base tar python3-yaml zsh fish
 clang libclang-rt-14-dev chromium prometheus
 wrk nghttp2-client nginx-light"
 

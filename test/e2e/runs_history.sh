@@ -112,6 +112,10 @@ assert all(sys.argv[2] in u["msg"] for u in ups), ups
 assert all(u["total"] == 3 for u in ups), ups
 done = [u["completed"] for u in ups]
 assert done == sorted(done), done
+# failures are the failing checks' ids; the last update follows the reports
+assert all(set(u["failures"]) <= {"mtls.identity"} for u in ups), ups
+assert ups[-1]["completed"] == 3 and ups[-1]["failures"] == ["mtls.identity"], ups[-1]
+assert "finished, not conformant" in ups[-1]["msg"], ups[-1]
 PYEOF
 
 note "report.html: link to the previous run's report and a strip per check"
