@@ -4,7 +4,7 @@
 # interop, xmllint, valgrind, tmux for the dashboard, curl, openssl, clang +
 # libFuzzer runtime for fuzzing (libclang-rt-dev: the default clang's version),
 # chromium for the HTML report, prometheus for promtool, man-db to render the
-# man pages; bench:
+# man pages, zsh and fish to load the completions; bench:
 # wrk, h2load, nginx as reference servers.) A fast no-op when everything is present. As root it runs apt-get; otherwise
 # sudo when available; otherwise it prints the exact command and exits 3.
 #   scripts/deps.sh            build + run + test packages
@@ -17,7 +17,7 @@ libcurl4-openssl-dev libmicrohttpd-dev libcjson-dev libncurses-dev
 libsqlite3-dev libssl-dev
 haproxy
 python3 python3-grpcio libxml2-utils iproute2 procps valgrind tmux openssl curl
-man-db groff-base tar python3-yaml
+man-db groff-base tar python3-yaml zsh fish
 clang libclang-rt-dev chromium prometheus
 wrk nghttp2-client nginx-light"
 

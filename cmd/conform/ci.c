@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
 #include <curl/curl.h>
 
 #include "cli.h"
@@ -69,10 +70,10 @@ out:
 	return rc;
 }
 
-int ci_write_outputs(const struct cli_run *r, const struct cli_opts *o)
+int ci_write_outputs(const struct cli_run *r, const struct run_outputs *o)
 {
-	static const struct { unsigned bit; const char *file; } outs[] = {
-		{ CLI_F_JUNIT, "junit.xml" }, { CLI_F_HTML, "report.html" }, { CLI_F_MD, "report.md" },
+	const struct { const char *to, *file; } outs[] = {
+		{ o->junit, "junit.xml" }, { o->html, "report.html" }, { o->md, "report.md" },
 	};
 	const char *summary = getenv("GITHUB_STEP_SUMMARY");
 	char from[PATH_MAX];
@@ -80,10 +81,9 @@ int ci_write_outputs(const struct cli_run *r, const struct cli_opts *o)
 	int bad = 0;
 
 	for (i = 0; i < ARRAY_SIZE(outs); i++) {
-		const char *to = outs[i].bit == CLI_F_JUNIT ? o->junit :
-				 outs[i].bit == CLI_F_HTML ? o->html : o->md;
+		const char *to = outs[i].to;
 
-		if (!(o->set & outs[i].bit))
+		if (!to[0])
 			continue;
 		if (str_fmt(from, sizeof(from), "%s/reports/%s", r->dir, outs[i].file) ||
 		    copy_file(from, to)) {
@@ -191,6 +191,87 @@ int ci_sonobuoy_results(const struct cli_run *r)
 	return rc;
 }
 
+int ci_sonobuoy_error(const char *why)
+{
+	static const char *const files[] = { "junit.xml" };
+	const char *dir = sonobuoy_dir();
+	struct dynbuf b = DYNBUF_INIT(1 << 16);
+	char path[PATH_MAX], done[PATH_MAX];
+	int rc = -1;
+
+	if (!why || !*why)
+		why = "conform run failed before the run started";
+	if (mkdir_p(dir, 0755)) {
+		cli_fail(EXIT_ENV, "mount the results volume there, or set SONOBUOY_RESULTS_DIR",
+			 "sonobuoy: cannot create %s: %s", dir, strerror(errno));
+		goto out;
+	}
+	/* one test case that errored: JUnit's <error> is "could not run", not a verdict */
+	if (dynbuf_adds(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+			"<testsuites name=\"conform\" tests=\"1\" failures=\"0\" errors=\"1\">\n"
+			"<testsuite name=\"conform\" tests=\"1\" failures=\"0\" errors=\"1\" "
+			"skipped=\"0\">\n<testcase classname=\"conform\" name=\"conform run\">"
+			"<error type=\"start\" message=\"") || dynbuf_add_xml_str(&b, why) ||
+	    dynbuf_adds(&b, "\">") || dynbuf_add_xml_str(&b, why) ||
+	    dynbuf_adds(&b, "</error></testcase>\n</testsuite>\n</testsuites>\n") ||
+	    str_fmt(path, sizeof(path), "%s/junit.xml", dir) ||
+	    file_write_atomic(path, b.buf, b.len, 0644)) {
+		cli_fail(EXIT_ENV, NULL, "sonobuoy: cannot write %s/junit.xml: %s", dir,
+			 strerror(errno));
+		goto out;
+	}
+	if (make_tarball(dir, files, 1) == 0)
+		rc = str_fmt(done, sizeof(done), "%s/results.tar.gz", dir);
+	else
+		rc = str_fmt(done, sizeof(done), "%s", path);
+	if (rc || str_fmt(path, sizeof(path), "%s/done", dir) ||
+	    file_write_atomic(path, done, strlen(done), 0644)) {
+		cli_fail(EXIT_ENV, NULL, "sonobuoy: cannot write %s/done: %s", dir,
+			 strerror(errno));
+		rc = -1;
+		goto out;
+	}
+	if (ci_sonobuoy_progress("conform run failed before the run started", 0, 0, NULL, 0,
+				 why))
+		fprintf(stderr, "conform: sonobuoy progress update not accepted\n");
+out:
+	dynbuf_release(&b);
+	return rc;
+}
+
+int ci_sonobuoy_final(const struct cli_run *r, long total)
+{
+	const char *failed[RUN_MAX_CHECKS];
+	char path[PATH_MAX], msg[160];
+	const cJSON *c, *v;
+	cJSON *root = NULL;
+	char *text = NULL;
+	size_t len, n = 0;
+	int rc = -1;
+
+	if (str_fmt(path, sizeof(path), "%s/reports/report.json", r->dir) ||
+	    !(text = file_read(path, CI_REPORT_MAX, &len)) ||
+	    !(root = cJSON_ParseWithLength(text, len)))
+		goto out;
+	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(root, "checks")) {
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(c, "id");
+
+		v = cJSON_GetObjectItemCaseSensitive(c, "verdict");
+		if (n < RUN_MAX_CHECKS && cJSON_IsString(id) && cJSON_IsString(v) &&
+		    !strcmp(v->valuestring, "fail"))
+			failed[n++] = id->valuestring;
+	}
+	v = cJSON_GetObjectItemCaseSensitive(root, "verdict");
+	snprintf(msg, sizeof(msg), "run %s: finished, %s", r->id,
+		 cJSON_IsString(v) && !strcmp(v->valuestring, "pass") ? "conformant"
+								   : "not conformant");
+	rc = ci_sonobuoy_progress(msg, total, total, failed, n, NULL);
+out:
+	cJSON_Delete(root);
+	free(text);
+	return rc;
+}
+
 static size_t discard(char *p, size_t size, size_t n, void *ud)
 {
 	(void)p;
@@ -198,8 +279,10 @@ static size_t discard(char *p, size_t size, size_t n, void *ud)
 	return size * n;
 }
 
-int ci_sonobuoy_progress(const char *msg, long total, long completed, int failing)
+int ci_sonobuoy_progress(const char *msg, long total, long completed,
+			 const char *const *failures, size_t nfail, const char *error)
 {
+	size_t i;
 	const char *port = getenv("SONOBUOY_PROGRESS_PORT");
 	struct dynbuf b = DYNBUF_INIT(4096);
 	struct curl_slist *hdr = NULL;
@@ -214,12 +297,15 @@ int ci_sonobuoy_progress(const char *msg, long total, long completed, int failin
 	    dynbuf_adds(&b, "{\"msg\":\"") || dynbuf_add_json_str(&b, msg) ||
 	    dynbuf_addf(&b, "\",\"total\":%ld,\"completed\":%ld,\"failures\":[", total, completed))
 		goto out;
-	/* failures are test names in Sonobuoy; a failing check is named by
-	 * the msg, the list says how many */
-	if (failing > 0 && dynbuf_addf(&b, "\"%d check%s failing\"", failing,
-				       failing == 1 ? "" : "s"))
-		goto out;
-	if (dynbuf_adds(&b, "],\"errors\":[]}"))
+	/* failures are test names in Sonobuoy: the failing checks' ids */
+	for (i = 0; i < nfail; i++)
+		if (dynbuf_adds(&b, i ? ",\"" : "\"") || dynbuf_add_json_str(&b, failures[i]) ||
+		    dynbuf_adds(&b, "\""))
+			goto out;
+	if (dynbuf_adds(&b, "],\"errors\":[") ||
+	    (error && (dynbuf_adds(&b, "\"") || dynbuf_add_json_str(&b, error) ||
+		       dynbuf_adds(&b, "\""))) ||
+	    dynbuf_adds(&b, "]}"))
 		goto out;
 	c = curl_easy_init();
 	hdr = curl_slist_append(NULL, "Content-Type: application/json");

@@ -48,16 +48,28 @@ struct cli_run;
 
 /* --- ci.c ------------------------------------------------------------ */
 
-/* Copy the run's reports to --junit/--html/--md and append report.md to
- * $GITHUB_STEP_SUMMARY when set. 0, or -1 after printing what failed. */
-int ci_write_outputs(const struct cli_run *r, const struct cli_opts *o);
+/* Copy the run's reports where o says (--junit/--html/--md or the config
+ * file's "reports"; "" = none) and append report.md to $GITHUB_STEP_SUMMARY
+ * when set. 0, or -1 after printing what failed. */
+int ci_write_outputs(const struct cli_run *r, const struct run_outputs *o);
 /* Sonobuoy plugin end: junit.xml, report.json, report.html and
  * results.tar.gz into the results dir, then its done file naming the
  * tarball. 0, or -1 after printing what failed (done is still written). */
 int ci_sonobuoy_results(const struct cli_run *r);
-/* POST a progress update when SONOBUOY_PROGRESS_PORT is set (else 0).
+/* A Sonobuoy plugin run that failed before its run started (flags, state
+ * directory, monitor): a junit.xml with one <error> saying why, its tarball
+ * and the done file naming it, and a progress update carrying the error, so
+ * Sonobuoy reports the failure instead of waiting for done until its
+ * timeout. 0, or -1 after printing what failed. */
+int ci_sonobuoy_error(const char *why);
+/* The last progress update of a finished run: completed = total, failures =
+ * the ids of the checks its reports/report.json says failed. 0 or -1. */
+int ci_sonobuoy_final(const struct cli_run *r, long total);
+/* POST a progress update when SONOBUOY_PROGRESS_PORT is set (else 0):
+ * failures are nfail check ids, error (may be NULL) goes into errors.
  * 0 when accepted (2xx), -1 otherwise. */
-int ci_sonobuoy_progress(const char *msg, long total, long completed, int failing);
+int ci_sonobuoy_progress(const char *msg, long total, long completed,
+			 const char *const *failures, size_t nfail, const char *error);
 
 /* The verb table of main.c (for the generated man pages and completions). */
 const struct verb *cli_verbs(size_t *n);
@@ -69,6 +81,8 @@ int cli_fail(int code, const char *hint, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* A usage error from the flag parser: prints it, returns EXIT_USAGE. */
 int cli_usage_fail(const struct cli_error *e);
+/* The message of the latest cli_fail (truncated to 511 bytes), "" before one. */
+const char *cli_last_error(void);
 /* Refuse positional arguments the verb does not take (EXIT_USAGE) or 0. */
 int cli_no_args(const struct cli_opts *o, const char *verb);
 /* stdout is a TTY and NO_COLOR is unset. */

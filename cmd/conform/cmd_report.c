@@ -63,6 +63,8 @@ int cmd_report(const struct cli_opts *o)
 		cli_fail(EXIT_ENV, NULL, "run %s: cannot read run.json: %s", r.id, err);
 		goto out;
 	}
+	/* where the run is now (it may have been copied): its siblings are its history */
+	str_copy(cfg.run_dir, sizeof(cfg.run_dir), r.dir);
 	if (str_fmt(path, sizeof(path), "%s/conform.db", r.dir) || stat(path, &st)) {
 		cli_fail(EXIT_ENV, "the monitor stored nothing for this run; see its "
 			 "logs/conformd.log", "run %s: no store at %s", r.id, path);

@@ -96,8 +96,15 @@ int cmd_start(const struct cli_opts *o)
 }
 
 /* Progress from /v1/status: elapsed seconds and how many checks fail. */
+/* The checks failing now, by id (what Sonobuoy's progress lists as failures). */
+struct failing_ids {
+	size_t n;
+	char id[RUN_MAX_CHECKS][32];
+	const char *ptr[RUN_MAX_CHECKS];
+};
+
 static int poll_status(const struct cli_run *r, double *elapsed, int *failing, char *state,
-		       size_t statelen)
+		       size_t statelen, struct failing_ids *ids)
 {
 	struct api_response resp;
 	char err[256];
@@ -118,13 +125,23 @@ static int poll_status(const struct cli_run *r, double *elapsed, int *failing, c
 	if (cJSON_IsString(st) && st->valuestring)
 		str_copy(state, statelen, st->valuestring);
 	*failing = 0;
+	if (ids)
+		ids->n = 0;
 	checks = cJSON_GetObjectItemCaseSensitive(j, "checks");
 	cJSON_ArrayForEach(c, checks) {
 		const cJSON *cs = cJSON_GetObjectItemCaseSensitive(c, "state");
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(c, "id");
 
 		if (cJSON_IsString(cs) && cs->valuestring &&
-		    (!strcmp(cs->valuestring, "fail") || !strcmp(cs->valuestring, "failing")))
+		    (!strcmp(cs->valuestring, "fail") || !strcmp(cs->valuestring, "failing"))) {
 			(*failing)++;
+			if (ids && ids->n < RUN_MAX_CHECKS && cJSON_IsString(id) &&
+			    id->valuestring) {
+				str_copy(ids->id[ids->n], sizeof(ids->id[0]), id->valuestring);
+				ids->ptr[ids->n] = ids->id[ids->n];
+				ids->n++;
+			}
+		}
 	}
 	cJSON_Delete(j);
 	return 0;
@@ -156,13 +173,15 @@ int cmd_run(const struct cli_opts *o)
 	char d[32];
 
 	if ((rc = cli_no_args(o, "run")))
-		return rc;
-	if (!(o->set & (CLI_F_DURATION | CLI_F_CONFIG)))
-		return cli_fail(EXIT_USAGE, "write e.g. `conform run --duration 30m`",
-				"`conform run` needs --duration");
+		goto not_started;
+	if (!(o->set & (CLI_F_DURATION | CLI_F_CONFIG))) {
+		rc = cli_fail(EXIT_USAGE, "write e.g. `conform run --duration 30m`",
+			      "`conform run` needs --duration");
+		goto not_started;
+	}
 	cli_catch_signals();
 	if ((rc = cli_start_run(o, 1, &r, &cfg, &child)))
-		return rc;
+		goto not_started;
 	printf("run %s started: %s, window %lld s, dir %s\n", r.id,
 	       dur_format(cfg.duration_ms, d, sizeof(d)), (long long)(cfg.window_ms / 1000),
 	       r.dir);
@@ -177,15 +196,16 @@ int cmd_run(const struct cli_opts *o)
 			double elapsed = (double)el / 1000.0;
 			int failing = 0;
 			char state[32] = "", msg[160], tot[32];
+			struct failing_ids ids = { 0 };
 
 			last_progress = el / cfg.window_ms;
-			poll_status(&r, &elapsed, &failing, state, sizeof(state));
+			poll_status(&r, &elapsed, &failing, state, sizeof(state), &ids);
 			snprintf(msg, sizeof(msg), "run %s: %llds of %s, %d check%s failing", r.id,
 				 (long long)elapsed, dur_format(cfg.duration_ms, tot, sizeof(tot)),
 				 failing, failing == 1 ? "" : "s");
 			if (ci_sonobuoy_progress(msg, (long)(cfg.duration_ms / cfg.window_ms),
 						 (long)(elapsed * 1000.0 / (double)cfg.window_ms),
-						 failing))
+						 ids.ptr, ids.n, NULL))
 				fprintf(stderr, "conform: sonobuoy progress update not accepted\n");
 		}
 		int step = out_err_tty() ? 1 : 10;
@@ -227,7 +247,7 @@ int cmd_run(const struct cli_opts *o)
 			char tot[32];
 
 			last_shown = el / 1000 / step;
-			poll_status(&r, &elapsed, &failing, state, sizeof(state));
+			poll_status(&r, &elapsed, &failing, state, sizeof(state), NULL);
 			out_progress("run %s: %llds of %s, %d check%s failing%s%s", r.id,
 				     (long long)elapsed, dur_format(cfg.duration_ms, tot, sizeof(tot)),
 				     failing, failing == 1 ? "" : "s",
@@ -259,9 +279,19 @@ int cmd_run(const struct cli_opts *o)
 		abnormal = 1;
 	}
 	rc = cli_finish(&r, abnormal);
-	if (ci_write_outputs(&r, o) && rc == EXIT_CONFORMANT)
+	if (ci_write_outputs(&r, &cfg.out) && rc == EXIT_CONFORMANT)
 		rc = EXIT_ENV;
-	if (o->sonobuoy && ci_sonobuoy_results(&r) && rc == EXIT_CONFORMANT)
-		rc = EXIT_ENV;
+	if (o->sonobuoy) {
+		if (ci_sonobuoy_results(&r) && rc == EXIT_CONFORMANT)
+			rc = EXIT_ENV;
+		if (cfg.window_ms > 0 &&
+		    ci_sonobuoy_final(&r, (long)(cfg.duration_ms / cfg.window_ms)))
+			fprintf(stderr, "conform: sonobuoy progress update not accepted\n");
+	}
+	return rc;
+not_started:
+	/* Sonobuoy waits for the done file until its timeout: say why now */
+	if (o->sonobuoy)
+		ci_sonobuoy_error(cli_last_error());
 	return rc;
 }

@@ -280,8 +280,17 @@ int main(int argc, char **argv)
 		return cli_fail(EXIT_USAGE, "`conform help` lists the verbs",
 				"unknown verb '%s'", argv[1]);
 	}
-	if (cliflags_parse(v->flags, v->name, argc - 2, argv + 2, &o, &e))
-		return cli_usage_fail(&e);
+	if (cliflags_parse(v->flags, v->name, argc - 2, argv + 2, &o, &e)) {
+		rc = cli_usage_fail(&e);
+		/* a Sonobuoy plugin's flags were refused: it still ends with a result */
+		if (v->fn == cmd_run)
+			for (int i = 2; i < argc; i++)
+				if (!strcmp(argv[i], "--sonobuoy")) {
+					ci_sonobuoy_error(e.msg);
+					break;
+				}
+		return rc;
+	}
 	if (o.help)
 		return print_verb_help(v);
 	rc = v->fn(&o);

@@ -15,16 +15,22 @@
 
 static int progress_showing;
 
+static char last_error[512];
+
+const char *cli_last_error(void)
+{
+	return last_error;
+}
+
 int cli_fail(int code, const char *hint, const char *fmt, ...)
 {
 	va_list ap;
 
 	out_progress_done();
-	fputs("conform: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "conform: %s\n", last_error);
 	if (hint && *hint)
 		fprintf(stderr, "hint: %s\n", hint);
 	return code;

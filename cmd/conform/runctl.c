@@ -422,7 +422,7 @@ static int resume_run(const struct cli_opts *o, struct cli_run *r, struct run_co
 	r->state = RUN_STATE_RUNNING;
 	/* bounded history: the oldest runs go, never this one nor a live one */
 	{
-		size_t keep = o->keep_runs ? (size_t)o->keep_runs : CLI_KEEP_RUNS_DEFAULT;
+		size_t keep = o->keep_runs ? (size_t)o->keep_runs : (size_t)cfg->out.keep_runs;
 
 		if (runs_prune(r->state_dir, keep, r->id, err, sizeof(err)) < 0)
 			fprintf(stderr, "conform: warning: %s (the run goes on)\n", err);
@@ -522,7 +522,7 @@ int cli_start_run(const struct cli_opts *o, int is_run, struct cli_run *r,
 	r->state = RUN_STATE_RUNNING;
 	/* bounded history: the oldest runs go, never this one nor a live one */
 	{
-		size_t keep = o->keep_runs ? (size_t)o->keep_runs : CLI_KEEP_RUNS_DEFAULT;
+		size_t keep = (size_t)cfg->out.keep_runs;   /* flag > config file > 30 */
 
 		if (runs_prune(r->state_dir, keep, r->id, err, sizeof(err)) < 0)
 			fprintf(stderr, "conform: warning: %s (the run goes on)\n", err);

@@ -40,6 +40,7 @@ int cli_summary(const struct cli_run *r, int abnormal, int write_reports)
 		cli_fail(EXIT_ENV, NULL, "run %s: cannot read run.json: %s", r->id, err);
 		goto out;
 	}
+	str_copy(cfg.run_dir, sizeof(cfg.run_dir), r->dir);
 	if (str_fmt(path, sizeof(path), "%s/conform.db", r->dir) ||
 	    str_fmt(reports, sizeof(reports), "%s/reports", r->dir))
 		goto out;

@@ -439,6 +439,14 @@ int cliflags_apply(const struct cli_opts *o, int run, struct run_config *c, stru
 		c->rate = o->rate;
 	if (o->set & CLI_F_METRICS)
 		str_copy(c->metrics_addr, sizeof(c->metrics_addr), o->metrics_addr);
+	if (o->set & CLI_F_KEEP_RUNS)
+		c->out.keep_runs = o->keep_runs;
+	if (o->set & CLI_F_JUNIT)
+		str_copy(c->out.junit, sizeof(c->out.junit), o->junit);
+	if (o->set & CLI_F_HTML)
+		str_copy(c->out.html, sizeof(c->out.html), o->html);
+	if (o->set & CLI_F_MD)
+		str_copy(c->out.md, sizeof(c->out.md), o->md);
 	if (o->set & CLI_F_CHECKS) {
 		double obj[RUN_MAX_CHECKS];
 

@@ -810,6 +810,40 @@ OBJECT_FIELD(f_tap, tap_fields)
 OBJECT_FIELD(f_identity, identity_fields)
 #undef OBJECT_FIELD
 
+/* ---- what the CLI does with the reports (--keep-runs, --junit, --html, --md) ---- */
+
+static int f_keep_runs(struct cfg *x, const cJSON *it)
+{
+	return get_int(x, it, 1, RUN_KEEP_RUNS_MAX, "an integer 1..100000 (run directories kept)",
+		       &x->c.out.keep_runs);
+}
+
+static int get_report_path(struct cfg *x, const cJSON *it, char *dst, size_t len)
+{
+	if (!cJSON_IsString(it) || !it->valuestring || !it->valuestring[0])
+		return expected(x, it, "a file path, e.g. \"results/junit.xml\"");
+	return get_str(x, it, dst, len, "a file path shorter than PATH_MAX");
+}
+
+#define PATH_FIELD(fn, member) \
+	static int fn(struct cfg *x, const cJSON *it) \
+	{ return get_report_path(x, it, x->c.out.member, sizeof(x->c.out.member)); }
+PATH_FIELD(f_report_junit, junit)
+PATH_FIELD(f_report_html, html)
+PATH_FIELD(f_report_md, md)
+#undef PATH_FIELD
+
+static const struct cfg_field report_fields[] = {
+	{ "junit", f_report_junit },
+	{ "html", f_report_html },
+	{ "md", f_report_md },
+};
+
+static int f_reports(struct cfg *x, const cJSON *it)
+{
+	return read_object(x, it, report_fields, ARRAY_SIZE(report_fields));
+}
+
 static const struct cfg_field mesh_fields[] = {
 	{ "split", f_split },
 	{ "shift", f_shift },
@@ -837,6 +871,8 @@ static const struct cfg_field top_fields[] = {
 	{ "metrics_addr", f_metrics_addr },
 	{ "identity_header", f_identity_header },
 	{ "mesh_settings", f_mesh_settings },
+	{ "keep_runs", f_keep_runs },
+	{ "reports", f_reports },
 };
 
 /* Rules across fields, once the file is read (as run.json's, in the user's terms). */
@@ -1220,6 +1256,10 @@ int config_summary(const struct run_config *c, struct dynbuf *b)
 	LINE("retention", "%s", dur(c->retention_s * 1000, d1, sizeof(d1)));
 	LINE("metrics address", "%s", c->metrics_addr[0] ? c->metrics_addr : "none");
 	LINE("identity header", "%s", c->identity_header);
+	LINE("keep runs", "%lld", (long long)c->out.keep_runs);
+	LINE("junit copy", "%s", c->out.junit[0] ? c->out.junit : "none");
+	LINE("html copy", "%s", c->out.html[0] ? c->out.html : "none");
+	LINE("md copy", "%s", c->out.md[0] ? c->out.md : "none");
 	LINE("split", "v1 %u, v2 %u", m->split_v1, m->split_v2);
 	if (m->shift_at_ms > 0)
 		LINE("shift", "at %s to v1 %u, v2 %u, converge within %s",

@@ -74,6 +74,7 @@ void run_config_defaults(struct run_config *c)
 	c->window_objective = 1.0;
 	c->incident_tolerance_ms = 0;
 	c->retention_s = 86400;
+	c->out.keep_runs = RUN_KEEP_RUNS_DEFAULT;
 }
 
 double run_config_objective(const struct run_config *c, const struct check_desc *d)
@@ -210,6 +211,15 @@ char *run_config_to_json(const struct run_config *c)
 	    !cJSON_AddNumberToObject(o, "retention_s", (double)c->retention_s) ||
 	    mesh_to_json(c, o))
 		goto out;
+	{
+		cJSON *oo = cJSON_AddObjectToObject(o, "outputs");
+
+		if (!oo || !cJSON_AddNumberToObject(oo, "keep_runs", (double)c->out.keep_runs) ||
+		    !cJSON_AddStringToObject(oo, "junit", c->out.junit) ||
+		    !cJSON_AddStringToObject(oo, "html", c->out.html) ||
+		    !cJSON_AddStringToObject(oo, "md", c->out.md))
+			goto out;
+	}
 	out = cJSON_Print(o);
 out:
 	cJSON_Delete(o);
@@ -580,6 +590,40 @@ static int objectives_resolve(const double *pend, struct run_config *c, char *er
 	return 0;
 }
 
+/* "outputs": {keep_runs, junit, html, md}, every member optional. */
+static int get_outputs(const cJSON *obj, struct run_outputs *o, char *err, size_t errlen)
+{
+	const cJSON *it;
+
+	if (!cJSON_IsObject(obj)) {
+		str_fmt(err, errlen, "outputs: expected an object");
+		return -1;
+	}
+	cJSON_ArrayForEach(it, obj) {
+		const char *k = it->string ? it->string : "";
+		char q[80];
+
+		if (!strcmp(k, "keep_runs")) {
+			if (get_int(it, 1, RUN_KEEP_RUNS_MAX, "an integer 1..100000", &o->keep_runs,
+				    err, errlen))
+				return -1;
+		} else if (!strcmp(k, "junit")) {
+			if (get_string(it, o->junit, sizeof(o->junit), err, errlen))
+				return -1;
+		} else if (!strcmp(k, "html")) {
+			if (get_string(it, o->html, sizeof(o->html), err, errlen))
+				return -1;
+		} else if (!strcmp(k, "md")) {
+			if (get_string(it, o->md, sizeof(o->md), err, errlen))
+				return -1;
+		} else {
+			str_fmt(err, errlen, "outputs.%s: unknown field", log_quote(k, q, sizeof(q)));
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int get_field(const cJSON *it, struct run_config *c, double *pend, char *err,
 		     size_t errlen)
 {
@@ -646,6 +690,8 @@ static int get_field(const cJSON *it, struct run_config *c, double *pend, char *
 		return get_verdicts(it, c, err, errlen);
 	if (!strcmp(k, "objectives"))
 		return get_objectives(it, pend, err, errlen);
+	if (!strcmp(k, "outputs"))
+		return get_outputs(it, &c->out, err, errlen);
 	if (!strcmp(k, "retention_s"))
 		return get_int(it, 10, RUN_MAX_SPAN_MS / 1000, "an integer 10..31622400 (seconds)",
 			       &c->retention_s, err, errlen);

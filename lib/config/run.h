@@ -40,6 +40,21 @@ struct run_mesh {
 	double tap_max_loss;          /* tap.live: share of requests missing from tap, default 0.001 */
 };
 
+/*
+ * What the CLI does with the run's reports: how many run directories the
+ * state directory keeps, and where `conform run` also copies reports for CI.
+ * Config file: "keep_runs" and "reports" {junit, html, md}; flags --keep-runs,
+ * --junit, --html, --md override them. JSON: the "outputs" object of run.json.
+ */
+#define RUN_KEEP_RUNS_DEFAULT 30
+#define RUN_KEEP_RUNS_MAX 100000
+struct run_outputs {
+	int64_t keep_runs;            /* run directories kept, 1..RUN_KEEP_RUNS_MAX, default 30 */
+	char junit[PATH_MAX];         /* copy junit.xml here; "" = no copy */
+	char html[PATH_MAX];          /* copy report.html here */
+	char md[PATH_MAX];            /* copy report.md here */
+};
+
 struct run_config {
 	char id[RUN_ID_MAX];          /* "20261122-041100-3fa2" */
 	char platform[16];            /* "local" */
@@ -66,6 +81,7 @@ struct run_config {
 	                               * JSON "objectives": {"check id": ratio}, overridden ones only */
 	int64_t retention_s;          /* keep per-second aggregates this long, default 86400 (JSON "retention_s") */
 	struct run_mesh m;            /* mesh settings ("mesh_settings") */
+	struct run_outputs out;       /* the CLI's report handling ("outputs") */
 };
 
 /* Defaults for every field (all catalog checks selected). */

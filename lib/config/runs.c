@@ -248,6 +248,33 @@ int runs_first_fail(const char *state_dir, const char *id, const char *check, in
 	return rc;
 }
 
+int runs_state_of(const char *run_dir, char *state_dir, size_t len, char *id, size_t idlen)
+{
+	char buf[PATH_MAX];
+	char *base, *parent;
+	size_t n;
+
+	if (!run_dir || str_copy(buf, sizeof(buf), run_dir))
+		return 0;
+	n = strlen(buf);
+	while (n > 1 && buf[n - 1] == '/')
+		buf[--n] = '\0';
+	base = strrchr(buf, '/');
+	if (!base || base == buf)
+		return 0;
+	*base++ = '\0';
+	if (!state_run_id_valid(base))
+		return 0;
+	parent = strrchr(buf, '/');
+	if (!parent || strcmp(parent + 1, "runs"))
+		return 0;
+	/* "/runs/<id>": the state directory is the root */
+	*parent = '\0';
+	if (str_copy(state_dir, len, buf[0] ? buf : "/") || str_copy(id, idlen, base))
+		return 0;
+	return 1;
+}
+
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;

@@ -55,6 +55,14 @@ int runs_first_fail(const char *state_dir, const char *id, const char *check, in
 		    int64_t *start_s, char *reason, size_t reason_len, char *err, size_t errlen);
 
 /*
+ * The state directory a run directory belongs to: when run_dir is
+ * STATE/runs/<id> with a valid run id, 1 with state_dir (len bytes) and id
+ * (idlen bytes) filled; 0 otherwise (a run directory copied out of its state
+ * directory has no siblings to compare with). Looks at the path only.
+ */
+int runs_state_of(const char *run_dir, char *state_dir, size_t len, char *id, size_t idlen);
+
+/*
  * Keep the newest keep run directories: remove older ones, but never the
  * run named by `current`, nor keep_id (may be NULL), nor one whose monitor
  * is alive. Returns how many were removed, or -1 with err (those removed

@@ -28,6 +28,7 @@
 #define CHART_SVG_H 160
 #define MAX_INCIDENT_ROWS 200
 #define MAX_EVENT_ROWS 200
+#define STRIP_CELL 16        /* px per run in the history strip */
 
 enum cell_state { CS_EMPTY, CS_NODATA, CS_PASS, CS_GAP, CS_FAIL };
 
@@ -289,6 +290,8 @@ static const char css[] =
 	".s-exp,.s-obj{stroke:#1d2330;fill:none;stroke-width:1;stroke-dasharray:5 4}"
 	".s-band{fill:#2f6fd6;fill-opacity:.16}"
 	".muted{color:#5b6474}"
+	"svg.strip{display:inline-block;width:auto;height:14px;vertical-align:-2px}"
+	".c-skip{fill:#eceef2;background:#eceef2}"
 	"footer{margin-top:28px;color:#5b6474;font-size:12px}";
 
 static void render_head(struct dynw *w, const struct report *r)
@@ -336,11 +339,20 @@ static void render_summary(struct dynw *w, const struct report *r)
 	ht(w, r->run.mesh);
 	dynw_addf(w, "</dd>\n<dt>started</dt><dd>%s</dd>\n<dt>ended</dt><dd>%s</dd>\n"
 	   "<dt>duration</dt><dd>%s</dd>\n<dt>window</dt><dd>%s</dd>\n"
-	   "<dt>verdict</dt><dd>%s</dd>\n</dl></div>\n",
+	   "<dt>verdict</dt><dd>%s</dd>\n",
 	   when(r->run.started, t1, sizeof(t1)),
 	   r->final ? when(r->run.ended, t2, sizeof(t2)) : "still running",
 	   dur_format((int64_t)(dur_s * 1000.0), dur, sizeof(dur)),
 	   dur_format(r->run.window_ms, win, sizeof(win)), verdict_badge(r->verdict));
+	if (r->history.prev[0]) {
+		/* relative: the reports of a state directory stay linked when it moves */
+		dynw_adds(w, "<dt>previous run</dt><dd><a class=\"prev\" href=\"../../");
+		ht(w, r->history.prev);
+		dynw_adds(w, "/reports/report.html\"><code>");
+		ht(w, r->history.prev);
+		dynw_addf(w, "</code></a> %s</dd>\n", verdict_badge(r->history.prev_verdict));
+	}
+	dynw_adds(w, "</dl></div>\n");
 
 	dynw_adds(w, "<table id=\"checks\">\n<thead><tr><th>check</th><th>verdict</th>"
 	      "<th>windows pass / fail / nodata</th><th>requests ok / total</th><th>success</th>"
@@ -377,6 +389,65 @@ static void render_summary(struct dynw *w, const struct report *r)
 			dynw_adds(w, "</span>");
 		}
 		dynw_adds(w, "</td></tr>\n");
+	}
+	dynw_adds(w, "</tbody>\n</table>\n</section>\n");
+}
+
+static const char *strip_class(enum verdict v)
+{
+	switch (v) {
+	case V_PASS: return "c-pass";
+	case V_FAIL: return "c-fail";
+	case V_SKIP: return "c-skip";
+	default: return "c-nodata";
+	}
+}
+
+/*
+ * Each check's verdict in the last runs of the state directory, oldest
+ * first, this run last: "since when not?" at a glance. Only with earlier
+ * runs, and only for checks some of those runs judged.
+ */
+static void render_history(struct dynw *w, const struct report *r)
+{
+	const struct report_history *h = &r->history;
+	size_t i, k;
+
+	if (h->nruns < 2)
+		return;
+	dynw_addf(w, "<section id=\"history\">\n<h2>Last runs</h2>\n<p class=\"muted\">Each check's "
+	   "verdict in the last %zu runs of this state directory, oldest first; the last cell is "
+	   "this run.</p>\n<div class=\"legend\"><span><i class=\"c-pass\"></i>pass</span>"
+	   "<span><i class=\"c-fail\"></i>fail</span><span><i class=\"c-nodata\"></i>no report"
+	   "</span><span><i class=\"c-skip\"></i>skipped or not run</span></div>\n"
+	   "<table class=\"history\">\n<tbody>\n", h->nruns);
+	for (i = 0; i < r->nchecks; i++) {
+		const struct report_check *c = &r->checks[i];
+		int judged = 0;
+
+		for (k = 0; k < h->nruns; k++)
+			if (c->past[k] == V_PASS || c->past[k] == V_FAIL)
+				judged = 1;
+		if (!judged)
+			continue;
+		dynw_adds(w, "<tr class=\"hist\" id=\"hist-");
+		ht(w, c->desc->id);
+		dynw_adds(w, "\"><td><code>");
+		ht(w, c->desc->id);
+		dynw_addf(w, "</code></td><td><svg xmlns=\"http://www.w3.org/2000/svg\" class=\"strip\" "
+		   "viewBox=\"0 0 %zu 14\" width=\"%zu\" height=\"14\" role=\"img\" "
+		   "aria-label=\"verdicts over the last runs\">", h->nruns * STRIP_CELL,
+		   h->nruns * STRIP_CELL);
+		for (k = 0; k < h->nruns; k++) {
+			enum verdict v = c->past[k];
+
+			dynw_addf(w, "<rect class=\"%s\" x=\"%zu\" y=\"0\" width=\"%d\" "
+			   "height=\"14\"><title>", strip_class(v), k * STRIP_CELL, STRIP_CELL - 2);
+			ht(w, h->ids[k]);
+			dynw_addf(w, "%s: %s</title></rect>", k + 1 == h->nruns ? " (this run)" : "",
+			   v == V_NODATA ? "no report" : verdict_name(v));
+		}
+		dynw_adds(w, "</svg></td></tr>\n");
 	}
 	dynw_adds(w, "</tbody>\n</table>\n</section>\n");
 }
@@ -862,6 +933,7 @@ int report_render_html(const struct report *r, struct dynbuf *b)
 	}
 	render_head(&w, r);
 	render_summary(&w, r);
+	render_history(&w, r);
 	render_timeline(&w, r, &g, cells);
 	dynw_adds(&w, "<section id=\"charts\">\n<h2>Per-window charts</h2>\n");
 	for (i = 0; i < r->nchecks && !w.err; i++) {

@@ -12,9 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cjson/cJSON.h>
 
+#include "config/runs.h"
 #include "evidence/outcome.h"
 #include "mesh/mesh.h"
 
@@ -358,9 +360,60 @@ out:
 	return ret;
 }
 
+/*
+ * The earlier runs of the run's state directory into r->history and each
+ * check's past[]. Best effort: a report renders without them, so a state
+ * directory that cannot be listed leaves the history empty.
+ */
+static void attach_history(struct report *r, const struct run_config *cfg)
+{
+	struct report_history *h = &r->history;
+	struct runs_entry *runs = NULL;
+	char state[PATH_MAX], id[RUN_ID_MAX], err[256], path[PATH_MAX];
+	size_t n = 0, before = 0, from, i, k;
+	struct stat st;
+
+	memset(h, 0, sizeof(*h));
+	if (!runs_state_of(cfg->run_dir, state, sizeof(state), id, sizeof(id)) ||
+	    runs_list(state, &runs, &n, err, sizeof(err)))
+		return;
+	/* ids sort by time: the runs before this one, whatever came after it */
+	while (before < n && strcmp(runs[before].id, id) < 0)
+		before++;
+	if (!before)
+		goto out;
+	from = before > REPORT_HISTORY_RUNS - 1 ? before - (REPORT_HISTORY_RUNS - 1) : 0;
+	for (i = from; i < before; i++) {
+		str_copy(h->ids[h->nruns], sizeof(h->ids[0]), runs[i].id);
+		for (k = 0; k < r->nchecks; k++)
+			r->checks[k].past[h->nruns] = runs_check_verdict(&runs[i],
+									 r->checks[k].desc->id);
+		h->nruns++;
+	}
+	str_copy(h->ids[h->nruns], sizeof(h->ids[0]), id);
+	for (k = 0; k < r->nchecks; k++)
+		r->checks[k].past[h->nruns] = r->checks[k].verdict;
+	h->nruns++;
+	for (i = before; i-- > 0;) {
+		char dir[PATH_MAX];
+
+		if (state_run_dir(state, runs[i].id, dir, sizeof(dir)) ||
+		    str_fmt(path, sizeof(path), "%s/reports/report.html", dir) || stat(path, &st))
+			continue;
+		str_copy(h->prev, sizeof(h->prev), runs[i].id);
+		h->prev_verdict = runs[i].has_report ? runs[i].verdict : V_NODATA;
+		break;
+	}
+out:
+	free(runs);
+}
+
 int report_build(struct store *s, const struct run_config *cfg, struct report **out)
 {
-	return report_build_recent(s, cfg, 0, out);
+	if (report_build_recent(s, cfg, 0, out))
+		return -1;
+	attach_history(*out, cfg);
+	return 0;
 }
 
 int report_build_recent(struct store *s, const struct run_config *cfg, size_t keep,

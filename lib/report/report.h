@@ -13,6 +13,7 @@
 #include "base/util.h"
 
 #define REPORT_INCIDENT_SAMPLES STORE_INCIDENT_SAMPLES
+#define REPORT_HISTORY_RUNS 10   /* runs in report.html's strip, this one included */
 
 /* An incident: one FAILING span of a check (debounced, evaluate.h). */
 struct report_range {
@@ -69,6 +70,21 @@ struct report_check {
 	double windows_passed_ratio;  /* NAN when no window was judged */
 	double incident_tolerance_s;
 	double longest_incident_s;    /* 0 without incidents */
+	/* verdict in report.history.ids[k] (the last is this run's verdict);
+	 * V_NODATA: that run has no report or did not run the check */
+	enum verdict past[REPORT_HISTORY_RUNS];
+};
+
+/*
+ * The runs before this one in its state directory (report_build, when the
+ * run directory is STATE/runs/<id>; lib/config/runs.c reads them), for
+ * report.html's link to the previous report and its strip of verdicts.
+ */
+struct report_history {
+	size_t nruns;               /* 0: no earlier run (or no state directory) */
+	char ids[REPORT_HISTORY_RUNS][RUN_ID_MAX]; /* oldest first; the last is this run */
+	char prev[RUN_ID_MAX];      /* newest earlier run with a reports/report.html, or "" */
+	enum verdict prev_verdict;  /* its verdict (V_NODATA when unknown) */
 };
 
 struct report {
@@ -80,9 +96,15 @@ struct report {
 	struct store_event *events;
 	size_t nevents;
 	struct collector_counts { int64_t batches, duplicates, rejected; } monitor;
+	struct report_history history; /* filled by report_build only, never by _recent */
 };
 
-/* Build from the store (cfg selects checks). *out is new; report_free it. */
+/*
+ * Build from the store (cfg selects checks). *out is new; report_free it.
+ * When cfg->run_dir is STATE/runs/<id>, the earlier runs of STATE fill
+ * r->history and each check's past[] (a run directory elsewhere has none;
+ * an unreadable sibling is left out, never an error).
+ */
 int report_build(struct store *s, const struct run_config *cfg, struct report **out);
 /*
  * The same verdicts, counts, totals and incidents, with only the last keep

@@ -40,7 +40,9 @@ out_has "$EXAMPLE: valid" "config validate"
 for s in "duration          30m" "window            5s" "http.basic (objective 99.5%)" \
 	"fall 3, rise 4, window objective 99.9%, incident tolerance 20s" "retention         2d" \
 	"127.0.0.1:9464" "x-conform-client-id" "v1 80, v2 20" "at 10m to v1 40, v2 60" \
-	"3 attempts" "route 400ms" "max delay 3s" "trust domain example.org"; do
+	"3 attempts" "route 400ms" "max delay 3s" "trust domain example.org" \
+	"keep runs         14" "junit copy        results/junit.xml" \
+	"html copy         results/report.html" "md copy           results/report.md"; do
 	out_has "$s" "config validate"
 done
 [ ! -s "$T/err" ] || fail "config validate wrote to stderr: $(cat "$T/err")"
@@ -54,6 +56,8 @@ assert d["verdicts"] == {"fall": 3, "rise": 4, "window_objective": 0.999,
                          "incident_tolerance_ms": 20000}, d["verdicts"]
 assert d["retention_s"] == 172800
 assert d["mesh_settings"]["shift_at_ms"] == 600000
+assert d["outputs"] == {"keep_runs": 14, "junit": "results/junit.xml",
+                        "html": "results/report.html", "md": "results/report.md"}, d["outputs"]
 PYEOF
 
 note "broken variants: exit 2, file + path + expectation on one line"

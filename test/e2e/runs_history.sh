@@ -112,6 +112,40 @@ assert all(sys.argv[2] in u["msg"] for u in ups), ups
 assert all(u["total"] == 3 for u in ups), ups
 done = [u["completed"] for u in ups]
 assert done == sorted(done), done
+# failures are the failing checks' ids; the last update follows the reports
+assert all(set(u["failures"]) <= {"mtls.identity"} for u in ups), ups
+assert ups[-1]["completed"] == 3 and ups[-1]["failures"] == ["mtls.identity"], ups[-1]
+assert "finished, not conformant" in ups[-1]["msg"], ups[-1]
+PYEOF
+
+note "report.html: link to the previous run's report and a strip per check"
+$PY - "$STATE/runs" "$R1" "$R2" "$R3" <<'PYEOF' || fail "report.html history"
+import html.parser, os, sys
+runs, ids = sys.argv[1], sys.argv[2:5]
+class P(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__(); self.prev = None; self.row = None; self.strips = {}
+    def handle_starttag(self, tag, a):
+        a = dict(a)
+        if tag == "a" and a.get("class") == "prev":
+            self.prev = a["href"]
+        if tag == "tr" and a.get("class") == "hist":
+            self.row = a["id"][len("hist-"):]; self.strips[self.row] = []
+        if tag == "rect" and self.row and a.get("class", "").startswith("c-"):
+            self.strips[self.row].append(a["class"][2:])
+    def handle_endtag(self, tag):
+        if tag == "tr": self.row = None
+def parse(i):
+    p = P(); p.feed(open(os.path.join(runs, ids[i], "reports", "report.html")).read()); return p
+p1, p2, p3 = parse(0), parse(1), parse(2)
+assert p1.prev is None and not p1.strips, (p1.prev, p1.strips)
+assert p2.prev == "../../%s/reports/report.html" % ids[0], p2.prev
+assert p3.prev == "../../%s/reports/report.html" % ids[1], p3.prev
+# the link leads to a report that exists, relative to the linking one
+assert os.path.isfile(os.path.join(runs, ids[2], "reports", p3.prev)), p3.prev
+assert p3.strips == {"http.basic": ["pass", "pass", "pass"],
+                     "mtls.identity": ["skip", "fail", "fail"]}, p3.strips
+assert p2.strips == {"http.basic": ["pass", "pass"], "mtls.identity": ["skip", "fail"]}, p2.strips
 PYEOF
 
 note "conform runs"

@@ -365,6 +365,18 @@ static int flags(struct cli_opts *o, struct cli_error *e, ...)
 	return cliflags_parse(CLI_F_RUNCONF | CLI_F_STATE_DIR, "start", argc, argv, o, e);
 }
 
+/* The flags of `conform run`, which also takes the report outputs. */
+static int flags_run(struct cli_opts *o, struct cli_error *e, const char *a0, const char *a1,
+		     const char *a2, const char *a3, const char *a4, const char *a5,
+		     const char *a6, const char *a7)
+{
+	char *argv[] = { (char *)a0, (char *)a1, (char *)a2, (char *)a3, (char *)a4, (char *)a5,
+			 (char *)a6, (char *)a7 };
+
+	return cliflags_parse(CLI_F_RUNCONF | CLI_F_STATE_DIR | CLI_F_KEEP_RUNS | CLI_F_JUNIT |
+			      CLI_F_HTML | CLI_F_MD, "run", 8, argv, o, e);
+}
+
 TEST(precedence_defaults_file_flags)
 {
 	struct run_config c;
@@ -410,6 +422,33 @@ TEST(precedence_defaults_file_flags)
 	ASSERT_EQ(flags(&o, &e, "--config", "f", "--duration", "10m", NULL), 0);
 	ASSERT_EQ(cliflags_apply(&o, 0, &c, &e), -1);
 	ASSERT_CONTAINS(e.msg, "--duration 10m ends before the split shift at 20m");
+
+	/* report outputs: the file's unless a flag names another; 30 runs kept by default */
+	config_defaults(&c);
+	ASSERT_EQ(c.out.keep_runs, 30);
+	ASSERT(!c.out.junit[0] && !c.out.html[0] && !c.out.md[0]);
+	ASSERT_EQ(parse("{\"keep_runs\":5,\"reports\":{\"junit\":\"f/junit.xml\","
+			"\"md\":\"f/r.md\"}}", &c, err, sizeof(err)), 0);
+	ASSERT_EQ(flags(&o, &e, "--config", "f", NULL), 0);
+	ASSERT_EQ(cliflags_apply(&o, 0, &c, &e), 0);
+	ASSERT_EQ(c.out.keep_runs, 5);
+	ASSERT_STR_EQ(c.out.junit, "f/junit.xml");
+	ASSERT_STR_EQ(c.out.md, "f/r.md");
+	ASSERT_STR_EQ(c.out.html, "");
+	ASSERT_EQ(flags_run(&o, &e, "--config", "f", "--keep-runs", "7", "--junit", "ci/j.xml",
+			    "--html", "ci/r.html"), 0);
+	ASSERT_EQ(cliflags_apply(&o, 0, &c, &e), 0);
+	ASSERT_EQ(c.out.keep_runs, 7);
+	ASSERT_STR_EQ(c.out.junit, "ci/j.xml");
+	ASSERT_STR_EQ(c.out.html, "ci/r.html");
+	ASSERT_STR_EQ(c.out.md, "f/r.md");   /* no --md: the file's stays */
+	/* and they are checked like every other field */
+	ASSERT_EQ(parse("{\"keep_runs\":0}", &c, err, sizeof(err)), -1);
+	ASSERT_CONTAINS(err, "conform.json: keep_runs: expected an integer 1..100000");
+	ASSERT_EQ(parse("{\"reports\":{\"junit\":\"\"}}", &c, err, sizeof(err)), -1);
+	ASSERT_CONTAINS(err, "conform.json: reports.junit: expected a file path");
+	ASSERT_EQ(parse("{\"reports\":{\"xml\":\"a\"}}", &c, err, sizeof(err)), -1);
+	ASSERT_CONTAINS(err, "conform.json: reports.xml: unknown field");
 
 	/* without --config the local platform still means haproxy */
 	config_defaults(&c);
@@ -468,6 +507,10 @@ TEST(example_file_sets_every_field)
 	ASSERT_STR_EQ(c.m.ns, "conform-ci");
 	ASSERT_EQ(c.m.cert_validity_s, 2 * 86400);
 	ASSERT_EQ(c.m.expiry_threshold_s, 7200);
+	ASSERT_EQ(c.out.keep_runs, 14);
+	ASSERT_STR_EQ(c.out.junit, "results/junit.xml");
+	ASSERT_STR_EQ(c.out.html, "results/report.html");
+	ASSERT_STR_EQ(c.out.md, "results/report.md");
 
 	/* ... and every setting differs from its default, so none is there for show
 	 * (platform and mesh have no other value the example could take) */
@@ -491,6 +534,8 @@ TEST(example_file_sets_every_field)
 	ASSERT(strcmp(c.m.trust_domain, d.m.trust_domain) && strcmp(c.m.ns, d.m.ns));
 	ASSERT(c.m.cert_validity_s != d.m.cert_validity_s &&
 	       c.m.expiry_threshold_s != d.m.expiry_threshold_s);
+	ASSERT(c.out.keep_runs != d.out.keep_runs && strcmp(c.out.junit, d.out.junit) &&
+	       strcmp(c.out.html, d.out.html) && strcmp(c.out.md, d.out.md));
 
 	/* what the file resolves to is a run.json conformd accepts, unchanged */
 	text = run_config_to_json(&c);
@@ -519,6 +564,10 @@ TEST(summary_in_the_users_terms)
 	ASSERT_CONTAINS(b.buf, "at 10m to v1 40, v2 60, converge within 15s");
 	ASSERT_CONTAINS(b.buf, "route 400ms, slow request 1s500ms, slack 250ms");
 	ASSERT_CONTAINS(b.buf, "trust domain example.org, namespace conform-ci");
+	ASSERT_CONTAINS(b.buf, "  keep runs         14\n");
+	ASSERT_CONTAINS(b.buf, "  junit copy        results/junit.xml\n");
+	ASSERT_CONTAINS(b.buf, "  html copy         results/report.html\n");
+	ASSERT_CONTAINS(b.buf, "  md copy           results/report.md\n");
 	dynbuf_release(&b);
 
 	config_defaults(&c);

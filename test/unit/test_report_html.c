@@ -17,6 +17,7 @@
 #include "report/report.h"
 #include "store/store.h"
 #include "base/util.h"
+#include "config/state.h"
 
 #define WEEK_S (7 * 86400)
 
@@ -346,6 +347,137 @@ TEST(seven_days)
 	store_close(s);
 }
 
+/* A run of state: run.json, and reports/report.json (and report.html) when given. */
+static void history_run(const char *state, const char *id, const char *report_json, int html)
+{
+	struct run_config c;
+	char dir[PATH_MAX], path[PATH_MAX];
+
+	state_run_dir(state, id, dir, sizeof(dir));
+	state_run_dir_create(dir, NULL, 0);
+	fixture_config(&c, 40000);
+	str_copy(c.id, sizeof(c.id), id);
+	str_copy(c.run_dir, sizeof(c.run_dir), dir);
+	str_fmt(path, sizeof(path), "%s/run.json", dir);
+	run_config_save(&c, path);
+	if (report_json) {
+		str_fmt(path, sizeof(path), "%s/reports/report.json", dir);
+		file_write_atomic(path, report_json, strlen(report_json), 0644);
+	}
+	if (html) {
+		str_fmt(path, sizeof(path), "%s/reports/report.html", dir);
+		file_write_atomic(path, "<!DOCTYPE html>\n", 16, 0644);
+	}
+}
+
+/* The strip classes of check's history row, as "pass fail nodata ...". */
+static const char *strip_of(const char *html, const char *check, char *out, size_t len)
+{
+	char key[64];
+	const char *p, *end;
+	size_t n = 0;
+
+	out[0] = '\0';
+	str_fmt(key, sizeof(key), "id=\"hist-%s\"", check);
+	if (!(p = strstr(html, key)) || !(end = strstr(p, "</tr>")))
+		return out;
+	while ((p = strstr(p, "class=\"c-")) && p < end) {
+		const char *q = p + strlen("class=\"c-"), *z = strchr(q, '"');
+
+		if (z && n + (size_t)(z - q) + 2 < len) {
+			if (n)
+				out[n++] = ' ';
+			memcpy(out + n, q, (size_t)(z - q));
+			n += (size_t)(z - q);
+			out[n] = '\0';
+		}
+		p = q;
+	}
+	return out;
+}
+
+/*
+ * A run in STATE/runs/<id> links to the newest earlier run that has a
+ * report.html and shows each judged check's verdict over the earlier runs
+ * (never the later ones), this run last; the same run copied out of its
+ * state directory shows neither.
+ */
+TEST(history_strip)
+{
+	static const char *pass_both = "{\"verdict\":\"pass\",\"checks\":["
+		"{\"id\":\"http.basic\",\"verdict\":\"pass\"},"
+		"{\"id\":\"grpc.basic\",\"verdict\":\"pass\"},"
+		"{\"id\":\"grpc.stream\",\"verdict\":\"skip\"}]}";
+	static const char *grpc_fails = "{\"verdict\":\"fail\",\"checks\":["
+		"{\"id\":\"http.basic\",\"verdict\":\"pass\"},"
+		"{\"id\":\"grpc.basic\",\"verdict\":\"fail\"},"
+		"{\"id\":\"grpc.stream\",\"verdict\":\"skip\"}]}";
+	struct run_config c;
+	struct store *s = fixture(&c);
+	struct report *r = NULL;
+	struct dynbuf b = DYNBUF_INIT(1 << 22);
+	char state[PATH_MAX], strip[128];
+
+	ASSERT(s);
+	str_fmt(state, sizeof(state), "%s/state", fixture_tmpdir);
+	ASSERT_EQ(state_dir_create(state, NULL, 0), 0);
+	history_run(state, "20251120-000000-aaaa", pass_both, 1);
+	history_run(state, "20251121-000000-bbbb", grpc_fails, 0);  /* no report.html */
+	history_run(state, "20251121-120000-cccc", NULL, 0);        /* died: no report */
+	history_run(state, "20251123-000000-dddd", grpc_fails, 1);  /* later: not history */
+	ASSERT_EQ(state_run_dir(state, c.id, c.run_dir, sizeof(c.run_dir)), 0);
+
+	ASSERT_EQ(report_build(s, &c, &r), 0);
+	ASSERT_EQ(r->history.nruns, 4);
+	ASSERT_STR_EQ(r->history.ids[0], "20251120-000000-aaaa");
+	ASSERT_STR_EQ(r->history.ids[3], c.id);
+	ASSERT_STR_EQ(r->history.prev, "20251120-000000-aaaa");
+	ASSERT_EQ(r->history.prev_verdict, V_PASS);
+	ASSERT_EQ(report_render(r, "html", &b), 0);
+	ASSERT_EQ(markup_walk(b.buf, MARKUP_HTML), 0);
+	ASSERT(self_contained(b.buf));
+	ASSERT_CONTAINS(b.buf, "<dt>previous run</dt><dd><a class=\"prev\" "
+			"href=\"../../20251120-000000-aaaa/reports/report.html\">");
+	ASSERT_CONTAINS(b.buf, "<section id=\"history\">");
+	ASSERT_EQ(count(b.buf, "<tr class=\"hist\""), 2);  /* grpc.stream: never judged */
+	ASSERT_STR_EQ(strip_of(b.buf, "http.basic", strip, sizeof(strip)),
+		     "pass pass nodata pass");
+	ASSERT_STR_EQ(strip_of(b.buf, "grpc.basic", strip, sizeof(strip)),
+		     "pass fail nodata fail");
+	ASSERT_CONTAINS(b.buf, "<title>20251121-000000-bbbb: fail</title>");
+	ASSERT_CONTAINS(b.buf, "<title>20251122-041100-3fa2 (this run): fail</title>");
+	ASSERT(!strstr(b.buf, "20251123-000000-dddd"));
+	keep("report-history.html", &b);
+	report_free(r);
+	r = NULL;
+	dynbuf_reset(&b);
+
+	/* the previous report.html is the newest earlier one that exists */
+	history_run(state, "20251121-000000-bbbb", grpc_fails, 1);
+	ASSERT_EQ(report_build(s, &c, &r), 0);
+	ASSERT_STR_EQ(r->history.prev, "20251121-000000-bbbb");
+	ASSERT_EQ(r->history.prev_verdict, V_FAIL);
+	report_free(r);
+	r = NULL;
+
+	/* copied elsewhere: no siblings, no strip, no link */
+	str_fmt(c.run_dir, sizeof(c.run_dir), "%s/copy/%s", fixture_tmpdir, c.id);
+	ASSERT_EQ(report_build(s, &c, &r), 0);
+	ASSERT_EQ(r->history.nruns, 0);
+	ASSERT_EQ(report_render(r, "html", &b), 0);
+	ASSERT(!strstr(b.buf, "id=\"history\""));
+	ASSERT(!strstr(b.buf, "previous run"));
+	/* the first run of a state directory has nothing to compare with */
+	ASSERT_EQ(state_run_dir(state, "20251119-000000-0000", c.run_dir, sizeof(c.run_dir)), 0);
+	report_free(r);
+	ASSERT_EQ(report_build(s, &c, &r), 0);
+	ASSERT_EQ(r->history.nruns, 0);
+	ASSERT(!r->history.prev[0]);
+	dynbuf_release(&b);
+	report_free(r);
+	store_close(s);
+}
+
 int main(void)
 {
 	/* seven_days writes 181,440 windows, one fsynced commit each */
@@ -356,6 +488,7 @@ int main(void)
 	RUN(gap_split_retry);
 	RUN(provisional);
 	RUN(seven_days);
+	RUN(history_strip);
 	fixture_tmpdir_remove();
 	TEST_MAIN_END();
 }
