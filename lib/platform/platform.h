@@ -50,7 +50,8 @@ struct workload_spec {
 	size_t nflows;                /* clients: one --flow per served check */
 	char flows[PLATFORM_MAX_FLOWS][PLATFORM_FLOW_MAX];
 	/*
-	 * A helper process (e.g. a mesh's sidecar proxy): when ncommand > 0 the
+	 * A helper (e.g. a mesh's sidecar proxy; platforms with
+	 * PLATFORM_CAP_HELPERS only): when ncommand > 0 the
 	 * platform runs command[0..ncommand) (command[0] an absolute path)
 	 * instead of the workload binary, without workload flags, ready file or
 	 * token; output goes to its own log like a workload's. It is ready once
@@ -135,17 +136,15 @@ struct platform_ops {
 	void (*release)(struct platform *p);
 	/*
 	 * Take over the workloads of a previous conformd of this run that died
-	 * (`conformd --resume`). The platform keeps RUN/supervisor.json up to
-	 * date (every start, restart, exit and learned listen address: name,
-	 * role, pid, spec); adopt reads it and, for every workload whose pid is
-	 * alive and runs the same program (/proc/PID/cmdline), watches that
-	 * process from now on (it is no child of ours: pidfd_open + poll, else
-	 * kill(pid, 0)); it is then stopped, killed and restarted like a child.
-	 * A workload that is gone is restarted at once (as a child) with a
-	 * workload.exit event. Old helper instances a handover left behind get
-	 * their soft stop. Call it on a fresh platform (nothing started yet).
-	 * 0 with *adopted (alive) and *restarted (gone) set, or < 0 with err
-	 * (-ENOENT: no state file, nothing to adopt).
+	 * (`conformd --resume`): every workload still running is watched,
+	 * stopped, killed and restarted from now on as if this conformd had
+	 * started it; one that is gone is started again at once with a
+	 * workload.exit event. How the platform finds them is its own (local:
+	 * RUN/supervisor.json, kept up to date with every start, restart, exit
+	 * and learned address, each pid checked against the program it runs;
+	 * kubernetes: the Deployments labelled with the run). Call it on a
+	 * fresh platform (nothing started yet). 0 with *adopted (alive) and
+	 * *restarted (gone) set, or < 0 with err (-ENOENT: nothing to adopt).
 	 */
 	int (*adopt)(struct platform *p, size_t *adopted, size_t *restarted, char *err,
 		     size_t errlen);
