@@ -20,6 +20,7 @@
 #include <curl/curl.h>
 
 #include "harness.h"
+#include "kubedouble.h"
 #include "base/util.h"
 #include "checks/check.h"
 #include "config/run.h"
@@ -28,14 +29,10 @@
 #include "platform/platform.h"
 #include "store/store.h"
 
-#define TOKEN "conform-double-token"
 #define NS "conform"
 #define RUNID "run-1"
 
 static const struct platform_ops *ops = &platform_kubernetes;
-static char tmpdir[256];
-static char server[64];
-static pid_t double_pid = -1;
 static struct store *st;
 static struct kube_client *k;
 static struct workload_spec specs[PLATFORM_MAX_WORKLOADS];
@@ -45,57 +42,7 @@ static int nspecs;
 
 static int double_start(void)
 {
-	const char *build = getenv("BUILD") ? getenv("BUILD") : "build";
-	char bin[512], portf[512], logf[512];
-	int64_t end;
-	char *s;
-
-	str_fmt(bin, sizeof(bin), "%s/test/tools/kubedouble", build);
-	str_fmt(portf, sizeof(portf), "%s/port", tmpdir);
-	str_fmt(logf, sizeof(logf), "%s/double.log", tmpdir);
-	double_pid = fork();
-	if (double_pid == 0) {
-		if (!freopen(logf, "w", stderr) || !freopen("/dev/null", "w", stdout))
-			_exit(127);
-		execl(bin, bin, "--port-file", portf, "--token", TOKEN, "--controllers", "on",
-		      (char *)NULL);
-		_exit(127);
-	}
-	if (double_pid < 0)
-		return -1;
-	for (end = mono_ms() + 5000; mono_ms() < end; usleep(20000)) {
-		s = file_read(portf, 64, NULL);
-		if (s) {
-			s[strcspn(s, "\n")] = '\0';
-			str_fmt(server, sizeof(server), "http://127.0.0.1:%s", s);
-			free(s);
-			return 0;
-		}
-	}
-	return -1;
-}
-
-static int double_stop(void)
-{
-	int status = 0;
-
-	if (double_pid <= 0)
-		return 0;
-	kill(double_pid, SIGTERM);
-	waitpid(double_pid, &status, 0);
-	double_pid = -1;
-	if (WIFSIGNALED(status)) {
-		fprintf(stderr, "kubedouble died from signal %d\n", WTERMSIG(status));
-		return -1;
-	}
-	return WEXITSTATUS(status) ? -1 : 0;
-}
-
-static size_t discard(char *p, size_t s, size_t n, void *ud)
-{
-	(void)p;
-	(void)ud;
-	return s * n;
+	return double_start_with(1);
 }
 
 /* POST /_double/<what>: the test's hand on the cluster */

@@ -23,76 +23,17 @@
 #include <curl/curl.h>
 
 #include "harness.h"
+#include "kubedouble.h"
 #include "platform/kubernetes/kubeapi.h"
 #include "base/util.h"
 
-#define TOKEN "conform-double-token"
 
-static char tmpdir[256];
-static char server[64];
-static pid_t double_pid = -1;
 
 /* ---- the double ---- */
 
 static int double_start(void)
 {
-	const char *build = getenv("BUILD") ? getenv("BUILD") : "build";
-	char bin[512], portf[512], logf[512];
-	int64_t end;
-	char *s;
-
-	str_fmt(bin, sizeof(bin), "%s/test/tools/kubedouble", build);
-	str_fmt(portf, sizeof(portf), "%s/port", tmpdir);
-	str_fmt(logf, sizeof(logf), "%s/double.log", tmpdir);
-	double_pid = fork();
-	if (double_pid == 0) {
-		/* its output to a log, never to our stdout (a pipe a runner waits on) */
-		if (!freopen(logf, "w", stderr) || !freopen("/dev/null", "w", stdout))
-			_exit(127);
-		execl(bin, bin, "--port-file", portf, "--token", TOKEN, (char *)NULL);
-		_exit(127);
-	}
-	if (double_pid < 0)
-		return -1;
-	for (end = mono_ms() + 5000; mono_ms() < end; usleep(20000)) {
-		s = file_read(portf, 64, NULL);
-		if (s) {
-			s[strcspn(s, "\n")] = '\0';
-			str_fmt(server, sizeof(server), "http://127.0.0.1:%s", s);
-			free(s);
-			return 0;
-		}
-	}
-	fprintf(stderr, "kubedouble did not write %s within 5 s\n", portf);
-	return -1;
-}
-
-static int double_stop(void)
-{
-	int st = 0;
-
-	if (double_pid <= 0)
-		return 0;
-	kill(double_pid, SIGTERM);
-	waitpid(double_pid, &st, 0);
-	double_pid = -1;
-	if (WIFSIGNALED(st)) {
-		fprintf(stderr, "kubedouble died from signal %d\n", WTERMSIG(st));
-		return -1;
-	}
-	if (WEXITSTATUS(st)) {
-		/* a sanitizer build exits non-zero on a leak */
-		fprintf(stderr, "kubedouble exited %d\n", WEXITSTATUS(st));
-		return -1;
-	}
-	return 0;
-}
-
-static size_t discard(char *p, size_t s, size_t n, void *ud)
-{
-	(void)p;
-	(void)ud;
-	return s * n;
+	return double_start_with(0);
 }
 
 /* POST /_double/<what> (a test control call) or any raw request; returns the status */

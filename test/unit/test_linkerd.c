@@ -21,67 +21,19 @@
 
 #include "checks/check.h"
 #include "harness.h"
+#include "kubedouble.h"
 #include "base/util.h"
 #include "mesh/linkerd/linkerd.h"
 
-#define TOKEN "conform-double-token"
 #define ID(sa) sa ".conform.serviceaccount.identity.linkerd.cluster.local"
 
-static char tmpdir[256];
-static char server[64];
-static pid_t double_pid = -1;
 static struct kube_client *kc;
 
 /* ---- the double (as test_kubeapi.c starts it) ---- */
 
 static int double_start(void)
 {
-	const char *build = getenv("BUILD") ? getenv("BUILD") : "build";
-	char bin[512], portf[512], logf[512];
-	int64_t end;
-	char *s;
-
-	str_fmt(bin, sizeof(bin), "%s/test/tools/kubedouble", build);
-	str_fmt(portf, sizeof(portf), "%s/port", tmpdir);
-	str_fmt(logf, sizeof(logf), "%s/double.log", tmpdir);
-	double_pid = fork();
-	if (double_pid == 0) {
-		if (!freopen(logf, "w", stderr) || !freopen("/dev/null", "w", stdout))
-			_exit(127);
-		execl(bin, bin, "--port-file", portf, "--token", TOKEN, (char *)NULL);
-		_exit(127);
-	}
-	if (double_pid < 0)
-		return -1;
-	for (end = mono_ms() + 5000; mono_ms() < end; usleep(20000)) {
-		s = file_read(portf, 64, NULL);
-		if (s) {
-			s[strcspn(s, "\n")] = '\0';
-			str_fmt(server, sizeof(server), "http://127.0.0.1:%s", s);
-			free(s);
-			return 0;
-		}
-	}
-	return -1;
-}
-
-static int double_stop(void)
-{
-	int st = 0;
-
-	if (double_pid <= 0)
-		return 0;
-	kill(double_pid, SIGTERM);
-	waitpid(double_pid, &st, 0);
-	double_pid = -1;
-	return WIFSIGNALED(st) || WEXITSTATUS(st) ? -1 : 0;
-}
-
-static size_t discard(char *p, size_t s, size_t n, void *ud)
-{
-	(void)p;
-	(void)ud;
-	return s * n;
+	return double_start_with(0);
 }
 
 /* POST /_double/<what> with a body of len bytes; the HTTP status */
