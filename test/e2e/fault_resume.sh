@@ -15,7 +15,7 @@ W=4          # window, seconds
 RATE=25      # per check: enough requests a window for retry.http's bounds
 SHORT=10     # the faults that end while the monitor is down (room for a loaded machine
              # between the injection and the kill)
-LONG=36      # the one still in force at the resume (>= 20 s after it)
+LONG=50      # the one still in force at the resume (>= 20 s after it on a loaded machine)
 DOWN=12      # how long the monitor stays dead (> SHORT)
 CHECKS=http.basic,mtls.identity,retry.http
 
