@@ -440,7 +440,7 @@ TEST(tap_through_the_api)
 	ASSERT_EQ(mesh_linkerd.tap_open(m, err, sizeof(err)), 0);
 	ASSERT_STR_EQ(mesh_linkerd_tap_error(m), "");
 	memset(&g, 0, sizeof(g));
-	for (end = mono_ms() + 5000; g.n < 3 && mono_ms() < end;)
+	for (end = mono_ms() + 15000; g.n < 3 && mono_ms() < end;)
 		if (mesh_linkerd.tap_read(m, 300, on_line, &g) < 0)
 			break;
 	ASSERT_EQ(g.n, 3);
@@ -488,7 +488,7 @@ TEST(tap_body_must_match_the_url)
 	t = l5d_tapstream_new(&c, "/apis/tap.linkerd.io/v1alpha1/watch/namespaces/conform/"
 			      "deployments/http-server/tap", b, n, NULL, NULL);
 	free(b);
-	for (end = mono_ms() + 4000; rc == 1 && mono_ms() < end;)
+	for (end = mono_ms() + 15000; rc == 1 && mono_ms() < end;)
 		rc = l5d_tapstream_run(t, 200, err, sizeof(err));
 	l5d_tapstream_free(t);
 	ASSERT_EQ(rc, -EIO);
