@@ -34,118 +34,11 @@ static int dns_label(const char *s)
 	return 1;
 }
 
-/* "Authorization: Bearer ..." from the config (token file re-read: bound tokens rotate) */
-static struct curl_slist *auth_headers(const struct kube_config *kc, struct curl_slist *h)
-{
-	char *tok = NULL, *line;
-	const char *t = kc->token;
-	size_t n;
-
-	if (kc->token_file[0]) {
-		tok = file_read(kc->token_file, KUBE_TOKEN_MAX, NULL);
-		if (tok) {
-			tok[strcspn(tok, "\r\n")] = '\0';
-			t = tok;
-		}
-	}
-	if (t && *t) {
-		n = strlen(t) + 32;
-		line = malloc(n);
-		if (line) {
-			str_fmt(line, n, "Authorization: Bearer %s", t);
-			h = curl_slist_append(h, line);
-			free(line);
-		}
-	}
-	free(tok);
-	return h;
-}
-
-static void tls_opts(CURL *c, const struct kube_config *kc)
-{
-	if (kc->ca_file[0])
-		curl_easy_setopt(c, CURLOPT_CAINFO, kc->ca_file);
-	if (kc->insecure) {
-		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
-	}
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)KUBE_CONNECT_TIMEOUT_MS);
-}
-
-struct sink {
-	struct dynbuf b;
-	int toobig;
-};
-
-static size_t sink_write(char *p, size_t s, size_t n, void *ud)
-{
-	struct sink *k = ud;
-
-	if (dynbuf_add(&k->b, p, s * n)) {
-		k->toobig = 1;
-		return 0;
-	}
-	return s * n;
-}
-
 /* the first line of an answer body, for a message */
 static void first_line(const char *body, char *out, size_t len)
 {
 	str_copy(out, len, body ? body : "");
 	out[strcspn(out, "\r\n")] = '\0';
-}
-
-int l5d_wire_get(const struct kube_config *kc, const char *path, size_t cap, char **out,
-		 size_t *len, char *err, size_t errlen)
-{
-	struct sink k = { DYNBUF_INIT(cap), 0 };
-	struct curl_slist *h = NULL;
-	char url[2048], line[512];
-	long code = 0;
-	CURLcode cc;
-	CURL *c;
-	int rc = -EIO;
-
-	*out = NULL;
-	c = curl_easy_init();
-	if (!c)
-		return -ENOMEM;
-	str_fmt(url, sizeof(url), "%s%s", kc->server, path);
-	h = auth_headers(kc, h);
-	h = curl_slist_append(h, "Accept: text/plain");
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &k);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, kc->timeout_ms > 0 ? kc->timeout_ms :
-			 (long)KUBE_TIMEOUT_MS);
-	tls_opts(c, kc);
-	dynbuf_adds(&k.b, "");
-	cc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	if (k.toobig) {
-		str_fmt(err, errlen, "GET %s: answer over %zu bytes", path, cap);
-	} else if (cc != CURLE_OK) {
-		str_fmt(err, errlen, "GET %s: no answer from the API server (%s)", path,
-			curl_easy_strerror(cc));
-	} else if (code != 200) {
-		struct kube_error e;
-
-		kube_error_from_answer(&e, code, k.b.buf, "GET", path);
-		if (e.message[0])
-			str_copy(line, sizeof(line), e.message);
-		else
-			first_line(k.b.buf, line, sizeof(line));
-		str_fmt(err, errlen, "GET %s: HTTP %ld: %s", path, code, line);
-	} else {
-		*out = dynbuf_detach(&k.b, len);
-		rc = 0;
-	}
-	dynbuf_release(&k.b);
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
-	return rc;
 }
 
 int l5d_tap_request(const char *ns, const char *name, float max_rps, unsigned char **out,
@@ -275,7 +168,7 @@ struct l5d_tapstream *l5d_tapstream_new(const struct kube_config *kc, const char
 	t->arg = arg;
 	str_copy(t->path, sizeof(t->path), path);
 	str_fmt(url, sizeof(url), "%s%s", kc->server, path);
-	t->hdrs = auth_headers(kc, NULL);
+	t->hdrs = kube_curl_auth(kc, NULL);
 	/* the tap server ignores the type; libcurl would say form-urlencoded */
 	t->hdrs = curl_slist_append(t->hdrs, "Content-Type: application/octet-stream");
 	t->hdrs = curl_slist_append(t->hdrs, "Accept: application/octet-stream");
@@ -288,7 +181,7 @@ struct l5d_tapstream *l5d_tapstream_new(const struct kube_config *kc, const char
 	curl_easy_setopt(t->easy, CURLOPT_WRITEDATA, t);
 	curl_easy_setopt(t->easy, CURLOPT_HEADERFUNCTION, ts_header);
 	curl_easy_setopt(t->easy, CURLOPT_HEADERDATA, t);
-	tls_opts(t->easy, kc);
+	kube_curl_tls(t->easy, kc);
 	curl_multi_add_handle(t->multi, t->easy);
 	return t;
 }

@@ -1029,6 +1029,7 @@ static int l5d_workload_cert(struct mesh *m, const char *name, char *cn, size_t 
 			     int64_t *not_after)
 {
 	char pod[254], path[600], err[512];
+	struct kube_error ke;
 	struct prom_set *s = NULL;
 	char *text = NULL;
 	size_t len = 0;
@@ -1041,8 +1042,10 @@ static int l5d_workload_cert(struct mesh *m, const char *name, char *cn, size_t 
 	/* the pod proxy subresource: the API server reaches the admin port */
 	str_fmt(path, sizeof(path), "/api/v1/namespaces/%s/pods/%s:%d/proxy/metrics", m->ns, pod,
 		L5D_ADMIN_PORT);
-	if (l5d_wire_get(&m->kc, path, L5D_METRICS_MAX, &text, &len, err, sizeof(err)))
+	if (kube_get_text(m->k, path, &text, &len, &ke) || len > L5D_METRICS_MAX) {
+		free(text);
 		return -EIO;
+	}
 	rc = prom_parse(text, len, &s, err, sizeof(err));
 	free(text);
 	if (rc)

@@ -80,15 +80,6 @@ cJSON *l5d_obj_authz(const struct l5d_objcfg *c, const char *name, const char *s
 /* ---- the raw paths (l5dwire.c) ---- */
 
 /*
- * GET path from the API server as text (the pod proxy's
- * /api/v1/namespaces/NS/pods/NAME:4191/proxy/metrics), at most cap bytes,
- * into a new NUL-terminated *out (caller frees). 0, or -EIO with err (an
- * answer other than 200: its status and first line; no answer).
- */
-int l5d_wire_get(const struct kube_config *kc, const char *path, size_t cap, char **out,
-		 size_t *len, char *err, size_t errlen);
-
-/*
  * The TapByResourceRequest for every request of deployment name in ns
  * (match all{} with no filters, maxRps, headers extracted: what `linkerd viz
  * tap deploy/NAME -o json` sends; L2 viz/tap/pkg/requests.go) into a new

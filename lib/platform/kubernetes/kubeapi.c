@@ -362,15 +362,9 @@ static struct curl_slist *setup(struct kube_client *k, const char *url, const ch
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)KUBE_CONNECT_TIMEOUT_MS);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
-	if (k->c.ca_file[0])
-		curl_easy_setopt(c, CURLOPT_CAINFO, k->c.ca_file);
-	if (k->c.insecure) {
-		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
-	}
+	kube_curl_tls(c, &k->c);
 	token_refresh(k, 0);
 	if (k->c.token[0]) {
 		str_fmt(line, sizeof(line), "Authorization: Bearer %s", k->c.token);
@@ -702,6 +696,58 @@ int kube_logs(struct kube_client *k, const char *ns, const char *pod, const char
 out:
 	dynbuf_release(&p);
 	return rc;
+}
+
+int kube_get_text(struct kube_client *k, const char *path, char **out, size_t *len,
+		  struct kube_error *err)
+{
+	int rc = request(k, "GET", path, NULL, NULL, "text/plain, */*", out, NULL, err);
+
+	if (len)
+		*len = rc == 0 && *out ? strlen(*out) : 0;
+	return rc;
+}
+
+void kube_curl_tls(CURL *c, const struct kube_config *kc)
+{
+	if (kc->ca_file[0])
+		curl_easy_setopt(c, CURLOPT_CAINFO, kc->ca_file);
+	if (kc->insecure) {
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)KUBE_CONNECT_TIMEOUT_MS);
+}
+
+struct curl_slist *kube_curl_auth(const struct kube_config *kc, struct curl_slist *h)
+{
+	char *tok = NULL, *line;
+	const char *t = kc->token;
+	size_t n;
+
+	/* the file, when there is one: bound tokens rotate */
+	if (kc->token_file[0]) {
+		tok = file_read(kc->token_file, KUBE_TOKEN_MAX, NULL);
+		if (tok) {
+			tok[strcspn(tok, "\r\n")] = '\0';
+			t = tok;
+		}
+	}
+	if (t && *t) {
+		n = strlen(t) + 32;
+		line = malloc(n);
+		if (line) {
+			str_fmt(line, n, "Authorization: Bearer %s", t);
+			h = curl_slist_append(h, line);
+			explicit_bzero(line, n);
+			free(line);
+		}
+	}
+	if (tok)
+		explicit_bzero(tok, strlen(tok));
+	free(tok);
+	return h;
 }
 
 /* ---- list-then-watch ---- */

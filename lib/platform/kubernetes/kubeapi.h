@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include <cjson/cJSON.h>
+#include <curl/curl.h>
 
 /* the service account volume every pod gets (client-go rest.InClusterConfig) */
 #define KUBE_SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
@@ -159,6 +160,12 @@ int kube_delete_grace(struct kube_client *k, const char *path, const char *propa
  * pod's only container; previous=1: the previous, crashed instance) into a
  * new NUL-terminated string the caller frees (*out).
  */
+/* GET path as text (a pod proxy's /metrics, say) on the client's request
+ * path: token, TLS, timeout, the answer cap and Status errors as every call.
+ * 0 with *out (caller frees) and *len, or -1 with err. */
+int kube_get_text(struct kube_client *k, const char *path, char **out, size_t *len,
+		  struct kube_error *err);
+
 int kube_logs(struct kube_client *k, const char *ns, const char *pod, const char *container,
 		int tail_lines, int previous, char **out, struct kube_error *err);
 
@@ -252,5 +259,11 @@ const char *kube_pod_why(const cJSON *pod, const cJSON *events, char *buf, size_
  */
 int kube_pod_diagnose(struct kube_client *k, const char *ns, const char *pod,
 		struct kube_pod_status *st, char *why, size_t len, struct kube_error *err);
+
+/* For a stream the client does not run itself (the Linkerd tap): the TLS
+ * options of kc on c, and its bearer header appended to h (the token file
+ * read again: bound tokens rotate). Returns the new list. */
+void kube_curl_tls(CURL *c, const struct kube_config *kc);
+struct curl_slist *kube_curl_auth(const struct kube_config *kc, struct curl_slist *h);
 
 #endif
