@@ -182,10 +182,22 @@ int kube_route_address(const struct kube_run *r, const char *route, char *out, s
 	return -1;
 }
 
+/* One Service port, its targetPort the container port of the same name. */
+static void service_port(cJSON *ports, const char *name, int port, const char *proto)
+{
+	cJSON *p = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(p, "name", name);
+	cJSON_AddNumberToObject(p, "port", port);
+	cJSON_AddStringToObject(p, "targetPort", name);
+	cJSON_AddStringToObject(p, "appProtocol", proto);
+	cJSON_AddItemToArray(ports, p);
+}
+
 static cJSON *service(const struct kube_run *r, const struct kube_svc *sv)
 {
 	cJSON *labels, *o = obj_new(r, "v1", "Service", sv->name, 1, &labels), *spec, *sel;
-	cJSON *ports, *p;
+	cJSON *ports;
 
 	if (!o)
 		return NULL;
@@ -198,21 +210,11 @@ static cJSON *service(const struct kube_run *r, const struct kube_svc *sv)
 		cJSON_AddStringToObject(sel, "version", sv->version);
 	add_common(sel, r, 0);
 	ports = cJSON_AddArrayToObject(spec, "ports");
-	p = cJSON_CreateObject();
-	cJSON_AddStringToObject(p, "name", sv->grpc ? "grpc" : "http");
-	cJSON_AddNumberToObject(p, "port", sv->grpc ? KUBE_GRPC_PORT : KUBE_HTTP_PORT);
-	cJSON_AddStringToObject(p, "targetPort", sv->grpc ? "grpc" : "http");
 	/* Gateway API GEP-1911 names h2c kubernetes.io/h2c */
-	cJSON_AddStringToObject(p, "appProtocol", sv->grpc ? "kubernetes.io/h2c" : "http");
-	cJSON_AddItemToArray(ports, p);
-	if (sv->admin) {
-		p = cJSON_CreateObject();
-		cJSON_AddStringToObject(p, "name", "admin");
-		cJSON_AddNumberToObject(p, "port", KUBE_ADMIN_PORT);
-		cJSON_AddStringToObject(p, "targetPort", "admin");
-		cJSON_AddStringToObject(p, "appProtocol", "http");
-		cJSON_AddItemToArray(ports, p);
-	}
+	service_port(ports, sv->grpc ? "grpc" : "http", sv->grpc ? KUBE_GRPC_PORT : KUBE_HTTP_PORT,
+		     sv->grpc ? "kubernetes.io/h2c" : "http");
+	if (sv->admin)
+		service_port(ports, "admin", KUBE_ADMIN_PORT, "http");
 	return o;
 }
 
@@ -743,7 +745,7 @@ static cJSON *monitor_deployment(const struct kube_run *r)
 static cJSON *monitor_service(const struct kube_run *r)
 {
 	cJSON *labels, *o = obj_new(r, "v1", "Service", "conformd", 1, &labels), *spec, *sel;
-	cJSON *ports, *p;
+	cJSON *ports;
 
 	if (!o)
 		return NULL;
@@ -754,18 +756,8 @@ static cJSON *monitor_service(const struct kube_run *r)
 	cJSON_AddStringToObject(sel, "app", "conformd");
 	add_common(sel, r, 0);
 	ports = cJSON_AddArrayToObject(spec, "ports");
-	p = cJSON_CreateObject();
-	cJSON_AddStringToObject(p, "name", "collector");
-	cJSON_AddNumberToObject(p, "port", KUBE_COLLECTOR_PORT);
-	cJSON_AddStringToObject(p, "targetPort", "collector");
-	cJSON_AddStringToObject(p, "appProtocol", "kubernetes.io/h2c");
-	cJSON_AddItemToArray(ports, p);
-	p = cJSON_CreateObject();
-	cJSON_AddStringToObject(p, "name", "api");
-	cJSON_AddNumberToObject(p, "port", KUBE_API_PORT);
-	cJSON_AddStringToObject(p, "targetPort", "api");
-	cJSON_AddStringToObject(p, "appProtocol", "http");
-	cJSON_AddItemToArray(ports, p);
+	service_port(ports, "collector", KUBE_COLLECTOR_PORT, "kubernetes.io/h2c");
+	service_port(ports, "api", KUBE_API_PORT, "http");
 	return o;
 }
 
