@@ -265,6 +265,26 @@ static const char *mh_hdr(const struct mesh *m)
 	return m->cfg.identity_header[0] ? m->cfg.identity_header : HCFG_IDENTITY_HEADER;
 }
 
+/* What every sidecar of s's pod is described with: its name and address,
+ * runtime socket, the tap ring, the certificate it presents (the wrong pod's
+ * under wrong-identity) and the run CA at ca. */
+static void mh_sidecar_desc(const struct mesh *m, const struct sidecar *s, const char *ca,
+			    struct hcfg_sidecar *h)
+{
+	const struct pod *p = &m->pods[s->pod];
+
+	memset(h, 0, sizeof(*h));
+	h->name = p->name;
+	h->pod_ip = p->ip;
+	h->admin_sock = s->sock;
+	h->tap_addr = m->tap_addr[0] ? m->tap_addr : NULL;
+	h->tap_ring = h->tap_addr != NULL;
+	h->tap_off_switch = 1;
+	h->crt = s->wrong_pod >= 0 ? m->pods[s->wrong_pod].pem : p->pem;
+	h->ca_file = ca;
+	h->identity_header = mh_hdr(m);
+}
+
 /*
  * Every sidecar logs through the tap ring (see cfg.c for why a ring) and
  * carries the tap-off switch; the faults are fields of the description, so
@@ -277,16 +297,7 @@ static int mh_write_inbound(struct mesh *m, struct sidecar *s)
 	struct hcfg_sidecar h;
 
 	str_fmt(ca, sizeof(ca), "%s/ca.crt", m->pki);
-	memset(&h, 0, sizeof(h));
-	h.name = p->name;
-	h.pod_ip = p->ip;
-	h.admin_sock = s->sock;
-	h.tap_addr = m->tap_addr[0] ? m->tap_addr : NULL;
-	h.tap_ring = h.tap_addr != NULL;
-	h.tap_off_switch = 1;
-	h.crt = p->pem;
-	h.ca_file = ca;
-	h.identity_header = mh_hdr(m);
+	mh_sidecar_desc(m, s, ca, &h);
 	h.app_addr = p->app;
 	h.app_proto = p->role_bit == ROLE_GRPC_SERVER ? HCFG_PROTO_H2C : HCFG_PROTO_HTTP1;
 	/* mtls-off: no client certificate asked for, no identity passed on */
@@ -296,7 +307,6 @@ static int mh_write_inbound(struct mesh *m, struct sidecar *s)
 
 static int mh_write_outbound(struct mesh *m, struct sidecar *s)
 {
-	struct pod *p = &m->pods[s->pod];
 	char ca[PATH_MAX], in[4][PLATFORM_ADDR_MAX], auth[5][96];
 	struct hcfg_server v1, split[2], grpc;
 	struct hcfg_backend be[5];
@@ -339,16 +349,7 @@ static int mh_write_outbound(struct mesh *m, struct sidecar *s)
 		rt[i].authority = auth[i];
 		rt[i].backend = be[i].name;
 	}
-	memset(&h, 0, sizeof(h));
-	h.name = p->name;
-	h.pod_ip = p->ip;
-	h.admin_sock = s->sock;
-	h.tap_addr = m->tap_addr[0] ? m->tap_addr : NULL;
-	h.tap_ring = h.tap_addr != NULL;
-	h.tap_off_switch = 1;
-	h.crt = s->wrong_pod >= 0 ? m->pods[s->wrong_pod].pem : p->pem;
-	h.ca_file = ca;
-	h.identity_header = mh_hdr(m);
+	mh_sidecar_desc(m, s, ca, &h);
 	h.map_path = s->map;
 	h.routes = rt;
 	h.n_routes = nb;
