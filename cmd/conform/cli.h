@@ -22,7 +22,7 @@
 struct verb {
 	const char *name;
 	int (*fn)(const struct cli_opts *o);
-	unsigned flags;       /* CLI_F_* accepted */
+	cliflag_t flags;      /* CLI_F_* accepted */
 	const char *usage;    /* "start [flags]" */
 	const char *summary;  /* one line for the verb list; NULL: hidden */
 	const char *help;     /* full text, lines end with \n */

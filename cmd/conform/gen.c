@@ -92,7 +92,7 @@ static void put_oneline(FILE *f, const char *s, const char *drop)
 /* What value a flag takes, for completion: a word list, files, dirs or nothing. */
 enum gen_value { V_NONE, V_CHECKS, V_MESH, V_PLATFORM, V_FORMAT, V_FILE, V_DIR };
 
-static enum gen_value flag_value(unsigned bit)
+static enum gen_value flag_value(cliflag_t bit)
 {
 	switch (bit) {
 	case CLI_F_CHECKS: return V_CHECKS;
@@ -107,7 +107,7 @@ static enum gen_value flag_value(unsigned bit)
 }
 
 /* The flag names a verb takes (the same rows cliflags_usage prints). */
-static void put_verb_flags(FILE *f, unsigned allowed, const char *sep)
+static void put_verb_flags(FILE *f, cliflag_t allowed, const char *sep)
 {
 	const struct cliflag_desc *fl;
 	size_t n, i;
@@ -456,7 +456,7 @@ static void man_header(FILE *f, const char *name, int section, const char *manua
 		manual);
 }
 
-static void man_flags(FILE *f, unsigned allowed)
+static void man_flags(FILE *f, cliflag_t allowed)
 {
 	const struct cliflag_desc *fl;
 	size_t n, i;

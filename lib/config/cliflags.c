@@ -90,7 +90,7 @@ static int fail(struct cli_error *e, const char *hint, const char *fmt, ...)
 }
 
 /* A flag by name among those allowed; *known tells whether the name exists at all. */
-static const struct cliflag_desc *flag_find(const char *name, size_t nlen, unsigned allowed,
+static const struct cliflag_desc *flag_find(const char *name, size_t nlen, cliflag_t allowed,
 					 int *known)
 {
 	size_t i;
@@ -344,7 +344,7 @@ static int set_value(const struct cliflag_desc *f, const char *v, struct cli_opt
 	return fail(e, NULL, "%s: internal error", f->name);
 }
 
-int cliflags_parse(unsigned allowed, const char *verb, int argc, char **argv,
+int cliflags_parse(cliflag_t allowed, const char *verb, int argc, char **argv,
 		   struct cli_opts *o, struct cli_error *e)
 {
 	int i, only_args = 0;
@@ -569,7 +569,7 @@ oom:
 
 /* The choices of a flag whose values are a table (platforms, meshes, report
  * formats), one per line under its help, straight from that table. */
-static int usage_list(unsigned bit, struct dynbuf *b)
+static int usage_list(cliflag_t bit, struct dynbuf *b)
 {
 	size_t i;
 	int rc = 0;
@@ -596,7 +596,7 @@ static int usage_list(unsigned bit, struct dynbuf *b)
 	return rc ? -1 : 0;
 }
 
-int cliflags_usage(unsigned allowed, struct dynbuf *b)
+int cliflags_usage(cliflag_t allowed, struct dynbuf *b)
 {
 	size_t i;
 

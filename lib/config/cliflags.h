@@ -14,42 +14,45 @@
 #include "config/run.h"
 #include "base/util.h"
 
-/* One bit per flag; a verb declares the set it accepts. */
-enum cli_flag {
-	CLI_F_PLATFORM   = 1u << 0,
-	CLI_F_MESH       = 1u << 1,
-	CLI_F_DURATION   = 1u << 2,
-	CLI_F_WINDOW     = 1u << 3,
-	CLI_F_RATE       = 1u << 4,   /* --rate: requests/s per check (start, run) */
-	CLI_F_CHECKS     = 1u << 5,
-	CLI_F_STATE_DIR  = 1u << 6,
-	CLI_F_JSON       = 1u << 7,
-	CLI_F_FORMAT     = 1u << 8,
-	CLI_F_OUT        = 1u << 9,
-	CLI_F_RUN        = 1u << 10,
-	CLI_F_TARGET     = 1u << 11,
-	CLI_F_FAULT_RATE = 1u << 12,  /* --rate: share of requests to fail, 0..1 (fault) */
-	CLI_F_CODE       = 1u << 13,
-	CLI_F_MS         = 1u << 14,
-	CLI_F_FOR        = 1u << 15,
-	CLI_F_HELP       = 1u << 16,  /* always accepted */
-	CLI_F_WATCH      = 1u << 17,  /* status --watch */
-	CLI_F_INTERVAL   = 1u << 18,  /* status --watch --interval D */
-	CLI_F_METRICS    = 1u << 19,  /* --metrics-addr 127.0.0.1:PORT (start, run) */
-	CLI_F_CONFIG     = 1u << 20,  /* --config FILE: a run config file (start, run; config.h) */
-	CLI_F_RESUME     = 1u << 21,  /* start --resume: restart the dead monitor of the current run */
-	CLI_F_KEEP_RUNS  = 1u << 22,  /* --keep-runs N: run directories kept (start, run) */
-	CLI_F_JUNIT      = 1u << 23,  /* run --junit PATH: also write junit.xml there */
-	CLI_F_HTML       = 1u << 24,  /* run --html PATH */
-	CLI_F_MD         = 1u << 25,  /* run --md PATH */
-	CLI_F_SONOBUOY   = 1u << 26,  /* run --sonobuoy: be a Sonobuoy plugin (results dir, done) */
-	CLI_F_LAST       = 1u << 27,  /* history --last N */
-	CLI_F_NAMESPACE  = 1u << 28,  /* --namespace NS: the run's namespace (kubernetes) */
-	CLI_F_IMAGE      = 1u << 29,  /* --image REF: conform's image (kubernetes) */
-	/* no flag: the verb takes platforms and meshes conform knows but has not
-	 * built in (`conform manifests` prints the objects, it runs nothing) */
-	CLI_F_PLANNED    = 1u << 30,
-};
+/*
+ * One bit per flag; a verb declares the set it accepts. A 64-bit set (not an
+ * enum: enumeration constants must fit an int, and the flags outgrew 31 bits).
+ */
+typedef uint64_t cliflag_t;
+#define CLI_F(n) ((cliflag_t)1 << (n))
+#define CLI_F_PLATFORM   CLI_F(0)
+#define CLI_F_MESH       CLI_F(1)
+#define CLI_F_DURATION   CLI_F(2)
+#define CLI_F_WINDOW     CLI_F(3)
+#define CLI_F_RATE       CLI_F(4) /* --rate: requests/s per check (start, run) */
+#define CLI_F_CHECKS     CLI_F(5)
+#define CLI_F_STATE_DIR  CLI_F(6)
+#define CLI_F_JSON       CLI_F(7)
+#define CLI_F_FORMAT     CLI_F(8)
+#define CLI_F_OUT        CLI_F(9)
+#define CLI_F_RUN        CLI_F(10)
+#define CLI_F_TARGET     CLI_F(11)
+#define CLI_F_FAULT_RATE CLI_F(12) /* --rate: share of requests to fail, 0..1 (fault) */
+#define CLI_F_CODE       CLI_F(13)
+#define CLI_F_MS         CLI_F(14)
+#define CLI_F_FOR        CLI_F(15)
+#define CLI_F_HELP       CLI_F(16) /* always accepted */
+#define CLI_F_WATCH      CLI_F(17) /* status --watch */
+#define CLI_F_INTERVAL   CLI_F(18) /* status --watch --interval D */
+#define CLI_F_METRICS    CLI_F(19) /* --metrics-addr 127.0.0.1:PORT (start, run) */
+#define CLI_F_CONFIG     CLI_F(20) /* --config FILE: a run config file (start, run; config.h) */
+#define CLI_F_RESUME     CLI_F(21) /* start --resume: restart the dead monitor of the current run */
+#define CLI_F_KEEP_RUNS  CLI_F(22) /* --keep-runs N: run directories kept (start, run) */
+#define CLI_F_JUNIT      CLI_F(23) /* run --junit PATH: also write junit.xml there */
+#define CLI_F_HTML       CLI_F(24) /* run --html PATH */
+#define CLI_F_MD         CLI_F(25) /* run --md PATH */
+#define CLI_F_SONOBUOY   CLI_F(26) /* run --sonobuoy: be a Sonobuoy plugin (results dir, done) */
+#define CLI_F_LAST       CLI_F(27) /* history --last N */
+#define CLI_F_NAMESPACE  CLI_F(28) /* --namespace NS: the run's namespace (kubernetes) */
+#define CLI_F_IMAGE      CLI_F(29) /* --image REF: conform's image (kubernetes) */
+/* no flag: the verb takes platforms and meshes conform knows but has not
+ * built in (`conform manifests` prints the objects, it runs nothing) */
+#define CLI_F_PLANNED    CLI_F(30)
 
 /* The flags that shape a run (start, run). */
 #define CLI_F_RUNCONF (CLI_F_PLATFORM | CLI_F_MESH | CLI_F_DURATION | CLI_F_WINDOW | \
@@ -65,7 +68,7 @@ enum cli_flag {
  * cannot drift. help may continue on lines indented for `--help`.
  */
 struct cliflag_desc {
-	unsigned bit;
+	cliflag_t bit;
 	const char *name;      /* "--duration" */
 	const char *metavar;   /* "D", NULL for a switch */
 	const char *help;
@@ -74,7 +77,7 @@ struct cliflag_desc {
 const struct cliflag_desc *cliflags_table(size_t *n);
 
 struct cli_opts {
-	unsigned set;                  /* CLI_F_* bits of the flags given */
+	cliflag_t set;                  /* CLI_F_* bits of the flags given */
 	char platform[16];
 	char mesh[16];
 	int64_t duration_ms;
@@ -124,7 +127,7 @@ struct cli_error {
  * here (durations, ranges, --checks ids against the catalog, --mesh and
  * --platform names). Returns 0, or -1 with e filled.
  */
-int cliflags_parse(unsigned allowed, const char *verb, int argc, char **argv,
+int cliflags_parse(cliflag_t allowed, const char *verb, int argc, char **argv,
 		   struct cli_opts *o, struct cli_error *e);
 
 /*
@@ -161,6 +164,6 @@ int cliflags_fault_body(const char *kind, const struct cli_opts *o, struct dynbu
 			struct cli_error *e);
 
 /* Append one "  --flag VALUE   help" line per flag in allowed to b. 0 or -1. */
-int cliflags_usage(unsigned allowed, struct dynbuf *b);
+int cliflags_usage(cliflag_t allowed, struct dynbuf *b);
 
 #endif

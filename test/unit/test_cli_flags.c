@@ -21,7 +21,7 @@ static struct cli_opts o;
 static struct cli_error e;
 
 /* Parse a NULL-terminated list of words for a verb accepting allowed. */
-static int parse(unsigned allowed, const char *w0, ...)
+static int parse(cliflag_t allowed, const char *w0, ...)
 {
 	static char *argv[32];
 	const char *w;
