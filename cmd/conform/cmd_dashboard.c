@@ -37,6 +37,7 @@
 #define SYM_FAIL L'\u2716'      /* ✖ */
 #define SYM_NODATA L'\u00b7'    /* · */
 #define SYM_SKIP L'\u2013'      /* – */
+#define SYM_INCONCLUSIVE L'?'   /* a precondition outside the promise broke */
 #define SPARK_PASS L'\u2588'    /* █ */
 #define SPARK_FAIL L'\u2573'    /* ╳ */
 #define SPARK_NODATA L'\u2581'  /* ▁ */
@@ -59,11 +60,11 @@ struct dash_check {
 	char title[96];
 	char promise[256];
 	char state[12];         /* debounced: passing failing nodata skip */
-	char verdict[8];        /* so far: pass fail nodata skip */
+	char verdict[16];       /* so far: pass fail nodata skip inconclusive */
 	char reason[256];
 	long long pass, fail, nodata, req_total, req_failed, incidents;
 	double rate, p99_ms;
-	char recent[DASH_RECENT]; /* 'p' 'f' 'n', oldest first */
+	char recent[DASH_RECENT]; /* 'p' 'f' 'n' 'i', oldest first */
 	int nrecent;
 	int has_incident;       /* "last_incident" present */
 	double inc_start, inc_end;
@@ -197,7 +198,8 @@ static void snap_check(struct dash_check *c, const cJSON *it)
 
 		if (skip-- > 0)
 			continue;
-		c->recent[c->nrecent++] = !strcmp(s, "pass") ? 'p' : !strcmp(s, "fail") ? 'f' : 'n';
+		c->recent[c->nrecent++] = !strcmp(s, "pass") ? 'p' : !strcmp(s, "fail") ? 'f' :
+					  !strcmp(s, "inconclusive") ? 'i' : 'n';
 	}
 	snap_incident(c, cJSON_GetObjectItemCaseSensitive(it, "last_incident"));
 }
@@ -418,6 +420,8 @@ static wchar_t state_sym(const char *s)
 		return SYM_FAIL;
 	if (!strcmp(s, "skip"))
 		return SYM_SKIP;
+	if (!strcmp(s, "inconclusive"))
+		return SYM_INCONCLUSIVE;
 	return SYM_NODATA;
 }
 
@@ -591,7 +595,8 @@ static void draw_check_row(struct dash *d, int y, const struct dash_check *c,
 	x += l->ratio + 1;
 	if (c->nrecent > 0) {
 		const char *last = c->recent[c->nrecent - 1] == 'p' ? "pass" :
-				   c->recent[c->nrecent - 1] == 'f' ? "fail" : "nodata";
+				   c->recent[c->nrecent - 1] == 'f' ? "fail" :
+				   c->recent[c->nrecent - 1] == 'i' ? "inconclusive" : "nodata";
 
 		put_wc(y, x + 1, state_sym(last), col(d, state_col(last)) | sel);
 	} else {
@@ -804,7 +809,7 @@ static void draw_help(const struct dash *d)
 		"?           this help (any key closes)",
 		"q, Ctrl-C   quit",
 		"",
-		"\u2714 pass  \u2716 fail  \u00b7 no data  \u2013 skipped",
+		"\u2714 pass  \u2716 fail  ? inconclusive  \u00b7 no data  \u2013 skipped",
 		"sparkline: \u2588 pass  \u2573 fail  \u2581 no data",
 	};
 	int n = (int)ARRAY_SIZE(lines), w = 50, h = n + 2, y0, x0, i;

@@ -25,6 +25,7 @@ static char verdict_letter(enum verdict v)
 	case V_PASS: return 'P';
 	case V_FAIL: return 'F';
 	case V_SKIP: return '-';
+	case V_INCONCLUSIVE: return 'I';
 	case V_NODATA: return '?';
 	}
 	return '?';

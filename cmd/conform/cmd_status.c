@@ -85,19 +85,26 @@ static void print_status(const cJSON *j)
 		       "them)", clean(jstr(mon, "store_error"), buf, 100));
 	printf("\n\n");
 
-	printf("%-22s %-7s %-14s %10s %8s  %s\n", "CHECK", "STATE", "WINDOWS P/F/N", "REQUESTS",
-	       "FAILED", "LAST REASON");
+	printf("%-22s %-12s %-14s %10s %8s  %s\n", "CHECK", "STATE", "WINDOWS P/F/N/I",
+	       "REQUESTS", "FAILED", "LAST REASON");
 	cJSON_ArrayForEach(it, checks) {
 		const cJSON *w = cJSON_GetObjectItemCaseSensitive(it, "windows");
 		const cJSON *rq = cJSON_GetObjectItemCaseSensitive(it, "requests");
 		char win[64];
 
-		snprintf(win, sizeof(win), "%lld/%lld/%lld", (long long)jnum(w, "pass"),
-			 (long long)jnum(w, "fail"), (long long)jnum(w, "nodata"));
+		snprintf(win, sizeof(win), "%lld/%lld/%lld/%lld", (long long)jnum(w, "pass"),
+			 (long long)jnum(w, "fail"), (long long)jnum(w, "nodata"),
+			 (long long)jnum(w, "inconclusive"));
 		printf("%-22s ", clean(jstr(it, "id"), a, 32));
-		out_verdict(stdout, clean(jstr(it, "state"), b, 16), 7);
+		/* not failing, not proven: a precondition outside the promise broke */
+		if (!strcmp(jstr(it, "verdict"), "inconclusive") &&
+		    strcmp(jstr(it, "state"), "failing"))
+			out_verdict(stdout, "inconclusive", 12);
+		else
+			out_verdict(stdout, clean(jstr(it, "state"), b, 16), 12);
 		printf(" %-14s %10lld %8lld  %s\n", win, (long long)jnum(rq, "total"),
-		       (long long)jnum(rq, "failed"), clean(jstr(it, "last_reason"), buf, 120));
+		       (long long)jnum(rq, "failed"), clean(jstr(it, "cause")[0] ?
+		       jstr(it, "cause") : jstr(it, "last_reason"), buf, 120));
 	}
 	printf("\n%-20s %-11s %8s %9s\n", "WORKLOAD", "STATE", "PID", "RESTARTS");
 	cJSON_ArrayForEach(it, wls) {
@@ -211,10 +218,11 @@ static void print_compact(const cJSON *j)
 	cJSON_ArrayForEach(it, checks) {
 		const cJSON *w = cJSON_GetObjectItemCaseSensitive(it, "windows");
 
-		printf("  %-20s %-6s windows %lld/%lld/%lld  %.1f req/s  p99 %.1fms  %s\n",
+		printf("  %-20s %-6s windows %lld/%lld/%lld/%lld  %.1f req/s  p99 %.1fms  %s\n",
 		       clean(jstr(it, "id"), a, 32), clean(jstr(it, "state"), b, 16),
 		       (long long)jnum(w, "pass"), (long long)jnum(w, "fail"),
-		       (long long)jnum(w, "nodata"), jnum(it, "rate"), jnum(it, "p99_ms"),
+		       (long long)jnum(w, "nodata"), (long long)jnum(w, "inconclusive"),
+		       jnum(it, "rate"), jnum(it, "p99_ms"),
 		       clean(jstr(it, "last_reason"), buf, 100));
 	}
 }

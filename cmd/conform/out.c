@@ -74,7 +74,8 @@ void out_verdict(FILE *f, const char *verdict, int width)
 			col = "\033[32m";
 		else if (!strcmp(verdict, "fail") || !strcmp(verdict, "failing"))
 			col = "\033[1;31m";
-		else if (!strcmp(verdict, "nodata") || !strcmp(verdict, "skip"))
+		else if (!strcmp(verdict, "nodata") || !strcmp(verdict, "skip") ||
+			 !strcmp(verdict, "inconclusive"))
 			col = "\033[33m";
 	}
 	fprintf(f, "%s%s%s", col ? col : "", verdict, col ? "\033[0m" : "");

@@ -454,6 +454,9 @@ int cli_start_run(const struct cli_opts *o, int is_run, struct cli_run *r,
 				"docs/config.md describes every field", "%s", err);
 	if (cliflags_apply(o, is_run, cfg, &e))
 		return cli_usage_fail(&e);
+	if (check_run_too_short(cfg, err, sizeof(err)))
+		return cli_fail(EXIT_USAGE, "give a longer --duration, or leave that check out "
+				"with --checks", "%s", err);
 	if (cliflags_mesh_check(cfg, &e))   /* a missing dependency: environment */
 		return cli_fail(EXIT_ENV, e.hint, "%s", e.msg);
 	if ((rc = cli_state_dir(o, r->state_dir, sizeof(r->state_dir))))

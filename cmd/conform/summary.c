@@ -70,17 +70,26 @@ int cli_summary(const struct cli_run *r, int abnormal, int write_reports)
 		       colour ? "\033[0m" : "");
 	printf("run %s: ", r->id);
 	out_verdict(stdout, verdict_name(rep->verdict), 0);
-	printf("%s\n\n", rep->final ? "" : " (provisional)");
-	printf("%-22s %-8s %-17s %10s %8s %9s\n", "CHECK", "VERDICT", "WINDOWS P/F/N",
+	printf("%s\n", rep->final ? "" : " (provisional)");
+	if (rep->interrupted) {
+		char at[32], of[32];
+
+		printf("interrupted at %s of %s (%s): the verdicts cover what was observed "
+		       "until then\n", dur_format((int64_t)(rep->reached_s * 1000.0), at, sizeof(at)),
+		       dur_format(rep->run.duration_ms, of, sizeof(of)),
+		       rep->stop_reason[0] ? rep->stop_reason : "stopped");
+	}
+	printf("\n%-22s %-12s %-17s %10s %8s %9s\n", "CHECK", "VERDICT", "WINDOWS P/F/N/I",
 	       "REQUESTS", "FAILED", "P99");
 	for (i = 0; i < rep->nchecks; i++) {
 		const struct report_check *c = &rep->checks[i];
-		char win[48], total[24], failed[24], p99[32];
+		char win[64], total[24], failed[24], p99[32];
 
-		snprintf(win, sizeof(win), "%llu/%llu/%llu", (unsigned long long)c->win_pass,
-			 (unsigned long long)c->win_fail, (unsigned long long)c->win_nodata);
+		snprintf(win, sizeof(win), "%llu/%llu/%llu/%llu", (unsigned long long)c->win_pass,
+			 (unsigned long long)c->win_fail, (unsigned long long)c->win_nodata,
+			 (unsigned long long)c->win_inconclusive);
 		printf("%-22s ", c->desc ? c->desc->id : "?");
-		out_verdict(stdout, verdict_name(c->verdict), 8);
+		out_verdict(stdout, verdict_name(c->verdict), 12);
 		/* a check without requests of its own (judged on handshakes,
 		 * probes, certificates or events) shows dashes, not zeros */
 		snprintf(total, sizeof(total), "%llu", (unsigned long long)c->totals.total);
@@ -88,8 +97,19 @@ int cli_summary(const struct cli_run *r, int abnormal, int write_reports)
 		printf(" %-17s %10s %8s %9s\n", win, c->totals.total ? total : "-",
 		       c->totals.total ? failed : "-",
 		       fmt_latency(hist_quantile(&c->totals.h, 0.99), p99, sizeof(p99)));
-		if (c->verdict == V_FAIL && c->reason[0])
+		if ((c->verdict == V_FAIL || c->verdict == V_INCONCLUSIVE ||
+		     (c->verdict == V_SKIP && c->reason_id == R_NOT_REACHED)) && c->reason[0])
 			printf("  %s\n", c->reason);
+	}
+	if (rep->ninconclusive) {
+		printf("\n%zu check%s inconclusive (%s):\n", rep->ninconclusive,
+		       rep->ninconclusive == 1 ? "" : "s", rep->strict ?
+		       "--strict: they fail the run" : "not failing the run; --strict makes them");
+		for (i = 0; i < rep->nchecks; i++)
+			if (rep->checks[i].verdict == V_INCONCLUSIVE)
+				printf("  %s: %s\n", rep->checks[i].desc->id,
+				       rep->checks[i].cause[0] ? rep->checks[i].cause
+							       : rep->checks[i].reason);
 	}
 	printf("\nREQUESTS and FAILED count each check's own traffic, failures it provokes "
 	       "on purpose\nincluded (timeout.http's 504s, retry.http's exhausted retries); "

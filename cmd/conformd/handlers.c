@@ -50,7 +50,8 @@ static cJSON *status_check(const struct report_check *rc)
 		return NULL;
 	/* debounced (rise/fall): one failing window does not make it failing */
 	state = evaluate_state_name(rc->state);
-	if (rc->win_pass + rc->win_fail > 0)   /* windows without data alone say nothing yet */
+	/* windows without data alone say nothing yet */
+	if (rc->win_pass + rc->win_fail + rc->win_inconclusive > 0)
 		verdict = verdict_name(rc->verdict);
 	if (rc->verdict == V_SKIP) {
 		state = "skip";
@@ -66,17 +67,24 @@ static cJSON *status_check(const struct report_check *rc)
 	cJSON_AddNumberToObject(o, "pass", (double)rc->win_pass);
 	cJSON_AddNumberToObject(o, "fail", (double)rc->win_fail);
 	cJSON_AddNumberToObject(o, "nodata", (double)rc->win_nodata);
+	cJSON_AddNumberToObject(o, "inconclusive", (double)rc->win_inconclusive);
 	o = cJSON_AddObjectToObject(c, "requests");
 	cJSON_AddNumberToObject(o, "total", (double)rc->totals.total);
 	cJSON_AddNumberToObject(o, "ok", (double)rc->totals.ok);
 	cJSON_AddNumberToObject(o, "failed", (double)rc->totals.failed);
 	cJSON_AddStringToObject(c, "last_reason", reason);
+	if (rc->verdict == V_INCONCLUSIVE && rc->cause[0])
+		cJSON_AddStringToObject(c, "cause", rc->cause);
+	else
+		cJSON_AddNullToObject(c, "cause");
 	o = cJSON_AddArrayToObject(c, "recent");
 	for (i = nw > STATUS_RECENT ? nw - STATUS_RECENT : 0; o && i < nw; i++) {
 		enum verdict v = w[i].verdict;
 
 		cJSON_AddItemToArray(o, cJSON_CreateString(v == V_PASS ? "pass" :
-							   v == V_FAIL ? "fail" : "nodata"));
+							   v == V_FAIL ? "fail" :
+							   v == V_INCONCLUSIVE ? "inconclusive" :
+							   "nodata"));
 	}
 	if (nw > 0) {
 		const struct report_window *last = &w[nw - 1];

@@ -18,8 +18,16 @@
 
 struct store;
 
-enum verdict { V_NODATA = 0, V_PASS = 1, V_FAIL = 2, V_SKIP = 3 };
-const char *verdict_name(enum verdict v); /* "nodata" "pass" "fail" "skip" */
+/*
+ * V_INCONCLUSIVE: the window (or the check) could not be judged because a
+ * precondition outside the check's promise was broken (its backend failing,
+ * its proxy restarting...); the reason text names that cause. Stored as a
+ * number: append only.
+ */
+enum verdict { V_NODATA = 0, V_PASS = 1, V_FAIL = 2, V_SKIP = 3, V_INCONCLUSIVE = 4 };
+#define V__COUNT 5
+/* "nodata" "pass" "fail" "skip" "inconclusive" */
+const char *verdict_name(enum verdict v);
 
 /*
  * Why a window got its verdict: a precise enum, mapped by one table
@@ -47,6 +55,8 @@ enum reason {
 	R_TIMEOUT_COLLATERAL,   /* fast requests hurt */
 	R_CERT_EXPIRING,        /* presented certificate expires too soon */
 	R_PROBE_FAILED,         /* the active probe could not run */
+	R_PRECONDITION,         /* inconclusive: a precondition outside the promise broke */
+	R_NOT_REACHED,          /* skip: the run ended before the check could be judged */
 	R__COUNT
 };
 
@@ -124,7 +134,44 @@ struct check_desc {
 	 * skips the check with that reason instead of failing it on no data.
 	 * Not consulted under --mesh none for mesh checks (they fail there). */
 	const char *(*not_applicable)(const struct run_config *cfg);
+	/* Optional: the run time (ms from the start of traffic) the check needs
+	 * before it can be judged at all under cfg, with why in buf (e.g.
+	 * "the shift at 40s and 10s to converge"); NULL means one window. A run
+	 * whose --duration is shorter is refused at start; a run stopped early
+	 * skips the check with that reason. */
+	int64_t (*min_run_ms)(const struct run_config *cfg, char *why, size_t len);
 };
+
+/* The run time check c needs (its min_run_ms, else one window) and why. */
+int64_t check_min_run_ms(const struct check_desc *c, const struct run_config *cfg,
+			 char *why, size_t len);
+/*
+ * Is cfg's finite duration too short for one of its selected checks to be
+ * judged? Checks that do not apply (a mesh check under --mesh none, a check
+ * whose not_applicable says why) are not asked. 1 with "--duration 12s is too
+ * short for split.shift: it needs 14s (the shift at 4s and 10s to converge)"
+ * in err (the first such check), else 0.
+ */
+int check_run_too_short(const struct run_config *cfg, char *err, size_t len);
+
+/*
+ * The precondition of the checks that send to http-server v1 beside
+ * http.basic (retry.http, timeout.http): is the backend itself failing in
+ * [wd->start_s, wd->end_s)? Judged on http.basic's own requests (the same
+ * server, no retry, no route timeout) from wd->store: 1 when their success
+ * is below http.basic's objective, with the cause in buf ("backend
+ * http-server failing 100.0% of 50 requests on http.conform.svc: HTTP 5xx
+ * from server (503 x50) (see http.basic)"); 0 when healthy or unknown (no
+ * store, http.basic not selected, no requests); -1 on a store error.
+ */
+int check_backend_failing(const struct window_data *wd, char *buf, size_t len);
+/*
+ * A failing window out of a check whose failure its backend alone can
+ * explain becomes INCONCLUSIVE (R_PRECONDITION) when check_backend_failing
+ * says so: the reason names the cause first, then what the window showed.
+ * Anything else is left as it is. 0, or -1 on a store error.
+ */
+int check_excuse_by_backend(const struct window_data *wd, struct window_result *out);
 
 /* The catalog, in display order. */
 const struct check_desc *const *catalog_all(size_t *n);

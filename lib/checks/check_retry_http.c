@@ -139,6 +139,11 @@ static int retry_http_eval(const struct window_data *wd, struct window_result *o
 			  "failure); %" PRIu64 " replies needed a retry, highest attempt %d",
 			  pobs, pbound, pexp, a, pfail, retried, highest);
 	}
+	/* the bound assumes the backend fails only the share asked of it: a
+	 * backend failing on its own says nothing about retries. Attempts
+	 * beyond the budget are the mesh's doing whatever the backend does. */
+	if (out->reason == R_RETRY_BELOW_BOUND || out->reason == R_RETRY_NOT_SEEN)
+		return check_excuse_by_backend(wd, out);
 	return 0;
 }
 

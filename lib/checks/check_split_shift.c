@@ -210,9 +210,22 @@ out:
 	return rc;
 }
 
+/* The shift and the time it is given to converge: before then the check
+ * has nothing to judge (a run stopped earlier skips it, a shorter
+ * --duration is refused). */
+static int64_t split_shift_min_run_ms(const struct run_config *cfg, char *why, size_t len)
+{
+	int64_t at = run_config_shift_at_ms(cfg);
+	char a[32], b[32];
+
+	str_fmt(why, len, "the shift at %s and %s to converge", dur_format(at, a, sizeof(a)),
+		dur_format(cfg->m.shift_converge_ms, b, sizeof(b)));
+	return at + cfg->m.shift_converge_ms;
+}
+
 static const char *split_shift_not_applicable(const struct run_config *cfg)
 {
-	if (cfg->m.shift_at_ms > 0)
+	if (run_config_shift_at_ms(cfg) > 0)
 		return NULL;
 	return "no shift scheduled: give the run a --duration (the shift comes at a third "
 	       "of it) or set mesh_settings.shift.at in a --config file";
@@ -231,4 +244,5 @@ const struct check_desc check_split_shift = {
 	.objective_ratio = 0.0,
 	.eval = split_shift_eval,
 	.not_applicable = split_shift_not_applicable,
+	.min_run_ms = split_shift_min_run_ms,
 };

@@ -9,18 +9,26 @@
  *            server's inbound sidecar (conformd.tap rows of tap.live/out and
  *            tap.live/in). Both are bucketed by the request's intended send
  *            second (it is in the request id), so a window compares the same
- *            requests on both sides and needs no boundary slack. A tap row
- *            is ok when status, method, path and identities match the
- *            request, protocol otherwise; its histogram is the tap delay.
- * Objective: per direction, missing = client ok - tap lines, and missing /
- *            client ok <= tap_max_loss (R_TAP_MISSING); no mismatching line
- *            (R_TAP_MISMATCH); tap delay p99 (histogram upper bucket bound,
- *            <= 12.5% high) <= tap_max_delay_ms (R_TAP_LATE). A window
- *            without successful client requests is NODATA.
+ *            requests on both sides and needs no boundary slack. The tap is
+ *            judged on whether it shows what the requests met, not on
+ *            whether they succeeded: a tap row is ok (OUT_OK: 200 and the
+ *            mesh identity), protocol (garbled method, path or peer: always
+ *            wrong), or http_other (another status, or on the inbound
+ *            another client identity), right when client requests of the
+ *            same second met that status and, inbound, that identity (a 503
+ *            shown as 503 is a correct tap; so is no identity where the
+ *            server saw none).
+ * Objective: per direction, missing = answered client requests - tap lines,
+ *            and missing / answered <= tap_max_loss (R_TAP_MISSING); no
+ *            mismatching line (R_TAP_MISMATCH); tap delay p99 (histogram
+ *            upper bucket bound, <= 12.5% high) <= tap_max_delay_ms
+ *            (R_TAP_LATE). A window without answered client requests (ones
+ *            that got an HTTP status) is NODATA.
  */
 #include "checks/check.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "evidence/outcome.h"
@@ -32,6 +40,63 @@ struct tap_dir {
 	uint64_t lines, ok, mismatch, missing;
 	struct hist delay;
 };
+
+/* Did the client get an HTTP answer (so the proxies saw the request)? */
+static int client_answered(const struct agg_row *r)
+{
+	return outcome_info(r->outcome)->ok ||
+	       ((r->outcome == OUT_HTTP_5XX || r->outcome == OUT_HTTP_4XX ||
+		 r->outcome == OUT_HTTP_OTHER) && r->code > 0);
+}
+
+static int client_code(const struct agg_row *r)
+{
+	return outcome_info(r->outcome)->ok && r->code <= 0 ? 200 : r->code;
+}
+
+/*
+ * Tap rows of direction id that showed another status (or identity) than a
+ * healthy request gets, and that no client request of the same second met:
+ * those lines are wrong. Client requests are used up as they are matched, so
+ * 5 lines saying 503 need 5 requests answered 503. -1 out of memory.
+ */
+static int64_t unmatched_other(const struct window_data *wd, const char *id, int inbound)
+{
+	uint64_t *left;
+	int64_t bad = 0;
+	size_t i, j;
+
+	left = calloc(wd->nrows ? wd->nrows : 1, sizeof(*left));
+	if (!left)
+		return -1;
+	for (j = 0; j < wd->nrows; j++)
+		if (!check_row_is_monitor(&wd->rows[j]) && !strcmp(wd->rows[j].check, "tap.live") &&
+		    client_answered(&wd->rows[j]))
+			left[j] = wd->rows[j].h.count;
+	for (i = 0; i < wd->nrows; i++) {
+		const struct agg_row *t = &wd->rows[i];
+		uint64_t need;
+
+		if (strcmp(t->workload, "conformd.tap") || strcmp(t->check, id) ||
+		    t->outcome != OUT_HTTP_OTHER)
+			continue;
+		need = t->h.count;
+		for (j = 0; j < wd->nrows && need; j++) {
+			const struct agg_row *c = &wd->rows[j];
+			uint64_t take;
+
+			if (!left[j] || c->second != t->second || client_code(c) != t->code ||
+			    (inbound && strcmp(c->identity, t->identity)))
+				continue;
+			take = left[j] < need ? left[j] : need;
+			left[j] -= take;
+			need -= take;
+		}
+		bad += (int64_t)need;
+	}
+	free(left);
+	return bad;
+}
 
 static int tap_live_eval(const struct window_data *wd, struct window_result *out)
 {
@@ -56,7 +121,7 @@ static int tap_live_eval(const struct window_data *wd, struct window_result *out
 		const struct agg_row *r = &wd->rows[i];
 
 		if (!check_row_is_monitor(r)) {
-			if (!strcmp(r->check, "tap.live") && outcome_info(r->outcome)->ok)
+			if (!strcmp(r->check, "tap.live") && client_answered(r))
 				client_ok += r->h.count;
 			continue;
 		}
@@ -66,13 +131,21 @@ static int tap_live_eval(const struct window_data *wd, struct window_result *out
 			if (strcmp(r->check, dir[k].id))
 				continue;
 			dir[k].lines += r->h.count;
-			if (r->outcome == OUT_OK)
+			if (r->outcome == OUT_OK || r->outcome == OUT_HTTP_OTHER)
 				dir[k].ok += r->h.count;
 			else
 				dir[k].mismatch += r->h.count;
 			hist_merge(&dir[k].delay, &r->h);
 			hist_merge(&delay, &r->h);
 		}
+	}
+	for (k = 0; k < 2; k++) {
+		int64_t other = unmatched_other(wd, dir[k].id, k == 1);
+
+		if (other < 0)
+			return -1;
+		dir[k].mismatch += (uint64_t)other;
+		dir[k].ok -= (uint64_t)other;
 	}
 	for (k = 0; k < 2; k++) {
 		dir[k].missing = client_ok > dir[k].lines ? client_ok - dir[k].lines : 0;
@@ -91,7 +164,7 @@ static int tap_live_eval(const struct window_data *wd, struct window_result *out
 	check_evidence_fill(wd, out, extra);
 
 	if (!client_ok) {
-		check_set(out, V_NODATA, R_NO_DATA, "no successful tap.live requests in window");
+		check_set(out, V_NODATA, R_NO_DATA, "no answered tap.live requests in window");
 		goto out;
 	}
 	/* missing beyond the allowed share, per direction */

@@ -131,6 +131,13 @@ static int timeout_http_eval(const struct window_data *wd, struct window_result 
 			  m->timeout_slack_ms, fast, p99_fast / 1000.0);
 	}
 	rc = 0;
+	/* a backend failing on its own fails slow and fast requests alike; the
+	 * timeout is still proven broken by a slow request answered past it or
+	 * a 504 that came late, whatever the backend does */
+	if (out->verdict == V_FAIL && !slow_ok &&
+	    !(out->reason == R_TIMEOUT_NOT_ENFORCED &&
+	      (double)cut >= TIMEOUT_OBJECTIVE * (double)slow - 1e-9))
+		rc = check_excuse_by_backend(wd, out);
 out:
 	free(other);
 	free(fast_bad);

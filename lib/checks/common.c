@@ -14,10 +14,12 @@
 
 #include "evidence/outcome.h"
 #include "eval/stats.h"
+#include "mesh/mesh.h"
 #include "store/store.h"
 #include "base/util.h"
 
-static const char *const verdict_names[] = { "nodata", "pass", "fail", "skip" };
+static const char *const verdict_names[V__COUNT] = { "nodata", "pass", "fail", "skip",
+						      "inconclusive" };
 
 const char *verdict_name(enum verdict v)
 {
@@ -48,6 +50,8 @@ static const struct reason_info reasons[R__COUNT] = {
 	{ R_TIMEOUT_COLLATERAL, "timeout_collateral", "fast requests hurt by the timeout" },
 	{ R_CERT_EXPIRING, "cert_expiring", "presented certificate expires too soon" },
 	{ R_PROBE_FAILED, "probe_failed", "the active probe could not run" },
+	{ R_PRECONDITION, "precondition", "a precondition outside the promise was broken" },
+	{ R_NOT_REACHED, "not_reached", "the run ended before the check could be judged" },
 };
 
 const struct reason_info *reason_info(unsigned r)
@@ -512,4 +516,94 @@ int check_split_shift_time(struct store *s, double *ts)
 	*ts = ev[0].ts;
 	free(ev);
 	return 1;
+}
+
+int64_t check_min_run_ms(const struct check_desc *c, const struct run_config *cfg,
+			 char *why, size_t len)
+{
+	if (len)
+		why[0] = '\0';
+	if (c->min_run_ms)
+		return c->min_run_ms(cfg, why, len);
+	str_copy(why, len, "one window");
+	return cfg->window_ms;
+}
+
+int check_backend_failing(const struct window_data *wd, char *buf, size_t len)
+{
+	const struct check_desc *basic = catalog_find("http.basic");
+	struct agg_row *rows = NULL;
+	size_t n = 0, i;
+	uint64_t total = 0, ok = 0;
+	char pct[16], why[REASON_TEXT_MAX];
+	int rc = 0;
+
+	if (len)
+		buf[0] = '\0';
+	if (!wd->store || !basic || !run_config_has_check(wd->cfg, basic->id))
+		return 0;
+	if (store_get_rows(wd->store, basic->id, wd->start_s, wd->end_s, &rows, &n))
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (check_row_is_monitor(&rows[i]))
+			continue;
+		total += rows[i].h.count;
+		if (outcome_info(rows[i].outcome)->ok)
+			ok += rows[i].h.count;
+	}
+	if (!total || (double)ok >= run_config_objective(wd->cfg, basic) * (double)total - 1e-9)
+		goto out;
+	check_describe_failures(rows, n, 0, why, sizeof(why));
+	/* the failure share; rounded down, so 100.0% means every request */
+	check_fmt_pct(total - ok, total, pct, sizeof(pct));
+	str_fmt(buf, len, "backend http-server failing %s%% of %" PRIu64 " requests on "
+		"http.conform.svc: %.300s (see http.basic)", pct, total, why);
+	rc = 1;
+out:
+	free(rows);
+	return rc;
+}
+
+int check_excuse_by_backend(const struct window_data *wd, struct window_result *out)
+{
+	char cause[REASON_TEXT_MAX], seen[REASON_TEXT_MAX];
+	int k;
+
+	if (out->verdict != V_FAIL)
+		return 0;
+	k = check_backend_failing(wd, cause, sizeof(cause));
+	if (k <= 0)
+		return k;
+	str_copy(seen, sizeof(seen), out->reason_text);
+	check_set(out, V_INCONCLUSIVE, R_PRECONDITION, "%.300s; not judged: %.180s", cause, seen);
+	return 0;
+}
+
+int check_run_too_short(const struct run_config *cfg, char *err, size_t len)
+{
+	const struct check_desc *const *all;
+	size_t n, i;
+	char why[160], a[32], b[32];
+
+	if (len)
+		err[0] = '\0';
+	if (cfg->duration_ms <= 0)
+		return 0;   /* until stopped: an early stop is an interruption */
+	all = catalog_all(&n);
+	for (i = 0; i < n; i++) {
+		const struct check_desc *c = all[i];
+		int64_t need;
+
+		if (!run_config_has_check(cfg, c->id) || (c->needs_mesh && mesh_is_none(cfg->mesh)) ||
+		    (c->not_applicable && c->not_applicable(cfg)))
+			continue;
+		need = check_min_run_ms(c, cfg, why, sizeof(why));
+		if (cfg->duration_ms >= need)
+			continue;
+		str_fmt(err, len, "--duration %s is too short for %s: it needs %s (%s)",
+			dur_format(cfg->duration_ms, a, sizeof(a)), c->id,
+			dur_format(need, b, sizeof(b)), why);
+		return 1;
+	}
+	return 0;
 }

@@ -66,6 +66,9 @@ static const struct cliflag_desc flags[] = {
 	  "the run's Kubernetes namespace (default conform)" },
 	{ CLI_F_IMAGE, "--image", "REF",
 	  "conform's image on Kubernetes (default conform:" CONFORM_VERSION ")" },
+	{ CLI_F_STRICT, "--strict", NULL,
+	  "count an inconclusive check (a precondition outside its promise\n"
+	  "                     broke) as failing: exit 1 instead of 0" },
 	{ CLI_F_HELP, "--help", NULL, "show this help" },
 };
 
@@ -437,6 +440,8 @@ int cliflags_apply(const struct cli_opts *o, int run, struct run_config *c, stru
 		c->window_ms = o->window_ms;
 	if (o->set & CLI_F_RATE)
 		c->rate = o->rate;
+	if (o->set & CLI_F_STRICT)
+		c->strict = 1;
 	if (o->set & CLI_F_METRICS)
 		str_copy(c->metrics_addr, sizeof(c->metrics_addr), o->metrics_addr);
 	if (o->set & CLI_F_KEEP_RUNS)

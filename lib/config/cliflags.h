@@ -53,10 +53,11 @@ typedef uint64_t cliflag_t;
 /* no flag: the verb takes platforms and meshes conform knows but has not
  * built in (`conform manifests` prints the objects, it runs nothing) */
 #define CLI_F_PLANNED    CLI_F(30)
+#define CLI_F_STRICT     CLI_F(31) /* --strict: an inconclusive check fails the run (start, run) */
 
 /* The flags that shape a run (start, run). */
 #define CLI_F_RUNCONF (CLI_F_PLATFORM | CLI_F_MESH | CLI_F_DURATION | CLI_F_WINDOW | \
-		       CLI_F_RATE | CLI_F_CHECKS | CLI_F_METRICS | CLI_F_CONFIG)
+		       CLI_F_RATE | CLI_F_CHECKS | CLI_F_METRICS | CLI_F_CONFIG | CLI_F_STRICT)
 
 #define CLI_MAX_ARGS 8
 #define CLI_KEEP_RUNS_DEFAULT RUN_KEEP_RUNS_DEFAULT

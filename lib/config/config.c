@@ -653,11 +653,20 @@ static int f_incident_tolerance(struct cfg *x, const cJSON *it)
 		       &x->c.incident_tolerance_ms);
 }
 
+static int f_strict(struct cfg *x, const cJSON *it)
+{
+	if (!cJSON_IsBool(it))
+		return expected(x, it, "true or false");
+	x->c.strict = cJSON_IsTrue(it) ? 1 : 0;
+	return 0;
+}
+
 static const struct cfg_field verdict_fields[] = {
 	{ "fall", f_fall },
 	{ "rise", f_rise },
 	{ "window_objective", f_window_objective },
 	{ "incident_tolerance", f_incident_tolerance },
+	{ "strict", f_strict },
 };
 
 static int f_verdicts(struct cfg *x, const cJSON *it)
@@ -1250,9 +1259,10 @@ int config_summary(const struct run_config *c, struct dynbuf *b)
 					  pct(c->objectives[i], p1, sizeof(p1)));
 	}
 	rc |= dynbuf_adds(b, "\n");
-	LINE("verdicts", "fall %d, rise %d, window objective %s, incident tolerance %s",
+	LINE("verdicts", "fall %d, rise %d, window objective %s, incident tolerance %s%s",
 	     c->fall, c->rise, pct(c->window_objective, p1, sizeof(p1)),
-	     dur(c->incident_tolerance_ms, d1, sizeof(d1)));
+	     dur(c->incident_tolerance_ms, d1, sizeof(d1)),
+	     c->strict ? ", strict (inconclusive fails)" : "");
 	LINE("retention", "%s", dur(c->retention_s * 1000, d1, sizeof(d1)));
 	LINE("metrics address", "%s", c->metrics_addr[0] ? c->metrics_addr : "none");
 	LINE("identity header", "%s", c->identity_header);

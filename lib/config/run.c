@@ -51,6 +51,11 @@ static int64_t shift_resolved(const struct run_config *c)
 	return c->duration_ms > 0 ? c->duration_ms / 3 : 0;
 }
 
+int64_t run_config_shift_at_ms(const struct run_config *c)
+{
+	return shift_resolved(c);
+}
+
 void run_config_defaults(struct run_config *c)
 {
 	const struct check_desc *const *all;
@@ -162,7 +167,8 @@ static int verdicts_to_json(const struct run_config *c, cJSON *o)
 	    !cJSON_AddNumberToObject(v, "fall", c->fall) ||
 	    !cJSON_AddNumberToObject(v, "rise", c->rise) ||
 	    !cJSON_AddNumberToObject(v, "window_objective", c->window_objective) ||
-	    !cJSON_AddNumberToObject(v, "incident_tolerance_ms", (double)c->incident_tolerance_ms))
+	    !cJSON_AddNumberToObject(v, "incident_tolerance_ms", (double)c->incident_tolerance_ms) ||
+	    !cJSON_AddBoolToObject(v, "strict", c->strict))
 		return -1;
 	obj = cJSON_AddObjectToObject(o, "objectives");
 	if (!obj)
@@ -489,6 +495,14 @@ static int get_verdicts_member(const cJSON *it, struct run_config *c, char *err,
 	if (!strcmp(k, "incident_tolerance_ms"))
 		return get_int(it, 0, RUN_MAX_SPAN_MS, "an integer 0..31622400000 (ms)",
 			       &c->incident_tolerance_ms, err, errlen);
+	if (!strcmp(k, "strict")) {
+		if (!cJSON_IsBool(it)) {
+			str_fmt(err, errlen, "strict: expected true or false");
+			return -1;
+		}
+		c->strict = cJSON_IsTrue(it) ? 1 : 0;
+		return 0;
+	}
 	{
 		char q[80];
 

@@ -77,6 +77,7 @@ struct run_config {
 	int rise;                     /* passing windows in a row before PASSING again, default 2 */
 	double window_objective;      /* share of judged windows that must pass, default 1.0 */
 	int64_t incident_tolerance_ms;/* incidents up to this long do not fail the run, default 0 */
+	int strict;                   /* an inconclusive check fails the run, default 0 ("strict") */
 	double objectives[RUN_MAX_CHECKS]; /* per-check objective override (index of checks[]), 0 = the check's default;
 	                               * JSON "objectives": {"check id": ratio}, overridden ones only */
 	int64_t retention_s;          /* keep per-second aggregates this long, default 86400 (JSON "retention_s") */
@@ -97,6 +98,9 @@ int run_config_load(const char *path, struct run_config *c, char *err, size_t er
 int run_config_save(const struct run_config *c, const char *path);
 /* Is check id selected in this run? */
 int run_config_has_check(const struct run_config *c, const char *id);
+/* When split.shift shifts (ms from the start of traffic): shift_at_ms, or
+ * before it is resolved a third of a finite duration; 0 = never. */
+int64_t run_config_shift_at_ms(const struct run_config *c);
 
 /*
  * The bounds of the run settings a user gives: one table read by the flag

@@ -101,6 +101,8 @@ static enum verdict verdict_of(const cJSON *v)
 		return V_FAIL;
 	if (!strcmp(v->valuestring, "skip"))
 		return V_SKIP;
+	if (!strcmp(v->valuestring, "inconclusive"))
+		return V_INCONCLUSIVE;
 	return V_NODATA;
 }
 

@@ -174,17 +174,21 @@ static void tf_add(struct tapfeed *t, const char *check, unsigned outcome, int c
 	hist_add(&r->h, delay_us);
 }
 
-/* One tapped request: tap.live's own requests are judged, the rest ignored.
- * Right means the method and path the client sent, a 200, and the identity
- * the mesh asserts for the other side: the server's, seen by the client's
- * proxy, or the client's, seen by the server's. */
+/* One tapped request: tap.live's own requests are recorded, the rest ignored.
+ * OUT_OK: the method and path the client sent, a 200, and the identity the
+ * mesh asserts for the other side (the server's, seen by the client's proxy,
+ * or the client's, seen by the server's). OUT_HTTP_OTHER: method, path and
+ * peer right but another status, or on the inbound another client identity:
+ * right only if that is what the request met (a 503 shown as 503), which
+ * tap.live judges against the client's own rows. OUT_PROTOCOL: garbled. */
 static void tf_line(const struct mesh_tap_line *l, void *ctx)
 {
 	struct tapfeed *t = ctx;
 	struct tapfeed_rid rid;
 	char want[256];
 	const char *seen;
-	int ok;
+	int ok, as_met = 1;
+	unsigned outcome;
 	int64_t delay = wall_us() - (int64_t)(l->ts * 1e6);
 
 	if (l->dir == MESH_TAP_UNKNOWN || tapfeed_parse_rid(l->request_id, &rid) < 0 ||
@@ -193,17 +197,19 @@ static void tf_line(const struct mesh_tap_line *l, void *ctx)
 	pthread_mutex_lock(&t->mu);
 	t->lines_live++;
 	pthread_mutex_unlock(&t->mu);
-	ok = l->status == 200 && !strcmp(l->method, "GET") && !strcmp(l->path, t->path);
+	ok = !strcmp(l->method, "GET") && !strcmp(l->path, t->path);
 	if (l->dir == MESH_TAP_OUT) {
 		seen = l->peer_id;
 		ok = ok && !strcmp(seen, t->server_id);
 	} else {
 		seen = l->identity;
-		ok = ok && t->mops->identity_of(t->mesh, rid.workload, want, sizeof(want)) == 0 &&
-		     !strcmp(seen, want);
+		as_met = t->mops->identity_of(t->mesh, rid.workload, want, sizeof(want)) == 0 &&
+			 !strcmp(seen, want);
 	}
+	as_met = as_met && l->status == 200;
+	outcome = !ok ? OUT_PROTOCOL : as_met ? OUT_OK : OUT_HTTP_OTHER;
 	tf_add(t, l->dir == MESH_TAP_OUT ? "tap.live/out" : "tap.live/in",
-	       ok ? OUT_OK : OUT_PROTOCOL, l->status > 0 ? l->status : 0, rid.workload, seen,
+	       outcome, l->status > 0 ? l->status : 0, rid.workload, seen,
 	       rid.ms / 1000, delay > 0 ? (uint64_t)delay : 0);
 }
 

@@ -30,7 +30,7 @@
 #define MAX_EVENT_ROWS 200
 #define STRIP_CELL 16        /* px per run in the history strip */
 
-enum cell_state { CS_EMPTY, CS_NODATA, CS_PASS, CS_GAP, CS_FAIL };
+enum cell_state { CS_EMPTY, CS_NODATA, CS_PASS, CS_GAP, CS_INCONCLUSIVE, CS_FAIL };
 
 static const struct {
 	const char *cls, *label;
@@ -39,12 +39,13 @@ static const struct {
 	[CS_NODATA] = { "c-nodata", "no data" },
 	[CS_PASS] = { "c-pass", "pass" },
 	[CS_GAP] = { "c-gap", "monitor gap" },
+	[CS_INCONCLUSIVE] = { "c-inc", "inconclusive" },
 	[CS_FAIL] = { "c-fail", "fail" },
 };
 
 /* Several consecutive windows of one check, as one cell of band and charts. */
 struct cell {
-	uint32_t n, pass, fail, nodata, gap;
+	uint32_t n, pass, fail, nodata, gap, inc;
 	uint64_t total, ok;
 	double p50, p99;                 /* highest of its windows */
 	double worst;                    /* lowest success ratio of its windows */
@@ -124,6 +125,7 @@ static const char *verdict_badge(enum verdict v)
 	case V_PASS: return "<span class=\"b b-pass\">pass</span>";
 	case V_FAIL: return "<span class=\"b b-fail\">fail</span>";
 	case V_SKIP: return "<span class=\"b b-skip\">skip</span>";
+	case V_INCONCLUSIVE: return "<span class=\"b b-inconclusive\">inconclusive</span>";
 	default: return "<span class=\"b b-nodata\">nodata</span>";
 	}
 }
@@ -197,6 +199,8 @@ static struct cell *cells_build(const struct geom *g, const struct report_check 
 			x->fail++;
 		else if (w->reason == R_MONITOR_GAP)
 			x->gap++;
+		else if (w->verdict == V_INCONCLUSIVE)
+			x->inc++;
 		else if (w->verdict == V_PASS)
 			x->pass++;
 		else
@@ -237,6 +241,8 @@ static enum cell_state cell_state(const struct cell *x)
 		return CS_FAIL;
 	if (x->gap)
 		return CS_GAP;
+	if (x->inc)
+		return CS_INCONCLUSIVE;
 	if (x->pass)
 		return CS_PASS;
 	if (x->nodata)
@@ -278,6 +284,7 @@ static const char css[] =
 	/* fill colours the SVG cells, background the legend swatches */
 	".c-pass{fill:#2f9e55;background:#2f9e55}.c-fail{fill:#d63b2f;background:#d63b2f}"
 	".c-nodata{fill:#b7bdc7;background:#b7bdc7}.c-gap{fill:#7c5cc4;background:#7c5cc4}"
+	".c-inc{fill:#d9a21b;background:#d9a21b}.b-inconclusive{background:#b7791f}"
 	".c-none{fill:#eceef2;background:#eceef2;outline:1px solid #d9dde3}"
 	".legend{display:flex;flex-wrap:wrap;gap:4px 16px;margin:4px 0 8px;color:#4a5263}"
 	".legend i{display:inline-block;width:12px;height:12px;border-radius:2px;"
@@ -311,22 +318,27 @@ static void render_summary(struct dynw *w, const struct report *r)
 	char t1[40], t2[40], dur[32], win[32], n1[32], n2[32], n3[32];
 	double end = r->run.ended > 0 ? r->run.ended : wall_s();
 	double dur_s = r->run.started > 0 && end > r->run.started ? end - r->run.started : 0;
-	size_t i, npass = 0, nfail = 0, nskip = 0;
+	size_t i;
 
-	for (i = 0; i < r->nchecks; i++) {
-		if (r->checks[i].verdict == V_PASS)
-			npass++;
-		else if (r->checks[i].verdict == V_SKIP)
-			nskip++;
-		else
-			nfail++;
-	}
 	dynw_addf(w, "<header class=\"banner %s\" id=\"verdict\">\n<h1>%s</h1>\n<p>",
 	   r->verdict == V_PASS ? "pass" : "fail",
 	   r->verdict == V_PASS ? "&#x2714; conformant" : "&#x2718; not conformant");
-	dynw_addf(w, "%zu passed · %zu failed · %zu skipped · run <code>", npass, nfail, nskip);
+	dynw_addf(w, "%zu passed · %zu failed · ", r->npass, r->nfail);
+	if (r->ninconclusive)
+		dynw_addf(w, "%zu inconclusive%s · ", r->ninconclusive,
+			  r->strict ? " (strict: failing)" : "");
+	dynw_addf(w, "%zu skipped · run <code>", r->nskip);
 	ht(w, r->run.id);
 	dynw_adds(w, "</code></p>\n</header>\n");
+	if (r->interrupted) {
+		char at[32], of[32];
+
+		dynw_addf(w, "<p class=\"prov\" id=\"interrupted\">Interrupted at %s of %s (",
+			  dur_format((int64_t)(r->reached_s * 1000.0), at, sizeof(at)),
+			  dur_format(r->run.duration_ms, of, sizeof(of)));
+		ht(w, r->stop_reason[0] ? r->stop_reason : "stopped");
+		dynw_adds(w, "): the verdicts cover what was observed until then.</p>\n");
+	}
 	if (!r->final)
 		dynw_adds(w, "<p class=\"prov\">Provisional: the run is still going; this is the report as "
 		      "of the last evaluated window.</p>\n");
@@ -355,7 +367,7 @@ static void render_summary(struct dynw *w, const struct report *r)
 	dynw_adds(w, "</dl></div>\n");
 
 	dynw_adds(w, "<table id=\"checks\">\n<thead><tr><th>check</th><th>verdict</th>"
-	      "<th>windows pass / fail / nodata</th><th>requests ok / total</th><th>success</th>"
+	      "<th>windows pass / fail / nodata / inconclusive</th><th>requests ok / total</th><th>success</th>"
 	      "<th>p50</th><th>p99</th><th>reason</th></tr></thead>\n<tbody>\n");
 	for (i = 0; i < r->nchecks; i++) {
 		const struct report_check *c = &r->checks[i];
@@ -371,10 +383,11 @@ static void render_summary(struct dynw *w, const struct report *r)
 			dynw_adds(w, "<td class=\"n\">-</td><td class=\"n\">-</td><td class=\"n\">-</td>"
 			      "<td class=\"n\">-</td><td class=\"n\">-</td><td>");
 		} else {
-			dynw_addf(w, "<td class=\"n\">%" PRIu64 " / %" PRIu64 " / %" PRIu64 "</td>"
+			dynw_addf(w, "<td class=\"n\">%" PRIu64 " / %" PRIu64 " / %" PRIu64 " / %" PRIu64 "</td>"
 			   "<td class=\"n\">%" PRIu64 " / %" PRIu64 "</td><td class=\"n\">%s%s</td>"
 			   "<td class=\"n\">%s ms</td><td class=\"n\">%s ms</td><td>",
-			   c->win_pass, c->win_fail, c->win_nodata, c->totals.ok, c->totals.total,
+			   c->win_pass, c->win_fail, c->win_nodata, c->win_inconclusive, c->totals.ok,
+			   c->totals.total,
 			   c->totals.total ? check_fmt_pct(c->totals.ok, c->totals.total, n1,
 							   sizeof(n1)) : "-", c->totals.total ? "%" : "",
 			   num((double)hist_quantile(&c->totals.h, 0.50) / 1000.0, 2, n2, sizeof(n2)),
@@ -482,7 +495,8 @@ static void render_time_axis(struct dynw *w, const struct geom *g, double y)
 
 static void render_legend_cells(struct dynw *w, const struct geom *g)
 {
-	static const enum cell_state order[] = { CS_PASS, CS_FAIL, CS_GAP, CS_NODATA, CS_EMPTY };
+	static const enum cell_state order[] = { CS_PASS, CS_FAIL, CS_INCONCLUSIVE, CS_GAP,
+						 CS_NODATA, CS_EMPTY };
 	char d[32];
 	size_t i;
 
@@ -507,25 +521,29 @@ static void render_band(struct dynw *w, const struct geom *g, const struct cell 
 
 	while (i < g->ncells) {
 		enum cell_state st = cell_state(&cells[i]);
-		uint64_t np = 0, nf = 0, nn = 0, ng = 0;
+		uint64_t np = 0, nf = 0, nn = 0, ng = 0, ni = 0;
 		double x0, x1;
+
+		char inc_text[48];
 
 		for (j = i; j < g->ncells && cell_state(&cells[j]) == st; j++) {
 			np += cells[j].pass;
 			nf += cells[j].fail;
 			nn += cells[j].nodata;
 			ng += cells[j].gap;
+			ni += cells[j].inc;
 		}
+		str_fmt(inc_text, sizeof(inc_text), ", %" PRIu64 " inconclusive", ni);
 		x0 = gx(g, g->t0 + (double)i * g->cell_s);
 		x1 = gx(g, g->t0 + (double)j * g->cell_s);
 		dynw_addf(w, "<rect class=\"%s\" x=\"%s\" y=\"%s\" width=\"%s\" height=\"%d\"><title>%s .. %s: "
 		   "%s (%" PRIu64 " pass, %" PRIu64 " fail, %" PRIu64 " nodata, %" PRIu64
-		   " monitor gap)</title></rect>",
+		   " monitor gap%s)</title></rect>",
 		   cell_kinds[st].cls, num(x0, 2, n1, sizeof(n1)), num(y, 1, n2, sizeof(n2)),
 		   num(x1 - x0, 2, n3, sizeof(n3)), BAND_H,
 		   when(g->t0 + (double)i * g->cell_s, t1, sizeof(t1)),
 		   when(g->t0 + (double)j * g->cell_s, t2, sizeof(t2)), cell_kinds[st].label,
-		   np, nf, nn, ng);
+		   np, nf, nn, ng, ni ? inc_text : "");
 		i = j;
 	}
 	dynw_adds(w, "\n");

@@ -130,14 +130,15 @@ int metrics_render(const struct report *r, double now, struct dynbuf *b)
 	   r->monitor.rejected > 0 ? r->monitor.rejected : 0);
 
 	family(&w, "conform_check_state", "gauge",
-	       "Verdict of the latest evaluated window: 0 nodata, 1 pass, 2 fail.");
+	       "Verdict of the latest evaluated window: 0 nodata, 1 pass, 2 fail, 4 inconclusive.");
 	for (i = 0; i < r->nchecks; i++) {
 		const struct report_check *c = &r->checks[i];
 
 		if (!selected(c))
 			continue;
 		check_series(&w, "conform_check_state", c->desc->id, NULL, NULL);
-		dynw_addf(&w, "%d\n", c->last_verdict == V_PASS ? 1 : c->last_verdict == V_FAIL ? 2 : 0);
+		dynw_addf(&w, "%d\n", c->last_verdict == V_PASS ? 1 : c->last_verdict == V_FAIL ? 2 :
+			  c->last_verdict == V_INCONCLUSIVE ? 4 : 0);
 	}
 	family(&w, "conform_check_windows_total", "counter",
 	       "Evaluated windows per check, by verdict.");
@@ -152,6 +153,9 @@ int metrics_render(const struct report *r, double now, struct dynbuf *b)
 		dynw_addf(&w, "%" PRIu64 "\n", c->win_fail);
 		check_series(&w, "conform_check_windows_total", c->desc->id, "result", "nodata");
 		dynw_addf(&w, "%" PRIu64 "\n", c->win_nodata);
+		check_series(&w, "conform_check_windows_total", c->desc->id, "result",
+			     "inconclusive");
+		dynw_addf(&w, "%" PRIu64 "\n", c->win_inconclusive);
 	}
 	family(&w, "conform_requests_total", "counter",
 	       "Requests the workloads made per check, by outcome.");

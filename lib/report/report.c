@@ -151,16 +151,23 @@ out:
 
 /*
  * The run verdict rule. A check passes the run when
- *   (1) windows passed / (passed + failed) >= window_objective (NODATA and
- *       monitor-gap windows are not judged, so they count on neither side),
+ *   (1) windows passed / (passed + failed) >= window_objective (NODATA,
+ *       monitor-gap and inconclusive windows are not judged, so they count
+ *       on neither side),
  *   (2) no incident (debounced FAILING span) lasted longer than
  *       incident_tolerance (0: any incident fails the check), and
  *   (3) at least one window passed.
- * Otherwise it fails, and the reason names every part that broke, then the
- * first failing window's reason.
+ * When (1) or (2) broke it fails, and the reason names every part that
+ * broke, then the first failing window's reason. When neither broke but a
+ * window was inconclusive (a precondition outside the check's promise was
+ * broken: its backend failing, its proxy restarting), the check is
+ * INCONCLUSIVE with the first such window's cause: its promise was not
+ * proven for the whole run, nor shown broken. Otherwise, with no window
+ * passed, it fails on no data.
  */
 static void apply_rule(struct report_check *rc, const struct run_config *cfg,
-		       const struct store_window *first_fail, const struct store_window *last_pass)
+		       const struct store_window *first_fail, const struct store_window *last_pass,
+		       const struct store_window *first_inc)
 {
 	uint64_t judged = rc->win_pass + rc->win_fail;
 	char parts[REASON_TEXT_MAX], a[32], b[32], pct[32];
@@ -182,6 +189,16 @@ static void apply_rule(struct report_check *rc, const struct run_config *cfg,
 	obj_ok = judged && (double)rc->win_pass >= cfg->window_objective * (double)judged - 1e-9;
 	tol_ok = rc->longest_incident_s * 1000.0 <= (double)cfg->incident_tolerance_ms;
 
+	if (first_inc)
+		str_copy(rc->cause, sizeof(rc->cause), first_inc->r.reason_text);
+	if ((!judged || obj_ok) && tol_ok && rc->win_inconclusive) {
+		rc->verdict = V_INCONCLUSIVE;
+		rc->reason_id = R_PRECONDITION;
+		str_fmt(rc->reason, sizeof(rc->reason), "inconclusive: %" PRIu64 " of %" PRIu64
+			" windows not judged: %.400s", rc->win_inconclusive, rc->win_total,
+			rc->cause[0] ? rc->cause : "a precondition was broken");
+		return;
+	}
 	if (obj_ok && tol_ok && rc->win_pass) {
 		char counts[128];
 
@@ -253,6 +270,9 @@ const char *report_rule_text(const struct report_check *c, char *buf, size_t len
 		judged ? "%" : "", obj_pct(c->window_objective, obj, sizeof(obj)),
 		c->nincidents ? rule_dur(c->longest_incident_s, a, sizeof(a)) : "none",
 		rule_dur(c->incident_tolerance_s, b, sizeof(b)));
+	if (c->win_inconclusive)
+		str_fmt(buf + strlen(buf), len - strlen(buf), ", %" PRIu64 " window%s inconclusive",
+			c->win_inconclusive, c->win_inconclusive == 1 ? "" : "s");
 	return buf;
 }
 
@@ -260,8 +280,8 @@ const char *report_rule_text(const struct report_check *c, char *buf, size_t len
 struct judge_walk {
 	struct report_check *rc;
 	size_t cap;
-	struct store_window first_fail, last_pass, scratch;
-	int have_fail, have_pass, counting;
+	struct store_window first_fail, last_pass, first_inc, scratch;
+	int have_fail, have_pass, have_inc, counting;
 };
 
 static int judge_window(void *ctx, const struct store_window *w)
@@ -292,6 +312,12 @@ static int judge_window(void *ctx, const struct store_window *w)
 		if (!j->have_fail) {
 			j->first_fail = *w;
 			j->have_fail = 1;
+		}
+	} else if (w->r.verdict == V_INCONCLUSIVE) {
+		rc->win_inconclusive++;
+		if (!j->have_inc) {
+			j->first_inc = *w;
+			j->have_inc = 1;
 		}
 	} else {
 		rc->win_nodata++;
@@ -325,7 +351,7 @@ static int judge_check(struct store *s, const struct run_config *cfg, struct rep
 		if (store_each_window(s, rc->desc->id, INT64_MIN, judge_window, j))
 			goto out;
 	} else {
-		uint64_t counts[4];
+		uint64_t counts[V__COUNT];
 		int64_t from = INT64_MIN;
 		int k;
 
@@ -334,6 +360,7 @@ static int judge_check(struct store *s, const struct run_config *cfg, struct rep
 		rc->win_pass = counts[V_PASS];
 		rc->win_fail = counts[V_FAIL];
 		rc->win_nodata = counts[V_NODATA] + counts[V_SKIP];
+		rc->win_inconclusive = counts[V_INCONCLUSIVE];
 		if ((k = store_get_window_pick(s, rc->desc->id, STORE_FIRST_FAIL,
 					       &j->first_fail)) < 0)
 			goto out;
@@ -342,6 +369,11 @@ static int judge_check(struct store *s, const struct run_config *cfg, struct rep
 					       &j->last_pass)) < 0)
 			goto out;
 		j->have_pass = k;
+		if (rc->win_inconclusive &&
+		    (k = store_get_window_pick(s, rc->desc->id, STORE_FIRST_INCONCLUSIVE,
+					       &j->first_inc)) < 0)
+			goto out;
+		j->have_inc = rc->win_inconclusive ? k : 0;
 		if ((k = store_get_window_pick(s, rc->desc->id, STORE_LAST, &j->scratch)) < 0)
 			goto out;
 		if (k) {
@@ -351,9 +383,9 @@ static int judge_check(struct store *s, const struct run_config *cfg, struct rep
 				goto out;
 		}
 	}
-	rc->win_total = rc->win_pass + rc->win_fail + rc->win_nodata;
+	rc->win_total = rc->win_pass + rc->win_fail + rc->win_nodata + rc->win_inconclusive;
 	apply_rule(rc, cfg, j->have_fail ? &j->first_fail : NULL,
-		   j->have_pass ? &j->last_pass : NULL);
+		   j->have_pass ? &j->last_pass : NULL, j->have_inc ? &j->first_inc : NULL);
 	ret = 0;
 out:
 	free(j);
@@ -408,6 +440,48 @@ out:
 	free(runs);
 }
 
+/*
+ * A run that ended before its duration is interrupted: its report says so,
+ * with the time it reached and the run.stop event's reason. The run ends
+ * on the monotonic clock once its duration has passed, so ending a second
+ * or more short of it means something stopped it. 0 or -1.
+ */
+static int report_interrupted(struct store *s, const struct run_config *cfg, struct report *r)
+{
+	struct store_event *ev = NULL;
+	size_t n = 0;
+	int64_t dur_ms = r->run.duration_ms > 0 ? r->run.duration_ms : cfg->duration_ms;
+
+	if (!r->final || r->run.started <= 0)
+		return 0;
+	r->reached_s = r->run.ended > r->run.started ? r->run.ended - r->run.started : 0;
+	if (store_get_events_kind(s, "run.stop", &ev, &n))
+		return -1;
+	if (n)
+		str_copy(r->stop_reason, sizeof(r->stop_reason), ev[n - 1].detail);
+	free(ev);
+	r->interrupted = dur_ms > 0 && r->reached_s * 1000.0 < (double)dur_ms - 1000.0;
+	return 0;
+}
+
+/* In an interrupted run: skip check rc when the run ended before the time
+ * it needs to be judged (split.shift before its shift); 1 when skipped. */
+static int not_reached(const struct run_config *cfg, const struct report *r,
+		       struct report_check *rc)
+{
+	char why[160], a[32], b[32];
+	int64_t need = check_min_run_ms(rc->desc, cfg, why, sizeof(why));
+
+	if (!rc->desc->min_run_ms || r->reached_s * 1000.0 >= (double)need)
+		return 0;
+	rc->verdict = V_SKIP;
+	rc->reason_id = R_NOT_REACHED;
+	str_fmt(rc->reason, sizeof(rc->reason), "not reached: the run was interrupted at %s, "
+		"before the %s it needs (%s)", rule_dur(r->reached_s, a, sizeof(a)), why,
+		rule_dur((double)need / 1000.0, b, sizeof(b)));
+	return 1;
+}
+
 int report_build(struct store *s, const struct run_config *cfg, struct report **out)
 {
 	if (report_build_recent(s, cfg, 0, out))
@@ -438,6 +512,9 @@ int report_build_recent(struct store *s, const struct run_config *cfg, size_t ke
 		r->run.duration_ms = cfg->duration_ms;
 	}
 	r->final = r->run.ended > 0;
+	r->strict = cfg->strict;
+	if (report_interrupted(s, cfg, r))
+		goto fail;
 	all = catalog_all(&n);
 	r->checks = calloc(n ? n : 1, sizeof(*r->checks));
 	if (!r->checks)
@@ -466,11 +543,21 @@ int report_build_recent(struct store *s, const struct run_config *cfg, size_t ke
 				continue;
 			}
 		}
+		if (r->interrupted && not_reached(cfg, r, rc))
+			continue;
 		if (judge_check(s, cfg, rc, keep))
 			goto fail;
-		if (rc->verdict != V_PASS)
-			r->verdict = V_FAIL;
 	}
+	for (i = 0; i < n; i++) {
+		switch (r->checks[i].verdict) {
+		case V_PASS: r->npass++; break;
+		case V_SKIP: r->nskip++; break;
+		case V_INCONCLUSIVE: r->ninconclusive++; break;
+		default: r->nfail++; break;
+		}
+	}
+	if (r->nfail || (r->strict && r->ninconclusive))
+		r->verdict = V_FAIL;
 	if (store_get_events(s, &r->events, &r->nevents))
 		goto fail;
 	r->monitor.batches = store_counter_get(s, "batches.accepted");
@@ -686,16 +773,21 @@ static void json_check(struct jw *w, const struct report_check *c)
 	jw_str(w, "objective", c->desc->objective ? c->desc->objective : "");
 	jw_str(w, "verdict", verdict_name(c->verdict));
 	jw_str(w, "reason", c->reason);
-	if (c->verdict == V_SKIP)
+	if (c->verdict == V_SKIP && c->reason_id != R_NOT_REACHED)
 		jw_lit(w, "reason_code", "null");
 	else
 		jw_str(w, "reason_code", reason_info(c->reason_id)->name);
+	if (c->cause[0])
+		jw_str(w, "cause", c->cause);
+	else
+		jw_lit(w, "cause", "null");
 
 	jw_open(w, "windows", "{");
 	jw_u64(w, "total", c->win_total);
 	jw_u64(w, "pass", c->win_pass);
 	jw_u64(w, "fail", c->win_fail);
 	jw_u64(w, "nodata", c->win_nodata);
+	jw_u64(w, "inconclusive", c->win_inconclusive);
 	jw_close(w, "}");
 
 	jw_open(w, "requests", "{");
@@ -768,19 +860,10 @@ static void json_check(struct jw *w, const struct report_check *c)
 int report_render_json(const struct report *r, struct dynbuf *b)
 {
 	struct jw w;
-	uint64_t npass = 0, nfail = 0, nskip = 0;
 	size_t i;
 
 	memset(&w, 0, sizeof(w));
 	w.b = b;
-	for (i = 0; i < r->nchecks; i++) {
-		if (r->checks[i].verdict == V_PASS)
-			npass++;
-		else if (r->checks[i].verdict == V_SKIP)
-			nskip++;
-		else
-			nfail++;
-	}
 	jw_open(&w, NULL, "{");
 	jw_str(&w, "schema", "conform.report/v1");
 	jw_open(&w, "run", "{");
@@ -792,13 +875,21 @@ int report_render_json(const struct report *r, struct dynbuf *b)
 	jw_num(&w, "duration_s", run_duration_s(r));
 	jw_num(&w, "window_s", (double)r->run.window_ms / 1000.0);
 	jw_lit(&w, "final", r->final ? "true" : "false");
+	jw_lit(&w, "interrupted", r->interrupted ? "true" : "false");
+	if (r->final)
+		jw_num(&w, "reached_s", r->reached_s);
+	else
+		jw_lit(&w, "reached_s", "null");
+	jw_str(&w, "stop_reason", r->stop_reason);
+	jw_lit(&w, "strict", r->strict ? "true" : "false");
 	jw_close(&w, "}");
 	jw_str(&w, "verdict", r->verdict == V_PASS ? "pass" : "fail");
 	jw_open(&w, "summary", "{");
 	jw_u64(&w, "checks", r->nchecks);
-	jw_u64(&w, "pass", npass);
-	jw_u64(&w, "fail", nfail);
-	jw_u64(&w, "skip", nskip);
+	jw_u64(&w, "pass", r->npass);
+	jw_u64(&w, "fail", r->nfail);
+	jw_u64(&w, "inconclusive", r->ninconclusive);
+	jw_u64(&w, "skip", r->nskip);
 	jw_close(&w, "}");
 	jw_open(&w, "checks", "[");
 	for (i = 0; i < r->nchecks; i++)
@@ -851,10 +942,14 @@ int report_render_junit(const struct report *r, struct dynbuf *b)
 	double dur = run_duration_s(r);
 	int rc = 0;
 
+	/* an inconclusive check is skipped with its cause, unless strict makes
+	 * it count as failing */
 	for (i = 0; i < r->nchecks; i++) {
-		if (r->checks[i].verdict == V_SKIP)
+		enum verdict v = r->checks[i].verdict;
+
+		if (v == V_SKIP || (v == V_INCONCLUSIVE && !r->strict))
 			nskip++;
-		else if (r->checks[i].verdict != V_PASS)
+		else if (v != V_PASS)
 			nfail++;
 	}
 	/* JUnit timestamps carry no zone designator */
@@ -876,8 +971,12 @@ int report_render_junit(const struct report *r, struct dynbuf *b)
 	rc |= xml_attr(b, "value", r->run.platform);
 	rc |= dynbuf_adds(b, "/>\n    <property name=\"mesh\"");
 	rc |= xml_attr(b, "value", r->run.mesh);
-	rc |= dynbuf_addf(b, "/>\n    <property name=\"final\" value=\"%s\"/>\n  </properties>\n",
+	rc |= dynbuf_addf(b, "/>\n    <property name=\"final\" value=\"%s\"/>\n",
 			  r->final ? "true" : "false");
+	if (r->interrupted)
+		rc |= dynbuf_addf(b, "    <property name=\"interrupted\" value=\"%s\"/>\n",
+				  fmt_num(r->reached_s, ts, sizeof(ts)));
+	rc |= dynbuf_adds(b, "  </properties>\n");
 	for (i = 0; i < r->nchecks && !rc; i++) {
 		const struct report_check *c = &r->checks[i];
 
@@ -890,7 +989,7 @@ int report_render_junit(const struct report *r, struct dynbuf *b)
 			continue;
 		}
 		rc |= dynbuf_adds(b, ">\n");
-		if (c->verdict == V_SKIP) {
+		if (c->verdict == V_SKIP || (c->verdict == V_INCONCLUSIVE && !r->strict)) {
 			rc |= dynbuf_adds(b, "    <skipped");
 			rc |= xml_attr(b, "message", c->reason);
 			rc |= dynbuf_adds(b, "/>\n  </testcase>\n");
@@ -963,6 +1062,7 @@ static const char *md_symbol(enum verdict v)
 	case V_PASS: return "✅ pass";
 	case V_FAIL: return "❌ fail";
 	case V_SKIP: return "⏭️ skip";
+	case V_INCONCLUSIVE: return "❓ inconclusive";
 	default: return "❔ nodata";
 	}
 }
@@ -994,8 +1094,20 @@ int report_render_md(const struct report *r, struct dynbuf *b)
 			  r->final ? md_time(r->run.ended, t2, sizeof(t2)) : "now",
 			  dur_format((int64_t)(run_duration_s(r) * 1000.0), dur, sizeof(dur)),
 			  r->final ? "" : " · provisional, the run is still going");
+	if (r->interrupted) {
+		rc |= dynbuf_addf(b, "**Interrupted** at %s of %s (",
+				  dur_format((int64_t)(r->reached_s * 1000.0), dur, sizeof(dur)),
+				  dur_format(r->run.duration_ms, num, sizeof(num)));
+		rc |= md_text(b, r->stop_reason[0] ? r->stop_reason : "stopped");
+		rc |= dynbuf_adds(b, "): verdicts cover what was observed until then.\n\n");
+	}
+	if (r->ninconclusive)
+		rc |= dynbuf_addf(b, "%zu check%s inconclusive (%s).\n\n", r->ninconclusive,
+				  r->ninconclusive == 1 ? "" : "s", r->strict ?
+				  "--strict: they fail the run" : "they do not fail the run; "
+				  "--strict makes them");
 
-	rc |= dynbuf_adds(b, "| check | verdict | windows pass/fail/nodata | requests ok/total | p99 |"
+	rc |= dynbuf_adds(b, "| check | verdict | windows pass/fail/nodata/inconclusive | requests ok/total | p99 |"
 			     " reason and verdict rule |\n|---|---|---|---|---|---|\n");
 	for (i = 0; i < r->nchecks; i++) {
 		const struct report_check *c = &r->checks[i];
@@ -1009,8 +1121,8 @@ int report_render_md(const struct report *r, struct dynbuf *b)
 		}
 		if (c->verdict == V_FAIL)
 			nfail++;
-		rc |= dynbuf_addf(b, "%" PRIu64 "/%" PRIu64 "/%" PRIu64 " | ", c->win_pass,
-				  c->win_fail, c->win_nodata);
+		rc |= dynbuf_addf(b, "%" PRIu64 "/%" PRIu64 "/%" PRIu64 "/%" PRIu64 " | ",
+				  c->win_pass, c->win_fail, c->win_nodata, c->win_inconclusive);
 		/* checks judged on probes, certificates or events have no requests
 		 * of their own: a dash, not "0/0" and "0 ms" */
 		if (c->totals.total)
@@ -1063,6 +1175,19 @@ int report_render_md(const struct report *r, struct dynbuf *b)
 					rc |= dynbuf_adds(b, "-");
 				rc |= dynbuf_adds(b, " |\n");
 			}
+		}
+	}
+
+	if (r->ninconclusive) {
+		rc |= dynbuf_adds(b, "\n### Inconclusive\n\n");
+		for (i = 0; i < r->nchecks; i++) {
+			const struct report_check *c = &r->checks[i];
+
+			if (c->verdict != V_INCONCLUSIVE)
+				continue;
+			rc |= dynbuf_addf(b, "- **%s**: ", c->desc->id);
+			rc |= md_text(b, c->cause[0] ? c->cause : c->reason);
+			rc |= dynbuf_adds(b, "\n");
 		}
 	}
 

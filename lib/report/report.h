@@ -48,14 +48,17 @@ struct report_window {
 
 struct report_check {
 	const struct check_desc *desc;
-	enum verdict verdict;      /* pass, fail or skip */
+	enum verdict verdict;      /* pass, fail, inconclusive or skip */
 	char reason[REASON_TEXT_MAX];
 	uint64_t win_pass, win_fail, win_nodata;
+	uint64_t win_inconclusive; /* windows not judged: a precondition outside the promise broke */
 	struct store_totals totals;
 	struct report_range *incidents;
 	size_t nincidents;
-	enum reason reason_id;     /* R_MET (pass), first failing window's reason, R_NO_DATA */
-	uint64_t win_total;        /* windows evaluated: pass + fail + nodata */
+	enum reason reason_id;     /* R_MET (pass), first failing window's reason, R_NO_DATA,
+				    * R_PRECONDITION (inconclusive), R_NOT_REACHED (skip) */
+	uint64_t win_total;        /* windows evaluated: pass + fail + nodata + inconclusive */
+	char cause[REASON_TEXT_MAX]; /* inconclusive: the first inconclusive window's reason */
 	struct report_window *windows; /* nwindows entries by idx; NULL when none */
 	size_t nwindows;           /* win_total, or the last few (report_build_recent) */
 	char last_reason[REASON_TEXT_MAX]; /* the latest window's reason text */
@@ -63,8 +66,9 @@ struct report_check {
 	enum verdict state;        /* debounced: V_PASS passing, V_FAIL failing, V_NODATA */
 	/*
 	 * The run verdict rule (report.c, reports/SCHEMA.md) and the numbers it
-	 * used: PASS when win_pass / (win_pass + win_fail) >= window_objective,
-	 * no incident is longer than incident_tolerance_s, and a window passed.
+	 * used: FAIL when win_pass / (win_pass + win_fail) < window_objective or
+	 * an incident is longer than incident_tolerance_s; else INCONCLUSIVE
+	 * when a window was inconclusive; else PASS when a window passed.
 	 */
 	double window_objective;
 	double windows_passed_ratio;  /* NAN when no window was judged */
@@ -89,8 +93,16 @@ struct report_history {
 
 struct report {
 	struct store_run run;
-	enum verdict verdict;       /* pass or fail */
+	enum verdict verdict;       /* pass or fail: fail when a check failed, or
+				     * with strict when one was inconclusive */
 	int final;                  /* run ended */
+	int strict;                 /* cfg->strict: inconclusive counts as failing */
+	/* a run that ended before its duration (Ctrl-C, `conform stop`, a CI
+	 * timeout): interrupted, with the time it reached and why it stopped */
+	int interrupted;
+	double reached_s;           /* seconds of traffic the run reached */
+	char stop_reason[128];      /* the run.stop event's detail ("signal INT") */
+	size_t npass, nfail, ninconclusive, nskip;
 	struct report_check *checks;
 	size_t nchecks;
 	struct store_event *events;
@@ -155,7 +167,8 @@ int report_write_all(const struct report *r, const char *dir);
  */
 const char *report_rule_text(const struct report_check *c, char *buf, size_t len);
 
-/* Exit code of a verdict: 0 pass, 1 fail. */
+/* Exit code of a verdict: 0 pass, 1 fail (a check failed, or with strict
+ * was inconclusive). */
 int report_exit_code(const struct report *r);
 
 #endif

@@ -1374,7 +1374,7 @@ static void read_window(sqlite3_stmt *st, struct store_window *x)
 	x->end_s = sqlite3_column_int64(st, 3);
 	v = sqlite3_column_int(st, 4);
 	reason = sqlite3_column_int(st, 5);
-	x->r.verdict = (v >= V_NODATA && v <= V_SKIP) ? (enum verdict)v : V_NODATA;
+	x->r.verdict = (v >= V_NODATA && v < V__COUNT) ? (enum verdict)v : V_NODATA;
 	x->r.reason = (reason >= 0 && reason < R__COUNT) ? (enum reason)reason : R_NO_DATA;
 	col_text(st, 6, x->r.reason_text, sizeof(x->r.reason_text));
 	col_text(st, 7, x->r.evidence, sizeof(x->r.evidence));
@@ -1466,12 +1466,12 @@ int store_get_windows(struct store *s, const char *check, struct store_window **
 	return rc ? -1 : 0;
 }
 
-int store_window_counts(struct store *s, const char *check, uint64_t counts[4])
+int store_window_counts(struct store *s, const char *check, uint64_t counts[V__COUNT])
 {
 	sqlite3_stmt *st;
 	int rc = -1, step;
 
-	memset(counts, 0, 4 * sizeof(*counts));
+	memset(counts, 0, V__COUNT * sizeof(*counts));
 	pthread_mutex_lock(&s->mu);
 	st = prepare(s, "SELECT verdict, count(*) FROM windows WHERE check_id = ?"
 		     " GROUP BY verdict");
@@ -1481,7 +1481,7 @@ int store_window_counts(struct store *s, const char *check, uint64_t counts[4])
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		int v = sqlite3_column_int(st, 0);
 
-		counts[(v >= V_NODATA && v <= V_SKIP) ? v : V_NODATA] += col_u64(st, 1);
+		counts[(v >= V_NODATA && v < V__COUNT) ? v : V_NODATA] += col_u64(st, 1);
 	}
 	if (step != SQLITE_DONE) {
 		set_err(s, "count windows");
@@ -1497,7 +1497,8 @@ out:
 int store_get_window_pick(struct store *s, const char *check, enum store_pick pick,
 			  struct store_window *w)
 {
-	_Static_assert(V_PASS == 1 && V_FAIL == 2, "verdicts are stored as numbers");
+	_Static_assert(V_PASS == 1 && V_FAIL == 2 && V_INCONCLUSIVE == 4,
+		       "verdicts are stored as numbers");
 	static const char *const sql[] = {
 		[STORE_FIRST_FAIL] = "SELECT " WINDOW_COLS " FROM windows WHERE check_id = ?"
 				     " AND verdict = 2 ORDER BY idx LIMIT 1",
@@ -1505,6 +1506,8 @@ int store_get_window_pick(struct store *s, const char *check, enum store_pick pi
 				    " AND verdict = 1 ORDER BY idx DESC LIMIT 1",
 		[STORE_LAST] = "SELECT " WINDOW_COLS " FROM windows WHERE check_id = ?"
 			       " ORDER BY idx DESC LIMIT 1",
+		[STORE_FIRST_INCONCLUSIVE] = "SELECT " WINDOW_COLS " FROM windows WHERE"
+					     " check_id = ? AND verdict = 4 ORDER BY idx LIMIT 1",
 	};
 	sqlite3_stmt *st;
 	int rc = -1;

@@ -154,11 +154,11 @@ int store_get_windows(struct store *s, const char *check, struct store_window **
  */
 int store_each_window(struct store *s, const char *check, int64_t from_idx,
 		      int (*fn)(void *ctx, const struct store_window *w), void *ctx);
-/* Windows of a check by verdict: counts[V_NODATA .. V_SKIP]. 0 or -1. */
-int store_window_counts(struct store *s, const char *check, uint64_t counts[4]);
-/* One window of a check: the first failing, the last passing, the last.
- * 1 and *w, 0 when there is none, -1 on error. */
-enum store_pick { STORE_FIRST_FAIL, STORE_LAST_PASS, STORE_LAST };
+/* Windows of a check by verdict: counts[V_NODATA .. V_INCONCLUSIVE]. 0 or -1. */
+int store_window_counts(struct store *s, const char *check, uint64_t counts[V__COUNT]);
+/* One window of a check: the first failing, the last passing, the last, the
+ * first inconclusive. 1 and *w, 0 when there is none, -1 on error. */
+enum store_pick { STORE_FIRST_FAIL, STORE_LAST_PASS, STORE_LAST, STORE_FIRST_INCONCLUSIVE };
 int store_get_window_pick(struct store *s, const char *check, enum store_pick pick,
 			  struct store_window *w);
 

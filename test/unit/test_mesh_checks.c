@@ -210,6 +210,36 @@ static int sc_retry_not_seen(struct store *s, struct run_config *c)
 	return retry_rows(s, 96, 0, 0, 0, 0, 4);
 }
 
+/* http.basic's own requests to the same backend: n of them failed with 503 */
+static int basic_rows(struct store *s, uint64_t n_fail)
+{
+	return spread(s, "http-client", "http.basic", OUT_OK, 200, "v1", ID_HTTP, T0, 100 - n_fail,
+		      900, 1) |
+	       spread(s, "http-client", "http.basic", OUT_HTTP_5XX, 503, "", "", T0, n_fail, 900, 0);
+}
+
+/* server-errors --rate 1.0 on http-server: every attempt fails, so do the
+ * retried requests; the backend, not the retries, is broken */
+static int sc_retry_backend_down(struct store *s, struct run_config *c)
+{
+	(void)c;
+	return retry_rows(s, 0, 0, 0, 0, 0, 100) | basic_rows(s, 100);
+}
+
+/* retries-off with the backend healthy: retry.http alone is to blame */
+static int sc_retry_off_backend_ok(struct store *s, struct run_config *c)
+{
+	(void)c;
+	return retry_rows(s, 51, 0, 0, 0, 0, 49) | basic_rows(s, 0);
+}
+
+/* attempts over the budget are the mesh's doing, whatever the backend does */
+static int sc_retry_over_backend_down(struct store *s, struct run_config *c)
+{
+	(void)c;
+	return retry_rows(s, 50, 25, 12, 5, 3, 5) | basic_rows(s, 100);
+}
+
 static int sc_retry_few(struct store *s, struct run_config *c)
 {
 	(void)c;
@@ -320,6 +350,54 @@ static int tap_rows(struct store *s, uint64_t n, uint64_t out, uint64_t in, uint
 		      delay_us, 0);
 }
 
+/* server-errors on http-server: the client saw 503s and the tap showed them */
+static int sc_tap_server_errors(struct store *s, struct run_config *c)
+{
+	(void)c;
+	return spread(s, "http-client", "tap.live", OUT_HTTP_5XX, 503, "", ID_HTTP, T0, 120, 900,
+		      0) |
+	       spread(s, "conformd.tap", "tap.live/out", OUT_HTTP_OTHER, 503, "", ID_HTTP, T0, 120,
+		      40000, 0) |
+	       spread(s, "conformd.tap", "tap.live/in", OUT_HTTP_OTHER, 503, "", ID_HTTP, T0, 120,
+		      40000, 0);
+}
+
+/* mtls-off on http-server: the server saw no identity and the inbound tap
+ * shows none: the tap is right */
+static int sc_tap_mtls_off(struct store *s, struct run_config *c)
+{
+	(void)c;
+	return spread(s, "http-client", "tap.live", OUT_OK, 200, "v1", "", T0, 120, 900, 1) |
+	       spread(s, "conformd.tap", "tap.live/out", OUT_OK, 200, "", ID_HTTP, T0, 120, 40000,
+		      0) |
+	       spread(s, "conformd.tap", "tap.live/in", OUT_HTTP_OTHER, 200, "", "", T0, 120,
+		      40000, 0);
+}
+
+/* the tap shows 503 for 7 requests the client got 200 for: a lying tap */
+static int sc_tap_wrong_status(struct store *s, struct run_config *c)
+{
+	(void)c;
+	return spread(s, "http-client", "tap.live", OUT_OK, 200, "v1", ID_HTTP, T0, 120, 900, 1) |
+	       spread(s, "conformd.tap", "tap.live/out", OUT_OK, 200, "", ID_HTTP, T0, 120, 40000,
+		      0) |
+	       spread(s, "conformd.tap", "tap.live/in", OUT_OK, 200, "", ID_HTTP, T0, 113, 40000,
+		      0) |
+	       spread(s, "conformd.tap", "tap.live/in", OUT_HTTP_OTHER, 503, "", ID_HTTP, T0, 7,
+		      40000, 0);
+}
+
+/* the inbound tap shows no identity where the server saw the client's */
+static int sc_tap_lost_identity(struct store *s, struct run_config *c)
+{
+	(void)c;
+	return spread(s, "http-client", "tap.live", OUT_OK, 200, "v1", ID_HTTP, T0, 120, 900, 1) |
+	       spread(s, "conformd.tap", "tap.live/out", OUT_OK, 200, "", ID_HTTP, T0, 120, 40000,
+		      0) |
+	       spread(s, "conformd.tap", "tap.live/in", OUT_HTTP_OTHER, 200, "", "", T0, 120,
+		      40000, 0);
+}
+
 static int sc_tap_ok(struct store *s, struct run_config *c)
 {
 	(void)c;
@@ -385,6 +463,36 @@ static int sc_timeout_collateral(struct store *s, struct run_config *c)
 {
 	(void)c;
 	return timeout_rows(s, OUT_HTTP_5XX, 504, 503000, 5);
+}
+
+/* server-errors on http-server: slow and fast requests alike end with 503 */
+static int sc_timeout_backend_down(struct store *s, struct run_config *c)
+{
+	(void)c;
+	return spread(s, "http-client", "timeout.http/slow", OUT_HTTP_5XX, 503, "", "", T0, 50,
+		      2000, 0) |
+	       spread(s, "http-client", "timeout.http/fast", OUT_HTTP_5XX, 503, "", "", T0, 100,
+		      1200, 0) |
+	       basic_rows(s, 100);
+}
+
+/* the same failures with http.basic healthy: the timeout route alone fails */
+static int sc_timeout_errors_backend_ok(struct store *s, struct run_config *c)
+{
+	(void)c;
+	return spread(s, "http-client", "timeout.http/slow", OUT_HTTP_5XX, 503, "", "", T0, 50,
+		      2000, 0) |
+	       spread(s, "http-client", "timeout.http/fast", OUT_HTTP_5XX, 503, "", "", T0, 100,
+		      1200, 0) |
+	       basic_rows(s, 0);
+}
+
+/* timeout-off while the backend fails part of the requests: slow requests
+ * answered 200 past the timeout prove it broken whatever the backend does */
+static int sc_timeout_off_backend_down(struct store *s, struct run_config *c)
+{
+	(void)c;
+	return timeout_rows(s, OUT_OK, 200, 2003000, 0) | basic_rows(s, 50);
 }
 
 static int sc_timeout_no_fast(struct store *s, struct run_config *c)
@@ -470,6 +578,14 @@ static const struct scenario scenarios[] = {
 	  "3 replies came after more than 4 attempts (highest attempt 5)", NULL },
 	{ &check_retry_http, "no retry seen", sc_retry_not_seen, 0, V_FAIL, R_RETRY_NOT_SEEN,
 	  "no reply came at attempt > 1 among 100 requests", NULL },
+	{ &check_retry_http, "server-errors 1.0", sc_retry_backend_down, 0, V_INCONCLUSIVE,
+	  R_PRECONDITION, "backend http-server failing 100.0% of 100 requests on "
+	  "http.conform.svc: HTTP 5xx from server (503 x100) (see http.basic); not judged: "
+	  "success 0.0% below bound", NULL },
+	{ &check_retry_http, "retries-off, backend healthy", sc_retry_off_backend_ok, 0, V_FAIL,
+	  R_RETRY_BELOW_BOUND, "retries not effective", NULL },
+	{ &check_retry_http, "over limit, backend down", sc_retry_over_backend_down, 0, V_FAIL,
+	  R_RETRY_OVER_LIMIT, "retry budget exceeded", NULL },
 	{ &check_retry_http, "too few", sc_retry_few, 0, V_NODATA, R_NO_DATA,
 	  "only 10 requests in window; 25 needed", NULL },
 	{ &check_retry_http, "empty", sc_empty, 0, V_NODATA, R_NO_DATA, "no retry.http requests",
@@ -514,7 +630,15 @@ static const struct scenario scenarios[] = {
 	  "7 of 120 inbound tap lines disagree", NULL },
 	{ &check_tap_live, "late", sc_tap_late, 0, V_FAIL, R_TAP_LATE, "tap delay p99", NULL },
 	{ &check_tap_live, "no client requests", sc_tap_no_client, 0, V_NODATA, R_NO_DATA,
-	  "no successful tap.live requests", NULL },
+	  "no answered tap.live requests", NULL },
+	{ &check_tap_live, "server-errors shown as 503", sc_tap_server_errors, 0, V_PASS, R_MET,
+	  "120 of 120 requests in both tap feeds", "\"mismatch\":0" },
+	{ &check_tap_live, "mtls-off shown without identity", sc_tap_mtls_off, 0, V_PASS, R_MET,
+	  "120 of 120 requests in both tap feeds", NULL },
+	{ &check_tap_live, "503 the client never got", sc_tap_wrong_status, 0, V_FAIL,
+	  R_TAP_MISMATCH, "7 of 120 inbound tap lines disagree", NULL },
+	{ &check_tap_live, "identity the server saw, lost", sc_tap_lost_identity, 0, V_FAIL,
+	  R_TAP_MISMATCH, "120 of 120 inbound tap lines disagree", NULL },
 
 	{ &check_timeout_http, "healthy", sc_timeout_ok, 0, V_PASS, R_MET,
 	  "50 of 50 slow requests cut with 504", "\"cut_504\":50" },
@@ -525,6 +649,14 @@ static const struct scenario scenarios[] = {
 	{ &check_timeout_http, "collateral", sc_timeout_collateral, 0, V_FAIL,
 	  R_TIMEOUT_COLLATERAL, "5 of 100 fast requests failed: HTTP 5xx from server (504 x5)",
 	  NULL },
+	{ &check_timeout_http, "backend down", sc_timeout_backend_down, 0, V_INCONCLUSIVE,
+	  R_PRECONDITION, "backend http-server failing 100.0% of 100 requests on "
+	  "http.conform.svc: HTTP 5xx from server (503 x100) (see http.basic); not judged: ",
+	  NULL },
+	{ &check_timeout_http, "errors, backend healthy", sc_timeout_errors_backend_ok, 0, V_FAIL,
+	  R_TIMEOUT_NOT_ENFORCED, "slow requests ended with HTTP 5xx from server (503 x50)", NULL },
+	{ &check_timeout_http, "timeout-off, backend down", sc_timeout_off_backend_down, 0,
+	  V_FAIL, R_TIMEOUT_NOT_ENFORCED, "slow requests ended 200 after 2003 ms", NULL },
 	{ &check_timeout_http, "no fast flow", sc_timeout_no_fast, 0, V_NODATA, R_NO_DATA,
 	  "no fast requests", NULL },
 

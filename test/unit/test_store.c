@@ -637,7 +637,7 @@ TEST(windows_walk_counts_and_picks)
 	struct store *s = open_new("walk.db");
 	struct window_result r;
 	struct store_window w;
-	uint64_t counts[4];
+	uint64_t counts[V__COUNT];
 	int64_t seen[3];
 
 	ASSERT(s);
