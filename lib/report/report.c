@@ -477,8 +477,8 @@ static int not_reached(const struct run_config *cfg, const struct report *r,
 	rc->verdict = V_SKIP;
 	rc->reason_id = R_NOT_REACHED;
 	str_fmt(rc->reason, sizeof(rc->reason), "not reached: the run was interrupted at %s, "
-		"before the %s it needs (%s)", rule_dur(r->reached_s, a, sizeof(a)), why,
-		rule_dur((double)need / 1000.0, b, sizeof(b)));
+		"before %s could be judged (it needs %s: %s)", rule_dur(r->reached_s, a, sizeof(a)),
+		rc->desc->id, rule_dur((double)need / 1000.0, b, sizeof(b)), why);
 	return 1;
 }
 

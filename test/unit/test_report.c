@@ -508,6 +508,243 @@ TEST(write_all)
 	store_close(s);
 }
 
+/* index of check id in the catalog (= in report.checks) */
+static size_t cat_index(const char *id)
+{
+	const struct check_desc *const *all;
+	size_t n, k;
+
+	all = catalog_all(&n);
+	for (k = 0; k < n && strcmp(all[k]->id, id); k++)
+		;
+	return k;
+}
+
+/* Record one window of check with verdict v and reason text (the sink's second half). */
+static int put_window(struct store *s, const struct run_config *c, const char *check, int64_t idx,
+		      enum verdict v, enum reason why, const char *text)
+{
+	struct window_result w;
+
+	memset(&w, 0, sizeof(w));
+	w.verdict = v;
+	w.reason = why;
+	str_copy(w.reason_text, sizeof(w.reason_text), text);
+	str_copy(w.evidence, sizeof(w.evidence), "{}");
+	hist_init(&w.h);
+	return evaluate_record(s, c, check, idx, T0 + idx * 10, T0 + idx * 10 + 10, &w);
+}
+
+#define CAUSE "backend http-server failing 100.0% of 100 requests on http.conform.svc: " \
+	      "HTTP 5xx from server (503 x100) (see http.basic)"
+
+/*
+ * http.basic fails (the backend answers 503) and retry.http is inconclusive
+ * in the same windows: the run fails for http.basic only, retry.http is
+ * inconclusive with the cause in every face; with strict it fails the run
+ * too; a check that only passed and was inconclusive once is inconclusive.
+ */
+TEST(inconclusive_check)
+{
+	struct run_config c;
+	struct store *s;
+	struct report *r = NULL;
+	struct dynbuf b = DYNBUF_INIT(1 << 20);
+	size_t hb = cat_index("http.basic"), rt = cat_index("retry.http");
+	int64_t i;
+
+	fixture_config(&c, 40000);
+	str_copy(c.mesh, sizeof(c.mesh), "haproxy");
+	c.nchecks = 2;
+	str_copy(c.checks[0], sizeof(c.checks[0]), "http.basic");
+	str_copy(c.checks[1], sizeof(c.checks[1]), "retry.http");
+	s = fixture_run_store(&c, NULL, 1);
+	ASSERT(s);
+	for (i = 0; i < 4; i++) {
+		int broken = i >= 1 && i <= 2;
+
+		ASSERT_EQ(put_window(s, &c, "http.basic", i, broken ? V_FAIL : V_PASS,
+				     broken ? R_LOW_SUCCESS : R_MET, broken ? "success 0.0%" :
+				     "success 100.0%"), 0);
+		ASSERT_EQ(put_window(s, &c, "retry.http", i, broken ? V_INCONCLUSIVE : V_PASS,
+				     broken ? R_PRECONDITION : R_MET, broken ? CAUSE "; not judged"
+				     : "success 100.0% >= bound"), 0);
+	}
+	ASSERT_EQ(store_set_run_ended(s, T0 + 40), 0);
+	ASSERT_EQ(report_build(s, &c, &r), 0);
+	ASSERT_EQ(r->checks[hb].verdict, V_FAIL);
+	ASSERT_EQ(r->checks[rt].verdict, V_INCONCLUSIVE);
+	ASSERT_EQ(r->checks[rt].reason_id, R_PRECONDITION);
+	ASSERT_UEQ(r->checks[rt].win_inconclusive, 2);
+	ASSERT_UEQ(r->checks[rt].win_pass, 2);
+	ASSERT_CONTAINS(r->checks[rt].reason, "inconclusive: 2 of 4 windows not judged: " CAUSE);
+	ASSERT_CONTAINS(r->checks[rt].cause, CAUSE);
+	ASSERT_EQ(r->nfail, 1);
+	ASSERT_EQ(r->ninconclusive, 1);
+	ASSERT_EQ(r->verdict, V_FAIL);      /* http.basic failed */
+
+	ASSERT_EQ(report_render_json(r, &b), 0);
+	ASSERT_CONTAINS(b.buf, "\"inconclusive\": 1,");
+	ASSERT_CONTAINS(b.buf, "\"verdict\": \"inconclusive\"");
+	ASSERT_CONTAINS(b.buf, "\"reason_code\": \"precondition\"");
+	dynbuf_reset(&b);
+	ASSERT_EQ(report_render_junit(r, &b), 0);
+	ASSERT_CONTAINS(b.buf, "failures=\"1\" errors=\"0\" skipped=\"10\""); /* 9 not selected */
+	ASSERT_CONTAINS(b.buf, "name=\"retry.http\" time=\"40\">\n    <skipped message=\"inconclusive: ");
+	dynbuf_reset(&b);
+	ASSERT_EQ(report_render_md(r, &b), 0);
+	ASSERT_CONTAINS(b.buf, "❓ inconclusive | 2/0/0/2 |");
+	ASSERT_CONTAINS(b.buf, "### Inconclusive\n\n- **retry.http**: backend http-server failing");
+	dynbuf_reset(&b);
+	ASSERT_EQ(report_render_html(r, &b), 0);
+	ASSERT_CONTAINS(b.buf, "<span class=\"b b-inconclusive\">inconclusive</span>");
+	ASSERT_CONTAINS(b.buf, "0 passed · 1 failed · 1 inconclusive · 9 skipped");
+	report_free(r);
+	r = NULL;
+
+	/* without http.basic's failure the run passes, retry.http inconclusive */
+	c.nchecks = 1;
+	str_copy(c.checks[0], sizeof(c.checks[0]), "retry.http");
+	ASSERT_EQ(report_build(s, &c, &r), 0);
+	ASSERT_EQ(r->checks[rt].verdict, V_INCONCLUSIVE);
+	ASSERT_EQ(r->verdict, V_PASS);
+	ASSERT_EQ(report_exit_code(r), 0);
+	report_free(r);
+	r = NULL;
+	c.strict = 1;
+	ASSERT_EQ(report_build(s, &c, &r), 0);
+	ASSERT_EQ(r->verdict, V_FAIL);
+	ASSERT_EQ(report_exit_code(r), 1);
+	dynbuf_reset(&b);
+	ASSERT_EQ(report_render_junit(r, &b), 0);
+	ASSERT_CONTAINS(b.buf, "failures=\"1\"");
+	ASSERT_CONTAINS(b.buf, "<failure message=\"inconclusive: ");
+	report_free(r);
+	dynbuf_release(&b);
+	store_close(s);
+}
+
+/* Inconclusive never hides a failure: a failing window fails the check. */
+TEST(inconclusive_does_not_hide_failure)
+{
+	struct run_config c;
+	struct store *s;
+	struct report *r = NULL;
+	size_t rt = cat_index("retry.http");
+
+	fixture_config(&c, 40000);
+	str_copy(c.mesh, sizeof(c.mesh), "haproxy");
+	c.nchecks = 1;
+	str_copy(c.checks[0], sizeof(c.checks[0]), "retry.http");
+	s = fixture_run_store(&c, NULL, 1);
+	ASSERT(s);
+	ASSERT_EQ(put_window(s, &c, "retry.http", 0, V_INCONCLUSIVE, R_PRECONDITION, CAUSE), 0);
+	ASSERT_EQ(put_window(s, &c, "retry.http", 1, V_FAIL, R_RETRY_BELOW_BOUND, "retries not "
+			     "effective"), 0);
+	ASSERT_EQ(put_window(s, &c, "retry.http", 2, V_PASS, R_MET, "ok"), 0);
+	ASSERT_EQ(report_build(s, &c, &r), 0);
+	ASSERT_EQ(r->checks[rt].verdict, V_FAIL);
+	ASSERT_EQ(r->checks[rt].reason_id, R_RETRY_BELOW_BOUND);
+	ASSERT_EQ(r->verdict, V_FAIL);
+	report_free(r);
+	store_close(s);
+}
+
+/*
+ * `conform run --duration 120s` stopped after 15 s: the run is interrupted
+ * at 15 s, split.shift (shift at 40 s) is skipped, not failed on no data,
+ * and the other checks are judged on what was observed.
+ */
+TEST(interrupted_run)
+{
+	struct run_config c;
+	struct store *s;
+	struct report *r = NULL;
+	struct dynbuf b = DYNBUF_INIT(1 << 20);
+	size_t hb = cat_index("http.basic"), sh = cat_index("split.shift");
+	char why[160];
+
+	fixture_config(&c, 120000);
+	str_copy(c.mesh, sizeof(c.mesh), "haproxy");
+	c.m.shift_at_ms = 40000;
+	c.nchecks = 2;
+	str_copy(c.checks[0], sizeof(c.checks[0]), "http.basic");
+	str_copy(c.checks[1], sizeof(c.checks[1]), "split.shift");
+	ASSERT_EQ(check_min_run_ms(catalog_find("split.shift"), &c, why, sizeof(why)), 50000);
+	ASSERT_STR_EQ(why, "the shift at 40s and 10s to converge");
+	s = fixture_run_store(&c, NULL, 1);
+	ASSERT(s);
+	ASSERT_EQ(put_window(s, &c, "http.basic", 0, V_PASS, R_MET, "success 100.0%"), 0);
+	ASSERT_EQ(put_window(s, &c, "http.basic", 1, V_PASS, R_MET, "success 100.0%"), 0);
+	ASSERT_EQ(put_window(s, &c, "split.shift", 0, V_NODATA, R_NO_DATA, "shift not reached"), 0);
+	ASSERT_EQ(put_window(s, &c, "split.shift", 1, V_NODATA, R_NO_DATA, "shift not reached"), 0);
+	ASSERT_EQ(store_put_event(s, T0 + 15, "run.stop", c.id, "signal INT"), 0);
+	ASSERT_EQ(store_set_run_ended(s, T0 + 15), 0);
+	ASSERT_EQ(report_build(s, &c, &r), 0);
+	ASSERT(r->interrupted);
+	ASSERT_NEAR(r->reached_s, 15, 1e-9);
+	ASSERT_STR_EQ(r->stop_reason, "signal INT");
+	ASSERT_EQ(r->checks[hb].verdict, V_PASS);
+	ASSERT_EQ(r->checks[sh].verdict, V_SKIP);
+	ASSERT_EQ(r->checks[sh].reason_id, R_NOT_REACHED);
+	ASSERT_STR_EQ(r->checks[sh].reason, "not reached: the run was interrupted at 15s, before "
+		      "split.shift could be judged (it needs 50s: the shift at 40s and 10s to "
+		      "converge)");
+	ASSERT_EQ(r->verdict, V_PASS);
+	ASSERT_EQ(report_render_json(r, &b), 0);
+	ASSERT_CONTAINS(b.buf, "\"interrupted\": true,\n    \"reached_s\": 15,\n"
+			"    \"stop_reason\": \"signal INT\"");
+	ASSERT_CONTAINS(b.buf, "\"reason_code\": \"not_reached\"");
+	report_free(r);
+	r = NULL;
+
+	/* the same run ending at its duration is not interrupted */
+	dynbuf_release(&b);
+	store_close(s);
+	s = fixture_run_store(&c, NULL, 1);
+	ASSERT(s);
+	ASSERT_EQ(store_set_run_ended(s, T0 + 120.2), 0);
+	ASSERT_EQ(report_build(s, &c, &r), 0);
+	ASSERT(!r->interrupted);
+	ASSERT(r->checks[sh].verdict != V_SKIP);
+	report_free(r);
+	store_close(s);
+}
+
+/* A --duration shorter than a check needs is refused, unless the check does
+ * not apply or is left out. */
+TEST(too_short_refused)
+{
+	struct run_config c;
+	char err[256];
+
+	run_config_defaults(&c);
+	str_copy(c.mesh, sizeof(c.mesh), "haproxy");
+	c.duration_ms = 12000;                /* auto shift at 4 s + 10 s > 12 s */
+	ASSERT_EQ(check_run_too_short(&c, err, sizeof(err)), 1);
+	ASSERT_STR_EQ(err, "--duration 12s is too short for split.shift: it needs 14s (the "
+		      "shift at 4s and 10s to converge)");
+	c.duration_ms = 15000;                /* 5 s + 10 s */
+	ASSERT_EQ(check_run_too_short(&c, err, sizeof(err)), 0);
+	c.duration_ms = 12000;
+	c.nchecks = 1;                        /* --checks http.basic */
+	str_copy(c.checks[0], sizeof(c.checks[0]), "http.basic");
+	ASSERT_EQ(check_run_too_short(&c, err, sizeof(err)), 0);
+	run_config_defaults(&c);
+	str_copy(c.mesh, sizeof(c.mesh), "none"); /* mesh checks fail there anyway */
+	c.duration_ms = 8000;
+	c.window_ms = 4000;
+	ASSERT_EQ(check_run_too_short(&c, err, sizeof(err)), 0);
+	str_copy(c.mesh, sizeof(c.mesh), "haproxy");
+	c.duration_ms = 0;                    /* until stopped */
+	ASSERT_EQ(check_run_too_short(&c, err, sizeof(err)), 0);
+	c.duration_ms = 5000;                 /* shorter than one window */
+	c.window_ms = 10000;
+	c.m.shift_at_ms = 0;
+	ASSERT_EQ(check_run_too_short(&c, err, sizeof(err)), 1);
+	ASSERT_CONTAINS(err, "--duration 5s is too short for http.basic: it needs 10s (one window)");
+}
+
 int main(void)
 {
 	if (fixture_tmpdir_make("report"))
@@ -524,6 +761,10 @@ int main(void)
 	RUN(verdict_rule);
 	RUN(provisional_and_unknown_format);
 	RUN(write_all);
+	RUN(inconclusive_check);
+	RUN(inconclusive_does_not_hide_failure);
+	RUN(interrupted_run);
+	RUN(too_short_refused);
 	fixture_tmpdir_remove();
 	TEST_MAIN_END();
 }
