@@ -11,6 +11,7 @@
 #include "checks/check.h"
 #include "cli.h"
 #include "faults/kinds.h"
+#include "faults/matrix.h"
 #include "mesh/mesh.h"
 #include "platform/platform.h"
 #include "report/report.h"
@@ -526,7 +527,7 @@ static int man_conform(FILE *f)
 	}
 	fputs(".SH FAULT KINDS\nKinds\n.B conform fault\ninjects:\n.RS\n", f);
 	for (i = 0; i < FAULT_NKINDS; i++) {
-		char line[512];
+		char line[1024], breaks[512];
 
 		fputs(".TP\n.B ", f);
 		roff_text(f, fault_kinds[i].name, strlen(fault_kinds[i].name));
@@ -537,7 +538,7 @@ static int man_conform(FILE *f)
 		fputc('\n', f);
 		snprintf(line, sizeof(line), "%s%s; must fail: %s",
 			 fault_kinds[i].by == FAULT_BY_MESH ? "(mesh) " : "", fault_kinds[i].help,
-			 fault_kinds[i].breaks);
+			 fault_kind_breaks(fault_kinds[i].kind, breaks, sizeof(breaks)));
 		roff_oneline(f, line);
 	}
 	fputs(".RE\n.SH REPORT FORMATS\n", f);

@@ -101,6 +101,15 @@ int cli_summary(const struct cli_run *r, int abnormal, int write_reports)
 		     (c->verdict == V_SKIP && c->reason_id == R_NOT_REACHED)) && c->reason[0])
 			printf("  %s\n", c->reason);
 	}
+	if (rep->ncauses) {
+		char text[512];
+
+		printf("\n%zu cause%s:\n", rep->ncauses, rep->ncauses == 1 ? "" : "s");
+		for (i = 0; i < rep->ncauses; i++)
+			printf("  %s\n", report_cause_text(&rep->causes[i], "->", text, sizeof(text)));
+		if (rep->unexplained[0])
+			printf("  no cause found for: %s\n", rep->unexplained);
+	}
 	if (rep->ninconclusive) {
 		printf("\n%zu check%s inconclusive (%s):\n", rep->ninconclusive,
 		       rep->ninconclusive == 1 ? "" : "s", rep->strict ?

@@ -166,10 +166,19 @@ int check_run_too_short(const struct run_config *cfg, char *err, size_t len);
  */
 int check_backend_failing(const struct window_data *wd, char *buf, size_t len);
 /*
- * A failing window out of a check whose failure its backend alone can
+ * Did a workload on the check's path (its roles' workloads and their
+ * proxies: events whose subject starts with "http-client", "http-server",
+ * ...) exit or restart during the window (from 2 s before it)? 1 with the
+ * cause in buf ("http-client.out restarted at 04:11:12 (restart 1 (handover
+ * from pid 10), pid 11)"), 0 when not or without a store, -1 on a store error.
+ */
+int check_path_restarted(const struct window_data *wd, char *buf, size_t len);
+/*
+ * A failing window out of a check whose failure a broken precondition can
  * explain becomes INCONCLUSIVE (R_PRECONDITION) when check_backend_failing
- * says so: the reason names the cause first, then what the window showed.
- * Anything else is left as it is. 0, or -1 on a store error.
+ * or check_path_restarted says so: the reason names the cause first, then
+ * what the window showed. Anything else is left as it is. 0, or -1 on a
+ * store error.
  */
 int check_excuse_by_backend(const struct window_data *wd, struct window_result *out);
 

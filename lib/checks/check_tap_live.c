@@ -204,6 +204,21 @@ static int tap_live_eval(const struct window_data *wd, struct window_result *out
 		  m->tap_max_delay_ms);
 out:
 	dynbuf_release(&why);
+	/* a proxy on the tap's path restarting loses the lines of the requests
+	 * it hands over: the restart, not the tap, is what the window shows.
+	 * A backend failing is no excuse: the tap must show its failures. */
+	if (out->verdict == V_FAIL) {
+		char cause[REASON_TEXT_MAX], seen[REASON_TEXT_MAX];
+		int restarted = check_path_restarted(wd, cause, sizeof(cause));
+
+		if (restarted < 0)
+			return -1;
+		if (restarted) {
+			str_copy(seen, sizeof(seen), out->reason_text);
+			check_set(out, V_INCONCLUSIVE, R_PRECONDITION, "%.300s; not judged: %.180s",
+				  cause, seen);
+		}
+	}
 	return 0;
 }
 

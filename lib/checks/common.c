@@ -564,6 +564,64 @@ out:
 	return rc;
 }
 
+/* The workload names of a check's roles: event subjects starting with one
+ * are on its path ("http-server" also covers "http-server-v2" and the
+ * proxies "http-server.in", "http-server-v2.in"). */
+static const struct {
+	unsigned role;
+	const char *prefix;
+} role_prefixes[] = {
+	{ ROLE_HTTP_SERVER, "http-server" },
+	{ ROLE_GRPC_SERVER, "grpc-server" },
+	{ ROLE_HTTP_CLIENT, "http-client" },
+	{ ROLE_GRPC_CLIENT, "grpc-client" },
+};
+
+static int on_path(const struct check_desc *c, const char *subject)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(role_prefixes); i++)
+		if ((c->roles & role_prefixes[i].role) &&
+		    !strncmp(subject, role_prefixes[i].prefix, strlen(role_prefixes[i].prefix)))
+			return 1;
+	return 0;
+}
+
+int check_path_restarted(const struct window_data *wd, char *buf, size_t len)
+{
+	static const char *const kinds[] = { "workload.exit", "workload.restart" };
+	struct store_event *ev = NULL;
+	size_t n = 0, i, k;
+	int rc = 0;
+
+	if (len)
+		buf[0] = '\0';
+	if (!wd->store || !wd->check)
+		return 0;
+	for (k = 0; k < ARRAY_SIZE(kinds) && !rc; k++) {
+		if (store_get_events_kind(wd->store, kinds[k], &ev, &n))
+			return -1;
+		for (i = 0; i < n; i++) {
+			char t[40];
+
+			/* a proxy handing over finishes its requests for a moment */
+			if (ev[i].ts < (double)wd->start_s - 2 || ev[i].ts >= (double)wd->end_s ||
+			    !on_path(wd->check, ev[i].subject))
+				continue;
+			time_rfc3339(ev[i].ts, t, sizeof(t));
+			str_fmt(buf, len, "%.64s %s at %.8s (%.160s)", ev[i].subject,
+				k ? "restarted" : "exited", strlen(t) >= 19 ? t + 11 : t,
+				ev[i].detail);
+			rc = 1;
+			break;
+		}
+		free(ev);
+		ev = NULL;
+	}
+	return rc;
+}
+
 int check_excuse_by_backend(const struct window_data *wd, struct window_result *out)
 {
 	char cause[REASON_TEXT_MAX], seen[REASON_TEXT_MAX];
@@ -572,6 +630,8 @@ int check_excuse_by_backend(const struct window_data *wd, struct window_result *
 	if (out->verdict != V_FAIL)
 		return 0;
 	k = check_backend_failing(wd, cause, sizeof(cause));
+	if (k == 0)
+		k = check_path_restarted(wd, cause, sizeof(cause));
 	if (k <= 0)
 		return k;
 	str_copy(seen, sizeof(seen), out->reason_text);

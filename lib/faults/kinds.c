@@ -6,37 +6,35 @@
 #include <string.h>
 
 #include "faults/kinds.h"
+#include "faults/matrix.h"
 #include "base/util.h"
 
 const struct fault_kind_info fault_kinds[FAULT_NKINDS] = {
 	{ FAULT_SERVER_ERRORS, "server-errors", FAULT_BY_WORKLOAD, FAULT_T_SERVER,
 	  FAULT_P_RATE | FAULT_P_CODE | FAULT_P_FOR, "--rate R [--code N]",
-	  "the server answers 5xx / a gRPC error to a share of requests",
-	  "http.basic, grpc.basic" },
+	  "the server answers 5xx / a gRPC error to a share of requests" },
 	{ FAULT_SERVER_LATENCY, "server-latency", FAULT_BY_WORKLOAD, FAULT_T_SERVER,
 	  FAULT_P_MS | FAULT_P_FOR, "--ms N",
-	  "the server answers N ms late", "latency, timeout.http" },
+	  "the server answers N ms late" },
 	{ FAULT_KILL, "kill", FAULT_BY_PLATFORM, FAULT_T_ANY, 0, "",
-	  "SIGKILL a workload (the supervisor restarts it)",
-	  "traffic checks while it is down" },
+	  "SIGKILL a workload (the supervisor restarts it)" },
 	{ FAULT_MTLS_OFF, "mtls-off", FAULT_BY_MESH, FAULT_T_SERVER, FAULT_P_FOR, "",
 	  "a server's inbound accepts clients without a certificate and stops setting "
-	  "the identity", "mtls.enforced, mtls.identity" },
+	  "the identity" },
 	{ FAULT_WRONG_IDENTITY, "wrong-identity", FAULT_BY_MESH, FAULT_T_CLIENT, FAULT_P_FOR, "",
-	  "a client's outbound presents another workload's certificate", "mtls.identity" },
+	  "a client's outbound presents another workload's certificate" },
 	{ FAULT_RETRIES_OFF, "retries-off", FAULT_BY_MESH, FAULT_T_CLIENT, FAULT_P_FOR, "",
-	  "the outbound stops retrying", "retry.http" },
+	  "the outbound stops retrying" },
 	{ FAULT_SPLIT_SKEW, "split-skew", FAULT_BY_MESH, FAULT_T_CLIENT, FAULT_P_FOR, "",
-	  "runtime weights 50/50 while the configuration says 90/10", "split.weights" },
+	  "runtime weights 50/50 while the configuration says 90/10" },
 	{ FAULT_TAP_OFF, "tap-off", FAULT_BY_MESH, FAULT_T_ANY, FAULT_P_FOR, "",
-	  "the proxies stop emitting tap lines", "tap.live" },
+	  "the proxies stop emitting tap lines" },
 	{ FAULT_TIMEOUT_OFF, "timeout-off", FAULT_BY_MESH, FAULT_T_CLIENT, FAULT_P_FOR, "",
-	  "the route timeout is lifted", "timeout.http" },
+	  "the route timeout is lifted" },
 	{ FAULT_SIDECAR_KILL, "sidecar-kill", FAULT_BY_MESH, FAULT_T_ANY, 0, "",
-	  "SIGKILL a workload's proxy", "http.basic / grpc.basic while it restarts" },
+	  "SIGKILL a workload's proxy" },
 	{ FAULT_CERT_EXPIRING, "cert-expiring", FAULT_BY_MESH, FAULT_T_ANY, FAULT_P_FOR, "",
-	  "reissue the workload's certificate with short validity and load it",
-	  "identity.expiry" },
+	  "reissue the workload's certificate with short validity and load it" },
 };
 
 const struct fault_kind_info *fault_kind_info(enum fault_kind k)
@@ -85,11 +83,12 @@ int fault_kinds_usage(struct dynbuf *b)
 
 	for (i = 0; i < FAULT_NKINDS; i++) {
 		const struct fault_kind_info *fi = &fault_kinds[i];
-		char left[48];
+		char left[48], breaks[512];
 
 		snprintf(left, sizeof(left), "%s%s%s", fi->name, *fi->usage ? " " : "", fi->usage);
 		rc |= dynbuf_addf(b, "  %-34s %s%s\n  %-34s fails: %s\n", left,
-				  fi->by == FAULT_BY_MESH ? "(mesh) " : "", fi->help, "", fi->breaks);
+				  fi->by == FAULT_BY_MESH ? "(mesh) " : "", fi->help, "",
+				  fault_kind_breaks(fi->kind, breaks, sizeof(breaks)));
 	}
 	return rc ? -1 : 0;
 }

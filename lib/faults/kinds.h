@@ -49,7 +49,7 @@ struct fault_kind_info {
 	unsigned params;         /* enum fault_param bits */
 	const char *usage;       /* "--rate R [--code N]", "" */
 	const char *help;        /* what it does, one line */
-	const char *breaks;      /* the checks that must fail under it */
+	/* the checks it must fail, and may: the isolation matrix (matrix.h) */
 };
 
 /* The table, in enum order; fault_kinds[k].kind == k. */

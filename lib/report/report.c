@@ -18,6 +18,7 @@
 
 #include "config/runs.h"
 #include "evidence/outcome.h"
+#include "faults/matrix.h"
 #include "mesh/mesh.h"
 
 #define REPORT_MAX (64u << 20)
@@ -482,6 +483,107 @@ static int not_reached(const struct run_config *cfg, const struct report *r,
 	return 1;
 }
 
+/* "id 3: ..." -> 3; -1 when the detail does not start so. */
+static long long fault_event_id(const char *detail)
+{
+	int64_t v;
+	char num[24];
+	size_t n;
+
+	if (strncmp(detail, "id ", 3))
+		return -1;
+	n = strcspn(detail + 3, ":");
+	if (!n || n >= sizeof(num))
+		return -1;
+	memcpy(num, detail + 3, n);
+	num[n] = '\0';
+	return parse_i64(num, 0, INT64_MAX, &v) ? -1 : (long long)v;
+}
+
+/* Does check c have a failing window overlapping [from, to)? */
+static int failed_during(const struct report_check *c, double from, double to)
+{
+	size_t i;
+
+	for (i = 0; i < c->nwindows; i++)
+		if (c->windows[i].verdict == V_FAIL && (double)c->windows[i].start_s < to &&
+		    (double)c->windows[i].end_s > from)
+			return 1;
+	return 0;
+}
+
+static void add_name(char *buf, size_t len, const char *id)
+{
+	size_t at = strlen(buf);
+
+	str_fmt(buf + at, len - at, "%s%s", at ? ", " : "", id);
+}
+
+/*
+ * Group the failing checks by the faults the events show: a check failing
+ * while a fault was on (until one window after it ended, the effect's tail)
+ * whose matrix row names it is put under that fault; the rest are listed as
+ * unexplained.
+ */
+static void find_causes(struct report *r)
+{
+	double win = (double)(r->run.window_ms > 0 ? r->run.window_ms : 10000) / 1000.0;
+	size_t i, j, k;
+	int explained[64] = { 0 };
+
+	for (i = 0; i < r->nevents && r->ncauses < REPORT_MAX_CAUSES; i++) {
+		const struct store_event *e = &r->events[i];
+		const struct fault_kind_info *fi = NULL;
+		struct report_cause *rc = &r->causes[r->ncauses];
+		long long id = fault_event_id(e->detail);
+		char kind[32];
+		size_t n;
+
+		if (strcmp(e->kind, "fault.start") || id < 0)
+			continue;
+		n = strcspn(e->detail + strcspn(e->detail, ":") + 2, " ");
+		if (n >= sizeof(kind))
+			continue;
+		memcpy(kind, e->detail + strcspn(e->detail, ":") + 2, n);
+		kind[n] = '\0';
+		fi = fault_kind_find(kind);
+		if (!fi)
+			continue;
+		memset(rc, 0, sizeof(*rc));
+		rc->fault_id = id;
+		rc->from = e->ts;
+		rc->to = r->run.ended > 0 ? r->run.ended : wall_s();
+		for (j = i + 1; j < r->nevents; j++)
+			if (!strcmp(r->events[j].kind, "fault.end") &&
+			    fault_event_id(r->events[j].detail) == id) {
+				rc->to = r->events[j].ts;
+				break;
+			}
+		str_fmt(rc->what, sizeof(rc->what), "%s on %s", fi->name, e->subject);
+		for (k = 0; k < r->nchecks && k < ARRAY_SIZE(explained); k++) {
+			const struct report_check *c = &r->checks[k];
+			int named = 0;
+
+			if (c->verdict != V_FAIL)
+				continue;
+			for (j = 0; j < fault_matrix_n && !named; j++)
+				named = fault_matrix[j].kind == fi->kind &&
+					!strcmp(fault_matrix[j].target, e->subject) &&
+					(fault_list_has(fault_matrix[j].fails, c->desc->id) ||
+					 fault_list_has(fault_matrix[j].may, c->desc->id));
+			if (!named || !failed_during(c, rc->from, rc->to + win))
+				continue;
+			add_name(rc->checks, sizeof(rc->checks), c->desc->id);
+			explained[k] = 1;
+		}
+		if (rc->checks[0])
+			r->ncauses++;
+	}
+	for (k = 0; k < r->nchecks && k < ARRAY_SIZE(explained); k++)
+		if (r->checks[k].verdict == V_FAIL && !explained[k])
+			add_name(r->unexplained, sizeof(r->unexplained), r->checks[k].desc->id);
+}
+
 int report_build(struct store *s, const struct run_config *cfg, struct report **out)
 {
 	if (report_build_recent(s, cfg, 0, out))
@@ -560,6 +662,7 @@ int report_build_recent(struct store *s, const struct run_config *cfg, size_t ke
 		r->verdict = V_FAIL;
 	if (store_get_events(s, &r->events, &r->nevents))
 		goto fail;
+	find_causes(r);
 	r->monitor.batches = store_counter_get(s, "batches.accepted");
 	r->monitor.duplicates = store_counter_get(s, "batches.duplicate");
 	r->monitor.rejected = store_counter_get(s, "batches.rejected");
@@ -583,6 +686,30 @@ void report_free(struct report *r)
 	free(r->checks);
 	free(r->events);
 	free(r);
+}
+
+static const char *hms_of(double t, char *buf, size_t len)
+{
+	char x[40];
+
+	time_rfc3339(t, x, sizeof(x));
+	str_fmt(buf, len, "%.8s", strlen(x) >= 19 ? x + 11 : x);
+	return buf;
+}
+
+const char *report_cause_text(const struct report_cause *c, const char *arrow, char *buf,
+			      size_t len)
+{
+	char a[16], b[16];
+
+	if (c->to > c->from + 0.5)
+		str_fmt(buf, len, "%s (fault #%lld, %s to %s) %s %s", c->what, c->fault_id,
+			hms_of(c->from, a, sizeof(a)), hms_of(c->to, b, sizeof(b)), arrow,
+			c->checks);
+	else
+		str_fmt(buf, len, "%s (fault #%lld, at %s) %s %s", c->what, c->fault_id,
+			hms_of(c->from, a, sizeof(a)), arrow, c->checks);
+	return buf;
 }
 
 int report_exit_code(const struct report *r)
@@ -891,6 +1018,22 @@ int report_render_json(const struct report *r, struct dynbuf *b)
 	jw_u64(&w, "inconclusive", r->ninconclusive);
 	jw_u64(&w, "skip", r->nskip);
 	jw_close(&w, "}");
+	jw_open(&w, "causes", "[");
+	for (i = 0; i < r->ncauses; i++) {
+		const struct report_cause *c = &r->causes[i];
+		char text[512];
+
+		jw_open(&w, NULL, "{");
+		jw_str(&w, "cause", c->what);
+		jw_num(&w, "fault_id", (double)c->fault_id);
+		jw_time(&w, "from", "from_unix", c->from);
+		jw_time(&w, "to", "to_unix", c->to);
+		jw_str(&w, "checks", c->checks);
+		jw_str(&w, "text", report_cause_text(c, "->", text, sizeof(text)));
+		jw_close(&w, "}");
+	}
+	jw_close(&w, "]");
+	jw_str(&w, "unexplained", r->unexplained);
 	jw_open(&w, "checks", "[");
 	for (i = 0; i < r->nchecks; i++)
 		json_check(&w, &r->checks[i]);
@@ -1100,6 +1243,22 @@ int report_render_md(const struct report *r, struct dynbuf *b)
 				  dur_format(r->run.duration_ms, num, sizeof(num)));
 		rc |= md_text(b, r->stop_reason[0] ? r->stop_reason : "stopped");
 		rc |= dynbuf_adds(b, "): verdicts cover what was observed until then.\n\n");
+	}
+	if (r->ncauses) {
+		rc |= dynbuf_addf(b, "%zu cause%s:\n\n", r->ncauses, r->ncauses == 1 ? "" : "s");
+		for (i = 0; i < r->ncauses; i++) {
+			char text[512];
+
+			rc |= dynbuf_adds(b, "- ");
+			rc |= md_text(b, report_cause_text(&r->causes[i], "→", text, sizeof(text)));
+			rc |= dynbuf_adds(b, "\n");
+		}
+		if (r->unexplained[0]) {
+			rc |= dynbuf_adds(b, "- no cause found for: ");
+			rc |= md_text(b, r->unexplained);
+			rc |= dynbuf_adds(b, "\n");
+		}
+		rc |= dynbuf_adds(b, "\n");
 	}
 	if (r->ninconclusive)
 		rc |= dynbuf_addf(b, "%zu check%s inconclusive (%s).\n\n", r->ninconclusive,

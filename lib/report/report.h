@@ -91,6 +91,20 @@ struct report_history {
 	enum verdict prev_verdict;  /* its verdict (V_NODATA when unknown) */
 };
 
+/*
+ * A cause the evidence shows for failing checks: a fault injected during
+ * their failing windows whose isolation matrix row (lib/faults/matrix.h)
+ * names them. "server-errors on http-server (fault #1, 12:03:10 to
+ * 12:03:35) -> http.basic".
+ */
+#define REPORT_MAX_CAUSES 16
+struct report_cause {
+	char what[128];             /* "server-errors on http-server" */
+	long long fault_id;
+	double from, to;            /* unix s; to = from for a one-shot fault */
+	char checks[256];           /* "http.basic, grpc.basic" */
+};
+
 struct report {
 	struct store_run run;
 	enum verdict verdict;       /* pass or fail: fail when a check failed, or
@@ -103,6 +117,9 @@ struct report {
 	double reached_s;           /* seconds of traffic the run reached */
 	char stop_reason[128];      /* the run.stop event's detail ("signal INT") */
 	size_t npass, nfail, ninconclusive, nskip;
+	struct report_cause causes[REPORT_MAX_CAUSES];
+	size_t ncauses;
+	char unexplained[256];      /* failing checks no cause was found for */
 	struct report_check *checks;
 	size_t nchecks;
 	struct store_event *events;
@@ -166,6 +183,13 @@ int report_write_all(const struct report *r, const char *dir);
  * skipped check. Returns buf.
  */
 const char *report_rule_text(const struct report_check *c, char *buf, size_t len);
+
+/*
+ * One cause as text: "server-errors on http-server (fault #1, 12:03:10 to
+ * 12:03:35) -> http.basic" (arrow as given). Returns buf.
+ */
+const char *report_cause_text(const struct report_cause *c, const char *arrow, char *buf,
+			      size_t len);
 
 /* Exit code of a verdict: 0 pass, 1 fail (a check failed, or with strict
  * was inconclusive). */

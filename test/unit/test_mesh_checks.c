@@ -398,6 +398,25 @@ static int sc_tap_lost_identity(struct store *s, struct run_config *c)
 		      40000, 0);
 }
 
+/* a gap-free restart of the client's outbound (wrong-identity, mtls-off,
+ * cert-expiring) loses the line of a request it handed over */
+static int sc_tap_restart(struct store *s, struct run_config *c)
+{
+	(void)c;
+	return tap_rows(s, 120, 119, 120, 0, 40000) |
+	       store_put_event(s, T0 + 3.5, "workload.restart", "http-client.out",
+			       "restart 1 (handover from pid 10), pid 11");
+}
+
+/* the same loss while only another workload restarted: the tap lost it */
+static int sc_tap_other_restart(struct store *s, struct run_config *c)
+{
+	(void)c;
+	return tap_rows(s, 120, 119, 120, 0, 40000) |
+	       store_put_event(s, T0 + 3.5, "workload.restart", "grpc-client.out",
+			       "restart 1 (handover from pid 10), pid 11");
+}
+
 static int sc_tap_ok(struct store *s, struct run_config *c)
 {
 	(void)c;
@@ -631,6 +650,11 @@ static const struct scenario scenarios[] = {
 	{ &check_tap_live, "late", sc_tap_late, 0, V_FAIL, R_TAP_LATE, "tap delay p99", NULL },
 	{ &check_tap_live, "no client requests", sc_tap_no_client, 0, V_NODATA, R_NO_DATA,
 	  "no answered tap.live requests", NULL },
+	{ &check_tap_live, "outbound restarted", sc_tap_restart, 0, V_INCONCLUSIVE, R_PRECONDITION,
+	  "http-client.out restarted at 04:11:03 (restart 1 (handover from pid 10), pid 11); "
+	  "not judged: 1 of 120 requests never appeared in the tap feed (outbound)", NULL },
+	{ &check_tap_live, "another workload restarted", sc_tap_other_restart, 0, V_FAIL,
+	  R_TAP_MISSING, "1 of 120 requests never appeared in the tap feed (outbound)", NULL },
 	{ &check_tap_live, "server-errors shown as 503", sc_tap_server_errors, 0, V_PASS, R_MET,
 	  "120 of 120 requests in both tap feeds", "\"mismatch\":0" },
 	{ &check_tap_live, "mtls-off shown without identity", sc_tap_mtls_off, 0, V_PASS, R_MET,
