@@ -745,6 +745,53 @@ TEST(too_short_refused)
 	ASSERT_CONTAINS(err, "--duration 5s is too short for http.basic: it needs 10s (one window)");
 }
 
+/* Failing checks are grouped under the fault that explains them; one that
+ * no fault's matrix row names is listed as unexplained. */
+TEST(causes_grouped)
+{
+	struct run_config c;
+	struct store *s;
+	struct report *r = NULL;
+	struct dynbuf b = DYNBUF_INIT(1 << 20);
+	char text[512];
+	int64_t i;
+
+	fixture_config(&c, 60000);
+	str_copy(c.mesh, sizeof(c.mesh), "haproxy");
+	c.nchecks = 3;
+	str_copy(c.checks[0], sizeof(c.checks[0]), "http.basic");
+	str_copy(c.checks[1], sizeof(c.checks[1]), "retry.http");
+	str_copy(c.checks[2], sizeof(c.checks[2]), "grpc.basic");
+	s = fixture_run_store(&c, NULL, 1);
+	ASSERT(s);
+	for (i = 0; i < 6; i++) {
+		int during = i >= 1 && i <= 3;   /* the fault: T0+10 .. T0+35 */
+
+		ASSERT_EQ(put_window(s, &c, "http.basic", i, during ? V_FAIL : V_PASS,
+				     during ? R_LOW_SUCCESS : R_MET, "x"), 0);
+		ASSERT_EQ(put_window(s, &c, "retry.http", i, during ? V_INCONCLUSIVE : V_PASS,
+				     during ? R_PRECONDITION : R_MET, CAUSE), 0);
+		/* grpc.basic fails later, with no fault */
+		ASSERT_EQ(put_window(s, &c, "grpc.basic", i, i == 5 ? V_FAIL : V_PASS,
+				     i == 5 ? R_LOW_SUCCESS : R_MET, "y"), 0);
+	}
+	ASSERT_EQ(store_put_event(s, T0 + 10, "fault.start", "http-server",
+				  "id 1: server-errors rate 1 code 503 for 25s"), 0);
+	ASSERT_EQ(store_put_event(s, T0 + 35, "fault.end", "http-server", "id 1: time is up"), 0);
+	ASSERT_EQ(store_set_run_ended(s, T0 + 60), 0);
+	ASSERT_EQ(report_build(s, &c, &r), 0);
+	ASSERT_EQ(r->ncauses, 1);
+	ASSERT_STR_EQ(report_cause_text(&r->causes[0], "->", text, sizeof(text)),
+		      "server-errors on http-server (fault #1, 04:11:10 to 04:11:35) -> http.basic");
+	ASSERT_STR_EQ(r->unexplained, "grpc.basic");
+	ASSERT_EQ(report_render_md(r, &b), 0);
+	ASSERT_CONTAINS(b.buf, "1 cause:\n\n- server-errors on http-server (fault #1, 04:11:10 "
+			"to 04:11:35) → http.basic\n- no cause found for: grpc.basic\n");
+	report_free(r);
+	dynbuf_release(&b);
+	store_close(s);
+}
+
 int main(void)
 {
 	if (fixture_tmpdir_make("report"))
@@ -765,6 +812,7 @@ int main(void)
 	RUN(inconclusive_does_not_hide_failure);
 	RUN(interrupted_run);
 	RUN(too_short_refused);
+	RUN(causes_grouped);
 	fixture_tmpdir_remove();
 	TEST_MAIN_END();
 }
