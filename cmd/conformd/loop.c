@@ -115,9 +115,10 @@ void daemon_finish(struct daemon *d, int64_t *next_idx, uint64_t *rejected_synce
 		log_kv(LOG_ERROR, "cannot mark the run ended", "err=\"%s\"", store_errmsg(d->store));
 	if (d->cfg.started > 0)
 		evaluate_final(d, next_idx);
-	write_reports(d);
+	/* recorded before the reports so they say why the run stopped */
 	str_fmt(detail, sizeof(detail), "%s", d->stop_reason[0] ? d->stop_reason : "error");
 	daemon_event(d, "run.stop", d->cfg.id, detail);
+	write_reports(d);
 	if (d->plat) {
 		killed = d->pops->stop(d->plat, SERVER_ROLES, SERVER_STOP_MS);
 		if (killed > 0)
