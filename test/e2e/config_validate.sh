@@ -53,7 +53,7 @@ d = json.load(open(sys.argv[1]))
 assert d["duration_ms"] == 1800000 and d["window_ms"] == 5000, d
 assert d["objectives"] == {"http.basic": 0.995, "grpc.basic": 0.98}, d["objectives"]
 assert d["verdicts"] == {"fall": 3, "rise": 4, "window_objective": 0.999,
-                         "incident_tolerance_ms": 20000}, d["verdicts"]
+                         "incident_tolerance_ms": 20000, "strict": False}, d["verdicts"]
 assert d["retention_s"] == 172800
 assert d["mesh_settings"]["shift_at_ms"] == 600000
 assert d["outputs"] == {"keep_runs": 14, "junit": "results/junit.xml",
