@@ -3,8 +3,9 @@
  *
  * The catalog is one table of descriptors (catalog.c); each check lives in
  * lib/checks/check_<name>.c and documents its promise, proof and objective.
- * A check's eval function judges one window of evidence and says PASS, FAIL
- * or NODATA with a precise reason and evidence. Every result goes through one
+ * A check's eval function judges one window of evidence and says PASS, FAIL,
+ * INCONCLUSIVE (a precondition outside its promise broke: common.c's
+ * check_excuse_by_backend) or NODATA with a precise reason and evidence. Every result goes through one
  * sink (evaluate.c: evaluate_window) that persists it (and, later, debounces).
  */
 #ifndef CONFORM_CHECK_H

@@ -183,7 +183,7 @@ int evaluate_debounce(struct store_check_state *st, int fall, int rise, int64_t 
 		st->incident_start_s = st->incident_end_s = st->incident_windows = 0;
 		break;
 	default:
-		/* no data, monitor gap: says nothing about the mesh */
+		/* no data, monitor gap, inconclusive: says nothing about the promise */
 		break;
 	}
 	return 1;

@@ -9,7 +9,8 @@
  * Debounce (a health check's rise/fall): a check turns FAILING after cfg->fall
  * failing windows in a row and PASSING after cfg->rise passing ones; until
  * either happens it is "nodata". NODATA windows (no requests, monitor gaps)
- * neither advance nor reset a streak: an outage of the monitor says nothing
+ * and INCONCLUSIVE ones (a precondition outside the promise broke) neither
+ * advance nor reset a streak: an outage of the monitor says nothing
  * about the mesh, so F, gap, F with fall=2 is FAILING. Each FAILING span is an
  * incident: from the start of the first failing window of the streak that
  * tripped it to the end of its last failing window, open while FAILING.
