@@ -36,7 +36,7 @@ PYEOF
 [ $rc -eq 0 ] || fail "conform run on a healthy mesh exited $rc, want 0"
 # checks judged on handshakes, probes, certificates or events show a dash, not
 # "0 requests"; the summary says what FAILED counts (timeout.http's own 504s)
-grep -Eq '^mtls\.identity +pass +[0-9]+/0/[0-9]+ +- +- +-$' "$E2E_TMP/run.out" ||
+grep -Eq '^mtls\.identity +pass +[0-9]+/0/[0-9]+/0 +- +- +-$' "$E2E_TMP/run.out" ||
 	fail "summary: mtls.identity row should show - for requests, failed and p99"
 grep -Eq '^timeout\.http +pass +[0-9/]+ +[1-9][0-9]* +[1-9][0-9]* ' "$E2E_TMP/run.out" ||
 	fail "summary: timeout.http row should count its requests and its provoked 504s"
