@@ -58,6 +58,7 @@ enum reason {
 	R_PROBE_FAILED,         /* the active probe could not run */
 	R_PRECONDITION,         /* inconclusive: a precondition outside the promise broke */
 	R_NOT_REACHED,          /* skip: the run ended before the check could be judged */
+	R_SPLIT_DRIFT,          /* sequential test: the share drifted over several windows */
 	R__COUNT
 };
 

@@ -19,17 +19,63 @@
  *            below it, NODATA. Windows overlapping the shift and its
  *            convergence time (shift_converge_ms) are NODATA: split.shift
  *            judges them.
+ * Across windows: one window is weak evidence at the default rate (90/10
+ *            over 150 requests accepts a v2 share up to 24%), so the check
+ *            also runs two one-sided Bernoulli CUSUMs over the window stream
+ *            (Page 1954): per request, the log-likelihood ratio of the share
+ *            doubled (p1 = min(2p, p + 0.2)) or halved (p/2) against p; the
+ *            sums restart at 0 and carry from window to window in the
+ *            window's evidence ("cusum_up", "cusum_down"). A sum reaching
+ *            SPLIT_CUSUM_H fails the window (R_SPLIT_DRIFT) and restarts.
+ *            Its false-alarm rate is at most about e^-H per request
+ *            (Wald's bound on a likelihood-ratio martingale): 1.4e-11 with
+ *            H = 25, or 1.8e-5 false alarms a day at 15 requests/s; a
+ *            doubling to 20% is caught after ~560 requests on average
+ *            (H / KL(p1 || p) = 25 / 0.0444), about 40 s at 15 requests/s
+ *            (test_power.c measures both).
  */
 #include "checks/check.h"
 
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "eval/stats.h"
+#include "store/store.h"
 #include "base/util.h"
 
 #define SPLIT_MIN_N_CAP 100000
+#define SPLIT_CUSUM_H 25.0
+
+/* The CUSUM sums carried by the previous window's evidence: 0 when that
+ * window is not idx - 1 (or there is none, or no store, or it has none). */
+static void cusum_prev(const struct window_data *wd, double *up, double *down)
+{
+	struct store_window w;
+	const char *p;
+
+	*up = *down = 0;
+	if (!wd->store || wd->idx < 1 ||
+	    store_get_window_pick(wd->store, "split.weights", STORE_LAST, &w) != 1 ||
+	    w.idx != wd->idx - 1)
+		return;
+	if ((p = strstr(w.r.evidence, "\"cusum_up\":")))
+		*up = strtod(p + 11, NULL);
+	if ((p = strstr(w.r.evidence, "\"cusum_down\":")))
+		*down = strtod(p + 13, NULL);
+	if (!(*up >= 0 && *up < SPLIT_CUSUM_H))
+		*up = 0;
+	if (!(*down >= 0 && *down < SPLIT_CUSUM_H))
+		*down = 0;
+}
+
+/* One CUSUM step over n requests, v2 of them, for share p1 against p. */
+static double cusum_step(double s, uint64_t n, uint64_t v2, double p, double p1)
+{
+	s += (double)v2 * log(p1 / p) + (double)(n - v2) * log((1 - p1) / (1 - p));
+	return s > 0 ? s : 0;
+}
 
 static int split_weights_eval(const struct window_data *wd, struct window_result *out)
 {
@@ -39,7 +85,8 @@ static int split_weights_eval(const struct window_data *wd, struct window_result
 	uint64_t n, v2, lo, hi, min_n;
 	unsigned w1 = m->split_v1, w2 = m->split_v2;
 	double ts = 0, p, q;
-	char pobs[16], plo[16], phi[16], extra[256];
+	char pobs[16], plo[16], phi[16], extra[384];
+	double up = 0, down = 0, p_up, p_down;
 	int shifted, rc = -1;
 
 	shifted = check_split_shift_time(wd->store, &ts);
@@ -66,11 +113,21 @@ static int split_weights_eval(const struct window_data *wd, struct window_result
 	min_n = check_detect_min_n(p, q, STATS_ALPHA, 0, SPLIT_MIN_N_CAP);
 	check_split_count(rows, nrows, wd->start_s, wd->end_s, &n, &v2);
 	binom_interval(n, p, STATS_ALPHA, &lo, &hi);
+	/* the sequential test runs only where a share can move both ways */
+	p_up = fmin(2 * p, p + 0.2);
+	p_down = p / 2;
+	if (p > 0 && p < 1) {
+		cusum_prev(wd, &up, &down);
+		up = cusum_step(up, n, v2, p, p_up);
+		down = cusum_step(down, n, v2, p, p_down);
+	}
 	str_fmt(extra, sizeof(extra),
 		"\"observed\":%.4f,\"expected\":%.4f,\"lo\":%.4f,\"hi\":%.4f,\"n\":%" PRIu64
-		",\"v2\":%" PRIu64 ",\"weights\":\"%u/%u\",\"min_n\":%" PRIu64,
+		",\"v2\":%" PRIu64 ",\"weights\":\"%u/%u\",\"min_n\":%" PRIu64
+		",\"cusum_up\":%.4f,\"cusum_down\":%.4f,\"cusum_h\":%.1f",
 		n ? (double)v2 / (double)n : 0.0, p, n ? (double)lo / (double)n : 0.0,
-		n ? (double)hi / (double)n : 0.0, n, v2, w1, w2, min_n);
+		n ? (double)hi / (double)n : 0.0, n, v2, w1, w2, min_n,
+		up >= SPLIT_CUSUM_H ? 0.0 : up, down >= SPLIT_CUSUM_H ? 0.0 : down, SPLIT_CUSUM_H);
 	check_evidence_fill(wd, out, extra);
 
 	check_fmt_pct(v2, n, pobs, sizeof(pobs));
@@ -87,6 +144,13 @@ static int split_weights_eval(const struct window_data *wd, struct window_result
 			  "share of v2 %s%% outside [%s%%, %s%%] (expected %.1f%% for weights "
 			  "%u/%u, %" PRIu64 " of %" PRIu64 " requests)", pobs, plo, phi, p * 100.0,
 			  w1, w2, v2, n);
+	else if (up >= SPLIT_CUSUM_H || down >= SPLIT_CUSUM_H)
+		check_set(out, V_FAIL, R_SPLIT_DRIFT,
+			  "share of v2 persistently %s %.1f%% over the last windows (CUSUM for "
+			  "%.1f%% reached %.1f >= %.0f; this window %s%% of %" PRIu64 " requests)",
+			  up >= SPLIT_CUSUM_H ? "above" : "below", p * 100.0,
+			  (up >= SPLIT_CUSUM_H ? p_up : p_down) * 100.0,
+			  up >= SPLIT_CUSUM_H ? up : down, SPLIT_CUSUM_H, pobs, n);
 	else
 		check_set(out, V_PASS, R_MET,
 			  "share of v2 %s%% inside [%s%%, %s%%] (expected %.1f%% for weights "

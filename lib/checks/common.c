@@ -52,6 +52,7 @@ static const struct reason_info reasons[R__COUNT] = {
 	{ R_PROBE_FAILED, "probe_failed", "the active probe could not run" },
 	{ R_PRECONDITION, "precondition", "a precondition outside the promise was broken" },
 	{ R_NOT_REACHED, "not_reached", "the run ended before the check could be judged" },
+	{ R_SPLIT_DRIFT, "split_drift", "the split share drifted over several windows" },
 };
 
 const struct reason_info *reason_info(unsigned r)
