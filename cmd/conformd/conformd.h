@@ -116,4 +116,17 @@ struct metrics_server *metrics_server_start(struct daemon *d, const char *spec, 
 					    char *err, size_t errlen);
 void metrics_server_stop(struct metrics_server *m);   /* NULL is fine */
 
+/*
+ * seed.c: conformd in a pod (--seed DIR). DIR holds the run the CLI handed
+ * over (run.json; the Secret conform-run); run_dir is on conformd's volume.
+ * Decides what this start does: SEED_START (run_dir made, or remade, from
+ * the seed), SEED_RESUME (the same run started and did not finish: take it
+ * over), SEED_FINISHED (the same run finished: serve its reports). A
+ * finished or never started previous run is moved to ../runs/ID; one in
+ * progress under another id is refused. 0, or -1 with err.
+ */
+enum seed_action { SEED_START, SEED_RESUME, SEED_FINISHED };
+int daemon_seed(const char *seed_dir, const char *run_dir, enum seed_action *act, char *err,
+		size_t errlen);
+
 #endif

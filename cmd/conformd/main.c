@@ -15,6 +15,7 @@
 #include "conformd.h"
 #include "base/addr.h"
 #include "config/state.h"
+#include "mesh/linkerd/linkerd.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -65,7 +66,7 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-	fputs("usage: conformd --run-dir DIR [--resume] [--api-addr HOST:PORT]\n"
+	fputs("usage: conformd --run-dir DIR [--resume | --seed DIR] [--api-addr HOST:PORT]\n"
 	      "                [--collector-addr HOST:PORT]\n"
 	      "\n"
 	      "The conform monitor of one run: reads DIR/run.json, serves the API on\n"
@@ -76,6 +77,13 @@ static void usage(FILE *f)
 	      "  --resume        take over the run after its conformd died: same\n"
 	      "                  collector port and store, adopt the workloads and\n"
 	      "                  sidecars still running (`conform start --resume`)\n"
+	      "  --seed DIR      conformd in a pod: DIR holds the run the CLI handed\n"
+	      "                  over (run.json; the Secret conform-run). On first\n"
+	      "                  start the run directory is made from it; when the\n"
+	      "                  run directory holds the same run, started and not\n"
+	      "                  finished, it is resumed (as --resume); a finished\n"
+	      "                  one is served (status, reports). After the run\n"
+	      "                  ends conformd keeps serving until SIGTERM\n"
 	      "  --api-addr HOST:PORT\n"
 	      "                  serve the API on TCP as well (in a cluster, behind\n"
 	      "                  conformd's Service); every route but /healthz needs\n"
@@ -168,7 +176,9 @@ static int write_pidfile(const char *path, char *err, size_t errlen)
 
 			while (n && (old[n - 1] == '\n' || old[n - 1] == ' '))
 				old[--n] = '\0';
-			if (parse_i64(old, 1, INT32_MAX, &pid) == 0 && pid_is_conformd((pid_t)pid)) {
+			/* in a new pod the old pid file may name our own pid (1) */
+			if (parse_i64(old, 1, INT32_MAX, &pid) == 0 && (pid_t)pid != getpid() &&
+			    pid_is_conformd((pid_t)pid)) {
 				free(old);
 				str_fmt(err, errlen, "another conformd (pid %lld) is running this run "
 					"(%s)", (long long)pid, path);
@@ -350,6 +360,40 @@ static struct collector *collector_rebind(struct daemon *d, const char *host, in
 	}
 }
 
+/*
+ * A finished run in a pod (--seed, the same run handed over again after
+ * the pod was replaced): its API (status, reports) until conformd is
+ * stopped; nothing runs and nothing is written. 0, or EXIT_ENV.
+ */
+static int daemon_serve_finished(struct daemon *d, const char *api_addr, unsigned addr_flags)
+{
+	char path[PATH_MAX], err[512], q[600];
+	struct stat st;
+	int aport = 0;
+
+	str_fmt(path, sizeof(path), "%s/reports/report.json", d->run_dir);
+	pthread_mutex_lock(&d->mu);
+	if (stat(path, &st) == 0)
+		d->ended = (double)st.st_mtime;
+	d->state = DS_FINISHED;
+	pthread_mutex_unlock(&d->mu);
+	str_fmt(path, sizeof(path), "%s/conformd.sock", d->run_dir);
+	d->api = api_start(path, daemon_routes, daemon_nroutes, d, err, sizeof(err));
+	if (d->api && api_addr)
+		d->api_tcp = api_start_tcp(api_addr, addr_flags & ADDR_LOOPBACK, d->token,
+					   daemon_routes, daemon_nroutes, d, &aport, err,
+					   sizeof(err));
+	if (!d->api || (api_addr && !d->api_tcp)) {
+		log_kv(LOG_ERROR, "cannot start the API", "err=%s", log_quote(err, q, sizeof(q)));
+		return EXIT_ENV;
+	}
+	log_kv(LOG_INFO, "run finished earlier; serving its reports until stopped",
+	       "run=%s api_port=%d", d->cfg.id, aport);
+	while (!atomic_load(&d->stop_requested))
+		daemon_wait_tick(d, 1000);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -357,12 +401,15 @@ int main(int argc, char **argv)
 		{ "resume", no_argument, NULL, 'r' },
 		{ "api-addr", required_argument, NULL, 'A' },
 		{ "collector-addr", required_argument, NULL, 'C' },
+		{ "seed", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct daemon dd;
 	struct daemon *d = &dd;
 	const char *run_dir_arg = NULL, *api_addr = NULL, *coll_addr = "127.0.0.1:0";
+	const char *seed_dir = NULL;
+	enum seed_action seed_act = SEED_START;
 	struct addr_hostport coll_hp;
 	struct sockaddr_storage coll_ss;
 	socklen_t coll_sl;
@@ -390,6 +437,9 @@ int main(int argc, char **argv)
 		case 'C':
 			coll_addr = optarg;
 			break;
+		case 'S':
+			seed_dir = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -405,6 +455,26 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
+	if (seed_dir && d->resume) {
+		fprintf(stderr, "conformd: --seed decides itself whether to resume; drop --resume\n");
+		return EXIT_USAGE;
+	}
+	if (seed_dir) {
+		if (mkdir_p(run_dir_arg, 0700) < 0) {
+			log_kv(LOG_ERROR, "cannot create the run directory", "path=%s err=\"%s\"",
+			       run_dir_arg, strerror(errno));
+			return EXIT_ENV;
+		}
+		if (daemon_seed(seed_dir, run_dir_arg, &seed_act, err, sizeof(err)) < 0) {
+			log_kv(LOG_ERROR, "cannot take the run over", "err=%s",
+			       log_quote(err, q, sizeof(q)));
+			return EXIT_USAGE;
+		}
+		d->resume = seed_act == SEED_RESUME;
+		log_kv(LOG_INFO, "run handed over", "seed=%s action=%s", seed_dir,
+		       seed_act == SEED_START ? "start" : seed_act == SEED_RESUME ? "resume"
+		       : "serve the finished run");
+	}
 	pthread_mutex_init(&d->mu, NULL);
 	d->wake_rd = d->wake_wr = -1;
 	d->state = DS_STARTING;
@@ -419,7 +489,9 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	str_copy(d->cfg.run_dir, sizeof(d->cfg.run_dir), d->run_dir);
-	if (!d->resume) {
+	if (seed_act == SEED_FINISHED) {
+		/* served as it is: nothing below changes it */
+	} else if (!d->resume) {
 		d->cfg.started = 0;
 	} else {
 		struct stat st;
@@ -480,6 +552,10 @@ int main(int argc, char **argv)
 	str_fmt(path, sizeof(path), "%s/conform.db", d->run_dir);
 	if (store_open(path, 1, &d->store, err, sizeof(err)) < 0) {
 		log_kv(LOG_ERROR, "cannot open the store", "err=%s", log_quote(err, q, sizeof(q)));
+		goto out;
+	}
+	if (seed_act == SEED_FINISHED) {
+		code = daemon_serve_finished(d, api_addr, addr_flags);
 		goto out;
 	}
 	if (d->resume) {
@@ -562,6 +638,7 @@ int main(int argc, char **argv)
 	pc.workload_bin = bin;
 	pc.token = d->token;
 	pc.store = d->store;
+	pc.mesh = d->cfg.mesh;
 	/* workloads on this machine reach a wildcard collector on loopback */
 	addr_join(!strcmp(coll_hp.host, "0.0.0.0") ? "127.0.0.1" :
 		  !strcmp(coll_hp.host, "::") ? "::1" : coll_hp.host, port, pc.collector,
@@ -572,6 +649,9 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	d->instance = rand_u64();
+	/* a mesh of the cluster talks to the API server the platform talks to */
+	if (d->pops == &platform_kubernetes && d->mops == &mesh_linkerd)
+		mesh_linkerd_use_cluster(platform_kubernetes_cluster(d->plat), NULL, NULL);
 	{
 		struct mesh_env env = {
 			.cfg = &d->cfg, .pops = d->pops, .plat = d->plat, .store = d->store,
@@ -699,6 +779,15 @@ int main(int argc, char **argv)
 	daemon_loop(d, &next_idx, &rejected_synced);
 	daemon_finish(d, &next_idx, &rejected_synced);
 	code = 0;
+	if (seed_dir && !daemon_last_signal()) {
+		/* in a pod an exit is a restart: keep the reports reachable (the
+		 * CLI's stop and report fetch them) until the pod is deleted */
+		atomic_store(&d->stop_requested, 0);
+		log_kv(LOG_INFO, "run finished; serving its reports until stopped", "run=%s",
+		       d->cfg.id);
+		while (!atomic_load(&d->stop_requested))
+			daemon_wait_tick(d, 1000);
+	}
 out:
 	probe_stop(d->prober);
 	d->prober = NULL;

@@ -12,13 +12,15 @@
 /* the adapters, each in its own folder */
 extern const struct mesh_ops mesh_none;
 extern const struct mesh_ops mesh_haproxy;
+extern const struct mesh_ops mesh_linkerd;
 
 const struct mesh_entry mesh_registry[] = {
 	{ "haproxy", &mesh_haproxy, "local",
 	  "the local reference mesh: HAProxy sidecars, a run CA (default on local)" },
-	{ "none", &mesh_none, "local",
+	{ "linkerd", &mesh_linkerd, "kubernetes",
+	  "Linkerd on a Kubernetes cluster (default on kubernetes)" },
+	{ "none", &mesh_none, "local,kubernetes",
 	  "the baseline without a mesh: every mesh check must fail" },
-	{ "linkerd", NULL, "kubernetes", "Linkerd on a Kubernetes cluster" },
 };
 const size_t mesh_nregistry = sizeof(mesh_registry) / sizeof(mesh_registry[0]);
 

@@ -37,6 +37,8 @@ struct platform_config {
 	const char *token;            /* per-run secret, handed over in the environment */
 	char collector[PLATFORM_ADDR_MAX]; /* "127.0.0.1:PORT" workloads report to */
 	struct store *store;          /* events go here (may be NULL in tests) */
+	const char *mesh;             /* the run's mesh ("linkerd"); NULL = none
+				       * (kubernetes: the pods' injection) */
 };
 
 /* One workload to run (a copy is kept, so it is restarted as it was). */
@@ -151,9 +153,13 @@ struct platform_ops {
 };
 
 extern const struct platform_ops platform_local;
-/* lib/platform/kubernetes/platform.c: not in the registry until conformd
- * runs in a cluster (it serves its API on a unix socket today) */
+/* lib/platform/kubernetes/platform.c: conformd in a pod of the cluster */
 extern const struct platform_ops platform_kubernetes;
+struct kube_config;
+/* The API server a platform_kubernetes instance talks to (copied by a mesh
+ * of that cluster, which then needs no configuration of its own). p must
+ * come from platform_kubernetes.prepare; the result lives as long as p. */
+const struct kube_config *platform_kubernetes_cluster(const struct platform *p);
 
 /* The platform registry (lib/platform/registry.c): one row per platform
  * conform knows, built in or planned. */

@@ -10,7 +10,7 @@
 
 const struct platform_entry platform_registry[] = {
 	{ "local", &platform_local, "workloads are processes on 127.0.0.1 (the default)" },
-	{ "kubernetes", NULL, "workloads and conformd in a namespace of your cluster" },
+	{ "kubernetes", &platform_kubernetes, "workloads and conformd in a namespace of your cluster" },
 };
 const size_t platform_nregistry = sizeof(platform_registry) / sizeof(platform_registry[0]);
 

@@ -215,9 +215,8 @@ TEST(ops_table)
 	       ops->adopt);
 	/* instances are pods, not processes here; sidecars are the mesh's */
 	ASSERT_EQ(ops->caps & (PLATFORM_CAP_PROCESSES | PLATFORM_CAP_HELPERS), 0);
-	/* not offered as --platform until conformd can run it */
-	ASSERT(platform_find("kubernetes") == NULL);
-	ASSERT(platform_entry_find("kubernetes") != NULL);
+	/* offered as --platform: conformd runs it in a pod (--seed) */
+	ASSERT(platform_find("kubernetes") == ops);
 }
 
 TEST(unreachable_in_seconds)

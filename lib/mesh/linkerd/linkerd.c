@@ -4,8 +4,8 @@
  * retry.linkerd.io / timeout.linkerd.io annotations, Server +
  * AuthorizationPolicy + MeshTLSAuthentication) through the Kubernetes API,
  * and reads what Linkerd itself reports (viz tap, proxy metrics). The
- * platform runs the workloads and Linkerd injects the proxies, so there is
- * no plan and no sidecar to start. docs/linkerd.md lists every call.
+ * platform runs the workloads and Linkerd injects the proxies: the plan is
+ * the platform's Deployments, and there is no sidecar to start. docs/linkerd.md lists every call.
  * Sources: L2 = linkerd/linkerd2, PX = linkerd/linkerd2-proxy.
  */
 #include <errno.h>
@@ -16,7 +16,9 @@
 #include <string.h>
 
 #include "base/util.h"
+#include "checks/check.h"
 #include "mesh/linkerd/linkerd.h"
+#include "platform/kubernetes/objects.h"
 
 #define L5D_TAP_STREAMS 4
 #define L5D_TAP_RETRY_MS 1000
@@ -302,12 +304,30 @@ static int l5d_prepare(const struct mesh_env *env, struct mesh **out, char *err,
 	return 0;
 }
 
+/*
+ * The workloads of the run as the kubernetes platform deploys them (the
+ * same specs `conform manifests` prints: both http-server versions, the
+ * clients' flows addressed to the Services that carry each route), so that
+ * conformd knows the topology is meshed (splits set, probes run). The
+ * proxies come with the pods (linkerd.io/inject), not from here.
+ */
 static int l5d_plan(struct mesh *m, struct mesh_plan *out, char *err, size_t errlen)
 {
-	(void)m;
-	(void)out;
-	str_fmt(err, errlen, "linkerd injects its proxies into the platform's pods");
-	return -ENOTSUP;
+	struct kube_run r;
+	int n, i;
+
+	kube_run_defaults(&r);
+	str_copy(r.namespace, sizeof(r.namespace), m->ns);
+	str_copy(r.mesh, sizeof(r.mesh), "linkerd");
+	n = kube_run_specs(&r, &m->cfg, out->w, MESH_MAX_WORKLOADS, err, errlen);
+	if (n < 0)
+		return -EINVAL;
+	for (i = 0; i < n; i++)
+		if (out->w[i].role_bit & (ROLE_HTTP_SERVER | ROLE_GRPC_SERVER))
+			str_copy(out->w[i].identity_header, sizeof(out->w[i].identity_header),
+				 L5D_TAP_CLIENT_ID_HEADER);
+	out->n = (size_t)n;
+	return 0;
 }
 
 static int l5d_start_sidecars(struct mesh *m, struct workload_spec *w, char *err,
@@ -928,6 +948,20 @@ static int l5d_tap_open(struct mesh *m, char *err, size_t errlen)
 
 	if (rc)
 		return rc;
+	if (!n) {
+		/* conformd opens the feed before the platform applies the
+		 * Deployments: tap the servers of the plan (a stream retries
+		 * until its Deployment is there) */
+		struct mesh_plan *plan = calloc(1, sizeof(*plan));
+
+		if (!plan)
+			return -ENOMEM;
+		if (l5d_plan(m, plan, err, errlen) == 0)
+			for (size_t i = 0; i < plan->n && n < L5D_TAP_STREAMS; i++)
+				if (plan->w[i].role_bit & (ROLE_HTTP_SERVER | ROLE_GRPC_SERVER))
+					str_copy(names[n++], sizeof(names[0]), plan->w[i].name);
+		free(plan);
+	}
 	if (!n) {
 		str_fmt(err, errlen, "no server deployments to tap in namespace %s", m->ns);
 		return -ENOENT;

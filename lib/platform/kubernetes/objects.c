@@ -662,7 +662,10 @@ static cJSON *monitor_deployment(const struct kube_run *r)
 {
 	static const char *const cmd[] = { "/usr/local/bin/conformd" };
 	/* the API and the collector on the pod's address (the Service reaches them) */
-	static const char *const args[] = { "--run-dir", "/var/lib/conform/run", "--resume",
+	/* --seed: the run `conform start` hands over in the Secret conform-run;
+	 * a replaced pod finds it on the volume and resumes it */
+	static const char *const args[] = { "--run-dir", "/var/lib/conform/run",
+					    "--seed", KUBE_SEED_DIR,
 					    "--api-addr", "0.0.0.0:8080",
 					    "--collector-addr", "0.0.0.0:9090" };
 	cJSON *labels, *o = obj_new(r, "apps/v1", "Deployment", "conformd", 1, &labels);
@@ -729,6 +732,11 @@ static cJSON *monitor_deployment(const struct kube_run *r)
 	cJSON_AddStringToObject(x, "name", "tmp");
 	cJSON_AddStringToObject(x, "mountPath", "/tmp");
 	cJSON_AddItemToArray(vm, x);
+	x = cJSON_CreateObject();
+	cJSON_AddStringToObject(x, "name", "run");
+	cJSON_AddStringToObject(x, "mountPath", KUBE_SEED_DIR);
+	cJSON_AddBoolToObject(x, "readOnly", 1);
+	cJSON_AddItemToArray(vm, x);
 	v = cJSON_AddArrayToObject(pspec, "volumes");
 	x = cJSON_CreateObject();
 	cJSON_AddStringToObject(x, "name", "data");
@@ -738,6 +746,11 @@ static cJSON *monitor_deployment(const struct kube_run *r)
 	x = cJSON_CreateObject();
 	cJSON_AddStringToObject(x, "name", "tmp");
 	cJSON_AddStringToObject(cJSON_AddObjectToObject(x, "emptyDir"), "sizeLimit", "64Mi");
+	cJSON_AddItemToArray(v, x);
+	x = cJSON_CreateObject();
+	cJSON_AddStringToObject(x, "name", "run");
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(x, "secret"), "secretName",
+				KUBE_RUN_SECRET);
 	cJSON_AddItemToArray(v, x);
 	return o;
 }

@@ -32,6 +32,10 @@
 #define KUBE_ADMIN_PORT 9901
 #define KUBE_COLLECTOR_PORT 9090
 #define KUBE_API_PORT 8080
+/* the Secret `conform start` creates (keys token and run.json) and where
+ * conformd's pod mounts it (conformd --seed) */
+#define KUBE_RUN_SECRET "conform-run"
+#define KUBE_SEED_DIR "/etc/conform/run"
 
 /* The settings of a run the objects depend on. */
 struct kube_run {

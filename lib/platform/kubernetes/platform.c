@@ -452,6 +452,8 @@ static int kube_run_from_env(struct platform *p, const struct platform_config *p
 		str_copy(p->run.image, sizeof(p->run.image), v);
 	if ((v = getenv("CONFORM_KUBE_MESH")) && *v)
 		str_copy(p->run.mesh, sizeof(p->run.mesh), v);
+	else if (pc->mesh && *pc->mesh)
+		str_copy(p->run.mesh, sizeof(p->run.mesh), pc->mesh);
 	if ((v = getenv("CONFORM_KUBE_RUN")) && *v) {
 		str_copy(p->run.run_id, sizeof(p->run.run_id), v);
 	} else if (pc->run_dir) {
@@ -1003,6 +1005,11 @@ out:
 	pthread_mutex_unlock(&p->mu);
 	cJSON_Delete(list);
 	return rc;
+}
+
+const struct kube_config *platform_kubernetes_cluster(const struct platform *p)
+{
+	return &p->cfg;
 }
 
 const struct platform_ops platform_kubernetes = {
