@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
+#include <curl/curl.h>
 #include <microhttpd.h>
 
 #include "base/util.h"
@@ -47,6 +48,7 @@ static const struct res resources[] = {
 	{ "", "v1", "services", "Service", "service", "svc", 1, 0 },
 	{ "", "v1", "pods", "Pod", "pod", "po", 1, 0 },
 	{ "", "v1", "configmaps", "ConfigMap", "configmap", "cm", 1, 0 },
+	{ "", "v1", "secrets", "Secret", "secret", NULL, 1, 0 },
 	{ "", "v1", "events", "Event", "event", "ev", 1, 0 },
 	{ "", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", "persistentvolumeclaim",
 		"pvc", 1, 0 },
@@ -102,6 +104,14 @@ static unsigned long long compacted;    /* versions <= this are gone from histor
 static unsigned drop_gen;               /* bumped to cut every watch */
 static struct deny denies[DENY_MAX];
 static size_t ndenies;
+/* what a Service's port reaches (its endpoints), set by the test:
+ * /_double/service-backend; the service proxy forwards there */
+#define BACKEND_MAX 8
+struct backend {
+	char ns[64], name[254], port[64], addr[64];
+};
+static struct backend backends[BACKEND_MAX];
+static size_t nbackends;
 static char token[4096] = "conform-double-token";
 static char user[256] = "system:serviceaccount:conform:conform";
 static long bookmark_ms = 1000;
@@ -284,6 +294,7 @@ struct reply {
 	char *body;        /* malloc'd */
 	size_t len;        /* of a binary body; 0: strlen(body) */
 	const char *l5d_error;  /* the tap server's linkerd-error header, or NULL */
+	int ctype_owned;        /* ctype is malloc'd (a proxied answer's) */
 };
 
 static void reply_json(struct reply *rp, unsigned code, const cJSON *j)
@@ -1575,7 +1586,7 @@ static void add_event(struct obj *pod, const char *reason, const char *message,
 	fake.r = res_find("", "v1", "events");
 	str_copy(fake.ns, sizeof(fake.ns), pod->ns);
 	{
-		struct reply rp = { 0, NULL, NULL, 0, NULL };
+		struct reply rp = { 0, NULL, NULL, 0, NULL, 0 };
 
 		do_insert(&fake, e, &rp);
 		free(rp.body);
@@ -1657,6 +1668,26 @@ static void control(struct req *q, struct reply *rp)
 			str_copy(d->resource, sizeof(d->resource), arg(q, "resource"));
 			str_copy(d->group, sizeof(d->group), arg(q, "group") ? arg(q, "group") : "*");
 			str_copy(d->ns, sizeof(d->ns), arg(q, "namespace") ? arg(q, "namespace") : "*");
+		}
+	} else if (!strcmp(what, "service-backend")) {
+		/* service-backend?namespace=&name=&port=&addr=127.0.0.1:P ("" addr: none) */
+		const char *bport = arg(q, "port") ? arg(q, "port") : "";
+		const char *addr = arg(q, "addr") ? arg(q, "addr") : "";
+		size_t i;
+
+		for (i = 0; i < nbackends; i++)
+			if (!strcmp(backends[i].ns, ns) && !strcmp(backends[i].name, name) &&
+			    !strcmp(backends[i].port, bport))
+				break;
+		if (i == nbackends && nbackends == BACKEND_MAX) {
+			rp->code = 400;
+		} else {
+			if (i == nbackends)
+				nbackends++;
+			str_copy(backends[i].ns, sizeof(backends[i].ns), ns);
+			str_copy(backends[i].name, sizeof(backends[i].name), name);
+			str_copy(backends[i].port, sizeof(backends[i].port), bport);
+			str_copy(backends[i].addr, sizeof(backends[i].addr), addr);
 		}
 	} else if (!strcmp(what, "deny-reset")) {
 		ndenies = 0;
@@ -1988,7 +2019,7 @@ static void make_pod(struct obj *d, const char *hash)
 	char name[300], suffix[6], owner[300], ip[32], ts[40];
 	const char *alnum = "bcdfghjklmnpqrstvwxz2456789";
 	struct req fake;
-	struct reply rp = { 0, NULL, NULL, 0, NULL };
+	struct reply rp = { 0, NULL, NULL, 0, NULL, 0 };
 	size_t i;
 
 	for (i = 0; i < 5; i++)
@@ -2117,6 +2148,148 @@ static void reconcile(void)
 	}
 }
 
+/* ---- the service proxy ---- */
+
+struct fwd {
+	struct dynbuf body;
+	char ctype[128];
+};
+
+static size_t fwd_body(char *p, size_t size, size_t n, void *ctx)
+{
+	struct fwd *f = ctx;
+
+	return dynbuf_add(&f->body, p, size * n) ? 0 : size * n;
+}
+
+static size_t fwd_header(char *p, size_t size, size_t n, void *ctx)
+{
+	struct fwd *f = ctx;
+	size_t len = size * n;
+
+	if (len > 13 && !strncasecmp(p, "content-type:", 13)) {
+		char *v = p + 13;
+		size_t k = len - 13;
+
+		while (k && (*v == ' ' || *v == '\t'))
+			v++, k--;
+		while (k && (v[k - 1] == '\r' || v[k - 1] == '\n'))
+			k--;
+		if (k < sizeof(f->ctype)) {
+			memcpy(f->ctype, v, k);
+			f->ctype[k] = '\0';
+		}
+	}
+	return len;
+}
+
+/*
+ * /api/v1/namespaces/NS/services/NAME[:PORT]/proxy[/REST]: the API server
+ * forwards to the Service's endpoints (here: the backend the test set),
+ * without the Authorization header it authenticated the caller with
+ * (apiserver pkg/endpoints/filters/authentication.go deletes it), and
+ * answers 503 "no endpoints available for service" when there is none
+ * (kubernetes pkg/registry/core/service/storage ResourceLocation). RBAC:
+ * the subresource services/proxy, verb from the method (get, create...).
+ * Returns 0 when the path is not one; 1 when rp is filled. Called with mu
+ * held; releases it while forwarding.
+ */
+static int service_proxy(struct req *q, struct reply *rp)
+{
+	char ns[64], svc[300], name[254], sport[64] = "", url[2400], hdr[300];
+	const char *rest, *tok, *ctype, *colon;
+	struct curl_slist *hs = NULL;
+	struct fwd f = { DYNBUF_INIT(BODY_MAX), "" };
+	struct backend be;
+	CURL *c;
+	CURLcode cc;
+	long code = 0;
+	int n = 0;
+	size_t i;
+
+	if (sscanf(q->path, "/api/v1/namespaces/%63[^/]/services/%299[^/]/proxy%n", ns, svc,
+		   &n) != 2 || !n || (q->path[n] && q->path[n] != '/'))
+		return 0;
+	rest = q->path[n] ? q->path + n : "/";
+	colon = strchr(svc, ':');
+	str_copy(name, sizeof(name), svc);
+	if (colon) {
+		name[colon - svc] = '\0';
+		str_copy(sport, sizeof(sport), colon + 1);
+	}
+	q->r = res_find("", "v1", "services");
+	str_copy(q->ns, sizeof(q->ns), ns);
+	str_copy(q->name, sizeof(q->name), name);
+	str_copy(q->sub, sizeof(q->sub), "proxy");
+	verb_of(q);
+	if (denied(q, rp))
+		return 1;
+	if (!obj_find(q->r, ns, name)) {
+		reply_not_found(rp, q->r, name);
+		return 1;
+	}
+	for (i = 0; i < nbackends; i++)
+		if (!strcmp(backends[i].ns, ns) && !strcmp(backends[i].name, name) &&
+		    !strcmp(backends[i].port, sport) && backends[i].addr[0])
+			break;
+	if (i == nbackends) {
+		char msg[400];
+
+		str_fmt(msg, sizeof(msg), "no endpoints available for service \"%s\"", name);
+		reply_status(rp, 503, "ServiceUnavailable", msg, NULL, NULL, NULL);
+		return 1;
+	}
+	be = backends[i];
+	tok = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND, "x-conform-token");
+	ctype = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND, "Content-Type");
+	str_fmt(url, sizeof(url), "http://%s%s", be.addr, rest);
+	pthread_mutex_unlock(&mu);
+	c = curl_easy_init();
+	if (tok && !str_fmt(hdr, sizeof(hdr), "x-conform-token: %s", tok))
+		hs = curl_slist_append(hs, hdr);
+	if (ctype && !str_fmt(hdr, sizeof(hdr), "Content-Type: %s", ctype))
+		hs = curl_slist_append(hs, hdr);
+	hs = curl_slist_append(hs, "Expect:");
+	cc = CURLE_FAILED_INIT;
+	if (c) {
+		curl_easy_setopt(c, CURLOPT_URL, url);
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, q->method);
+		if (!strcmp(q->method, "POST") || !strcmp(q->method, "PUT")) {
+			curl_easy_setopt(c, CURLOPT_POSTFIELDS, q->body.buf ? q->body.buf : "");
+			curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)q->body.len);
+		}
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
+		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, fwd_body);
+		curl_easy_setopt(c, CURLOPT_WRITEDATA, &f);
+		curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, fwd_header);
+		curl_easy_setopt(c, CURLOPT_HEADERDATA, &f);
+		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 30000L);
+		curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+		cc = curl_easy_perform(c);
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+		curl_easy_cleanup(c);
+	}
+	curl_slist_free_all(hs);
+	pthread_mutex_lock(&mu);
+	if (cc != CURLE_OK) {
+		/* the API server's words when the endpoint does not answer */
+		rp->code = 503;
+		rp->ctype = "text/plain";
+		rp->body = strdup("error trying to reach service: dial tcp: connect: connection "
+				  "refused\n");
+	} else {
+		rp->code = (unsigned)code;
+		rp->ctype = f.ctype[0] ? strdup(f.ctype) : "application/octet-stream";
+		rp->ctype_owned = f.ctype[0] ? 1 : 0;
+		size_t len = 0;
+
+		rp->body = f.body.len ? dynbuf_detach(&f.body, &len) : strdup("");
+		rp->len = len;
+	}
+	dynbuf_release(&f.body);
+	return 1;
+}
+
 /* ---- dispatch ---- */
 
 static struct MHD_Response *handle(struct req *q, struct reply *rp)
@@ -2147,6 +2320,8 @@ static struct MHD_Response *handle(struct req *q, struct reply *rp)
 		goto out;
 	}
 	if (discovery(q->path, rp))
+		goto out;
+	if (service_proxy(q, rp))
 		goto out;
 	if (!strncmp(q->path, "/openapi/", 9)) {
 		rp->code = 404;
@@ -2223,7 +2398,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
 		void **con_cls)
 {
 	struct req *q = *con_cls;
-	struct reply rp = { 0, NULL, NULL, 0, NULL };
+	struct reply rp = { 0, NULL, NULL, 0, NULL, 0 };
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
 
@@ -2268,6 +2443,8 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
 		return MHD_NO;
 	}
 	MHD_add_response_header(resp, "Content-Type", rp.ctype ? rp.ctype : "application/json");
+	if (rp.ctype_owned)
+		free((char *)rp.ctype);
 	if (rp.l5d_error)
 		MHD_add_response_header(resp, "linkerd-error", rp.l5d_error);
 	ret = MHD_queue_response(conn, rp.code ? rp.code : 500, resp);
@@ -2310,6 +2487,7 @@ int main(int argc, char **argv)
 		MHD_USE_ERROR_LOG;
 	int i, fd, one = 1;
 
+	curl_global_init(CURL_GLOBAL_DEFAULT);   /* the service proxy's client */
 	for (i = 1; i < argc; i++) {
 		if (i + 1 >= argc)
 			usage();
@@ -2359,7 +2537,7 @@ int main(int argc, char **argv)
 		for (j = 0; j < 2; j++) {
 			cJSON *o = cJSON_CreateObject();
 			struct req fake;
-			struct reply rp = { 0, NULL, NULL, 0, NULL };
+			struct reply rp = { 0, NULL, NULL, 0, NULL, 0 };
 
 			cJSON_AddStringToObject(o, "kind", "Namespace");
 			cJSON_AddStringToObject(o, "apiVersion", "v1");
