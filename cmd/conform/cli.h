@@ -159,4 +159,31 @@ int cli_finish(struct cli_run *r, int abnormal);
  */
 int cli_summary(const struct cli_run *r, int abnormal, int write_reports);
 
+/* --- kube.c: --platform kubernetes, through kubectl ---------------------- */
+
+/* A kubeconfig, kubectl, and a cluster that answers (within seconds). 0, or
+ * EXIT_ENV after printing what to check. */
+int kube_preflight(const struct cli_opts *o);
+/*
+ * Start run r (its local directory holds run.json and token) in the
+ * cluster: apply the namespace, conformd's objects and the Secret
+ * conform-run, wait for conformd's pod and for it to report running; r->ep
+ * then reaches it. 0, or an exit code after printing why.
+ */
+int kube_start_run(const struct cli_opts *o, struct cli_run *r, struct run_config *cfg,
+		   const char *token);
+/* For a run of cfg->platform kubernetes: point r->ep at its conformd
+ * (kubectl proxy and the service proxy) and set r->state. 0 (also for
+ * another platform: nothing done), or an exit code after printing why. */
+int kube_attach(struct cli_run *r, const struct run_config *cfg);
+/* Copy every report format from conformd into RUN/reports/. 0 or EXIT_ENV. */
+int kube_fetch_reports(const struct cli_run *r);
+/* `stop` in the cluster: POST /v1/stop, wait for finished, copy the
+ * reports, print the verdicts, clear `current`. Returns the exit code. */
+int kube_stop_run(struct cli_run *r);
+/* `run` in the cluster: follow the run until it finishes (stop it after
+ * its duration or on Ctrl-C), copy the reports, print the verdicts, clear
+ * `current`. Returns the exit code. */
+int kube_run_follow(struct cli_run *r, const struct run_config *cfg);
+
 #endif

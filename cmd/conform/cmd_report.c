@@ -4,6 +4,7 @@
  * a run directory copied elsewhere. The monitor is never asked.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -44,6 +45,47 @@ static int pick_run(const struct cli_opts *o, struct cli_run *r)
 	return 0;
 }
 
+/*
+ * A run in a cluster: its store is on conformd's volume. The reports are
+ * copied into RUN/reports/ (by `stop`, else now from the running conformd)
+ * and the one asked for is printed or written to --out.
+ */
+static int report_from_cluster(const struct cli_opts *o, struct cli_run *r,
+			       const struct run_config *cfg, const char *format)
+{
+	const struct report_format *f = report_format_find(format);
+	char path[PATH_MAX], *text;
+	size_t n;
+	struct stat st;
+	int rc;
+
+	if (!f)
+		return cli_fail(EXIT_USAGE, NULL, "--format %s: unknown", format);
+	str_fmt(path, sizeof(path), "%s/reports/%s", r->dir, f->file);
+	if (stat(path, &st)) {
+		if ((rc = kube_attach(r, cfg)) || (rc = kube_fetch_reports(r)))
+			return rc;
+	}
+	text = file_read(path, 256u << 20, &n);
+	if (!text)
+		return cli_fail(EXIT_ENV, NULL, "run %s: cannot read %s: %s", r->id, path,
+				strerror(errno));
+	rc = EXIT_CONFORMANT;
+	if (o->out[0]) {
+		if (file_write_atomic(o->out, text, n, 0644))
+			rc = cli_fail(EXIT_ENV, "check that the directory exists and is writable",
+				      "--out %s: %s", o->out, strerror(errno));
+		else
+			fprintf(stderr, "conform: wrote the %s report of run %s to %s\n", format,
+				r->id, o->out);
+	} else if (fwrite(text, 1, n, stdout) != n || fflush(stdout)) {
+		rc = cli_fail(EXIT_ENV, NULL, "cannot write the report to stdout: %s",
+			      strerror(errno));
+	}
+	free(text);
+	return rc;
+}
+
 int cmd_report(const struct cli_opts *o)
 {
 	struct cli_run r;
@@ -65,6 +107,10 @@ int cmd_report(const struct cli_opts *o)
 	}
 	/* where the run is now (it may have been copied): its siblings are its history */
 	str_copy(cfg.run_dir, sizeof(cfg.run_dir), r.dir);
+	if (!strcmp(cfg.platform, "kubernetes")) {
+		rc = report_from_cluster(o, &r, &cfg, format);
+		goto out;
+	}
 	if (str_fmt(path, sizeof(path), "%s/conform.db", r.dir) || stat(path, &st)) {
 		cli_fail(EXIT_ENV, "the monitor stored nothing for this run; see its "
 			 "logs/conformd.log", "run %s: no store at %s", r.id, path);

@@ -59,7 +59,10 @@ static void print_started(const struct cli_run *r, const struct run_config *cfg,
 		dynbuf_release(&b);
 		return;
 	}
-	printf("run %s started (conformd pid %ld)\n", r->id, (long)r->pid);
+	if (!strcmp(cfg->platform, "kubernetes"))
+		printf("run %s started in the cluster (namespace %s)\n", r->id, cfg->m.ns);
+	else
+		printf("run %s started (conformd pid %ld)\n", r->id, (long)r->pid);
 	printf("  dir       %s\n", r->dir);
 	printf("  duration  %s, window %s, platform %s, mesh %s\n",
 	       cfg->duration_ms ? dur_format(cfg->duration_ms, d, sizeof(d)) : "until stopped",
@@ -186,6 +189,15 @@ int cmd_run(const struct cli_opts *o)
 	       dur_format(cfg.duration_ms, d, sizeof(d)), (long long)(cfg.window_ms / 1000),
 	       r.dir);
 	fflush(stdout);
+	if (!child) {   /* conformd runs in the cluster */
+		rc = kube_run_follow(&r, &cfg);
+		if (rc != EXIT_ENV && ci_write_outputs(&r, &cfg.out) && rc == EXIT_CONFORMANT)
+			rc = EXIT_ENV;
+		if (o->sonobuoy && rc != EXIT_ENV && ci_sonobuoy_results(&r) &&
+		    rc == EXIT_CONFORMANT)
+			rc = EXIT_ENV;
+		return rc;
+	}
 
 	t0 = mono_ms();
 	for (;;) {

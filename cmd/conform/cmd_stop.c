@@ -51,6 +51,8 @@ int cmd_stop(const struct cli_opts *o)
 
 	if ((rc = cli_no_args(o, "stop")) || (rc = cli_current_run(o, &r)))
 		return rc;
+	if (r.ep.kind == API_EP_HTTP)   /* in a cluster (kube.c) */
+		return kube_stop_run(&r);
 	if (r.state == RUN_STATE_FINISHED)
 		return cli_finish(&r, 0);
 	if (r.state == RUN_STATE_DIED) {

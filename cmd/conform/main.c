@@ -15,7 +15,8 @@ static int cmd_help(const struct cli_opts *o);
 
 static const struct verb verbs[] = {
 	{ "start", cmd_start,
-	  CLI_F_RUNCONF | CLI_F_STATE_DIR | CLI_F_JSON | CLI_F_RESUME | CLI_F_KEEP_RUNS,
+	  CLI_F_RUNCONF | CLI_F_STATE_DIR | CLI_F_JSON | CLI_F_RESUME | CLI_F_KEEP_RUNS |
+	  CLI_F_KUBE,
 	  "start [flags] | start --resume",
 	  "start a run in the background",
 	  "Create a run under the state directory, start the monitor (conformd) and its\n"
@@ -71,7 +72,7 @@ static const struct verb verbs[] = {
 	  "run. If the monitor died, the reports are rendered from the run's store.\n"
 	  "Exit 0 when the run is conformant, 1 when not.\n" },
 	{ "run", cmd_run, CLI_F_RUNCONF | CLI_F_STATE_DIR | CLI_F_KEEP_RUNS | CLI_F_JUNIT | CLI_F_HTML | CLI_F_MD |
-	  CLI_F_SONOBUOY,
+	  CLI_F_SONOBUOY | CLI_F_KUBE,
 	  "run --duration D [--config FILE] [--junit PATH] [--html PATH] [--md PATH] [flags]",
 	  "start, wait for the duration, stop: for CI",
 	  "Start a run, show its progress until --duration is over, then stop it and\n"

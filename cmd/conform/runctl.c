@@ -83,6 +83,15 @@ int cli_current_run(const struct cli_opts *o, struct cli_run *r)
 		return cli_fail(EXIT_ENV, hint, "the current run %s has no directory (%s)", r->id,
 				r->dir);
 	}
+	{
+		struct run_config c;
+		char err[256];
+
+		/* a run in a cluster: its conformd through kubectl */
+		if (!cli_load_config(r->dir, &c, err, sizeof(err)) &&
+		    !strcmp(c.platform, "kubernetes"))
+			return kube_attach(r, &c);
+	}
 	return 0;
 }
 
@@ -442,9 +451,10 @@ int cli_start_run(const struct cli_opts *o, int is_run, struct cli_run *r,
 	char bin[PATH_MAX], looked[2 * PATH_MAX];
 	char token[40];
 	char path[PATH_MAX];
-	int lockfd = -1, rc, tries;
+	int lockfd = -1, rc, tries, kube;
 
 	memset(r, 0, sizeof(*r));
+	*child = 0;
 	if (!is_run && (o->set & CLI_F_RESUME))
 		return resume_run(o, r, cfg, child);
 	/* defaults < the config file < flags given */
@@ -459,9 +469,20 @@ int cli_start_run(const struct cli_opts *o, int is_run, struct cli_run *r,
 				"with --checks", "%s", err);
 	if (cliflags_mesh_check(cfg, &e))   /* a missing dependency: environment */
 		return cli_fail(EXIT_ENV, e.hint, "%s", e.msg);
+	kube = !strcmp(cfg->platform, "kubernetes");
+	if (!kube && (o->set & CLI_F_KUBE))
+		return cli_fail(EXIT_USAGE, "add --platform kubernetes",
+				"--namespace, --context and --image are for --platform kubernetes");
+	if (kube && o->namespace[0] &&
+	    str_copy(cfg->m.ns, sizeof(cfg->m.ns), o->namespace))
+		return cli_fail(EXIT_USAGE, "use a namespace name of at most 31 characters",
+				"--namespace %s: too long for the workloads' identities", o->namespace);
+	/* the cluster first: a start that cannot reach it leaves nothing behind */
+	if (kube && (rc = kube_preflight(o)))
+		return rc;
 	if ((rc = cli_state_dir(o, r->state_dir, sizeof(r->state_dir))))
 		return rc;
-	if (find_conformd(bin, sizeof(bin), looked, sizeof(looked)))
+	if (!kube && find_conformd(bin, sizeof(bin), looked, sizeof(looked)))
 		return cli_fail(EXIT_ENV, "build it with `make` (it is installed next to conform) "
 				"or set CONFORM_BIN to the directory holding it",
 				"conformd not found (looked at %s)", looked[0] ? looked : "nothing");
@@ -508,18 +529,25 @@ int cli_start_run(const struct cli_opts *o, int is_run, struct cli_run *r,
 		rc = cli_fail(EXIT_ENV, NULL, "cannot write %s: %s", path, strerror(errno));
 		goto out;
 	}
-	if (spawn_conformd(bin, r->dir, token, 0, child)) {
-		rc = cli_fail(EXIT_ENV, NULL, "cannot start %s: %s", bin, strerror(errno));
-		goto out;
+	if (kube) {
+		/* conformd runs in the cluster: nothing of ours to wait for */
+		if ((rc = kube_start_run(o, r, cfg, token)))
+			goto out;
+	} else {
+		if (spawn_conformd(bin, r->dir, token, 0, child)) {
+			rc = cli_fail(EXIT_ENV, NULL, "cannot start %s: %s", bin, strerror(errno));
+			goto out;
+		}
+		r->pid = *child;
+		if ((rc = wait_running(r, *child)))
+			goto out;
 	}
-	r->pid = *child;
-	if ((rc = wait_running(r, *child)))
-		goto out;
 	if (state_current_set(r->state_dir, r->id)) {
 		rc = cli_fail(EXIT_ENV, "run `conform stop` is not possible without it; stop "
 			      "conformd with kill", "cannot point %s/current at %s: %s",
 			      r->state_dir, r->id, strerror(errno));
-		abandon_child(*child);
+		if (*child)
+			abandon_child(*child);
 		goto out;
 	}
 	r->state = RUN_STATE_RUNNING;

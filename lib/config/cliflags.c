@@ -69,6 +69,8 @@ static const struct cliflag_desc flags[] = {
 	{ CLI_F_STRICT, "--strict", NULL,
 	  "count an inconclusive check (a precondition outside its promise\n"
 	  "                     broke) as failing: exit 1 instead of 0" },
+	{ CLI_F_CONTEXT, "--context", "C",
+	  "the kubeconfig context of the cluster (default: kubectl's current one)" },
 	{ CLI_F_HELP, "--help", NULL, "show this help" },
 };
 
@@ -320,6 +322,13 @@ static int set_value(const struct cliflag_desc *f, const char *v, struct cli_opt
 			return fail(e, "give an image reference, e.g. --image conform:" CONFORM_VERSION,
 				    "--image '%s': not an image reference", v);
 		return 0;
+	case CLI_F_CONTEXT:
+		if (!*v || *v == '-' || strpbrk(v, " \t\n\r") ||
+		    str_copy(o->context, sizeof(o->context), v))
+			return fail(e, "give a context of your kubeconfig (kubectl config "
+				    "get-contexts), e.g. --context kind-kind",
+				    "--context '%s': not a kubeconfig context name", v);
+		return 0;
 	case CLI_F_LAST:
 		if (parse_i64(v, 1, 1000, &o->last))
 			return fail(e, "use a count of runs, e.g. --last 10",
@@ -434,6 +443,16 @@ int cliflags_apply(const struct cli_opts *o, int run, struct run_config *c, stru
 		str_copy(c->mesh, sizeof(c->mesh), o->mesh);
 	else if (!(o->set & CLI_F_CONFIG))
 		str_copy(c->mesh, sizeof(c->mesh), mesh_default_for(c->platform));
+	{
+		const struct mesh_entry *me = mesh_entry_find(c->mesh);
+
+		if (me && !mesh_runs_on(me, c->platform))
+			return fail(e, !strcmp(me->platforms, "kubernetes") ?
+				    "add --platform kubernetes" : "pick a mesh of that platform "
+				    "(conform start --help lists them)",
+				    "--mesh %s runs on %s, not on the %s platform", c->mesh,
+				    me->platforms, c->platform);
+	}
 	if (o->set & CLI_F_DURATION)
 		c->duration_ms = o->duration_ms;
 	if (o->set & CLI_F_WINDOW)

@@ -54,10 +54,14 @@ typedef uint64_t cliflag_t;
  * built in (`conform manifests` prints the objects, it runs nothing) */
 #define CLI_F_PLANNED    CLI_F(30)
 #define CLI_F_STRICT     CLI_F(31) /* --strict: an inconclusive check fails the run (start, run) */
+#define CLI_F_CONTEXT    CLI_F(32) /* --context C: the kubeconfig context (kubernetes) */
 
 /* The flags that shape a run (start, run). */
 #define CLI_F_RUNCONF (CLI_F_PLATFORM | CLI_F_MESH | CLI_F_DURATION | CLI_F_WINDOW | \
 		       CLI_F_RATE | CLI_F_CHECKS | CLI_F_METRICS | CLI_F_CONFIG | CLI_F_STRICT)
+
+/* Where a run goes on Kubernetes (start, run). */
+#define CLI_F_KUBE (CLI_F_NAMESPACE | CLI_F_IMAGE | CLI_F_CONTEXT)
 
 #define CLI_MAX_ARGS 8
 #define CLI_KEEP_RUNS_DEFAULT RUN_KEEP_RUNS_DEFAULT
@@ -109,6 +113,7 @@ struct cli_opts {
 	int64_t last;                  /* --last N, 0 when not given */
 	char namespace[64];            /* --namespace NS */
 	char image[256];               /* --image REF */
+	char context[256];             /* --context C */
 	int planned_ok;                /* the verb took CLI_F_PLANNED */
 	int nargs;                     /* positional arguments (point into argv) */
 	const char *args[CLI_MAX_ARGS];
