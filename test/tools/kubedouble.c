@@ -247,9 +247,69 @@ static void record(const char *type, const struct res *r, const char *ns, const 
 }
 
 /* a new resourceVersion into o's metadata; mu held */
+/* base64 (RFC 4648, padded) of n bytes into a new string */
+static char *b64(const unsigned char *p, size_t n)
+{
+	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char *out = malloc(4 * ((n + 2) / 3) + 1), *o = out;
+	size_t i;
+
+	if (!out)
+		return NULL;
+	for (i = 0; i + 2 < n; i += 3, o += 4) {
+		o[0] = tab[p[i] >> 2];
+		o[1] = tab[((p[i] & 3) << 4) | (p[i + 1] >> 4)];
+		o[2] = tab[((p[i + 1] & 15) << 2) | (p[i + 2] >> 6)];
+		o[3] = tab[p[i + 2] & 63];
+	}
+	if (i < n) {
+		o[0] = tab[p[i] >> 2];
+		o[1] = tab[((p[i] & 3) << 4) | (i + 1 < n ? p[i + 1] >> 4 : 0)];
+		o[2] = i + 1 < n ? tab[(p[i + 1] & 15) << 2] : '=';
+		o[3] = '=';
+		o += 4;
+	}
+	*o = '\0';
+	return out;
+}
+
+/*
+ * A Secret's stringData is merged into data (base64) on write and never
+ * read back (core/v1 Secret, field stringData: "merged into the data field
+ * on write, overwriting any existing values. The stringData field is never
+ * output when reading from the API").
+ */
+static void secret_write(cJSON *o)
+{
+	const cJSON *kind = cJSON_GetObjectItemCaseSensitive(o, "kind");
+	cJSON *sd = cJSON_GetObjectItemCaseSensitive(o, "stringData"), *data, *e;
+
+	if (!cJSON_IsString(kind) || strcmp(kind->valuestring, "Secret") || !cJSON_IsObject(sd))
+		return;
+	data = cJSON_GetObjectItemCaseSensitive(o, "data");
+	if (!cJSON_IsObject(data)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(o, "data");
+		data = cJSON_AddObjectToObject(o, "data");
+	}
+	cJSON_ArrayForEach(e, sd) {
+		char *v;
+
+		if (!cJSON_IsString(e))
+			continue;
+		v = b64((const unsigned char *)e->valuestring, strlen(e->valuestring));
+		cJSON_DeleteItemFromObjectCaseSensitive(data, e->string);
+		if (v)
+			cJSON_AddStringToObject(data, e->string, v);
+		free(v);
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(o, "stringData");
+}
+
 static void bump(cJSON *o)
 {
 	char v[32];
+
+	secret_write(o);
 
 	rv_now++;
 	str_fmt(v, sizeof(v), "%llu", rv_now);
@@ -1593,6 +1653,78 @@ static void add_event(struct obj *pod, const char *reason, const char *message,
 	}
 }
 
+/* Pods of a Deployment that do not start (/_double/pending-new). mu held. */
+static char pend_deploy[254], pend_reason[64], pend_msg[256];
+
+/*
+ * Pod x does not start: phase Pending, Ready False, the reason where the
+ * scheduler or the kubelet puts it, and a Warning event. mu held.
+ */
+static void make_pending(struct obj *x, const char *reason, const char *msg)
+{
+	/* a pod that does not start: phase Pending, the reason where the
+	 * scheduler or the kubelet puts it, and a Warning event (kubernetes
+	 * pkg/scheduler/schedule_one.go FailedScheduling; kubelet Failed/BackOff) */
+	cJSON *st = jobj(x->o, "status"), *cs;
+
+	jset_str(st, "phase", "Pending");
+	if (!strcmp(reason, "Unschedulable")) {
+		cJSON *conds, *c = cJSON_CreateObject();
+
+		cJSON_DeleteItemFromObjectCaseSensitive(st, "conditions");
+		conds = cJSON_AddArrayToObject(st, "conditions");
+		cJSON_AddStringToObject(c, "type", "PodScheduled");
+		cJSON_AddStringToObject(c, "status", "False");
+		cJSON_AddStringToObject(c, "reason", "Unschedulable");
+		cJSON_AddStringToObject(c, "message", msg);
+		cJSON_AddItemToArray(conds, c);
+		cJSON_DeleteItemFromObjectCaseSensitive(st, "containerStatuses");
+		bump(x->o);
+		record("MODIFIED", x->r, x->ns, x->o);
+		add_event(x, "FailedScheduling", msg, "default-scheduler");
+	} else {
+		container_status(x->o, NULL);
+		cJSON_ArrayForEach(cs, cJSON_GetObjectItemCaseSensitive(st,
+				"containerStatuses")) {
+			cJSON *state, *w;
+
+			cJSON_DeleteItemFromObjectCaseSensitive(cs, "state");
+			state = cJSON_AddObjectToObject(cs, "state");
+			w = cJSON_AddObjectToObject(state, "waiting");
+			cJSON_AddStringToObject(w, "reason", reason);
+			cJSON_AddStringToObject(w, "message", msg);
+			if (!strcmp(reason, "CrashLoopBackOff")) {
+				/* the kubelet backs off after the container exited: it
+				 * ran, so there is a previous instance and its exit */
+				cJSON *ls, *term;
+
+				cJSON_DeleteItemFromObjectCaseSensitive(cs, "restartCount");
+				cJSON_AddNumberToObject(cs, "restartCount", 1);
+				cJSON_DeleteItemFromObjectCaseSensitive(cs, "lastState");
+				ls = cJSON_AddObjectToObject(cs, "lastState");
+				term = cJSON_AddObjectToObject(ls, "terminated");
+				cJSON_AddNumberToObject(term, "exitCode", 2);
+				cJSON_AddStringToObject(term, "reason", "Error");
+			}
+			cJSON_DeleteItemFromObjectCaseSensitive(cs, "ready");
+			cJSON_AddBoolToObject(cs, "ready", 0);
+		}
+		/* the kubelet: a container not ready, the pod not Ready */
+		cJSON_ArrayForEach(cs, cJSON_GetObjectItemCaseSensitive(st, "conditions")) {
+			const cJSON *ty = cJSON_GetObjectItemCaseSensitive(cs, "type");
+
+			if (cJSON_IsString(ty) && (!strcmp(ty->valuestring, "Ready") ||
+						   !strcmp(ty->valuestring, "ContainersReady"))) {
+				cJSON_DeleteItemFromObjectCaseSensitive(cs, "status");
+				cJSON_AddStringToObject(cs, "status", "False");
+			}
+		}
+		bump(x->o);
+		record("MODIFIED", x->r, x->ns, x->o);
+		add_event(x, strstr(reason, "BackOff") ? "BackOff" : "Failed", msg, "kubelet");
+	}
+}
+
 static void control(struct req *q, struct reply *rp)
 {
 	const char *what = q->path + strlen("/_double/");
@@ -1700,6 +1832,13 @@ static void control(struct req *q, struct reply *rp)
 		tap_stream = malloc(tap_len ? tap_len : 1);
 		if (tap_stream && tap_len)
 			memcpy(tap_stream, q->body.buf, tap_len);
+	} else if (!strcmp(what, "pending-new")) {
+		/* pending-new?name=DEPLOYMENT&reason=&message=: its pods made from now
+		 * on do not start, as with "pending" (no name: none any more) */
+		str_copy(pend_deploy, sizeof(pend_deploy), name);
+		str_copy(pend_reason, sizeof(pend_reason),
+			 arg(q, "reason") ? arg(q, "reason") : "Unschedulable");
+		str_copy(pend_msg, sizeof(pend_msg), arg(q, "message") ? arg(q, "message") : "");
 	} else if (!x) {
 		rp->code = 404;
 	} else if (!strcmp(what, "delete-pod")) {
@@ -1776,46 +1915,8 @@ static void control(struct req *q, struct reply *rp)
 			record("MODIFIED", x->r, x->ns, x->o);
 		}
 	} else if (!strcmp(what, "pending")) {
-		/* a pod that does not start: phase Pending, the reason where the
-		 * scheduler or the kubelet puts it, and a Warning event (kubernetes
-		 * pkg/scheduler/schedule_one.go FailedScheduling; kubelet Failed/BackOff) */
-		const char *reason = arg(q, "reason") ? arg(q, "reason") : "Unschedulable";
-		const char *msg = arg(q, "message") ? arg(q, "message") : "";
-		cJSON *st = jobj(x->o, "status"), *cs;
-
-		jset_str(st, "phase", "Pending");
-		if (!strcmp(reason, "Unschedulable")) {
-			cJSON *conds, *c = cJSON_CreateObject();
-
-			cJSON_DeleteItemFromObjectCaseSensitive(st, "conditions");
-			conds = cJSON_AddArrayToObject(st, "conditions");
-			cJSON_AddStringToObject(c, "type", "PodScheduled");
-			cJSON_AddStringToObject(c, "status", "False");
-			cJSON_AddStringToObject(c, "reason", "Unschedulable");
-			cJSON_AddStringToObject(c, "message", msg);
-			cJSON_AddItemToArray(conds, c);
-			cJSON_DeleteItemFromObjectCaseSensitive(st, "containerStatuses");
-			bump(x->o);
-			record("MODIFIED", x->r, x->ns, x->o);
-			add_event(x, "FailedScheduling", msg, "default-scheduler");
-		} else {
-			container_status(x->o, NULL);
-			cJSON_ArrayForEach(cs, cJSON_GetObjectItemCaseSensitive(st,
-					"containerStatuses")) {
-				cJSON *state, *w;
-
-				cJSON_DeleteItemFromObjectCaseSensitive(cs, "state");
-				state = cJSON_AddObjectToObject(cs, "state");
-				w = cJSON_AddObjectToObject(state, "waiting");
-				cJSON_AddStringToObject(w, "reason", reason);
-				cJSON_AddStringToObject(w, "message", msg);
-				cJSON_DeleteItemFromObjectCaseSensitive(cs, "ready");
-				cJSON_AddBoolToObject(cs, "ready", 0);
-			}
-			bump(x->o);
-			record("MODIFIED", x->r, x->ns, x->o);
-			add_event(x, strstr(reason, "BackOff") ? "BackOff" : "Failed", msg, "kubelet");
-		}
+		make_pending(x, arg(q, "reason") ? arg(q, "reason") : "Unschedulable",
+			     arg(q, "message") ? arg(q, "message") : "");
 	} else {
 		rp->code = 404;
 	}
@@ -2075,6 +2176,12 @@ static void make_pod(struct obj *d, const char *hash)
 	str_copy(fake.ns, sizeof(fake.ns), d->ns);
 	do_insert(&fake, pod, &rp);
 	free(rp.body);
+	if (pend_deploy[0] && !strcmp(pend_deploy, d->name)) {
+		struct obj *x = obj_find(pods, fake.ns, name);
+
+		if (x)
+			make_pending(x, pend_reason, pend_msg);
+	}
 }
 
 static void reconcile(void)
@@ -2183,6 +2290,32 @@ static size_t fwd_header(char *p, size_t size, size_t n, void *ctx)
 	return len;
 }
 
+/* MHD gives the path without its query: put the arguments back, escaped */
+struct query {
+	char *buf;
+	size_t len, cap;
+};
+
+static enum MHD_Result query_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+				 const char *value)
+{
+	struct query *qs = cls;
+	char *k = curl_easy_escape(NULL, key, 0), *v = value ? curl_easy_escape(NULL, value, 0)
+							      : NULL;
+	int n;
+
+	(void)kind;
+	if (k) {
+		n = snprintf(qs->buf + qs->len, qs->cap - qs->len, "%c%s%s%s",
+			     qs->len ? '&' : '?', k, v ? "=" : "", v ? v : "");
+		if (n > 0 && (size_t)n < qs->cap - qs->len)
+			qs->len += (size_t)n;
+	}
+	curl_free(k);
+	curl_free(v);
+	return MHD_YES;
+}
+
 /*
  * /api/v1/namespaces/NS/services/NAME[:PORT]/proxy[/REST]: the API server
  * forwards to the Service's endpoints (here: the backend the test set),
@@ -2242,7 +2375,13 @@ static int service_proxy(struct req *q, struct reply *rp)
 	be = backends[i];
 	tok = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND, "x-conform-token");
 	ctype = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND, "Content-Type");
-	str_fmt(url, sizeof(url), "http://%s%s", be.addr, rest);
+	{
+		char qbuf[1024] = "";
+		struct query qs = { qbuf, 0, sizeof(qbuf) };
+
+		MHD_get_connection_values(q->conn, MHD_GET_ARGUMENT_KIND, query_arg, &qs);
+		str_fmt(url, sizeof(url), "http://%s%s%s", be.addr, rest, qbuf);
+	}
 	pthread_mutex_unlock(&mu);
 	c = curl_easy_init();
 	if (tok && !str_fmt(hdr, sizeof(hdr), "x-conform-token: %s", tok))
