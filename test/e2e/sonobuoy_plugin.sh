@@ -85,7 +85,12 @@ run_plugin "$E2E_TMP/res-verbatim" "${argv[@]:1}"
 rc=$?
 case $rc in
 3)	note "the kubernetes platform and linkerd mesh are built in: args accepted"
-	error_result "$E2E_TMP/res-verbatim" "cannot create" ;;
+	# what fails first: the cluster (no kubeconfig, unreachable), else the state dir
+	why="cannot create"
+	for w in "no kubeconfig" "cluster unreachable"; do
+		grep -q "$w" "$E2E_TMP/err" && why=$w
+	done
+	error_result "$E2E_TMP/res-verbatim" "$why" ;;
 2)	first=$(head -n 1 "$E2E_TMP/err")
 	case "$first" in
 	"conform: --platform kubernetes: not built into this conform yet" | \

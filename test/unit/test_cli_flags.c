@@ -13,7 +13,7 @@
 #include "config/config.h"
 #include "harness.h"
 
-#define ALL_START (CLI_F_RUNCONF | CLI_F_STATE_DIR | CLI_F_JSON)
+#define ALL_START (CLI_F_RUNCONF | CLI_F_STATE_DIR | CLI_F_JSON | CLI_F_KUBE)
 #define ALL_FAULT (CLI_F_TARGET | CLI_F_FAULT_RATE | CLI_F_CODE | CLI_F_MS | CLI_F_FOR | \
 		   CLI_F_STATE_DIR | CLI_F_JSON)
 
@@ -124,13 +124,17 @@ TEST(mesh_and_platform)
 	ASSERT_STR_EQ(o.platform, "local");
 	ASSERT_EQ(parse(ALL_START, "--mesh", "haproxy", NULL), 0);
 	ASSERT_STR_EQ(o.mesh, "haproxy");
-	ASSERT_EQ(parse(ALL_START, "--mesh", "linkerd", NULL), -1);
-	ASSERT_CONTAINS(e.msg, "--mesh linkerd: not built into this conform yet");
-	ASSERT_CONTAINS(e.hint, "--mesh haproxy");
+	/* linkerd is built in; it runs on kubernetes only (cliflags_apply) */
+	ASSERT_EQ(parse(ALL_START, "--mesh", "linkerd", NULL), 0);
+	ASSERT_STR_EQ(o.mesh, "linkerd");
 	ASSERT_EQ(parse(ALL_START, "--mesh", "istio", NULL), -1);
 	ASSERT_CONTAINS(e.msg, "'istio'");
-	ASSERT_EQ(parse(ALL_START, "--platform", "kubernetes", NULL), -1);
-	ASSERT_CONTAINS(e.msg, "not built into this conform yet");
+	ASSERT_EQ(parse(ALL_START, "--platform", "kubernetes", "--context", "kind-kind",
+			"--namespace", "conform-ci", NULL), 0);
+	ASSERT_STR_EQ(o.platform, "kubernetes");
+	ASSERT_STR_EQ(o.context, "kind-kind");
+	ASSERT_EQ(parse(ALL_START, "--context", "has space", NULL), -1);
+	ASSERT_CONTAINS(e.msg, "--context 'has space'");
 	ASSERT_EQ(parse(ALL_START, "--platform", "mars", NULL), -1);
 	ASSERT_CONTAINS(e.msg, "'mars'");
 }
@@ -190,6 +194,25 @@ TEST(apply_to_run_config)
 			"--checks", all[0]->id, NULL), 0);
 	ASSERT_EQ(cliflags_apply(&o, 0, &c, &e), 0);
 	ASSERT_EQ(c.duration_ms, 20000);
+	{
+		struct run_config k;
+
+		/* a mesh of another platform: refused, the way out named */
+		run_config_defaults(&k);
+		ASSERT_EQ(parse(ALL_START, "--mesh", "linkerd", NULL), 0);
+		ASSERT_EQ(cliflags_apply(&o, 0, &k, &e), -1);
+		ASSERT_CONTAINS(e.msg, "--mesh linkerd runs on kubernetes, not on the local platform");
+		ASSERT_CONTAINS(e.hint, "--platform kubernetes");
+		run_config_defaults(&k);
+		ASSERT_EQ(parse(ALL_START, "--platform", "kubernetes", NULL), 0);
+		ASSERT_EQ(cliflags_apply(&o, 0, &k, &e), 0);
+		ASSERT_STR_EQ(k.mesh, "linkerd");   /* the platform's default mesh */
+		ASSERT_EQ(parse(ALL_START, "--platform", "kubernetes", "--mesh", "none", NULL), 0);
+		ASSERT_EQ(cliflags_apply(&o, 0, &k, &e), 0);
+		ASSERT_EQ(parse(ALL_START, "--platform", "kubernetes", "--mesh", "haproxy", NULL), 0);
+		ASSERT_EQ(cliflags_apply(&o, 0, &k, &e), -1);
+		ASSERT_CONTAINS(e.msg, "--mesh haproxy runs on local");
+	}
 	ASSERT_EQ(c.window_ms, 5000);
 	ASSERT_NEAR(c.rate, 3.0, 1e-9);
 	ASSERT_UEQ(c.nchecks, 1);

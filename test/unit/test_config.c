@@ -146,12 +146,12 @@ TEST(errors_name_file_path_and_expectation)
 		{ "{\"window\":{}}", "conform.json: window: expected a duration in whole "
 		  "seconds, 1s..1d, like \"10s\", got an object" },
 		{ "{\"request_timeout\":0.0001}", "conform.json: request_timeout: expected" },
-		{ "{\"platform\":\"kubernetes\"}", "conform.json: platform: \"kubernetes\" is not "
-		  "built into this conform yet" },
-		{ "{\"mesh\":\"haprxy\"}", "conform.json: mesh: expected \"haproxy\" or \"none\", "
-		  "got \"haprxy\" (did you mean \"haproxy\"?)" },
-		{ "{\"mesh\":\"istio\"}", "conform.json: mesh: expected \"haproxy\" or \"none\", "
-		  "got \"istio\"" },
+		{ "{\"platform\":\"mars\"}", "conform.json: platform: expected \"local\" or "
+		  "\"kubernetes\", got \"mars\"" },
+		{ "{\"mesh\":\"haprxy\"}", "conform.json: mesh: expected \"haproxy\", \"linkerd\" or "
+		  "\"none\", got \"haprxy\" (did you mean \"haproxy\"?)" },
+		{ "{\"mesh\":\"istio\"}", "conform.json: mesh: expected \"haproxy\", \"linkerd\" or "
+		  "\"none\", got \"istio\"" },
 		{ "{\"identity_header\":\"x client\"}", "conform.json: identity_header: expected an "
 		  "HTTP header name" },
 		{ "{\"metrics_addr\":\"10.0.0.1:80\"}", "conform.json: metrics_addr: expected a "
