@@ -234,3 +234,58 @@ void wl_log_totals(struct agg *agg)
 		       (unsigned long long)t[i].max_us);
 	}
 }
+
+void wl_sched_init(struct wl_sched *s)
+{
+	memset(s, 0, sizeof(*s));
+	hist_init(&s->lag);
+}
+
+void wl_sched_note(struct wl_sched *s, int sent, int64_t lag_ns)
+{
+	uint64_t us = lag_ns > 0 ? (uint64_t)(lag_ns / 1000) : 0;
+
+	s->due++;
+	if (!sent) {
+		s->overload++;
+		return;
+	}
+	s->sent++;
+	if (us > WL_LATE_US)
+		s->late++;
+	hist_add(&s->lag, us);
+}
+
+void wl_sched_merge(struct wl_sched *dst, const struct wl_sched *src)
+{
+	dst->due += src->due;
+	dst->sent += src->sent;
+	dst->overload += src->overload;
+	dst->late += src->late;
+	hist_merge(&dst->lag, &src->lag);
+}
+
+void wl_sched_log(const char *check, const struct wl_sched *s, unsigned threads)
+{
+	double missed = s->due ? 100.0 * (double)(s->overload + s->late) / (double)s->due : 0.0;
+
+	log_kv(LOG_INFO, "schedule",
+	       "check=%s due=%llu sent=%llu overload=%llu late=%llu missed_pct=%.3f "
+	       "lag_p50_us=%llu lag_p99_us=%llu lag_max_us=%llu threads=%u",
+	       check, (unsigned long long)s->due, (unsigned long long)s->sent,
+	       (unsigned long long)s->overload, (unsigned long long)s->late, missed,
+	       (unsigned long long)hist_quantile(&s->lag, 0.5),
+	       (unsigned long long)hist_quantile(&s->lag, 0.99),
+	       (unsigned long long)s->lag.max_us, threads);
+}
+
+unsigned wl_send_threads(double total_rate)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	double want = ceil(total_rate / WL_RATE_PER_THREAD);
+	unsigned n = want < 1 ? 1 : want > WL_MAX_THREADS ? WL_MAX_THREADS : (unsigned)want;
+
+	if (cpus >= 1 && n > (unsigned)cpus)
+		n = (unsigned)cpus;
+	return n;
+}

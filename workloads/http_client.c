@@ -1,8 +1,10 @@
 /*
  * http_client.c - the open-loop HTTP load generator (libcurl multi, one
- * thread). Request k of a flow is due at t0 + k/rate whatever happened to
- * earlier ones; latency counts from that due time; beyond the in-flight cap a
- * due request is counted as client overload instead of being sent late.
+ * per sending thread, more threads at high rates: wl_send_threads). Request k
+ * of a flow is due at t0 + k/rate whatever happened to earlier ones; latency
+ * counts from that due time; beyond the in-flight cap a due request is counted
+ * as client overload instead of being sent late, and every send's lag behind
+ * its due time is kept (wl_sched) and logged at exit.
  */
 #include "workload.h"
 #include "base/util.h"
@@ -11,45 +13,85 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
 
 #define HC_BODY_MAX (64 * 1024)
+/* Shortest sleep between send rounds: requests due within one tick go out
+ * together. At 20k/s a wake-up per request costs more CPU (timer, poll and
+ * their system calls) than the requests; 200 µs stays well inside WL_LATE_US
+ * and is counted in each request's lag and latency like any other delay. */
+#define HC_TICK_NS 200000
 
+/*
+ * One request slot. Slots, their easy handles, header lists and body buffers
+ * are made once and reused: nothing is allocated per request on the send
+ * path, and the handles' connections stay in the thread's multi cache.
+ */
 struct hc_req {
-	struct hc_req *prev, *next;   /* the in-flight list */
+	struct hc_req *prev, *next;   /* the thread's in-flight list, or its free list */
 	CURL *e;
-	struct curl_slist *hdrs;
-	size_t flow;
+	size_t flow;                  /* flow the handle is set up for; SIZE_MAX = none */
 	int64_t due_ns;
+	int64_t sent_ns;              /* when it went out on a connection; 0 = not yet */
 	struct dynbuf body;
+	struct curl_slist hdr[3];     /* our own nodes: curl only reads a header list */
+	char rid_h[WL_ID_MAX + 16];
+	char check_h[64];
+	char host_h[300];
 	char rid[WL_ID_MAX];
 };
 
 struct hc_flow {
-	uint64_t k;            /* next request number */
-	int64_t inflight;
+	uint64_t k;            /* next request number this thread sends */
+	int64_t inflight, cap; /* this thread's share of the flow's in-flight cap */
+	struct wl_sched sched;
 };
 
-static struct hc_req *hc_active;
-static struct reporter *hc_rep;   /* takes failing-request samples */
+/*
+ * One sending thread: its own multi handle, connections and slots. Thread i
+ * of n sends request k of every flow when k % n == i, so n threads keep the
+ * one schedule of t0 + k/rate together.
+ */
+struct hc_thread {
+	const struct wl_opts *o;
+	struct agg *agg;
+	unsigned idx, n;
+	int64_t t0;
+	CURLM *m;
+	int tfd;                  /* timerfd for the next due time (µs precision) */
+	struct hc_req *active, *idle;
+	int64_t inflight;
+	struct hc_flow fs[WL_MAX_FLOWS];
+	pthread_t th;
+	int started;
+};
 
-static void hc_link(struct hc_req *rq)
+static struct reporter *hc_rep;   /* takes failing-request samples; set before threads start */
+
+static void hc_link(struct hc_req **head, struct hc_req *rq)
 {
-	rq->next = hc_active;
-	if (hc_active)
-		hc_active->prev = rq;
-	hc_active = rq;
+	rq->prev = NULL;
+	rq->next = *head;
+	if (*head)
+		(*head)->prev = rq;
+	*head = rq;
 }
 
-static void hc_unlink(struct hc_req *rq)
+static void hc_unlink(struct hc_req **head, struct hc_req *rq)
 {
 	if (rq->prev)
 		rq->prev->next = rq->next;
 	else
-		hc_active = rq->next;
+		*head = rq->next;
 	if (rq->next)
 		rq->next->prev = rq->prev;
+	rq->prev = rq->next = NULL;
 }
 
 static size_t hc_write(char *p, size_t sz, size_t n, void *ud)
@@ -59,6 +101,23 @@ static size_t hc_write(char *p, size_t sz, size_t n, void *ud)
 	if (dynbuf_add(&rq->body, p, sz * n) < 0)
 		return 0;   /* too big: curl fails the transfer with a write error */
 	return sz * n;
+}
+
+/* curl calls this once a connection is ready, just before the request is
+ * sent (CURLOPT_PREREQFUNCTION, curl >= 7.80): the hand-off time a send lag
+ * is measured to, including any wait for a free connection. */
+static int hc_prereq(void *ud, char *conn_primary_ip, char *conn_local_ip, int conn_primary_port,
+		     int conn_local_port)
+{
+	struct hc_req *rq = ud;
+
+	(void)conn_primary_ip;
+	(void)conn_local_ip;
+	(void)conn_primary_port;
+	(void)conn_local_port;
+	if (!rq->sent_ns)
+		rq->sent_ns = mono_ns();
+	return CURL_PREREQFUNC_OK;
 }
 
 static int64_t hc_due(const struct wl_flow *f, int64_t t0, uint64_t k)
@@ -169,171 +228,290 @@ static void hc_finish(const struct wl_opts *o, struct agg *agg, struct hc_req *r
 
 static void hc_req_free(struct hc_req *rq)
 {
+	if (!rq)
+		return;
 	if (rq->e)
 		curl_easy_cleanup(rq->e);
-	curl_slist_free_all(rq->hdrs);
 	dynbuf_release(&rq->body);
 	free(rq);
 }
 
-static int hc_start(const struct wl_opts *o, CURLM *m, size_t fi, uint64_t k, int64_t due)
+/* A slot from the thread's idle list, or a new one; NULL on OOM. */
+static struct hc_req *hc_slot(struct hc_thread *t)
 {
-	const struct wl_flow *f = &o->flows[fi];
-	struct hc_req *rq = calloc(1, sizeof(*rq));
-	char h[512];
-	struct curl_slist *tmp;
+	struct hc_req *rq = t->idle;
 
-	if (!rq)
-		return -1;
-	rq->flow = fi;
-	rq->due_ns = due;
-	dynbuf_init(&rq->body, HC_BODY_MAX);
-	wl_request_id(o, fi, k, due, rq->rid, sizeof(rq->rid));
-	rq->e = curl_easy_init();
-	if (!rq->e)
-		goto fail;
-	str_fmt(h, sizeof(h), "x-request-id: %s", rq->rid);
-	if (!(tmp = curl_slist_append(rq->hdrs, h)))
-		goto fail;
-	rq->hdrs = tmp;
-	str_fmt(h, sizeof(h), "x-conform-check: %s", f->check);
-	if (!(tmp = curl_slist_append(rq->hdrs, h)))
-		goto fail;
-	rq->hdrs = tmp;
-	if (f->authority[0]) {
-		str_fmt(h, sizeof(h), "Host: %s", f->authority);
-		if (!(tmp = curl_slist_append(rq->hdrs, h)))
-			goto fail;
-		rq->hdrs = tmp;
+	if (rq) {
+		hc_unlink(&t->idle, rq);
+		dynbuf_reset(&rq->body);
+		return rq;
 	}
-	curl_easy_setopt(rq->e, CURLOPT_URL, f->url);
-	curl_easy_setopt(rq->e, CURLOPT_HTTPHEADER, rq->hdrs);
+	rq = calloc(1, sizeof(*rq));
+	if (!rq)
+		return NULL;
+	rq->flow = SIZE_MAX;
+	dynbuf_init(&rq->body, HC_BODY_MAX);
+	rq->e = curl_easy_init();
+	if (!rq->e) {
+		hc_req_free(rq);
+		return NULL;
+	}
 	curl_easy_setopt(rq->e, CURLOPT_WRITEFUNCTION, hc_write);
 	curl_easy_setopt(rq->e, CURLOPT_WRITEDATA, rq);
 	curl_easy_setopt(rq->e, CURLOPT_PRIVATE, rq);
-	curl_easy_setopt(rq->e, CURLOPT_TIMEOUT_MS, (long)f->timeout_ms);
 	curl_easy_setopt(rq->e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(rq->e, CURLOPT_USERAGENT, "conform-workload");
-	if (curl_multi_add_handle(m, rq->e) != CURLM_OK)
+	curl_easy_setopt(rq->e, CURLOPT_HTTPHEADER, rq->hdr);
+	curl_easy_setopt(rq->e, CURLOPT_PREREQFUNCTION, hc_prereq);
+	curl_easy_setopt(rq->e, CURLOPT_PREREQDATA, rq);
+	return rq;
+}
+
+static int hc_start(struct hc_thread *t, size_t fi, uint64_t k, int64_t due)
+{
+	const struct wl_flow *f = &t->o->flows[fi];
+	struct hc_req *rq = hc_slot(t);
+
+	if (!rq)
+		return -1;
+	rq->due_ns = due;
+	rq->sent_ns = 0;
+	wl_request_id(t->o, fi, k, due, rq->rid, sizeof(rq->rid));
+	str_fmt(rq->rid_h, sizeof(rq->rid_h), "x-request-id: %s", rq->rid);
+	if (rq->flow != fi) {
+		/* options that depend on the flow are set when a slot changes flows */
+		rq->flow = fi;
+		str_fmt(rq->check_h, sizeof(rq->check_h), "x-conform-check: %s", f->check);
+		str_fmt(rq->host_h, sizeof(rq->host_h), "Host: %s", f->authority);
+		rq->hdr[0].data = rq->rid_h;
+		rq->hdr[0].next = &rq->hdr[1];
+		rq->hdr[1].data = rq->check_h;
+		rq->hdr[1].next = f->authority[0] ? &rq->hdr[2] : NULL;
+		rq->hdr[2].data = rq->host_h;
+		rq->hdr[2].next = NULL;
+		if (curl_easy_setopt(rq->e, CURLOPT_URL, f->url) != CURLE_OK)
+			goto fail;
+		curl_easy_setopt(rq->e, CURLOPT_TIMEOUT_MS, (long)f->timeout_ms);
+	}
+	if (curl_multi_add_handle(t->m, rq->e) != CURLM_OK)
 		goto fail;
-	hc_link(rq);
+	hc_link(&t->active, rq);
 	return 0;
 fail:
-	hc_req_free(rq);
+	rq->flow = SIZE_MAX;
+	hc_link(&t->idle, rq);
 	return -1;
 }
 
-/* Collect finished transfers. */
-static void hc_reap(const struct wl_opts *o, struct agg *agg, CURLM *m, struct hc_flow *fs,
-		    int64_t *inflight)
+/* Collect finished transfers; their slots go back to the idle list. */
+static void hc_reap(struct hc_thread *t)
 {
 	CURLMsg *msg;
 	int left;
 
-	while ((msg = curl_multi_info_read(m, &left))) {
+	while ((msg = curl_multi_info_read(t->m, &left))) {
 		struct hc_req *rq = NULL;
 
 		if (msg->msg != CURLMSG_DONE)
 			continue;
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&rq);
-		hc_finish(o, agg, rq, msg->data.result);
-		curl_multi_remove_handle(m, rq->e);
-		hc_unlink(rq);
-		fs[rq->flow].inflight--;
-		(*inflight)--;
+		/* a request that never got a connection counts as sent when it failed */
+		wl_sched_note(&t->fs[rq->flow].sched, 1,
+			      (rq->sent_ns ? rq->sent_ns : mono_ns()) - rq->due_ns);
+		hc_finish(t->o, t->agg, rq, msg->data.result);
+		curl_multi_remove_handle(t->m, rq->e);
+		hc_unlink(&t->active, rq);
+		hc_link(&t->idle, rq);
+		t->fs[rq->flow].inflight--;
+		t->inflight--;
+	}
+}
+
+/* Sleep in curl's poll until the next due time (or curl's own work). */
+static void hc_wait(struct hc_thread *t, int64_t next)
+{
+	struct curl_waitfd wfd = { .fd = t->tfd, .events = CURL_WAIT_POLLIN };
+	struct itimerspec its;
+	int64_t now = mono_ns();
+	uint64_t expirations;
+	int ms;
+
+	if (next <= now)
+		return;
+	if (next < now + HC_TICK_NS)
+		next = now + HC_TICK_NS;
+	memset(&its, 0, sizeof(its));
+	its.it_value.tv_sec = next / 1000000000;
+	its.it_value.tv_nsec = next % 1000000000;
+	if (timerfd_settime(t->tfd, TFD_TIMER_ABSTIME, &its, NULL) < 0) {
+		ms = (int)((next - now + 999999) / 1000000);
+		curl_multi_poll(t->m, NULL, 0, ms > 50 ? 50 : ms, NULL);
+		return;
+	}
+	ms = (int)((next - now) / 1000000) + 1;
+	curl_multi_poll(t->m, &wfd, 1, ms > 50 ? 50 : ms, NULL);
+	if (read(t->tfd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+		log_kv(LOG_WARN, "timerfd read failed", "err=\"%s\"", strerror(errno));
+}
+
+static void *hc_thread_run(void *arg)
+{
+	struct hc_thread *t = arg;
+	const struct wl_opts *o = t->o;
+	int64_t max_timeout = 0, deadline;
+	size_t i;
+	int running;
+
+	for (i = 0; i < o->nflows; i++)
+		if (o->flows[i].timeout_ms > max_timeout)
+			max_timeout = o->flows[i].timeout_ms;
+	while (!wl_should_stop()) {
+		int64_t now = mono_ns(), next = now + 50000000;
+
+		for (i = 0; i < o->nflows; i++) {
+			const struct wl_flow *f = &o->flows[i];
+			struct hc_flow *fl = &t->fs[i];
+			int64_t due;
+
+			while ((due = hc_due(f, t->t0, fl->k)) <= now) {
+				int sent = fl->inflight < fl->cap && hc_start(t, i, fl->k, due) == 0;
+
+				if (sent) {
+					fl->inflight++;
+					t->inflight++;
+				} else {
+					agg_add(t->agg, f->check, OUT_CLIENT_OVERLOAD, 0, "", "",
+						wl_unix_second(o, due), 0, 0);
+				}
+				if (!sent)
+					wl_sched_note(&fl->sched, 0, 0);
+				fl->k += t->n;
+			}
+			if (due < next)
+				next = due;
+		}
+		curl_multi_perform(t->m, &running);
+		hc_reap(t);
+		hc_wait(t, next);
+	}
+	/* let what is in flight finish: curl's own timeout bounds it */
+	deadline = mono_ms() + max_timeout + 1000;
+	while (t->inflight > 0 && mono_ms() < deadline) {
+		curl_multi_perform(t->m, &running);
+		hc_reap(t);
+		if (t->inflight > 0)
+			curl_multi_poll(t->m, NULL, 0, 20, NULL);
+	}
+	return NULL;
+}
+
+static void hc_thread_release(struct hc_thread *t)
+{
+	struct hc_req *rq;
+
+	/* anything still here never finished: count it as a timeout */
+	while ((rq = t->active)) {
+		wl_sched_note(&t->fs[rq->flow].sched, 1,
+			      (rq->sent_ns ? rq->sent_ns : mono_ns()) - rq->due_ns);
+		hc_unlink(&t->active, rq);
+		curl_multi_remove_handle(t->m, rq->e);
+		hc_finish(t->o, t->agg, rq, CURLE_OPERATION_TIMEDOUT);
 		hc_req_free(rq);
 	}
+	while ((rq = t->idle)) {
+		hc_unlink(&t->idle, rq);
+		hc_req_free(rq);
+	}
+	if (t->m)
+		curl_multi_cleanup(t->m);
+	t->m = NULL;
+	if (t->tfd >= 0)
+		close(t->tfd);
+	t->tfd = -1;
 }
 
 int http_client_run(const struct wl_opts *o)
 {
-	struct hc_flow fs[WL_MAX_FLOWS];
+	struct hc_thread *ts = NULL;
 	struct agg *agg = NULL;
 	struct reporter *rep = NULL;
-	CURLM *m = NULL;
-	int64_t t0, inflight = 0, max_timeout = 0, deadline;
-	long maxconn = 0;
+	double total_rate = 0;
+	int64_t t0;
+	unsigned n, j;
 	size_t i;
-	int running, rc = 1;
+	int rc = 1;
 
-	memset(fs, 0, sizeof(fs));
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return 1;
+	for (i = 0; i < o->nflows; i++)
+		total_rate += o->flows[i].rate;
+	n = wl_send_threads(total_rate);
 	agg = agg_new();
-	m = curl_multi_init();
-	if (!agg || !m)
+	ts = calloc(n, sizeof(*ts));
+	if (!agg || !ts)
 		goto out;
-	for (i = 0; i < o->nflows; i++) {
-		maxconn += (long)o->flows[i].max_inflight;
-		if (o->flows[i].timeout_ms > max_timeout)
-			max_timeout = o->flows[i].timeout_ms;
+	for (j = 0; j < n; j++) {
+		struct hc_thread *t = &ts[j];
+		long maxconn = 0;
+
+		t->o = o;
+		t->agg = agg;
+		t->idx = j;
+		t->n = n;
+		t->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+		t->m = curl_multi_init();
+		if (!t->m || t->tfd < 0)
+			goto out;
+		for (i = 0; i < o->nflows; i++) {
+			/* the flow's cap split over the threads, at least one each */
+			t->fs[i].cap = (o->flows[i].max_inflight + n - 1) / n;
+			t->fs[i].k = j;
+			wl_sched_init(&t->fs[i].sched);
+			maxconn += (long)t->fs[i].cap;
+		}
+		curl_multi_setopt(t->m, CURLMOPT_MAXCONNECTS, maxconn);
 	}
-	curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, maxconn);
 	rep = reporter_start(o, agg);
 	if (!rep)
 		goto out;
 	hc_rep = rep;
 	if (wl_write_ready(o, "", "") < 0)
 		goto out;
-	log_kv(LOG_INFO, "running", "role=http-client flows=%zu", o->nflows);
+	log_kv(LOG_INFO, "running", "role=http-client flows=%zu threads=%u", o->nflows, n);
 	t0 = mono_ns();
-	while (!wl_should_stop()) {
-		int64_t now = mono_ns(), next = now + 50000000;
-
-		for (i = 0; i < o->nflows; i++) {
-			const struct wl_flow *f = &o->flows[i];
-			int64_t due;
-
-			while ((due = hc_due(f, t0, fs[i].k)) <= now) {
-				if (fs[i].inflight >= f->max_inflight ||
-				    hc_start(o, m, i, fs[i].k, due) < 0) {
-					agg_add(agg, f->check, OUT_CLIENT_OVERLOAD, 0, "", "",
-						wl_unix_second(o, due), 0, 0);
-				} else {
-					fs[i].inflight++;
-					inflight++;
-				}
-				fs[i].k++;
-			}
-			if (due < next)
-				next = due;
-		}
-		curl_multi_perform(m, &running);
-		hc_reap(o, agg, m, fs, &inflight);
-		now = mono_ns();
-		if (next > now) {
-			int ms = (int)((next - now + 999999) / 1000000);
-
-			curl_multi_poll(m, NULL, 0, ms > 50 ? 50 : ms, NULL);
-		}
-	}
-	log_kv(LOG_INFO, "stopping", "inflight=%lld", (long long)inflight);
-	/* let what is in flight finish: curl's own timeout bounds it */
-	deadline = mono_ms() + max_timeout + 1000;
-	while (inflight > 0 && mono_ms() < deadline) {
-		curl_multi_perform(m, &running);
-		hc_reap(o, agg, m, fs, &inflight);
-		if (inflight > 0)
-			curl_multi_poll(m, NULL, 0, 20, NULL);
-	}
 	rc = 0;
-out:
-	if (m) {
-		/* anything still here never finished: count it as a timeout */
-		while (hc_active) {
-			struct hc_req *rq = hc_active;
-
-			hc_unlink(rq);
-			curl_multi_remove_handle(m, rq->e);
-			hc_finish(o, agg, rq, CURLE_OPERATION_TIMEDOUT);
-			hc_req_free(rq);
+	for (j = 0; j < n; j++) {
+		ts[j].t0 = t0;
+		if (pthread_create(&ts[j].th, NULL, hc_thread_run, &ts[j]) != 0) {
+			/* a share of the schedule would go unsent: stop the others too */
+			log_kv(LOG_ERROR, "cannot start a sending thread", "thread=%u of=%u", j, n);
+			kill(getpid(), SIGTERM);
+			rc = 1;
+			break;
 		}
-		curl_multi_cleanup(m);
+		ts[j].started = 1;
 	}
+	for (j = 0; j < n; j++)
+		if (ts[j].started)
+			pthread_join(ts[j].th, NULL);
+	log_kv(LOG_INFO, "stopping", "threads=%u", n);
+out:
+	for (j = 0; ts && j < n; j++)
+		hc_thread_release(&ts[j]);
 	hc_rep = NULL;
 	reporter_finish(rep, 5000);
-	if (agg && rc == 0)
+	if (agg && rc == 0) {
 		wl_log_totals(agg);
+		for (i = 0; i < o->nflows; i++) {
+			struct wl_sched s;
+
+			wl_sched_init(&s);
+			for (j = 0; j < n; j++)
+				wl_sched_merge(&s, &ts[j].fs[i].sched);
+			wl_sched_log(o->flows[i].check, &s, n);
+		}
+	}
+	free(ts);
 	agg_free(agg);
 	curl_global_cleanup();
 	return rc;

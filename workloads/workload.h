@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "evidence/agg.h"
+#include "evidence/hist.h"
 
 #define WL_MAX_FLOWS 32
 #define WL_ID_MAX 192           /* request ids: <check>.<name>.<instance hex>.<k>.<unix ms> */
@@ -79,6 +80,31 @@ void wl_request_id(const struct wl_opts *o, size_t fi, uint64_t k, int64_t due_n
 		   size_t len);
 /* Log the per-check totals lines. */
 void wl_log_totals(struct agg *agg);
+
+/*
+ * Open-loop schedule keeping of one flow (one sending thread's share, or the
+ * sum of them): requests due, sent, not sent (client overload), sent more
+ * than WL_LATE_US after their due time, and the send lag of every sent
+ * request. Lag is measured when the request is handed to the transport.
+ * A request is "missed" when it was not sent or sent late.
+ */
+#define WL_LATE_US 1000
+struct wl_sched {
+	uint64_t due, sent, overload, late;
+	struct hist lag;          /* µs from due time to hand-off, sent requests only */
+};
+void wl_sched_init(struct wl_sched *s);
+/* One due request: sent (lag_ns from its due time) or not (overload). */
+void wl_sched_note(struct wl_sched *s, int sent, int64_t lag_ns);
+void wl_sched_merge(struct wl_sched *dst, const struct wl_sched *src);
+/* Log "msg=schedule check=C due= sent= overload= late= missed_pct= lag_p50_us=
+ * lag_p99_us= lag_max_us= threads=": the bench reads this line. */
+void wl_sched_log(const char *check, const struct wl_sched *s, unsigned threads);
+/* Sending threads for flows adding up to total_rate per second: one per
+ * WL_RATE_PER_THREAD, at most the CPUs online and WL_MAX_THREADS. */
+#define WL_RATE_PER_THREAD 4000.0
+#define WL_MAX_THREADS 8
+unsigned wl_send_threads(double total_rate);
 
 /* ---- admin.c: fault hooks ---- */
 struct wl_fault {
