@@ -82,6 +82,7 @@ static struct gc_flow gc_flows[WL_MAX_FLOWS];
 static struct gc_unary *gc_active;
 static int gc_stopping;
 static struct reporter *gc_rep;   /* takes failing-request samples */
+static struct wl_sched gc_sched[WL_MAX_FLOWS];   /* unary flows: lag to the call's start */
 
 /* Count one request; a failing one with a request id (rid, NULL when it has
  * none: overload, a stream reset) may become a sample. */
@@ -553,14 +554,23 @@ static int64_t gc_due(const struct wl_flow *f, int64_t t0, uint64_t k)
 	return t0 + (int64_t)((double)k * 1e9 / f->rate);
 }
 
+/* Wait up to wait_ns for a completion, then take whatever else is ready
+ * (at most GC_DRAIN) before the caller looks at the schedule again: one
+ * schedule pass per event costs more than the events at high rates. */
+#define GC_DRAIN 64
 static void gc_next(int64_t wait_ns)
 {
 	grpc_event ev;
+	int n;
 
 	if (wait_ns < 0)
 		wait_ns = 0;
 	ev = grpc_completion_queue_next(gc_cq, gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
 						gpr_time_from_nanos(wait_ns, GPR_TIMESPAN)), NULL);
+	for (n = 0; ev.type == GRPC_OP_COMPLETE && n < GC_DRAIN; n++) {
+		gc_dispatch(ev);
+		ev = grpc_completion_queue_next(gc_cq, gpr_inf_past(GPR_CLOCK_MONOTONIC), NULL);
+	}
 	if (ev.type == GRPC_OP_COMPLETE)
 		gc_dispatch(ev);
 }
@@ -676,6 +686,8 @@ int grpc_client_run(const struct wl_opts *o)
 	int rc = 1;
 
 	gc_o = o;
+	for (i = 0; i < WL_MAX_FLOWS; i++)
+		wl_sched_init(&gc_sched[i]);
 	grpc_init();
 	gc_agg = agg_new();
 	gc_cq = grpc_completion_queue_create_for_next(NULL);
@@ -703,11 +715,15 @@ int grpc_client_run(const struct wl_opts *o)
 			int64_t due;
 
 			while ((due = gc_due(f, t0, fl->k)) <= now) {
-				if (fl->bidi)
+				if (fl->bidi) {
 					gc_bidi_due(fl->bidi, fl->k, due);
-				else if (fl->inflight >= f->max_inflight ||
-					 gc_unary_start(i, fl->k, due) < 0)
+				} else if (fl->inflight >= f->max_inflight ||
+					   gc_unary_start(i, fl->k, due) < 0) {
 					gc_record(i, OUT_CLIENT_OVERLOAD, 0, "", "", due, due, 0, NULL);
+					wl_sched_note(&gc_sched[i], 0, 0);
+				} else {
+					wl_sched_note(&gc_sched[i], 1, mono_ns() - due);
+				}
 				fl->k++;
 			}
 			if (due < next)
@@ -787,8 +803,12 @@ out:
 	grpc_completion_queue_destroy(gc_cq);
 	gc_rep = NULL;
 	reporter_finish(rep, 5000);
-	if (rc == 0)
+	if (rc == 0) {
 		wl_log_totals(gc_agg);
+		for (i = 0; i < o->nflows; i++)
+			if (o->flows[i].method == WL_UNARY)
+				wl_sched_log(o->flows[i].check, &gc_sched[i], 1);
+	}
 	agg_free(gc_agg);
 	grpc_shutdown();
 	return rc;
