@@ -229,29 +229,30 @@ static int workload_bin(char *out, size_t len, char *err, size_t errlen)
 	return 0;
 }
 
-static int commit_batch(void *ctx, const char *workload, uint64_t instance, uint64_t seq,
-			const struct agg_row *rows, size_t n, const struct store_sample *samples,
-			size_t nsamples)
+/*
+ * The collector's group commit: every batch that arrived together in one
+ * transaction (store_put_batches), acked by the collector only after it.
+ */
+static void commit_group(void *ctx, struct store_batch *bs, size_t n)
 {
 	static int64_t last_log_ms;
 	struct daemon *d = ctx;
-	int rc = store_put_batch_samples(d->store, workload, instance, seq, rows, n, samples,
-					 nsamples);
+	int rc = store_put_batches(d->store, bs, n);
 
 	if (rc < 0) {
 		const char *kind = store_write_error(d->store);
 		char q[300], what[160];
 
-		/* not acked: the client keeps the batch and resends it later */
+		/* not acked: the clients keep the batches and resend them later */
 		str_fmt(what, sizeof(what), "%s", kind ? kind : "write failed");
 		pthread_mutex_lock(&d->mu);
 		str_copy(d->store_error, sizeof(d->store_error), what);
 		pthread_mutex_unlock(&d->mu);
 		if (mono_ms() - last_log_ms >= STORE_ERROR_LOG_MS || !last_log_ms) {
 			last_log_ms = mono_ms();
-			log_kv(LOG_ERROR, "cannot store batch, not acking it (the client keeps it)",
-			       "workload=%s seq=%llu store_error=\"%s\" err=%s", workload,
-			       (unsigned long long)seq, what,
+			log_kv(LOG_ERROR, "cannot store batches, not acking them (the clients keep them)",
+			       "batches=%zu first_workload=%s first_seq=%llu store_error=\"%s\" err=%s",
+			       n, bs[0].workload, (unsigned long long)bs[0].seq, what,
 			       log_quote(store_errmsg(d->store), q, sizeof(q)));
 		}
 	} else if (d->store_error[0]) {
@@ -261,7 +262,6 @@ static int commit_batch(void *ctx, const char *workload, uint64_t instance, uint
 		d->store_error[0] = '\0';
 		pthread_mutex_unlock(&d->mu);
 	}
-	return rc;
 }
 
 static void put_run(struct daemon *d)
@@ -346,8 +346,8 @@ static struct collector *collector_rebind(struct daemon *d, const char *host, in
 
 	addr_join(host, port, addr, sizeof(addr));
 	for (;;) {
-		struct collector *c = collector_start(addr, d->token, commit_batch, d, &got, err,
-						      errlen);
+		struct collector *c = collector_start_group(addr, d->token, commit_group, d, &got,
+							    err, errlen);
 
 		if (c)
 			return c;
@@ -578,8 +578,8 @@ int main(int argc, char **argv)
 		port = coll_hp.port ? coll_hp.port : d->cfg.collector_port;
 		d->coll = collector_rebind(d, coll_hp.host, port, err, sizeof(err));
 	} else {
-		d->coll = collector_start(coll_addr, d->token, commit_batch, d, &port, err,
-					  sizeof(err));
+		d->coll = collector_start_group(coll_addr, d->token, commit_group, d, &port, err,
+						sizeof(err));
 	}
 	if (!d->coll) {
 		log_kv(LOG_ERROR, "cannot start the collector", "err=%s",

@@ -1,10 +1,13 @@
 /*
  * collector.c - conformd's receiving end of conform.v1.Collector/Report.
  * One thread drives one completion queue: it accepts streams, validates each
- * Batch (token, sizes, outcomes, histograms), calls the commit callback and
- * only then queues the Ack. Per stream at most one SEND_MESSAGE is in flight
- * and reading pauses while too many acks wait, so a fast client cannot make
- * the collector buffer without bound.
+ * Batch (token, sizes, outcomes, histograms) and holds it; once the queue has
+ * nothing more ready (or COLLECTOR_GROUP_MAX batches are held) every held
+ * batch goes to the commit callback together (group commit: one transaction,
+ * one fsync for all) and only then are their Acks queued. A stream is not
+ * read again while its batch is held, at most one SEND_MESSAGE is in flight
+ * per stream and reading pauses while too many acks wait, so a fast client
+ * cannot make the collector buffer without bound.
  */
 #include "ingest/collector.h"
 #include "base/addr.h"
@@ -26,6 +29,9 @@
 #define COLL_MAX_BUCKETS 4096
 #define COLL_MAX_STR 255
 #define COLL_ACKQ 64          /* acks waiting per stream before reading pauses */
+/* While a group commit is in flight, how often the CQ thread looks whether
+ * it finished (it polls the queue meanwhile, so the next group gathers). */
+#define COLL_REAP_NS 200000
 
 enum ctag_kind { CT_NEW_CALL, CT_RECV_CLOSE, CT_RECV_MSG, CT_SEND, CT_SHUTDOWN };
 
@@ -47,10 +53,25 @@ struct cstream {
 	int closed;            /* the call is over: start nothing more */
 	int half_closed;       /* client finished sending */
 	int md_sent, status_sent, sending, reading;
+	int held;              /* a batch of this stream waits for the group commit */
 	grpc_byte_buffer *recv_buf;
 	grpc_byte_buffer *send_buf;
 	grpc_byte_buffer *ackq[COLL_ACKQ];
 	size_t ack_head, ack_n;
+};
+
+/* A valid batch waiting for the group commit; holds a ref on its stream. */
+struct cpend {
+	struct cstream *s;
+	Conform__V1__Batch *b;
+	struct agg_row *rows;
+	struct store_sample *samples;
+};
+
+struct cgroup {
+	struct cpend pend[COLLECTOR_GROUP_MAX];
+	struct store_batch sb[COLLECTOR_GROUP_MAX];
+	size_t n;
 };
 
 struct collector {
@@ -62,8 +83,23 @@ struct collector {
 	int shutdown_seen;     /* the shutdown tag arrived (under mu) */
 	pthread_cond_t cv;     /* signalled when shutdown_seen is set */
 	char token[256];
-	collector_commit_fn commit;
+	collector_commit_fn commit;    /* one batch at a time, or */
+	collector_group_fn group;      /* the whole group at once */
 	void *ctx;
+	/*
+	 * Two groups: the CQ thread fills groups[fill] while the commit
+	 * thread commits groups[!fill], so the queue is polled (and the
+	 * sockets read) during an fsync and the next group gathers meanwhile.
+	 */
+	struct cgroup groups[2];
+	int fill;
+	pthread_t commit_thread;
+	int commit_started;
+	pthread_mutex_t cmu;
+	pthread_cond_t ccv;
+	int committing;        /* groups[!fill] is with the commit thread (under cmu) */
+	int commit_done;       /* ... and it has finished (under cmu) */
+	int commit_stop;       /* the commit thread ends (under cmu) */
 	struct ctag t_shutdown;
 	pthread_mutex_t mu;
 	struct collector_stats st;
@@ -281,7 +317,13 @@ static grpc_byte_buffer *pack_ack(uint64_t instance, uint64_t seq, int ok, const
 
 /* Handle one received message; returns an Ack to queue, or NULL when the
  * stream must be cancelled (commit failed). */
-static grpc_byte_buffer *coll_handle(struct collector *c, grpc_byte_buffer *msg)
+/*
+ * Decode and validate one message. A valid batch is held in c->pend (the
+ * stream gets a ref) and NULL is returned; anything else returns the reject
+ * Ack to queue now (NULL only on OOM, which cancels the stream).
+ */
+static grpc_byte_buffer *coll_take(struct collector *c, struct cstream *s, grpc_byte_buffer *msg,
+				   int *held)
 {
 	grpc_byte_buffer_reader rd;
 	grpc_slice sl;
@@ -289,10 +331,12 @@ static grpc_byte_buffer *coll_handle(struct collector *c, grpc_byte_buffer *msg)
 	struct agg_row *rows = NULL;
 	struct store_sample *samples = NULL;
 	size_t nrows = 0, nsamples = 0;
-	grpc_byte_buffer *ack = NULL;
+	struct cgroup *g;
+	struct cpend *p;
+	grpc_byte_buffer *ack;
 	char err[256], q[300];
-	int rc;
 
+	*held = 0;
 	if (!grpc_byte_buffer_reader_init(&rd, msg)) {
 		stat_add(c, &c->st.rejected);
 		return pack_ack(0, 0, 0, "unreadable message");
@@ -313,21 +357,159 @@ static grpc_byte_buffer *coll_handle(struct collector *c, grpc_byte_buffer *msg)
 		       log_quote(str_ok(b->workload, 63, 0) ? b->workload : "?", q, 100),
 		       (unsigned long long)b->seq, log_quote(err, q + 100, 200));
 		ack = pack_ack(b->instance, b->seq, 0, err);
-		goto out;
+		conform__v1__batch__free_unpacked(b, NULL);
+		return ack;
 	}
-	rc = c->commit(c->ctx, b->workload, b->instance, b->seq, rows, nrows, samples, nsamples);
-	if (rc < 0) {
-		log_kv(LOG_WARN, "batch commit failed", "workload=%s seq=%llu",
-		       log_quote(b->workload, q, sizeof(q)), (unsigned long long)b->seq);
-		goto out;   /* no ack: the stream is cancelled and the client resends */
+	g = &c->groups[c->fill];
+	p = &g->pend[g->n];
+	g->sb[g->n] = (struct store_batch){
+		.workload = b->workload, .instance = b->instance, .seq = b->seq,
+		.rows = rows, .n = nrows, .samples = samples, .nsamples = nsamples, .rc = -1,
+	};
+	p->s = s;
+	p->b = b;
+	p->rows = rows;
+	p->samples = samples;
+	g->n++;
+	s->refs++;
+	*held = 1;
+	return NULL;
+}
+
+static void cs_free(struct cstream *s);
+static void cs_pump(struct cstream *s);
+static void cs_read(struct cstream *s);
+
+/* Store a group: one group commit, or one commit each without a group
+ * callback. Sets every sb[i].rc. Runs on the commit thread (or the CQ thread
+ * when shutting down, once the commit thread is idle). */
+static void coll_commit(struct collector *c, struct cgroup *g)
+{
+	size_t i;
+
+	if (!g->n)
+		return;
+	if (c->group) {
+		c->group(c->ctx, g->sb, g->n);
+		return;
 	}
-	stat_add(c, rc == 0 ? &c->st.duplicates : &c->st.batches);
-	ack = pack_ack(b->instance, b->seq, 1, "");
-out:
-	free(rows);
-	free(samples);
-	conform__v1__batch__free_unpacked(b, NULL);
-	return ack;
+	for (i = 0; i < g->n; i++) {
+		struct store_batch *x = &g->sb[i];
+
+		x->rc = c->commit(c->ctx, x->workload, x->instance, x->seq, x->rows, x->n,
+				  x->samples, x->nsamples);
+	}
+}
+
+/*
+ * After its commit: queue each batch's Ack, or cancel its stream when it
+ * could not be stored (the client resends after reconnecting), and let the
+ * stream read on. CQ thread only; while draining it only frees.
+ */
+static void coll_finish(struct collector *c, struct cgroup *g)
+{
+	size_t i;
+	char q[300];
+
+	for (i = 0; i < g->n; i++) {
+		struct cpend *p = &g->pend[i];
+		struct cstream *s = p->s;
+		int rc = g->sb[i].rc;
+		grpc_byte_buffer *ack = NULL;
+
+		s->held = 0;
+		if (rc < 0) {
+			log_kv(LOG_WARN, "batch commit failed", "workload=%s seq=%llu",
+			       log_quote(p->b->workload, q, sizeof(q)), (unsigned long long)p->b->seq);
+		} else {
+			stat_add(c, rc == 0 ? &c->st.duplicates : &c->st.batches);
+			ack = pack_ack(p->b->instance, p->b->seq, 1, "");
+		}
+		free(p->rows);
+		free(p->samples);
+		conform__v1__batch__free_unpacked(p->b, NULL);
+		if (!c->draining && !s->closed) {
+			if (!ack) {
+				grpc_call_cancel_with_status(s->call, GRPC_STATUS_UNAVAILABLE,
+							     "batch could not be stored", NULL);
+				s->closed = 1;
+			} else {
+				s->ackq[(s->ack_head + s->ack_n) % COLL_ACKQ] = ack;
+				s->ack_n++;
+				ack = NULL;
+				cs_pump(s);
+				cs_read(s);
+			}
+		}
+		if (ack)
+			grpc_byte_buffer_destroy(ack);
+		if (--s->refs == 0)
+			cs_free(s);
+		memset(p, 0, sizeof(*p));
+	}
+	g->n = 0;
+}
+
+static void *coll_commit_thread(void *arg)
+{
+	struct collector *c = arg;
+
+	pthread_mutex_lock(&c->cmu);
+	for (;;) {
+		while (!c->commit_stop && (!c->committing || c->commit_done))
+			pthread_cond_wait(&c->ccv, &c->cmu);
+		if (c->commit_stop)
+			break;
+		pthread_mutex_unlock(&c->cmu);
+		coll_commit(c, &c->groups[!c->fill]);   /* fill only changes while idle */
+		pthread_mutex_lock(&c->cmu);
+		c->commit_done = 1;
+		pthread_cond_broadcast(&c->ccv);
+	}
+	pthread_mutex_unlock(&c->cmu);
+	return NULL;
+}
+
+/* CQ thread: if the commit thread finished, acknowledge its group; with
+ * wait, first wait for it. 1 when no commit is in flight afterwards. */
+static int coll_reap(struct collector *c, int wait)
+{
+	int done;
+
+	pthread_mutex_lock(&c->cmu);
+	while (wait && c->committing && !c->commit_done)
+		pthread_cond_wait(&c->ccv, &c->cmu);
+	done = !c->committing || c->commit_done;
+	pthread_mutex_unlock(&c->cmu);
+	if (!done)
+		return 0;
+	if (c->committing) {
+		coll_finish(c, &c->groups[!c->fill]);
+		pthread_mutex_lock(&c->cmu);
+		c->committing = 0;
+		c->commit_done = 0;
+		pthread_mutex_unlock(&c->cmu);
+	}
+	return 1;
+}
+
+/* CQ thread, commit thread idle: hand the filled group over and start
+ * filling the other one. Without a commit thread, commit here. */
+static void coll_hand_over(struct collector *c)
+{
+	if (!c->groups[c->fill].n)
+		return;
+	if (!c->commit_started) {
+		coll_commit(c, &c->groups[c->fill]);
+		coll_finish(c, &c->groups[c->fill]);
+		return;
+	}
+	pthread_mutex_lock(&c->cmu);
+	c->fill = !c->fill;
+	c->committing = 1;
+	c->commit_done = 0;
+	pthread_cond_broadcast(&c->ccv);
+	pthread_mutex_unlock(&c->cmu);
 }
 
 static void cs_free(struct cstream *s)
@@ -366,7 +548,7 @@ static void cs_read(struct cstream *s)
 {
 	grpc_op op;
 
-	if (s->reading || s->half_closed || s->ack_n >= COLL_ACKQ - 1)
+	if (s->reading || s->held || s->half_closed || s->ack_n >= COLL_ACKQ - 1)
 		return;
 	memset(&op, 0, sizeof(op));
 	op.op = GRPC_OP_RECV_MESSAGE;
@@ -508,8 +690,10 @@ static void on_recv(struct cstream *s, int ok)
 		grpc_byte_buffer_destroy(msg);
 		return;
 	}
-	ack = coll_handle(c, msg);
+	ack = coll_take(c, s, msg, &s->held);
 	grpc_byte_buffer_destroy(msg);
+	if (s->held)
+		return;   /* read on once its ack is queued (coll_finish) */
 	if (!ack) {
 		grpc_call_cancel_with_status(s->call, GRPC_STATUS_UNAVAILABLE,
 					     "batch could not be stored", NULL);
@@ -592,14 +776,49 @@ static void *coll_thread(void *arg)
 {
 	struct collector *c = arg;
 
-	while (!coll_event(c, coll_next(c)))
-		;
+	for (;;) {
+		gpr_timespec dl = gpr_inf_future(GPR_CLOCK_MONOTONIC);
+		int idle = coll_reap(c, 0);
+		grpc_event ev;
+
+		/*
+		 * A commit in flight: poll on, looking back every COLL_REAP_NS.
+		 * Batches held and the commit thread idle: take what is ready
+		 * now, then hand them over.
+		 */
+		if (!idle)
+			dl = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+					  gpr_time_from_nanos(COLL_REAP_NS, GPR_TIMESPAN));
+		else if (c->groups[c->fill].n)
+			dl = gpr_inf_past(GPR_CLOCK_MONOTONIC);
+		ev = grpc_completion_queue_next(c->cq, dl, NULL);
+		if (ev.type == GRPC_QUEUE_TIMEOUT) {
+			if (idle)
+				coll_hand_over(c);
+			continue;
+		}
+		if (ev.type == GRPC_QUEUE_SHUTDOWN) {
+			coll_reap(c, 1);
+			coll_hand_over(c);
+			coll_reap(c, 1);
+		}
+		if (coll_event(c, ev))
+			break;
+		if (c->groups[c->fill].n == COLLECTOR_GROUP_MAX || c->draining) {
+			/* no room for another batch (or shutting down): wait for the
+			 * commit in flight, then hand this group over */
+			coll_reap(c, 1);
+			coll_hand_over(c);
+			if (c->draining)
+				coll_reap(c, 1);
+		}
+	}
 	return NULL;
 }
 
-struct collector *collector_start(const char *addr, const char *token,
-				  collector_commit_fn commit, void *ctx, int *port,
-				  char *err, size_t errlen)
+static struct collector *coll_start(const char *addr, const char *token,
+				     collector_commit_fn commit, collector_group_fn group,
+				     void *ctx, int *port, char *err, size_t errlen)
 {
 	struct collector *c;
 	grpc_arg args[2];
@@ -609,7 +828,7 @@ struct collector *collector_start(const char *addr, const char *token,
 	char why[256];
 	int p;
 
-	if (!addr || !token || !commit) {
+	if (!addr || !token || (!commit && !group)) {
 		str_copy(err, errlen, "collector: missing address, token or commit callback");
 		return NULL;
 	}
@@ -631,7 +850,10 @@ struct collector *collector_start(const char *addr, const char *token,
 	grpc_init();
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cv, NULL);
+	pthread_mutex_init(&c->cmu, NULL);
+	pthread_cond_init(&c->ccv, NULL);
 	c->commit = commit;
+	c->group = group;
 	c->ctx = ctx;
 	c->t_shutdown.kind = CT_SHUTDOWN;
 	args[0].type = GRPC_ARG_INTEGER;
@@ -660,12 +882,16 @@ struct collector *collector_start(const char *addr, const char *token,
 		grpc_completion_queue_destroy(c->cq);
 		pthread_cond_destroy(&c->cv);
 		pthread_mutex_destroy(&c->mu);
+		pthread_cond_destroy(&c->ccv);
+		pthread_mutex_destroy(&c->cmu);
 		free(c);
 		grpc_shutdown();
 		return NULL;
 	}
 	grpc_server_start(c->server);
 	coll_arm(c);
+	/* without a commit thread the CQ thread commits inline (slower, same acks) */
+	c->commit_started = pthread_create(&c->commit_thread, NULL, coll_commit_thread, c) == 0;
 	if (pthread_create(&c->thread, NULL, coll_thread, c) != 0) {
 		str_copy(err, errlen, "collector: cannot start thread");
 		c->thread_started = 0;
@@ -676,6 +902,20 @@ struct collector *collector_start(const char *addr, const char *token,
 	if (port)
 		*port = p;
 	return c;
+}
+
+struct collector *collector_start(const char *addr, const char *token,
+				  collector_commit_fn commit, void *ctx, int *port,
+				  char *err, size_t errlen)
+{
+	return coll_start(addr, token, commit, NULL, ctx, port, err, errlen);
+}
+
+struct collector *collector_start_group(const char *addr, const char *token,
+					collector_group_fn group, void *ctx, int *port,
+					char *err, size_t errlen)
+{
+	return coll_start(addr, token, NULL, group, ctx, port, err, errlen);
 }
 
 void collector_get_stats(struct collector *c, struct collector_stats *st)
@@ -712,8 +952,18 @@ void collector_stop(struct collector *c)
 		while (!coll_event(c, coll_next(c)))
 			;
 	grpc_completion_queue_destroy(c->cq);
+	if (c->commit_started) {
+		/* the CQ thread reaped every group before it ended */
+		pthread_mutex_lock(&c->cmu);
+		c->commit_stop = 1;
+		pthread_cond_broadcast(&c->ccv);
+		pthread_mutex_unlock(&c->cmu);
+		pthread_join(c->commit_thread, NULL);
+	}
 	pthread_cond_destroy(&c->cv);
 	pthread_mutex_destroy(&c->mu);
+	pthread_cond_destroy(&c->ccv);
+	pthread_mutex_destroy(&c->cmu);
 	free(c);
 	grpc_shutdown();
 }

@@ -1,8 +1,9 @@
 /*
  * collector.h - conformd's side of conform.v1.Collector/Report: a gRPC server
  * on its own thread and completion queue that receives outcome batches,
- * validates them (token, sizes, outcomes, histograms), hands each valid batch
- * to a commit callback and acks it only after the callback returns.
+ * validates them (token, sizes, outcomes, histograms), hands the valid batches
+ * that arrived together to a commit callback (one at a time, or as a group)
+ * and acks them only after the callback returns.
  * See docs/internals.md "Collector" for the protocol.
  */
 #ifndef CONFORM_COLLECTOR_H
@@ -30,6 +31,17 @@ typedef int (*collector_commit_fn)(void *ctx, const char *workload, uint64_t ins
 				   uint64_t seq, const struct agg_row *rows, size_t n,
 				   const struct store_sample *samples, size_t nsamples);
 
+/*
+ * Group commit callback, called on the collector thread with the valid
+ * batches that arrived together (at most COLLECTOR_GROUP_MAX, at most one per
+ * stream; store_put_batches takes them as they are). It sets every bs[i].rc
+ * as collector_commit_fn returns; acks are sent only after it returns, so one
+ * transaction (one fsync) can cover them all. bs and what it points to are
+ * valid during the call only.
+ */
+#define COLLECTOR_GROUP_MAX 512
+typedef void (*collector_group_fn)(void *ctx, struct store_batch *bs, size_t n);
+
 /* Limits on a batch's samples: count, and each string (request id, backend,
  * identity) in bytes. */
 #define COLLECTOR_MAX_SAMPLES 64
@@ -50,6 +62,10 @@ struct collector_stats {
 struct collector *collector_start(const char *addr, const char *token,
 				  collector_commit_fn commit, void *ctx, int *port,
 				  char *err, size_t errlen);
+/* collector_start with a group commit callback instead (conformd's way). */
+struct collector *collector_start_group(const char *addr, const char *token,
+					collector_group_fn group, void *ctx, int *port,
+					char *err, size_t errlen);
 /*
  * Validate a decoded batch against the run token and the limits of
  * docs/internals.md, and convert its buckets and samples. 0 with *rows and

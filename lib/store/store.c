@@ -32,9 +32,23 @@
 #define ROW_COLS "id, check_id, workload, outcome, code, backend, identity, second," \
 	" count, sum_us, max_us, hist, attempts"
 
+/*
+ * Prepared statements kept for reuse, keyed by the address of their SQL text
+ * and checked against the text itself: the batch path runs the same
+ * handful of statements thousands of times a second, and parsing them each
+ * time cost more than running them. Used under mu only.
+ */
+#define STORE_STMT_CACHE 48
+struct store_stmt {
+	const char *sql;
+	sqlite3_stmt *st;
+	int lent;               /* handed out by prepare, not yet given back */
+};
+
 struct store {
 	sqlite3 *db;
 	pthread_mutex_t mu;
+	struct store_stmt cache[STORE_STMT_CACHE];
 	char err[256];
 	int errcode;            /* primary SQLite result code of the last failure */
 };
@@ -163,16 +177,60 @@ static int exec(struct store *s, const char *sql)
 	return 0;
 }
 
+/* A statement for sql: the cached one when it is free, else a new one
+ * (cached when there is room). Give it back with unprepare. */
 static sqlite3_stmt *prepare(struct store *s, const char *sql)
 {
+	struct store_stmt *free_slot = NULL;
 	sqlite3_stmt *st = NULL;
+	size_t i;
 
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+	for (i = 0; i < STORE_STMT_CACHE; i++) {
+		struct store_stmt *c = &s->cache[i];
+
+		if (c->sql == sql && !c->lent) {
+			if (!strcmp(sqlite3_sql(c->st), sql)) {
+				c->lent = 1;
+				return c->st;
+			}
+			/* a formatted statement reused a buffer's address: drop the old one */
+			sqlite3_finalize(c->st);
+			memset(c, 0, sizeof(*c));
+		}
+		if (!c->sql && !free_slot)
+			free_slot = c;
+	}
+	if (sqlite3_prepare_v3(s->db, sql, -1, free_slot ? SQLITE_PREPARE_PERSISTENT : 0, &st,
+			       NULL) != SQLITE_OK) {
 		set_err(s, "prepare");
 		sqlite3_finalize(st);
 		return NULL;
 	}
+	if (free_slot) {
+		free_slot->sql = sql;
+		free_slot->st = st;
+		free_slot->lent = 1;
+	}
 	return st;
+}
+
+/* Give a statement from prepare back: a cached one is reset for its next
+ * use (bindings cleared), any other finalized. NULL is fine. */
+static void unprepare(struct store *s, sqlite3_stmt *st)
+{
+	size_t i;
+
+	if (!st)
+		return;
+	for (i = 0; i < STORE_STMT_CACHE; i++) {
+		if (s->cache[i].st == st) {
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			s->cache[i].lent = 0;
+			return;
+		}
+	}
+	sqlite3_finalize(st);
 }
 
 /* Run a statement that returns no rows. 0 or -1. */
@@ -212,7 +270,7 @@ static int user_version(struct store *s, int *v)
 	} else {
 		set_err(s, "read schema version");
 	}
-	sqlite3_finalize(st);
+	unprepare(s, st);
 	return rc;
 }
 
@@ -299,7 +357,7 @@ int64_t store_set_max_pages(struct store *s, int64_t max_pages)
 		v = sqlite3_column_int64(st, 0);
 	else if (st)
 		set_err(s, "max_page_count");
-	sqlite3_finalize(st);
+	unprepare(s, st);
 	pthread_mutex_unlock(&s->mu);
 	return v;
 }
@@ -308,6 +366,8 @@ void store_close(struct store *s)
 {
 	if (!s)
 		return;
+	for (size_t i = 0; i < STORE_STMT_CACHE; i++)
+		sqlite3_finalize(s->cache[i].st);
 	sqlite3_close(s->db);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
@@ -337,7 +397,7 @@ int store_put_run(struct store *s, const struct store_run *r)
 			  SQLITE_TRANSIENT);
 	rc = step_done(s, st, "put run");
 out:
-	sqlite3_finalize(st);
+	unprepare(s, st);
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }
@@ -372,7 +432,7 @@ int store_get_run(struct store *s, struct store_run *r)
 		set_err(s, "get run");
 	}
 out:
-	sqlite3_finalize(st);
+	unprepare(s, st);
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }
@@ -395,7 +455,7 @@ int store_set_run_ended(struct store *s, double ended)
 	}
 	rc = 0;
 out:
-	sqlite3_finalize(st);
+	unprepare(s, st);
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }
@@ -414,7 +474,7 @@ static int counter_add_locked(struct store *s, const char *name, int64_t delta)
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 2, delta);
 	rc = step_done(s, st, "counter add");
-	sqlite3_finalize(st);
+	unprepare(s, st);
 	return rc;
 }
 
@@ -440,7 +500,7 @@ int64_t store_counter_get(struct store *s, const char *name)
 		if (sqlite3_step(st) == SQLITE_ROW)
 			v = sqlite3_column_int64(st, 0);
 	}
-	sqlite3_finalize(st);
+	unprepare(s, st);
 	pthread_mutex_unlock(&s->mu);
 	return v;
 }
@@ -572,7 +632,7 @@ static int below_floor_locked(struct store *s, const char *workload, uint64_t in
 	rc = step_one(s, st, "batch floor");
 	if (rc == 1)
 		rc = (uint64_t)sqlite3_column_int64(st, 0) >= seq;
-	sqlite3_finalize(st);
+	unprepare(s, st);
 	return rc;
 }
 
@@ -586,70 +646,106 @@ int store_put_batch_samples(struct store *s, const char *workload, uint64_t inst
 			    uint64_t seq, const struct agg_row *rows, size_t n,
 			    const struct store_sample *samples, size_t nsamples)
 {
+	struct store_batch b = {
+		.workload = workload, .instance = instance, .seq = seq, .rows = rows, .n = n,
+		.samples = samples, .nsamples = nsamples,
+	};
+
+	if (store_put_batches(s, &b, 1) < 0)
+		return -1;
+	return b.rc;
+}
+
+/*
+ * One batch inside the group's open transaction, with the group's prepared
+ * statements: b->rc = 1 stored, 0 duplicate. 0, or -1 on a write error (the
+ * caller rolls the whole group back).
+ */
+static int put_one_locked(struct store *s, sqlite3_stmt *st, sqlite3_stmt *ins,
+			  sqlite3_stmt *sins, struct store_batch *b, uint64_t *acc, uint64_t *dups)
+{
+	size_t i;
+	int dup;
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	sqlite3_bind_text(st, 1, b->workload, (int)strnlen(b->workload, 63), SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)b->instance);  /* bit pattern kept */
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)b->seq);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)b->n);
+	sqlite3_bind_double(st, 5, wall_s());
+	dup = below_floor_locked(s, b->workload, b->instance, b->seq);
+	if (dup < 0)
+		return -1;
+	if (!dup) {
+		if (step_done(s, st, "insert batch"))
+			return -1;
+		/* a resend of a batch earlier in this same group lands here too */
+		dup = sqlite3_changes(s->db) == 0;
+	}
+	if (dup) {
+		/* seen before: acked again, stored once */
+		(*dups)++;
+		b->rc = 0;
+		return 0;
+	}
+	for (i = 0; i < b->n; i++)
+		if (insert_row(s, ins, b->workload, &b->rows[i]))
+			return -1;
+	if (totals_add_batch_locked(s, b->workload, b->rows, b->n))
+		return -1;
+	for (i = 0; i < b->nsamples; i++)
+		if (insert_sample(s, sins, b->workload, &b->samples[i]))
+			return -1;
+	(*acc)++;
+	b->rc = 1;
+	return 0;
+}
+
+int store_put_batches(struct store *s, struct store_batch *bs, size_t nb)
+{
 	sqlite3_stmt *st = NULL, *ins = NULL, *sins = NULL;
-	int rc = -1, began = 0, dup;
+	uint64_t acc = 0, dups = 0;
+	int rc = -1, began = 0;
 	size_t i;
 
+	for (i = 0; i < nb; i++)
+		bs[i].rc = -1;
+	if (!nb)
+		return 0;
 	pthread_mutex_lock(&s->mu);
 	if (exec(s, "BEGIN IMMEDIATE"))
 		goto out;
 	began = 1;
 	st = prepare(s, "INSERT OR IGNORE INTO batches (workload, instance, seq, nrows, received)"
 		     " VALUES (?, ?, ?, ?, ?)");
-	if (!st)
-		goto out;
-	sqlite3_bind_text(st, 1, workload, (int)strnlen(workload, 63), SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)instance);  /* bit pattern kept */
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)seq);
-	sqlite3_bind_int64(st, 4, (sqlite3_int64)n);
-	sqlite3_bind_double(st, 5, wall_s());
-	dup = below_floor_locked(s, workload, instance, seq);
-	if (dup < 0)
-		goto out;
-	if (!dup) {
-		if (step_done(s, st, "insert batch"))
-			goto out;
-		dup = sqlite3_changes(s->db) == 0;
-	}
-	if (dup) {
-		/* seen before: acked again, stored once */
-		if (counter_add_locked(s, "batches.duplicate", 1) || exec(s, "COMMIT"))
-			goto out;
-		began = 0;
-		rc = 0;
-		goto out;
-	}
 	ins = prepare(s, "INSERT INTO agg (check_id, workload, outcome, code, backend, identity,"
 		      " second, count, sum_us, max_us, hist, attempts)"
 		      " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
-	if (!ins)
+	sins = prepare(s, "INSERT INTO samples (check_id, workload, request_id, outcome,"
+		       " code, latency_us, backend, identity, ts_ms)"
+		       " VALUES (?,?,?,?,?,?,?,?,?)");
+	if (!st || !ins || !sins)
 		goto out;
-	for (i = 0; i < n; i++)
-		if (insert_row(s, ins, workload, &rows[i]))
+	for (i = 0; i < nb; i++)
+		if (put_one_locked(s, st, ins, sins, &bs[i], &acc, &dups))
 			goto out;
-	if (totals_add_batch_locked(s, workload, rows, n))
-		goto out;
-	if (nsamples) {
-		sins = prepare(s, "INSERT INTO samples (check_id, workload, request_id, outcome,"
-			       " code, latency_us, backend, identity, ts_ms)"
-			       " VALUES (?,?,?,?,?,?,?,?,?)");
-		if (!sins)
-			goto out;
-		for (i = 0; i < nsamples; i++)
-			if (insert_sample(s, sins, workload, &samples[i]))
-				goto out;
-	}
-	if (counter_add_locked(s, "batches.accepted", 1) || exec(s, "COMMIT"))
+	if ((acc && counter_add_locked(s, "batches.accepted", (int64_t)acc)) ||
+	    (dups && counter_add_locked(s, "batches.duplicate", (int64_t)dups)) ||
+	    exec(s, "COMMIT"))
 		goto out;
 	began = 0;
-	rc = 1;
+	rc = 0;
 out:
+	if (rc < 0)
+		for (i = 0; i < nb; i++)
+			bs[i].rc = -1;   /* rolled back: nothing of the group is stored */
 	if (began && !sqlite3_get_autocommit(s->db) &&
 	    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK)
 		log_kv(LOG_WARN, "store rollback failed", "error=\"%s\"", sqlite3_errmsg(s->db));
-	sqlite3_finalize(st);
-	sqlite3_finalize(ins);
-	sqlite3_finalize(sins);
+	unprepare(s, st);
+	unprepare(s, ins);
+	unprepare(s, sins);
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }
@@ -664,7 +760,7 @@ static int64_t delete_unlock(struct store *s, sqlite3_stmt *st, const char *what
 
 	if (st && !step_done(s, st, what))
 		n = sqlite3_changes(s->db);
-	sqlite3_finalize(st);
+	unprepare(s, st);
 	pthread_mutex_unlock(&s->mu);
 	return n;
 }
@@ -737,8 +833,8 @@ int64_t store_prune_batches(struct store *s, double received_before)
 out:
 	if (began && !sqlite3_get_autocommit(s->db))
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-	sqlite3_finalize(fl);
-	sqlite3_finalize(del);
+	unprepare(s, fl);
+	unprepare(s, del);
 	pthread_mutex_unlock(&s->mu);
 	return n;
 }
@@ -782,7 +878,7 @@ int store_get_samples(struct store *s, const char *check, int64_t from_ms, int64
 	}
 	rc = (int)len;
 out:
-	sqlite3_finalize(st);
+	unprepare(s, st);
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }
@@ -886,8 +982,8 @@ static int totals_put_locked(struct store *s, const char *check, unsigned outcom
 	}
 	rc = step_done(s, put, "put totals");
 out:
-	sqlite3_finalize(get);
-	sqlite3_finalize(put);
+	unprepare(s, get);
+	unprepare(s, put);
 	return rc;
 }
 
@@ -974,7 +1070,7 @@ static int totals_rebuild(struct store *s)
 	}
 	rc = totals_flush_locked(s, t);
 out:
-	sqlite3_finalize(st);
+	unprepare(s, st);
 	free(t);
 	return rc;
 }
@@ -992,7 +1088,7 @@ static void *finish_list(struct store *s, sqlite3_stmt *st, int failed, int step
 		set_err(s, what);
 		failed = 1;
 	}
-	sqlite3_finalize(st);
+	unprepare(s, st);
 	pthread_mutex_unlock(&s->mu);
 	if (failed || !*len) {
 		free(arr);
@@ -1080,7 +1176,7 @@ int store_get_rows(struct store *s, const char *check, int64_t from_s, int64_t t
 	sqlite3_bind_int64(st, 3, to_s);
 	rc = collect_rows(s, st, rows, n);
 out:
-	sqlite3_finalize(st);
+	unprepare(s, st);
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }
@@ -1102,7 +1198,7 @@ int store_get_rows_all(struct store *s, int64_t from_s, int64_t to_s, struct agg
 	sqlite3_bind_int64(st, 2, to_s);
 	rc = collect_rows(s, st, rows, n);
 out:
-	sqlite3_finalize(st);
+	unprepare(s, st);
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }
@@ -1141,7 +1237,7 @@ int store_get_totals(struct store *s, const char *check, struct store_totals *t)
 	}
 	rc = 0;
 out:
-	sqlite3_finalize(st);
+	unprepare(s, st);
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }
@@ -1182,7 +1278,7 @@ static int put_window_locked(struct store *s, const char *check, int64_t idx, in
 	sqlite3_bind_double(st, 16, wall_s());
 	rc = step_done(s, st, "put window");
 out:
-	sqlite3_finalize(st);
+	unprepare(s, st);
 	return rc;
 }
 
@@ -1233,7 +1329,7 @@ int store_get_check_state(struct store *s, const char *check, struct store_check
 		x->incident_windows = sqlite3_column_int64(st, 8);
 	}
 out:
-	sqlite3_finalize(st);
+	unprepare(s, st);
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }
@@ -1262,7 +1358,7 @@ static int put_state_locked(struct store *s, const struct store_check_state *x)
 	sqlite3_bind_int64(st, 9, x->incident_end_s);
 	sqlite3_bind_int64(st, 10, x->incident_windows);
 	rc = step_done(s, st, "put check state");
-	sqlite3_finalize(st);
+	unprepare(s, st);
 	return rc;
 }
 
@@ -1285,7 +1381,7 @@ static int put_incident_locked(struct store *s, const struct store_incident *x)
 	sqlite3_bind_text(st, 6, x->reason, (int)strnlen(x->reason, sizeof(x->reason) - 1),
 			  SQLITE_TRANSIENT);
 	rc = step_done(s, st, "put incident");
-	sqlite3_finalize(st);
+	unprepare(s, st);
 	return rc;
 }
 
@@ -1424,7 +1520,7 @@ int store_each_window(struct store *s, const char *check, int64_t from_idx,
 	}
 	rc = 0;
 out:
-	sqlite3_finalize(st);
+	unprepare(s, st);
 	pthread_mutex_unlock(&s->mu);
 	free(x);
 	return rc;
@@ -1489,7 +1585,7 @@ int store_window_counts(struct store *s, const char *check, uint64_t counts[V__C
 	}
 	rc = 0;
 out:
-	sqlite3_finalize(st);
+	unprepare(s, st);
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }
@@ -1524,7 +1620,7 @@ int store_get_window_pick(struct store *s, const char *check, enum store_pick pi
 	if (rc == 1)
 		read_window(st, w);
 out:
-	sqlite3_finalize(st);
+	unprepare(s, st);
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }
@@ -1552,7 +1648,7 @@ int store_put_event(struct store *s, double ts, const char *kind, const char *su
 	sqlite3_bind_text(st, 4, e.detail, -1, SQLITE_TRANSIENT);
 	rc = step_done(s, st, "put event");
 out:
-	sqlite3_finalize(st);
+	unprepare(s, st);
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }

@@ -84,6 +84,24 @@ int store_put_batch_samples(struct store *s, const char *workload, uint64_t inst
 			    uint64_t seq, const struct agg_row *rows, size_t n,
 			    const struct store_sample *samples, size_t nsamples);
 /*
+ * Group commit: every batch of bs in ONE transaction (one fsync), with the
+ * statements prepared once for the group. Sets each bs[i].rc as
+ * store_put_batch_samples returns it (1 stored, 0 duplicate, also for a
+ * batch sent twice within the group) and returns 0; or returns -1 with every
+ * rc = -1 and nothing of the group stored (a write error rolls it all back).
+ * The batches' memory stays the caller's.
+ */
+struct store_batch {
+	const char *workload;
+	uint64_t instance, seq;
+	const struct agg_row *rows;
+	size_t n;
+	const struct store_sample *samples;
+	size_t nsamples;
+	int rc;                  /* out */
+};
+int store_put_batches(struct store *s, struct store_batch *bs, size_t nb);
+/*
  * Up to max samples of a check and its variants with from_ms <= ts_ms < to_ms,
  * earliest first, into out (caller's array). Returns how many, or -1.
  */
