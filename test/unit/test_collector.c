@@ -18,6 +18,8 @@
 #include "harness.h"
 #include "evidence/outcome.h"
 #include "store/store.h"
+#include <pthread.h>
+#include <time.h>
 #include "base/util.h"
 
 #define TOKEN "0123456789abcdef0123456789abcdef"
@@ -552,6 +554,71 @@ TEST(samples_validated_and_stored_once)
 	ASSERT_CONTAINS(err, "sample 0: unknown outcome 999");
 }
 
+/* ---- group commit: a slow group callback and eight streams at once ---- */
+static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t g_committed[16];   /* seq -> 1 once the group holding it returned */
+static size_t g_groups, g_max_group;
+
+static void group_cb(void *ctx, struct store_batch *bs, size_t n)
+{
+	struct timespec ts = { 0, 50 * 1000000L };   /* a slow fsync */
+	size_t i;
+
+	(void)ctx;
+	nanosleep(&ts, NULL);
+	pthread_mutex_lock(&g_mu);
+	for (i = 0; i < n; i++) {
+		bs[i].rc = 1;
+		if (bs[i].seq < 16)
+			g_committed[bs[i].seq] = 1;
+	}
+	g_groups++;
+	if (n > g_max_group)
+		g_max_group = n;
+	pthread_mutex_unlock(&g_mu);
+}
+
+TEST(group_commit_acks_after_the_group)
+{
+	struct collector *gc;
+	struct tc t[8];
+	Conform__V1__Ack *ack;
+	char err[256];
+	uint8_t *b;
+	size_t len;
+	int gport, i, committed;
+
+	gc = collector_start_group("127.0.0.1:0", TOKEN, group_cb, NULL, &gport, err,
+				   sizeof(err));
+	if (!gc)
+		H_FAIL("collector_start_group: %s", err);
+	for (i = 0; i < 8; i++)
+		ASSERT_EQ(tc_open(&t[i], gport), 0);
+	/* all eight sent before any ack is read: they arrive while the first
+	 * group is being committed, so the next group holds more than one */
+	for (i = 0; i < 8; i++) {
+		b = mk_batch(TOKEN, 1 + (uint64_t)i, 1, &len);
+		ASSERT_EQ(tc_send(&t[i], b, len), 0);
+		free(b);
+	}
+	for (i = 0; i < 8; i++) {
+		ack = tc_recv_ack(&t[i]);
+		ASSERT(ack != NULL);
+		ASSERT_EQ(ack->ok, 1);
+		ASSERT_UEQ(ack->seq, 1 + (uint64_t)i);
+		pthread_mutex_lock(&g_mu);
+		committed = (int)g_committed[ack->seq];
+		pthread_mutex_unlock(&g_mu);
+		ASSERT_EQ(committed, 1);   /* no ack before its group's commit returned */
+		conform__v1__ack__free_unpacked(ack, NULL);
+	}
+	for (i = 0; i < 8; i++)
+		tc_close(&t[i]);
+	collector_stop(gc);
+	ASSERT(g_groups < 8);
+	ASSERT(g_max_group > 1);
+}
+
 TEST(bind_failure)
 {
 	char err[256];
@@ -572,6 +639,7 @@ int main(void)
 	RUN(many_streams);
 	RUN(stop_with_open_stream);
 	RUN(bind_failure);
+	RUN(group_commit_acks_after_the_group);
 	RUN(samples_validated_and_stored_once);
 	collector_stop(coll);
 	grpc_shutdown();
