@@ -171,6 +171,47 @@ TEST(batches_dedupe_and_rows)
 	store_close(s);
 }
 
+TEST(group_commit_batches)
+{
+	struct store *s = open_new("group.db");
+	struct agg_row rows[2];
+	struct store_batch bs[4];
+	struct store_totals t;
+
+	ASSERT(s);
+	make_row(&rows[0], "http.basic", OUT_OK, 200, 100, 10, 1000);
+	make_row(&rows[1], "http.basic", OUT_HTTP_5XX, 503, 100, 2, 5000);
+	ASSERT_EQ(store_put_batch(s, "http-client", 7, 1, rows, 1), 1);
+	memset(bs, 0, sizeof(bs));
+	/* seq 1 was stored before, seq 2 comes twice within the group */
+	bs[0] = (struct store_batch){ .workload = "http-client", .instance = 7, .seq = 1,
+				      .rows = rows, .n = 1 };
+	bs[1] = (struct store_batch){ .workload = "http-client", .instance = 7, .seq = 2,
+				      .rows = rows, .n = 2 };
+	bs[2] = bs[1];
+	bs[3] = (struct store_batch){ .workload = "grpc-client", .instance = 9, .seq = 1,
+				      .rows = rows + 1, .n = 1 };
+	ASSERT_EQ(store_put_batches(s, bs, 4), 0);
+	ASSERT_EQ(bs[0].rc, 0);
+	ASSERT_EQ(bs[1].rc, 1);
+	ASSERT_EQ(bs[2].rc, 0);
+	ASSERT_EQ(bs[3].rc, 1);
+	ASSERT_EQ(store_counter_get(s, "batches.accepted"), 3);
+	ASSERT_EQ(store_counter_get(s, "batches.duplicate"), 2);
+	/* 10 (first batch) + 12 (seq 2 once) + 2 (grpc-client) */
+	ASSERT_EQ(store_get_totals(s, "http.basic", &t), 0);
+	ASSERT_UEQ(t.total, 24);
+	/* statements reused across groups: a second group stores as the first */
+	bs[0] = (struct store_batch){ .workload = "http-client", .instance = 7, .seq = 3,
+				      .rows = rows, .n = 2 };
+	ASSERT_EQ(store_put_batches(s, bs, 1), 0);
+	ASSERT_EQ(bs[0].rc, 1);
+	ASSERT_EQ(store_get_totals(s, "http.basic", &t), 0);
+	ASSERT_UEQ(t.total, 36);
+	ASSERT_EQ(store_put_batches(s, bs, 0), 0);
+	store_close(s);
+}
+
 TEST(bounded_strings_truncate)
 {
 	struct store *s = open_new("long.db");
@@ -751,6 +792,7 @@ int main(void)
 	RUN(upgrade_from_v2_computes_totals);
 	RUN(windows_walk_counts_and_picks);
 	RUN(concurrent_writers);
+	RUN(group_commit_batches);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	rc = system(cmd);
 	(void)rc;
