@@ -127,7 +127,8 @@ help:
 	@echo "make         build build/bin/{conform,conformd,conform-workload}"
 	@echo "make test    unit + end-to-end tests (DEVELOPER=1, SANITIZE=address,undefined)"
 	@echo "make demo    a 60 s local conformance run ending in a report"
-	@echo "make bench   throughput benchmarks against wrk/h2load, then 1M fuzz executions per target"
+	@echo "make bench   load benchmarks against wrk/h2load/nginx (~3 min), ending in ratio/figure lines"
+	@echo "make fuzz-bench  1M executions per fuzz target under ASan/UBSan"
 	@echo "make soak    10-minute soak (RSS/fd growth) and a 7-day history (report time, DB size)"
 	@echo "make fuzz    libFuzzer targets for every parser of outside input (FUZZ_SECONDS=60)"
 	@echo "make deps    install missing Debian packages"
@@ -187,15 +188,7 @@ fuzz-smoke: $(FUZZ_BINS)
 -include $(shell find $(FUZZ)/obj -name '*.d' 2>/dev/null)
 # ---- end fuzz ----
 
-# throughput ratios (test/bench/run.sh), then every fuzz target for
-# FUZZ_BENCH_RUNS executions under ASan/UBSan (fails when one crashes or
-# cannot reach them within FUZZ_MAX_SECONDS)
-FUZZ_BENCH_RUNS ?= 1000000
-bench: all $(FUZZ_BINS)
-	@BUILD=$(BUILD) test/bench/run.sh; rc=$$?; \
-	echo "== fuzz: $(FUZZ_BENCH_RUNS) executions per target"; \
-	FUZZ_DIR=$(FUZZ) test/fuzz/run.sh runs $(FUZZ_BENCH_RUNS) $(FUZZ_TARGETS) || rc=1; \
-	exit $$rc
+# bench and fuzz-bench: mk/perf.mk
 
 -include $(shell find $(OBJ) -name '*.d' 2>/dev/null)
 include mk/install.mk
@@ -203,3 +196,4 @@ include mk/linkerd.mk
 include mk/kube.mk
 include mk/image.mk
 include mk/tests.mk
+include mk/perf.mk

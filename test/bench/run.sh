@@ -1,18 +1,28 @@
 #!/usr/bin/env bash
-# run.sh - `make bench`: conform's workloads measured against reference tools
-# in the same invocation, all on 127.0.0.1, about two minutes in all:
-#   1. HTTP:  wrk against conform-workload http-server vs nginx (or python's
+# run.sh - `make bench`: conform's parts measured against reference tools in
+# the same invocation, all on 127.0.0.1, about three minutes in all:
+#   1. idle memory of the servers, before any load
+#   2. HTTP:  wrk against conform-workload http-server vs nginx (or python's
 #      http.server when nginx is missing) serving a static body
-#   2. gRPC:  h2load with gRPC-framed Unary calls against grpc-server vs the
+#   3. gRPC:  h2load with gRPC-framed Unary calls against grpc-server vs the
 #      same POSTs to nginx over h2c
-#   3. our clients' open-loop rate at 1000/s and 5000/s (achieved/target,
-#      p99, client overloads) through a collector sink
-#   4. resident memory of conformd and each workload of an idle run
-#   5. the HAProxy sidecar path (outbound + mTLS inbound) vs direct
-#   6. a synthetic BENCH_HISTORY_DAYS-day store (test/tools/history7d): size per
-#      check-day, report build and render times
-# Ends with a table of figures and ratios. BENCH_SECONDS (default 10) sets
-# each load phase. Ports are probed free, never fixed.
+#   4. our clients' highest open-loop rate (a schedule far above what the
+#      server takes, in-flight capped like wrk -c50 / h2load -c4 -m32) against
+#      wrk and h2load on the same servers
+#   5. our clients at 20,000/s open loop: the share of the schedule missed
+#      (not sent, or sent more than 1 ms late: the client's own "schedule"
+#      line, workloads/flow.c) and the client's CPU
+#   6. conformd's ingest: test/tools/ingestload, 1000 simulated workloads over
+#      real gRPC streams against the collector + store with group commit,
+#      the server pinned to one core and the load to the other
+#   7. resident memory of conformd and each workload of an idle run
+#   8. the HAProxy sidecar path (outbound + mTLS inbound) vs direct
+#   9. a synthetic BENCH_HISTORY_DAYS-day store (test/tools/history7d, default
+#      1 day, 3 checks; 7 days and 11 checks take ~12 minutes here)
+# Ends with a summary table, then one machine-readable line per figure:
+#   ratio <name> <value>            (ours / the peer measured just before)
+#   figure <name> <value> <unit>
+# BENCH_SECONDS (default 10) sets each load phase. Ports are probed free.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 ROOT=$PWD
@@ -89,7 +99,14 @@ rss_kb() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status" 2>
 ratio() { python3 -c 'import sys; a,b=float(sys.argv[1] or 0),float(sys.argv[2] or 0); print("%.2f" % (a/b) if b else "n/a")' "$1" "$2"; }
 
 row() { printf '  %-44s %s %s\n' "$1" "$2" "${3:-}"; }
-srow() { summary+=("$1|$2|${3:-}"); row "$@"; }   # a row that goes into the summary too
+loadavg() { cut -d' ' -f1 /proc/loadavg; }
+# a row that goes into the summary too, with the load average when measured
+srow() { summary+=("$1|$2|${3:-} [load $(loadavg)]"); row "$@"; }
+machine=()   # the machine-readable lines, printed last
+mratio() { machine+=("ratio $1 $2"); }             # NAME VALUE
+mfigure() { machine+=("figure $1 $2 $3"); }        # NAME VALUE UNIT
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null; }   # CPU ticks used by PID
+HZ=$(getconf CLK_TCK)
 
 # wrk_run NAME URL [wrk args...]: sets wrk_rps and wrk_p99
 wrk_run() {
@@ -183,12 +200,14 @@ else
 fi
 wait_port 127.0.0.1 "$REF_PORT" 10 || die "$REF did not start (see $W/*.log)"
 
-# ---- 4a. idle memory of the servers, before any load ----
+# ---- 1. idle memory of the servers, before any load ----
 echo "== idle memory"
-row "rss http-server (idle)" "$(rss_kb "$HS_PID") kB"
+HS_IDLE=$(rss_kb "$HS_PID")
+srow "rss http-server (idle)" "$HS_IDLE kB"
+mfigure rss-http-server-idle "${HS_IDLE:-n/a}" kB
 row "rss grpc-server (idle)" "$(rss_kb "$GS_PID") kB"
 
-# ---- 1. HTTP ----
+# ---- 2. HTTP ----
 echo "== HTTP: wrk -t2 -c50 -d${SECS}s"
 wrk_run ours "http://$HS_ADDR/echo"
 OURS_HTTP=$wrk_rps
@@ -198,8 +217,10 @@ wrk_run ref "http://127.0.0.1:$REF_PORT/echo"
 REF_HTTP=$wrk_rps
 srow "$REF req/s" "$wrk_rps" "($wrk_note)"
 srow "http-server/$REF" "$(ratio "$OURS_HTTP" "$REF_HTTP")"
+if [ "$REF" = nginx ]; then mratio http-server/nginx "$(ratio "$OURS_HTTP" "$REF_HTTP")"
+else mratio http-server/nginx n/a; fi
 
-# ---- 2. gRPC ----
+# ---- 3. gRPC ----
 echo "== gRPC: h2load -m 32 -c 4, gRPC-framed conform.v1.Echo/Unary"
 python3 - "$W/echo.grpc" <<'EOF'
 import struct, sys
@@ -225,62 +246,108 @@ if [ "$REF" = nginx ]; then
 	REF_GRPC=$h2_rps
 	srow "nginx h2c POST/s (same frames)" "$h2_rps" "($h2_note)"
 	srow "grpc-server/nginx-h2c" "$(ratio "$OURS_GRPC" "$REF_GRPC")"
+	mratio grpc-server/nginx-h2c "$(ratio "$OURS_GRPC" "$REF_GRPC")"
+else
+	mratio grpc-server/nginx-h2c n/a
 fi
 
-# ---- 3. our clients, open loop ----
-echo "== clients: open-loop rate for ${SECS}s (achieved = sent / elapsed)"
-declare -A elapsed
-client_run() { # ROLE RATE FLOW
-	local role=$1 rate=$2 flow=$3 name="$1-$2" t0 t1 pid
+# ---- 4/5. our clients, open loop, through a collector sink ----
+# client_run ROLE NAME FLOW: runs it for SECS; sets cl_sent, cl_due, cl_missed,
+# cl_lag99 (its schedule line), cl_cpu (% of one core) and cl_rate (sent/s)
+client_run() {
+	local role=$1 name=$2 flow=$3 t0 t1 c0 c1 pid rc line
 	start "$name" "$BIN/conform-workload" --role "$role" --name "$name" \
-		--collector "127.0.0.1:$SINK_PORT" --ready-file "$W/$name.ready" \
-		--flow "$flow,rate=$rate"
+		--collector "127.0.0.1:$SINK_PORT" --ready-file "$W/$name.ready" --flow "$flow"
 	pid=$last_pid
 	wait_file "$W/$name.ready" 10 || die "$name not ready"
-	t0=$(date +%s.%N)
+	t0=$(date +%s.%N); c0=$(ticks "$pid")
 	sleep "$SECS"   # the measured interval itself, not synchronisation
+	t1=$(date +%s.%N); c1=$(ticks "$pid")
 	row "rss $name (under load)" "$(rss_kb "$pid") kB"
-	t1=$(date +%s.%N)
 	kill -TERM "$pid"
 	wait "$pid"
-	local rc=$?
+	rc=$?
 	[ $rc -eq 0 ] || srow "WARNING $name exit status" "$rc"
-	elapsed[$name]=$(python3 -c "print(float('$t1') - float('$t0'))")
-}
-for rate in 1000 5000; do
-	client_run http-client $rate "check=http.basic,url=http://$HS_ADDR/echo"
-	client_run grpc-client $rate "check=grpc.basic,target=$GS_ADDR,method=unary"
-done
-stop_pid "$SINK_PID"
-for rate in 1000 5000; do
-	for role in http-client grpc-client; do
-		name="$role-$rate"
-		line=$(grep "^benchsink workload=$name " "$W/sink.log" | head -n 1)
-		tot=$(sed -n 's/.* msg="\{0,1\}totals"\{0,1\} check=[^ ]* \(requests=[0-9]*\).*/\1/p' \
-			"$W/$name.log" | head -n 1)
-		read -r req ovl p99 < <(python3 - "$line" <<'EOF'
+	line=$(grep 'msg="\{0,1\}schedule' "$W/$name.log" | head -n 1)
+	read -r cl_due cl_sent cl_missed cl_lag99 < <(python3 - "$line" <<'PYEOF'
 import sys
-kv = dict(p.split("=", 1) for p in sys.argv[1].split()[1:] if "=" in p)
-print(kv.get("requests", 0), kv.get("overload", 0), kv.get("p99_us", "?"))
-EOF
+kv = dict(p.split("=", 1) for p in sys.argv[1].split() if "=" in p)
+print(kv.get("due", 0), kv.get("sent", 0), kv.get("missed_pct", "n/a"), kv.get("lag_p99_us", "?"))
+PYEOF
 )
-		sent=$((req - ovl))
-		ach=$(python3 -c "print('%.0f' % ($sent / ${elapsed[$name]}))")
-		srow "$name achieved/target" "$(ratio "$ach" "$rate")" \
-			"($ach/s; p99 ${p99} us; overload $ovl of $req)"
-		# the client's own totals line must agree with what the collector got
-		[ "$tot" = "requests=$req" ] ||
-			srow "WARNING $name totals" "client logged '${tot:-nothing}', sink got requests=$req"
-	done
+	cl_cpu=$(python3 -c "print('%.0f' % (100.0 * ($c1 - $c0) / $HZ / ($t1 - $t0)))")
+	cl_rate=$(python3 -c "print('%.0f' % ($cl_sent / ($t1 - $t0)))")
+}
+
+echo "== clients: highest open-loop rate for ${SECS}s (schedule 100k/s, in-flight like the peer)"
+client_run http-client http-client-max "check=http.basic,url=http://$HS_ADDR/echo,rate=100000,inflight=50"
+srow "http-client max sent/s" "$cl_rate" "(cpu ${cl_cpu}% of a core; wrk $OURS_HTTP)"
+srow "http-client/wrk" "$(ratio "$cl_rate" "$OURS_HTTP")"
+mratio http-client/wrk "$(ratio "$cl_rate" "$OURS_HTTP")"
+client_run grpc-client grpc-client-max "check=grpc.basic,target=$GS_ADDR,method=unary,rate=100000,inflight=128"
+srow "grpc-client max sent/s" "$cl_rate" "(cpu ${cl_cpu}% of a core; h2load $OURS_GRPC)"
+srow "grpc-client/h2load" "$(ratio "$cl_rate" "$OURS_GRPC")"
+mratio grpc-client/h2load "$(ratio "$cl_rate" "$OURS_GRPC")"
+
+echo "== clients: open loop at 20000/s for ${SECS}s (missed = not sent or sent > 1 ms late)"
+client_run http-client http-client-20k "check=http.basic,url=http://$HS_ADDR/echo,rate=20000"
+srow "http-client 20k: schedule missed" "${cl_missed}%" \
+	"(sent $cl_sent of $cl_due, $cl_rate/s, lag p99 ${cl_lag99} us, cpu ${cl_cpu}% of a core)"
+mfigure http-client-20k-schedule-miss "$cl_missed" %
+mfigure http-client-20k-cpu "$cl_cpu" %
+client_run grpc-client grpc-client-20k "check=grpc.basic,target=$GS_ADDR,method=unary,rate=20000"
+srow "grpc-client 20k: schedule missed" "${cl_missed}%" \
+	"(sent $cl_sent of $cl_due, $cl_rate/s, lag p99 ${cl_lag99} us, cpu ${cl_cpu}% of a core)"
+mfigure grpc-client-20k-schedule-miss "$cl_missed" %
+stop_pid "$SINK_PID"
+# what each client logged as its totals must be what the collector got
+for name in http-client-max grpc-client-max http-client-20k grpc-client-20k; do
+	got=$(sed -n "s/^benchsink workload=$name .* \(requests=[0-9]*\).*/\1/p" "$W/sink.log" | head -n 1)
+	tot=$(sed -n 's/.* msg="\{0,1\}totals"\{0,1\} check=[^ ]* \(requests=[0-9]*\).*/\1/p' \
+		"$W/$name.log" | head -n 1)
+	[ -n "$tot" ] && [ "$tot" = "$got" ] ||
+		srow "WARNING $name totals" "client logged '${tot:-nothing}', sink got '${got:-nothing}'"
 done
 
-# ---- 4b. an idle run: conformd and every workload ----
+# ---- 6. conformd's ingest path: group commit under 1000 simulated workloads ----
+IL="$ROOT/$BUILD/test/tools/ingestload"
+if [ -x "$IL" ] && [ "$(nproc)" -ge 2 ]; then
+	echo "== ingest: 1000 workloads over gRPC streams -> collector + store (group commit), ${SECS}s"
+	start ingest-serve taskset -c 0 "$IL" serve --db "$W/ingest.db" --port-file "$W/ingest.port"
+	IS_PID=$last_pid
+	if wait_file "$W/ingest.port" 10; then
+		taskset -c 1 "$IL" load --target "127.0.0.1:$(cat "$W/ingest.port")" --workloads 1000 \
+			--channels 64 --seconds "$SECS" >"$W/ingest-load.out" 2>"$W/ingest-load.err"
+		ilrc=$?
+		stop_pid "$IS_PID"
+		sed 's/^/  /' "$W/ingest-load.out"
+		il() { sed -n "s/^ingestload .* $1=\([^ ]*\).*/\1/p" "$W/ingest-load.out"; }
+		stored=$(sed -n 's/^ingestserve stored=\([0-9]*\).*/\1/p' "$W/ingest-serve.log")
+		srow "ingest acked batches/s" "$(il batches_per_s)" \
+			"(commit p50 $(il commit_p50_us) us, p99 $(il commit_p99_us) us; 1000 streams)"
+		mfigure ingest-batches "$(il batches_per_s)" per-s
+		# an ack only after its commit: the store holds at least every acked batch
+		if [ $ilrc -ne 0 ] || [ -z "$stored" ] || [ "$stored" -lt "$(il acked)" ]; then
+			srow "WARNING ingest" "load exit $ilrc, acked $(il acked), stored ${stored:-?}"
+		fi
+	else
+		srow "WARNING ingest" "the collector did not start (see $W/ingest-serve.log)"
+		mfigure ingest-batches n/a per-s
+	fi
+else
+	srow "ingest" "skipped (ingestload missing or one CPU)"
+	mfigure ingest-batches n/a per-s
+fi
+
+# ---- 7. an idle run: conformd and every workload ----
 echo "== idle run: conform start --duration 0 --mesh none --checks http.basic,grpc.basic,grpc.stream"
 if timeout 60 "$BIN/conform" start --duration 0 --mesh none --checks http.basic,grpc.basic,grpc.stream --state-dir "$W/state" \
 	>"$W/start.log" 2>&1; then
 	RUN=$(readlink -f "$W/state/current")
 	sleep 5   # what we measure is memory after 5 s of running
-	srow "rss conformd (idle run)" "$(rss_kb "$(cat "$RUN/conformd.pid")") kB"
+	CD_IDLE=$(rss_kb "$(cat "$RUN/conformd.pid")")
+	srow "rss conformd (idle run)" "$CD_IDLE kB"
+	mfigure rss-conformd-idle "${CD_IDLE:-n/a}" kB
 	for f in "$RUN"/wl/*.ready; do
 		[ -f "$f" ] || continue
 		srow "rss $(ready_field "$f" name) (idle run, 10 req/s)" "$(rss_kb "$(ready_field "$f" pid)") kB"
@@ -291,7 +358,7 @@ else
 	srow "WARNING conform start" "failed: $(tail -n 1 "$W/start.log")"
 fi
 
-# ---- 5. sidecar path: wrk through outbound + mTLS inbound HAProxy ----
+# ---- 8. sidecar path: wrk through outbound + mTLS inbound HAProxy ----
 MESHTOOL="$ROOT/$BUILD/test/tools/meshtool"
 [ -x "$MESHTOOL" ] || make -s BUILD="$BUILD" "$BUILD/test/tools/meshtool" >/dev/null 2>&1
 if [ -x "$HAPROXY" ] && [ -x "$MESHTOOL" ]; then
@@ -311,6 +378,7 @@ if [ -x "$HAPROXY" ] && [ -x "$MESHTOOL" ]; then
 			wrk_run mesh "http://$CLIENT_IP:$OUT_PORT/echo" -H 'Host: echo.conform'
 			srow "http-server via sidecars req/s" "$wrk_rps" "($wrk_note)"
 			srow "sidecar path/direct" "$(ratio "$wrk_rps" "$OURS_HTTP")"
+			mratio sidecar/direct "$(ratio "$wrk_rps" "$OURS_HTTP")"
 		else
 			srow "WARNING sidecar path" "did not come up (see $W/mesh-*.log)"
 		fi
@@ -321,23 +389,38 @@ else
 	srow "sidecar path" "skipped (haproxy or meshtool missing)"
 fi
 
-# ---- 6. a long run's history: a synthetic store of BENCH_HISTORY_DAYS (default 1) ----
+# ---- 9. a long run's history: a synthetic store of BENCH_HISTORY_DAYS (default 1) ----
+# The figures history-7d-* need BENCH_HISTORY_DAYS=7 (11 checks by default
+# then, BENCH_HISTORY_CHECKS to change): generating that week takes about 12
+# minutes on 2 cores, which does not fit the 3 minutes of make bench.
 H7="$ROOT/$BUILD/test/tools/history7d"
 [ -x "$H7" ] || make -s BUILD="$BUILD" "$BUILD/test/tools/history7d" >/dev/null 2>&1
 HDAYS=${BENCH_HISTORY_DAYS:-1}
+if [ "$HDAYS" = 7 ]; then HCHECKS=${BENCH_HISTORY_CHECKS:-11}; else HCHECKS=${BENCH_HISTORY_CHECKS:-3}; fi
 if [ -x "$H7" ]; then
-	echo "== history: ${HDAYS}-day synthetic store, 3 checks at 10 req/s (test/tools/history7d)"
-	if timeout 120 "$H7" --days "$HDAYS" >"$W/history.out" 2>&1; then
+	echo "== history: ${HDAYS}-day synthetic store, $HCHECKS checks at 10 req/s (test/tools/history7d)"
+	if timeout $((120 + HDAYS * HCHECKS * 20)) "$H7" --days "$HDAYS" --checks "$HCHECKS" \
+		>"$W/history.out" 2>&1; then
 		sed 's/^/  /' "$W/history.out"
 		hv() { sed -n "s/^history7d .* $1=\([^ ]*\).*/\1/p" "$W/history.out"; }
+		rb=$(sed -n 's/^report_build: *\([0-9.]*\) ms.*/\1/p' "$W/history.out")
 		srow "history ${HDAYS}d: database bytes per check-day" "$(hv bytes_per_check_day)"
-		srow "history ${HDAYS}d: report_build" "$(sed -n 's/^report_build: *//p' "$W/history.out")"
+		srow "history ${HDAYS}d: report_build" "$rb ms"
+		srow "history ${HDAYS}d: status build" "$(sed -n 's/^status build: *//p' "$W/history.out")"
 		srow "history ${HDAYS}d: render html" "$(sed -n 's/^render html *//p' "$W/history.out")"
+		if [ "$HDAYS" = 7 ]; then
+			mfigure history-7d-db "$(python3 -c "print('%.1f' % ($(hv db_bytes) / 1e6))")" MB
+			mfigure history-7d-report "$rb" ms
+		fi
 	else
 		srow "WARNING history7d" "failed: $(tail -n 1 "$W/history.out")"
 	fi
 else
 	srow "history" "skipped (history7d missing)"
+fi
+if [ "$HDAYS" != 7 ]; then
+	mfigure history-7d-db n/a MB
+	mfigure history-7d-report n/a ms
 fi
 
 # ---- summary ----
@@ -347,3 +430,6 @@ for r in "${summary[@]}"; do
 	IFS='|' read -r k v n <<<"$r"
 	row "$k" "$v" "$n"
 done
+echo
+echo "== figures ($(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end)"
+for m in "${machine[@]}"; do echo "$m"; done
