@@ -27,6 +27,17 @@
  * their system calls) than the requests; 200 µs stays well inside WL_LATE_US
  * and is counted in each request's lag and latency like any other delay. */
 #define HC_TICK_NS 200000
+/*
+ * Requests one sending thread keeps in flight, whatever the flows' caps add
+ * up to (each has its own connection, so curl never queues one). At 20k/s a
+ * stall of the server or of this machine otherwise put thousands in flight:
+ * curl then opened a connection for each (the server runs a thread per
+ * connection) and its per-call work grew with the number of handles, and
+ * the client never caught up. A due request beyond the cap is counted as a
+ * client overload, as with the flow's own cap. 64 is far above what the
+ * checks' own traffic needs (timeout.http: rate x delay, about 20).
+ */
+#define HC_MAX_INFLIGHT 64
 
 /*
  * One request slot. Slots, their easy handles, header lists and body buffers
@@ -465,6 +476,8 @@ int http_client_run(const struct wl_opts *o)
 		for (i = 0; i < o->nflows; i++) {
 			/* the flow's cap split over the threads, at least one each */
 			t->fs[i].cap = (o->flows[i].max_inflight + n - 1) / n;
+			if (t->fs[i].cap > HC_MAX_INFLIGHT)
+				t->fs[i].cap = HC_MAX_INFLIGHT;
 			t->fs[i].k = j;
 			wl_sched_init(&t->fs[i].sched);
 			maxconn += (long)t->fs[i].cap;
