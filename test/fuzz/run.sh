@@ -6,7 +6,7 @@
 # of executions per target. Exit 1 when any target found a crash, leak or hang,
 # or (runs mode) stopped short of N executions.
 #   run.sh time SECONDS TARGET...   (make fuzz FUZZ_SECONDS=N)
-#   run.sh runs N TARGET...         (make fuzz-smoke; make bench with N = 1000000)
+#   run.sh runs N TARGET...         (make fuzz-smoke; make fuzz-bench with N = 1000000)
 #   FUZZ_MAX_SECONDS caps a target's time in runs mode (default 1200).
 set -u
 cd "$(dirname "$0")/../.." || exit 2
