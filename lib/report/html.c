@@ -339,6 +339,25 @@ static void render_summary(struct dynw *w, const struct report *r)
 		ht(w, r->stop_reason[0] ? r->stop_reason : "stopped");
 		dynw_adds(w, "): the verdicts cover what was observed until then.</p>\n");
 	}
+	if (r->ncauses || r->unexplained[0]) {
+		/* one fault often explains several failing checks: say so once,
+		 * so a reader looks for one problem, not one per red row */
+		char text[512];
+
+		dynw_addf(w, "<div class=\"card\" id=\"causes\"><b>%zu cause%s</b><ul>\n",
+			  r->ncauses, r->ncauses == 1 ? "" : "s");
+		for (i = 0; i < r->ncauses; i++) {
+			dynw_adds(w, "<li>");
+			ht(w, report_cause_text(&r->causes[i], "\xe2\x86\x92", text, sizeof(text)));
+			dynw_adds(w, "</li>\n");
+		}
+		if (r->unexplained[0]) {
+			dynw_adds(w, "<li>no cause found for: ");
+			ht(w, r->unexplained);
+			dynw_adds(w, "</li>\n");
+		}
+		dynw_adds(w, "</ul></div>\n");
+	}
 	if (!r->final)
 		dynw_adds(w, "<p class=\"prov\">Provisional: the run is still going; this is the report as "
 		      "of the last evaluated window.</p>\n");
@@ -393,7 +412,7 @@ static void render_summary(struct dynw *w, const struct report *r)
 			   num((double)hist_quantile(&c->totals.h, 0.50) / 1000.0, 2, n2, sizeof(n2)),
 			   num((double)hist_quantile(&c->totals.h, 0.99) / 1000.0, 2, n3, sizeof(n3)));
 		}
-		ht(w, c->reason);
+		ht(w, c->verdict == V_INCONCLUSIVE && c->cause[0] ? c->cause : c->reason);
 		if (c->verdict != V_SKIP) {
 			char rule[256];
 

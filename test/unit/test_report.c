@@ -787,6 +787,13 @@ TEST(causes_grouped)
 	ASSERT_EQ(report_render_md(r, &b), 0);
 	ASSERT_CONTAINS(b.buf, "1 cause:\n\n- server-errors on http-server (fault #1, 04:11:10 "
 			"to 04:11:35) → http.basic\n- no cause found for: grpc.basic\n");
+	dynbuf_reset(&b);
+	ASSERT_EQ(report_render_html(r, &b), 0);
+	ASSERT_CONTAINS(b.buf, "<div class=\"card\" id=\"causes\"><b>1 cause</b><ul>\n"
+			"<li>server-errors on http-server (fault #1, 04:11:10 to 04:11:35) → "
+			"http.basic</li>\n<li>no cause found for: grpc.basic</li>\n</ul></div>\n");
+	/* the inconclusive check shows its cause, not a generic reason */
+	ASSERT_CONTAINS(b.buf, CAUSE);
 	report_free(r);
 	dynbuf_release(&b);
 	store_close(s);
