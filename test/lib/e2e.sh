@@ -43,6 +43,9 @@ wait_for() {
 		if "$@" >/dev/null 2>&1; then return 0; fi
 		sleep 0.2
 	done
+	# what the run looked like when the wait gave up (the reasons of the
+	# checks that were not yet as wanted), if one is going
+	[ -n "${CONFORM:-}" ] && "$CONFORM" status 2>&1 | head -n 40 | sed 's/^/    status: /'
 	fail "timed out after ${secs}s waiting for: $what"
 }
 
