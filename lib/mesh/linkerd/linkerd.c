@@ -1233,7 +1233,10 @@ static void view_partial(struct mesh_view *v, const char *pod, const char *what)
 static void view_inbound(struct mesh *m, const struct podscrape *p, const struct prom_set *d,
 			 struct mesh_view *v)
 {
-	/* PX linkerd/app/src/env.rs: the admin listener on 4191 */
+	/* PX linkerd/app/src/env.rs: the admin listener on 4191, whose own
+	 * requests (these scrapes, the kubelet's probes) the proxy counts as
+	 * plaintext inbound; target_port: PX linkerd/app/core/src/transport/
+	 * labels.rs (TargetAddr) */
 	struct prom_matcher notadmin = { "target_port", PROM_NE, "4191" };
 	struct l5d_traffic t;
 	struct mv_server *s;
@@ -1344,8 +1347,10 @@ static int l5d_view(struct mesh *m, struct mesh_view *out, char *err, size_t err
 			m->have_prev = 0;
 			return rc;
 		}
-		/* a counter that went down: the proxy restarted (its counts
-		 * before the restart, after the last scrape, are gone) */
+		/* a new process_start_time_seconds (PX linkerd/app/core/src/
+		 * telemetry/process.rs) or a counter that went down: the proxy
+		 * restarted, and its counts before the restart, after the last
+		 * scrape, are gone */
 		if (rs.restarted)
 			view_partial(out, cur[i].pod, "had its proxy restarted since the last scrape");
 		else if (rs.series)
