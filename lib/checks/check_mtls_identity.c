@@ -45,6 +45,9 @@ struct idn_seen {
 struct idn_proto {
 	const char *name;         /* "HTTP", "gRPC" */
 	uint64_t total, wrong;
+	/* the same for the comparison with the proxies' counts: requests only
+	 * (a long-lived stream's messages are one request to a proxy) */
+	uint64_t req_total, req_wrong;
 	char workload[64];        /* the (first) calling workload */
 	char expected[256];
 	struct idn_seen seen[IDN_SEEN];
@@ -207,17 +210,17 @@ static int idn_compare(const struct window_data *wd, const struct idn_proto *pro
 		    v.to, tol);
 	for (size_t k = 0; k < 2; k++) {
 		const struct idn_proto *p = &proto[k];
-		uint64_t with = p->total - p->wrong;
+		uint64_t with = p->req_total - p->req_wrong;
 		struct idn_mesh c;
 
-		if (!p->total || !idn_mesh_count(&v, p, &c))
+		if (!p->req_total || !idn_mesh_count(&v, p, &c))
 			continue;
 		dynbuf_addf(ev, ",\"%s\":{\"requests\":%" PRIu64 ",\"tls\":%" PRIu64
 			    ",\"from_caller\":%" PRIu64 "}", p->name, c.requests, c.tls,
 			    c.from_caller);
 		if (!check_views_short(c.from_caller, with, tol) &&
-		    !(p->wrong > VIEWS_SLACK && check_views_short(with, p->total, tol) &&
-		      !check_views_short(c.from_caller, p->total, tol)))
+		    !(p->req_wrong > VIEWS_SLACK && check_views_short(with, p->req_total, tol) &&
+		      !check_views_short(c.from_caller, p->req_total, tol)))
 			continue;
 		*disagree = 1;
 		dynbuf_addf(why, "%sservers saw %s %s on %" PRIu64 " of %" PRIu64 " %s requests "
@@ -225,8 +228,8 @@ static int idn_compare(const struct window_data *wd, const struct idn_proto *pro
 			    " with tls=\"true\" from it (%s%%; %" PRIu64 " with tls=\"true\" in "
 			    "all; tolerance %.0f%% for scrape timing)", first ? "" : "; ",
 			    wd->cfg->identity_header[0] ? wd->cfg->identity_header :
-			    "the identity header", p->expected, with, p->total, p->name,
-			    check_fmt_pct(with, p->total, pa, sizeof(pa)), c.from_caller,
+			    "the identity header", p->expected, with, p->req_total, p->name,
+			    check_fmt_pct(with, p->req_total, pa, sizeof(pa)), c.from_caller,
 			    c.requests, check_fmt_pct(c.from_caller, c.requests, pm, sizeof(pm)),
 			    c.tls, tol * 100.0);
 		first = 0;
@@ -275,9 +278,13 @@ static int mtls_identity_eval(const struct window_data *wd, struct window_result
 			str_copy(p->expected, sizeof(p->expected), expected);
 		}
 		p->total += r->h.count;
+		if (strcmp(r->check, "grpc.stream"))
+			p->req_total += r->h.count;
 		if (!strcmp(r->identity, expected))
 			continue;
 		p->wrong += r->h.count;
+		if (strcmp(r->check, "grpc.stream"))
+			p->req_wrong += r->h.count;
 		idn_note(p, r->identity, r->h.count);
 	}
 

@@ -625,10 +625,12 @@ static void vjudge(const struct check_desc *c, const struct agg_row *rows, size_
 
 	memset(out, 0, sizeof(*out));
 	hist_init(&out->h);
-	if (!st || store_put_batch(st, "http-client", 1, 1, rows, n) != 1) {
-		out->verdict = V_NODATA;
-		store_close(st);
-		return;
+	for (size_t i = 0; i < n; i++) {
+		if (!st || store_put_batch(st, rows[i].workload, 1, i + 1, &rows[i], 1) != 1) {
+			out->verdict = V_NODATA;
+			store_close(st);
+			return;
+		}
 	}
 	if (v) {
 		struct mesh_view w = *v;
@@ -798,6 +800,29 @@ TEST(checks_compare_the_two_views)
 	vjudge(&check_split_weights, sp, 2, &ok, &r);
 	ASSERT_EQ(r.verdict, V_PASS);
 	ASSERT_CONTAINS(r.evidence, "\"mesh\":{\"n\":500,\"v2\":50");
+
+	/* a long-lived stream's messages are one request to a proxy: not compared */
+	{
+		struct mesh_view g = ok;
+		struct mv_server *gs = meshview_server(&g, "grpc-server");
+		struct agg_row grows[3];
+
+		ASSERT(gs);
+		gs->requests = gs->tls = 20;
+		meshview_peer_add(gs, ID("grpc-client"), 20);
+		grows[0] = id;
+		vrow(&grows[1], "grpc.basic", "v1", 20, 3);
+		vrow(&grows[2], "grpc.stream", "v1", 3000, 3);
+		for (size_t i = 1; i < 3; i++) {
+			str_copy(grows[i].workload, sizeof(grows[i].workload), "grpc-client");
+			str_copy(grows[i].identity, sizeof(grows[i].identity), ID("grpc-client"));
+		}
+		vjudge(&check_mtls_identity, grows, 3, &g, &r);
+		if (r.verdict != V_PASS)
+			fprintf(stderr, "%s\n%s\n", r.reason_text, r.evidence);
+		ASSERT_EQ(r.verdict, V_PASS);
+		ASSERT_CONTAINS(r.evidence, "\"gRPC\":{\"requests\":20,\"tls\":20,\"from_caller\":20}");
+	}
 
 	/* disagree: the new reason, naming what each view said */
 	vjudge(&check_mtls_identity, &id, 1, &plain, &r);
