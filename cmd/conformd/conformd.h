@@ -49,6 +49,10 @@ struct daemon {
 	struct prober *prober;
 	int meshed;                    /* the mesh planned the topology */
 	int shift_done;
+	/* the mesh's own view (mops->view), once per window on the run clock */
+	double view_next;              /* when to ask next (0: not yet, ask now) */
+	double view_prev;              /* when the last answer's scrape was taken */
+	int view_failing;              /* the last ask failed (an event was recorded) */
 
 	/* crash safety: the run clock (state.h) and a resumed monitor */
 	int resume;                    /* --resume: take over a run whose monitor died */

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <signal.h>
 #include <string.h>
 
@@ -174,6 +175,53 @@ static void split_shift(struct daemon *d, double now)
 	log_kv(LOG_INFO, "split shifted", "v1=%u v2=%u", m->shift_v1, m->shift_v2);
 }
 
+/*
+ * The mesh's own counts, once per window: at each window boundary the
+ * adapter scrapes its proxies and hands over the deltas since the last
+ * boundary, stored as the window's mesh view (the checks compare it with
+ * the workloads' view). The span is re-stamped on the run clock, the one
+ * windows are cut on. A failed scrape is an event (once per failing
+ * streak), never a failed check: the checks then judge the app's view.
+ */
+static void mesh_view(struct daemon *d, double now)
+{
+	double w = (double)d->cfg.window_ms / 1000.0, next;
+	struct mesh_view v;
+	struct dynbuf b = DYNBUF_INIT(STORE_MESH_VIEW_MAX);
+	char err[512], q[600];
+	int rc;
+
+	if (!d->meshed || !d->mops->view || d->cfg.started <= 0 || w <= 0 ||
+	    now < d->view_next)
+		return;
+	/* the next boundary after now */
+	next = d->cfg.started + (floor((now - d->cfg.started) / w) + 1) * w;
+	err[0] = '\0';
+	rc = d->mops->view(d->mesh, &v, err, sizeof(err));
+	d->view_next = next;
+	if (rc == 0) {
+		v.from = d->view_prev;
+		v.to = now;
+		if (meshview_json(&v, &b) || store_put_mesh_view(d->store, v.from, v.to, b.buf))
+			log_kv(LOG_WARN, "cannot store the mesh view", "err=\"%s\"",
+			       store_errmsg(d->store));
+	}
+	if (rc == 0 || rc == -EAGAIN) {
+		d->view_prev = now;
+		if (d->view_failing) {
+			d->view_failing = 0;
+			daemon_event(d, "mesh.view", d->mops->name,
+				     "the proxies answer again; the next window has the mesh's view");
+		}
+	} else if (!d->view_failing) {
+		d->view_failing = 1;
+		log_kv(LOG_WARN, "cannot read the mesh's own view", "err=%s",
+		       log_quote(err[0] ? err : "no reason given", q, sizeof(q)));
+		daemon_event(d, "mesh.view", d->mops->name, err[0] ? err : "no reason given");
+	}
+	dynbuf_release(&b);
+}
+
 static void heartbeat(struct daemon *d, int64_t *last_ms)
 {
 	int64_t now = mono_ms();
@@ -222,6 +270,7 @@ void daemon_loop(struct daemon *d, int64_t *next_idx, uint64_t *rejected_synced)
 		if (d->meshed) {
 			d->mops->tick(d->mesh);
 			split_shift(d, now);
+			mesh_view(d, now);
 		}
 		sync_rejected(d, rejected_synced);
 		if (mono_ms() >= d->eval_hold_until_ms &&

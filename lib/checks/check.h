@@ -59,6 +59,7 @@ enum reason {
 	R_PRECONDITION,         /* inconclusive: a precondition outside the promise broke */
 	R_NOT_REACHED,          /* skip: the run ended before the check could be judged */
 	R_SPLIT_DRIFT,          /* sequential test: the share drifted over several windows */
+	R_VIEWS_DISAGREE,       /* the app's view and the mesh's own counts disagree */
 	R__COUNT
 };
 
@@ -261,6 +262,42 @@ void check_split_count(const struct agg_row *rows, size_t n, int64_t from_s, int
 /* When the scheduled shift was applied: 1 and *ts (the first "split.shift"
  * event), 0 when it was not (yet) or there is no store, -1 on a store error. */
 int check_split_shift_time(struct store *s, double *ts);
+
+/* ---- the mesh's own view beside the app's (views.c) ---- */
+
+struct mesh_view;
+
+/* Requests either view may count and the other not at each scrape (in
+ * flight while the proxies were read) */
+#define VIEWS_SLACK 5
+/* Seconds of traffic either view may hold and the other not, beyond the
+ * scrapes' distance from the window's edges: the clients file a request
+ * under the second it was sent, the proxies count it as it passes (one
+ * second either side at each edge) */
+#define VIEWS_EDGE_S 2.0
+
+/*
+ * The mesh's view of wd's window (store_get_mesh_view; the mesh view slot
+ * of mesh.h fills it once per window): 1 with *v and the relative
+ * tolerance *tol its scrape timing allows: the seconds by which the
+ * scrapes miss the window's edges plus VIEWS_EDGE_S, over the window's
+ * length (at most 0.5). 0 when there is none to compare with (no store, no
+ * scrape for the window, or a partial one: a proxy restarted or a pod came
+ * or went between the scrapes, so its counts start late), with why in note
+ * (may be NULL; "" when there is simply none). -1 on a store error.
+ */
+int check_mesh_view(const struct window_data *wd, struct mesh_view *v, double *tol,
+		    char *note, size_t len);
+/* Is mesh, what the proxies counted, short of app, what the workloads saw,
+ * beyond tolerance tol and VIEWS_SLACK? */
+int check_views_short(uint64_t mesh, uint64_t app, double tol);
+/*
+ * Fail out with R_VIEWS_DISAGREE and "the app and the mesh disagree: " +
+ * the formatted text; when out already failed on the app's view alone, its
+ * text follows ("; the app's view alone: ...").
+ */
+void check_views_fail(struct window_result *out, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* The descriptors, one per lib/checks/check_<name>.c (listed by catalog.c). */
 extern const struct check_desc check_http_basic;

@@ -15,6 +15,14 @@
  *            fails the window (R_WRONG_IDENTITY), naming how many, what was
  *            seen and what was expected. A window without successful client
  *            requests is NODATA.
+ * Second view: where the mesh counts inbound requests itself (the mesh
+ *            view slot, views.c), the requests its inbound proxies counted
+ *            with tls="true" from the caller's identity must cover those the
+ *            servers saw with it (more is fine: retried attempts and failed
+ *            requests are counted there, not here), and when the servers saw
+ *            no or another identity while the proxies counted the traffic as
+ *            mTLS from the caller, that is a disagreement too: either fails
+ *            the window with R_VIEWS_DISAGREE naming both views.
  */
 #include "checks/check.h"
 
@@ -22,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "evidence/meshview.h"
 #include "evidence/outcome.h"
 #include "store/store.h"
 #include "base/util.h"
@@ -36,6 +45,9 @@ struct idn_seen {
 struct idn_proto {
 	const char *name;         /* "HTTP", "gRPC" */
 	uint64_t total, wrong;
+	/* the same for the comparison with the proxies' counts: requests only
+	 * (a long-lived stream's messages are one request to a proxy) */
+	uint64_t req_total, req_wrong;
 	char workload[64];        /* the (first) calling workload */
 	char expected[256];
 	struct idn_seen seen[IDN_SEEN];
@@ -117,7 +129,7 @@ static int idn_evidence(const struct idn_proto *p, int with_seen, struct dynbuf 
 /* The evidence: standard members plus one object per protocol seen; the
  * wrong identities are left out when all of it would not fit. */
 static void idn_fill_evidence(const struct window_data *wd, struct window_result *out,
-			      const struct idn_proto *proto)
+			      const struct idn_proto *proto, const char *mesh)
 {
 	int with_seen, rc;
 	size_t k;
@@ -133,6 +145,8 @@ static void idn_fill_evidence(const struct window_data *wd, struct window_result
 				rc |= dynbuf_adds(&ev, ",");
 			rc |= idn_evidence(&proto[k], with_seen, &ev);
 		}
+		if (mesh && mesh[0])
+			rc |= dynbuf_adds(&ev, ev.len ? "," : "") | dynbuf_adds(&ev, mesh);
 		if (!rc)
 			rc = check_evidence_fill(wd, out, ev.buf);
 		dynbuf_release(&ev);
@@ -142,6 +156,88 @@ static void idn_fill_evidence(const struct window_data *wd, struct window_result
 	check_evidence_fill(wd, out, NULL);
 }
 
+/* What the inbound proxies of protocol p's servers counted ("http-server-v1"
+ * and such are HTTP, "grpc-*" gRPC). 0 when the view has no such server. */
+struct idn_mesh {
+	uint64_t requests, tls, from_caller;
+};
+
+static int idn_mesh_count(const struct mesh_view *v, const struct idn_proto *p,
+			  struct idn_mesh *c)
+{
+	const char *prefix = p->name[0] == 'H' ? "http" : "grpc";
+	int found = 0;
+
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < v->nservers; i++) {
+		const struct mv_server *s = &v->servers[i];
+
+		if (strncmp(s->workload, prefix, 4))
+			continue;
+		found = 1;
+		c->requests += s->requests;
+		c->tls += s->tls;
+		for (size_t k = 0; k < s->npeers; k++)
+			if (!strcmp(s->peers[k].id, p->expected))
+				c->from_caller += s->peers[k].requests;
+	}
+	return found;
+}
+
+/*
+ * Compares the two views of each protocol: *disagree with the text in why,
+ * the mesh's numbers as an evidence member in ev ("mesh":{...}).
+ */
+static int idn_compare(const struct window_data *wd, const struct idn_proto *proto,
+		       int *disagree, struct dynbuf *why, struct dynbuf *ev)
+{
+	struct mesh_view v;
+	char note[300], pa[16], pm[16];
+	double tol = 0;
+	int rc, first = 1;
+
+	*disagree = 0;
+	rc = check_mesh_view(wd, &v, &tol, note, sizeof(note));
+	if (rc < 0)
+		return -1;
+	if (rc == 0) {
+		dynbuf_adds(ev, "\"mesh\":\"");
+		dynbuf_add_json_str(ev, note[0] ? note : "none");
+		dynbuf_adds(ev, "\"");
+		return 0;
+	}
+	dynbuf_addf(ev, "\"mesh\":{\"from\":%.3f,\"to\":%.3f,\"tolerance\":%.3f", v.from,
+		    v.to, tol);
+	for (size_t k = 0; k < 2; k++) {
+		const struct idn_proto *p = &proto[k];
+		uint64_t with = p->req_total - p->req_wrong;
+		struct idn_mesh c;
+
+		if (!p->req_total || !idn_mesh_count(&v, p, &c))
+			continue;
+		dynbuf_addf(ev, ",\"%s\":{\"requests\":%" PRIu64 ",\"tls\":%" PRIu64
+			    ",\"from_caller\":%" PRIu64 "}", p->name, c.requests, c.tls,
+			    c.from_caller);
+		if (!check_views_short(c.from_caller, with, tol) &&
+		    !(p->req_wrong > VIEWS_SLACK && check_views_short(with, p->req_total, tol) &&
+		      !check_views_short(c.from_caller, p->req_total, tol)))
+			continue;
+		*disagree = 1;
+		dynbuf_addf(why, "%sservers saw %s %s on %" PRIu64 " of %" PRIu64 " %s requests "
+			    "(%s%%), inbound proxies counted %" PRIu64 " of %" PRIu64
+			    " with tls=\"true\" from it (%s%%; %" PRIu64 " with tls=\"true\" in "
+			    "all; tolerance %.0f%% for scrape timing)", first ? "" : "; ",
+			    wd->cfg->identity_header[0] ? wd->cfg->identity_header :
+			    "the identity header", p->expected, with, p->req_total, p->name,
+			    check_fmt_pct(with, p->req_total, pa, sizeof(pa)), c.from_caller,
+			    c.requests, check_fmt_pct(c.from_caller, c.requests, pm, sizeof(pm)),
+			    c.tls, tol * 100.0);
+		first = 0;
+	}
+	dynbuf_adds(ev, "}");
+	return 0;
+}
+
 static int mtls_identity_eval(const struct window_data *wd, struct window_result *out)
 {
 	const struct run_mesh *m = &wd->cfg->m;
@@ -149,9 +245,11 @@ static int mtls_identity_eval(const struct window_data *wd, struct window_result
 	struct agg_row *rows = NULL;
 	const struct agg_row *all;
 	struct dynbuf why = DYNBUF_INIT(REASON_TEXT_MAX * 2);
+	struct dynbuf vwhy = DYNBUF_INIT(REASON_TEXT_MAX * 2);
+	struct dynbuf mev = DYNBUF_INIT(EVIDENCE_MAX);
 	char expected[256];
 	size_t nrows = 0, nall, i, k;
-	int rc = -1, bad = 0;
+	int rc = -1, bad = 0, disagree = 0;
 
 	memset(proto, 0, sizeof(proto));
 	proto[0].name = "HTTP";
@@ -180,9 +278,13 @@ static int mtls_identity_eval(const struct window_data *wd, struct window_result
 			str_copy(p->expected, sizeof(p->expected), expected);
 		}
 		p->total += r->h.count;
+		if (strcmp(r->check, "grpc.stream"))
+			p->req_total += r->h.count;
 		if (!strcmp(r->identity, expected))
 			continue;
 		p->wrong += r->h.count;
+		if (strcmp(r->check, "grpc.stream"))
+			p->req_wrong += r->h.count;
 		idn_note(p, r->identity, r->h.count);
 	}
 
@@ -193,7 +295,9 @@ static int mtls_identity_eval(const struct window_data *wd, struct window_result
 			dynbuf_adds(&why, "; ");
 		idn_describe(&proto[k], &why);
 	}
-	idn_fill_evidence(wd, out, proto);
+	if (idn_compare(wd, proto, &disagree, &vwhy, &mev))
+		goto out;
+	idn_fill_evidence(wd, out, proto, mev.buf);
 
 	if (!proto[0].total && !proto[1].total) {
 		check_set(out, V_NODATA, R_NO_DATA,
@@ -206,8 +310,12 @@ static int mtls_identity_eval(const struct window_data *wd, struct window_result
 			  "(HTTP %" PRIu64 ", gRPC %" PRIu64 ")",
 			  proto[0].total + proto[1].total, proto[0].total, proto[1].total);
 	}
+	if (disagree && (proto[0].total || proto[1].total))
+		check_views_fail(out, "%s", vwhy.buf ? vwhy.buf : "");
 	rc = 0;
 out:
+	dynbuf_release(&vwhy);
+	dynbuf_release(&mev);
 	dynbuf_release(&why);
 	free(rows);
 	return rc;

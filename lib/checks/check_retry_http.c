@@ -17,6 +17,13 @@
  *            lands below the bound on average, and at which a healthy mesh
  *            shows no retried reply with probability <= 1e-6; below it the
  *            window is NODATA (defaults f = 0.5, A = 4: 25 requests).
+ * Second view: where the mesh counts retries itself (the mesh view slot,
+ *            views.c; the retry counters of every route), the retries the
+ *            clients' proxies dispatched must match those the servers'
+ *            attempt numbers show: at least sum (k - 1) over the replies at
+ *            attempt k, at most that plus A - 1 for every request whose
+ *            reply carried no attempt number, both within the tolerance for
+ *            scrape timing; else the window fails with R_VIEWS_DISAGREE.
  */
 #include "checks/check.h"
 
@@ -24,6 +31,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "evidence/meshview.h"
 #include "evidence/outcome.h"
 #include "eval/stats.h"
 #include "base/util.h"
@@ -67,13 +75,64 @@ static uint64_t retry_min_n(double f, int a)
 	return n_detect > n_seen ? n_detect : n_seen;
 }
 
+/*
+ * The two views of the window's retries: the mesh's member of the evidence
+ * into ev ("mesh":{...} or "mesh":"why none"), and the disagreement, if
+ * any, into why (""). 0 or -1 (store error).
+ */
+static int retry_compare(const struct window_data *wd, const uint64_t att[8], uint64_t n,
+			 int a, char *ev, size_t evlen, char *why, size_t whylen)
+{
+	struct mesh_view v;
+	char note[300], qnote[320];
+	uint64_t app = 0, counted = 0, app_max, mesh = 0;
+	double tol = 0;
+	size_t k;
+	int rc;
+
+	why[0] = '\0';
+	rc = check_mesh_view(wd, &v, &tol, note, sizeof(note));
+	if (rc < 0)
+		return -1;
+	if (rc == 0 || !v.nroutes) {
+		struct dynbuf q = DYNBUF_INIT(sizeof(qnote));
+
+		dynbuf_add_json_str(&q, rc == 0 ? (note[0] ? note : "none") :
+				    "no retry counters in the mesh view");
+		str_fmt(ev, evlen, ",\"mesh\":\"%s\"", q.buf ? q.buf : "");
+		dynbuf_release(&q);
+		return 0;
+	}
+	for (k = 0; k < 8; k++) {
+		app += (uint64_t)k * att[k];
+		counted += att[k];
+	}
+	app_max = app + (n > counted ? n - counted : 0) * (uint64_t)(a > 1 ? a - 1 : 0);
+	for (k = 0; k < v.nroutes; k++)
+		mesh += v.routes[k].retries;
+	str_fmt(ev, evlen, ",\"mesh\":{\"retries\":%" PRIu64 ",\"routes\":%zu,\"from\":%.3f,"
+		"\"to\":%.3f,\"tolerance\":%.3f},\"app_retries\":[%" PRIu64 ",%" PRIu64 "]",
+		mesh, v.nroutes, v.from, v.to, tol, app, app_max);
+	if (check_views_short(mesh, app, tol))
+		str_fmt(why, whylen, "servers saw %" PRIu64 " retried attempts (attempt numbers of "
+			"%" PRIu64 " replies), the clients' proxies counted %" PRIu64 " retries "
+			"(tolerance %.0f%% for scrape timing)", app, counted, mesh, tol * 100.0);
+	else if (check_views_short(app_max, mesh, tol))
+		str_fmt(why, whylen, "the clients' proxies counted %" PRIu64 " retries, servers "
+			"saw at most %" PRIu64 " (attempt numbers of %" PRIu64 " of %" PRIu64
+			" replies; tolerance %.0f%% for scrape timing)", mesh, app_max, counted, n,
+			tol * 100.0);
+	return 0;
+}
+
 static int retry_http_eval(const struct window_data *wd, struct window_result *out)
 {
 	const struct run_mesh *m = &wd->cfg->m;
 	uint64_t att[8] = { 0 }, n = 0, ok = 0, lo, min_n, retried = 0, over = 0;
 	double f = m->retry_fail_share, p;
 	int a = m->retry_attempts, highest = 0;
-	char pobs[16], pbound[16], pexp[16], pfail[16], extra[256];
+	char pobs[16], pbound[16], pexp[16], pfail[16], extra[1024], mev[640];
+	char vwhy[REASON_TEXT_MAX];
 	size_t i, k;
 
 	if (a < 1)
@@ -106,6 +165,10 @@ static int retry_http_eval(const struct window_data *wd, struct window_result *o
 		",\"attempts\":[%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
 		",%" PRIu64 ",%" PRIu64 ",%" PRIu64 "],\"limit\":%d",
 		p, lo, min_n, att[0], att[1], att[2], att[3], att[4], att[5], att[6], att[7], a);
+	if (retry_compare(wd, att, n, a, mev, sizeof(mev), vwhy, sizeof(vwhy)))
+		return -1;
+	if (strlen(extra) + strlen(mev) < sizeof(extra))
+		memcpy(extra + strlen(extra), mev, strlen(mev) + 1);
 	check_evidence_fill(wd, out, extra);
 
 	fmt_pct2(p, pexp, sizeof(pexp));
@@ -142,8 +205,12 @@ static int retry_http_eval(const struct window_data *wd, struct window_result *o
 	/* the bound assumes the backend fails only the share asked of it: a
 	 * backend failing on its own says nothing about retries. Attempts
 	 * beyond the budget are the mesh's doing whatever the backend does. */
-	if (out->reason == R_RETRY_BELOW_BOUND || out->reason == R_RETRY_NOT_SEEN)
-		return check_excuse_by_backend(wd, out);
+	if ((out->reason == R_RETRY_BELOW_BOUND || out->reason == R_RETRY_NOT_SEEN) &&
+	    check_excuse_by_backend(wd, out))
+		return -1;
+	/* judged windows only: too few requests say nothing either way */
+	if (vwhy[0] && (out->verdict == V_PASS || out->verdict == V_FAIL))
+		check_views_fail(out, "%s", vwhy);
 	return 0;
 }
 

@@ -33,6 +33,15 @@
  *            doubling to 20% is caught after ~560 requests on average
  *            (H / KL(p1 || p) = 25 / 0.0444), about 40 s at 15 requests/s
  *            (test_power.c measures both).
+ * Second view: where the mesh counts the requests it sent each backend (the
+ *            mesh view slot, views.c; a backend named "...-v2" is v2), its v2
+ *            share must match the replies': both count the same requests
+ *            save those at the window's edges (a share moves at most by the
+ *            share of traffic the two hold apart, the tolerance for scrape
+ *            timing) and the failed ones (a failing backend excuses the
+ *            window first). Further apart than the tolerance plus 2 points,
+ *            with both views over 20 requests, fails the window with
+ *            R_VIEWS_DISAGREE.
  */
 #include "checks/check.h"
 
@@ -42,6 +51,7 @@
 #include <string.h>
 
 #include "eval/stats.h"
+#include "evidence/meshview.h"
 #include "store/store.h"
 #include "base/util.h"
 
@@ -77,6 +87,63 @@ static double cusum_step(double s, uint64_t n, uint64_t v2, double p, double p1)
 	return s > 0 ? s : 0;
 }
 
+#define SPLIT_VIEWS_MIN_N 20
+#define SPLIT_VIEWS_SLACK 0.02
+
+/* Is backend name the v2 of the split ("v2", "...-v2")? */
+static int split_is_v2(const char *name)
+{
+	size_t n = strlen(name);
+
+	return !strcmp(name, "v2") || (n > 3 && !strcmp(name + n - 3, "-v2"));
+}
+
+/*
+ * The two views of the window's split: the mesh's evidence member into ev,
+ * a disagreement into why (""). 0 or -1 (store error).
+ */
+static int split_compare(const struct window_data *wd, uint64_t n, uint64_t v2, char *ev,
+			 size_t evlen, char *why, size_t whylen)
+{
+	struct mesh_view v;
+	char note[300], pa[16], pm[16];
+	uint64_t total = 0, mv2 = 0;
+	double tol = 0, sa, sm;
+	int rc;
+
+	why[0] = '\0';
+	rc = check_mesh_view(wd, &v, &tol, note, sizeof(note));
+	if (rc < 0)
+		return -1;
+	if (rc == 0 || !v.nbackends) {
+		struct dynbuf q = DYNBUF_INIT(sizeof(note) + 64);
+
+		dynbuf_add_json_str(&q, rc == 0 ? (note[0] ? note : "none") :
+				    "no split backends in the mesh view");
+		str_fmt(ev, evlen, ",\"mesh\":\"%s\"", q.buf ? q.buf : "");
+		dynbuf_release(&q);
+		return 0;
+	}
+	for (size_t k = 0; k < v.nbackends; k++) {
+		total += v.backends[k].requests;
+		if (split_is_v2(v.backends[k].name))
+			mv2 += v.backends[k].requests;
+	}
+	str_fmt(ev, evlen, ",\"mesh\":{\"n\":%" PRIu64 ",\"v2\":%" PRIu64 ",\"from\":%.3f,"
+		"\"to\":%.3f,\"tolerance\":%.3f}", total, mv2, v.from, v.to, tol);
+	if (n < SPLIT_VIEWS_MIN_N || total < SPLIT_VIEWS_MIN_N)
+		return 0;
+	sa = (double)v2 / (double)n;
+	sm = (double)mv2 / (double)total;
+	if (fabs(sa - sm) > tol + SPLIT_VIEWS_SLACK)
+		str_fmt(why, whylen, "replies named v2 on %s%% of %" PRIu64 " requests, the "
+			"clients' proxies sent %s%% of %" PRIu64 " to the v2 backend (tolerance "
+			"%.0f%% for scrape timing + %.0f points)", check_fmt_pct(v2, n, pa, sizeof(pa)),
+			n, check_fmt_pct(mv2, total, pm, sizeof(pm)), total, tol * 100.0,
+			SPLIT_VIEWS_SLACK * 100.0);
+	return 0;
+}
+
 static int split_weights_eval(const struct window_data *wd, struct window_result *out)
 {
 	const struct run_mesh *m = &wd->cfg->m;
@@ -85,7 +152,7 @@ static int split_weights_eval(const struct window_data *wd, struct window_result
 	uint64_t n, v2, lo, hi, min_n;
 	unsigned w1 = m->split_v1, w2 = m->split_v2;
 	double ts = 0, p, q;
-	char pobs[16], plo[16], phi[16], extra[384];
+	char pobs[16], plo[16], phi[16], extra[1024], mev[512], vwhy[REASON_TEXT_MAX];
 	double up = 0, down = 0, p_up, p_down;
 	int shifted, rc = -1;
 
@@ -128,6 +195,10 @@ static int split_weights_eval(const struct window_data *wd, struct window_result
 		n ? (double)v2 / (double)n : 0.0, p, n ? (double)lo / (double)n : 0.0,
 		n ? (double)hi / (double)n : 0.0, n, v2, w1, w2, min_n,
 		up >= SPLIT_CUSUM_H ? 0.0 : up, down >= SPLIT_CUSUM_H ? 0.0 : down, SPLIT_CUSUM_H);
+	if (split_compare(wd, n, v2, mev, sizeof(mev), vwhy, sizeof(vwhy)))
+		goto out;
+	if (strlen(extra) + strlen(mev) < sizeof(extra))
+		memcpy(extra + strlen(extra), mev, strlen(mev) + 1);
 	check_evidence_fill(wd, out, extra);
 
 	check_fmt_pct(v2, n, pobs, sizeof(pobs));
@@ -158,6 +229,9 @@ static int split_weights_eval(const struct window_data *wd, struct window_result
 	/* the share counts answered requests: a backend failing on its own
 	 * skews it without the split being wrong (see http.basic) */
 	rc = check_excuse_by_backend(wd, out);
+	/* judged windows only (not too few requests, not a failing backend) */
+	if (!rc && vwhy[0] && n >= min_n && (out->verdict == V_PASS || out->verdict == V_FAIL))
+		check_views_fail(out, "%s", vwhy);
 out:
 	free(rows);
 	return rc;

@@ -53,6 +53,7 @@ static const struct reason_info reasons[R__COUNT] = {
 	{ R_PRECONDITION, "precondition", "a precondition outside the promise was broken" },
 	{ R_NOT_REACHED, "not_reached", "the run ended before the check could be judged" },
 	{ R_SPLIT_DRIFT, "split_drift", "the split share drifted over several windows" },
+	{ R_VIEWS_DISAGREE, "views_disagree", "the app's view and the mesh's own counts disagree" },
 };
 
 const struct reason_info *reason_info(unsigned r)

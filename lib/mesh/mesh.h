@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "evidence/meshview.h"
 #include "faults/kinds.h"
 #include "platform/platform.h"
 #include "config/run.h"
@@ -194,6 +195,22 @@ struct mesh_ops {
 	 * the mesh cannot tell, -EIO the proxy did not answer in time. */
 	int (*workload_cert)(struct mesh *m, const char *name, char *cn, size_t cnlen,
 			     int64_t *not_after);
+	/*
+	 * Optional (NULL: the mesh keeps no counts of its own, as none and
+	 * haproxy). The mesh's own view since the previous call: conformd
+	 * calls it once per window, at the window's end, from the main loop.
+	 * The adapter scrapes every workload proxy it can, keeps the scrape
+	 * for the next call, and fills *out with the counts between the two
+	 * (counter resets and restarted proxies handled: such a proxy marks
+	 * the view partial, out->partial with why). Blocks for the scrapes
+	 * (bounded by its client's timeouts). 0 with *out filled; -EAGAIN the
+	 * first call or after a failed one (a baseline was taken, nothing to
+	 * count from yet); -EIO a scrape failed, with err saying which proxy
+	 * and why (no view this window, and the next call takes a new
+	 * baseline: a count spanning two windows would be judged against one);
+	 * -ENOTSUP the mesh cannot tell.
+	 */
+	int (*view)(struct mesh *m, struct mesh_view *out, char *err, size_t errlen);
 	/* Free everything (sidecars must have been stopped). NULL is fine. */
 	void (*release)(struct mesh *m);
 };

@@ -15,7 +15,7 @@
 #include "evidence/outcome.h"
 #include "base/util.h"
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 #define STORE_BUSY_MS 5000
 #define STORE_MAX_ROWS (1u << 24)   /* sanity bound on one query's result */
 
@@ -114,7 +114,13 @@ static const char schema_sql[] =
 	" PRIMARY KEY (check_id, outcome)) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS batch_floor ("
 	" workload TEXT NOT NULL, instance INTEGER NOT NULL, seq INTEGER NOT NULL,"
-	" PRIMARY KEY (workload, instance)) WITHOUT ROWID;";
+	" PRIMARY KEY (workload, instance)) WITHOUT ROWID;"
+	/* version 4: the mesh's own view of each window (its proxies' counts
+	 * between two scrapes, evidence/meshview.h), as JSON */
+	"CREATE TABLE IF NOT EXISTS mesh_views ("
+	" id INTEGER PRIMARY KEY, from_ts REAL NOT NULL, to_ts REAL NOT NULL,"
+	" json TEXT NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS mesh_views_to ON mesh_views (to_ts);";
 
 static int totals_rebuild(struct store *s);
 static int totals_add_batch_locked(struct store *s, const char *workload,
@@ -314,14 +320,14 @@ int store_open(const char *path, int create, struct store **out, char *err, size
 	if (exec(s, "PRAGMA journal_mode=WAL") || exec(s, "PRAGMA synchronous=FULL") ||
 	    exec(s, "PRAGMA cache_size=-512") || user_version(s, &ver))
 		goto fail_msg;
-	if ((ver == 0 && create) || ver == 1 || ver == 2) {
+	if ((ver == 0 && create) || ver == 1 || ver == 2 || ver == 3) {
 		/* new, or an older version: every statement is IF NOT EXISTS,
 		 * so the schema upgrades in place; a store from before the
 		 * running totals gets them computed from its rows */
 		if (exec(s, "BEGIN IMMEDIATE"))
 			goto fail_msg;
-		if (exec(s, schema_sql) || (ver && totals_rebuild(s)) ||
-		    exec(s, "PRAGMA user_version=3")) {
+		if (exec(s, schema_sql) || (ver && ver < 3 && totals_rebuild(s)) ||
+		    exec(s, "PRAGMA user_version=4")) {
 			exec(s, "ROLLBACK");
 			goto fail_msg;
 		}
@@ -1710,4 +1716,81 @@ int store_get_events_kind(struct store *s, const char *kind, struct store_event 
 		return -1;
 	}
 	return get_events(s, kind, ev, n);
+}
+
+/* ---- the mesh's view of each window (schema 4) ---- */
+
+int store_put_mesh_view(struct store *s, double from, double to, const char *json)
+{
+	sqlite3_stmt *st;
+	int rc = -1;
+
+	pthread_mutex_lock(&s->mu);
+	if (!json || strlen(json) > STORE_MESH_VIEW_MAX || !(to >= from)) {
+		str_copy(s->err, sizeof(s->err), "put mesh view: empty, over "
+			 "STORE_MESH_VIEW_MAX or ending before it starts");
+		goto out_unlocked;
+	}
+	st = prepare(s, "INSERT INTO mesh_views (from_ts, to_ts, json) VALUES (?,?,?)");
+	if (!st)
+		goto out_unlocked;
+	sqlite3_bind_double(st, 1, from);
+	sqlite3_bind_double(st, 2, to);
+	sqlite3_bind_text(st, 3, json, -1, SQLITE_TRANSIENT);
+	rc = step_done(s, st, "put mesh view");
+	unprepare(s, st);
+out_unlocked:
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+int store_get_mesh_view(struct store *s, int64_t start_s, int64_t end_s, char **json,
+			double *from, double *to)
+{
+	sqlite3_stmt *st;
+	double best = 0;
+	int rc = -1, step;
+
+	*json = NULL;
+	pthread_mutex_lock(&s->mu);
+	/* the views overlapping the window; the one covering most of it wins */
+	st = prepare(s, "SELECT from_ts, to_ts, json FROM mesh_views"
+			" WHERE to_ts > ? AND from_ts < ? ORDER BY to_ts LIMIT 16");
+	if (!st)
+		goto out;
+	sqlite3_bind_double(st, 1, (double)start_s);
+	sqlite3_bind_double(st, 2, (double)end_s);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		double f = sqlite3_column_double(st, 0), t = sqlite3_column_double(st, 1);
+		double ov = (t < (double)end_s ? t : (double)end_s) -
+			    (f > (double)start_s ? f : (double)start_s);
+		const unsigned char *j = sqlite3_column_text(st, 2);
+		char *dup;
+
+		if (ov <= best || ov * 2 < (double)(end_s - start_s) || !j)
+			continue;
+		dup = strdup((const char *)j);
+		if (!dup) {
+			str_copy(s->err, sizeof(s->err), "get mesh view: out of memory");
+			free(*json);
+			*json = NULL;
+			goto out;
+		}
+		free(*json);
+		*json = dup;
+		best = ov;
+		*from = f;
+		*to = t;
+	}
+	if (step != SQLITE_DONE) {
+		set_err(s, "get mesh view");
+		free(*json);
+		*json = NULL;
+		goto out;
+	}
+	rc = *json ? 1 : 0;
+out:
+	unprepare(s, st);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
 }

@@ -235,6 +235,21 @@ int store_get_events(struct store *s, struct store_event **ev, size_t *n);
 int store_get_events_kind(struct store *s, const char *kind, struct store_event **ev,
 			  size_t *n);
 
+/*
+ * The mesh's own view of a window (evidence/meshview.h as JSON, at most
+ * STORE_MESH_VIEW_MAX bytes): its proxies' counts between the scrapes at
+ * unix s from and to. 0 or -1.
+ */
+#define STORE_MESH_VIEW_MAX 16384
+int store_put_mesh_view(struct store *s, double from, double to, const char *json);
+/*
+ * The view that covers most of the window [start_s, end_s), at least half
+ * of it: 1 with a new string in *json (the caller frees it) and its span in
+ * *from, *to; 0 when none does (*json NULL); -1 on error.
+ */
+int store_get_mesh_view(struct store *s, int64_t start_s, int64_t end_s, char **json,
+			double *from, double *to);
+
 /* Named counters (e.g. "batches.accepted", "batches.duplicate",
  * "batches.rejected"): add delta, read value (0 if unknown). */
 int store_counter_add(struct store *s, const char *name, int64_t delta);

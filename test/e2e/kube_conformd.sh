@@ -190,5 +190,9 @@ wait_until 15 "the split's route" kc get \
 	/apis/gateway.networking.k8s.io/v1/namespaces/conform/httproutes/http-server-split
 kc get /apis/apps/v1/namespaces/conform/deployments/http-server | grep -q 'linkerd.io/inject' ||
 	fail "linkerd: the pods are not injected"
+# the double's pods run no proxy: the mesh's own view cannot be read, which
+# is an event (the checks judge the workloads' view), not a failure
+wait_until 20 "the mesh view's failed scrape as an event" \
+	has_event mesh.view linkerd ":4191/proxy/metrics"
 stop_conformd TERM
 echo "ok"

@@ -60,7 +60,14 @@ TEST(mesh_rows_keep_the_contract)
 			}
 		ASSERT(!mesh_can_fault(o, FAULT_SERVER_ERRORS));
 		ASSERT(!mesh_can_fault(o, FAULT_KILL));
+		/* the mesh's own view is optional; only proxies can count */
+		if (o->view)
+			ASSERT(o->caps & MESH_CAP_PROXIES);
 	}
+	/* the baseline keeps no counts; haproxy's are not read yet; linkerd's are */
+	ASSERT(mesh_find("none")->view == NULL);
+	ASSERT(mesh_find("haproxy")->view == NULL);
+	ASSERT(mesh_linkerd.view != NULL);
 	ASSERT(nbuilt >= 3);
 	ASSERT(mesh_find("nope") == NULL);
 	/* conformd runs it in a cluster (--seed, the platform's client) */

@@ -22,6 +22,9 @@
 #include "checks/check.h"
 #include "harness.h"
 #include "kubedouble.h"
+#include "fixture.h"
+#include "evidence/meshview.h"
+#include "store/store.h"
 #include "base/util.h"
 #include "mesh/linkerd/linkerd.h"
 
@@ -536,6 +539,324 @@ TEST(cert_expiry_from_proxy_metrics)
 	mesh_linkerd.release(m);
 }
 
+/* ---- the mesh's own view (the view slot) and the checks that compare it ---- */
+
+/* serve fixture fx as pod's proxy metrics */
+static int serve(const char *pod, const char *fx)
+{
+	char p[256], what[256];
+	char *text;
+	size_t len = 0;
+	long code;
+
+	str_fmt(p, sizeof(p), "test/fixtures/linkerd/%s", fx);
+	text = file_read(p, 1 << 20, &len);
+	if (!text)
+		return -1;
+	str_fmt(what, sizeof(what), "metrics?namespace=conform&name=%s", pod);
+	code = ctl(what, text, len);
+	free(text);
+	return code == 200 ? 0 : -1;
+}
+
+static int pod(const char *name, const char *labels)
+{
+	char json[512];
+
+	str_fmt(json, sizeof(json), "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{"
+		"\"name\":\"%s\",\"labels\":{%s}},\"spec\":{\"containers\":[{\"name\":\"c\","
+		"\"image\":\"x\"}]}}", name, labels);
+	return create("v1", "conform", "pods", json);
+}
+
+#define VW_START T0
+#define VW_END (T0 + 10)
+
+/*
+ * The view between two scrapes of the server pod (fixtures s0 then s1) and
+ * the client pod (c0 then c1), as the slot gives it: the first call takes
+ * the baseline (-EAGAIN), the second counts. 0 or the slot's error.
+ */
+static int view_between(struct mesh *m, const char *s0, const char *s1, const char *c0,
+			const char *c1, struct mesh_view *v, char *err, size_t errlen)
+{
+	int rc;
+
+	if (serve("vw-server-1", s0) || serve("vw-client-1", c0))
+		return -100;
+	rc = mesh_linkerd.view(m, v, err, errlen);
+	if (rc != -EAGAIN && rc != 0)
+		return rc;
+	if (serve("vw-server-1", s1) || serve("vw-client-1", c1))
+		return -100;
+	return mesh_linkerd.view(m, v, err, errlen);
+}
+
+static struct run_config vcfg;
+
+/* one client row of check at second VW_START + off */
+static void vrow(struct agg_row *r, const char *check, const char *backend, uint64_t count,
+		 int off)
+{
+	memset(r, 0, sizeof(*r));
+	str_copy(r->check, sizeof(r->check), check);
+	str_copy(r->workload, sizeof(r->workload), "http-client");
+	str_copy(r->backend, sizeof(r->backend), backend);
+	str_copy(r->identity, sizeof(r->identity), ID("http-client"));
+	r->outcome = OUT_OK;
+	r->code = 200;
+	r->second = VW_START + off;
+	hist_init(&r->h);
+	for (uint64_t i = 0; i < count; i++)
+		hist_add(&r->h, 1000);
+}
+
+/*
+ * Judge check c on the window [VW_START, VW_END) of a new store holding
+ * rows and (when v is not NULL) v as the window's mesh view, stamped on the
+ * window's edges as conformd does.
+ */
+static void vjudge(const struct check_desc *c, const struct agg_row *rows, size_t n,
+		   const struct mesh_view *v, struct window_result *out)
+{
+	struct store *st = fixture_store_open();
+	struct window_data wd;
+	struct dynbuf b = DYNBUF_INIT(STORE_MESH_VIEW_MAX);
+
+	memset(out, 0, sizeof(*out));
+	hist_init(&out->h);
+	for (size_t i = 0; i < n; i++) {
+		if (!st || store_put_batch(st, rows[i].workload, 1, i + 1, &rows[i], 1) != 1) {
+			out->verdict = V_NODATA;
+			store_close(st);
+			return;
+		}
+	}
+	if (v) {
+		struct mesh_view w = *v;
+
+		w.from = VW_START;
+		w.to = VW_END;
+		if (meshview_json(&w, &b) || store_put_mesh_view(st, w.from, w.to, b.buf))
+			out->verdict = V_NODATA;
+		dynbuf_release(&b);
+	}
+	for (size_t i = 0; i < n; i++) {
+		out->total += rows[i].h.count;
+		out->ok += rows[i].h.count;
+	}
+	memset(&wd, 0, sizeof(wd));
+	wd.cfg = &vcfg;
+	wd.check = c;
+	wd.start_s = VW_START;
+	wd.end_s = VW_END;
+	wd.rows = rows;
+	wd.nrows = n;
+	wd.store = st;
+	if (c->eval(&wd, out))
+		out->verdict = V_NODATA;
+	store_close(st);
+}
+
+/* the app's view of each check: 512 requests with the caller's identity;
+ * 100 retry requests whose replies show 87 retried attempts; 500 split
+ * requests, 50 of them answered by v2 (weights 90/10) */
+static void app_rows(struct agg_row *id, struct agg_row *rt, struct agg_row *sp)
+{
+	vrow(id, "http.basic", "v1", 512, 3);
+	vrow(rt, "retry.http", "v1", 100, 3);
+	rt->attempts[0] = 50;
+	rt->attempts[1] = 25;
+	rt->attempts[2] = 13;
+	rt->attempts[3] = 12;
+	vrow(&sp[0], "split.weights", "v1", 450, 3);
+	vrow(&sp[1], "split.weights", "v2", 50, 4);
+}
+
+TEST(mesh_view_through_the_pod_proxy)
+{
+	struct mesh *m = NULL;
+	struct mesh_view v;
+	struct mesh_feature f;
+	char err[512];
+	struct dynbuf b = DYNBUF_INIT(MV_JSON_MAX);
+	struct mesh_view back;
+
+	ASSERT_EQ(linkerd_config("enterprise-2.18.0", ""), 0);
+	ASSERT_EQ(pod("vw-server-1", "\"app\":\"http-server\",\"version\":\"v1\","
+		      "\"app.kubernetes.io/component\":\"server\""), 0);
+	ASSERT_EQ(pod("vw-client-1", "\"app\":\"http-client\","
+		      "\"app.kubernetes.io/component\":\"client\""), 0);
+	ASSERT_EQ(prepare(&m, err, sizeof(err)), 0);
+	/* the split the client's proxy counts is the one configure applied */
+	memset(&f, 0, sizeof(f));
+	f.kind = MESH_SPLIT;
+	str_copy(f.service, sizeof(f.service), "http-server");
+	str_copy(f.backends[0], sizeof(f.backends[0]), "v1");
+	str_copy(f.backends[1], sizeof(f.backends[1]), "v2");
+	f.weights[0] = 90;
+	f.weights[1] = 10;
+	f.nbackends = 2;
+	ASSERT_EQ(mesh_linkerd.configure(m, &f, err, sizeof(err)), 0);
+	/* the first call only takes the baseline */
+	ASSERT_EQ(serve("vw-server-1", "proxy-2.18-server.prom"), 0);
+	ASSERT_EQ(serve("vw-client-1", "proxy-2.18-client.prom"), 0);
+	ASSERT_EQ(mesh_linkerd.view(m, &v, err, sizeof(err)), -EAGAIN);
+
+	ASSERT_EQ(view_between(m, "proxy-2.18-server.prom", "proxy-2.18-server-later.prom",
+			       "proxy-2.18-client.prom", "proxy-2.18-client-later.prom", &v, err,
+			       sizeof(err)), 0);
+	ASSERT_EQ(v.pods, 2);
+	ASSERT_EQ(v.partial, 0);
+	ASSERT(v.to >= v.from && v.from > 0);
+	ASSERT_EQ(v.nservers, 1);
+	ASSERT_STR_EQ(v.servers[0].workload, "http-server-v1");
+	/* the app port only: +512 mTLS, +2 plaintext; the admin port's +10 left out */
+	ASSERT_EQ(v.servers[0].requests, 514);
+	ASSERT_EQ(v.servers[0].tls, 512);
+	ASSERT_EQ(v.servers[0].npeers, 1);
+	ASSERT_STR_EQ(v.servers[0].peers[0].id, ID("http-client"));
+	ASSERT_EQ(v.servers[0].peers[0].requests, 512);
+	ASSERT_EQ(v.nroutes, 1);
+	ASSERT_EQ(v.routes[0].retries, 90);
+	ASSERT_STR_EQ(v.split_parent, "http-server");
+	ASSERT_EQ(v.nbackends, 2);
+	ASSERT_STR_EQ(v.backends[0].name, "http-server-v1");
+	ASSERT_EQ(v.backends[0].requests, 450);
+	ASSERT_STR_EQ(v.backends[1].name, "http-server-v2");
+	ASSERT_EQ(v.backends[1].requests, 50);
+	/* what the store keeps reads back the same */
+	ASSERT_EQ(meshview_json(&v, &b), 0);
+	ASSERT_EQ(meshview_parse(b.buf, &back), 0);
+	ASSERT_EQ(back.servers[0].tls, 512);
+	ASSERT_EQ(back.routes[0].retries, 90);
+	ASSERT_EQ(back.backends[1].requests, 50);
+	ASSERT_STR_EQ(back.servers[0].peers[0].id, ID("http-client"));
+	dynbuf_release(&b);
+
+	/* a proxy restart between the scrapes: counted from its start, marked partial */
+	ASSERT_EQ(view_between(m, "proxy-2.18-server.prom", "proxy-2.18-server-restarted.prom",
+			       "proxy-2.18-client.prom", "proxy-2.18-client-later.prom", &v, err,
+			       sizeof(err)), 0);
+	ASSERT_EQ(v.partial, 1);
+	ASSERT_CONTAINS(v.why, "pod vw-server-1 had its proxy restarted");
+	ASSERT_EQ(v.servers[0].tls, 30);
+
+	/* a proxy that does not answer: the slot says which, and starts over */
+	ASSERT_EQ(pod("vw-server-2", "\"app\":\"http-server\",\"version\":\"v2\","
+		      "\"app.kubernetes.io/component\":\"server\""), 0);
+	ASSERT_EQ(mesh_linkerd.view(m, &v, err, sizeof(err)), -EIO);
+	ASSERT_CONTAINS(err, "vw-server-2");
+	ASSERT_CONTAINS(err, ":4191/proxy/metrics");
+	ASSERT_EQ(serve("vw-server-2", "proxy-2.18-server.prom"), 0);
+	ASSERT_EQ(mesh_linkerd.view(m, &v, err, sizeof(err)), -EAGAIN);
+	del("v1", "conform", "pods", "vw-server-2");
+	mesh_linkerd.release(m);
+}
+
+TEST(checks_compare_the_two_views)
+{
+	struct mesh *m = NULL;
+	struct mesh_view ok, plain, skewed, restarted;
+	struct agg_row id, rt, sp[2];
+	struct window_result r;
+	char err[512];
+
+	ASSERT_EQ(linkerd_config("enterprise-2.18.0", ""), 0);
+	ASSERT_EQ(prepare(&m, err, sizeof(err)), 0);
+	{
+		struct mesh_feature f;
+
+		memset(&f, 0, sizeof(f));
+		f.kind = MESH_SPLIT;
+		str_copy(f.service, sizeof(f.service), "http-server");
+		str_copy(f.backends[0], sizeof(f.backends[0]), "v1");
+		str_copy(f.backends[1], sizeof(f.backends[1]), "v2");
+		f.weights[0] = 90;
+		f.weights[1] = 10;
+		f.nbackends = 2;
+		ASSERT_EQ(mesh_linkerd.configure(m, &f, err, sizeof(err)), 0);
+	}
+	ASSERT_EQ(view_between(m, "proxy-2.18-server.prom", "proxy-2.18-server-later.prom",
+			       "proxy-2.18-client.prom", "proxy-2.18-client-later.prom", &ok, err,
+			       sizeof(err)), 0);
+	ASSERT_EQ(view_between(m, "proxy-2.18-server.prom", "proxy-2.18-server-plain.prom",
+			       "proxy-2.18-client.prom", "proxy-2.18-client-skewed.prom", &plain,
+			       err, sizeof(err)), 0);
+	skewed = plain;
+	ASSERT_EQ(view_between(m, "proxy-2.18-server.prom", "proxy-2.18-server-restarted.prom",
+			       "proxy-2.18-client.prom", "proxy-2.18-client-skewed.prom",
+			       &restarted, err, sizeof(err)), 0);
+	mesh_linkerd.release(m);
+	app_rows(&id, &rt, sp);
+
+	/* agree: each check passes on both views, the mesh's in its evidence */
+	vjudge(&check_mtls_identity, &id, 1, &ok, &r);
+	ASSERT_EQ(r.verdict, V_PASS);
+	ASSERT_CONTAINS(r.evidence, "\"from_caller\":512");
+	vjudge(&check_retry_http, &rt, 1, &ok, &r);
+	ASSERT_EQ(r.verdict, V_PASS);
+	ASSERT_CONTAINS(r.evidence, "\"mesh\":{\"retries\":90");
+	vjudge(&check_split_weights, sp, 2, &ok, &r);
+	ASSERT_EQ(r.verdict, V_PASS);
+	ASSERT_CONTAINS(r.evidence, "\"mesh\":{\"n\":500,\"v2\":50");
+
+	/* a long-lived stream's messages are one request to a proxy: not compared */
+	{
+		struct mesh_view g = ok;
+		struct mv_server *gs = meshview_server(&g, "grpc-server");
+		struct agg_row grows[3];
+
+		ASSERT(gs);
+		gs->requests = gs->tls = 20;
+		meshview_peer_add(gs, ID("grpc-client"), 20);
+		grows[0] = id;
+		vrow(&grows[1], "grpc.basic", "v1", 20, 3);
+		vrow(&grows[2], "grpc.stream", "v1", 3000, 3);
+		for (size_t i = 1; i < 3; i++) {
+			str_copy(grows[i].workload, sizeof(grows[i].workload), "grpc-client");
+			str_copy(grows[i].identity, sizeof(grows[i].identity), ID("grpc-client"));
+		}
+		vjudge(&check_mtls_identity, grows, 3, &g, &r);
+		if (r.verdict != V_PASS)
+			fprintf(stderr, "%s\n%s\n", r.reason_text, r.evidence);
+		ASSERT_EQ(r.verdict, V_PASS);
+		ASSERT_CONTAINS(r.evidence, "\"gRPC\":{\"requests\":20,\"tls\":20,\"from_caller\":20}");
+	}
+
+	/* disagree: the new reason, naming what each view said */
+	vjudge(&check_mtls_identity, &id, 1, &plain, &r);
+	ASSERT_EQ(r.verdict, V_FAIL);
+	ASSERT_EQ(r.reason, R_VIEWS_DISAGREE);
+	ASSERT_STR_EQ(reason_info(r.reason)->name, "views_disagree");
+	ASSERT_CONTAINS(r.reason_text, "the app and the mesh disagree: servers saw "
+			"l5d-client-id " ID("http-client") " on 512 of 512 HTTP requests (100.0%)");
+	ASSERT_CONTAINS(r.reason_text, "inbound proxies counted 0 of 512 with tls=\"true\"");
+	vjudge(&check_retry_http, &rt, 1, &skewed, &r);
+	ASSERT_EQ(r.reason, R_VIEWS_DISAGREE);
+	ASSERT_CONTAINS(r.reason_text, "servers saw 87 retried attempts");
+	ASSERT_CONTAINS(r.reason_text, "the clients' proxies counted 0 retries");
+	vjudge(&check_split_weights, sp, 2, &skewed, &r);
+	ASSERT_EQ(r.reason, R_VIEWS_DISAGREE);
+	ASSERT_CONTAINS(r.reason_text, "replies named v2 on 10.0% of 500 requests, the "
+			"clients' proxies sent 50.0% of 500 to the v2 backend");
+
+	/* a proxy restart between the scrapes: not a disagreement, judged on the app's view */
+	vjudge(&check_mtls_identity, &id, 1, &restarted, &r);
+	ASSERT_EQ(r.verdict, V_PASS);
+	ASSERT_CONTAINS(r.evidence, "mesh view partial: pod vw-server-1 had its proxy restarted");
+
+	/* no mesh view (scrape failed, or a mesh without one): as before */
+	vjudge(&check_mtls_identity, &id, 1, NULL, &r);
+	ASSERT_EQ(r.verdict, V_PASS);
+	ASSERT_CONTAINS(r.evidence, "\"mesh\":\"none\"");
+	vjudge(&check_split_weights, sp, 2, NULL, &r);
+	ASSERT_EQ(r.verdict, V_PASS);
+	str_copy(id.identity, sizeof(id.identity), "");
+	vjudge(&check_mtls_identity, &id, 1, NULL, &r);
+	ASSERT_EQ(r.reason, R_WRONG_IDENTITY);
+}
+
 /* the objects the adapter writes pass the offline schemas, and a broken one does not */
 TEST(objects_validate_offline)
 {
@@ -600,10 +921,13 @@ int main(void)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	signal(SIGPIPE, SIG_IGN);
 	str_fmt(tmpdir, sizeof(tmpdir), "%s/conform-linkerd.XXXXXX", t);
-	if (!mkdtemp(tmpdir)) {
+	if (!mkdtemp(tmpdir) || fixture_tmpdir_make("linkerd-view")) {
 		perror("mkdtemp");
 		return 1;
 	}
+	run_config_defaults(&vcfg);
+	str_copy(vcfg.m.ns, sizeof(vcfg.m.ns), "conform");
+	str_copy(vcfg.m.trust_domain, sizeof(vcfg.m.trust_domain), "linkerd.cluster.local");
 	RUN(identity_and_refusals);
 	RUN(every_check_has_linkerd_evidence);
 	RUN(tap_request_bytes);
@@ -624,6 +948,8 @@ int main(void)
 	RUN(tap_through_the_api);
 	RUN(tap_body_must_match_the_url);
 	RUN(cert_expiry_from_proxy_metrics);
+	RUN(mesh_view_through_the_pod_proxy);
+	RUN(checks_compare_the_two_views);
 	kube_client_free(kc);
 	mesh_linkerd_use_cluster(NULL, NULL, NULL);
 	if (double_stop()) {
@@ -639,6 +965,7 @@ int main(void)
 		if (system(cmd))
 			fprintf(stderr, "could not remove %s\n", tmpdir);
 	}
+	fixture_tmpdir_remove();
 	curl_global_cleanup();
 	TEST_MAIN_END();
 }

@@ -55,6 +55,16 @@ struct saved {
 	unsigned w[4];            /* split-skew: the weights replaced */
 };
 
+/* the last scrape of one pod's proxy, kept for the next view's deltas */
+#define L5D_VIEW_PODS 16
+
+struct podscrape {
+	char pod[254];
+	char workload[64];         /* app label, "-" version when it has one */
+	int server;                /* app.kubernetes.io/component=server */
+	struct prom_set *s;
+};
+
 struct mesh {
 	struct run_config cfg;
 	struct kube_config kc;
@@ -85,6 +95,11 @@ struct mesh {
 	int delivered;
 	char tap_err[1024];
 	atomic_uint_least64_t received, parsed, rejected;
+	/* the mesh's view: the previous scrape of every proxy */
+	struct podscrape prev[L5D_VIEW_PODS];
+	size_t nprev;
+	int have_prev;
+	double prev_at;
 };
 
 void mesh_linkerd_use_cluster(const struct kube_config *c, const char *cns, const char *vns)
@@ -1092,10 +1107,282 @@ static int l5d_workload_cert(struct mesh *m, const char *name, char *cn, size_t 
 	return l5d_identity_of(m, name, cn, cnlen) ? -ENOENT : 0;
 }
 
+/* ---- the mesh's own view (proxy metrics, deltas between two scrapes) ---- */
+
+static void scrapes_free(struct podscrape *p, size_t *n)
+{
+	for (size_t i = 0; i < *n; i++) {
+		prom_set_free(p[i].s);
+		p[i].s = NULL;
+	}
+	*n = 0;
+}
+
+/* One proxy's metrics through the pod proxy, parsed. 0 or -EIO with err. */
+static int scrape_pod(struct mesh *m, const char *pod, struct prom_set **out, char *err,
+		      size_t errlen)
+{
+	char path[600], perr[256];
+	struct kube_error ke;
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	*out = NULL;
+	str_fmt(path, sizeof(path), "/api/v1/namespaces/%s/pods/%s:%d/proxy/metrics", m->ns, pod,
+		L5D_ADMIN_PORT);
+	if (kube_get_text(m->k, path, &text, &len, &ke)) {
+		str_fmt(err, errlen, "proxy metrics of pod %s/%s (%s): %s", m->ns, pod, path,
+			ke.text[0] ? ke.text : "no answer");
+		return -EIO;
+	}
+	if (len > L5D_METRICS_MAX) {
+		free(text);
+		str_fmt(err, errlen, "proxy metrics of pod %s/%s: %zu bytes, over the %u cap", m->ns,
+			pod, len, L5D_METRICS_MAX);
+		return -EIO;
+	}
+	rc = prom_parse(text, len, out, perr, sizeof(perr));
+	free(text);
+	if (rc) {
+		str_fmt(err, errlen, "proxy metrics of pod %s/%s are not Prometheus text: %s", m->ns,
+			pod, perr);
+		return -EIO;
+	}
+	return 0;
+}
+
+/*
+ * Scrapes the proxies of the run's pods (app.kubernetes.io/component server
+ * and client; pods whose phase says they are not running are left out)
+ * into cur. 0, or -EIO with err (nothing kept).
+ */
+static int scrape_all(struct mesh *m, struct podscrape *cur, size_t *ncur, char *err,
+		      size_t errlen)
+{
+	static const char *const comp[] = { "app.kubernetes.io/component=server",
+					    "app.kubernetes.io/component=client" };
+	char path[512];
+	struct kube_error e;
+	const cJSON *it;
+	int rc = 0;
+
+	*ncur = 0;
+	kube_path(path, sizeof(path), "v1", m->ns, "pods", NULL);
+	for (size_t c = 0; c < 2 && !rc; c++) {
+		cJSON *l = NULL;
+
+		if (kube_list(m->k, path, comp[c], NULL, &l, NULL, 0, &e)) {
+			kerr(err, errlen, -EIO, "listing the run's pods", &e);
+			rc = -EIO;
+			break;
+		}
+		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(l, "items")) {
+			const cJSON *md = cJSON_GetObjectItemCaseSensitive(it, "metadata");
+			const cJSON *nm = cJSON_GetObjectItemCaseSensitive(md, "name");
+			const cJSON *lb = cJSON_GetObjectItemCaseSensitive(md, "labels");
+			const cJSON *app = cJSON_GetObjectItemCaseSensitive(lb, "app");
+			const cJSON *ver = cJSON_GetObjectItemCaseSensitive(lb, "version");
+			const cJSON *ph = cJSON_GetObjectItemCaseSensitive(
+				cJSON_GetObjectItemCaseSensitive(it, "status"), "phase");
+			struct podscrape *p = &cur[*ncur];
+
+			if (!cJSON_IsString(nm) || (cJSON_IsString(ph) &&
+						    strcmp(ph->valuestring, "Running")))
+				continue;
+			if (*ncur >= L5D_VIEW_PODS) {
+				str_fmt(err, errlen, "more than %d pods in namespace %s to scrape",
+					L5D_VIEW_PODS, m->ns);
+				rc = -EIO;
+				break;
+			}
+			memset(p, 0, sizeof(*p));
+			str_copy(p->pod, sizeof(p->pod), nm->valuestring);
+			p->server = c == 0;
+			str_fmt(p->workload, sizeof(p->workload), "%s%s%s",
+				cJSON_IsString(app) ? app->valuestring : nm->valuestring,
+				cJSON_IsString(ver) ? "-" : "",
+				cJSON_IsString(ver) ? ver->valuestring : "");
+			(*ncur)++;
+			rc = scrape_pod(m, p->pod, &p->s, err, errlen);
+			if (rc)
+				break;
+		}
+		cJSON_Delete(l);
+	}
+	if (rc)
+		scrapes_free(cur, ncur);
+	return rc;
+}
+
+/* "pod P <what>" added to why the view is partial */
+static void view_partial(struct mesh_view *v, const char *pod, const char *what)
+{
+	char one[160];
+
+	str_fmt(one, sizeof(one), "pod %s %s", pod, what);
+	if (!v->partial)
+		str_copy(v->why, sizeof(v->why), one);
+	else if (strlen(v->why) + strlen(one) + 3 < sizeof(v->why))
+		str_fmt(v->why + strlen(v->why), sizeof(v->why) - strlen(v->why), "; %s", one);
+	v->partial = 1;
+}
+
+/* The inbound counts of a server pod's delta into v (the admin port, where
+ * the scrapes and the kubelet's probes land, left out). */
+static void view_inbound(struct mesh *m, const struct podscrape *p, const struct prom_set *d,
+			 struct mesh_view *v)
+{
+	/* PX linkerd/app/src/env.rs: the admin listener on 4191, whose own
+	 * requests (these scrapes, the kubelet's probes) the proxy counts as
+	 * plaintext inbound; target_port: PX linkerd/app/core/src/transport/
+	 * labels.rs (TargetAddr) */
+	struct prom_matcher notadmin = { "target_port", PROM_NE, "4191" };
+	struct l5d_traffic t;
+	struct mv_server *s;
+	char err[256];
+
+	if (l5d_traffic(d, m->v, L5D_INBOUND, &notadmin, 1, &t, err, sizeof(err)))
+		return;
+	s = meshview_server(v, p->workload);
+	if (!s)
+		return;
+	s->requests += t.requests;
+	s->tls += t.requests_tls;
+	for (size_t i = 0; i < t.npeers; i++)
+		meshview_peer_add(s, t.peers[i].id, t.peers[i].requests);
+}
+
+/* The retries per route and the split of a client pod's delta into v. */
+static void view_outbound(struct mesh *m, const struct prom_set *d, struct mesh_view *v)
+{
+	struct l5d_split sp;
+	char err[256];
+
+	/* every route with retry series (PX #3093, 2.16+; none before) */
+	for (size_t i = 0; m->v >= L5D_2_16 && i < prom_count(d); i++) {
+		const char *rn;
+		struct l5d_retries r;
+		size_t k;
+
+		if (strcmp(prom_name(d, i), "outbound_http_route_retry_requests_total"))
+			continue;
+		rn = prom_label(d, i, "route_name");
+		if (!rn || !*rn)
+			continue;
+		for (k = 0; k < v->nroutes; k++)
+			if (!strcmp(v->routes[k].name, rn))
+				break;
+		if (k < v->nroutes || k >= MV_ROUTES_MAX || strlen(rn) >= sizeof(v->routes[k].name))
+			continue;   /* counted with its route's first series, or no room */
+		if (l5d_retries(d, m->v, 0, rn, &r, err, sizeof(err)))
+			continue;
+		str_copy(v->routes[k].name, sizeof(v->routes[k].name), rn);
+		v->routes[k].retries = r.requests;
+		v->routes[k].successes = r.successes;
+		v->routes[k].limit_exceeded = r.limit_exceeded;
+		v->routes[k].overflow = r.overflow;
+		v->nroutes++;
+	}
+	if (!m->split_set)
+		return;
+	str_copy(v->split_parent, sizeof(v->split_parent), m->split_service);
+	l5d_split(d, 0, m->split_service, &sp, err, sizeof(err));
+	for (size_t i = 0; i < sp.nbackends; i++) {
+		size_t k;
+
+		for (k = 0; k < v->nbackends; k++)
+			if (!strcmp(v->backends[k].name, sp.backends[i].name))
+				break;
+		if (k == v->nbackends) {
+			if (k >= MV_BACKENDS_MAX ||
+			    strlen(sp.backends[i].name) >= sizeof(v->backends[k].name))
+				continue;
+			str_copy(v->backends[k].name, sizeof(v->backends[k].name),
+				 sp.backends[i].name);
+			v->backends[k].requests = 0;
+			v->nbackends++;
+		}
+		v->backends[k].requests += sp.backends[i].requests;
+	}
+}
+
+static int l5d_view(struct mesh *m, struct mesh_view *out, char *err, size_t errlen)
+{
+	struct podscrape cur[L5D_VIEW_PODS];
+	size_t ncur = 0, i, k;
+	double at = wall_s();
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = scrape_all(m, cur, &ncur, err, errlen);
+	if (rc) {
+		/* the next view would span two windows: start again from a baseline */
+		scrapes_free(m->prev, &m->nprev);
+		m->have_prev = 0;
+		return rc;
+	}
+	if (!m->have_prev) {
+		rc = -EAGAIN;
+		goto keep;
+	}
+	out->from = m->prev_at;
+	out->to = at;
+	out->pods = ncur;
+	for (i = 0; i < ncur; i++) {
+		const struct prom_set *before = NULL;
+		struct prom_set *d = NULL;
+		struct l5d_resets rs;
+
+		for (k = 0; k < m->nprev; k++)
+			if (!strcmp(m->prev[k].pod, cur[i].pod))
+				before = m->prev[k].s;
+		if (!before)
+			view_partial(out, cur[i].pod, "appeared since the last scrape");
+		if (l5d_scrape_delta(cur[i].pod, before, cur[i].s, &d, &rs)) {
+			str_fmt(err, errlen, "out of memory on the metrics of pod %s", cur[i].pod);
+			rc = -ENOMEM;
+			scrapes_free(cur, &ncur);
+			scrapes_free(m->prev, &m->nprev);
+			m->have_prev = 0;
+			return rc;
+		}
+		/* a new process_start_time_seconds (PX linkerd/app/core/src/
+		 * telemetry/process.rs) or a counter that went down: the proxy
+		 * restarted, and its counts before the restart, after the last
+		 * scrape, are gone */
+		if (rs.restarted)
+			view_partial(out, cur[i].pod, "had its proxy restarted since the last scrape");
+		else if (rs.series)
+			view_partial(out, cur[i].pod, "had counters go down since the last scrape");
+		if (cur[i].server)
+			view_inbound(m, &cur[i], d, out);
+		else
+			view_outbound(m, d, out);
+		prom_set_free(d);
+	}
+	for (k = 0; k < m->nprev; k++) {
+		for (i = 0; i < ncur; i++)
+			if (!strcmp(m->prev[k].pod, cur[i].pod))
+				break;
+		if (i == ncur)
+			view_partial(out, m->prev[k].pod, "went away since the last scrape");
+	}
+	rc = 0;
+keep:
+	scrapes_free(m->prev, &m->nprev);
+	memcpy(m->prev, cur, sizeof(cur[0]) * ncur);
+	m->nprev = ncur;
+	m->have_prev = 1;
+	m->prev_at = at;
+	return rc;
+}
+
 static void l5d_release(struct mesh *m)
 {
 	if (!m)
 		return;
+	scrapes_free(m->prev, &m->nprev);
 	for (size_t i = 0; i < m->ntap; i++) {
 		l5d_tapstream_free(m->tap[i].s);
 		l5d_tap_pb_release(&m->tap[i].pb);
@@ -1127,5 +1414,6 @@ const struct mesh_ops mesh_linkerd = {
 	.tick = l5d_tick,
 	.probe_info = l5d_probe_info,
 	.workload_cert = l5d_workload_cert,
+	.view = l5d_view,
 	.release = l5d_release,
 };
