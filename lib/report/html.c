@@ -339,7 +339,7 @@ static void render_summary(struct dynw *w, const struct report *r)
 		ht(w, r->stop_reason[0] ? r->stop_reason : "stopped");
 		dynw_adds(w, "): the verdicts cover what was observed until then.</p>\n");
 	}
-	if (r->ncauses || r->unexplained[0]) {
+	if (r->ncauses) {
 		/* one fault often explains several failing checks: say so once,
 		 * so a reader looks for one problem, not one per red row */
 		char text[512];
