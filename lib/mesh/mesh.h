@@ -196,6 +196,18 @@ struct mesh_ops {
 			     int64_t *not_after);
 	/* Free everything (sidecars must have been stopped). NULL is fine. */
 	void (*release)(struct mesh *m);
+	/*
+	 * What catalog check check_id is judged on with this mesh, for
+	 * `conform checks --mesh M` (no run, no prepare: it answers from the
+	 * adapter's tables alone). 0 with *line the evidence in one line (the
+	 * app's view and the mesh's); -ENOTSUP with *line why the check has no
+	 * evidence here (the capability it needs that the adapter lacks, e.g.
+	 * no proxy asserts an identity); -ENOENT with *line NULL for an id the
+	 * adapter does not know. *line is a static string, never NULL on 0 or
+	 * -ENOTSUP. Every catalog check must get 0 or -ENOTSUP
+	 * (test_contracts).
+	 */
+	int (*evidence)(const char *check_id, const char **line);
 };
 
 

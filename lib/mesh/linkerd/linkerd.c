@@ -122,15 +122,20 @@ static const struct {
 	{ "timeout.http", "504 from the client's proxy within timeout.linkerd.io/request + "
 	  "slack; route request statuses with error REQUEST_TIMEOUT" },
 	{ "identity.expiry", "(control_)identity_cert_expiration_timestamp_seconds "
-	  "of each proxy, read through the pod proxy" },
+	  "of each proxy, read through the pod proxy (no TLS probe: an inbound shows "
+	  "an unmeshed probe no identity)" },
 };
 
-const char *mesh_linkerd_evidence(const char *check_id)
+/* mesh_ops.evidence: every check has evidence under Linkerd */
+static int l5d_evidence(const char *check_id, const char **line)
 {
+	*line = NULL;
 	for (size_t i = 0; check_id && i < sizeof(evidence) / sizeof(evidence[0]); i++)
-		if (!strcmp(evidence[i].id, check_id))
-			return evidence[i].evidence;
-	return NULL;
+		if (!strcmp(evidence[i].id, check_id)) {
+			*line = evidence[i].evidence;
+			return 0;
+		}
+	return -ENOENT;
 }
 
 /* ---- small helpers ---- */
@@ -1128,4 +1133,5 @@ const struct mesh_ops mesh_linkerd = {
 	.probe_info = l5d_probe_info,
 	.workload_cert = l5d_workload_cert,
 	.release = l5d_release,
+	.evidence = l5d_evidence,
 };
