@@ -51,10 +51,15 @@ struct mesh_plan {
 struct mesh_probe_target {
 	char workload[64];
 	char inbound[PLATFORM_ADDR_MAX];   /* servers: "IP:PORT" of the inbound, else "" */
-	int cert_from_proxy;               /* 1: identity.expiry asks workload_cert for
-					    * what its proxy presents (no probe reaches a
-					    * client's outbound; a Linkerd inbound shows a
-					    * probe no identity), not a TLS probe */
+	/* 1: identity.expiry from the proxy only: the prober asks
+	 * workload_cert for the certificate this workload's proxy holds (a
+	 * metric, a runtime API) and makes no TLS handshake for expiry with
+	 * its inbound, which is still probed for mtls.enforced. For proxies
+	 * no probe reaches (a client's outbound) and inbounds that show an
+	 * unmeshed probe no identity certificate (Linkerd's): a handshake
+	 * there would only fail and leave the check unjudged. 0: the
+	 * certificate the inbound presents to a TLS probe is the evidence. */
+	int cert_from_proxy;
 };
 
 struct mesh_probe_info {

@@ -519,6 +519,44 @@ TEST(cert_expiry_from_proxy_metrics)
 	mesh_linkerd.release(m);
 }
 
+/* what the prober looks at: every server and client proxy, each with its
+ * certificate from its metrics only (no TLS handshake for expiry: an inbound
+ * shows an unmeshed probe no identity), servers with their pod's app port
+ * for mtls.enforced; a deployment of neither component is not a target */
+TEST(probe_targets_take_expiry_from_the_proxy)
+{
+	struct mesh *m = NULL;
+	struct mesh_probe_info pi;
+	char err[512];
+
+	ASSERT_EQ(linkerd_config("enterprise-2.18.0", ""), 0);
+	/* http-server (component server) is there from tap_through_the_api,
+	 * http-client (no component label) from cert_expiry_from_proxy_metrics;
+	 * grpc-client again, as the platform labels it */
+	del("apps/v1", "conform", "deployments", "grpc-client");
+	ASSERT_EQ(create("apps/v1", "conform", "deployments", "{\"apiVersion\":\"apps/v1\","
+		"\"kind\":\"Deployment\",\"metadata\":{\"name\":\"grpc-client\",\"labels\":{"
+		"\"app\":\"grpc-client\",\"app.kubernetes.io/component\":\"client\"}},\"spec\":{"
+		"\"selector\":{\"matchLabels\":{\"app\":\"grpc-client\"}},\"template\":{"
+		"\"metadata\":{\"labels\":{\"app\":\"grpc-client\"}},\"spec\":{\"containers\":"
+		"[{\"name\":\"c\",\"image\":\"x\"}]}}}}"), 0);
+	/* the double runs no controllers: http-server's pod, as the kubelet reports it */
+	ASSERT_EQ(create("v1", "conform", "pods", "{\"apiVersion\":\"v1\",\"kind\":\"Pod\","
+		"\"metadata\":{\"name\":\"http-server-1\",\"labels\":{\"app\":\"http-server\","
+		"\"version\":\"v1\"}},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"x\"}]},"
+		"\"status\":{\"phase\":\"Running\",\"podIP\":\"10.244.0.7\"}}"), 0);
+	ASSERT_EQ(prepare(&m, err, sizeof(err)), 0);
+	ASSERT_EQ(mesh_linkerd.probe_info(m, &pi), 0);
+	ASSERT_UEQ(pi.n, 2);
+	ASSERT_STR_EQ(pi.t[0].workload, "http-server");
+	ASSERT_EQ(pi.t[0].cert_from_proxy, 1);
+	ASSERT_STR_EQ(pi.t[0].inbound, "10.244.0.7:8080");
+	ASSERT_STR_EQ(pi.t[1].workload, "grpc-client");
+	ASSERT_EQ(pi.t[1].cert_from_proxy, 1);
+	ASSERT_STR_EQ(pi.t[1].inbound, "");
+	mesh_linkerd.release(m);
+}
+
 /* the objects the adapter writes pass the offline schemas, and a broken one does not */
 TEST(objects_validate_offline)
 {
@@ -606,6 +644,7 @@ int main(void)
 	RUN(tap_through_the_api);
 	RUN(tap_body_must_match_the_url);
 	RUN(cert_expiry_from_proxy_metrics);
+	RUN(probe_targets_take_expiry_from_the_proxy);
 	kube_client_free(kc);
 	mesh_linkerd_use_cluster(NULL, NULL, NULL);
 	if (double_stop()) {
