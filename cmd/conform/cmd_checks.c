@@ -120,8 +120,7 @@ static int print_evidence(const struct check_desc *const *all, size_t n,
 		printf("\nA run with --mesh %s fails the %zu checks without evidence: no mesh "
 		       "provides their promise.\n", mops->name, skipped);
 	else if (skipped)
-		printf("\nA run with --mesh %s skips the %zu checks it has no evidence for.\n",
-		       mops->name, skipped);
+		printf("\n%zu checks have no evidence with --mesh %s.\n", skipped, mops->name);
 	return EXIT_CONFORMANT;
 }
 
