@@ -117,10 +117,14 @@ static const struct verb verbs[] = {
 	  "(provisional), after stop, after a crash and on a copied run directory.\n"
 	  "Default: the active run, else the most recent one; markdown on stdout.\n"
 	  "Exit 0 when the run is conformant (so far), 1 when not.\n" },
-	{ "checks", cmd_checks, CLI_F_JSON,
-	  "checks [--json]",
+	{ "checks", cmd_checks, CLI_F_MESH | CLI_F_JSON,
+	  "checks [--mesh M] [--json]",
 	  "list the conformance checks",
-	  "List the check catalog: id, title, objective and whether it needs a mesh.\n" },
+	  "List the check catalog: id, title, objective and whether it needs a mesh.\n"
+	  "--mesh M (any mesh below, whatever its platform) adds what each check is\n"
+	  "judged on with that mesh, or why it is skipped there (the mesh lacks what\n"
+	  "the check needs); --json gives them as \"evidence\" and \"skipped_reason\".\n"
+	  "Example: conform checks --mesh linkerd\n" },
 	{ "fault", cmd_fault,
 	  CLI_F_TARGET | CLI_F_FAULT_RATE | CLI_F_CODE | CLI_F_MS | CLI_F_FOR | CLI_F_STATE_DIR |
 	  CLI_F_JSON,

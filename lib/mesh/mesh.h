@@ -52,10 +52,15 @@ struct mesh_plan {
 struct mesh_probe_target {
 	char workload[64];
 	char inbound[PLATFORM_ADDR_MAX];   /* servers: "IP:PORT" of the inbound, else "" */
-	int cert_from_proxy;               /* 1: identity.expiry asks workload_cert for
-					    * what its proxy presents (no probe reaches a
-					    * client's outbound; a Linkerd inbound shows a
-					    * probe no identity), not a TLS probe */
+	/* 1: identity.expiry from the proxy only: the prober asks
+	 * workload_cert for the certificate this workload's proxy holds (a
+	 * metric, a runtime API) and makes no TLS handshake for expiry with
+	 * its inbound, which is still probed for mtls.enforced. For proxies
+	 * no probe reaches (a client's outbound) and inbounds that show an
+	 * unmeshed probe no identity certificate (Linkerd's): a handshake
+	 * there would only fail and leave the check unjudged. 0: the
+	 * certificate the inbound presents to a TLS probe is the evidence. */
+	int cert_from_proxy;
 };
 
 struct mesh_probe_info {
@@ -213,6 +218,18 @@ struct mesh_ops {
 	int (*view)(struct mesh *m, struct mesh_view *out, char *err, size_t errlen);
 	/* Free everything (sidecars must have been stopped). NULL is fine. */
 	void (*release)(struct mesh *m);
+	/*
+	 * What catalog check check_id is judged on with this mesh, for
+	 * `conform checks --mesh M` (no run, no prepare: it answers from the
+	 * adapter's tables alone). 0 with *line the evidence in one line (the
+	 * app's view and the mesh's); -ENOTSUP with *line why the check has no
+	 * evidence here (the capability it needs that the adapter lacks, e.g.
+	 * no proxy asserts an identity); -ENOENT with *line NULL for an id the
+	 * adapter does not know. *line is a static string, never NULL on 0 or
+	 * -ENOTSUP. Every catalog check must get 0 or -ENOTSUP
+	 * (test_contracts).
+	 */
+	int (*evidence)(const char *check_id, const char **line);
 };
 
 

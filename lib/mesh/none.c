@@ -147,6 +147,40 @@ static void none_release(struct mesh *m)
 	free(m);
 }
 
+/* What each check rests on without a mesh: the clients' own outcomes, or
+ * the capability a mesh check needs that no mesh provides here (a run fails
+ * those checks with "no mesh"). */
+static const struct {
+	const char *id;
+	int ok;                 /* 1: evidence, 0: why there is none */
+	const char *line;
+} evidence[] = {
+	{ "http.basic", 1, "client outcomes straight to http-server (no proxy in the path)" },
+	{ "grpc.basic", 1, "client outcomes of unary calls straight to grpc-server" },
+	{ "grpc.stream", 1, "the client's stream echoes and resets, straight to grpc-server" },
+	{ "mtls.identity", 0, "no mesh: no proxy asserts a verified client identity, "
+	  "servers see none" },
+	{ "mtls.enforced", 0, "no mesh: no inbound guards the servers, anyone reaches them "
+	  "in plaintext" },
+	{ "retry.http", 0, "no mesh: nothing retries a failed attempt" },
+	{ "split.weights", 0, "no mesh: nothing splits traffic between v1 and v2" },
+	{ "split.shift", 0, "no mesh: no split weights to change at run time" },
+	{ "tap.live", 0, "no mesh: no proxy reports the requests (no tap)" },
+	{ "timeout.http", 0, "no mesh: no route timeout cuts slow requests" },
+	{ "identity.expiry", 0, "no mesh: no workload certificate to read" },
+};
+
+static int none_evidence(const char *check_id, const char **line)
+{
+	*line = NULL;
+	for (size_t i = 0; check_id && i < ARRAY_SIZE(evidence); i++)
+		if (!strcmp(evidence[i].id, check_id)) {
+			*line = evidence[i].line;
+			return evidence[i].ok ? 0 : -ENOTSUP;
+		}
+	return -ENOENT;
+}
+
 const struct mesh_ops mesh_none = {
 	.name = "none",
 	.caps = 0,
@@ -168,4 +202,5 @@ const struct mesh_ops mesh_none = {
 	.probe_info = none_probe_info,
 	.workload_cert = none_workload_cert,
 	.release = none_release,
+	.evidence = none_evidence,
 };

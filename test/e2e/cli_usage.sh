@@ -41,7 +41,7 @@ declare -A flags=(
 	[stop]="--state-dir"
 	[run]="--duration --window --rate --checks --mesh --platform --state-dir"
 	[report]="--format --out --run --state-dir"
-	[checks]="--json"
+	[checks]="--mesh --json"
 	[fault]="--target --rate --code --ms --for --state-dir"
 	[version]="--help"
 	[help]="--help"
@@ -120,6 +120,46 @@ out_has "http.basic" "checks"
 run_c 0 checks --json
 python3 -c 'import json,sys; d=json.load(sys.stdin); assert isinstance(d, list) and d and all("id" in c and "needs_mesh" in c for c in d)' <"$tmp/out" ||
 	fail "checks --json is not a JSON list of checks"
+
+# checks --mesh M: each check's evidence with M or why it has none, for
+# every mesh of the registry whatever its platform (linkerd: kubernetes only)
+run_c 0 checks --json
+python3 -c 'import json,sys; d=json.load(sys.stdin); assert all("evidence" not in c and "skipped_reason" not in c for c in d)' <"$tmp/out" ||
+	fail "checks --json without --mesh carries evidence"
+evidence_py='
+import json, sys
+m, d = sys.argv[1], json.load(sys.stdin)
+assert isinstance(d, list) and len(d) >= 10
+for c in d:
+    ev, sk = c["evidence"], c["skipped_reason"]
+    assert (ev is None) != (sk is None), c["id"]
+    assert isinstance(ev or sk, str) and len(ev or sk) > 10, c["id"]
+    if not c["needs_mesh"]:
+        assert ev, c["id"]
+    if m == "none" and c["needs_mesh"]:
+        assert sk and sk.startswith("no mesh"), c["id"]
+    if m != "none":
+        assert ev, c["id"]
+by = {c["id"]: c for c in d}
+if m == "linkerd":
+    assert "identity_cert_expiration_timestamp_seconds" in by["identity.expiry"]["evidence"]
+    assert "l5d-client-id" in by["mtls.identity"]["evidence"]
+'
+for m in haproxy linkerd none; do
+	run_c 0 checks --mesh "$m"
+	out_has "EVIDENCE with --mesh $m" "checks --mesh $m"
+	run_c 0 checks --mesh "$m" --json
+	python3 -c "$evidence_py" "$m" <"$tmp/out" ||
+		fail "checks --mesh $m --json: not one evidence or skipped_reason per check"
+done
+run_c 0 checks --mesh none
+out_has "no evidence: no mesh: no proxy asserts a verified client identity" "checks --mesh none"
+out_has "fails the 8 checks without evidence" "checks --mesh none"
+run_c 2 checks --mesh istio
+err_has "istio" "checks --mesh istio"
+err_has "hint:" "checks --mesh istio"
+run_c 2 checks --platform kubernetes
+err_has "--platform" "checks --platform"
 
 # version
 run_c 0 version

@@ -55,6 +55,8 @@ fhas mtls.identity 'conform history mtls.i'
 fhas server-errors 'conform fault '
 fhas cert-expiring 'conform fault cert-'
 fhas none 'conform run --mesh n'
+fhas --mesh 'conform checks --m'
+fhas linkerd 'conform checks --mesh l'
 fhas junit 'conform report --format j'
 fhas fish 'conform completion f'
 # every verb of `conform help` is offered

@@ -137,6 +137,15 @@ TEST(mesh_and_platform)
 	ASSERT_CONTAINS(e.msg, "--context 'has space'");
 	ASSERT_EQ(parse(ALL_START, "--platform", "mars", NULL), -1);
 	ASSERT_CONTAINS(e.msg, "'mars'");
+	/* `conform checks` (--mesh, --json): any built-in mesh, whatever its
+	 * platform, and no platform flag to pair it with */
+	ASSERT_EQ(parse(CLI_F_MESH | CLI_F_JSON, "--mesh", "linkerd", "--json", NULL), 0);
+	ASSERT_STR_EQ(o.mesh, "linkerd");
+	ASSERT(o.json && (o.set & CLI_F_MESH));
+	ASSERT_EQ(parse(CLI_F_MESH | CLI_F_JSON, "--platform", "kubernetes", NULL), -1);
+	ASSERT_CONTAINS(e.msg, "--platform is not a flag of");
+	ASSERT_EQ(parse(CLI_F_MESH | CLI_F_JSON, "--mesh", "istio", NULL), -1);
+	ASSERT_CONTAINS(e.hint, "haproxy, linkerd or none");
 }
 
 TEST(unknown_and_misplaced_flags)

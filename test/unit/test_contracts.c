@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "checks/check.h"
 #include "faults/kinds.h"
 #include "faults/matrix.h"
 #include "harness.h"
@@ -38,7 +39,7 @@ TEST(mesh_rows_keep_the_contract)
 		       o->route && o->configure && o->tap_open && o->tap_read &&
 		       o->inject_fault && o->revert_fault && o->tick && o->probe_info &&
 		       o->workload_cert &&
-		       o->release);
+		       o->release && o->evidence);
 		/* a mesh without proxies has nothing to fault, plan or tap */
 		if (!(o->caps & MESH_CAP_PROXIES))
 			ASSERT_EQ(o->caps, 0);
@@ -77,6 +78,62 @@ TEST(mesh_rows_keep_the_contract)
 	ASSERT(mesh_is_none("none") && mesh_is_none("") && !mesh_is_none("haproxy"));
 	/* a mesh this binary lacks (a copied run's report) still counts as a mesh */
 	ASSERT(!mesh_is_none("linkerd"));
+}
+
+/* A check that cannot be judged without a capability: an adapter lacking
+ * it must say why the check has no evidence there. */
+static const struct {
+	const char *check;
+	unsigned cap;
+} check_needs[] = {
+	{ "mtls.identity", MESH_CAP_IDENTITY },
+	{ "mtls.enforced", MESH_CAP_PROBES },
+	{ "identity.expiry", MESH_CAP_PROBES },
+	{ "tap.live", MESH_CAP_TAP },
+	{ "split.shift", MESH_CAP_WEIGHTS },
+};
+
+/* Every built-in adapter answers for every catalog check (`conform checks
+ * --mesh M`): a line of evidence, or why there is none; never silence. */
+TEST(every_mesh_answers_for_every_check)
+{
+	const struct check_desc *const *all;
+	size_t n, i, c, k;
+
+	all = catalog_all(&n);
+	ASSERT(n >= 10);
+	for (i = 0; i < mesh_nregistry; i++) {
+		const struct mesh_ops *o = mesh_registry[i].ops;
+		const char *line = "unset";
+
+		if (!o)
+			continue;
+		for (c = 0; c < n; c++) {
+			int rc = o->evidence(all[c]->id, &line);
+
+			if (rc != 0 && rc != -ENOTSUP)
+				H_FAIL("mesh %s has no evidence row for check %s (rc %d)", o->name,
+				       all[c]->id, rc);
+			if (!line || strlen(line) < 10 || strchr(line, '\n'))
+				H_FAIL("mesh %s, check %s: no one-line answer", o->name, all[c]->id);
+			/* without proxies, a mesh check has nothing to rest on;
+			 * the checks of the apps' own traffic always have */
+			if (!(o->caps & MESH_CAP_PROXIES))
+				ASSERT_EQ(rc, all[c]->needs_mesh ? -ENOTSUP : 0);
+			if (!all[c]->needs_mesh)
+				ASSERT_EQ(rc, 0);
+			for (k = 0; k < sizeof(check_needs) / sizeof(check_needs[0]); k++)
+				if (!strcmp(check_needs[k].check, all[c]->id) &&
+				    !(o->caps & check_needs[k].cap))
+					ASSERT_EQ(rc, -ENOTSUP);
+		}
+		line = "unset";
+		ASSERT_EQ(o->evidence("no.such", &line), -ENOENT);
+		ASSERT(line == NULL);
+	}
+	/* the table names catalog checks only */
+	for (k = 0; k < sizeof(check_needs) / sizeof(check_needs[0]); k++)
+		ASSERT(catalog_find(check_needs[k].check) != NULL);
 }
 
 /* every slot of platform.h filled, and the name set */
@@ -246,6 +303,7 @@ TEST(report_format_table)
 int main(void)
 {
 	RUN(mesh_rows_keep_the_contract);
+	RUN(every_mesh_answers_for_every_check);
 	RUN(platform_rows_keep_the_contract);
 	RUN(kubernetes_ops_keep_the_contract);
 	RUN(baseline_mesh_behaves_as_no_mesh);

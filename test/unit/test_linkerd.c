@@ -157,23 +157,6 @@ TEST(identity_and_refusals)
 	ASSERT(mesh_can_fault(&mesh_linkerd, FAULT_SPLIT_SKEW));
 }
 
-/* every check of the catalog says what it rests on under Linkerd */
-TEST(every_check_has_linkerd_evidence)
-{
-	const struct check_desc *const *all;
-	size_t n;
-
-	all = catalog_all(&n);
-	ASSERT(n >= 10);
-	for (size_t i = 0; i < n; i++) {
-		const char *e = mesh_linkerd_evidence(all[i]->id);
-
-		if (!e || !*e)
-			H_FAIL("check %s has no linkerd evidence row", all[i]->id);
-	}
-	ASSERT(mesh_linkerd_evidence("no.such") == NULL);
-}
-
 TEST(tap_request_bytes)
 {
 	unsigned char *b = NULL;
@@ -857,6 +840,44 @@ TEST(checks_compare_the_two_views)
 	ASSERT_EQ(r.reason, R_WRONG_IDENTITY);
 }
 
+/* what the prober looks at: every server and client proxy, each with its
+ * certificate from its metrics only (no TLS handshake for expiry: an inbound
+ * shows an unmeshed probe no identity), servers with their pod's app port
+ * for mtls.enforced; a deployment of neither component is not a target */
+TEST(probe_targets_take_expiry_from_the_proxy)
+{
+	struct mesh *m = NULL;
+	struct mesh_probe_info pi;
+	char err[512];
+
+	ASSERT_EQ(linkerd_config("enterprise-2.18.0", ""), 0);
+	/* http-server (component server) is there from tap_through_the_api,
+	 * http-client (no component label) from cert_expiry_from_proxy_metrics;
+	 * grpc-client again, as the platform labels it */
+	del("apps/v1", "conform", "deployments", "grpc-client");
+	ASSERT_EQ(create("apps/v1", "conform", "deployments", "{\"apiVersion\":\"apps/v1\","
+		"\"kind\":\"Deployment\",\"metadata\":{\"name\":\"grpc-client\",\"labels\":{"
+		"\"app\":\"grpc-client\",\"app.kubernetes.io/component\":\"client\"}},\"spec\":{"
+		"\"selector\":{\"matchLabels\":{\"app\":\"grpc-client\"}},\"template\":{"
+		"\"metadata\":{\"labels\":{\"app\":\"grpc-client\"}},\"spec\":{\"containers\":"
+		"[{\"name\":\"c\",\"image\":\"x\"}]}}}}"), 0);
+	/* the double runs no controllers: http-server's pod, as the kubelet reports it */
+	ASSERT_EQ(create("v1", "conform", "pods", "{\"apiVersion\":\"v1\",\"kind\":\"Pod\","
+		"\"metadata\":{\"name\":\"http-server-1\",\"labels\":{\"app\":\"http-server\","
+		"\"version\":\"v1\"}},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"x\"}]},"
+		"\"status\":{\"phase\":\"Running\",\"podIP\":\"10.244.0.7\"}}"), 0);
+	ASSERT_EQ(prepare(&m, err, sizeof(err)), 0);
+	ASSERT_EQ(mesh_linkerd.probe_info(m, &pi), 0);
+	ASSERT_UEQ(pi.n, 2);
+	ASSERT_STR_EQ(pi.t[0].workload, "http-server");
+	ASSERT_EQ(pi.t[0].cert_from_proxy, 1);
+	ASSERT_STR_EQ(pi.t[0].inbound, "10.244.0.7:8080");
+	ASSERT_STR_EQ(pi.t[1].workload, "grpc-client");
+	ASSERT_EQ(pi.t[1].cert_from_proxy, 1);
+	ASSERT_STR_EQ(pi.t[1].inbound, "");
+	mesh_linkerd.release(m);
+}
+
 /* the objects the adapter writes pass the offline schemas, and a broken one does not */
 TEST(objects_validate_offline)
 {
@@ -929,7 +950,6 @@ int main(void)
 	str_copy(vcfg.m.ns, sizeof(vcfg.m.ns), "conform");
 	str_copy(vcfg.m.trust_domain, sizeof(vcfg.m.trust_domain), "linkerd.cluster.local");
 	RUN(identity_and_refusals);
-	RUN(every_check_has_linkerd_evidence);
 	RUN(tap_request_bytes);
 	RUN(objects_validate_offline);
 	if (double_start()) {
@@ -950,6 +970,7 @@ int main(void)
 	RUN(cert_expiry_from_proxy_metrics);
 	RUN(mesh_view_through_the_pod_proxy);
 	RUN(checks_compare_the_two_views);
+	RUN(probe_targets_take_expiry_from_the_proxy);
 	kube_client_free(kc);
 	mesh_linkerd_use_cluster(NULL, NULL, NULL);
 	if (double_stop()) {

@@ -1149,6 +1149,40 @@ static int mh_check_deps(char *err, size_t errlen)
 	return -ENOENT;
 }
 
+/* What each check rests on with HAProxy sidecars (`conform checks --mesh
+ * haproxy`): the app's view and the sidecars'. */
+static const struct {
+	const char *id, *line;
+} evidence[] = {
+	{ "http.basic", "client outcomes through the client's outbound and the server's inbound" },
+	{ "grpc.basic", "client outcomes of unary calls through both sidecars (h2 + mTLS)" },
+	{ "grpc.stream", "the client's stream echoes and resets through both sidecars" },
+	{ "mtls.identity", "l5d-client-id as the servers saw it, set by the inbound from the "
+	  "verified client certificate of the run CA" },
+	{ "mtls.enforced", "conformd's probes of every inbound: plaintext, no client "
+	  "certificate, a foreign CA's certificate" },
+	{ "retry.http", "attempt numbers the server saw; the outbound's retry-on and retries" },
+	{ "split.weights", "backend versions in the answers; the outbound's server weights" },
+	{ "split.shift", "backend versions after the weights change over the outbound's "
+	  "runtime API" },
+	{ "tap.live", "the suite's request ids in every sidecar's tap line (log ring to "
+	  "conformd)" },
+	{ "timeout.http", "504 from the client's outbound by the route timeout + slack" },
+	{ "identity.expiry", "the certificate each inbound presents to a TLS probe and the one "
+	  "each outbound loaded (runtime API show ssl cert)" },
+};
+
+static int mh_evidence(const char *check_id, const char **line)
+{
+	*line = NULL;
+	for (size_t i = 0; check_id && i < ARRAY_SIZE(evidence); i++)
+		if (!strcmp(evidence[i].id, check_id)) {
+			*line = evidence[i].line;
+			return 0;
+		}
+	return -ENOENT;
+}
+
 const struct mesh_ops mesh_haproxy = {
 	.name = "haproxy",
 	.caps = MESH_CAP_PROXIES | MESH_CAP_PLAN | MESH_CAP_IDENTITY | MESH_CAP_TAP |
@@ -1173,4 +1207,5 @@ const struct mesh_ops mesh_haproxy = {
 	.probe_info = mh_probe_info,
 	.workload_cert = mh_workload_cert,
 	.release = mh_release,
+	.evidence = mh_evidence,
 };

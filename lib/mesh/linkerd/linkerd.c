@@ -137,15 +137,20 @@ static const struct {
 	{ "timeout.http", "504 from the client's proxy within timeout.linkerd.io/request + "
 	  "slack; route request statuses with error REQUEST_TIMEOUT" },
 	{ "identity.expiry", "(control_)identity_cert_expiration_timestamp_seconds "
-	  "of each proxy, read through the pod proxy" },
+	  "of each proxy, read through the pod proxy (no TLS probe: an inbound shows "
+	  "an unmeshed probe no identity)" },
 };
 
-const char *mesh_linkerd_evidence(const char *check_id)
+/* mesh_ops.evidence: every check has evidence under Linkerd */
+static int l5d_evidence(const char *check_id, const char **line)
 {
+	*line = NULL;
 	for (size_t i = 0; check_id && i < sizeof(evidence) / sizeof(evidence[0]); i++)
-		if (!strcmp(evidence[i].id, check_id))
-			return evidence[i].evidence;
-	return NULL;
+		if (!strcmp(evidence[i].id, check_id)) {
+			*line = evidence[i].evidence;
+			return 0;
+		}
+	return -ENOENT;
 }
 
 /* ---- small helpers ---- */
@@ -628,19 +633,22 @@ out:
 	return rc;
 }
 
-/* The deployments of the run's servers (label app.kubernetes.io/component=server). */
-static int server_deployments(struct mesh *m, char names[][64], size_t max, size_t *n,
-			      char *err, size_t errlen)
+/* The deployments of the run's servers or clients (label
+ * app.kubernetes.io/component=server or client, manifests/kubernetes/base),
+ * appended to names from *n on. */
+static int component_deployments(struct mesh *m, const char *component, char names[][64],
+				 size_t max, size_t *n, char *err, size_t errlen)
 {
-	char path[512];
+	char path[512], sel[96], what[64];
 	struct kube_error e;
 	const cJSON *it;
 	cJSON *l = NULL;
 
-	*n = 0;
 	kube_path(path, sizeof(path), "apps/v1", m->ns, "deployments", NULL);
-	if (kube_list(m->k, path, "app.kubernetes.io/component=server", NULL, &l, NULL, 0, &e))
-		return kerr(err, errlen, -EIO, "listing the server deployments", &e);
+	str_fmt(sel, sizeof(sel), "app.kubernetes.io/component=%s", component);
+	str_fmt(what, sizeof(what), "listing the %s deployments", component);
+	if (kube_list(m->k, path, sel, NULL, &l, NULL, 0, &e))
+		return kerr(err, errlen, -EIO, what, &e);
 	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(l, "items")) {
 		const cJSON *nm = cJSON_GetObjectItemCaseSensitive(
 			cJSON_GetObjectItemCaseSensitive(it, "metadata"), "name");
@@ -650,6 +658,13 @@ static int server_deployments(struct mesh *m, char names[][64], size_t max, size
 	}
 	cJSON_Delete(l);
 	return 0;
+}
+
+static int server_deployments(struct mesh *m, char names[][64], size_t max, size_t *n,
+			      char *err, size_t errlen)
+{
+	*n = 0;
+	return component_deployments(m, "server", names, max, n, err, errlen);
 }
 
 /* ---- faults ---- */
@@ -1049,13 +1064,22 @@ static void l5d_tap_stats(struct mesh *m, struct mesh_tap_stats *out)
 
 /* ---- probes ---- */
 
+/*
+ * The servers (their pod's app port for mtls.enforced) and the clients.
+ * identity.expiry reads every proxy's certificate from its metrics only
+ * (cert_from_proxy): an inbound proxy answers an unmeshed TLS client with
+ * no identity certificate, so a handshake would only ever fail there.
+ */
 static int l5d_probe_info(struct mesh *m, struct mesh_probe_info *out)
 {
 	char names[MESH_MAX_WORKLOADS][64], err[256];
-	size_t n;
+	size_t n = 0, nserv;
 
 	memset(out, 0, sizeof(*out));
-	if (server_deployments(m, names, MESH_MAX_WORKLOADS, &n, err, sizeof(err)))
+	if (component_deployments(m, "server", names, MESH_MAX_WORKLOADS, &n, err, sizeof(err)))
+		return -EIO;
+	nserv = n;
+	if (component_deployments(m, "client", names, MESH_MAX_WORKLOADS, &n, err, sizeof(err)))
 		return -EIO;
 	for (size_t i = 0; i < n; i++) {
 		struct mesh_probe_target *t = &out->t[out->n];
@@ -1064,7 +1088,8 @@ static int l5d_probe_info(struct mesh *m, struct mesh_probe_info *out)
 		str_copy(t->workload, sizeof(t->workload), names[i]);
 		/* mtls.enforced: conformd (unmeshed) straight to the pod's app
 		 * port, which the inbound proxy guards */
-		if (pod_of(m, names[i], pod, sizeof(pod), ip, sizeof(ip), err, sizeof(err)) == 0 &&
+		if (i < nserv &&
+		    pod_of(m, names[i], pod, sizeof(pod), ip, sizeof(ip), err, sizeof(err)) == 0 &&
 		    ip[0])
 			str_fmt(t->inbound, sizeof(t->inbound), strchr(ip, ':') ? "[%s]:%d" : "%s:%d",
 				ip, strncmp(names[i], "grpc", 4) ? 8080 : 9090);
@@ -1416,4 +1441,5 @@ const struct mesh_ops mesh_linkerd = {
 	.workload_cert = l5d_workload_cert,
 	.view = l5d_view,
 	.release = l5d_release,
+	.evidence = l5d_evidence,
 };

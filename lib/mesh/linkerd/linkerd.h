@@ -36,13 +36,6 @@ const char *mesh_linkerd_tap_error(struct mesh *m);
 /* Why Linkerd cannot be made to do fault kind k ("" when it can). */
 const char *mesh_linkerd_fault_refusal(enum fault_kind k);
 
-/*
- * What check id is judged on under Linkerd, one line for `conform checks
- * --mesh linkerd`: the app's view and the proxy's, or why it is skipped.
- * NULL for a check this table does not know (a new check must add a row).
- */
-const char *mesh_linkerd_evidence(const char *check_id);
-
 /* ---- the objects (l5dobj.c): new cJSON trees the caller frees ---- */
 
 /* What detection found (prepare): the apiVersion of Gateway API routes
