@@ -244,10 +244,11 @@ static int in_pod;   /* kubectl uses the kubeconfig written from the pod's servi
  * fixed directory (client-go rest.InClusterConfig, tools/clientcmd
  * client_config.go inClusterClientConfig); this file takes the directory
  * from CONFORM_KUBE_SA_DIR (as conformd does) and is there to read.
- * tokenFile rather than token: client-go reads the file again (about once
- * a minute, transport/token_source.go cachedFileTokenSource), so a bound
- * token the kubelet rotates during a long run keeps working (kubeconfig
- * field: client-go tools/clientcmd/api/v1/types.go AuthInfo.TokenFile).
+ * tokenFile rather than token: client-go reads the file again
+ * periodically (transport/token_source.go NewCachedFileTokenSource: every
+ * minute; 5 minutes in older releases), so a bound token the kubelet
+ * rotates during a long run keeps working (kubeconfig field: client-go
+ * tools/clientcmd/api/v1/types.go AuthInfo.TokenFile).
  * The file is JSON, which kubectl reads as YAML. 0 or EXIT_ENV.
  */
 static int kube_kubeconfig_in_cluster(const char *state_dir)
