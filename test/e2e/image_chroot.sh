@@ -6,7 +6,9 @@
 # and in that root, under chroot as the image's user, `conform version`
 # prints the version, `conformd --help` answers, `kubectl version --client`
 # runs (the CLI drives a kubernetes run through it, found on the image's
-# PATH), and `conform-workload --role
+# PATH), `conform start --platform kubernetes` in a pod's environment (a
+# service-account directory, no kubeconfig) writes its kubeconfig and gets
+# kubectl's "connection refused", and `conform-workload --role
 # http-server` serves HTTP on loopback (port 0 + ready file, as the other
 # workload tests), and a grpc-server gets ready and accepts. Builds the image
 # through make when it is missing or older than its inputs (about a minute).
@@ -155,6 +157,26 @@ note "kubectl version --client"
 out=$(run_in kubectl version --client 2>&1) || fail "kubectl version --client in the image: $out"
 echo "$out"
 grep -q 'Client Version' <<<"$out" || fail "kubectl version --client printed no client version: $out"
+
+note "conform in a pod: the kubeconfig from the service account, kubectl found"
+# a service-account directory as the kubelet mounts it, the API server
+# address nothing listens on: the CLI must write its kubeconfig and get as
+# far as kubectl saying the cluster does not answer
+mkdir -p "$ROOT/tmp/sa"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout /dev/null \
+	-out "$ROOT/tmp/sa/ca.crt" -days 1 -subj /CN=ca 2>/dev/null || fail "openssl req"
+printf 't0ken' >"$ROOT/tmp/sa/token"
+printf 'conform' >"$ROOT/tmp/sa/namespace"
+chmod -R a+rX "$ROOT/tmp/sa"
+out=$(env -i PATH="$ipath" HOME=/tmp NO_COLOR=1 CONFORM_STATE_DIR=/tmp/state \
+	KUBERNETES_SERVICE_HOST=127.0.0.1 KUBERNETES_SERVICE_PORT=1 CONFORM_KUBE_SA_DIR=/tmp/sa \
+	"$CHROOT" --userspec="$user" "$ROOT" /usr/local/bin/conform start --platform kubernetes 2>&1)
+rc=$?
+echo "$out" | head -n 2
+[ $rc -eq 3 ] || fail "conform start in the image's pod environment: exit $rc, want 3: $out"
+grep -q 'cluster unreachable' <<<"$out" || fail "conform start did not reach kubectl's connect error: $out"
+grep -q '"tokenFile":[[:space:]]*"/tmp/sa/token"' "$ROOT/tmp/state/kubeconfig" ||
+	fail "no kubeconfig from the service account: $(cat "$ROOT/tmp/state/kubeconfig" 2>&1)"
 
 note "conform-workload --role http-server"
 # not through run_in: $! must be the workload itself (env and chroot exec it)

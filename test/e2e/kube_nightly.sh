@@ -16,7 +16,7 @@
 # Not proven here: a real API server, a real pod (kubelet, mounted token,
 # volume), the workloads running (make test-cluster).
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 BUILD=${BUILD:-build}
 DOUBLE="$BUILD/test/tools/kubedouble"
 CHECK="$BUILD/test/tools/kubecheck"
@@ -123,7 +123,7 @@ printf '%s' "$NIGHTLY_TOKEN" >"$tmp/sa/token"
 cp "$tmp/tls/cert.pem" "$tmp/sa/ca.crt"
 printf conform >"$tmp/sa/namespace"
 
-# nightly [ARGS...]: the CronJob's command with its arguments, the duration
+# nightly: the CronJob's command with its arguments, the duration
 # cut to 15 s and one check, the volume at $tmp/vol; as the pod runs it
 nightly() {
 	local -a cmd
@@ -143,7 +143,7 @@ EOF
 	[ "${#cmd[@]}" -gt 4 ] || fail "cannot read the CronJob's arguments"
 	env -i PATH="$PATH" HOME="$tmp/home" NO_COLOR=1 \
 		KUBERNETES_SERVICE_HOST=127.0.0.1 KUBERNETES_SERVICE_PORT="$port" \
-		CONFORM_KUBE_SA_DIR="$tmp/sa" "$CONFORM" "${cmd[@]}" "$@"
+		CONFORM_KUBE_SA_DIR="$tmp/sa" "$CONFORM" "${cmd[@]}"
 }
 
 note "a whole nightly run as the CronJob's pod"
@@ -161,7 +161,8 @@ EOF
 # conformd as its pod runs it, as its own ServiceAccount
 (
 	export CONFORM_KUBE_SERVER="$url" CONFORM_KUBE_TOKEN="$CONFORMD_TOKEN" CONFORM_KUBE_CA="$tmp/tls/cert.pem"
-	export CONFORM_KUBE_NAMESPACE=conform CONFORM_TOKEN="$(cat "$tmp/seed/token")"
+	CONFORM_TOKEN=$(cat "$tmp/seed/token")
+	export CONFORM_KUBE_NAMESPACE=conform CONFORM_TOKEN
 	exec "$CONFORMD" --run-dir "$tmp/cvol/run" --seed "$tmp/seed" --api-addr 127.0.0.1:0 \
 		--collector-addr 127.0.0.1:0 >"$tmp/conformd.log" 2>&1
 ) &
