@@ -1,5 +1,5 @@
 # conform's image for those who build with docker or podman: a build stage
-# with the -dev packages, a runtime stage with the runtime libraries of
+# with the -dev packages, a runtime stage with the runtime libraries and kubectl of
 # image/packages.txt (the list `make image` uses too). `make image` builds
 # the same binaries and libraries without docker or a registry, and with no
 # shell or package manager in the image; this runtime stage, being Debian

@@ -3,7 +3,8 @@
 # runtime libraries come from Debian packages (mmdebstrap, variant extract: the
 # packages of image/packages.txt and their dependencies are unpacked, nothing is
 # configured, so no shell, dpkg or apt lands in the image), the binaries from
-# the build; umoci makes the OCI layout, skopeo turns it into a docker-archive
+# the build (kubectl, from Debian's kubernetes-client, in /usr/bin: the CLI
+# runs it); umoci makes the OCI layout, skopeo turns it into a docker-archive
 # that `docker load`, `podman load` and `kind load image-archive` accept.
 #   image/build.sh BIN_DIR OUT_DIR VERSION
 # Writes OUT_DIR/conform-image.tar (tagged conform:VERSION) and OUT_DIR/oci/.
@@ -102,7 +103,7 @@ umoci config --image "$oci:conform" --tag "$version" \
 	--os linux --architecture amd64 \
 	--config.user "$uid:$uid" \
 	--config.workingdir /home/nonroot \
-	--config.env PATH=/usr/local/bin \
+	--config.env PATH=/usr/local/bin:/usr/bin \
 	--config.env HOME=/home/nonroot \
 	--config.env CONFORM_STATE_DIR=/var/lib/conform \
 	--config.entrypoint /usr/local/bin/conform \

@@ -1,6 +1,9 @@
 #!/bin/sh
-# runtime-packages.sh - the Debian packages that provide the shared libraries
-# the given binaries load (the whole closure ldd reports), one per line, sorted.
+# runtime-packages.sh - the Debian packages the image needs: those that provide
+# the shared libraries the given binaries load (the whole closure ldd reports)
+# and the programs conform runs (kubectl, from Debian's kubernetes-client: the
+# CLI drives a kubernetes run through it, also in the nightly CronJob's pod),
+# one per line, sorted.
 # image/packages.txt is this script's output for build/bin/*; `make image`
 # refuses to build when the two differ, `make image-packages` rewrites it.
 #   image/runtime-packages.sh BINARY...
@@ -28,4 +31,6 @@ done | sort -u | while read -r lib; do
 	fi
 	echo "$pkg"
 done >"$tmp"
+# programs, not libraries: conform execs kubectl (cmd/conform/kube.c)
+echo kubernetes-client >>"$tmp"
 sort -u "$tmp"

@@ -164,6 +164,10 @@ int cli_summary(const struct cli_run *r, int abnormal, int write_reports);
 /* A kubeconfig, kubectl, and a cluster that answers (within seconds). 0, or
  * EXIT_ENV after printing what to check. */
 int kube_preflight(const struct cli_opts *o);
+/* After kube_preflight: the namespace of the pod's service account when the
+ * CLI runs in a pod without a kubeconfig (it wrote STATE/kubeconfig from the
+ * service account), else "". The run goes there unless --namespace. */
+const char *kube_incluster_namespace(void);
 /*
  * Start run r (its local directory holds run.json and token) in the
  * cluster: apply the namespace, conformd's objects and the Secret

@@ -70,10 +70,28 @@ static const char *kctl_first_error(const struct kctl_result *r, char *buf, size
 
 		/* kubectl 1.2x logs "E1206 ... memcache.go" lines before the error */
 		if (n && !(p[0] == 'E' && p[1] >= '0' && p[1] <= '9') && strncmp(p, "W", 1)) {
+			size_t k;
+
 			if (n >= len)
 				n = len - 1;
 			memcpy(buf, p, n);
 			buf[n] = '\0';
+			/* a message that goes on below its colon (a refused RBAC
+			 * escalation lists the permissions not held, one a line):
+			 * those lines too, on this one */
+			if (n && buf[n - 1] == ':') {
+				while (nl && nl[1] == '{') {
+					p = nl + 1;
+					nl = strchr(p, '\n');
+					k = nl ? (size_t)(nl - p) : strlen(p);
+					if (n + 1 + k >= len)
+						break;
+					buf[n++] = ' ';
+					memcpy(buf + n, p, k);
+					n += k;
+					buf[n] = '\0';
+				}
+			}
 			return buf;
 		}
 		p += n + (nl ? 1 : 0);
@@ -213,14 +231,115 @@ static int file_exists(const char *p)
 	return p && *p && stat(p, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-static int kube_check_kubeconfig(void)
+/* The namespace of the pod's service account when the CLI runs in a pod
+ * with no kubeconfig (kube_check_kubeconfig wrote one), else "". */
+static char incluster_ns[64];
+static int in_pod;   /* kubectl uses the kubeconfig written from the pod's service account */
+
+/*
+ * In a pod with no kubeconfig (the nightly CronJob): write STATE/kubeconfig
+ * from the pod's service account and point KUBECONFIG at it, so that every
+ * kubectl call (and `kubectl proxy`) after this one uses it. kubectl would
+ * fall back to the same in-cluster settings by itself, but only from the
+ * fixed directory (client-go rest.InClusterConfig, tools/clientcmd
+ * client_config.go inClusterClientConfig); this file takes the directory
+ * from CONFORM_KUBE_SA_DIR (as conformd does) and is there to read.
+ * tokenFile rather than token: client-go reads the file again
+ * periodically (transport/token_source.go NewCachedFileTokenSource: every
+ * minute; 5 minutes in older releases), so a bound token the kubelet
+ * rotates during a long run keeps working (kubeconfig field: client-go
+ * tools/clientcmd/api/v1/types.go AuthInfo.TokenFile).
+ * The file is JSON, which kubectl reads as YAML. 0 or EXIT_ENV.
+ */
+static int kube_kubeconfig_in_cluster(const char *state_dir)
+{
+	const char *sa_env = getenv("CONFORM_KUBE_SA_DIR");
+	char sa[PATH_MAX], err[PATH_MAX + 256], path[PATH_MAX];
+	struct kube_config c;
+	cJSON *j = NULL, *o, *a;
+	char *text = NULL;
+	int rc = EXIT_ENV;
+
+	/* absolute: the kubeconfig names the files, whatever the working directory */
+	if (!realpath(sa_env && *sa_env ? sa_env : KUBE_SA_DIR, sa))
+		return cli_fail(EXIT_ENV, "mount the service account token (the pod's "
+				"automountServiceAccountToken), or set KUBECONFIG",
+				"no kubeconfig, and in a pod without a service account: %s: %s",
+				sa_env && *sa_env ? sa_env : KUBE_SA_DIR, strerror(errno));
+	if (kube_config_in_cluster(&c, sa, err, sizeof(err)))
+		return cli_fail(EXIT_ENV, "mount the service account token (the pod's "
+				"automountServiceAccountToken), or set KUBECONFIG",
+				"no kubeconfig, and the pod's service account is unusable: %s", err);
+	if (state_dir_create(state_dir, err, sizeof(err)))
+		return cli_fail(EXIT_ENV, "check the permissions or pass another --state-dir",
+				"%s", err);
+	if (str_fmt(path, sizeof(path), "%s/kubeconfig", state_dir))
+		return cli_fail(EXIT_ENV, NULL, "%s/kubeconfig: path too long", state_dir);
+	j = cJSON_CreateObject();
+	cJSON_AddStringToObject(j, "apiVersion", "v1");
+	cJSON_AddStringToObject(j, "kind", "Config");
+	a = cJSON_AddArrayToObject(j, "clusters");
+	cJSON_AddItemToArray(a, o = cJSON_CreateObject());
+	cJSON_AddStringToObject(o, "name", "in-cluster");
+	o = cJSON_AddObjectToObject(o, "cluster");
+	cJSON_AddStringToObject(o, "server", c.server);
+	cJSON_AddStringToObject(o, "certificate-authority", c.ca_file);
+	a = cJSON_AddArrayToObject(j, "users");
+	cJSON_AddItemToArray(a, o = cJSON_CreateObject());
+	cJSON_AddStringToObject(o, "name", "service-account");
+	o = cJSON_AddObjectToObject(o, "user");
+	cJSON_AddStringToObject(o, "tokenFile", c.token_file);
+	a = cJSON_AddArrayToObject(j, "contexts");
+	cJSON_AddItemToArray(a, o = cJSON_CreateObject());
+	cJSON_AddStringToObject(o, "name", "in-cluster");
+	o = cJSON_AddObjectToObject(o, "context");
+	cJSON_AddStringToObject(o, "cluster", "in-cluster");
+	cJSON_AddStringToObject(o, "user", "service-account");
+	if (c.namespace[0])
+		cJSON_AddStringToObject(o, "namespace", c.namespace);
+	cJSON_AddStringToObject(j, "current-context", "in-cluster");
+	text = cJSON_Print(j);
+	if (!text) {
+		cli_fail(EXIT_ENV, NULL, "writing %s: out of memory", path);
+		goto out;
+	}
+	if (file_write_atomic(path, text, strlen(text), 0600)) {
+		cli_fail(EXIT_ENV, "check the permissions or pass another --state-dir",
+			 "cannot write %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (setenv("KUBECONFIG", path, 1)) {
+		cli_fail(EXIT_ENV, NULL, "cannot set KUBECONFIG: %s", strerror(errno));
+		goto out;
+	}
+	if (str_copy(incluster_ns, sizeof(incluster_ns), c.namespace))
+		incluster_ns[0] = '\0';   /* too long for a run: the default, as without one */
+	in_pod = 1;
+	rc = 0;
+out:
+	free(text);
+	cJSON_Delete(j);
+	return rc;
+}
+
+const char *kube_incluster_namespace(void)
+{
+	return incluster_ns;
+}
+
+/*
+ * A kubeconfig for kubectl: $KUBECONFIG (any of its files) or
+ * ~/.kube/config; with neither, in a pod (KUBERNETES_SERVICE_HOST set) one
+ * written from its service account into state_dir. 0 or EXIT_ENV.
+ */
+static int kube_check_kubeconfig(const char *state_dir)
 {
 	const char *kc = getenv("KUBECONFIG"), *home = getenv("HOME");
+	const char *svc_host = getenv("KUBERNETES_SERVICE_HOST");
 	char path[PATH_MAX], first[PATH_MAX] = "";
 
-	/* in a pod (the nightly CronJob) kubectl uses its service account */
-	if (getenv("KUBERNETES_SERVICE_HOST") && *getenv("KUBERNETES_SERVICE_HOST"))
-		return 0;
+	incluster_ns[0] = '\0';
+	in_pod = 0;
 	if (kc && *kc) {
 		const char *p = kc;
 
@@ -241,11 +360,15 @@ static int kube_check_kubeconfig(void)
 				"(`kind create cluster` writes ~/.kube/config)",
 				"no kubeconfig: KUBECONFIG names %s, which does not exist", first);
 	}
-	if (home && !str_fmt(path, sizeof(path), "%s/.kube/config", home) && file_exists(path))
+	if (home && *home && !str_fmt(path, sizeof(path), "%s/.kube/config", home) &&
+	    file_exists(path))
 		return 0;
+	/* in a pod (the nightly CronJob): its service account */
+	if (svc_host && *svc_host)
+		return kube_kubeconfig_in_cluster(state_dir);
 	return cli_fail(EXIT_ENV, "set KUBECONFIG, or create ~/.kube/config (`kind create "
 			"cluster` writes it)", "no kubeconfig: KUBECONFIG is unset and %s/.kube/config "
-			"does not exist", home ? home : "~");
+			"does not exist", home && *home ? home : "~");
 }
 
 static int kube_fail_kctl(const struct kube_target *t, const struct kctl_result *r,
@@ -285,12 +408,14 @@ int kube_preflight(const struct cli_opts *o)
 	static const char *const args[] = { "get", "--raw", "/version", NULL };
 	struct kube_target tt, *t = &tt;
 	struct kctl_result r;
+	char state_dir[PATH_MAX];
 	int rc;
 
 	memset(&tt, 0, sizeof(tt));
 	str_copy(tt.context, sizeof(tt.context), o->context);
 
-	if ((rc = kube_check_kubeconfig()))
+	if ((rc = cli_state_dir(o, state_dir, sizeof(state_dir))) ||
+	    (rc = kube_check_kubeconfig(state_dir)))
 		return rc;
 	if (kctl(t, args, NULL, 0, KCTL_TIMEOUT_MS, &r))
 		return cli_fail(EXIT_ENV, NULL, "cannot run kubectl: %s", strerror(errno));
@@ -496,6 +621,13 @@ static int start_objects(const struct kube_run *kr, const struct run_config *cfg
 	cJSON_AddStringToObject(data, "token", token);
 	cJSON_AddStringToObject(data, "run.json", runjson);
 	cJSON_ArrayForEach(o, arr) {
+		/* in a pod, as a namespaced service account (the nightly CronJob's
+		 * Role): the cluster-scoped objects (the Namespace, Linkerd's
+		 * conformd-linkerd-config ClusterRole and its binding) come with
+		 * manifests/kubernetes/nightly, applied once by an administrator */
+		if (in_pod && !cJSON_GetObjectItemCaseSensitive(
+				      cJSON_GetObjectItemCaseSensitive(o, "metadata"), "namespace"))
+			continue;
 		if (dynbuf_adds(b, "---\n") || kube_yaml_emit(o, b)) {
 			str_fmt(err, errlen, "the objects do not fit in memory");
 			goto out;
@@ -673,13 +805,14 @@ int kube_start_run(const struct cli_opts *o, struct cli_run *r, struct run_confi
 	struct kube_run kr;
 	struct dynbuf b = DYNBUF_INIT(8u << 20);
 	struct kctl_result res;
-	char err[1024], state[32] = "", why[256] = "";
+	char err[1024], state[32] = "", why[1024] = "";
 	int64_t t0;
 	int rc;
 
 	memset(&t, 0, sizeof(t));
 	str_copy(t.context, sizeof(t.context), o->context);
-	str_copy(t.ns, sizeof(t.ns), o->namespace[0] ? o->namespace : KUBE_DEFAULT_NAMESPACE);
+	str_copy(t.ns, sizeof(t.ns), o->namespace[0] ? o->namespace : incluster_ns[0] ?
+		 incluster_ns : KUBE_DEFAULT_NAMESPACE);
 	kube_run_defaults(&kr);
 	str_copy(kr.namespace, sizeof(kr.namespace), t.ns);
 	str_copy(kr.mesh, sizeof(kr.mesh), cfg->mesh);
@@ -717,6 +850,13 @@ int kube_start_run(const struct cli_opts *o, struct cli_run *r, struct run_confi
 		api_state(&r->ep, state, sizeof(state), why, sizeof(why));
 		if (!strcmp(state, "running"))
 			break;
+		/* the API server refused the service proxy: no wait mends that */
+		if (!state[0] && strstr(why, "is forbidden: User")) {
+			out_progress_done();
+			return cli_fail(EXIT_ENV, "ask for that permission in the namespace (a Role "
+					"or ClusterRole with the verb and resource named), or use "
+					"another --context", "forbidden: %s", why);
+		}
 		out_progress("starting run %s: conformd %s %llds", r->id,
 			     state[0] ? state : "not answering yet",
 			     (long long)((mono_ms() - t0) / 1000));
@@ -749,7 +889,7 @@ int kube_attach(struct cli_run *r, const struct run_config *cfg)
 		text[--n] = '\0';
 	str_copy(token, sizeof(token), text);
 	free(text);
-	if (kube_check_kubeconfig())
+	if (kube_check_kubeconfig(r->state_dir))
 		return EXIT_ENV;
 	if (proxy_start(&t, token, &r->ep))
 		return cli_fail(EXIT_ENV, "check `kubectl proxy` works with this kubeconfig",

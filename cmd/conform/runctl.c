@@ -480,6 +480,12 @@ int cli_start_run(const struct cli_opts *o, int is_run, struct cli_run *r,
 	/* the cluster first: a start that cannot reach it leaves nothing behind */
 	if (kube && (rc = kube_preflight(o)))
 		return rc;
+	/* in a pod: the run goes to the service account's namespace */
+	if (kube && !o->namespace[0] && kube_incluster_namespace()[0] &&
+	    str_copy(cfg->m.ns, sizeof(cfg->m.ns), kube_incluster_namespace()))
+		return cli_fail(EXIT_USAGE, "pass --namespace with a name of at most 31 characters",
+				"the pod's namespace %s: too long for the workloads' identities",
+				kube_incluster_namespace());
 	if ((rc = cli_state_dir(o, r->state_dir, sizeof(r->state_dir))))
 		return rc;
 	if (!kube && find_conformd(bin, sizeof(bin), looked, sizeof(looked)))

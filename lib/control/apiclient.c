@@ -221,6 +221,11 @@ void api_error_text(const struct api_response *resp, char *out, size_t len)
 	if (resp->body && resp->len)
 		j = cJSON_ParseWithLength(resp->body, resp->len);
 	e = j ? cJSON_GetObjectItemCaseSensitive(j, "error") : NULL;
+	/* through the Kubernetes service proxy the API server may answer
+	 * itself (a denied services/proxy): a metav1.Status with its message */
+	if (!cJSON_IsString(e) && j && cJSON_IsString(cJSON_GetObjectItemCaseSensitive(j, "kind")) &&
+	    !strcmp(cJSON_GetObjectItemCaseSensitive(j, "kind")->valuestring, "Status"))
+		e = cJSON_GetObjectItemCaseSensitive(j, "message");
 	if (cJSON_IsString(e) && e->valuestring)
 		str_copy(out, len, e->valuestring);
 	else if (resp->body && resp->len)

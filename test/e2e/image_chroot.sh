@@ -4,7 +4,11 @@
 # tag, its config a non-root numeric user; its layers, unpacked in order into
 # a temporary root, must hold no shell, compiler, package manager or haproxy;
 # and in that root, under chroot as the image's user, `conform version`
-# prints the version, `conformd --help` answers, and `conform-workload --role
+# prints the version, `conformd --help` answers, `kubectl version --client`
+# runs (the CLI drives a kubernetes run through it, found on the image's
+# PATH), `conform start --platform kubernetes` in a pod's environment (a
+# service-account directory, no kubeconfig) writes its kubeconfig and gets
+# kubectl's "connection refused", and `conform-workload --role
 # http-server` serves HTTP on loopback (port 0 + ready file, as the other
 # workload tests), and a grpc-server gets ready and accepts. Builds the image
 # through make when it is missing or older than its inputs (about a minute).
@@ -76,8 +80,12 @@ for layer in m["Layers"]:
     assert os.path.isfile(os.path.join(a, layer)), f"layer {layer} missing"
     print(layer)
 print("USER " + user)
+env = dict(e.split("=", 1) for e in c.get("Env") or [])
+assert "/usr/bin" in env.get("PATH", "").split(":"), f"the image's PATH {env.get('PATH')!r} does not reach kubectl in /usr/bin"
+print("PATH " + env["PATH"])
 PYEOF
 user=$(sed -n 's/^USER //p' "$E2E_TMP/layers")
+ipath=$(sed -n 's/^PATH //p' "$E2E_TMP/layers")
 
 # a second reader of the archive: skopeo (what make image wrote it with, but
 # its docker-archive reader is the code `podman load` uses)
@@ -89,7 +97,7 @@ fi
 
 # 2. the layers in order, whiteouts applied
 while read -r layer; do
-	case $layer in USER\ *) continue ;; esac
+	case $layer in USER\ * | PATH\ *) continue ;; esac
 	tar -xf "$A/$layer" -C "$ROOT" || fail "cannot unpack layer $layer"
 	while IFS= read -r wh; do
 		d=$(dirname "$wh"); b=$(basename "$wh")
@@ -133,7 +141,7 @@ printf '127.0.0.1 localhost\n' >"$ROOT/etc/hosts"
 
 CHROOT=$(command -v chroot) || fail "chroot not found (coreutils)"
 # the image's environment only: nothing of this machine's leaks in
-run_in() { env -i PATH=/usr/local/bin HOME=/home/nonroot "$CHROOT" --userspec="$user" "$ROOT" "$@"; }
+run_in() { env -i PATH="$ipath" HOME=/home/nonroot "$CHROOT" --userspec="$user" "$ROOT" "$@"; }
 
 note "conform version"
 out=$(run_in /usr/local/bin/conform version 2>&1) || fail "conform version in the image: $out"
@@ -143,6 +151,32 @@ echo "$out"
 note "conformd --help"
 out=$(run_in /usr/local/bin/conformd --help 2>&1) || fail "conformd --help in the image: $out"
 grep -q '^usage: conformd' <<<"$out" || fail "conformd --help: $out"
+
+note "kubectl version --client"
+# by name, as the CLI execs it: the image's PATH must reach it
+out=$(run_in kubectl version --client 2>&1) || fail "kubectl version --client in the image: $out"
+echo "$out"
+grep -q 'Client Version' <<<"$out" || fail "kubectl version --client printed no client version: $out"
+
+note "conform in a pod: the kubeconfig from the service account, kubectl found"
+# a service-account directory as the kubelet mounts it, the API server
+# address nothing listens on: the CLI must write its kubeconfig and get as
+# far as kubectl saying the cluster does not answer
+mkdir -p "$ROOT/tmp/sa"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout /dev/null \
+	-out "$ROOT/tmp/sa/ca.crt" -days 1 -subj /CN=ca 2>/dev/null || fail "openssl req"
+printf 't0ken' >"$ROOT/tmp/sa/token"
+printf 'conform' >"$ROOT/tmp/sa/namespace"
+chmod -R a+rX "$ROOT/tmp/sa"
+out=$(env -i PATH="$ipath" HOME=/tmp NO_COLOR=1 CONFORM_STATE_DIR=/tmp/state \
+	KUBERNETES_SERVICE_HOST=127.0.0.1 KUBERNETES_SERVICE_PORT=1 CONFORM_KUBE_SA_DIR=/tmp/sa \
+	"$CHROOT" --userspec="$user" "$ROOT" /usr/local/bin/conform start --platform kubernetes 2>&1)
+rc=$?
+echo "$out" | head -n 2
+[ $rc -eq 3 ] || fail "conform start in the image's pod environment: exit $rc, want 3: $out"
+grep -q 'cluster unreachable' <<<"$out" || fail "conform start did not reach kubectl's connect error: $out"
+grep -q '"tokenFile":[[:space:]]*"/tmp/sa/token"' "$ROOT/tmp/state/kubeconfig" ||
+	fail "no kubeconfig from the service account: $(cat "$ROOT/tmp/state/kubeconfig" 2>&1)"
 
 note "conform-workload --role http-server"
 # not through run_in: $! must be the workload itself (env and chroot exec it)

@@ -8,6 +8,9 @@
  * history, deny a permission, rotate the token, evict a pod. Loopback only.
  *   kubedouble --port-file F [--token T] [--user U] [--tls-cert F --tls-key F]
  *              [--controllers on]   (Deployments make pods, see reconcile)
+ *              [--sa-token NS:NAME=TOKEN]...  (a service account's token: RBAC
+ *              from the stored Roles, RoleBindings and ClusterRole(Binding)s,
+ *              with privilege escalation prevention; --token is the admin)
  * Wire facts: kubernetes api-conventions.md, apimachinery pkg/api/errors,
  * apiserver endpoints/handlers (named where used); no code of theirs.
  */
@@ -113,6 +116,13 @@ struct backend {
 static struct backend backends[BACKEND_MAX];
 static size_t nbackends;
 static char token[4096] = "conform-double-token";
+/* service-account tokens (--sa-token NS:NAME=TOKEN): authorized by RBAC */
+#define SA_TOKENS_MAX 4
+struct sa_token {
+	char ns[64], name[254], token[512];
+};
+static struct sa_token sa_tokens[SA_TOKENS_MAX];
+static size_t nsa_tokens;
 static char user[256] = "system:serviceaccount:conform:conform";
 static long bookmark_ms = 1000;
 static long stall_ms;                   /* every API request waits this long first */
@@ -437,6 +447,12 @@ struct req {
 	const struct res *r;
 	char group[128], version[32], ns[64], name[254], sub[32];
 	char verb[32];
+	/* who: the admin (--token, everything but the deny list) or a service
+	 * account (--sa-token, only what its RoleBindings grant) */
+	char user[320];
+	char sa_ns[64];
+	int rbac;
+	char rbac_name[320];   /* the name RBAC sees when it differs ("svc:port") */
 };
 
 static const char *arg(struct req *q, const char *key)
@@ -511,14 +527,167 @@ static void verb_of(struct req *q)
 	str_copy(q->verb, sizeof(q->verb), v);
 }
 
-/* the deny list; mu held. 403 with the apiserver's forbidden message. */
+/* 403 with the apiserver's forbidden message for q's verb on resource
+ * (apiserver endpoints/handlers/responsewriters/errors.go forbiddenMessage,
+ * wrapped by apierrors.NewForbidden(groupResource, name, err)) */
+static void reply_forbidden(struct req *q, struct reply *rp, const char *verb,
+			    const char *resource)
+{
+	char gr[160], msg[1024], scope[160];
+
+	if (q->ns[0])
+		str_fmt(scope, sizeof(scope), "in the namespace \"%s\"", q->ns);
+	else
+		str_fmt(scope, sizeof(scope), "at the cluster scope");
+	gr_of(q->r, gr, sizeof(gr));
+	if (q->name[0])
+		str_fmt(msg, sizeof(msg), "%s \"%s\" is forbidden: User \"%s\" cannot %s "
+			"resource \"%s\" in API group \"%s\" %s", gr, q->name, q->user, verb,
+			resource, q->r->group, scope);
+	else
+		str_fmt(msg, sizeof(msg), "%s is forbidden: User \"%s\" cannot %s resource "
+			"\"%s\" in API group \"%s\" %s", gr, q->user, verb, resource,
+			q->r->group, scope);
+	reply_status(rp, 403, "Forbidden", msg, q->r, q->name, NULL);
+}
+
+/* ---- RBAC for service accounts (kubernetes pkg/apis/rbac/v1/evaluation_helpers.go,
+ * plugin/pkg/auth/authorizer/rbac; pkg/registry/rbac/validation/rule.go) ---- */
+
+static int str_in(const cJSON *arr, const char *v)
+{
+	const cJSON *e;
+
+	cJSON_ArrayForEach(e, arr)
+		if (cJSON_IsString(e) && !strcmp(e->valuestring, v))
+			return 1;
+	return 0;
+}
+
+/* the groups every service account is in (serviceaccount.MakeGroupNames
+ * plus system:authenticated) */
+static int sa_in_group(const struct req *q, const char *g)
+{
+	char own[128];
+
+	str_fmt(own, sizeof(own), "system:serviceaccounts:%s", q->sa_ns);
+	return !strcmp(g, "system:serviceaccounts") || !strcmp(g, own) ||
+	       !strcmp(g, "system:authenticated");
+}
+
+static int binding_names(const struct req *q, const cJSON *b, const char *bns)
+{
+	const cJSON *s;
+
+	cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(b, "subjects")) {
+		const char *kind = jstr(s, "kind"), *name = jstr(s, "name"), *ns = jstr(s, "namespace");
+
+		if (!kind || !name)
+			continue;
+		if (!strcmp(kind, "ServiceAccount")) {
+			char u[400];
+
+			str_fmt(u, sizeof(u), "system:serviceaccount:%s:%s", ns ? ns : bns, name);
+			if (!strcmp(u, q->user))
+				return 1;
+		} else if (!strcmp(kind, "User") && !strcmp(name, q->user)) {
+			return 1;
+		} else if (!strcmp(kind, "Group") && sa_in_group(q, name)) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* every rule the user holds in namespace ns ("": cluster-wide only), as
+ * references into the stored Roles and ClusterRoles; the caller frees */
+static cJSON *rbac_rules(const struct req *q, const char *ns)
+{
+	const struct res *rb = res_find("rbac.authorization.k8s.io", "v1", "rolebindings");
+	const struct res *crb = res_find("rbac.authorization.k8s.io", "v1", "clusterrolebindings");
+	const struct res *role = res_find("rbac.authorization.k8s.io", "v1", "roles");
+	const struct res *crole = res_find("rbac.authorization.k8s.io", "v1", "clusterroles");
+	cJSON *out = cJSON_CreateArray();
+	size_t i;
+
+	for (i = 0; out && i < nobjs; i++) {
+		struct obj *b = &objs[i], *ro = NULL;
+		cJSON *ref = cJSON_GetObjectItemCaseSensitive(b->o, "roleRef");
+		const char *kind = jstr(ref, "kind"), *name = jstr(ref, "name");
+		cJSON *rule;
+
+		if (!kind || !name || !(b->r == crb || (b->r == rb && ns[0] && !strcmp(b->ns, ns))))
+			continue;
+		if (!binding_names(q, b->o, b->ns))
+			continue;
+		if (!strcmp(kind, "ClusterRole"))
+			ro = obj_find(crole, "", name);
+		else if (!strcmp(kind, "Role") && b->r == rb)
+			ro = obj_find(role, b->ns, name);
+		if (!ro)
+			continue;   /* a binding to a missing role grants nothing */
+		cJSON_ArrayForEach(rule, cJSON_GetObjectItemCaseSensitive(ro->o, "rules"))
+			cJSON_AddItemReferenceToArray(out, rule);
+	}
+	return out;
+}
+
+/* does rule allow verb on group/resource (with "/sub") named name?
+ * (RuleAllows: VerbMatches, APIGroupMatches, ResourceMatches, ResourceNameMatches) */
+static int rule_allows(const cJSON *rule, const char *verb, const char *group,
+		       const char *resource, const char *name)
+{
+	const cJSON *names = cJSON_GetObjectItemCaseSensitive(rule, "resourceNames");
+	const char *slash = strchr(resource, '/');
+	char star_sub[80];
+
+	if (!str_in(cJSON_GetObjectItemCaseSensitive(rule, "verbs"), "*") &&
+	    !str_in(cJSON_GetObjectItemCaseSensitive(rule, "verbs"), verb))
+		return 0;
+	if (!str_in(cJSON_GetObjectItemCaseSensitive(rule, "apiGroups"), "*") &&
+	    !str_in(cJSON_GetObjectItemCaseSensitive(rule, "apiGroups"), group))
+		return 0;
+	str_fmt(star_sub, sizeof(star_sub), "*%s", slash ? slash : "");
+	if (!str_in(cJSON_GetObjectItemCaseSensitive(rule, "resources"), "*") &&
+	    !str_in(cJSON_GetObjectItemCaseSensitive(rule, "resources"), resource) &&
+	    !(slash && str_in(cJSON_GetObjectItemCaseSensitive(rule, "resources"), star_sub)))
+		return 0;
+	if (cJSON_GetArraySize(names) > 0 && (!name || !*name || !str_in(names, name)))
+		return 0;
+	return 1;
+}
+
+static int rbac_allows(const struct req *q, const char *ns, const char *verb,
+		       const char *group, const char *resource, const char *name)
+{
+	cJSON *rules = rbac_rules(q, ns), *rule;
+	int ok = 0;
+
+	cJSON_ArrayForEach(rule, rules)
+		if (rule_allows(rule, verb, group, resource, name)) {
+			ok = 1;
+			break;
+		}
+	cJSON_Delete(rules);
+	return ok;
+}
+
+/* The deny list for the admin, RBAC for a service account; mu held. 1 and
+ * a 403 when the request is not allowed. */
 static int denied(struct req *q, struct reply *rp)
 {
-	char resource[128], gr[160], msg[1024], scope[160];
+	char resource[128];
 	size_t i;
 
 	str_fmt(resource, sizeof(resource), "%s%s%s", q->r->resource, q->sub[0] ? "/" : "",
 		q->sub);
+	if (q->rbac) {
+		if (rbac_allows(q, q->ns, q->verb, q->r->group, resource,
+				q->rbac_name[0] ? q->rbac_name : q->name))
+			return 0;
+		reply_forbidden(q, rp, q->verb, resource);
+		return 1;
+	}
 	for (i = 0; i < ndenies; i++) {
 		struct deny *d = &denies[i];
 
@@ -527,29 +696,128 @@ static int denied(struct req *q, struct reply *rp)
 		    (strcmp(d->group, "*") && strcmp(d->group, q->r->group)) ||
 		    (strcmp(d->ns, "*") && strcmp(d->ns, q->ns)))
 			continue;
-		/* apiserver endpoints/handlers/responsewriters/errors.go forbiddenMessage,
-		 * wrapped by apierrors.NewForbidden(groupResource, name, err) */
-		if (q->ns[0])
-			str_fmt(scope, sizeof(scope), "in the namespace \"%s\"", q->ns);
-		else
-			str_fmt(scope, sizeof(scope), "at the cluster scope");
-		gr_of(q->r, gr, sizeof(gr));
-		if (q->name[0] && strcmp(q->r->resource, "namespaces"))
-			str_fmt(msg, sizeof(msg), "%s \"%s\" is forbidden: User \"%s\" cannot %s "
-				"resource \"%s\" in API group \"%s\" %s", gr, q->name, user, q->verb,
-				resource, q->r->group, scope);
-		else if (q->name[0])
-			str_fmt(msg, sizeof(msg), "%s \"%s\" is forbidden: User \"%s\" cannot %s "
-				"resource \"%s\" in API group \"%s\" %s", gr, q->name, user, q->verb,
-				resource, q->r->group, scope);
-		else
-			str_fmt(msg, sizeof(msg), "%s is forbidden: User \"%s\" cannot %s resource "
-				"\"%s\" in API group \"%s\" %s", gr, user, q->verb, resource,
-				q->r->group, scope);
-		reply_status(rp, 403, "Forbidden", msg, q->r, q->name, NULL);
+		reply_forbidden(q, rp, q->verb, resource);
 		return 1;
 	}
 	return 0;
+}
+
+/*
+ * Privilege escalation prevention (Kubernetes docs "Using RBAC
+ * Authorization", "Privilege escalation prevention and bootstrapping";
+ * pkg/registry/rbac/role/policybased and rolebinding/policybased storage,
+ * validation/rule.go ConfirmNoEscalation): a service account may write a
+ * Role only with every permission in it already held in that namespace (or
+ * `escalate` on roles), and a RoleBinding only to a role whose permissions
+ * it holds (or `bind` on that role). 1 and a 403 (404 for a binding to a
+ * missing role) when the write is refused; mu held.
+ */
+static int escalation_denied(struct req *q, const cJSON *o, struct reply *rp)
+{
+	const char *rbac_g = "rbac.authorization.k8s.io";
+	const char *name = jstr(jobj((cJSON *)o, "metadata"), "name");
+	const cJSON *rules = NULL, *rule;
+	cJSON *held = NULL;
+	struct dynbuf missing = DYNBUF_INIT(16384);
+	char gr[160], msg[20000];
+	int bad = 0;
+
+	if (!q->rbac || strcmp(q->r->group, rbac_g))
+		return 0;
+	if (!name)
+		name = q->name;
+	if (!strcmp(q->r->resource, "roles") || !strcmp(q->r->resource, "clusterroles")) {
+		if (rbac_allows(q, q->ns, "escalate", rbac_g, q->r->resource, name))
+			return 0;
+		rules = cJSON_GetObjectItemCaseSensitive(o, "rules");
+	} else if (!strcmp(q->r->resource, "rolebindings") ||
+		   !strcmp(q->r->resource, "clusterrolebindings")) {
+		const cJSON *ref = cJSON_GetObjectItemCaseSensitive(o, "roleRef");
+		const char *kind = jstr(ref, "kind"), *rname = jstr(ref, "name");
+		int cluster = kind && !strcmp(kind, "ClusterRole");
+		const struct res *rr = res_find(rbac_g, "v1", cluster ? "clusterroles" : "roles");
+		struct obj *ro;
+
+		if (!rname)
+			return 0;   /* check_body-level invalid: not this check's to say */
+		if (rbac_allows(q, q->ns, "bind", rbac_g, cluster ? "clusterroles" : "roles", rname))
+			return 0;
+		ro = obj_find(rr, cluster ? "" : q->ns, rname);
+		if (!ro) {
+			reply_not_found(rp, rr, rname);
+			return 1;
+		}
+		rules = cJSON_GetObjectItemCaseSensitive(ro->o, "rules");
+	} else {
+		return 0;
+	}
+	held = rbac_rules(q, q->ns);
+	/* every (group, resource, verb, name) the new rules grant must be held;
+	 * one line per group and resource with the verbs missing, as
+	 * CompactString prints them: {APIGroups:["g"], Resources:["r"], Verbs:["v"]} */
+	cJSON_ArrayForEach(rule, rules) {
+		const cJSON *g, *r, *v, *n;
+		const cJSON *names = cJSON_GetObjectItemCaseSensitive(rule, "resourceNames");
+
+		cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(rule, "apiGroups"))
+		cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(rule, "resources")) {
+			char verbs[1024] = "";
+
+			cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(rule, "verbs")) {
+				int ok = 1;
+
+				if (!cJSON_IsString(g) || !cJSON_IsString(r) || !cJSON_IsString(v))
+					continue;
+				if (cJSON_GetArraySize(names) == 0) {
+					const cJSON *h;
+
+					ok = 0;
+					/* covered only by a rule without names */
+					cJSON_ArrayForEach(h, held)
+						if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(
+							    h, "resourceNames")) == 0 &&
+						    rule_allows(h, v->valuestring, g->valuestring,
+								r->valuestring, NULL))
+							ok = 1;
+				} else {
+					cJSON_ArrayForEach(n, names) {
+						const cJSON *h;
+						int one = 0;
+
+						cJSON_ArrayForEach(h, held)
+							if (rule_allows(h, v->valuestring, g->valuestring,
+									r->valuestring, n->valuestring))
+								one = 1;
+						ok &= one;
+					}
+				}
+				if (!ok) {
+					size_t len = strlen(verbs);
+
+					str_fmt(verbs + len, sizeof(verbs) - len, "%s\"%s\"", len ? " " : "",
+						v->valuestring);
+				}
+			}
+			if (verbs[0]) {
+				char line[1400];
+
+				str_fmt(line, sizeof(line), "\n{APIGroups:[\"%s\"], Resources:[\"%s\"], "
+					"Verbs:[%s]}", g->valuestring, r->valuestring, verbs);
+				dynbuf_adds(&missing, line);
+				bad = 1;
+			}
+		}
+	}
+	cJSON_Delete(held);
+	if (bad) {
+		str_fmt(msg, sizeof(msg), "%s \"%s\" is forbidden: user \"%s\" (groups=[\"system:"
+			"serviceaccounts\" \"system:serviceaccounts:%s\" \"system:authenticated\"]) "
+			"is attempting to grant RBAC permissions not currently held:%s",
+			gr_of(q->r, gr, sizeof(gr)), name, q->user, q->sa_ns, missing.buf);
+		reply_status(rp, 403, "Forbidden", msg, q->r, name, NULL);
+	}
+	dynbuf_release(&missing);
+	return bad;
 }
 
 /* ---- selectors ---- */
@@ -887,7 +1155,7 @@ static void do_create(struct req *q, struct reply *rp)
 			NULL, NULL, NULL);
 		goto out;
 	}
-	if (check_body(q, o, rp, 0) || need_namespace(q, rp))
+	if (check_body(q, o, rp, 0) || need_namespace(q, rp) || escalation_denied(q, o, rp))
 		goto out;
 	if (obj_find(q->r, q->r->namespaced ? q->ns : "", jstr(jobj(o, "metadata"), "name"))) {
 		const char *name = jstr(jobj(o, "metadata"), "name");
@@ -961,6 +1229,8 @@ static void do_update(struct req *q, struct reply *rp)
 		reply_status(rp, 409, "Conflict", msg, q->r, q->name, NULL);
 		goto out;
 	}
+	if (escalation_denied(q, o, rp))
+		goto out;
 	do_replace(x, o, rp, 200);
 	o = NULL;
 out:
@@ -1019,7 +1289,15 @@ static void do_patch(struct req *q, struct reply *rp)
 		if (!cJSON_IsObject(p) || check_body(q, p, rp, 1))
 			goto out;
 		if (!x) {
-			if (need_namespace(q, rp))
+			/* an apply that creates is also authorized as a create
+			 * (apiserver endpoints/handlers/patch.go: the create
+			 * validation wrapped with the "create" verb's authorization) */
+			if (q->rbac && !rbac_allows(q, q->ns, "create", q->r->group, q->r->resource,
+						    q->name)) {
+				reply_forbidden(q, rp, "create", q->r->resource);
+				goto out;
+			}
+			if (need_namespace(q, rp) || escalation_denied(q, p, rp))
 				goto out;
 			do_insert(q, p, rp);   /* apply creates: 201 */
 			p = NULL;
@@ -1032,6 +1310,10 @@ static void do_patch(struct req *q, struct reply *rp)
 		 */
 		cJSON_DeleteItemFromObjectCaseSensitive(jobj(p, "metadata"), "resourceVersion");
 		nw = merge_patch(cJSON_Duplicate(x->o, 1), p);
+		if (escalation_denied(q, nw, rp)) {
+			cJSON_Delete(nw);
+			goto out;
+		}
 		do_replace(x, nw, rp, 200);
 		goto out;
 	}
@@ -1051,6 +1333,10 @@ static void do_patch(struct req *q, struct reply *rp)
 		nw = merge_patch(nw, p);
 	}
 	jset_str(jobj(nw, "metadata"), "name", q->name);
+	if (escalation_denied(q, nw, rp)) {
+		cJSON_Delete(nw);
+		goto out;
+	}
 	do_replace(x, nw, rp, 200);
 out:
 	cJSON_Delete(p);
@@ -2025,7 +2311,17 @@ static int linkerd_paths(struct req *q, struct reply *rp)
 	if (sscanf(q->path, "/apis/tap.linkerd.io/v1alpha1/watch/namespaces/%63[^/]/"
 		   "deployments/%253[^/]/%63s%n", ns, name, rest, &n) == 3 &&
 	    !strcmp(rest, "tap") && !q->path[n]) {
-		do_tap(q, rp, ns, name);
+		/* a watch on deployments/tap of the aggregated API (the note's A4) */
+		static const struct res tap_res = { "tap.linkerd.io", "v1alpha1", "deployments",
+						    "Deployment", "deployment", NULL, 1, 1 };
+
+		q->r = &tap_res;
+		str_copy(q->ns, sizeof(q->ns), ns);
+		str_copy(q->name, sizeof(q->name), name);
+		str_copy(q->sub, sizeof(q->sub), "tap");
+		str_copy(q->verb, sizeof(q->verb), "watch");
+		if (!denied(q, rp))
+			do_tap(q, rp, ns, name);
 		return 1;
 	}
 	/* GET /api/v1/namespaces/NS/pods/NAME:PORT/proxy/metrics (the pod proxy) */
@@ -2033,6 +2329,14 @@ static int linkerd_paths(struct req *q, struct reply *rp)
 		   ns, name, port_s, rest, &n) == 4 && !q->path[n]) {
 		struct obj *x = obj_find(res_find("", "v1", "pods"), ns, name);
 
+		q->r = res_find("", "v1", "pods");
+		str_copy(q->ns, sizeof(q->ns), ns);
+		str_copy(q->name, sizeof(q->name), name);
+		str_copy(q->sub, sizeof(q->sub), "proxy");
+		str_fmt(q->rbac_name, sizeof(q->rbac_name), "%s:%s", name, port_s);
+		verb_of(q);
+		if (denied(q, rp))
+			return 1;
 		if (!x) {
 			reply_not_found(rp, res_find("", "v1", "pods"), name);
 		} else if (strcmp(port_s, "4191") || strcmp(rest, "metrics") || !x->metrics) {
@@ -2354,6 +2658,10 @@ static int service_proxy(struct req *q, struct reply *rp)
 	str_copy(q->ns, sizeof(q->ns), ns);
 	str_copy(q->name, sizeof(q->name), name);
 	str_copy(q->sub, sizeof(q->sub), "proxy");
+	/* RBAC sees the path segment, port included (apiserver
+	 * endpoints/request/requestinfo.go: the name is the segment after the
+	 * resource), so a resourceNames rule names "conformd:api" */
+	str_copy(q->rbac_name, sizeof(q->rbac_name), svc);
 	verb_of(q);
 	if (denied(q, rp))
 		return 1;
@@ -2454,9 +2762,24 @@ static struct MHD_Response *handle(struct req *q, struct reply *rp)
 	}
 	/* authentication first: 401 with the plain "Unauthorized" Status */
 	str_fmt(want, sizeof(want), "Bearer %s", token);
+	str_copy(q->user, sizeof(q->user), user);
 	if (!auth || strcmp(auth, want)) {
-		reply_status(rp, 401, "Unauthorized", "Unauthorized", NULL, NULL, NULL);
-		goto out;
+		size_t i;
+
+		for (i = 0; auth && i < nsa_tokens; i++) {
+			str_fmt(want, sizeof(want), "Bearer %s", sa_tokens[i].token);
+			if (!strcmp(auth, want))
+				break;
+		}
+		if (!auth || i == nsa_tokens) {
+			reply_status(rp, 401, "Unauthorized", "Unauthorized", NULL, NULL, NULL);
+			goto out;
+		}
+		/* a service account: its username, and RBAC from what is stored */
+		q->rbac = 1;
+		str_copy(q->sa_ns, sizeof(q->sa_ns), sa_tokens[i].ns);
+		str_fmt(q->user, sizeof(q->user), "system:serviceaccount:%s:%s", sa_tokens[i].ns,
+			sa_tokens[i].name);
 	}
 	if (discovery(q->path, rp))
 		goto out;
@@ -2609,7 +2932,7 @@ static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
 static void usage(void)
 {
 	fprintf(stderr, "usage: kubedouble --port-file F [--token T] [--user U] "
-		"[--tls-cert F --tls-key F] [--controllers on]\n");
+		"[--sa-token NS:NAME=TOKEN]... [--tls-cert F --tls-key F] [--controllers on]\n");
 	exit(2);
 }
 
@@ -2638,6 +2961,22 @@ int main(int argc, char **argv)
 			controllers = !strcmp(argv[++i], "on");
 		else if (!strcmp(argv[i], "--user"))
 			str_copy(user, sizeof(user), argv[++i]);
+		else if (!strcmp(argv[i], "--sa-token")) {
+			/* NS:NAME=TOKEN */
+			struct sa_token *t = &sa_tokens[nsa_tokens];
+			const char *a = argv[++i], *c = strchr(a, ':'), *e = strchr(a, '=');
+
+			if (nsa_tokens == SA_TOKENS_MAX || !c || !e || e < c || c == a ||
+			    e == c + 1 || !e[1] || (size_t)(c - a) >= sizeof(t->ns) ||
+			    (size_t)(e - c - 1) >= sizeof(t->name) || str_copy(t->token,
+									sizeof(t->token), e + 1))
+				usage();
+			memcpy(t->ns, a, (size_t)(c - a));
+			t->ns[c - a] = '\0';
+			memcpy(t->name, c + 1, (size_t)(e - c - 1));
+			t->name[e - c - 1] = '\0';
+			nsa_tokens++;
+		}
 		else if (!strcmp(argv[i], "--tls-cert"))
 			cert_file = argv[++i];
 		else if (!strcmp(argv[i], "--tls-key"))
