@@ -11,66 +11,14 @@
 # reach it through kubectl proxy and the service proxy with the run token.
 # Not proven here: conformd in a real pod, the workloads running, traffic
 # (make test-cluster).
-set -u
-cd "$(dirname "$0")/../.."
-BUILD=${BUILD:-build}
-DOUBLE="$BUILD/test/tools/kubedouble"
-CHECK="$BUILD/test/tools/kubecheck"
-CONFORM="$PWD/$BUILD/bin/conform"
-CONFORMD="$PWD/$BUILD/bin/conformd"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/conform-kcli.XXXXXX")
-dpid="" cpid="" spid=""
+KUBE_PIDS="spid cpid"
+source "$(dirname "$0")/../lib/kube.sh"
+kube_e2e_init kcli
+cpid="" spid=""
 TOKEN=t0ken-for-tests
-
-cleanup() {
-	local p
-	for p in $spid $cpid $dpid; do
-		kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null
-	done
-	if [ "${KEEP:-0}" = 1 ]; then echo "kept: $tmp"; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT
-trap 'exit 143' TERM
-fail() { echo "FAIL: $*"; KEEP=1; exit 1; }
-note() { echo "--- $*"; }
-
-for b in "$DOUBLE" "$CHECK" "$CONFORM" "$CONFORMD"; do
-	[ -x "$b" ] || { echo "FAIL: $b not built; run make"; exit 1; }
-done
-command -v kubectl >/dev/null || { echo "FAIL: kubectl is needed (make kube-deps)"; exit 1; }
-command -v openssl >/dev/null || { echo "FAIL: openssl is needed"; exit 1; }
-
-mkdir -p "$tmp/tls"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-	-keyout "$tmp/tls/key.pem" -out "$tmp/tls/cert.pem" -days 1 -subj /CN=kubedouble \
-	-addext "subjectAltName=IP:127.0.0.1" 2>/dev/null || fail "openssl req"
-"$DOUBLE" --port-file "$tmp/port" --token "$TOKEN" --tls-cert "$tmp/tls/cert.pem" \
-	--tls-key "$tmp/tls/key.pem" --controllers on 2>"$tmp/double.log" &
-dpid=$!
-for _ in $(seq 50); do [ -s "$tmp/port" ] && break; sleep 0.1; done
-[ -s "$tmp/port" ] || fail "kubedouble wrote no port"
-url="https://127.0.0.1:$(cat "$tmp/port")"
-kc() { "$CHECK" --server "$url" --token "$TOKEN" --ca "$tmp/tls/cert.pem" "$@"; }
-ctl() { curl -fsS --cacert "$tmp/tls/cert.pem" -X POST "$url/_double/$1" -o /dev/null; }
-
-kubeconfig() { # FILE SERVER
-	cat >"$1" <<EOF
-apiVersion: v1
-kind: Config
-clusters:
-- name: double
-  cluster:
-    server: $2
-    certificate-authority: $tmp/tls/cert.pem
-contexts:
-- name: double
-  context: {cluster: double, user: conform}
-current-context: double
-users:
-- name: conform
-  user: {token: $TOKEN}
-EOF
-}
+kube_need kubectl
+kube_double_start tls "$TOKEN" --controllers on
+kubeconfig() { kube_kubeconfig "$1" "$2" "$TOKEN"; }
 kubeconfig "$tmp/kubeconfig" "$url"
 kubeconfig "$tmp/kubeconfig.off" "https://127.0.0.1:1"
 export HOME="$tmp" CONFORM_STATE_DIR="$tmp/state" NO_COLOR=1

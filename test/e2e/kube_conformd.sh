@@ -11,41 +11,13 @@
 # configuration here).
 # The double's pods run no processes: no traffic flows, so no window is
 # judged here; that needs a cluster (make test-cluster).
-set -u
-cd "$(dirname "$0")/../.."
-BUILD=${BUILD:-build}
-DOUBLE="$BUILD/test/tools/kubedouble"
-CHECK="$BUILD/test/tools/kubecheck"
-APICALL="$BUILD/test/tools/apicall"
-CONFORMD="$BUILD/bin/conformd"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/conform-kubed.XXXXXX")
-dpid="" cpid=""
+KUBE_PIDS="cpid"
+source "$(dirname "$0")/../lib/kube.sh"
+kube_e2e_init kubed
+cpid=""
 TOKEN=t0ken-for-tests
 RUNTOK=0123456789abcdef0123456789abcdef
-
-cleanup() {
-	local p
-	for p in $cpid $dpid; do
-		kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null
-	done
-	if [ "${KEEP:-0}" = 1 ]; then echo "kept: $tmp"; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT
-trap 'exit 143' TERM
-fail() { echo "FAIL: $*"; KEEP=1; [ -n "${log:-}" ] && tail -n 30 "$log"; exit 1; }
-note() { echo "--- $*"; }
-
-for b in "$DOUBLE" "$CHECK" "$APICALL" "$CONFORMD"; do
-	[ -x "$b" ] || { echo "FAIL: $b not built; run make"; exit 1; }
-done
-
-"$DOUBLE" --port-file "$tmp/port" --token "$TOKEN" --controllers on 2>"$tmp/double.log" &
-dpid=$!
-for _ in $(seq 50); do [ -s "$tmp/port" ] && break; sleep 0.1; done
-[ -s "$tmp/port" ] || fail "kubedouble wrote no port"
-url="http://127.0.0.1:$(cat "$tmp/port")"
-kc() { "$CHECK" --server "$url" --token "$TOKEN" "$@"; }
-ctl() { curl -fsS -X POST "$url/_double/$1" -o /dev/null; }
+kube_double_start plain "$TOKEN" --controllers on
 
 printf '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"conform"}}' >"$tmp/ns.json"
 kc apply /api/v1/namespaces/conform "$tmp/ns.json" >/dev/null || fail "namespace"
@@ -171,14 +143,7 @@ stop_conformd TERM
 note "a new run replaces the finished one, which is kept in runs/"
 seed 20261206-100000-cccc linkerd '"http.basic","split.weights"'
 # Linkerd 2.18 as its chart writes linkerd-config, the Gateway API served
-printf '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"linkerd"}}' >"$tmp/l5dns.json"
-kc apply /api/v1/namespaces/linkerd "$tmp/l5dns.json" >/dev/null || fail "namespace linkerd"
-cat >"$tmp/l5dcfg.json" <<'EOF'
-{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"linkerd-config","namespace":"linkerd"},
- "data":{"values":"clusterDomain: cluster.local\nidentityTrustDomain: cluster.local\nlinkerdVersion: stable-2.18.0\n"}}
-EOF
-kc apply /api/v1/namespaces/linkerd/configmaps/linkerd-config "$tmp/l5dcfg.json" >/dev/null ||
-	fail "linkerd-config"
+kube_linkerd_218
 start_conformd
 wait_until 60 "the linkerd run running" status_py "s['state'] == 'running'"
 [ -s "$tmp/vol/runs/20261206-080000-aaaa/reports/report.json" ] ||

@@ -15,53 +15,18 @@
 # the forbidden message naming what is missing.
 # Not proven here: a real API server, a real pod (kubelet, mounted token,
 # volume), the workloads running (make test-cluster).
-set -u
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-DOUBLE="$BUILD/test/tools/kubedouble"
-CHECK="$BUILD/test/tools/kubecheck"
-CONFORM="$PWD/$BUILD/bin/conform"
-CONFORMD="$PWD/$BUILD/bin/conformd"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/conform-knightly.XXXXXX")
-dpid="" cpid="" rpid=""
+KUBE_PIDS="rpid cpid"
+source "$(dirname "$0")/../lib/kube.sh"
+kube_e2e_init knightly
+cpid="" rpid=""
 ADMIN=admin-t0ken
 NIGHTLY_TOKEN=nightly-sa-t0ken
 CONFORMD_TOKEN=conformd-sa-t0ken
-
-cleanup() {
-	local p
-	for p in $rpid $cpid $dpid; do
-		kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null
-	done
-	if [ "${KEEP:-0}" = 1 ]; then echo "kept: $tmp"; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT
-trap 'exit 143' TERM
-fail() { echo "FAIL: $*"; KEEP=1; exit 1; }
-note() { echo "--- $*"; }
-
-for b in "$DOUBLE" "$CHECK" "$CONFORM" "$CONFORMD"; do
-	[ -x "$b" ] || { echo "FAIL: $b not built; run make"; exit 1; }
-done
-command -v kubectl >/dev/null || { echo "FAIL: kubectl is needed (make kube-deps)"; exit 1; }
-command -v openssl >/dev/null || { echo "FAIL: openssl is needed"; exit 1; }
-python3 -c "import yaml" 2>/dev/null || { echo "FAIL: python3-yaml is needed (make deps)"; exit 1; }
-
-mkdir -p "$tmp/tls"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-	-keyout "$tmp/tls/key.pem" -out "$tmp/tls/cert.pem" -days 1 -subj /CN=kubedouble \
-	-addext "subjectAltName=IP:127.0.0.1" 2>/dev/null || fail "openssl req"
-"$DOUBLE" --port-file "$tmp/port" --token "$ADMIN" --tls-cert "$tmp/tls/cert.pem" \
-	--tls-key "$tmp/tls/key.pem" --controllers on \
+kube_need kubectl python3
+python3 -c "import yaml" 2>/dev/null || fail "python3-yaml is needed (make deps)"
+kube_double_start tls "$ADMIN" --controllers on \
 	--sa-token "conform:conform-nightly=$NIGHTLY_TOKEN" \
-	--sa-token "conform:conformd=$CONFORMD_TOKEN" 2>"$tmp/double.log" &
-dpid=$!
-for _ in $(seq 50); do [ -s "$tmp/port" ] && break; sleep 0.1; done
-[ -s "$tmp/port" ] || fail "kubedouble wrote no port"
-port=$(cat "$tmp/port")
-url="https://127.0.0.1:$port"
-kc() { "$CHECK" --server "$url" --token "$ADMIN" --ca "$tmp/tls/cert.pem" "$@"; }
-ctl() { curl -fsS --cacert "$tmp/tls/cert.pem" -X POST "$url/_double/$1" -o /dev/null; }
+	--sa-token "conform:conformd=$CONFORMD_TOKEN"
 
 note "the overlay, rendered and applied by an administrator"
 KUBECONFIG=/nonexistent kubectl kustomize manifests/kubernetes/nightly >"$tmp/nightly.yaml" 2>"$tmp/kustomize.err" ||
@@ -108,14 +73,7 @@ cj="$tmp/objs/cronjob.json"
 [ "$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['sa'])" "$cj")" = conform-nightly ] ||
 	fail "the CronJob does not run as conform-nightly"
 # Linkerd 2.18 as its chart writes linkerd-config (what conformd's adapter reads)
-printf '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"linkerd"}}' >"$tmp/l5dns.json"
-kc apply /api/v1/namespaces/linkerd "$tmp/l5dns.json" >/dev/null || fail "namespace linkerd"
-cat >"$tmp/l5dcfg.json" <<'EOF'
-{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"linkerd-config","namespace":"linkerd"},
- "data":{"values":"clusterDomain: cluster.local\nidentityTrustDomain: cluster.local\nlinkerdVersion: stable-2.18.0\n"}}
-EOF
-kc apply /api/v1/namespaces/linkerd/configmaps/linkerd-config "$tmp/l5dcfg.json" >/dev/null ||
-	fail "linkerd-config"
+kube_linkerd_218
 
 # the pod's service account directory, as the kubelet mounts it
 mkdir -p "$tmp/sa" "$tmp/home" "$tmp/vol"
