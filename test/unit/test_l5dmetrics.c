@@ -47,8 +47,15 @@ TEST(version_parse)
 		{ "2.17", 0, L5D_2_16 },          { "enterprise-2.18.0", 0, L5D_2_18 },
 		{ "v2.19.2", 0, L5D_2_18 },       { "2.13", -EINVAL, 0 },
 		{ "3.0", -EINVAL, 0 },            { "2.", -EINVAL, 0 },
-		{ "2.x", -EINVAL, 0 },            { "edge-24.7.5", -EINVAL, 0 },
-		{ "", -EINVAL, 0 },
+		{ "2.x", -EINVAL, 0 },            { "", -EINVAL, 0 },
+		/* edge releases by the version-2.X marks (l5dmetrics.c) */
+		{ "edge-24.7.5", 0, L5D_2_14 },   { "edge-24.8.2", 0, L5D_2_16 },
+		{ "edge-24.11.8", 0, L5D_2_16 },  { "edge-25.4.3", 0, L5D_2_16 },
+		{ "edge-25.4.4", 0, L5D_2_18 },   { "edge-25.10.7", 0, L5D_2_18 },
+		{ "edge-26.5.1", 0, L5D_2_18 },   { "edge-24.2.4", 0, L5D_2_14 },
+		{ "edge-24.2.3", -EINVAL, 0 },    { "edge-23.8.2", -EINVAL, 0 },
+		{ "edge-25.4", -EINVAL, 0 },      { "edge-25.4.4.1", -EINVAL, 0 },
+		{ "edge-25.x.1", -EINVAL, 0 },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

@@ -193,6 +193,17 @@ TEST(prepare_detects_versions)
 	ASSERT_EQ(prepare(&m, err, sizeof(err)), -EINVAL);
 	ASSERT_CONTAINS(err, "linkerd stable-2.14.10 is not supported");
 	ASSERT(m == NULL);
+	/* an edge release before 2.16's mark (edge-24.8.2): the same error */
+	ASSERT_EQ(linkerd_config("edge-24.7.5", ""), 0);
+	ASSERT_EQ(prepare(&m, err, sizeof(err)), -EINVAL);
+	ASSERT_CONTAINS(err, "linkerd edge-24.7.5 is not supported: conform needs linkerd 2.16 "
+			"or later, or edge-24.8.2 or later");
+	ASSERT(m == NULL);
+	/* 2.18's edge release is taken */
+	ASSERT_EQ(linkerd_config("edge-25.4.4", ""), 0);
+	ASSERT_EQ(prepare(&m, err, sizeof(err)), 0);
+	mesh_linkerd.release(m);
+	m = NULL;
 	/* 2.16 reads v1beta1 routes; its trust domain from the config */
 	ASSERT_EQ(linkerd_config("enterprise-2.16.2", "example.org"), 0);
 	ASSERT_EQ(prepare(&m, err, sizeof(err)), 0);

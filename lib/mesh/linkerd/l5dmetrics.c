@@ -23,6 +23,52 @@ static uint64_t l5d_u64(double v)
 	return (uint64_t)v;
 }
 
+/*
+ * Edge releases carry no 2.x: each stable version is marked on one edge
+ * commit (tag version-2.X on the same commit as the edge tag): 2.15 =
+ * edge-24.2.4, 2.16 = edge-24.8.2, 2.17 = edge-24.11.8, 2.18 = edge-25.4.4,
+ * 2.19 = edge-25.10.7 (linkerd.io "Releases and Versions", releases.md in
+ * linkerd/website; linkerd/linkerd2 tags). An edge release between two marks
+ * has the older mark's metrics and features.
+ */
+static const struct {
+	int yy, mm, n;
+	enum l5d_version v;
+} edge_marks[] = {
+	{ 25, 4, 4, L5D_2_18 },
+	{ 24, 8, 2, L5D_2_16 },
+	{ 24, 2, 4, L5D_2_14 },  /* 2.15: as 2.14 (no route retry families) */
+};
+
+static int edge_parse(const char *p, enum l5d_version *out)
+{
+	int64_t f[3];
+	char num[8];
+
+	for (int i = 0; i < 3; i++) {
+		size_t n = strspn(p, "0123456789");
+
+		if (n == 0 || n >= sizeof(num) || p[n] != (i < 2 ? '.' : '\0'))
+			return -EINVAL;
+		memcpy(num, p, n);
+		num[n] = '\0';
+		if (parse_i64(num, 0, 999, &f[i]))
+			return -EINVAL;
+		p += n + (i < 2);
+	}
+	for (size_t k = 0; k < sizeof(edge_marks) / sizeof(edge_marks[0]); k++) {
+		int64_t a = f[0] * 1000000 + f[1] * 1000 + f[2];
+		int64_t b = (int64_t)edge_marks[k].yy * 1000000 + edge_marks[k].mm * 1000 +
+			    edge_marks[k].n;
+
+		if (a >= b) {
+			*out = edge_marks[k].v;
+			return 0;
+		}
+	}
+	return -EINVAL;   /* before 2.15's mark: not a version conform knows */
+}
+
 int l5d_version_parse(const char *s, enum l5d_version *out)
 {
 	const char *p;
@@ -32,6 +78,8 @@ int l5d_version_parse(const char *s, enum l5d_version *out)
 
 	if (!s)
 		return -EINVAL;
+	if (!strncmp(s, "edge-", 5))
+		return edge_parse(s + 5, out);
 	/* "stable-2.14.10", "version-2.16", "enterprise-2.18.0": the part after
 	 * the last '-' that starts with a digit */
 	p = strrchr(s, '-');

@@ -29,7 +29,9 @@ enum l5d_version {
  * Reads a Linkerd version as the CLI and the charts print it: "2.16",
  * "2.18.1", "stable-2.14.10", "version-2.16", "enterprise-2.18.0". Minor
  * versions between known ones take the older known one (2.15 -> 2.14,
- * 2.17 -> 2.16), later ones the newest. 0 or -EINVAL (not 2.x, or before 2.14).
+ * 2.17 -> 2.16), later ones the newest; edge releases ("edge-25.4.4") by
+ * the edge release each 2.x was marked on. 0 or -EINVAL (not 2.x, or before
+ * 2.14; an edge release before 2.15's).
  */
 int l5d_version_parse(const char *s, enum l5d_version *out);
 

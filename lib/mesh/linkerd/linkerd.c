@@ -238,8 +238,8 @@ static int detect_linkerd(struct mesh *m, char *err, size_t errlen)
 	if (l5d_version_parse(m->version, &m->v) || m->v < L5D_2_16) {
 		/* 2.15 reads as 2.14: both lack the retry/timeout annotations
 		 * (edge-24.7.5, i.e. 2.16; L2 #12888) */
-		str_fmt(err, errlen, "linkerd %s is not supported: conform needs a stable "
-			"linkerd 2.16, 2.17 or 2.18 or later (retry.linkerd.io and "
+		str_fmt(err, errlen, "linkerd %s is not supported: conform needs linkerd "
+			"2.16 or later, or edge-24.8.2 or later (retry.linkerd.io and "
 			"timeout.linkerd.io annotations); upgrade linkerd", m->version);
 		goto out;
 	}
