@@ -116,10 +116,9 @@ void mesh_linkerd_use_cluster(const struct kube_config *c, const char *cns, cons
 static const struct {
 	const char *id, *evidence;
 } evidence[] = {
-	{ "http.basic", "client outcomes through the Service; response_total by "
-	  "classification on the inbound proxies" },
-	{ "grpc.basic", "client outcomes through the Service; response_total by "
-	  "classification and grpc_status" },
+	{ "http.basic", "client outcomes through the Service (the app's view only)" },
+	{ "grpc.basic", "client outcomes through the Service, grpc-status included "
+	  "(the app's view only)" },
 	{ "grpc.stream", "the client's stream echoes and reconnects (the proxies' view is "
 	  "per request, not per stream)" },
 	{ "mtls.identity", "l5d-client-id as the servers saw it; tls=\"true\" and client_id "
@@ -127,15 +126,15 @@ static const struct {
 	{ "mtls.enforced", "plaintext probes from conformd (unmeshed) to each server pod's "
 	  "app port: 403 or refused per the Server's accessPolicy" },
 	{ "retry.http", "attempt numbers the server saw; outbound_http_route_retry_*_total "
-	  "on the client's proxy (2.16+)" },
+	  "on the client's proxy (2.16+); the two must agree" },
 	{ "split.weights", "backend versions in the answers; "
-	  "outbound_http_route_backend_requests_total by backend_name" },
-	{ "split.shift", "backend versions after the HTTPRoute weight patch; the same "
-	  "backend counters" },
+	  "outbound_http_route_backend_requests_total by backend_name; the two must agree" },
+	{ "split.shift", "backend versions in the answers after the HTTPRoute weight "
+	  "patch (the app's view only)" },
 	{ "tap.live", "the suite's request ids in the viz tap API stream (sampled: "
 	  "method, path, status, identity and delay over a sample)" },
 	{ "timeout.http", "504 from the client's proxy within timeout.linkerd.io/request + "
-	  "slack; route request statuses with error REQUEST_TIMEOUT" },
+	  "slack (the app's view only)" },
 	{ "identity.expiry", "(control_)identity_cert_expiration_timestamp_seconds "
 	  "of each proxy, read through the pod proxy (no TLS probe: an inbound shows "
 	  "an unmeshed probe no identity)" },
