@@ -151,6 +151,26 @@ note "status through kubectl proxy and the service proxy"
 python3 -c "import json,sys; s=json.load(open(sys.argv[1])); assert s['state']=='running' and s['run']['platform']=='kubernetes', s" \
 	"$tmp/status" || fail "status: $(cat "$tmp/status")"
 
+note "the dashboard reads the same run through kubectl (tmux, 100x30)"
+command -v tmux >/dev/null || fail "tmux is needed (make deps)"
+tsock="conform-kcli-$$"
+tmux -L "$tsock" -f /dev/null new-session -d -s dash -x 100 -y 30 \
+	"env HOME='$HOME' KUBECONFIG='$KUBECONFIG' CONFORM_STATE_DIR='$tmp/state' NO_COLOR=1 \
+	 LC_ALL=C.UTF-8 '$CONFORM' dashboard 2>'$tmp/dash.err'; echo dashboard-exit=\$?; sleep 30"
+ok=0
+for _ in $(seq 50); do
+	tmux -L "$tsock" capture-pane -p -t dash >"$tmp/dash.screen" 2>/dev/null
+	grep -q "kubernetes" "$tmp/dash.screen" && grep -qE '^[> ] . http\.basic' "$tmp/dash.screen" &&
+		{ ok=1; break; }
+	sleep 0.2
+done
+tmux -L "$tsock" send-keys -t dash q
+sleep 0.5
+tmux -L "$tsock" capture-pane -p -t dash >>"$tmp/dash.screen" 2>/dev/null
+tmux -L "$tsock" kill-server 2>/dev/null
+[ $ok = 1 ] || fail "dashboard on kubernetes: $(cat "$tmp/dash.screen" "$tmp/dash.err")"
+grep -q "dashboard-exit=0" "$tmp/dash.screen" || fail "dashboard did not quit with 0: $(cat "$tmp/dash.screen")"
+
 note "a fault: kill deletes the pod, the event follows"
 pod=$(kc list /api/v1/namespaces/conform/pods | grep '^http-server-' | head -n 1)
 "$CONFORM" fault kill --target http-server >"$tmp/out" 2>"$tmp/err" || fail "fault kill: $(cat "$tmp/err")"
