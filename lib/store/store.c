@@ -15,7 +15,7 @@
 #include "evidence/outcome.h"
 #include "base/util.h"
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 #define STORE_BUSY_MS 5000
 #define STORE_MAX_ROWS (1u << 24)   /* sanity bound on one query's result */
 
@@ -114,9 +114,36 @@ static const char schema_sql[] =
 	" PRIMARY KEY (check_id, outcome)) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS batch_floor ("
 	" workload TEXT NOT NULL, instance INTEGER NOT NULL, seq INTEGER NOT NULL,"
-	" PRIMARY KEY (workload, instance)) WITHOUT ROWID;";
+	" PRIMARY KEY (workload, instance)) WITHOUT ROWID;"
+	/*
+	 * version 4: per check and verdict, how many windows and the first and
+	 * last of them, kept with every window written, so status, /metrics
+	 * and the verdict rule read a few rows instead of scanning a week of
+	 * windows.
+	 */
+	"CREATE TABLE IF NOT EXISTS window_counts ("
+	" check_id TEXT NOT NULL, verdict INTEGER NOT NULL, n INTEGER NOT NULL,"
+	" first_idx INTEGER NOT NULL, last_idx INTEGER NOT NULL,"
+	" PRIMARY KEY (check_id, verdict)) WITHOUT ROWID;";
+
+/*
+ * version 4, in the windows table: a window whose reason text (evidence)
+ * is the same as the window before it stores "" and the idx of the window
+ * that holds the text in reason_from (evidence_from); NULL: its own. A week
+ * of windows mostly repeats one text ("success 100.0% >= objective 99.0%
+ * (100 requests)", "{}"). Older rows have NULL: they read as before. The
+ * counts are computed once from the windows already there.
+ */
+static const char upgrade_v4_columns_sql[] =
+	"ALTER TABLE windows ADD COLUMN reason_from INTEGER;"
+	"ALTER TABLE windows ADD COLUMN evidence_from INTEGER;";
+static const char upgrade_v4_counts_sql[] =
+	"INSERT OR REPLACE INTO window_counts (check_id, verdict, n, first_idx, last_idx)"
+	" SELECT check_id, verdict, count(*), min(idx), max(idx) FROM windows"
+	" GROUP BY check_id, verdict;";
 
 static int totals_rebuild(struct store *s);
+static int upgrade_v4(struct store *s);
 static int totals_add_batch_locked(struct store *s, const char *workload,
 				   const struct agg_row *rows, size_t n);
 
@@ -274,6 +301,24 @@ static int user_version(struct store *s, int *v)
 	return rc;
 }
 
+/* The version 4 columns (unless the table has them: it was made by this
+ * version) and the window counts from the windows there are. */
+static int upgrade_v4(struct store *s)
+{
+	sqlite3_stmt *st = prepare(s, "SELECT count(*) FROM pragma_table_info('windows')"
+				   " WHERE name = 'reason_from'");
+	int have = 0;
+
+	if (!st)
+		return -1;
+	if (step_one(s, st, "read windows columns") == 1)
+		have = sqlite3_column_int(st, 0);
+	unprepare(s, st);
+	if (!have && exec(s, upgrade_v4_columns_sql))
+		return -1;
+	return exec(s, upgrade_v4_counts_sql);
+}
+
 int store_open(const char *path, int create, struct store **out, char *err, size_t errlen)
 {
 	struct store *s;
@@ -314,14 +359,15 @@ int store_open(const char *path, int create, struct store **out, char *err, size
 	if (exec(s, "PRAGMA journal_mode=WAL") || exec(s, "PRAGMA synchronous=FULL") ||
 	    exec(s, "PRAGMA cache_size=-512") || user_version(s, &ver))
 		goto fail_msg;
-	if ((ver == 0 && create) || ver == 1 || ver == 2) {
+	if ((ver == 0 && create) || (ver >= 1 && ver < STORE_SCHEMA_VERSION)) {
 		/* new, or an older version: every statement is IF NOT EXISTS,
 		 * so the schema upgrades in place; a store from before the
-		 * running totals gets them computed from its rows */
+		 * running totals gets them computed from its rows, one from
+		 * before version 4 its window counts */
 		if (exec(s, "BEGIN IMMEDIATE"))
 			goto fail_msg;
-		if (exec(s, schema_sql) || (ver && totals_rebuild(s)) ||
-		    exec(s, "PRAGMA user_version=3")) {
+		if (exec(s, schema_sql) || ((ver == 1 || ver == 2) && totals_rebuild(s)) ||
+		    upgrade_v4(s) || exec(s, "PRAGMA user_version=4")) {
 			exec(s, "ROLLBACK");
 			goto fail_msg;
 		}
@@ -1244,15 +1290,195 @@ out:
 
 /* ---- windows ---- */
 
+/*
+ * Where the texts of window idx of a check are: the idx of the window that
+ * holds its reason text (evidence) and that text, copied into the caller's
+ * buffers. 1 when the window exists, 0 when not, -1 on error.
+ */
+static int window_texts_locked(struct store *s, const char *check, int64_t idx,
+			       int64_t *reason_src, char *reason, size_t rlen,
+			       int64_t *ev_src, char *ev, size_t elen)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	st = prepare(s, "SELECT coalesce(w.reason_from, w.idx), r.reason_text,"
+		     " coalesce(w.evidence_from, w.idx), e.evidence FROM windows w"
+		     " JOIN windows r ON r.check_id = w.check_id"
+		     "  AND r.idx = coalesce(w.reason_from, w.idx)"
+		     " JOIN windows e ON e.check_id = w.check_id"
+		     "  AND e.idx = coalesce(w.evidence_from, w.idx)"
+		     " WHERE w.check_id = ?1 AND w.idx = ?2");
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, idx);
+	rc = step_one(s, st, "read window texts");
+	if (rc == 1) {
+		*reason_src = sqlite3_column_int64(st, 0);
+		col_text(st, 1, reason, rlen);
+		*ev_src = sqlite3_column_int64(st, 2);
+		col_text(st, 3, ev, elen);
+	}
+	unprepare(s, st);
+	return rc;
+}
+
+/*
+ * Window idx is about to be replaced: the windows after it that share its
+ * own texts get them back. The one right after takes the text, and the
+ * rest of the run sharing it point to that one (a run of equal texts is
+ * contiguous, so it is idx + 1 or nobody).
+ */
+static int detach_dependents_locked(struct store *s, const char *check, int64_t idx,
+				    struct store_window *scratch)
+{
+	static const char *const take[2] = {
+		"UPDATE windows SET reason_text = ?3, reason_from = NULL"
+		" WHERE check_id = ?1 AND idx = ?2 + 1 AND reason_from = ?2",
+		"UPDATE windows SET evidence = ?3, evidence_from = NULL"
+		" WHERE check_id = ?1 AND idx = ?2 + 1 AND evidence_from = ?2",
+	};
+	static const char *const repoint[2] = {
+		"UPDATE windows SET reason_from = ?2 + 1"
+		" WHERE check_id = ?1 AND idx > ?2 + 1 AND reason_from = ?2",
+		"UPDATE windows SET evidence_from = ?2 + 1"
+		" WHERE check_id = ?1 AND idx > ?2 + 1 AND evidence_from = ?2",
+	};
+	int64_t rsrc = -1, esrc = -1;
+	int k, rc;
+
+	rc = window_texts_locked(s, check, idx, &rsrc, scratch->r.reason_text,
+				 sizeof(scratch->r.reason_text), &esrc, scratch->r.evidence,
+				 sizeof(scratch->r.evidence));
+	if (rc <= 0)
+		return rc;
+	for (k = 0; k < 2; k++) {
+		const char *text = k ? scratch->r.evidence : scratch->r.reason_text;
+		sqlite3_stmt *st;
+
+		if ((k ? esrc : rsrc) != idx)
+			continue;       /* it shares another window's text: nobody points here */
+		st = prepare(s, take[k]);
+		if (!st)
+			return -1;
+		sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 2, idx);
+		sqlite3_bind_text(st, 3, text, -1, SQLITE_TRANSIENT);
+		rc = step_done(s, st, "detach window text");
+		unprepare(s, st);
+		if (rc)
+			return -1;
+		if (!sqlite3_changes(s->db))
+			continue;
+		st = prepare(s, repoint[k]);
+		if (!st)
+			return -1;
+		sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 2, idx);
+		rc = step_done(s, st, "repoint window text");
+		unprepare(s, st);
+		if (rc)
+			return -1;
+	}
+	return 0;
+}
+
+/* The verdict window idx of a check has now: 1 and *v, 0 when none, -1. */
+static int window_verdict_locked(struct store *s, const char *check, int64_t idx, int *v)
+{
+	sqlite3_stmt *st = prepare(s, "SELECT verdict FROM windows WHERE check_id = ? AND idx = ?");
+	int rc;
+
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, idx);
+	rc = step_one(s, st, "read window verdict");
+	if (rc == 1)
+		*v = sqlite3_column_int(st, 0);
+	unprepare(s, st);
+	return rc;
+}
+
+/*
+ * window_counts after window idx changed from verdict old (-1: new window)
+ * to verdict v: the old verdict loses one (its first/last found again when
+ * idx was one of them), the new one gains idx.
+ */
+static int counts_move_locked(struct store *s, const char *check, int64_t idx, int old, int v)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (old == v)
+		return 0;
+	if (old >= 0) {
+		st = prepare(s, "UPDATE window_counts SET n = n - 1,"
+			     " first_idx = CASE WHEN first_idx = ?3 THEN coalesce((SELECT min(idx)"
+			     "  FROM windows WHERE check_id = ?1 AND verdict = ?2), -1)"
+			     "  ELSE first_idx END,"
+			     " last_idx = CASE WHEN last_idx = ?3 THEN coalesce((SELECT max(idx)"
+			     "  FROM windows WHERE check_id = ?1 AND verdict = ?2), -1)"
+			     "  ELSE last_idx END"
+			     " WHERE check_id = ?1 AND verdict = ?2");
+		if (!st)
+			return -1;
+		sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int(st, 2, old);
+		sqlite3_bind_int64(st, 3, idx);
+		rc = step_done(s, st, "count windows");
+		unprepare(s, st);
+		if (rc || exec(s, "DELETE FROM window_counts WHERE n <= 0"))
+			return -1;
+	}
+	st = prepare(s, "INSERT INTO window_counts (check_id, verdict, n, first_idx, last_idx)"
+		     " VALUES (?1, ?2, 1, ?3, ?3) ON CONFLICT (check_id, verdict) DO UPDATE SET"
+		     " n = n + 1, first_idx = min(first_idx, excluded.first_idx),"
+		     " last_idx = max(last_idx, excluded.last_idx)");
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 2, v);
+	sqlite3_bind_int64(st, 3, idx);
+	rc = step_done(s, st, "count windows");
+	unprepare(s, st);
+	return rc;
+}
+
+/* Inside a transaction: the window, its shared texts and the counts. */
 static int put_window_locked(struct store *s, const char *check, int64_t idx, int64_t start_s,
 			     int64_t end_s, const struct window_result *r)
 {
-	sqlite3_stmt *st;
-	int rc = -1;
+	struct store_window *prev = malloc(sizeof(*prev));
+	sqlite3_stmt *st = NULL;
+	int64_t rsrc = -1, esrc = -1;
+	int rc = -1, old = -1, k, same_reason = 0, same_ev = 0;
 
+	if (!prev) {
+		str_copy(s->err, sizeof(s->err), "put window: out of memory");
+		return -1;
+	}
+	if ((k = window_verdict_locked(s, check, idx, &old)) < 0)
+		goto out;
+	if (!k)
+		old = -1;
+	else if (detach_dependents_locked(s, check, idx, prev))
+		goto out;
+	/* the texts of the window before: shared when they are the same */
+	if (idx > INT64_MIN &&
+	    (k = window_texts_locked(s, check, idx - 1, &rsrc, prev->r.reason_text,
+				     sizeof(prev->r.reason_text), &esrc, prev->r.evidence,
+				     sizeof(prev->r.evidence))) < 0)
+		goto out;
+	if (k == 1) {
+		same_reason = !strncmp(prev->r.reason_text, r->reason_text, sizeof(r->reason_text));
+		same_ev = !strncmp(prev->r.evidence, r->evidence, sizeof(r->evidence));
+	}
 	st = prepare(s, "INSERT OR REPLACE INTO windows (check_id, idx, start_s, end_s, verdict,"
 		     " reason, reason_text, evidence, total, ok, failed, count, sum_us, max_us,"
-		     " hist, evaluated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+		     " hist, evaluated, reason_from, evidence_from)"
+		     " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
 	if (!st)
 		goto out;
 	sqlite3_bind_text(st, 1, check, (int)strnlen(check, 31), SQLITE_TRANSIENT);
@@ -1261,10 +1487,17 @@ static int put_window_locked(struct store *s, const char *check, int64_t idx, in
 	sqlite3_bind_int64(st, 4, end_s);
 	sqlite3_bind_int(st, 5, (int)r->verdict);
 	sqlite3_bind_int(st, 6, (int)r->reason);
-	sqlite3_bind_text(st, 7, r->reason_text, (int)strnlen(r->reason_text, sizeof(r->reason_text)),
-			  SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 8, r->evidence, (int)strnlen(r->evidence, sizeof(r->evidence)),
-			  SQLITE_TRANSIENT);
+	if (same_reason)
+		sqlite3_bind_text(st, 7, "", 0, SQLITE_STATIC);
+	else
+		sqlite3_bind_text(st, 7, r->reason_text,
+				  (int)strnlen(r->reason_text, sizeof(r->reason_text)),
+				  SQLITE_TRANSIENT);
+	if (same_ev)
+		sqlite3_bind_text(st, 8, "", 0, SQLITE_STATIC);
+	else
+		sqlite3_bind_text(st, 8, r->evidence, (int)strnlen(r->evidence, sizeof(r->evidence)),
+				  SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 9, to_i64(r->total));
 	sqlite3_bind_int64(st, 10, to_i64(r->ok));
 	sqlite3_bind_int64(st, 11, to_i64(r->failed));
@@ -1275,20 +1508,39 @@ static int put_window_locked(struct store *s, const char *check, int64_t idx, in
 		str_copy(s->err, sizeof(s->err), "put window: out of memory");
 		goto out;
 	}
-	sqlite3_bind_double(st, 16, wall_s());
-	rc = step_done(s, st, "put window");
+	/* no longer read: 0 takes no bytes in the row (kept for older readers) */
+	sqlite3_bind_int(st, 16, 0);
+	if (same_reason)
+		sqlite3_bind_int64(st, 17, rsrc);
+	if (same_ev)
+		sqlite3_bind_int64(st, 18, esrc);
+	if (step_done(s, st, "put window") ||
+	    counts_move_locked(s, check, idx, old, (int)r->verdict))
+		goto out;
+	rc = 0;
 out:
 	unprepare(s, st);
+	free(prev);
 	return rc;
 }
 
 int store_put_window(struct store *s, const char *check, int64_t idx, int64_t start_s,
 		     int64_t end_s, const struct window_result *r)
 {
-	int rc;
+	int rc = -1, began = 0;
 
 	pthread_mutex_lock(&s->mu);
-	rc = put_window_locked(s, check, idx, start_s, end_s, r);
+	if (exec(s, "BEGIN IMMEDIATE"))
+		goto out;
+	began = 1;
+	if (put_window_locked(s, check, idx, start_s, end_s, r) || exec(s, "COMMIT"))
+		goto out;
+	began = 0;
+	rc = 0;
+out:
+	if (began && !sqlite3_get_autocommit(s->db) &&
+	    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK)
+		log_kv(LOG_WARN, "store rollback failed", "error=\"%s\"", sqlite3_errmsg(s->db));
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }
@@ -1455,10 +1707,14 @@ out:
 	return rc;
 }
 
-#define WINDOW_COLS "check_id, idx, start_s, end_s, verdict, reason, reason_text," \
-	" evidence, total, ok, failed, count, sum_us, max_us, hist"
+/* A window's columns with its texts looked up where it shares them (v4). */
+#define WINDOW_SELECT "SELECT w.check_id, w.idx, w.start_s, w.end_s, w.verdict, w.reason," \
+	" coalesce(r.reason_text, w.reason_text), coalesce(e.evidence, w.evidence), w.total," \
+	" w.ok, w.failed, w.count, w.sum_us, w.max_us, w.hist FROM windows w" \
+	" LEFT JOIN windows r ON r.check_id = w.check_id AND r.idx = w.reason_from" \
+	" LEFT JOIN windows e ON e.check_id = w.check_id AND e.idx = w.evidence_from"
 
-/* One row of WINDOW_COLS into *x; a damaged histogram is dropped, not the window. */
+/* One row of WINDOW_SELECT into *x; a damaged histogram is dropped, not the window. */
 static void read_window(sqlite3_stmt *st, struct store_window *x)
 {
 	int v, reason;
@@ -1501,8 +1757,7 @@ int store_each_window(struct store *s, const char *check, int64_t from_idx,
 		return -1;
 	}
 	pthread_mutex_lock(&s->mu);
-	st = prepare(s, "SELECT " WINDOW_COLS " FROM windows WHERE check_id = ? AND idx >= ?"
-		     " ORDER BY idx");
+	st = prepare(s, WINDOW_SELECT " WHERE w.check_id = ? AND w.idx >= ? ORDER BY w.idx");
 	if (!st)
 		goto out;
 	sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
@@ -1569,8 +1824,7 @@ int store_window_counts(struct store *s, const char *check, uint64_t counts[V__C
 
 	memset(counts, 0, V__COUNT * sizeof(*counts));
 	pthread_mutex_lock(&s->mu);
-	st = prepare(s, "SELECT verdict, count(*) FROM windows WHERE check_id = ?"
-		     " GROUP BY verdict");
+	st = prepare(s, "SELECT verdict, n FROM window_counts WHERE check_id = ?");
 	if (!st)
 		goto out;
 	sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
@@ -1595,17 +1849,19 @@ int store_get_window_pick(struct store *s, const char *check, enum store_pick pi
 {
 	_Static_assert(V_PASS == 1 && V_FAIL == 2 && V_INCONCLUSIVE == 4,
 		       "verdicts are stored as numbers");
+	/* which window: from the counts, one row each (no scan of the windows) */
 	static const char *const sql[] = {
-		[STORE_FIRST_FAIL] = "SELECT " WINDOW_COLS " FROM windows WHERE check_id = ?"
-				     " AND verdict = 2 ORDER BY idx LIMIT 1",
-		[STORE_LAST_PASS] = "SELECT " WINDOW_COLS " FROM windows WHERE check_id = ?"
-				    " AND verdict = 1 ORDER BY idx DESC LIMIT 1",
-		[STORE_LAST] = "SELECT " WINDOW_COLS " FROM windows WHERE check_id = ?"
-			       " ORDER BY idx DESC LIMIT 1",
-		[STORE_FIRST_INCONCLUSIVE] = "SELECT " WINDOW_COLS " FROM windows WHERE"
-					     " check_id = ? AND verdict = 4 ORDER BY idx LIMIT 1",
+		[STORE_FIRST_FAIL] = "SELECT first_idx FROM window_counts"
+				     " WHERE check_id = ? AND verdict = 2",
+		[STORE_LAST_PASS] = "SELECT last_idx FROM window_counts"
+				    " WHERE check_id = ? AND verdict = 1",
+		[STORE_LAST] = "SELECT max(last_idx) FROM window_counts WHERE check_id = ?"
+			       " HAVING count(*) > 0",
+		[STORE_FIRST_INCONCLUSIVE] = "SELECT first_idx FROM window_counts"
+					     " WHERE check_id = ? AND verdict = 4",
 	};
 	sqlite3_stmt *st;
+	int64_t idx = 0;
 	int rc = -1;
 
 	memset(w, 0, sizeof(*w));
@@ -1616,6 +1872,20 @@ int store_get_window_pick(struct store *s, const char *check, enum store_pick pi
 	if (!st)
 		goto out;
 	sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
+	rc = step_one(s, st, "get window");
+	if (rc == 1)
+		idx = sqlite3_column_int64(st, 0);
+	unprepare(s, st);
+	st = NULL;
+	if (rc != 1)
+		goto out;
+	st = prepare(s, WINDOW_SELECT " WHERE w.check_id = ? AND w.idx = ?");
+	if (!st) {
+		rc = -1;
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, idx);
 	rc = step_one(s, st, "get window");
 	if (rc == 1)
 		read_window(st, w);
