@@ -1325,27 +1325,33 @@ static int window_texts_locked(struct store *s, const char *check, int64_t idx,
 }
 
 /*
- * Window idx is about to be replaced: the windows after it that share its
- * own texts get them back. The one right after takes the text, and the
- * rest of the run sharing it point to that one (a run of equal texts is
- * contiguous, so it is idx + 1 or nobody).
+ * Window idx is about to be replaced: the windows that share its own texts
+ * get them back. The first of them takes the text and the others point to
+ * it. Rewrites can leave a sharer anywhere after idx (its neighbour
+ * rewritten with another text), so they are looked for in the whole rest of
+ * the check's windows: a rewrite is rare (a resumed monitor judging a
+ * window again), a new window never looks.
  */
 static int detach_dependents_locked(struct store *s, const char *check, int64_t idx,
 				    struct store_window *scratch)
 {
+	static const char *const first[2] = {
+		"SELECT min(idx) FROM windows WHERE check_id = ?1 AND idx > ?2 AND reason_from = ?2",
+		"SELECT min(idx) FROM windows WHERE check_id = ?1 AND idx > ?2 AND evidence_from = ?2",
+	};
 	static const char *const take[2] = {
 		"UPDATE windows SET reason_text = ?3, reason_from = NULL"
-		" WHERE check_id = ?1 AND idx = ?2 + 1 AND reason_from = ?2",
+		" WHERE check_id = ?1 AND idx = ?2",
 		"UPDATE windows SET evidence = ?3, evidence_from = NULL"
-		" WHERE check_id = ?1 AND idx = ?2 + 1 AND evidence_from = ?2",
+		" WHERE check_id = ?1 AND idx = ?2",
 	};
 	static const char *const repoint[2] = {
-		"UPDATE windows SET reason_from = ?2 + 1"
-		" WHERE check_id = ?1 AND idx > ?2 + 1 AND reason_from = ?2",
-		"UPDATE windows SET evidence_from = ?2 + 1"
-		" WHERE check_id = ?1 AND idx > ?2 + 1 AND evidence_from = ?2",
+		"UPDATE windows SET reason_from = ?3"
+		" WHERE check_id = ?1 AND idx > ?3 AND reason_from = ?2",
+		"UPDATE windows SET evidence_from = ?3"
+		" WHERE check_id = ?1 AND idx > ?3 AND evidence_from = ?2",
 	};
-	int64_t rsrc = -1, esrc = -1;
+	int64_t rsrc = -1, esrc = -1, f;
 	int k, rc;
 
 	rc = window_texts_locked(s, check, idx, &rsrc, scratch->r.reason_text,
@@ -1359,23 +1365,35 @@ static int detach_dependents_locked(struct store *s, const char *check, int64_t 
 
 		if ((k ? esrc : rsrc) != idx)
 			continue;       /* it shares another window's text: nobody points here */
-		st = prepare(s, take[k]);
+		st = prepare(s, first[k]);
 		if (!st)
 			return -1;
 		sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_int64(st, 2, idx);
+		rc = step_one(s, st, "find window text sharers");
+		f = rc == 1 && sqlite3_column_type(st, 0) != SQLITE_NULL ?
+			sqlite3_column_int64(st, 0) : idx;
+		unprepare(s, st);
+		if (rc < 0)
+			return -1;
+		if (f == idx)
+			continue;       /* nobody shares it */
+		st = prepare(s, take[k]);
+		if (!st)
+			return -1;
+		sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 2, f);
 		sqlite3_bind_text(st, 3, text, -1, SQLITE_TRANSIENT);
 		rc = step_done(s, st, "detach window text");
 		unprepare(s, st);
 		if (rc)
 			return -1;
-		if (!sqlite3_changes(s->db))
-			continue;
 		st = prepare(s, repoint[k]);
 		if (!st)
 			return -1;
 		sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_int64(st, 2, idx);
+		sqlite3_bind_int64(st, 3, f);
 		rc = step_done(s, st, "repoint window text");
 		unprepare(s, st);
 		if (rc)
