@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "evidence/outcome.h"
+#include "store/rowpack.h"
 #include "base/util.h"
 
 #define STORE_SCHEMA_VERSION 4
@@ -116,11 +117,18 @@ static const char schema_sql[] =
 	" workload TEXT NOT NULL, instance INTEGER NOT NULL, seq INTEGER NOT NULL,"
 	" PRIMARY KEY (workload, instance)) WITHOUT ROWID;"
 	/*
-	 * version 4: per check and verdict, how many windows and the first and
+	 * version 4: the per-second rows of judged windows packed, one row per
+	 * check id and STORE_PACK_SPAN_S seconds (store_pack_rows, rowpack.h),
+	 * until their retention ends; and per check and verdict, how many
+	 * windows and the first and
 	 * last of them, kept with every window written, so status, /metrics
 	 * and the verdict rule read a few rows instead of scanning a week of
 	 * windows.
 	 */
+	"CREATE TABLE IF NOT EXISTS agg_pack ("
+	" id INTEGER PRIMARY KEY, check_id TEXT NOT NULL, first_s INTEGER NOT NULL,"
+	" last_s INTEGER NOT NULL, nrows INTEGER NOT NULL, data BLOB NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS agg_pack_check_last ON agg_pack (check_id, last_s);"
 	"CREATE TABLE IF NOT EXISTS window_counts ("
 	" check_id TEXT NOT NULL, verdict INTEGER NOT NULL, n INTEGER NOT NULL,"
 	" first_idx INTEGER NOT NULL, last_idx INTEGER NOT NULL,"
@@ -814,16 +822,65 @@ static int64_t delete_unlock(struct store *s, sqlite3_stmt *st, const char *what
 int64_t store_prune_rows(struct store *s, const char *check, int64_t before_s, int64_t max_rows)
 {
 	sqlite3_stmt *st;
+	int64_t n = -1, budget = max_rows > 0 ? max_rows : 1, id = 0, rows = 0;
+	int k;
 
 	pthread_mutex_lock(&s->mu);
 	st = prepare(s, "DELETE FROM agg WHERE id IN (SELECT id FROM agg WHERE " CHECK_MATCH
 		     " AND second < ?2 LIMIT ?3)");
-	if (st) {
+	if (!st)
+		goto out;
+	sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, before_s);
+	sqlite3_bind_int64(st, 3, budget);
+	if (step_done(s, st, "prune rows"))
+		goto out;
+	n = sqlite3_changes(s->db);
+	unprepare(s, st);
+	st = NULL;
+	/* then whole packs all of whose rows are older, one at a time */
+	while (n < budget) {
+		st = prepare(s, "SELECT id, nrows FROM agg_pack WHERE " CHECK_MATCH
+			     " AND last_s < ?2 ORDER BY last_s LIMIT 1");
+		if (!st) {
+			n = -1;
+			goto out;
+		}
 		sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_int64(st, 2, before_s);
-		sqlite3_bind_int64(st, 3, max_rows > 0 ? max_rows : 1);
+		k = step_one(s, st, "prune rows");
+		if (k == 1) {
+			id = sqlite3_column_int64(st, 0);
+			rows = sqlite3_column_int64(st, 1);
+		}
+		unprepare(s, st);
+		st = NULL;
+		if (k <= 0) {
+			if (k < 0)
+				n = -1;
+			break;
+		}
+		if (n > 0 && n + rows > budget)
+			break;          /* the next call takes it */
+		st = prepare(s, "DELETE FROM agg_pack WHERE id = ?");
+		if (!st) {
+			n = -1;
+			goto out;
+		}
+		sqlite3_bind_int64(st, 1, id);
+		k = step_done(s, st, "prune rows");
+		unprepare(s, st);
+		st = NULL;
+		if (k) {
+			n = -1;
+			goto out;
+		}
+		n += rows > 0 ? rows : 0;
 	}
-	return delete_unlock(s, st, "prune rows");
+out:
+	unprepare(s, st);
+	pthread_mutex_unlock(&s->mu);
+	return n;
 }
 
 int64_t store_prune_samples(struct store *s, int64_t before_ms, int keep_per_incident)
@@ -1171,58 +1228,181 @@ static void *store_grow(struct store *s, void *arr, size_t *cap, size_t elem, co
 
 
 /* Run a SELECT of ROW_COLS (bound by the caller) into a new array. */
-static int collect_rows(struct store *s, sqlite3_stmt *st, struct agg_row **rows, size_t *n)
+/* Rows gathered from packs and loose rows for [from, to) (store_get_rows). */
+struct rows_out {
+	struct store *s;
+	struct agg_row *arr;
+	size_t len, cap;
+	int64_t from, to;
+};
+
+/* -2 when memory runs out (a damaged pack makes rowpack_decode say -1) */
+static struct agg_row *rows_out_slot(struct rows_out *o)
 {
-	struct agg_row *arr = NULL;
-	size_t len = 0, cap = 0;
-	int rc = -1, step;
+	if (o->len == o->cap) {
+		void *na = store_grow(o->s, o->arr, &o->cap, sizeof(*o->arr), "get rows");
+
+		if (!na)
+			return NULL;
+		o->arr = na;
+	}
+	return &o->arr[o->len];
+}
+
+static int rows_out_add(void *ctx, const struct agg_row *r)
+{
+	struct rows_out *o = ctx;
+	struct agg_row *slot;
+
+	if (r->second < o->from || r->second >= o->to)
+		return 0;
+	slot = rows_out_slot(o);
+	if (!slot)
+		return -2;
+	*slot = *r;
+	o->len++;
+	return 0;
+}
+
+/* The rows of every pack st yields (column 0 its id, 1 its data). */
+static int rows_from_packs(struct rows_out *o, sqlite3_stmt *st)
+{
+	int step;
 
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		if (len == cap) {
-			void *na = store_grow(s, arr, &cap, sizeof(*arr), "get rows");
+		const unsigned char *p = sqlite3_column_blob(st, 1);
+		int k = rowpack_decode(p, (size_t)sqlite3_column_bytes(st, 1), rows_out_add, o);
 
-			if (!na)
-				goto out;
-			arr = na;
-		}
-		if (read_row(st, &arr[len]) == 0)
-			len++;
+		if (k == -2)
+			return -1;
+		if (k)
+			log_kv(LOG_WARN, "store: skipped a damaged row pack", "pack=%" PRId64,
+			       (int64_t)sqlite3_column_int64(st, 0));
 	}
 	if (step != SQLITE_DONE) {
-		set_err(s, "get rows");
-		goto out;
+		set_err(o->s, "get rows");
+		return -1;
 	}
-	rc = 0;
+	return 0;
+}
+
+static int rows_from_loose(struct rows_out *o, sqlite3_stmt *st)
+{
+	int step;
+
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		struct agg_row *slot = rows_out_slot(o);
+
+		if (!slot)
+			return -1;
+		if (read_row(st, slot) == 0)
+			o->len++;
+	}
+	if (step != SQLITE_DONE) {
+		set_err(o->s, "get rows");
+		return -1;
+	}
+	return 0;
+}
+
+struct row_key {
+	int64_t second;
+	size_t ord;
+};
+
+static int row_key_cmp(const void *a, const void *b)
+{
+	const struct row_key *x = a, *y = b;
+
+	if (x->second != y->second)
+		return x->second < y->second ? -1 : 1;
+	return x->ord < y->ord ? -1 : x->ord > y->ord;
+}
+
+/* By second, keeping the order within a second (packs first, as stored). */
+static int rows_sort(struct rows_out *o)
+{
+	struct row_key *k;
+	struct agg_row *na;
+	size_t i;
+
+	for (i = 1; i < o->len && o->arr[i - 1].second <= o->arr[i].second; i++)
+		;
+	if (i >= o->len)
+		return 0;
+	k = malloc(o->len * sizeof(*k));
+	na = malloc(o->len * sizeof(*na));
+	if (!k || !na) {
+		free(k);
+		free(na);
+		str_copy(o->s->err, sizeof(o->s->err), "get rows: out of memory");
+		return -1;
+	}
+	for (i = 0; i < o->len; i++) {
+		k[i].second = o->arr[i].second;
+		k[i].ord = i;
+	}
+	qsort(k, o->len, sizeof(*k), row_key_cmp);
+	for (i = 0; i < o->len; i++)
+		na[i] = o->arr[k[i].ord];
+	free(k);
+	free(o->arr);
+	o->arr = na;
+	o->cap = o->len;
+	return 0;
+}
+
+/*
+ * Packed rows first (pack_sql binds ?1 check when it has one, ?2 from, ?3
+ * to), then loose rows (loose_sql, the same bindings), sorted by second.
+ */
+static int get_rows_locked(struct store *s, const char *check, const char *pack_sql,
+			   const char *loose_sql, int64_t from_s, int64_t to_s,
+			   struct agg_row **rows, size_t *n)
+{
+	struct rows_out o = { s, NULL, 0, 0, from_s, to_s };
+	const char *const sqls[2] = { pack_sql, loose_sql };
+	int rc = -1, k;
+
+	for (k = 0; k < 2; k++) {
+		sqlite3_stmt *st = prepare(s, sqls[k]);
+		int r;
+
+		if (!st)
+			goto out;
+		if (check)
+			sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 2, from_s);
+		sqlite3_bind_int64(st, 3, to_s);
+		r = k ? rows_from_loose(&o, st) : rows_from_packs(&o, st);
+		unprepare(s, st);
+		if (r)
+			goto out;
+	}
+	rc = rows_sort(&o);
 out:
-	if (rc || !len) {
-		free(arr);
-		arr = NULL;
-		len = 0;
+	if (rc || !o.len) {
+		free(o.arr);
+		o.arr = NULL;
+		o.len = 0;
 	}
-	*rows = arr;
-	*n = len;
+	*rows = o.arr;
+	*n = o.len;
 	return rc;
 }
 
 int store_get_rows(struct store *s, const char *check, int64_t from_s, int64_t to_s,
 		   struct agg_row **rows, size_t *n)
 {
-	sqlite3_stmt *st;
-	int rc = -1;
+	int rc;
 
-	*rows = NULL;
-	*n = 0;
 	pthread_mutex_lock(&s->mu);
-	st = prepare(s, "SELECT " ROW_COLS " FROM agg WHERE " CHECK_MATCH
-		     " AND second >= ?2 AND second < ?3 ORDER BY second, id");
-	if (!st)
-		goto out;
-	sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 2, from_s);
-	sqlite3_bind_int64(st, 3, to_s);
-	rc = collect_rows(s, st, rows, n);
-out:
-	unprepare(s, st);
+	rc = get_rows_locked(s, check,
+			     "SELECT id, data FROM agg_pack WHERE " CHECK_MATCH
+			     " AND last_s >= ?2 AND first_s < ?3 ORDER BY first_s, id",
+			     "SELECT " ROW_COLS " FROM agg WHERE " CHECK_MATCH
+			     " AND second >= ?2 AND second < ?3 ORDER BY second, id",
+			     from_s, to_s, rows, n);
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }
@@ -1230,22 +1410,122 @@ out:
 int store_get_rows_all(struct store *s, int64_t from_s, int64_t to_s, struct agg_row **rows,
 		       size_t *n)
 {
-	sqlite3_stmt *st;
-	int rc = -1;
+	int rc;
 
-	*rows = NULL;
-	*n = 0;
 	pthread_mutex_lock(&s->mu);
-	st = prepare(s, "SELECT " ROW_COLS " FROM agg WHERE second >= ?1 AND second < ?2"
-		     " ORDER BY second, id");
+	rc = get_rows_locked(s, NULL,
+			     "SELECT id, data FROM agg_pack WHERE ?1 IS NULL"
+			     " AND last_s >= ?2 AND first_s < ?3 ORDER BY first_s, id",
+			     "SELECT " ROW_COLS " FROM agg WHERE ?1 IS NULL"
+			     " AND second >= ?2 AND second < ?3 ORDER BY second, id",
+			     from_s, to_s, rows, n);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+/* Insert one pack of rows[0..n) (one check id). 0 or -1. */
+static int put_pack_locked(struct store *s, const struct agg_row *rows, size_t n,
+			   struct dynbuf *b)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (rowpack_encode(rows, n, b)) {
+		str_copy(s->err, sizeof(s->err), "pack rows: out of memory");
+		return -1;
+	}
+	st = prepare(s, "INSERT INTO agg_pack (check_id, first_s, last_s, nrows, data)"
+		     " VALUES (?,?,?,?,?)");
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, rows[0].check, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, rows[0].second);
+	sqlite3_bind_int64(st, 3, rows[n - 1].second);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)n);
+	sqlite3_bind_blob(st, 5, b->buf, (int)b->len, SQLITE_TRANSIENT);
+	rc = step_done(s, st, "pack rows");
+	unprepare(s, st);
+	return rc;
+}
+
+int64_t store_pack_rows(struct store *s, const char *check, int64_t before_s, int64_t max_rows)
+{
+	struct dynbuf b = DYNBUF_INIT(64u << 20);
+	struct agg_row *rows = NULL;
+	int64_t *ids = NULL, before = before_s - (before_s % STORE_PACK_SPAN_S + STORE_PACK_SPAN_S) %
+					      STORE_PACK_SPAN_S;
+	size_t n = 0, cap = 0, i, from;
+	sqlite3_stmt *st = NULL;
+	int64_t rc = -1;
+	int began = 0, step;
+
+	pthread_mutex_lock(&s->mu);
+	if (exec(s, "BEGIN IMMEDIATE"))
+		goto out;
+	began = 1;
+	st = prepare(s, "SELECT " ROW_COLS " FROM agg WHERE " CHECK_MATCH
+		     " AND second < ?2 ORDER BY check_id, second, id LIMIT ?3");
 	if (!st)
 		goto out;
-	sqlite3_bind_int64(st, 1, from_s);
-	sqlite3_bind_int64(st, 2, to_s);
-	rc = collect_rows(s, st, rows, n);
+	sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, before);
+	sqlite3_bind_int64(st, 3, max_rows > 0 ? max_rows : 1);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			size_t c = cap;
+			void *na = store_grow(s, rows, &c, sizeof(*rows), "pack rows"), *ni;
+
+			if (!na)
+				goto out;
+			rows = na;
+			ni = realloc(ids, c * sizeof(*ids));
+			if (!ni) {
+				str_copy(s->err, sizeof(s->err), "pack rows: out of memory");
+				goto out;
+			}
+			ids = ni;
+			cap = c;
+		}
+		if (read_row(st, &rows[n]) == 0)   /* a damaged row stays, for the prune */
+			ids[n++] = sqlite3_column_int64(st, 0);
+	}
+	if (step != SQLITE_DONE) {
+		set_err(s, "pack rows");
+		goto out;
+	}
+	unprepare(s, st);
+	st = NULL;
+	/* one pack per check id and span, in order */
+	for (from = 0, i = 1; i <= n; i++) {
+		if (i < n && !strcmp(rows[i].check, rows[from].check) &&
+		    rows[i].second / STORE_PACK_SPAN_S == rows[from].second / STORE_PACK_SPAN_S)
+			continue;
+		if (put_pack_locked(s, rows + from, i - from, &b))
+			goto out;
+		from = i;
+	}
+	st = prepare(s, "DELETE FROM agg WHERE id = ?");
+	if (!st)
+		goto out;
+	for (i = 0; i < n; i++) {
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, ids[i]);
+		if (step_done(s, st, "pack rows"))
+			goto out;
+	}
+	if (exec(s, "COMMIT"))
+		goto out;
+	began = 0;
+	rc = (int64_t)n;
 out:
 	unprepare(s, st);
+	if (began && !sqlite3_get_autocommit(s->db) &&
+	    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK)
+		log_kv(LOG_WARN, "store rollback failed", "error=\"%s\"", sqlite3_errmsg(s->db));
 	pthread_mutex_unlock(&s->mu);
+	dynbuf_release(&b);
+	free(rows);
+	free(ids);
 	return rc;
 }
 

@@ -133,14 +133,28 @@ int store_get_totals(struct store *s, const char *check, struct store_totals *t)
  * Bounded growth. The totals are kept apart (in each batch's transaction),
  * so per-second rows can go once their windows are judged and the
  * retention period has passed: store_prune_rows deletes at most max_rows
- * rows of check and its variants with second < before_s in one statement
- * and returns how many (call again while it returns max_rows), -1 on error.
+ * rows of check and its variants with second < before_s (loose rows, then
+ * whole packs; a first pack larger than max_rows goes too) and returns how
+ * many (call again while it returns max_rows or more), -1 on error.
  * store_prune_batches deletes the dedupe records of batches received
  * before received_before (wall seconds) and raises each reporter
  * instance's floor to the highest seq it deleted, so a late resend of such
  * a batch is still acked as a duplicate; returns records deleted or -1.
  */
 int64_t store_prune_rows(struct store *s, const char *check, int64_t before_s, int64_t max_rows);
+/*
+ * Pack the per-second rows of check and its variants with second before
+ * before_s rounded down to a multiple of STORE_PACK_SPAN_S: one row per
+ * check id and span holds them (rowpack.h) until store_prune_rows deletes
+ * it, once all its rows are older than its before_s (a pack goes whole, so
+ * its rows may outlive their retention by up to a span). Reads see packed
+ * and loose rows alike. At most max_rows rows in one transaction; returns
+ * how many were packed (call again while it returns max_rows), -1 on error
+ * (nothing changed). Call it for seconds of judged windows only: a late row
+ * for a packed second is packed apart and read with the rest.
+ */
+#define STORE_PACK_SPAN_S 600
+int64_t store_pack_rows(struct store *s, const char *check, int64_t before_s, int64_t max_rows);
 int64_t store_prune_batches(struct store *s, double received_before);
 /* Delete the failing-request samples taken before before_ms (unix ms) but
  * the first keep_per_incident of each incident of their check (the ones the
