@@ -384,6 +384,17 @@ int64_t evaluate_prune(struct store *s, const struct run_config *cfg, int64_t ne
 		cutoff = start_s;       /* never a row a pending window needs */
 	if (cutoff <= (int64_t)cfg->started)
 		return 0;
+	for (size_t i = 0; i < cfg->nchecks; i++) {
+		/* the windows before the cutoff: evidence kept whole until then */
+		int64_t k, before = (cutoff - (int64_t)floor(cfg->started)) / window_s(cfg), seen = 0;
+
+		do {
+			k = store_prune_evidence(s, cfg->checks[i], before, PRUNE_CHUNK);
+			if (k < 0)
+				return -1;
+			seen += k;
+		} while (k == PRUNE_CHUNK && seen < max_rows);
+	}
 	for (size_t i = 0; i < cfg->nchecks && total < max_rows; i++) {
 		int64_t k;
 

@@ -8,6 +8,7 @@
 
 #include <inttypes.h>
 #include <pthread.h>
+#include <cjson/cJSON.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,7 +118,10 @@ static const char schema_sql[] =
 	" workload TEXT NOT NULL, instance INTEGER NOT NULL, seq INTEGER NOT NULL,"
 	" PRIMARY KEY (workload, instance)) WITHOUT ROWID;"
 	/*
-	 * version 4: the per-second rows of judged windows packed, one row per
+	 * version 4: a passing window's evidence whole in window_evidence
+	 * until store_prune_evidence (past the retention), in windows only
+	 * what the report reads of it (evidence_report); the per-second rows of
+	 * judged windows packed, one row per
 	 * check id and STORE_PACK_SPAN_S seconds (store_pack_rows, rowpack.h),
 	 * until their retention ends; and per check and verdict, how many
 	 * windows and the first and
@@ -129,6 +133,9 @@ static const char schema_sql[] =
 	" id INTEGER PRIMARY KEY, check_id TEXT NOT NULL, first_s INTEGER NOT NULL,"
 	" last_s INTEGER NOT NULL, nrows INTEGER NOT NULL, data BLOB NOT NULL);"
 	"CREATE INDEX IF NOT EXISTS agg_pack_check_last ON agg_pack (check_id, last_s);"
+	"CREATE TABLE IF NOT EXISTS window_evidence ("
+	" check_id TEXT NOT NULL, idx INTEGER NOT NULL, evidence TEXT NOT NULL,"
+	" PRIMARY KEY (check_id, idx)) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS window_counts ("
 	" check_id TEXT NOT NULL, verdict INTEGER NOT NULL, n INTEGER NOT NULL,"
 	" first_idx INTEGER NOT NULL, last_idx INTEGER NOT NULL,"
@@ -1571,6 +1578,56 @@ out:
 /* ---- windows ---- */
 
 /*
+ * A passing window's evidence reduced to what the report reads of it (the
+ * split share and its bounds, the retry attempts), as a new string the
+ * caller frees with cJSON_free; NULL when it is not a JSON object or memory
+ * runs out.
+ */
+static char *evidence_report(const char *evidence)
+{
+	static const char *const keep[] = { "observed", "expected", "lo", "hi",
+					    "attempts_limit", "limit", "attempts_per_request",
+					    "attempts" };
+	cJSON *j = cJSON_Parse(evidence), *o = NULL;
+	char *out = NULL;
+	size_t i;
+
+	if (!cJSON_IsObject(j))
+		goto out;
+	o = cJSON_CreateObject();
+	if (!o)
+		goto out;
+	for (i = 0; i < ARRAY_SIZE(keep); i++) {
+		cJSON *x = cJSON_DetachItemFromObjectCaseSensitive(j, keep[i]);
+
+		if (x)
+			cJSON_AddItemToObject(o, keep[i], x);
+	}
+	out = cJSON_PrintUnformatted(o);
+out:
+	cJSON_Delete(o);
+	cJSON_Delete(j);
+	return out;
+}
+
+int64_t store_prune_evidence(struct store *s, const char *check, int64_t before_idx,
+			     int64_t max_windows)
+{
+	sqlite3_stmt *st;
+
+	pthread_mutex_lock(&s->mu);
+	st = prepare(s, "DELETE FROM window_evidence WHERE check_id = ?1 AND idx IN"
+		     " (SELECT idx FROM window_evidence WHERE check_id = ?1 AND idx < ?2"
+		     "  ORDER BY idx LIMIT ?3)");
+	if (st) {
+		sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 2, before_idx);
+		sqlite3_bind_int64(st, 3, max_windows > 0 ? max_windows : 1);
+	}
+	return delete_unlock(s, st, "prune evidence");
+}
+
+/*
  * Where the texts of window idx of a check are: the idx of the window that
  * holds its reason text (evidence) and that text, copied into the caller's
  * buffers. 1 when the window exists, 0 when not, -1 on error.
@@ -1751,7 +1808,9 @@ static int put_window_locked(struct store *s, const char *check, int64_t idx, in
 	struct store_window *prev = malloc(sizeof(*prev));
 	sqlite3_stmt *st = NULL;
 	int64_t rsrc = -1, esrc = -1;
-	int rc = -1, old = -1, k, same_reason = 0, same_ev = 0;
+	int rc = -1, old = -1, k, same_reason = 0, same_ev = 0, pv = -1;
+	const char *ev = r->evidence;
+	char *rep = NULL;
 
 	if (!prev) {
 		str_copy(s->err, sizeof(s->err), "put window: out of memory");
@@ -1769,9 +1828,19 @@ static int put_window_locked(struct store *s, const char *check, int64_t idx, in
 				     sizeof(prev->r.reason_text), &esrc, prev->r.evidence,
 				     sizeof(prev->r.evidence))) < 0)
 		goto out;
+	/* a passing window: in the row what the report reads, whole apart */
+	if (r->verdict == V_PASS) {
+		rep = evidence_report(r->evidence);
+		if (rep && strlen(rep) < strnlen(r->evidence, sizeof(r->evidence)))
+			ev = rep;
+	}
 	if (k == 1) {
 		same_reason = !strncmp(prev->r.reason_text, r->reason_text, sizeof(r->reason_text));
-		same_ev = !strncmp(prev->r.evidence, r->evidence, sizeof(r->evidence));
+		/* evidence only within one verdict: a reduced one is never taken
+		 * for a failing window's */
+		same_ev = !strncmp(prev->r.evidence, ev, sizeof(r->evidence)) &&
+			  window_verdict_locked(s, check, idx - 1, &pv) == 1 &&
+			  pv == (int)r->verdict;
 	}
 	st = prepare(s, "INSERT OR REPLACE INTO windows (check_id, idx, start_s, end_s, verdict,"
 		     " reason, reason_text, evidence, total, ok, failed, count, sum_us, max_us,"
@@ -1794,7 +1863,7 @@ static int put_window_locked(struct store *s, const char *check, int64_t idx, in
 	if (same_ev)
 		sqlite3_bind_text(st, 8, "", 0, SQLITE_STATIC);
 	else
-		sqlite3_bind_text(st, 8, r->evidence, (int)strnlen(r->evidence, sizeof(r->evidence)),
+		sqlite3_bind_text(st, 8, ev, (int)strnlen(ev, sizeof(r->evidence)),
 				  SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 9, to_i64(r->total));
 	sqlite3_bind_int64(st, 10, to_i64(r->ok));
@@ -1812,12 +1881,32 @@ static int put_window_locked(struct store *s, const char *check, int64_t idx, in
 		sqlite3_bind_int64(st, 17, rsrc);
 	if (same_ev)
 		sqlite3_bind_int64(st, 18, esrc);
-	if (step_done(s, st, "put window") ||
-	    counts_move_locked(s, check, idx, old, (int)r->verdict))
+	if (step_done(s, st, "put window"))
+		goto out;
+	unprepare(s, st);
+	st = NULL;
+	if (ev != r->evidence || old >= 0) {
+		st = prepare(s, ev != r->evidence ?
+			     "INSERT OR REPLACE INTO window_evidence (check_id, idx, evidence)"
+			     " VALUES (?1, ?2, ?3)" :
+			     "DELETE FROM window_evidence WHERE check_id = ?1 AND idx = ?2");
+		if (!st)
+			goto out;
+		sqlite3_bind_text(st, 1, check, (int)strnlen(check, 31), SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 2, idx);
+		if (ev != r->evidence)
+			sqlite3_bind_text(st, 3, r->evidence,
+					  (int)strnlen(r->evidence, sizeof(r->evidence)),
+					  SQLITE_TRANSIENT);
+		if (step_done(s, st, "put window evidence"))
+			goto out;
+	}
+	if (counts_move_locked(s, check, idx, old, (int)r->verdict))
 		goto out;
 	rc = 0;
 out:
 	unprepare(s, st);
+	cJSON_free(rep);
 	free(prev);
 	return rc;
 }
@@ -2007,10 +2096,12 @@ out:
 
 /* A window's columns with its texts looked up where it shares them (v4). */
 #define WINDOW_SELECT "SELECT w.check_id, w.idx, w.start_s, w.end_s, w.verdict, w.reason," \
-	" coalesce(r.reason_text, w.reason_text), coalesce(e.evidence, w.evidence), w.total," \
+	" coalesce(r.reason_text, w.reason_text), coalesce(x.evidence, e.evidence, w.evidence)," \
+	" w.total," \
 	" w.ok, w.failed, w.count, w.sum_us, w.max_us, w.hist FROM windows w" \
 	" LEFT JOIN windows r ON r.check_id = w.check_id AND r.idx = w.reason_from" \
-	" LEFT JOIN windows e ON e.check_id = w.check_id AND e.idx = w.evidence_from"
+	" LEFT JOIN windows e ON e.check_id = w.check_id AND e.idx = w.evidence_from" \
+	" LEFT JOIN window_evidence x ON x.check_id = w.check_id AND x.idx = w.idx"
 
 /* One row of WINDOW_SELECT into *x; a damaged histogram is dropped, not the window. */
 static void read_window(sqlite3_stmt *st, struct store_window *x)

@@ -171,6 +171,17 @@ struct store_window {
 	int64_t start_s, end_s;
 	struct window_result r;
 };
+/*
+ * A passing window keeps in its row only what the report reads of its
+ * evidence (split share and bounds, retry attempts); the whole evidence is
+ * kept apart and read back with it until store_prune_evidence deletes it
+ * for the windows of check with idx < before_idx (at most max_windows at a
+ * time): past the retention they read back reduced. Verdicts, reasons,
+ * counts and histograms stay; failing, inconclusive and no-data windows
+ * keep their evidence whole. Returns how many were deleted, -1 on error.
+ */
+int64_t store_prune_evidence(struct store *s, const char *check, int64_t before_idx,
+			     int64_t max_windows);
 /* Insert or replace the result of window idx of a check. */
 int store_put_window(struct store *s, const char *check, int64_t idx, int64_t start_s,
 		     int64_t end_s, const struct window_result *r);

@@ -199,6 +199,46 @@ TEST(counts_and_picks_follow_any_rewrites)
 	ASSERT(own_texts(path) < 40);
 }
 
+TEST(old_passing_windows_keep_what_the_report_reads)
+{
+	static const char split[] = "{\"total\":200,\"observed\":0.905,\"expected\":0.9,"
+		"\"lo\":0.85,\"hi\":0.95,\"backends\":{\"v1\":181,\"v2\":19},\"p50_ms\":2.5}";
+	static const char retry[] = "{\"total\":100,\"attempts\":[50,25,25],"
+		"\"attempts_limit\":3,\"p99_ms\":7.25}";
+	static const char failing[] = "{\"total\":100,\"observed\":0.5,\"p50_ms\":2.5}";
+	char path[128];
+	struct store *s = open_new("compact.db", path, sizeof(path));
+	struct store_window *w = NULL;
+	size_t n = 0;
+
+	ASSERT(s);
+	ASSERT_EQ(put(s, 0, V_PASS, "a", split), 0);
+	ASSERT_EQ(put(s, 1, V_PASS, "b", retry), 0);
+	ASSERT_EQ(put(s, 2, V_FAIL, "c", failing), 0);
+	ASSERT_EQ(put(s, 3, V_PASS, "d", split), 0);   /* not before the cutoff */
+	/* whole while recent */
+	ASSERT_EQ(store_get_windows(s, "http.basic", &w, &n), 0);
+	ASSERT_EQ(n, 4);
+	ASSERT_STR_EQ(w[0].r.evidence, split);
+	ASSERT_STR_EQ(w[1].r.evidence, retry);
+	free(w);
+	ASSERT_EQ(store_prune_evidence(s, "http.basic", 3, 1), 1);
+	ASSERT_EQ(store_prune_evidence(s, "http.basic", 3, 5), 1);
+	ASSERT_EQ(store_prune_evidence(s, "http.basic", 3, 5), 0);   /* the failing one has none apart */
+	ASSERT_EQ(store_get_windows(s, "http.basic", &w, &n), 0);
+	ASSERT_EQ(n, 4);
+	ASSERT_STR_EQ(w[0].r.evidence,
+		      "{\"observed\":0.905,\"expected\":0.9,\"lo\":0.85,\"hi\":0.95}");
+	ASSERT_STR_EQ(w[1].r.evidence, "{\"attempts_limit\":3,\"attempts\":[50,25,25]}");
+	ASSERT_STR_EQ(w[2].r.evidence, failing);
+	ASSERT_STR_EQ(w[3].r.evidence, split);
+	ASSERT_STR_EQ(w[0].r.reason_text, "a");
+	ASSERT_EQ(w[0].r.verdict, V_PASS);
+	ASSERT_UEQ(w[0].r.h.count, 1);
+	free(w);
+	store_close(s);
+}
+
 int main(void)
 {
 	str_copy(tmpdir, sizeof(tmpdir), "/tmp/conform-test-windows.XXXXXX");
@@ -207,5 +247,6 @@ int main(void)
 	RUN(equal_texts_stored_once_read_back_whole);
 	RUN(replacing_the_window_holding_a_text_keeps_the_others);
 	RUN(counts_and_picks_follow_any_rewrites);
+	RUN(old_passing_windows_keep_what_the_report_reads);
 	TEST_MAIN_END();
 }
