@@ -90,11 +90,12 @@ static int same(const char *a, const char *b, size_t max)
 	return !strncmp(a, b, max);
 }
 
-int rowpack_encode(const struct agg_row *rows, size_t n, struct dynbuf *out)
+int rowpack_encode(const struct agg_row *rows, const int64_t *ids, size_t n,
+		   struct dynbuf *out)
 {
 	const struct agg_row *prev = NULL;
 	unsigned char v = RP_VERSION;
-	int64_t last_s = 0;
+	int64_t last_s = 0, last_id = 0;
 	size_t i;
 
 	dynbuf_reset(out);
@@ -125,7 +126,9 @@ int rowpack_encode(const struct agg_row *rows, size_t n, struct dynbuf *out)
 		    ((flags & RP_WORKLOAD) && put_str(out, r->workload, sizeof(r->workload))) ||
 		    ((flags & RP_BACKEND) && put_str(out, r->backend, sizeof(r->backend))) ||
 		    ((flags & RP_IDENTITY) && put_str(out, r->identity, sizeof(r->identity))) ||
-		    put_varint(out, zigzag(r->second - last_s)) || put_varint(out, r->outcome) ||
+		    put_varint(out, zigzag(r->second - last_s)) ||
+		    put_varint(out, zigzag((ids ? ids[i] : 0) - last_id)) ||
+		    put_varint(out, r->outcome) ||
 		    put_varint(out, zigzag(r->code)) || put_varint(out, r->h.count) ||
 		    put_varint(out, r->h.sum_us) || put_varint(out, r->h.max_us))
 			goto fail;
@@ -140,6 +143,7 @@ int rowpack_encode(const struct agg_row *rows, size_t n, struct dynbuf *out)
 			if (put_varint(out, r->attempts[k]))
 				goto fail;
 		last_s = r->second;
+		last_id = ids ? ids[i] : 0;
 		prev = r;
 	}
 	return 0;
@@ -149,11 +153,11 @@ fail:
 }
 
 int rowpack_decode(const unsigned char *p, size_t len,
-		   int (*fn)(void *ctx, const struct agg_row *row), void *ctx)
+		   int (*fn)(void *ctx, const struct agg_row *row, int64_t id), void *ctx)
 {
 	struct agg_row *r = calloc(1, sizeof(*r));
 	size_t off = 1;
-	int64_t last_s = 0;
+	int64_t last_s = 0, last_id = 0;
 	int rc = -1;
 
 	if (!r)
@@ -162,7 +166,7 @@ int rowpack_decode(const unsigned char *p, size_t len,
 		goto out;
 	while (off < len) {
 		unsigned char flags = p[off++];
-		uint64_t sec, outcome, code, count, sum, max, blen;
+		uint64_t sec, idd, outcome, code, count, sum, max, blen;
 		unsigned k;
 
 		if ((flags & ~RP_KNOWN) || (off == 2 && (flags & 0x0f) != 0x0f))
@@ -174,7 +178,8 @@ int rowpack_decode(const unsigned char *p, size_t len,
 		    ((flags & RP_IDENTITY) &&
 		     get_str(p, len, &off, r->identity, sizeof(r->identity))))
 			goto out;
-		if (get_varint(p, len, &off, &sec) || get_varint(p, len, &off, &outcome) ||
+		if (get_varint(p, len, &off, &sec) || get_varint(p, len, &off, &idd) ||
+		    get_varint(p, len, &off, &outcome) ||
 		    get_varint(p, len, &off, &code) || get_varint(p, len, &off, &count) ||
 		    get_varint(p, len, &off, &sum) || get_varint(p, len, &off, &max) ||
 		    get_varint(p, len, &off, &blen) || blen > len - off)
@@ -198,7 +203,8 @@ int rowpack_decode(const unsigned char *p, size_t len,
 			if (get_varint(p, len, &off, &r->attempts[k]))
 				goto out;
 		last_s = r->second;
-		rc = fn(ctx, r);
+		last_id += unzigzag(idd);
+		rc = fn(ctx, r, last_id);
 		if (rc)
 			goto out;
 		rc = -1;

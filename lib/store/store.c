@@ -1239,6 +1239,7 @@ static void *store_grow(struct store *s, void *arr, size_t *cap, size_t elem, co
 struct rows_out {
 	struct store *s;
 	struct agg_row *arr;
+	int64_t *ids;           /* each row's store id: the order within a second */
 	size_t len, cap;
 	int64_t from, to;
 };
@@ -1247,16 +1248,24 @@ struct rows_out {
 static struct agg_row *rows_out_slot(struct rows_out *o)
 {
 	if (o->len == o->cap) {
-		void *na = store_grow(o->s, o->arr, &o->cap, sizeof(*o->arr), "get rows");
+		size_t cap = o->cap;
+		void *na = store_grow(o->s, o->arr, &cap, sizeof(*o->arr), "get rows"), *ni;
 
 		if (!na)
 			return NULL;
 		o->arr = na;
+		ni = realloc(o->ids, cap * sizeof(*o->ids));
+		if (!ni) {
+			str_copy(o->s->err, sizeof(o->s->err), "get rows: out of memory");
+			return NULL;
+		}
+		o->ids = ni;
+		o->cap = cap;
 	}
 	return &o->arr[o->len];
 }
 
-static int rows_out_add(void *ctx, const struct agg_row *r)
+static int rows_out_add(void *ctx, const struct agg_row *r, int64_t id)
 {
 	struct rows_out *o = ctx;
 	struct agg_row *slot;
@@ -1267,7 +1276,7 @@ static int rows_out_add(void *ctx, const struct agg_row *r)
 	if (!slot)
 		return -2;
 	*slot = *r;
-	o->len++;
+	o->ids[o->len++] = id;
 	return 0;
 }
 
@@ -1303,7 +1312,7 @@ static int rows_from_loose(struct rows_out *o, sqlite3_stmt *st)
 		if (!slot)
 			return -1;
 		if (read_row(st, slot) == 0)
-			o->len++;
+			o->ids[o->len++] = sqlite3_column_int64(st, 0);
 	}
 	if (step != SQLITE_DONE) {
 		set_err(o->s, "get rows");
@@ -1313,7 +1322,7 @@ static int rows_from_loose(struct rows_out *o, sqlite3_stmt *st)
 }
 
 struct row_key {
-	int64_t second;
+	int64_t second, id;
 	size_t ord;
 };
 
@@ -1323,17 +1332,21 @@ static int row_key_cmp(const void *a, const void *b)
 
 	if (x->second != y->second)
 		return x->second < y->second ? -1 : 1;
+	if (x->id != y->id)
+		return x->id < y->id ? -1 : 1;
 	return x->ord < y->ord ? -1 : x->ord > y->ord;
 }
 
-/* By second, keeping the order within a second (packs first, as stored). */
+/* By second and id, as the loose rows alone come (ORDER BY second, id). */
 static int rows_sort(struct rows_out *o)
 {
 	struct row_key *k;
 	struct agg_row *na;
 	size_t i;
 
-	for (i = 1; i < o->len && o->arr[i - 1].second <= o->arr[i].second; i++)
+	for (i = 1; i < o->len && (o->arr[i - 1].second < o->arr[i].second ||
+				    (o->arr[i - 1].second == o->arr[i].second &&
+				     o->ids[i - 1] <= o->ids[i])); i++)
 		;
 	if (i >= o->len)
 		return 0;
@@ -1347,6 +1360,7 @@ static int rows_sort(struct rows_out *o)
 	}
 	for (i = 0; i < o->len; i++) {
 		k[i].second = o->arr[i].second;
+		k[i].id = o->ids[i];
 		k[i].ord = i;
 	}
 	qsort(k, o->len, sizeof(*k), row_key_cmp);
@@ -1367,7 +1381,7 @@ static int get_rows_locked(struct store *s, const char *check, const char *pack_
 			   const char *loose_sql, int64_t from_s, int64_t to_s,
 			   struct agg_row **rows, size_t *n)
 {
-	struct rows_out o = { s, NULL, 0, 0, from_s, to_s };
+	struct rows_out o = { s, NULL, NULL, 0, 0, from_s, to_s };
 	const char *const sqls[2] = { pack_sql, loose_sql };
 	int rc = -1, k;
 
@@ -1388,6 +1402,7 @@ static int get_rows_locked(struct store *s, const char *check, const char *pack_
 	}
 	rc = rows_sort(&o);
 out:
+	free(o.ids);
 	if (rc || !o.len) {
 		free(o.arr);
 		o.arr = NULL;
@@ -1431,13 +1446,13 @@ int store_get_rows_all(struct store *s, int64_t from_s, int64_t to_s, struct agg
 }
 
 /* Insert one pack of rows[0..n) (one check id). 0 or -1. */
-static int put_pack_locked(struct store *s, const struct agg_row *rows, size_t n,
-			   struct dynbuf *b)
+static int put_pack_locked(struct store *s, const struct agg_row *rows, const int64_t *ids,
+			   size_t n, struct dynbuf *b)
 {
 	sqlite3_stmt *st;
 	int rc;
 
-	if (rowpack_encode(rows, n, b)) {
+	if (rowpack_encode(rows, ids, n, b)) {
 		str_copy(s->err, sizeof(s->err), "pack rows: out of memory");
 		return -1;
 	}
@@ -1507,7 +1522,7 @@ int64_t store_pack_rows(struct store *s, const char *check, int64_t before_s, in
 		if (i < n && !strcmp(rows[i].check, rows[from].check) &&
 		    rows[i].second / STORE_PACK_SPAN_S == rows[from].second / STORE_PACK_SPAN_S)
 			continue;
-		if (put_pack_locked(s, rows + from, i - from, &b))
+		if (put_pack_locked(s, rows + from, ids + from, i - from, &b))
 			goto out;
 		from = i;
 	}
