@@ -156,7 +156,7 @@ static int pick_is(struct store *s, enum store_pick p, int64_t want)
 TEST(counts_and_picks_follow_any_rewrites)
 {
 	static const enum verdict vs[] = { V_PASS, V_FAIL, V_NODATA, V_INCONCLUSIVE };
-	static const char *const texts[] = { "a", "b", "c" };
+	static const char *const texts[] = { "a", "b" };
 	char path[128], model[40][16];
 	struct store *s = open_new("rewrites.db", path, sizeof(path));
 	uint64_t counts[V__COUNT];
@@ -164,10 +164,11 @@ TEST(counts_and_picks_follow_any_rewrites)
 
 	ASSERT(s);
 	h_rand_init();
-	for (int op = 0; op < 300; op++) {
-		int64_t idx = (int64_t)(h_rand_unit() * 40);
+	/* few windows and two texts: many runs of shared texts, rewritten inside */
+	for (int op = 0; op < 1000; op++) {
+		int64_t idx = (int64_t)(h_rand_unit() * (op < 500 ? 12 : 40));
 		enum verdict v = vs[(int)(h_rand_unit() * 4)];
-		const char *t = texts[(int)(h_rand_unit() * 3)];
+		const char *t = texts[(int)(h_rand_unit() * 2)];
 		struct tally ta = { .first_fail = -1, .last_pass = -1, .last = -1, .first_inc = -1 };
 		size_t nwant = 0;
 
