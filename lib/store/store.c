@@ -2185,6 +2185,61 @@ out:
 	return rc;
 }
 
+int store_each_window_brief(struct store *s, const char *check, int64_t from_idx,
+			    int (*fn)(void *ctx, const struct store_window_brief *w), void *ctx)
+{
+	static const double q[2] = { 0.50, 0.99 };
+	struct store_window_brief x;
+	sqlite3_stmt *st = NULL;
+	int rc = -1, step;
+
+	pthread_mutex_lock(&s->mu);
+	st = prepare(s, "SELECT w.idx, w.start_s, w.end_s, w.verdict, w.reason, w.total, w.ok,"
+		     " w.max_us, w.hist, coalesce(x.evidence, e.evidence, w.evidence) FROM windows w"
+		     " LEFT JOIN windows e ON e.check_id = w.check_id AND e.idx = w.evidence_from"
+		     " LEFT JOIN window_evidence x ON x.check_id = w.check_id AND x.idx = w.idx"
+		     " WHERE w.check_id = ? AND w.idx >= ? ORDER BY w.idx");
+	if (!st)
+		goto out;
+	sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, from_idx);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		const unsigned char *h = sqlite3_column_blob(st, 8);
+		const unsigned char *ev = sqlite3_column_text(st, 9);
+		uint64_t qs[2] = { 0, 0 };
+		int v = sqlite3_column_int(st, 3), reason = sqlite3_column_int(st, 4);
+
+		memset(&x, 0, sizeof(x));
+		x.idx = sqlite3_column_int64(st, 0);
+		x.start_s = sqlite3_column_int64(st, 1);
+		x.end_s = sqlite3_column_int64(st, 2);
+		x.verdict = (v >= V_NODATA && v < V__COUNT) ? (enum verdict)v : V_NODATA;
+		x.reason = (reason >= 0 && reason < R__COUNT) ? (enum reason)reason : R_NO_DATA;
+		x.total = col_u64(st, 5);
+		x.ok = col_u64(st, 6);
+		if (h && hist_blob_quantiles(h, (size_t)sqlite3_column_bytes(st, 8), col_u64(st, 7),
+					     q, qs, 2))
+			log_kv(LOG_WARN, "store: damaged window histogram", "check=%s idx=%" PRId64,
+			       check, x.idx);
+		x.p50_us = qs[0];
+		x.p99_us = qs[1];
+		x.evidence = ev ? (const char *)ev : "";
+		rc = fn(ctx, &x);
+		if (rc)
+			goto out;
+	}
+	if (step != SQLITE_DONE) {
+		set_err(s, "get windows");
+		rc = -1;
+		goto out;
+	}
+	rc = 0;
+out:
+	unprepare(s, st);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
 struct windows_array {
 	struct store *s;
 	struct store_window *arr;

@@ -197,6 +197,25 @@ int store_get_windows(struct store *s, const char *check, struct store_window **
  */
 int store_each_window(struct store *s, const char *check, int64_t from_idx,
 		      int (*fn)(void *ctx, const struct store_window *w), void *ctx);
+/*
+ * What the report's charts and tables show of a window, for walking a week
+ * of them quickly: no reason text, the latency as its p50 and p99 (as
+ * hist_quantile gives them; 0 without requests or with a damaged
+ * histogram), the evidence as stored (whole while recent, reduced for an
+ * old passing window; valid during the call only).
+ */
+struct store_window_brief {
+	int64_t idx;
+	int64_t start_s, end_s;
+	enum verdict verdict;
+	enum reason reason;
+	uint64_t total, ok;
+	uint64_t p50_us, p99_us;
+	const char *evidence;
+};
+/* As store_each_window, with briefs. */
+int store_each_window_brief(struct store *s, const char *check, int64_t from_idx,
+			    int (*fn)(void *ctx, const struct store_window_brief *w), void *ctx);
 /* Windows of a check by verdict: counts[V_NODATA .. V_INCONCLUSIVE]. 0 or -1. */
 int store_window_counts(struct store *s, const char *check, uint64_t counts[V__COUNT]);
 /* One window of a check: the first failing, the last passing, the last, the
