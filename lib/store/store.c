@@ -826,6 +826,128 @@ static int64_t delete_unlock(struct store *s, sqlite3_stmt *st, const char *what
 	return n;
 }
 
+/* The rows of a pack kept by a trim: those at or after `from`, with their ids. */
+struct pack_trim {
+	struct agg_row *rows;
+	int64_t *ids;
+	size_t n, cap, dropped;
+	int64_t from;
+};
+
+static int pack_trim_add(void *ctx, const struct agg_row *r, int64_t id)
+{
+	struct pack_trim *t = ctx;
+
+	if (r->second < t->from) {
+		t->dropped++;
+		return 0;
+	}
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 64;
+		void *nr = realloc(t->rows, cap * sizeof(*t->rows)), *ni;
+
+		if (!nr)
+			return -2;
+		t->rows = nr;
+		ni = realloc(t->ids, cap * sizeof(*t->ids));
+		if (!ni)
+			return -2;
+		t->ids = ni;
+		t->cap = cap;
+	}
+	t->rows[t->n] = *r;
+	t->ids[t->n++] = id;
+	return 0;
+}
+
+/*
+ * The packs of check whose span holds before_s lose their rows before it
+ * (rewritten, or deleted when none is left), so retention is exact for
+ * packed rows too. Returns the rows dropped, -1 on error.
+ */
+static int64_t trim_packs_locked(struct store *s, const char *check, int64_t before_s)
+{
+	struct dynbuf b = DYNBUF_INIT(64u << 20);
+	sqlite3_stmt *st = NULL, *up = NULL;
+	int64_t dropped = 0, ids[64];
+	size_t nids = 0, i;
+	int step;
+
+	/* the packs to trim: few (one per check id and span), ids first */
+	st = prepare(s, "SELECT id FROM agg_pack WHERE " CHECK_MATCH
+		     " AND first_s < ?2 AND last_s >= ?2 LIMIT 64");
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, before_s);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW)
+		ids[nids++] = sqlite3_column_int64(st, 0);
+	unprepare(s, st);
+	st = NULL;
+	if (step != SQLITE_DONE) {
+		set_err(s, "trim packs");
+		return -1;
+	}
+	for (i = 0; i < nids; i++) {
+		struct pack_trim t = { NULL, NULL, 0, 0, 0, before_s };
+		int k;
+
+		st = prepare(s, "SELECT data FROM agg_pack WHERE id = ?");
+		if (!st)
+			goto fail;
+		sqlite3_bind_int64(st, 1, ids[i]);
+		k = step_one(s, st, "trim packs");
+		if (k < 0)
+			goto fail;
+		if (!k) {
+			unprepare(s, st);
+			st = NULL;
+			continue;
+		}
+		k = rowpack_decode(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
+				   pack_trim_add, &t);
+		unprepare(s, st);
+		st = NULL;
+		if (k == -2) {
+			str_copy(s->err, sizeof(s->err), "trim packs: out of memory");
+			free(t.rows);
+			free(t.ids);
+			goto fail;
+		}
+		/* a damaged pack goes whole: its rows cannot be read anyway */
+		if (k || !t.n) {
+			up = prepare(s, "DELETE FROM agg_pack WHERE id = ?");
+			if (up)
+				sqlite3_bind_int64(up, 1, ids[i]);
+		} else if (!rowpack_encode(t.rows, t.ids, t.n, &b)) {
+			up = prepare(s, "UPDATE agg_pack SET first_s = ?2, nrows = ?3, data = ?4"
+				     " WHERE id = ?1");
+			if (up) {
+				sqlite3_bind_int64(up, 1, ids[i]);
+				sqlite3_bind_int64(up, 2, t.rows[0].second);
+				sqlite3_bind_int64(up, 3, (sqlite3_int64)t.n);
+				sqlite3_bind_blob(up, 4, b.buf, (int)b.len, SQLITE_TRANSIENT);
+			}
+		} else {
+			str_copy(s->err, sizeof(s->err), "trim packs: out of memory");
+		}
+		free(t.rows);
+		free(t.ids);
+		if (!up || step_done(s, up, "trim packs"))
+			goto fail;
+		unprepare(s, up);
+		up = NULL;
+		dropped += (int64_t)t.dropped;
+	}
+	dynbuf_release(&b);
+	return dropped;
+fail:
+	unprepare(s, st);
+	unprepare(s, up);
+	dynbuf_release(&b);
+	return -1;
+}
+
 int64_t store_prune_rows(struct store *s, const char *check, int64_t before_s, int64_t max_rows)
 {
 	sqlite3_stmt *st;
@@ -883,6 +1005,12 @@ int64_t store_prune_rows(struct store *s, const char *check, int64_t before_s, i
 			goto out;
 		}
 		n += rows > 0 ? rows : 0;
+	}
+	/* and the older rows of a pack that holds the cutoff */
+	if (n >= 0 && n < budget) {
+		int64_t t = trim_packs_locked(s, check, before_s);
+
+		n = t < 0 ? -1 : n + t;
 	}
 out:
 	unprepare(s, st);

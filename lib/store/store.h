@@ -134,8 +134,9 @@ int store_get_totals(struct store *s, const char *check, struct store_totals *t)
  * so per-second rows can go once their windows are judged and the
  * retention period has passed: store_prune_rows deletes at most max_rows
  * rows of check and its variants with second < before_s (loose rows, then
- * whole packs; a first pack larger than max_rows goes too) and returns how
- * many (call again while it returns max_rows or more), -1 on error.
+ * whole packs, a first pack larger than max_rows too, then the older rows of
+ * a pack holding the cutoff) and returns how many (call again while it
+ * returns max_rows or more), -1 on error.
  * store_prune_batches deletes the dedupe records of batches received
  * before received_before (wall seconds) and raises each reporter
  * instance's floor to the highest seq it deleted, so a late resend of such
@@ -146,8 +147,8 @@ int64_t store_prune_rows(struct store *s, const char *check, int64_t before_s, i
  * Pack the per-second rows of check and its variants with second before
  * before_s rounded down to a multiple of STORE_PACK_SPAN_S: one row per
  * check id and span holds them (rowpack.h) until store_prune_rows deletes
- * it, once all its rows are older than its before_s (a pack goes whole, so
- * its rows may outlive their retention by up to a span). Reads see packed
+ * them as it deletes loose rows (whole packs, and the older rows of a pack
+ * that holds its cutoff, rewritten). Reads see packed
  * and loose rows alike. At most max_rows rows in one transaction; returns
  * how many were packed (call again while it returns max_rows), -1 on error
  * (nothing changed). Call it for seconds of judged windows only: a late row

@@ -2,8 +2,8 @@
  * test_rowpack.c - packed per-second rows (lib/store/rowpack.c): random rows
  * come back field for field; every truncation and damaged byte string is
  * refused instead of read; in the store, packed rows read back as they were
- * loose (by check, variants included, and for all checks), pruning takes
- * whole packs, and a pack costs a fraction of the rows it replaces.
+ * loose (by check, variants included, and for all checks), and pruning
+ * takes exactly the rows before its cutoff, whole packs or part of one.
  */
 #include <sqlite3.h>
 #include <stdio.h>
@@ -204,9 +204,15 @@ TEST(packed_rows_read_back_as_loose_ones)
 		free(before[k]);
 		free(after[k]);
 	}
-	/* retention: only whole packs all older than the cutoff go */
-	ASSERT_EQ(store_prune_rows(s, "http.basic", t0 + 598, 100000), 0);
-	ASSERT_EQ(store_prune_rows(s, "http.basic", t0 + 600, 100000), 600);
+	/* retention: the rows before the cutoff go, also from inside a pack */
+	ASSERT_EQ(store_prune_rows(s, "http.basic", t0 + 598, 100000), 598);
+	ASSERT_EQ(store_get_rows(s, "http.basic", t0, t0 + 1200, &after[0], &na[0]), 0);
+	ASSERT_EQ(na[0], 602);
+	ASSERT_EQ(after[0][0].second, t0 + 598);
+	ASSERT_STR_EQ(after[0][0].check, "http.basic/slow");
+	ASSERT_EQ(after[0][1].second, t0 + 599);
+	free(after[0]);
+	ASSERT_EQ(store_prune_rows(s, "http.basic", t0 + 600, 100000), 2);
 	ASSERT_EQ(store_get_rows(s, "http.basic", t0, t0 + 1200, &after[0], &na[0]), 0);
 	ASSERT_EQ(na[0], 600);
 	ASSERT_EQ(after[0][0].second, t0 + 600);
