@@ -65,6 +65,26 @@ static long own_texts(const char *path)
 	return n;
 }
 
+/* How many rows of window_view have these texts. */
+static long view_texts_like(const char *path, const char *reason, const char *evidence)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	long n = -1;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, "SELECT count(*) FROM window_view WHERE reason_text = ?"
+			       " AND evidence = ?", -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, reason, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, evidence, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			n = sqlite3_column_int(st, 0);
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
 TEST(equal_texts_stored_once_read_back_whole)
 {
 	char path[128];
@@ -88,6 +108,9 @@ TEST(equal_texts_stored_once_read_back_whole)
 	store_close(s);
 	/* windows 0 and 6 hold the two texts, the others point to them */
 	ASSERT_EQ(own_texts(path), 2);
+	/* and SQL readers get them whole from the view */
+	ASSERT_EQ(view_texts_like(path, "success 100.0% (100 requests)", "{}"), 6);
+	ASSERT_EQ(view_texts_like(path, "success 10.0%", "{\"total\":100}"), 2);
 }
 
 TEST(replacing_the_window_holding_a_text_keeps_the_others)
