@@ -224,8 +224,7 @@ int hist_blob_quantiles(const unsigned char *p, size_t len, uint64_t max_us, con
 
 		if (get_varint(p, len, &off, &d) || get_varint(p, len, &off, &c))
 			return -1;
-		if ((!first && d == 0) || d >= HIST_BUCKETS || idx + d >= HIST_BUCKETS || c == 0 ||
-		    total + c < total)
+		if ((!first && d == 0) || d >= HIST_BUCKETS || idx + d >= HIST_BUCKETS || c == 0)
 			return -1;
 		first = 0;
 		idx += d;
@@ -255,6 +254,12 @@ int hist_blob_quantiles(const unsigned char *p, size_t len, uint64_t max_us, con
 
 			out[k++] = max_us && v > max_us ? max_us : v;
 		}
+	}
+	/* counts that wrapped around: hist_quantile answers the last bucket */
+	for (; k < nq; k++) {
+		uint64_t v = hist_bucket_high(HIST_BUCKETS - 1);
+
+		out[k] = max_us && v > max_us ? max_us : v;
 	}
 	return 0;
 }

@@ -64,6 +64,18 @@ static int64_t unzigzag(uint64_t v)
 	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
 }
 
+/* a - b and a + b modulo 2^64: a damaged pack may hold any delta, and the
+ * round trip of any values stays exact */
+static int64_t wrap_sub(int64_t a, int64_t b)
+{
+	return (int64_t)((uint64_t)a - (uint64_t)b);
+}
+
+static int64_t wrap_add(int64_t a, int64_t b)
+{
+	return (int64_t)((uint64_t)a + (uint64_t)b);
+}
+
 static int put_str(struct dynbuf *b, const char *s, size_t max)
 {
 	size_t n = strnlen(s, max - 1);
@@ -126,8 +138,8 @@ int rowpack_encode(const struct agg_row *rows, const int64_t *ids, size_t n,
 		    ((flags & RP_WORKLOAD) && put_str(out, r->workload, sizeof(r->workload))) ||
 		    ((flags & RP_BACKEND) && put_str(out, r->backend, sizeof(r->backend))) ||
 		    ((flags & RP_IDENTITY) && put_str(out, r->identity, sizeof(r->identity))) ||
-		    put_varint(out, zigzag(r->second - last_s)) ||
-		    put_varint(out, zigzag((ids ? ids[i] : 0) - last_id)) ||
+		    put_varint(out, zigzag(wrap_sub(r->second, last_s))) ||
+		    put_varint(out, zigzag(wrap_sub(ids ? ids[i] : 0, last_id))) ||
 		    put_varint(out, r->outcome) ||
 		    put_varint(out, zigzag(r->code)) || put_varint(out, r->h.count) ||
 		    put_varint(out, r->h.sum_us) || put_varint(out, r->h.max_us))
@@ -188,7 +200,7 @@ int rowpack_decode(const unsigned char *p, size_t len,
 		    unzigzag(code) < INT_MIN || unzigzag(code) > INT_MAX ||
 		    count > INT64_MAX || sum > INT64_MAX || max > INT64_MAX)
 			goto out;
-		r->second = last_s + unzigzag(sec);
+		r->second = wrap_add(last_s, unzigzag(sec));
 		r->outcome = (unsigned)outcome;
 		r->code = (int)unzigzag(code);
 		hist_init(&r->h);
@@ -203,7 +215,7 @@ int rowpack_decode(const unsigned char *p, size_t len,
 			if (get_varint(p, len, &off, &r->attempts[k]))
 				goto out;
 		last_s = r->second;
-		last_id += unzigzag(idd);
+		last_id = wrap_add(last_id, unzigzag(idd));
 		rc = fn(ctx, r, last_id);
 		if (rc)
 			goto out;
