@@ -2333,9 +2333,8 @@ int store_each_window_brief(struct store *s, const char *check, int64_t from_idx
 
 	pthread_mutex_lock(&s->mu);
 	st = prepare(s, "SELECT w.idx, w.start_s, w.end_s, w.verdict, w.reason, w.total, w.ok,"
-		     " w.max_us, w.hist, coalesce(x.evidence, e.evidence, w.evidence) FROM windows w"
+		     " w.max_us, w.hist, coalesce(e.evidence, w.evidence) FROM windows w"
 		     " LEFT JOIN windows e ON e.check_id = w.check_id AND e.idx = w.evidence_from"
-		     " LEFT JOIN window_evidence x ON x.check_id = w.check_id AND x.idx = w.idx"
 		     " WHERE w.check_id = ? AND w.idx >= ? ORDER BY w.idx");
 	if (!st)
 		goto out;

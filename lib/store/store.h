@@ -202,8 +202,9 @@ int store_each_window(struct store *s, const char *check, int64_t from_idx,
  * What the report's charts and tables show of a window, for walking a week
  * of them quickly: no reason text, the latency as its p50 and p99 (as
  * hist_quantile gives them; 0 without requests or with a damaged
- * histogram), the evidence as stored (whole while recent, reduced for an
- * old passing window; valid during the call only).
+ * histogram), the evidence as the window's row holds it: whole, or for a
+ * passing window what the report reads of it (split share and bounds,
+ * retry attempts); valid during the call only.
  */
 struct store_window_brief {
 	int64_t idx;
