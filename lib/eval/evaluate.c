@@ -363,14 +363,38 @@ int64_t evaluate_prune(struct store *s, const struct run_config *cfg, int64_t ne
 {
 	int64_t cutoff, start_s, end_s, total = 0;
 
-	if (cfg->started <= 0 || cfg->retention_s <= 0 || next_idx <= 0)
+	if (cfg->started <= 0 || next_idx <= 0)
 		return 0;
 	window_bounds(cfg, next_idx, 0, &start_s, &end_s);
+	/* the rows of judged windows, packed: they are read again rarely */
+	for (size_t i = 0; i < cfg->nchecks; i++) {
+		int64_t k, packed = 0;
+
+		do {
+			k = store_pack_rows(s, cfg->checks[i], start_s, PRUNE_CHUNK);
+			if (k < 0)
+				return -1;
+			packed += k;
+		} while (k == PRUNE_CHUNK && packed < max_rows);
+	}
+	if (cfg->retention_s <= 0)
+		return 0;
 	cutoff = (int64_t)now_wall - cfg->retention_s;
 	if (start_s < cutoff)
 		cutoff = start_s;       /* never a row a pending window needs */
 	if (cutoff <= (int64_t)cfg->started)
 		return 0;
+	for (size_t i = 0; i < cfg->nchecks; i++) {
+		/* the windows before the cutoff: evidence kept whole until then */
+		int64_t k, before = (cutoff - (int64_t)floor(cfg->started)) / window_s(cfg), seen = 0;
+
+		do {
+			k = store_prune_evidence(s, cfg->checks[i], before, PRUNE_CHUNK);
+			if (k < 0)
+				return -1;
+			seen += k;
+		} while (k == PRUNE_CHUNK && seen < max_rows);
+	}
 	for (size_t i = 0; i < cfg->nchecks && total < max_rows; i++) {
 		int64_t k;
 

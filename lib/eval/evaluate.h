@@ -67,7 +67,11 @@ int evaluate_due(struct store *s, const struct run_config *cfg, double now_s, do
 		 int final, double ended, int64_t *next_idx);
 
 /*
- * Bounded growth: delete per-second rows older than cfg->retention_s (by
+ * Bounded growth: pack the per-second rows of the windows evaluated (before
+ * window next_idx) into one store row per check and span (store_pack_rows),
+ * even with no retention; past the retention, passing windows keep of their
+ * evidence what the report reads (store_prune_evidence); delete per-second
+ * rows older than cfg->retention_s (by
  * now_wall) whose windows were all evaluated (before window next_idx), and
  * the dedupe records of batches received before the retention period, and
  * the failing-request samples that old outside any incident. The report's

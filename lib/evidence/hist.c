@@ -207,3 +207,59 @@ int hist_blob_decode(struct hist *h, const unsigned char *p, size_t len)
 		h->b[i] += tmp[i];
 	return 0;
 }
+
+int hist_blob_quantiles(const unsigned char *p, size_t len, uint64_t max_us, const double *q,
+			uint64_t *out, size_t nq)
+{
+	uint64_t total = 0, seen = 0, idx = 0, rank[8];
+	size_t off = 0, k = 0, i;
+	int first = 1;
+
+	memset(out, 0, nq * sizeof(*out));
+	if (nq > sizeof(rank) / sizeof(rank[0]))
+		return -1;
+	/* one pass to validate and count, as hist_blob_decode does */
+	while (off < len) {
+		uint64_t d, c;
+
+		if (get_varint(p, len, &off, &d) || get_varint(p, len, &off, &c))
+			return -1;
+		if ((!first && d == 0) || d >= HIST_BUCKETS || idx + d >= HIST_BUCKETS || c == 0)
+			return -1;
+		first = 0;
+		idx += d;
+		total += c;
+	}
+	if (!total)
+		return 0;
+	for (i = 0; i < nq; i++) {
+		double x = q[i] < 0 ? 0 : q[i] > 1 ? 1 : q[i];
+
+		rank[i] = (uint64_t)(x * (double)total + 0.999999);
+		if (rank[i] < 1)
+			rank[i] = 1;
+	}
+	/* a second to find each rank's bucket (the blob is ascending) */
+	off = 0;
+	idx = 0;
+	while (off < len && k < nq) {
+		uint64_t d, c;
+
+		get_varint(p, len, &off, &d);
+		get_varint(p, len, &off, &c);
+		idx += d;
+		seen += c;
+		while (k < nq && seen >= rank[k]) {
+			uint64_t v = hist_bucket_high((unsigned)idx);
+
+			out[k++] = max_us && v > max_us ? max_us : v;
+		}
+	}
+	/* counts that wrapped around: hist_quantile answers the last bucket */
+	for (; k < nq; k++) {
+		uint64_t v = hist_bucket_high(HIST_BUCKETS - 1);
+
+		out[k] = max_us && v > max_us ? max_us : v;
+	}
+	return 0;
+}

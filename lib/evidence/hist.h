@@ -50,5 +50,13 @@ size_t hist_to_sparse(const struct hist *h, uint32_t *idx, uint64_t *cnt);
  */
 unsigned char *hist_blob_encode(const struct hist *h, size_t *len);
 int hist_blob_decode(struct hist *h, const unsigned char *p, size_t len);
+/*
+ * hist_quantile for each q[k] of the histogram a blob holds (with max_us
+ * kept by the caller), into out[k], straight from the blob: what decoding
+ * it and asking hist_quantile gives, without the 304 buckets. q ascending.
+ * 0, or -1 on a malformed blob (out then all 0).
+ */
+int hist_blob_quantiles(const unsigned char *p, size_t len, uint64_t max_us, const double *q,
+			uint64_t *out, size_t nq);
 
 #endif

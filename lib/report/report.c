@@ -74,21 +74,21 @@ out:
 	cJSON_Delete(j);
 }
 
-static void window_summary(struct report_window *rw, const struct store_window *w)
+static void window_summary(struct report_window *rw, const struct store_window_brief *w)
 {
 	memset(rw, 0, sizeof(*rw));
 	rw->idx = w->idx;
 	rw->start_s = w->start_s;
 	rw->end_s = w->end_s;
-	rw->verdict = w->r.verdict;
-	rw->reason = w->r.reason;
-	rw->total = w->r.total;
-	rw->ok = w->r.ok;
-	rw->p50_ms = (double)hist_quantile(&w->r.h, 0.50) / 1000.0;
-	rw->p99_ms = (double)hist_quantile(&w->r.h, 0.99) / 1000.0;
+	rw->verdict = w->verdict;
+	rw->reason = w->reason;
+	rw->total = w->total;
+	rw->ok = w->ok;
+	rw->p50_ms = (double)w->p50_us / 1000.0;
+	rw->p99_ms = (double)w->p99_us / 1000.0;
 	rw->split_observed = rw->split_expected = rw->split_lo = rw->split_hi = NAN;
 	rw->attempts_per_request = rw->attempts_limit = NAN;
-	window_evidence(rw, w->r.evidence);
+	window_evidence(rw, w->evidence);
 }
 
 /* A duration for a verdict reason: "0s", "40s", "2m30s". */
@@ -277,15 +277,14 @@ const char *report_rule_text(const struct report_check *c, char *buf, size_t len
 	return buf;
 }
 
-/* What a walk over a check's windows keeps (judge_check). */
+/* What judge_check keeps beside the summaries: the windows the rule quotes. */
 struct judge_walk {
 	struct report_check *rc;
 	size_t cap;
-	struct store_window first_fail, last_pass, first_inc, scratch;
-	int have_fail, have_pass, have_inc, counting;
+	struct store_window first_fail, last_pass, first_inc, last;
 };
 
-static int judge_window(void *ctx, const struct store_window *w)
+static int judge_window(void *ctx, const struct store_window_brief *w)
 {
 	struct judge_walk *j = ctx;
 	struct report_check *rc = j->rc;
@@ -300,44 +299,22 @@ static int judge_window(void *ctx, const struct store_window *w)
 		j->cap = ncap;
 	}
 	window_summary(&rc->windows[rc->nwindows++], w);
-	rc->last_verdict = w->r.verdict;
-	str_copy(rc->last_reason, sizeof(rc->last_reason), w->r.reason_text);
-	if (!j->counting)
-		return 0;
-	if (w->r.verdict == V_PASS) {
-		rc->win_pass++;
-		j->last_pass = *w;
-		j->have_pass = 1;
-	} else if (w->r.verdict == V_FAIL) {
-		rc->win_fail++;
-		if (!j->have_fail) {
-			j->first_fail = *w;
-			j->have_fail = 1;
-		}
-	} else if (w->r.verdict == V_INCONCLUSIVE) {
-		rc->win_inconclusive++;
-		if (!j->have_inc) {
-			j->first_inc = *w;
-			j->have_inc = 1;
-		}
-	} else {
-		rc->win_nodata++;
-	}
 	return 0;
 }
 
 /*
- * One check's verdict from its windows. keep 0 walks every window once
- * (counts, the rule's windows and the summaries together, one window in
- * memory at a time); keep > 0 asks the store for the counts and the two
- * windows the rule quotes, and walks only the last keep windows.
+ * One check's verdict from its windows: the counts and the windows the rule
+ * quotes from the store's running counts (no scan), then the summaries of
+ * the charts from a walk over every window (keep 0) or the last keep ones.
  */
 static int judge_check(struct store *s, const struct run_config *cfg, struct report_check *rc,
 		       size_t keep)
 {
 	struct judge_walk *j = calloc(1, sizeof(*j));
 	struct store_check_state st;
-	int ret = -1;
+	uint64_t counts[V__COUNT];
+	int64_t from = INT64_MIN;
+	int ret = -1, have_fail, have_pass, have_inc = 0, have_last;
 
 	if (!j)
 		return -1;
@@ -347,46 +324,32 @@ static int judge_check(struct store *s, const struct run_config *cfg, struct rep
 	    store_get_check_state(s, rc->desc->id, &st) < 0)
 		goto out;
 	rc->state = st.state;
-	if (keep == 0) {
-		j->counting = 1;
-		if (store_each_window(s, rc->desc->id, INT64_MIN, judge_window, j))
+	if (store_window_counts(s, rc->desc->id, counts))
+		goto out;
+	rc->win_pass = counts[V_PASS];
+	rc->win_fail = counts[V_FAIL];
+	rc->win_nodata = counts[V_NODATA] + counts[V_SKIP];
+	rc->win_inconclusive = counts[V_INCONCLUSIVE];
+	if ((have_fail = store_get_window_pick(s, rc->desc->id, STORE_FIRST_FAIL,
+					       &j->first_fail)) < 0 ||
+	    (have_pass = store_get_window_pick(s, rc->desc->id, STORE_LAST_PASS,
+					       &j->last_pass)) < 0 ||
+	    (rc->win_inconclusive &&
+	     (have_inc = store_get_window_pick(s, rc->desc->id, STORE_FIRST_INCONCLUSIVE,
+					       &j->first_inc)) < 0) ||
+	    (have_last = store_get_window_pick(s, rc->desc->id, STORE_LAST, &j->last)) < 0)
+		goto out;
+	if (have_last) {
+		rc->last_verdict = j->last.r.verdict;
+		str_copy(rc->last_reason, sizeof(rc->last_reason), j->last.r.reason_text);
+		if (keep && j->last.idx > INT64_MIN + (int64_t)keep)
+			from = j->last.idx - (int64_t)keep + 1;
+		if (store_each_window_brief(s, rc->desc->id, from, judge_window, j))
 			goto out;
-	} else {
-		uint64_t counts[V__COUNT];
-		int64_t from = INT64_MIN;
-		int k;
-
-		if (store_window_counts(s, rc->desc->id, counts))
-			goto out;
-		rc->win_pass = counts[V_PASS];
-		rc->win_fail = counts[V_FAIL];
-		rc->win_nodata = counts[V_NODATA] + counts[V_SKIP];
-		rc->win_inconclusive = counts[V_INCONCLUSIVE];
-		if ((k = store_get_window_pick(s, rc->desc->id, STORE_FIRST_FAIL,
-					       &j->first_fail)) < 0)
-			goto out;
-		j->have_fail = k;
-		if ((k = store_get_window_pick(s, rc->desc->id, STORE_LAST_PASS,
-					       &j->last_pass)) < 0)
-			goto out;
-		j->have_pass = k;
-		if (rc->win_inconclusive &&
-		    (k = store_get_window_pick(s, rc->desc->id, STORE_FIRST_INCONCLUSIVE,
-					       &j->first_inc)) < 0)
-			goto out;
-		j->have_inc = rc->win_inconclusive ? k : 0;
-		if ((k = store_get_window_pick(s, rc->desc->id, STORE_LAST, &j->scratch)) < 0)
-			goto out;
-		if (k) {
-			if (j->scratch.idx > INT64_MIN + (int64_t)keep)
-				from = j->scratch.idx - (int64_t)keep + 1;
-			if (store_each_window(s, rc->desc->id, from, judge_window, j))
-				goto out;
-		}
 	}
 	rc->win_total = rc->win_pass + rc->win_fail + rc->win_nodata + rc->win_inconclusive;
-	apply_rule(rc, cfg, j->have_fail ? &j->first_fail : NULL,
-		   j->have_pass ? &j->last_pass : NULL, j->have_inc ? &j->first_inc : NULL);
+	apply_rule(rc, cfg, have_fail ? &j->first_fail : NULL, have_pass ? &j->last_pass : NULL,
+		   have_inc ? &j->first_inc : NULL);
 	ret = 0;
 out:
 	free(j);

@@ -8,11 +8,13 @@
 
 #include <inttypes.h>
 #include <pthread.h>
+#include <cjson/cJSON.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "evidence/outcome.h"
+#include "store/rowpack.h"
 #include "base/util.h"
 
 #define STORE_SCHEMA_VERSION 4
@@ -115,14 +117,64 @@ static const char schema_sql[] =
 	"CREATE TABLE IF NOT EXISTS batch_floor ("
 	" workload TEXT NOT NULL, instance INTEGER NOT NULL, seq INTEGER NOT NULL,"
 	" PRIMARY KEY (workload, instance)) WITHOUT ROWID;"
-	/* version 4: the mesh's own view of each window (its proxies' counts
+	/* version 4 also: the mesh's own view of each window (its proxies' counts
 	 * between two scrapes, evidence/meshview.h), as JSON */
 	"CREATE TABLE IF NOT EXISTS mesh_views ("
 	" id INTEGER PRIMARY KEY, from_ts REAL NOT NULL, to_ts REAL NOT NULL,"
 	" json TEXT NOT NULL);"
-	"CREATE INDEX IF NOT EXISTS mesh_views_to ON mesh_views (to_ts);";
+	"CREATE INDEX IF NOT EXISTS mesh_views_to ON mesh_views (to_ts);"
+	/*
+	 * version 4: a passing window's evidence whole in window_evidence
+	 * until store_prune_evidence (past the retention), in windows only
+	 * what the report reads of it (evidence_report); the per-second rows of
+	 * judged windows packed, one row per
+	 * check id and STORE_PACK_SPAN_S seconds (store_pack_rows, rowpack.h),
+	 * until their retention ends; and per check and verdict, how many
+	 * windows and the first and
+	 * last of them, kept with every window written, so status, /metrics
+	 * and the verdict rule read a few rows instead of scanning a week of
+	 * windows.
+	 */
+	"CREATE TABLE IF NOT EXISTS agg_pack ("
+	" id INTEGER PRIMARY KEY, check_id TEXT NOT NULL, first_s INTEGER NOT NULL,"
+	" last_s INTEGER NOT NULL, nrows INTEGER NOT NULL, data BLOB NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS agg_pack_check_last ON agg_pack (check_id, last_s);"
+	"CREATE TABLE IF NOT EXISTS window_evidence ("
+	" check_id TEXT NOT NULL, idx INTEGER NOT NULL, evidence TEXT NOT NULL,"
+	" PRIMARY KEY (check_id, idx)) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS window_counts ("
+	" check_id TEXT NOT NULL, verdict INTEGER NOT NULL, n INTEGER NOT NULL,"
+	" first_idx INTEGER NOT NULL, last_idx INTEGER NOT NULL,"
+	" PRIMARY KEY (check_id, verdict)) WITHOUT ROWID;";
+
+/*
+ * version 4, in the windows table: a window whose reason text (evidence)
+ * is the same as the window before it stores "" and the idx of the window
+ * that holds the text in reason_from (evidence_from); NULL: its own. A week
+ * of windows mostly repeats one text ("success 100.0% >= objective 99.0%
+ * (100 requests)", "{}"). Older rows have NULL: they read as before. The
+ * counts are computed once from the windows already there.
+ */
+static const char upgrade_v4_columns_sql[] =
+	"ALTER TABLE windows ADD COLUMN reason_from INTEGER;"
+	"ALTER TABLE windows ADD COLUMN evidence_from INTEGER;";
+static const char upgrade_v4_counts_sql[] =
+	"INSERT OR REPLACE INTO window_counts (check_id, verdict, n, first_idx, last_idx)"
+	" SELECT check_id, verdict, count(*), min(idx), max(idx) FROM windows"
+	" GROUP BY check_id, verdict;"
+	/* for whoever reads the file with SQL (sqlite3, the e2e tests): every
+	 * window with its texts, shared or not, as version 3 had them */
+	"CREATE VIEW IF NOT EXISTS window_view AS"
+	" SELECT w.check_id, w.idx, w.start_s, w.end_s, w.verdict, w.reason,"
+	"  coalesce(r.reason_text, w.reason_text) AS reason_text,"
+	"  coalesce(x.evidence, e.evidence, w.evidence) AS evidence,"
+	"  w.total, w.ok, w.failed, w.count, w.sum_us, w.max_us, w.hist FROM windows w"
+	" LEFT JOIN windows r ON r.check_id = w.check_id AND r.idx = w.reason_from"
+	" LEFT JOIN windows e ON e.check_id = w.check_id AND e.idx = w.evidence_from"
+	" LEFT JOIN window_evidence x ON x.check_id = w.check_id AND x.idx = w.idx;";
 
 static int totals_rebuild(struct store *s);
+static int upgrade_v4(struct store *s);
 static int totals_add_batch_locked(struct store *s, const char *workload,
 				   const struct agg_row *rows, size_t n);
 
@@ -280,6 +332,24 @@ static int user_version(struct store *s, int *v)
 	return rc;
 }
 
+/* The version 4 columns (unless the table has them: it was made by this
+ * version) and the window counts from the windows there are. */
+static int upgrade_v4(struct store *s)
+{
+	sqlite3_stmt *st = prepare(s, "SELECT count(*) FROM pragma_table_info('windows')"
+				   " WHERE name = 'reason_from'");
+	int have = 0;
+
+	if (!st)
+		return -1;
+	if (step_one(s, st, "read windows columns") == 1)
+		have = sqlite3_column_int(st, 0);
+	unprepare(s, st);
+	if (!have && exec(s, upgrade_v4_columns_sql))
+		return -1;
+	return exec(s, upgrade_v4_counts_sql);
+}
+
 int store_open(const char *path, int create, struct store **out, char *err, size_t errlen)
 {
 	struct store *s;
@@ -320,14 +390,15 @@ int store_open(const char *path, int create, struct store **out, char *err, size
 	if (exec(s, "PRAGMA journal_mode=WAL") || exec(s, "PRAGMA synchronous=FULL") ||
 	    exec(s, "PRAGMA cache_size=-512") || user_version(s, &ver))
 		goto fail_msg;
-	if ((ver == 0 && create) || ver == 1 || ver == 2 || ver == 3) {
+	if ((ver == 0 && create) || (ver >= 1 && ver < STORE_SCHEMA_VERSION)) {
 		/* new, or an older version: every statement is IF NOT EXISTS,
 		 * so the schema upgrades in place; a store from before the
-		 * running totals gets them computed from its rows */
+		 * running totals gets them computed from its rows, one from
+		 * before version 4 its window counts */
 		if (exec(s, "BEGIN IMMEDIATE"))
 			goto fail_msg;
-		if (exec(s, schema_sql) || (ver && ver < 3 && totals_rebuild(s)) ||
-		    exec(s, "PRAGMA user_version=4")) {
+		if (exec(s, schema_sql) || ((ver == 1 || ver == 2) && totals_rebuild(s)) ||
+		    upgrade_v4(s) || exec(s, "PRAGMA user_version=4")) {
 			exec(s, "ROLLBACK");
 			goto fail_msg;
 		}
@@ -771,19 +842,196 @@ static int64_t delete_unlock(struct store *s, sqlite3_stmt *st, const char *what
 	return n;
 }
 
+/* The rows of a pack kept by a trim: those at or after `from`, with their ids. */
+struct pack_trim {
+	struct agg_row *rows;
+	int64_t *ids;
+	size_t n, cap, dropped;
+	int64_t from;
+};
+
+static int pack_trim_add(void *ctx, const struct agg_row *r, int64_t id)
+{
+	struct pack_trim *t = ctx;
+
+	if (r->second < t->from) {
+		t->dropped++;
+		return 0;
+	}
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 64;
+		void *nr = realloc(t->rows, cap * sizeof(*t->rows)), *ni;
+
+		if (!nr)
+			return -2;
+		t->rows = nr;
+		ni = realloc(t->ids, cap * sizeof(*t->ids));
+		if (!ni)
+			return -2;
+		t->ids = ni;
+		t->cap = cap;
+	}
+	t->rows[t->n] = *r;
+	t->ids[t->n++] = id;
+	return 0;
+}
+
+/*
+ * The packs of check whose span holds before_s lose their rows before it
+ * (rewritten, or deleted when none is left), so retention is exact for
+ * packed rows too. Returns the rows dropped, -1 on error.
+ */
+static int64_t trim_packs_locked(struct store *s, const char *check, int64_t before_s)
+{
+	struct dynbuf b = DYNBUF_INIT(64u << 20);
+	sqlite3_stmt *st = NULL, *up = NULL;
+	int64_t dropped = 0, ids[64];
+	size_t nids = 0, i;
+	int step;
+
+	/* the packs to trim: few (one per check id and span), ids first */
+	st = prepare(s, "SELECT id FROM agg_pack WHERE " CHECK_MATCH
+		     " AND first_s < ?2 AND last_s >= ?2 LIMIT 64");
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, before_s);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW)
+		ids[nids++] = sqlite3_column_int64(st, 0);
+	unprepare(s, st);
+	st = NULL;
+	if (step != SQLITE_DONE) {
+		set_err(s, "trim packs");
+		return -1;
+	}
+	for (i = 0; i < nids; i++) {
+		struct pack_trim t = { NULL, NULL, 0, 0, 0, before_s };
+		int k;
+
+		st = prepare(s, "SELECT data FROM agg_pack WHERE id = ?");
+		if (!st)
+			goto fail;
+		sqlite3_bind_int64(st, 1, ids[i]);
+		k = step_one(s, st, "trim packs");
+		if (k < 0)
+			goto fail;
+		if (!k) {
+			unprepare(s, st);
+			st = NULL;
+			continue;
+		}
+		k = rowpack_decode(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
+				   pack_trim_add, &t);
+		unprepare(s, st);
+		st = NULL;
+		if (k == -2) {
+			str_copy(s->err, sizeof(s->err), "trim packs: out of memory");
+			free(t.rows);
+			free(t.ids);
+			goto fail;
+		}
+		/* a damaged pack goes whole: its rows cannot be read anyway */
+		if (k || !t.n) {
+			up = prepare(s, "DELETE FROM agg_pack WHERE id = ?");
+			if (up)
+				sqlite3_bind_int64(up, 1, ids[i]);
+		} else if (!rowpack_encode(t.rows, t.ids, t.n, &b)) {
+			up = prepare(s, "UPDATE agg_pack SET first_s = ?2, nrows = ?3, data = ?4"
+				     " WHERE id = ?1");
+			if (up) {
+				sqlite3_bind_int64(up, 1, ids[i]);
+				sqlite3_bind_int64(up, 2, t.rows[0].second);
+				sqlite3_bind_int64(up, 3, (sqlite3_int64)t.n);
+				sqlite3_bind_blob(up, 4, b.buf, (int)b.len, SQLITE_TRANSIENT);
+			}
+		} else {
+			str_copy(s->err, sizeof(s->err), "trim packs: out of memory");
+		}
+		free(t.rows);
+		free(t.ids);
+		if (!up || step_done(s, up, "trim packs"))
+			goto fail;
+		unprepare(s, up);
+		up = NULL;
+		dropped += (int64_t)t.dropped;
+	}
+	dynbuf_release(&b);
+	return dropped;
+fail:
+	unprepare(s, st);
+	unprepare(s, up);
+	dynbuf_release(&b);
+	return -1;
+}
+
 int64_t store_prune_rows(struct store *s, const char *check, int64_t before_s, int64_t max_rows)
 {
 	sqlite3_stmt *st;
+	int64_t n = -1, budget = max_rows > 0 ? max_rows : 1, id = 0, rows = 0;
+	int k;
 
 	pthread_mutex_lock(&s->mu);
 	st = prepare(s, "DELETE FROM agg WHERE id IN (SELECT id FROM agg WHERE " CHECK_MATCH
 		     " AND second < ?2 LIMIT ?3)");
-	if (st) {
+	if (!st)
+		goto out;
+	sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, before_s);
+	sqlite3_bind_int64(st, 3, budget);
+	if (step_done(s, st, "prune rows"))
+		goto out;
+	n = sqlite3_changes(s->db);
+	unprepare(s, st);
+	st = NULL;
+	/* then whole packs all of whose rows are older, one at a time */
+	while (n < budget) {
+		st = prepare(s, "SELECT id, nrows FROM agg_pack WHERE " CHECK_MATCH
+			     " AND last_s < ?2 ORDER BY last_s LIMIT 1");
+		if (!st) {
+			n = -1;
+			goto out;
+		}
 		sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_int64(st, 2, before_s);
-		sqlite3_bind_int64(st, 3, max_rows > 0 ? max_rows : 1);
+		k = step_one(s, st, "prune rows");
+		if (k == 1) {
+			id = sqlite3_column_int64(st, 0);
+			rows = sqlite3_column_int64(st, 1);
+		}
+		unprepare(s, st);
+		st = NULL;
+		if (k <= 0) {
+			if (k < 0)
+				n = -1;
+			break;
+		}
+		if (n > 0 && n + rows > budget)
+			break;          /* the next call takes it */
+		st = prepare(s, "DELETE FROM agg_pack WHERE id = ?");
+		if (!st) {
+			n = -1;
+			goto out;
+		}
+		sqlite3_bind_int64(st, 1, id);
+		k = step_done(s, st, "prune rows");
+		unprepare(s, st);
+		st = NULL;
+		if (k) {
+			n = -1;
+			goto out;
+		}
+		n += rows > 0 ? rows : 0;
 	}
-	return delete_unlock(s, st, "prune rows");
+	/* and the older rows of a pack that holds the cutoff */
+	if (n >= 0 && n < budget) {
+		int64_t t = trim_packs_locked(s, check, before_s);
+
+		n = t < 0 ? -1 : n + t;
+	}
+out:
+	unprepare(s, st);
+	pthread_mutex_unlock(&s->mu);
+	return n;
 }
 
 int64_t store_prune_samples(struct store *s, int64_t before_ms, int keep_per_incident)
@@ -1131,58 +1379,196 @@ static void *store_grow(struct store *s, void *arr, size_t *cap, size_t elem, co
 
 
 /* Run a SELECT of ROW_COLS (bound by the caller) into a new array. */
-static int collect_rows(struct store *s, sqlite3_stmt *st, struct agg_row **rows, size_t *n)
+/* Rows gathered from packs and loose rows for [from, to) (store_get_rows). */
+struct rows_out {
+	struct store *s;
+	struct agg_row *arr;
+	int64_t *ids;           /* each row's store id: the order within a second */
+	size_t len, cap;
+	int64_t from, to;
+};
+
+/* -2 when memory runs out (a damaged pack makes rowpack_decode say -1) */
+static struct agg_row *rows_out_slot(struct rows_out *o)
 {
-	struct agg_row *arr = NULL;
-	size_t len = 0, cap = 0;
-	int rc = -1, step;
+	if (o->len == o->cap) {
+		size_t cap = o->cap;
+		void *na = store_grow(o->s, o->arr, &cap, sizeof(*o->arr), "get rows"), *ni;
+
+		if (!na)
+			return NULL;
+		o->arr = na;
+		ni = realloc(o->ids, cap * sizeof(*o->ids));
+		if (!ni) {
+			str_copy(o->s->err, sizeof(o->s->err), "get rows: out of memory");
+			return NULL;
+		}
+		o->ids = ni;
+		o->cap = cap;
+	}
+	return &o->arr[o->len];
+}
+
+static int rows_out_add(void *ctx, const struct agg_row *r, int64_t id)
+{
+	struct rows_out *o = ctx;
+	struct agg_row *slot;
+
+	if (r->second < o->from || r->second >= o->to)
+		return 0;
+	slot = rows_out_slot(o);
+	if (!slot)
+		return -2;
+	*slot = *r;
+	o->ids[o->len++] = id;
+	return 0;
+}
+
+/* The rows of every pack st yields (column 0 its id, 1 its data). */
+static int rows_from_packs(struct rows_out *o, sqlite3_stmt *st)
+{
+	int step;
 
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		if (len == cap) {
-			void *na = store_grow(s, arr, &cap, sizeof(*arr), "get rows");
+		const unsigned char *p = sqlite3_column_blob(st, 1);
+		int k = rowpack_decode(p, (size_t)sqlite3_column_bytes(st, 1), rows_out_add, o);
 
-			if (!na)
-				goto out;
-			arr = na;
-		}
-		if (read_row(st, &arr[len]) == 0)
-			len++;
+		if (k == -2)
+			return -1;
+		if (k)
+			log_kv(LOG_WARN, "store: skipped a damaged row pack", "pack=%" PRId64,
+			       (int64_t)sqlite3_column_int64(st, 0));
 	}
 	if (step != SQLITE_DONE) {
-		set_err(s, "get rows");
-		goto out;
+		set_err(o->s, "get rows");
+		return -1;
 	}
-	rc = 0;
+	return 0;
+}
+
+static int rows_from_loose(struct rows_out *o, sqlite3_stmt *st)
+{
+	int step;
+
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		struct agg_row *slot = rows_out_slot(o);
+
+		if (!slot)
+			return -1;
+		if (read_row(st, slot) == 0)
+			o->ids[o->len++] = sqlite3_column_int64(st, 0);
+	}
+	if (step != SQLITE_DONE) {
+		set_err(o->s, "get rows");
+		return -1;
+	}
+	return 0;
+}
+
+struct row_key {
+	int64_t second, id;
+	size_t ord;
+};
+
+static int row_key_cmp(const void *a, const void *b)
+{
+	const struct row_key *x = a, *y = b;
+
+	if (x->second != y->second)
+		return x->second < y->second ? -1 : 1;
+	if (x->id != y->id)
+		return x->id < y->id ? -1 : 1;
+	return x->ord < y->ord ? -1 : x->ord > y->ord;
+}
+
+/* By second and id, as the loose rows alone come (ORDER BY second, id). */
+static int rows_sort(struct rows_out *o)
+{
+	struct row_key *k;
+	struct agg_row *na;
+	size_t i;
+
+	for (i = 1; i < o->len && (o->arr[i - 1].second < o->arr[i].second ||
+				    (o->arr[i - 1].second == o->arr[i].second &&
+				     o->ids[i - 1] <= o->ids[i])); i++)
+		;
+	if (i >= o->len)
+		return 0;
+	k = malloc(o->len * sizeof(*k));
+	na = malloc(o->len * sizeof(*na));
+	if (!k || !na) {
+		free(k);
+		free(na);
+		str_copy(o->s->err, sizeof(o->s->err), "get rows: out of memory");
+		return -1;
+	}
+	for (i = 0; i < o->len; i++) {
+		k[i].second = o->arr[i].second;
+		k[i].id = o->ids[i];
+		k[i].ord = i;
+	}
+	qsort(k, o->len, sizeof(*k), row_key_cmp);
+	for (i = 0; i < o->len; i++)
+		na[i] = o->arr[k[i].ord];
+	free(k);
+	free(o->arr);
+	o->arr = na;
+	o->cap = o->len;
+	return 0;
+}
+
+/*
+ * Packed rows first (pack_sql binds ?1 check when it has one, ?2 from, ?3
+ * to), then loose rows (loose_sql, the same bindings), sorted by second.
+ */
+static int get_rows_locked(struct store *s, const char *check, const char *pack_sql,
+			   const char *loose_sql, int64_t from_s, int64_t to_s,
+			   struct agg_row **rows, size_t *n)
+{
+	struct rows_out o = { s, NULL, NULL, 0, 0, from_s, to_s };
+	const char *const sqls[2] = { pack_sql, loose_sql };
+	int rc = -1, k;
+
+	for (k = 0; k < 2; k++) {
+		sqlite3_stmt *st = prepare(s, sqls[k]);
+		int r;
+
+		if (!st)
+			goto out;
+		if (check)
+			sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 2, from_s);
+		sqlite3_bind_int64(st, 3, to_s);
+		r = k ? rows_from_loose(&o, st) : rows_from_packs(&o, st);
+		unprepare(s, st);
+		if (r)
+			goto out;
+	}
+	rc = rows_sort(&o);
 out:
-	if (rc || !len) {
-		free(arr);
-		arr = NULL;
-		len = 0;
+	free(o.ids);
+	if (rc || !o.len) {
+		free(o.arr);
+		o.arr = NULL;
+		o.len = 0;
 	}
-	*rows = arr;
-	*n = len;
+	*rows = o.arr;
+	*n = o.len;
 	return rc;
 }
 
 int store_get_rows(struct store *s, const char *check, int64_t from_s, int64_t to_s,
 		   struct agg_row **rows, size_t *n)
 {
-	sqlite3_stmt *st;
-	int rc = -1;
+	int rc;
 
-	*rows = NULL;
-	*n = 0;
 	pthread_mutex_lock(&s->mu);
-	st = prepare(s, "SELECT " ROW_COLS " FROM agg WHERE " CHECK_MATCH
-		     " AND second >= ?2 AND second < ?3 ORDER BY second, id");
-	if (!st)
-		goto out;
-	sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 2, from_s);
-	sqlite3_bind_int64(st, 3, to_s);
-	rc = collect_rows(s, st, rows, n);
-out:
-	unprepare(s, st);
+	rc = get_rows_locked(s, check,
+			     "SELECT id, data FROM agg_pack WHERE " CHECK_MATCH
+			     " AND last_s >= ?2 AND first_s < ?3 ORDER BY first_s, id",
+			     "SELECT " ROW_COLS " FROM agg WHERE " CHECK_MATCH
+			     " AND second >= ?2 AND second < ?3 ORDER BY second, id",
+			     from_s, to_s, rows, n);
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }
@@ -1190,22 +1576,122 @@ out:
 int store_get_rows_all(struct store *s, int64_t from_s, int64_t to_s, struct agg_row **rows,
 		       size_t *n)
 {
-	sqlite3_stmt *st;
-	int rc = -1;
+	int rc;
 
-	*rows = NULL;
-	*n = 0;
 	pthread_mutex_lock(&s->mu);
-	st = prepare(s, "SELECT " ROW_COLS " FROM agg WHERE second >= ?1 AND second < ?2"
-		     " ORDER BY second, id");
+	rc = get_rows_locked(s, NULL,
+			     "SELECT id, data FROM agg_pack WHERE ?1 IS NULL"
+			     " AND last_s >= ?2 AND first_s < ?3 ORDER BY first_s, id",
+			     "SELECT " ROW_COLS " FROM agg WHERE ?1 IS NULL"
+			     " AND second >= ?2 AND second < ?3 ORDER BY second, id",
+			     from_s, to_s, rows, n);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+/* Insert one pack of rows[0..n) (one check id). 0 or -1. */
+static int put_pack_locked(struct store *s, const struct agg_row *rows, const int64_t *ids,
+			   size_t n, struct dynbuf *b)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (rowpack_encode(rows, ids, n, b)) {
+		str_copy(s->err, sizeof(s->err), "pack rows: out of memory");
+		return -1;
+	}
+	st = prepare(s, "INSERT INTO agg_pack (check_id, first_s, last_s, nrows, data)"
+		     " VALUES (?,?,?,?,?)");
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, rows[0].check, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, rows[0].second);
+	sqlite3_bind_int64(st, 3, rows[n - 1].second);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)n);
+	sqlite3_bind_blob(st, 5, b->buf, (int)b->len, SQLITE_TRANSIENT);
+	rc = step_done(s, st, "pack rows");
+	unprepare(s, st);
+	return rc;
+}
+
+int64_t store_pack_rows(struct store *s, const char *check, int64_t before_s, int64_t max_rows)
+{
+	struct dynbuf b = DYNBUF_INIT(64u << 20);
+	struct agg_row *rows = NULL;
+	int64_t *ids = NULL, before = before_s - (before_s % STORE_PACK_SPAN_S + STORE_PACK_SPAN_S) %
+					      STORE_PACK_SPAN_S;
+	size_t n = 0, cap = 0, i, from;
+	sqlite3_stmt *st = NULL;
+	int64_t rc = -1;
+	int began = 0, step;
+
+	pthread_mutex_lock(&s->mu);
+	if (exec(s, "BEGIN IMMEDIATE"))
+		goto out;
+	began = 1;
+	st = prepare(s, "SELECT " ROW_COLS " FROM agg WHERE " CHECK_MATCH
+		     " AND second < ?2 ORDER BY check_id, second, id LIMIT ?3");
 	if (!st)
 		goto out;
-	sqlite3_bind_int64(st, 1, from_s);
-	sqlite3_bind_int64(st, 2, to_s);
-	rc = collect_rows(s, st, rows, n);
+	sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, before);
+	sqlite3_bind_int64(st, 3, max_rows > 0 ? max_rows : 1);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			size_t c = cap;
+			void *na = store_grow(s, rows, &c, sizeof(*rows), "pack rows"), *ni;
+
+			if (!na)
+				goto out;
+			rows = na;
+			ni = realloc(ids, c * sizeof(*ids));
+			if (!ni) {
+				str_copy(s->err, sizeof(s->err), "pack rows: out of memory");
+				goto out;
+			}
+			ids = ni;
+			cap = c;
+		}
+		if (read_row(st, &rows[n]) == 0)   /* a damaged row stays, for the prune */
+			ids[n++] = sqlite3_column_int64(st, 0);
+	}
+	if (step != SQLITE_DONE) {
+		set_err(s, "pack rows");
+		goto out;
+	}
+	unprepare(s, st);
+	st = NULL;
+	/* one pack per check id and span, in order */
+	for (from = 0, i = 1; i <= n; i++) {
+		if (i < n && !strcmp(rows[i].check, rows[from].check) &&
+		    rows[i].second / STORE_PACK_SPAN_S == rows[from].second / STORE_PACK_SPAN_S)
+			continue;
+		if (put_pack_locked(s, rows + from, ids + from, i - from, &b))
+			goto out;
+		from = i;
+	}
+	st = prepare(s, "DELETE FROM agg WHERE id = ?");
+	if (!st)
+		goto out;
+	for (i = 0; i < n; i++) {
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, ids[i]);
+		if (step_done(s, st, "pack rows"))
+			goto out;
+	}
+	if (exec(s, "COMMIT"))
+		goto out;
+	began = 0;
+	rc = (int64_t)n;
 out:
 	unprepare(s, st);
+	if (began && !sqlite3_get_autocommit(s->db) &&
+	    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK)
+		log_kv(LOG_WARN, "store rollback failed", "error=\"%s\"", sqlite3_errmsg(s->db));
 	pthread_mutex_unlock(&s->mu);
+	dynbuf_release(&b);
+	free(rows);
+	free(ids);
 	return rc;
 }
 
@@ -1250,15 +1736,275 @@ out:
 
 /* ---- windows ---- */
 
+/*
+ * A passing window's evidence reduced to what the report reads of it (the
+ * split share and its bounds, the retry attempts), as a new string the
+ * caller frees with cJSON_free; NULL when it is not a JSON object or memory
+ * runs out.
+ */
+static char *evidence_report(const char *evidence)
+{
+	static const char *const keep[] = { "observed", "expected", "lo", "hi",
+					    "attempts_limit", "limit", "attempts_per_request",
+					    "attempts" };
+	cJSON *j = cJSON_Parse(evidence), *o = NULL;
+	char *out = NULL;
+	size_t i;
+
+	if (!cJSON_IsObject(j))
+		goto out;
+	o = cJSON_CreateObject();
+	if (!o)
+		goto out;
+	for (i = 0; i < ARRAY_SIZE(keep); i++) {
+		cJSON *x = cJSON_DetachItemFromObjectCaseSensitive(j, keep[i]);
+
+		if (x)
+			cJSON_AddItemToObject(o, keep[i], x);
+	}
+	out = cJSON_PrintUnformatted(o);
+out:
+	cJSON_Delete(o);
+	cJSON_Delete(j);
+	return out;
+}
+
+int64_t store_prune_evidence(struct store *s, const char *check, int64_t before_idx,
+			     int64_t max_windows)
+{
+	sqlite3_stmt *st;
+
+	pthread_mutex_lock(&s->mu);
+	st = prepare(s, "DELETE FROM window_evidence WHERE check_id = ?1 AND idx IN"
+		     " (SELECT idx FROM window_evidence WHERE check_id = ?1 AND idx < ?2"
+		     "  ORDER BY idx LIMIT ?3)");
+	if (st) {
+		sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 2, before_idx);
+		sqlite3_bind_int64(st, 3, max_windows > 0 ? max_windows : 1);
+	}
+	return delete_unlock(s, st, "prune evidence");
+}
+
+/*
+ * Where the texts of window idx of a check are: the idx of the window that
+ * holds its reason text (evidence) and that text, copied into the caller's
+ * buffers. 1 when the window exists, 0 when not, -1 on error.
+ */
+static int window_texts_locked(struct store *s, const char *check, int64_t idx,
+			       int64_t *reason_src, char *reason, size_t rlen,
+			       int64_t *ev_src, char *ev, size_t elen)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	st = prepare(s, "SELECT coalesce(w.reason_from, w.idx), r.reason_text,"
+		     " coalesce(w.evidence_from, w.idx), e.evidence FROM windows w"
+		     " JOIN windows r ON r.check_id = w.check_id"
+		     "  AND r.idx = coalesce(w.reason_from, w.idx)"
+		     " JOIN windows e ON e.check_id = w.check_id"
+		     "  AND e.idx = coalesce(w.evidence_from, w.idx)"
+		     " WHERE w.check_id = ?1 AND w.idx = ?2");
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, idx);
+	rc = step_one(s, st, "read window texts");
+	if (rc == 1) {
+		*reason_src = sqlite3_column_int64(st, 0);
+		col_text(st, 1, reason, rlen);
+		*ev_src = sqlite3_column_int64(st, 2);
+		col_text(st, 3, ev, elen);
+	}
+	unprepare(s, st);
+	return rc;
+}
+
+/*
+ * Window idx is about to be replaced: the windows that share its own texts
+ * get them back. The first of them takes the text and the others point to
+ * it. Rewrites can leave a sharer anywhere after idx (its neighbour
+ * rewritten with another text), so they are looked for in the whole rest of
+ * the check's windows: a rewrite is rare (a resumed monitor judging a
+ * window again), a new window never looks.
+ */
+static int detach_dependents_locked(struct store *s, const char *check, int64_t idx,
+				    struct store_window *scratch)
+{
+	static const char *const first[2] = {
+		"SELECT min(idx) FROM windows WHERE check_id = ?1 AND idx > ?2 AND reason_from = ?2",
+		"SELECT min(idx) FROM windows WHERE check_id = ?1 AND idx > ?2 AND evidence_from = ?2",
+	};
+	static const char *const take[2] = {
+		"UPDATE windows SET reason_text = ?3, reason_from = NULL"
+		" WHERE check_id = ?1 AND idx = ?2",
+		"UPDATE windows SET evidence = ?3, evidence_from = NULL"
+		" WHERE check_id = ?1 AND idx = ?2",
+	};
+	static const char *const repoint[2] = {
+		"UPDATE windows SET reason_from = ?3"
+		" WHERE check_id = ?1 AND idx > ?3 AND reason_from = ?2",
+		"UPDATE windows SET evidence_from = ?3"
+		" WHERE check_id = ?1 AND idx > ?3 AND evidence_from = ?2",
+	};
+	int64_t rsrc = -1, esrc = -1, f;
+	int k, rc;
+
+	rc = window_texts_locked(s, check, idx, &rsrc, scratch->r.reason_text,
+				 sizeof(scratch->r.reason_text), &esrc, scratch->r.evidence,
+				 sizeof(scratch->r.evidence));
+	if (rc <= 0)
+		return rc;
+	for (k = 0; k < 2; k++) {
+		const char *text = k ? scratch->r.evidence : scratch->r.reason_text;
+		sqlite3_stmt *st;
+
+		if ((k ? esrc : rsrc) != idx)
+			continue;       /* it shares another window's text: nobody points here */
+		st = prepare(s, first[k]);
+		if (!st)
+			return -1;
+		sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 2, idx);
+		rc = step_one(s, st, "find window text sharers");
+		f = rc == 1 && sqlite3_column_type(st, 0) != SQLITE_NULL ?
+			sqlite3_column_int64(st, 0) : idx;
+		unprepare(s, st);
+		if (rc < 0)
+			return -1;
+		if (f == idx)
+			continue;       /* nobody shares it */
+		st = prepare(s, take[k]);
+		if (!st)
+			return -1;
+		sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 2, f);
+		sqlite3_bind_text(st, 3, text, -1, SQLITE_TRANSIENT);
+		rc = step_done(s, st, "detach window text");
+		unprepare(s, st);
+		if (rc)
+			return -1;
+		st = prepare(s, repoint[k]);
+		if (!st)
+			return -1;
+		sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 2, idx);
+		sqlite3_bind_int64(st, 3, f);
+		rc = step_done(s, st, "repoint window text");
+		unprepare(s, st);
+		if (rc)
+			return -1;
+	}
+	return 0;
+}
+
+/* The verdict window idx of a check has now: 1 and *v, 0 when none, -1. */
+static int window_verdict_locked(struct store *s, const char *check, int64_t idx, int *v)
+{
+	sqlite3_stmt *st = prepare(s, "SELECT verdict FROM windows WHERE check_id = ? AND idx = ?");
+	int rc;
+
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, idx);
+	rc = step_one(s, st, "read window verdict");
+	if (rc == 1)
+		*v = sqlite3_column_int(st, 0);
+	unprepare(s, st);
+	return rc;
+}
+
+/*
+ * window_counts after window idx changed from verdict old (-1: new window)
+ * to verdict v: the old verdict loses one (its first/last found again when
+ * idx was one of them), the new one gains idx.
+ */
+static int counts_move_locked(struct store *s, const char *check, int64_t idx, int old, int v)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (old == v)
+		return 0;
+	if (old >= 0) {
+		st = prepare(s, "UPDATE window_counts SET n = n - 1,"
+			     " first_idx = CASE WHEN first_idx = ?3 THEN coalesce((SELECT min(idx)"
+			     "  FROM windows WHERE check_id = ?1 AND verdict = ?2), -1)"
+			     "  ELSE first_idx END,"
+			     " last_idx = CASE WHEN last_idx = ?3 THEN coalesce((SELECT max(idx)"
+			     "  FROM windows WHERE check_id = ?1 AND verdict = ?2), -1)"
+			     "  ELSE last_idx END"
+			     " WHERE check_id = ?1 AND verdict = ?2");
+		if (!st)
+			return -1;
+		sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int(st, 2, old);
+		sqlite3_bind_int64(st, 3, idx);
+		rc = step_done(s, st, "count windows");
+		unprepare(s, st);
+		if (rc || exec(s, "DELETE FROM window_counts WHERE n <= 0"))
+			return -1;
+	}
+	st = prepare(s, "INSERT INTO window_counts (check_id, verdict, n, first_idx, last_idx)"
+		     " VALUES (?1, ?2, 1, ?3, ?3) ON CONFLICT (check_id, verdict) DO UPDATE SET"
+		     " n = n + 1, first_idx = min(first_idx, excluded.first_idx),"
+		     " last_idx = max(last_idx, excluded.last_idx)");
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 2, v);
+	sqlite3_bind_int64(st, 3, idx);
+	rc = step_done(s, st, "count windows");
+	unprepare(s, st);
+	return rc;
+}
+
+/* Inside a transaction: the window, its shared texts and the counts. */
 static int put_window_locked(struct store *s, const char *check, int64_t idx, int64_t start_s,
 			     int64_t end_s, const struct window_result *r)
 {
-	sqlite3_stmt *st;
-	int rc = -1;
+	struct store_window *prev = malloc(sizeof(*prev));
+	sqlite3_stmt *st = NULL;
+	int64_t rsrc = -1, esrc = -1;
+	int rc = -1, old = -1, k, same_reason = 0, same_ev = 0, pv = -1;
+	const char *ev = r->evidence;
+	char *rep = NULL;
 
+	if (!prev) {
+		str_copy(s->err, sizeof(s->err), "put window: out of memory");
+		return -1;
+	}
+	if ((k = window_verdict_locked(s, check, idx, &old)) < 0)
+		goto out;
+	if (!k)
+		old = -1;
+	else if (detach_dependents_locked(s, check, idx, prev))
+		goto out;
+	/* the texts of the window before: shared when they are the same */
+	if (idx > INT64_MIN &&
+	    (k = window_texts_locked(s, check, idx - 1, &rsrc, prev->r.reason_text,
+				     sizeof(prev->r.reason_text), &esrc, prev->r.evidence,
+				     sizeof(prev->r.evidence))) < 0)
+		goto out;
+	/* a passing window: in the row what the report reads, whole apart */
+	if (r->verdict == V_PASS) {
+		rep = evidence_report(r->evidence);
+		if (rep && strlen(rep) < strnlen(r->evidence, sizeof(r->evidence)))
+			ev = rep;
+	}
+	if (k == 1) {
+		same_reason = !strncmp(prev->r.reason_text, r->reason_text, sizeof(r->reason_text));
+		/* evidence only within one verdict: a reduced one is never taken
+		 * for a failing window's */
+		same_ev = !strncmp(prev->r.evidence, ev, sizeof(r->evidence)) &&
+			  window_verdict_locked(s, check, idx - 1, &pv) == 1 &&
+			  pv == (int)r->verdict;
+	}
 	st = prepare(s, "INSERT OR REPLACE INTO windows (check_id, idx, start_s, end_s, verdict,"
 		     " reason, reason_text, evidence, total, ok, failed, count, sum_us, max_us,"
-		     " hist, evaluated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+		     " hist, evaluated, reason_from, evidence_from)"
+		     " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
 	if (!st)
 		goto out;
 	sqlite3_bind_text(st, 1, check, (int)strnlen(check, 31), SQLITE_TRANSIENT);
@@ -1267,10 +2013,17 @@ static int put_window_locked(struct store *s, const char *check, int64_t idx, in
 	sqlite3_bind_int64(st, 4, end_s);
 	sqlite3_bind_int(st, 5, (int)r->verdict);
 	sqlite3_bind_int(st, 6, (int)r->reason);
-	sqlite3_bind_text(st, 7, r->reason_text, (int)strnlen(r->reason_text, sizeof(r->reason_text)),
-			  SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 8, r->evidence, (int)strnlen(r->evidence, sizeof(r->evidence)),
-			  SQLITE_TRANSIENT);
+	if (same_reason)
+		sqlite3_bind_text(st, 7, "", 0, SQLITE_STATIC);
+	else
+		sqlite3_bind_text(st, 7, r->reason_text,
+				  (int)strnlen(r->reason_text, sizeof(r->reason_text)),
+				  SQLITE_TRANSIENT);
+	if (same_ev)
+		sqlite3_bind_text(st, 8, "", 0, SQLITE_STATIC);
+	else
+		sqlite3_bind_text(st, 8, ev, (int)strnlen(ev, sizeof(r->evidence)),
+				  SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 9, to_i64(r->total));
 	sqlite3_bind_int64(st, 10, to_i64(r->ok));
 	sqlite3_bind_int64(st, 11, to_i64(r->failed));
@@ -1281,20 +2034,59 @@ static int put_window_locked(struct store *s, const char *check, int64_t idx, in
 		str_copy(s->err, sizeof(s->err), "put window: out of memory");
 		goto out;
 	}
-	sqlite3_bind_double(st, 16, wall_s());
-	rc = step_done(s, st, "put window");
+	/* no longer read: 0 takes no bytes in the row (kept for older readers) */
+	sqlite3_bind_int(st, 16, 0);
+	if (same_reason)
+		sqlite3_bind_int64(st, 17, rsrc);
+	if (same_ev)
+		sqlite3_bind_int64(st, 18, esrc);
+	if (step_done(s, st, "put window"))
+		goto out;
+	unprepare(s, st);
+	st = NULL;
+	if (ev != r->evidence || old >= 0) {
+		st = prepare(s, ev != r->evidence ?
+			     "INSERT OR REPLACE INTO window_evidence (check_id, idx, evidence)"
+			     " VALUES (?1, ?2, ?3)" :
+			     "DELETE FROM window_evidence WHERE check_id = ?1 AND idx = ?2");
+		if (!st)
+			goto out;
+		sqlite3_bind_text(st, 1, check, (int)strnlen(check, 31), SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 2, idx);
+		if (ev != r->evidence)
+			sqlite3_bind_text(st, 3, r->evidence,
+					  (int)strnlen(r->evidence, sizeof(r->evidence)),
+					  SQLITE_TRANSIENT);
+		if (step_done(s, st, "put window evidence"))
+			goto out;
+	}
+	if (counts_move_locked(s, check, idx, old, (int)r->verdict))
+		goto out;
+	rc = 0;
 out:
 	unprepare(s, st);
+	cJSON_free(rep);
+	free(prev);
 	return rc;
 }
 
 int store_put_window(struct store *s, const char *check, int64_t idx, int64_t start_s,
 		     int64_t end_s, const struct window_result *r)
 {
-	int rc;
+	int rc = -1, began = 0;
 
 	pthread_mutex_lock(&s->mu);
-	rc = put_window_locked(s, check, idx, start_s, end_s, r);
+	if (exec(s, "BEGIN IMMEDIATE"))
+		goto out;
+	began = 1;
+	if (put_window_locked(s, check, idx, start_s, end_s, r) || exec(s, "COMMIT"))
+		goto out;
+	began = 0;
+	rc = 0;
+out:
+	if (began && !sqlite3_get_autocommit(s->db) &&
+	    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK)
+		log_kv(LOG_WARN, "store rollback failed", "error=\"%s\"", sqlite3_errmsg(s->db));
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }
@@ -1461,10 +2253,16 @@ out:
 	return rc;
 }
 
-#define WINDOW_COLS "check_id, idx, start_s, end_s, verdict, reason, reason_text," \
-	" evidence, total, ok, failed, count, sum_us, max_us, hist"
+/* A window's columns with its texts looked up where it shares them (v4). */
+#define WINDOW_SELECT "SELECT w.check_id, w.idx, w.start_s, w.end_s, w.verdict, w.reason," \
+	" coalesce(r.reason_text, w.reason_text), coalesce(x.evidence, e.evidence, w.evidence)," \
+	" w.total," \
+	" w.ok, w.failed, w.count, w.sum_us, w.max_us, w.hist FROM windows w" \
+	" LEFT JOIN windows r ON r.check_id = w.check_id AND r.idx = w.reason_from" \
+	" LEFT JOIN windows e ON e.check_id = w.check_id AND e.idx = w.evidence_from" \
+	" LEFT JOIN window_evidence x ON x.check_id = w.check_id AND x.idx = w.idx"
 
-/* One row of WINDOW_COLS into *x; a damaged histogram is dropped, not the window. */
+/* One row of WINDOW_SELECT into *x; a damaged histogram is dropped, not the window. */
 static void read_window(sqlite3_stmt *st, struct store_window *x)
 {
 	int v, reason;
@@ -1507,8 +2305,7 @@ int store_each_window(struct store *s, const char *check, int64_t from_idx,
 		return -1;
 	}
 	pthread_mutex_lock(&s->mu);
-	st = prepare(s, "SELECT " WINDOW_COLS " FROM windows WHERE check_id = ? AND idx >= ?"
-		     " ORDER BY idx");
+	st = prepare(s, WINDOW_SELECT " WHERE w.check_id = ? AND w.idx >= ? ORDER BY w.idx");
 	if (!st)
 		goto out;
 	sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
@@ -1529,6 +2326,60 @@ out:
 	unprepare(s, st);
 	pthread_mutex_unlock(&s->mu);
 	free(x);
+	return rc;
+}
+
+int store_each_window_brief(struct store *s, const char *check, int64_t from_idx,
+			    int (*fn)(void *ctx, const struct store_window_brief *w), void *ctx)
+{
+	static const double q[2] = { 0.50, 0.99 };
+	struct store_window_brief x;
+	sqlite3_stmt *st = NULL;
+	int rc = -1, step;
+
+	pthread_mutex_lock(&s->mu);
+	st = prepare(s, "SELECT w.idx, w.start_s, w.end_s, w.verdict, w.reason, w.total, w.ok,"
+		     " w.max_us, w.hist, coalesce(e.evidence, w.evidence) FROM windows w"
+		     " LEFT JOIN windows e ON e.check_id = w.check_id AND e.idx = w.evidence_from"
+		     " WHERE w.check_id = ? AND w.idx >= ? ORDER BY w.idx");
+	if (!st)
+		goto out;
+	sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, from_idx);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		const unsigned char *h = sqlite3_column_blob(st, 8);
+		const unsigned char *ev = sqlite3_column_text(st, 9);
+		uint64_t qs[2] = { 0, 0 };
+		int v = sqlite3_column_int(st, 3), reason = sqlite3_column_int(st, 4);
+
+		memset(&x, 0, sizeof(x));
+		x.idx = sqlite3_column_int64(st, 0);
+		x.start_s = sqlite3_column_int64(st, 1);
+		x.end_s = sqlite3_column_int64(st, 2);
+		x.verdict = (v >= V_NODATA && v < V__COUNT) ? (enum verdict)v : V_NODATA;
+		x.reason = (reason >= 0 && reason < R__COUNT) ? (enum reason)reason : R_NO_DATA;
+		x.total = col_u64(st, 5);
+		x.ok = col_u64(st, 6);
+		if (h && hist_blob_quantiles(h, (size_t)sqlite3_column_bytes(st, 8), col_u64(st, 7),
+					     q, qs, 2))
+			log_kv(LOG_WARN, "store: damaged window histogram", "check=%s idx=%" PRId64,
+			       check, x.idx);
+		x.p50_us = qs[0];
+		x.p99_us = qs[1];
+		x.evidence = ev ? (const char *)ev : "";
+		rc = fn(ctx, &x);
+		if (rc)
+			goto out;
+	}
+	if (step != SQLITE_DONE) {
+		set_err(s, "get windows");
+		rc = -1;
+		goto out;
+	}
+	rc = 0;
+out:
+	unprepare(s, st);
+	pthread_mutex_unlock(&s->mu);
 	return rc;
 }
 
@@ -1575,8 +2426,7 @@ int store_window_counts(struct store *s, const char *check, uint64_t counts[V__C
 
 	memset(counts, 0, V__COUNT * sizeof(*counts));
 	pthread_mutex_lock(&s->mu);
-	st = prepare(s, "SELECT verdict, count(*) FROM windows WHERE check_id = ?"
-		     " GROUP BY verdict");
+	st = prepare(s, "SELECT verdict, n FROM window_counts WHERE check_id = ?");
 	if (!st)
 		goto out;
 	sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
@@ -1601,17 +2451,19 @@ int store_get_window_pick(struct store *s, const char *check, enum store_pick pi
 {
 	_Static_assert(V_PASS == 1 && V_FAIL == 2 && V_INCONCLUSIVE == 4,
 		       "verdicts are stored as numbers");
+	/* which window: from the counts, one row each (no scan of the windows) */
 	static const char *const sql[] = {
-		[STORE_FIRST_FAIL] = "SELECT " WINDOW_COLS " FROM windows WHERE check_id = ?"
-				     " AND verdict = 2 ORDER BY idx LIMIT 1",
-		[STORE_LAST_PASS] = "SELECT " WINDOW_COLS " FROM windows WHERE check_id = ?"
-				    " AND verdict = 1 ORDER BY idx DESC LIMIT 1",
-		[STORE_LAST] = "SELECT " WINDOW_COLS " FROM windows WHERE check_id = ?"
-			       " ORDER BY idx DESC LIMIT 1",
-		[STORE_FIRST_INCONCLUSIVE] = "SELECT " WINDOW_COLS " FROM windows WHERE"
-					     " check_id = ? AND verdict = 4 ORDER BY idx LIMIT 1",
+		[STORE_FIRST_FAIL] = "SELECT first_idx FROM window_counts"
+				     " WHERE check_id = ? AND verdict = 2",
+		[STORE_LAST_PASS] = "SELECT last_idx FROM window_counts"
+				    " WHERE check_id = ? AND verdict = 1",
+		[STORE_LAST] = "SELECT max(last_idx) FROM window_counts WHERE check_id = ?"
+			       " HAVING count(*) > 0",
+		[STORE_FIRST_INCONCLUSIVE] = "SELECT first_idx FROM window_counts"
+					     " WHERE check_id = ? AND verdict = 4",
 	};
 	sqlite3_stmt *st;
+	int64_t idx = 0;
 	int rc = -1;
 
 	memset(w, 0, sizeof(*w));
@@ -1622,6 +2474,20 @@ int store_get_window_pick(struct store *s, const char *check, enum store_pick pi
 	if (!st)
 		goto out;
 	sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
+	rc = step_one(s, st, "get window");
+	if (rc == 1)
+		idx = sqlite3_column_int64(st, 0);
+	unprepare(s, st);
+	st = NULL;
+	if (rc != 1)
+		goto out;
+	st = prepare(s, WINDOW_SELECT " WHERE w.check_id = ? AND w.idx = ?");
+	if (!st) {
+		rc = -1;
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, idx);
 	rc = step_one(s, st, "get window");
 	if (rc == 1)
 		read_window(st, w);

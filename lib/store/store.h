@@ -133,14 +133,29 @@ int store_get_totals(struct store *s, const char *check, struct store_totals *t)
  * Bounded growth. The totals are kept apart (in each batch's transaction),
  * so per-second rows can go once their windows are judged and the
  * retention period has passed: store_prune_rows deletes at most max_rows
- * rows of check and its variants with second < before_s in one statement
- * and returns how many (call again while it returns max_rows), -1 on error.
+ * rows of check and its variants with second < before_s (loose rows, then
+ * whole packs, a first pack larger than max_rows too, then the older rows of
+ * a pack holding the cutoff) and returns how many (call again while it
+ * returns max_rows or more), -1 on error.
  * store_prune_batches deletes the dedupe records of batches received
  * before received_before (wall seconds) and raises each reporter
  * instance's floor to the highest seq it deleted, so a late resend of such
  * a batch is still acked as a duplicate; returns records deleted or -1.
  */
 int64_t store_prune_rows(struct store *s, const char *check, int64_t before_s, int64_t max_rows);
+/*
+ * Pack the per-second rows of check and its variants with second before
+ * before_s rounded down to a multiple of STORE_PACK_SPAN_S: one row per
+ * check id and span holds them (rowpack.h) until store_prune_rows deletes
+ * them as it deletes loose rows (whole packs, and the older rows of a pack
+ * that holds its cutoff, rewritten). Reads see packed
+ * and loose rows alike. At most max_rows rows in one transaction; returns
+ * how many were packed (call again while it returns max_rows), -1 on error
+ * (nothing changed). Call it for seconds of judged windows only: a late row
+ * for a packed second is packed apart and read with the rest.
+ */
+#define STORE_PACK_SPAN_S 600
+int64_t store_pack_rows(struct store *s, const char *check, int64_t before_s, int64_t max_rows);
 int64_t store_prune_batches(struct store *s, double received_before);
 /* Delete the failing-request samples taken before before_ms (unix ms) but
  * the first keep_per_incident of each incident of their check (the ones the
@@ -157,6 +172,17 @@ struct store_window {
 	int64_t start_s, end_s;
 	struct window_result r;
 };
+/*
+ * A passing window keeps in its row only what the report reads of its
+ * evidence (split share and bounds, retry attempts); the whole evidence is
+ * kept apart and read back with it until store_prune_evidence deletes it
+ * for the windows of check with idx < before_idx (at most max_windows at a
+ * time): past the retention they read back reduced. Verdicts, reasons,
+ * counts and histograms stay; failing, inconclusive and no-data windows
+ * keep their evidence whole. Returns how many were deleted, -1 on error.
+ */
+int64_t store_prune_evidence(struct store *s, const char *check, int64_t before_idx,
+			     int64_t max_windows);
 /* Insert or replace the result of window idx of a check. */
 int store_put_window(struct store *s, const char *check, int64_t idx, int64_t start_s,
 		     int64_t end_s, const struct window_result *r);
@@ -172,6 +198,26 @@ int store_get_windows(struct store *s, const char *check, struct store_window **
  */
 int store_each_window(struct store *s, const char *check, int64_t from_idx,
 		      int (*fn)(void *ctx, const struct store_window *w), void *ctx);
+/*
+ * What the report's charts and tables show of a window, for walking a week
+ * of them quickly: no reason text, the latency as its p50 and p99 (as
+ * hist_quantile gives them; 0 without requests or with a damaged
+ * histogram), the evidence as the window's row holds it: whole, or for a
+ * passing window what the report reads of it (split share and bounds,
+ * retry attempts); valid during the call only.
+ */
+struct store_window_brief {
+	int64_t idx;
+	int64_t start_s, end_s;
+	enum verdict verdict;
+	enum reason reason;
+	uint64_t total, ok;
+	uint64_t p50_us, p99_us;
+	const char *evidence;
+};
+/* As store_each_window, with briefs. */
+int store_each_window_brief(struct store *s, const char *check, int64_t from_idx,
+			    int (*fn)(void *ctx, const struct store_window_brief *w), void *ctx);
 /* Windows of a check by verdict: counts[V_NODATA .. V_INCONCLUSIVE]. 0 or -1. */
 int store_window_counts(struct store *s, const char *check, uint64_t counts[V__COUNT]);
 /* One window of a check: the first failing, the last passing, the last, the

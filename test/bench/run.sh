@@ -404,6 +404,7 @@ if [ -x "$H7" ]; then
 		sed 's/^/  /' "$W/history.out"
 		hv() { sed -n "s/^history7d .* $1=\([^ ]*\).*/\1/p" "$W/history.out"; }
 		rb=$(sed -n 's/^report_build: *\([0-9.]*\) ms.*/\1/p' "$W/history.out")
+		sb=$(sed -n 's/^status build: *\([0-9.]*\) ms.*/\1/p' "$W/history.out")
 		srow "history ${HDAYS}d: database bytes per check-day" "$(hv bytes_per_check_day)"
 		srow "history ${HDAYS}d: report_build" "$rb ms"
 		srow "history ${HDAYS}d: status build" "$(sed -n 's/^status build: *//p' "$W/history.out")"
@@ -411,6 +412,7 @@ if [ -x "$H7" ]; then
 		if [ "$HDAYS" = 7 ]; then
 			mfigure history-7d-db "$(python3 -c "print('%.1f' % ($(hv db_bytes) / 1e6))")" MB
 			mfigure history-7d-report "$rb" ms
+			mfigure history-7d-status "$sb" ms
 		fi
 	else
 		srow "WARNING history7d" "failed: $(tail -n 1 "$W/history.out")"
@@ -421,6 +423,7 @@ fi
 if [ "$HDAYS" != 7 ]; then
 	mfigure history-7d-db n/a MB
 	mfigure history-7d-report n/a ms
+	mfigure history-7d-status n/a ms
 fi
 
 # ---- summary ----

@@ -135,7 +135,7 @@ for c in r["checks"]:
     assert c["windows"]["fail"] == 0, c["id"]
 for chk in checks:
     for idx, s, e, v, reason in db.execute(
-            "select idx, start_s, end_s, verdict, reason_text from windows where check_id=?", (chk,)):
+            "select idx, start_s, end_s, verdict, reason_text from window_view where check_id=?", (chk,)):
         overlaps = any(f < e and (t > s or (t == f and f >= s)) for f, t in gaps)
         if overlaps:
             assert "monitor was down" in reason, (chk, idx, reason)

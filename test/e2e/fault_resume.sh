@@ -124,7 +124,7 @@ import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
 resumed, until = float(sys.argv[2]), float(sys.argv[3])
 # taken over, not dropped: retry.http failed for it after the resume too
-n = db.execute("select count(*) from windows where check_id='retry.http' and verdict=2 "
+n = db.execute("select count(*) from window_view where check_id='retry.http' and verdict=2 "
                "and reason_text like '%below bound%' and start_s >= ? and end_s <= ?",
                (resumed, until)).fetchone()[0]
 print("retry.http windows failed under retries-off after the resume:", n)

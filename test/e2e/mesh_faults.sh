@@ -116,7 +116,7 @@ for line in open(ivf):
     name, fails, may, t0, t1 = line.rstrip("\n").split("|")
     iv.append((name, set(fails.split(",")), set(filter(None, may.split(","))), float(t0), float(t1)))
 con = sqlite3.connect(db)
-rows = con.execute("SELECT check_id, idx, start_s, end_s, verdict, reason_text FROM windows"
+rows = con.execute("SELECT check_id, idx, start_s, end_s, verdict, reason_text FROM window_view"
                    " ORDER BY idx").fetchall()
 bad = []
 for check, idx, s, e, v, why in rows:

@@ -18,12 +18,16 @@ RUN=$(run_dir)
 [ -d "$RUN" ] || fail "no run dir"
 
 # pruned: no row older than retention + one window + the prune interval (10 s)
-# + slack, and the oldest row is well after the start
+# + slack, and the oldest row is well after the start (loose or packed)
 cat >"$E2E_TMP/pruned.py" <<'PYEOF'
 import sqlite3, sys, time
 db = sqlite3.connect(sys.argv[1], timeout=5)
 started = db.execute("select started from run").fetchone()[0]
 lo = db.execute("select min(second) from agg where substr(workload,1,8) <> 'conformd'").fetchone()[0]
+# the rows of judged windows are packed (store schema 4): their oldest too
+plo = db.execute("select min(first_s) from agg_pack").fetchone()[0]
+lo = min(x for x in (lo, plo, float("inf")) if x is not None)
+lo = None if lo == float("inf") else lo
 floor = db.execute("select count(*) from batch_floor").fetchone()[0]
 sys.exit(0 if lo is not None and lo > started + 10 and floor > 0 else 1)
 PYEOF
@@ -39,6 +43,8 @@ d, checks = sys.argv[1], sys.argv[2].split(",")
 db = sqlite3.connect(os.path.join(d, "conform.db"))
 started, ended, window_ms = db.execute("select started, ended, window_ms from run").fetchone()
 lo = db.execute("select min(second) from agg").fetchone()[0]
+plo = db.execute("select min(first_s) from agg_pack").fetchone()[0]
+lo = min(x for x in (lo, plo) if x is not None)
 blo = db.execute("select min(received) from batches").fetchone()[0]
 floors = db.execute("select workload, instance, seq from batch_floor").fetchall()
 print(f"run {ended - started:.0f} s; oldest row {lo - started:.0f} s after start, "

@@ -5,7 +5,7 @@
  * store_put_event), then measures the database size and how long the report
  * takes to build and render. `make bench` runs it; so does the soak smoke.
  *
- *   history7d [--days D] [--checks N] [--rate R] [--dir DIR] [--keep]
+ *   history7d [--days D] [--checks N] [--rate R] [--dir DIR] [--keep] [--reuse]
  *
  * Shape: the first N catalog checks under mesh "none", 10 s windows, one
  * client row per check-second holding rate requests (fractional rates carry
@@ -49,6 +49,7 @@ struct h7_opts {
 	int64_t retention_s;        /* 0: keep every per-second row */
 	char dir[1024];
 	int keep;
+	int reuse;                  /* measure DIR/conform.db as it is (same --days, --checks) */
 };
 
 struct h7_run {
@@ -73,7 +74,10 @@ static void usage(FILE *f)
 		"               (default 86400, the run default; 0 keeps them all)\n"
 		"  --dir DIR    where conform.db (and with --keep reports/) go; default a new\n"
 		"               temporary directory\n"
-		"  --keep       keep the store and write reports/ next to it\n");
+		"  --keep       keep the store and write reports/ next to it\n"
+		"  --reuse      measure the store already in --dir (written by history7d with\n"
+		"               the same --days and --checks, perhaps by an older schema:\n"
+		"               it is upgraded on open) instead of writing one; implies --keep\n");
 }
 
 static double ms_since(int64_t t0_ns)
@@ -291,6 +295,10 @@ static int parse_args(int argc, char **argv, struct h7_opts *o)
 
 		if (!strcmp(a, "--keep")) {
 			o->keep = 1;
+			continue;
+		}
+		if (!strcmp(a, "--reuse")) {
+			o->reuse = o->keep = 1;
 			continue;
 		}
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -584,8 +592,8 @@ int main(int argc, char **argv)
 	struct h7_run *h = NULL;
 	struct store *s = NULL;
 	char dbpath[1200], err[512];
-	double rows_ms = 0, eval_ms = 0, gen_ms, per_day, growth = -1;
-	off_t db_bytes;
+	double rows_ms = 0, eval_ms = 0, gen_ms = 0, per_day = 0, growth = -1;
+	off_t db_bytes = 0;
 	long rss_gen;
 	size_t html_len = 0;
 	int made_dir = 0, ours = 1, rc = 1;
@@ -620,7 +628,13 @@ int main(int argc, char **argv)
 		ours = 0;
 		goto out;
 	}
-	if (access(dbpath, F_OK) == 0) {
+	if (o.reuse) {
+		ours = 0;   /* not ours: leave it */
+		if (!o.dir[0] || made_dir || access(dbpath, F_OK)) {
+			fprintf(stderr, "history7d: --reuse: no %s\n", dbpath);
+			goto out;
+		}
+	} else if (access(dbpath, F_OK) == 0) {
 		fprintf(stderr, "history7d: %s exists; give an empty --dir\n", dbpath);
 		ours = 0;   /* not ours: leave it */
 		goto out;
@@ -631,6 +645,8 @@ int main(int argc, char **argv)
 	printf("history7d: %g days, %zu checks, %g req/s per check, %d s windows, store %s\n",
 	       o.days, h->cfg.nchecks, o.rate, H7_WINDOW_S, dbpath);
 
+	if (o.reuse)
+		goto measure;
 	t0 = mono_ns();
 	if (store_open(dbpath, 1, &s, err, sizeof(err))) {
 		fprintf(stderr, "history7d: %s\n", err);
@@ -665,10 +681,19 @@ int main(int argc, char **argv)
 	}
 	printf("peak RSS:          %ld kB after generating\n", rss_gen);
 
+measure:
+	if (o.reuse) {
+		db_bytes = file_size(o.dir, "conform.db") + file_size(o.dir, "conform.db-wal");
+		per_day = (double)db_bytes / ((double)h->cfg.nchecks * (double)h->dur_s / 86400.0);
+		printf("database:          %lld bytes (%.1f MB) as found\n", (long long)db_bytes,
+		       (double)db_bytes / 1e6);
+	}
+	t0 = mono_ns();
 	if (store_open(dbpath, 0, &s, err, sizeof(err))) {
 		fprintf(stderr, "history7d: reopen: %s\n", err);
 		goto out;
 	}
+	printf("open:              %.1f ms\n", ms_since(t0));
 	if (measure_report(s, h, &o, &html_len))
 		goto out;
 	printf("peak RSS:          %ld kB after the report\n", peak_rss_kb());
