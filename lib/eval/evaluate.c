@@ -411,6 +411,7 @@ int64_t evaluate_prune(struct store *s, const struct run_config *cfg, int64_t ne
 		} while (total < max_rows);
 	}
 	if (store_prune_batches(s, now_wall - (double)cfg->retention_s) < 0 ||
+	    store_prune_mesh_views(s, (double)cutoff) < 0 ||
 	    store_prune_samples(s, cutoff * 1000, STORE_INCIDENT_SAMPLES) < 0)
 		return -1;
 	return total;

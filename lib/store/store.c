@@ -2610,6 +2610,23 @@ out_unlocked:
 	return rc;
 }
 
+int64_t store_prune_mesh_views(struct store *s, double before)
+{
+	sqlite3_stmt *st;
+	int64_t n = -1;
+
+	pthread_mutex_lock(&s->mu);
+	st = prepare(s, "DELETE FROM mesh_views WHERE to_ts < ?");
+	if (st) {
+		sqlite3_bind_double(st, 1, before);
+		if (!step_done(s, st, "prune mesh views"))
+			n = sqlite3_changes(s->db);
+	}
+	unprepare(s, st);
+	pthread_mutex_unlock(&s->mu);
+	return n;
+}
+
 int store_get_mesh_view(struct store *s, int64_t start_s, int64_t end_s, char **json,
 			double *from, double *to)
 {

@@ -295,6 +295,12 @@ int store_put_mesh_view(struct store *s, double from, double to, const char *jso
  */
 int store_get_mesh_view(struct store *s, int64_t start_s, int64_t end_s, char **json,
 			double *from, double *to);
+/*
+ * Delete the views that ended before unix s before: a view is read when its
+ * window is judged (the window's evidence keeps what the check made of it),
+ * so past the retention it is only bytes (~1 KB a window). Rows deleted, or -1.
+ */
+int64_t store_prune_mesh_views(struct store *s, double before);
 
 /* Named counters (e.g. "batches.accepted", "batches.duplicate",
  * "batches.rejected"): add delta, read value (0 if unknown). */

@@ -105,6 +105,12 @@ TEST(a_window_gets_the_view_that_covers_it)
 	/* bad input is refused */
 	ASSERT_EQ(store_put_mesh_view(s, T0 + 5, T0 + 4, "{}"), -1);
 	ASSERT_EQ(store_put_mesh_view(s, T0, T0 + 1, NULL), -1);
+	/* past the retention a view is gone: the first, not the second */
+	ASSERT_EQ(store_prune_mesh_views(s, T0 + 15), 1);
+	ASSERT_EQ(store_get_mesh_view(s, T0, T0 + 10, &json, &from, &to), 0);
+	ASSERT_EQ(store_get_mesh_view(s, T0 + 10, T0 + 20, &json, &from, &to), 1);
+	free(json);
+	ASSERT_EQ(store_prune_mesh_views(s, T0 + 15), 0);
 	store_close(s);
 }
 
