@@ -567,7 +567,6 @@ int main(int argc, char **argv)
 			saved = &sc;
 		d->anchor_mono_ms = state_clock_anchor(saved, boot, d->cfg.started, wall_s(),
 						       mono_ms());
-		daemon_record_gap(d, &down_s);
 		d->eval_hold_until_ms = mono_ms() + RESUME_EVAL_HOLD_MS;
 	}
 	put_run(d);
@@ -702,6 +701,11 @@ int main(int argc, char **argv)
 		}
 		/* faults the dead monitor left: revert the overdue, keep the rest */
 		faults_resume(d->faults, wall_s());
+		/* the gap ends now, not when this process started: until the
+		 * collector and the mesh's tap feed were back (rebinding them can
+		 * take seconds on a loaded machine), what the proxies sent over
+		 * UDP was lost, and a window judged on it would blame the tap */
+		daemon_record_gap(d, &down_s);
 	} else if (daemon_start_workloads(d, err, sizeof(err)) < 0) {
 		log_kv(LOG_ERROR, "cannot start the workloads", "err=%s",
 		       log_quote(err, q, sizeof(q)));

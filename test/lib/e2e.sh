@@ -145,7 +145,16 @@ stop_conformant() {
 	local rc
 	note "stop"
 	"$CONFORM" stop >/dev/null; rc=$?
-	[ "$rc" = 0 ] || fail "stop: exit $rc (want 0: conformant)"
+	if [ "$rc" != 0 ]; then
+		# which check, and why: the report says
+		[ -f "$1/reports/report.json" ] && $PY - "$1/reports/report.json" <<'PYEOF'
+import json, sys
+for c in json.load(open(sys.argv[1]))["checks"]:
+    if c["verdict"] != "pass":
+        print(f'    {c["id"]} {c["verdict"]} windows={c["windows"]}: {c["reason"]}')
+PYEOF
+		fail "stop: exit $rc (want 0: conformant)"
+	fi
 	check_reports "$1"
 	check_totals "$1"
 	check_no_signal_deaths "$1"
