@@ -83,6 +83,9 @@ void daemon_request_stop(struct daemon *d);
 #define SIDECAR_STOP_MS 5000
 #define PROBE_INTERVAL_MS 2000
 #define HEARTBEAT_MS 1000
+/* a monitor gap starts this long before the last heartbeat: the tap feed
+ * flushes once a second, and its batch then waits for a group commit */
+#define GAP_LEAD_S 3.0
 #define REBIND_MS 15000          /* resume: the old ports may sit in TIME_WAIT */
 /* resume: the clients reconnect with a backoff of at most 5 s, then resend
  * what was not acked; evaluate after that so their windows are complete */

@@ -39,7 +39,8 @@ int64_t daemon_resume_next_idx(struct daemon *d)
 	return next < 0 ? 0 : next;
 }
 
-/* Record the time nobody watched: from the last heartbeat to now. */
+/* Record the time nobody watched: from the last heartbeat (less what may
+ * not have been stored by then) to now. */
 void daemon_record_gap(struct daemon *d, double *down_s)
 {
 	double hb = 0, now = wall_s();
@@ -49,6 +50,14 @@ void daemon_record_gap(struct daemon *d, double *down_s)
 		log_kv(LOG_WARN, "no usable heartbeat: the gap starts at the run's start", NULL);
 		hb = d->cfg.started;
 	}
+	/*
+	 * The heartbeat says the monitor was alive, not that what it had
+	 * received was stored: the tap feed's lines (UDP, never resent) wait
+	 * up to a second for their flush and then for the commit behind it, so
+	 * a kill -9 loses the last GAP_LEAD_S seconds of them. Those seconds
+	 * are unwatched too: judged, a tap.live window would blame the tap.
+	 */
+	hb = hb - GAP_LEAD_S > d->cfg.started ? hb - GAP_LEAD_S : d->cfg.started;
 	str_fmt(detail, sizeof(detail), "from=%lld to=%lld", (long long)floor(hb),
 		(long long)ceil(now));
 	daemon_event(d, "monitor.gap", "conformd", detail);
