@@ -103,33 +103,8 @@ kc delete /api/v1/namespaces/conform/secrets/conform-run >/dev/null || fail "del
 note "a whole run: start applies, conformd answers through the service proxy"
 start &
 spid=$!
-# conformd as its pod would run it: the Secret conform-run as --seed
-for _ in $(seq 150); do kc get /api/v1/namespaces/conform/secrets/conform-run >"$tmp/secret" 2>/dev/null && break; sleep 0.2; done
-[ -s "$tmp/secret" ] || fail "start made no Secret conform-run: $(cat "$tmp/err")"
-mkdir -p "$tmp/seed"
-python3 - "$tmp/secret" "$tmp/seed" <<'EOF' || fail "the Secret has no token and run.json"
-import base64, json, sys
-s = json.load(open(sys.argv[1]))
-assert "stringData" not in s, "stringData read back"
-for k in ("token", "run.json"):
-    open(sys.argv[2] + "/" + k, "wb").write(base64.b64decode(s["data"][k]))
-EOF
-(
-	export CONFORM_KUBE_SERVER="$url" CONFORM_KUBE_TOKEN="$TOKEN" CONFORM_KUBE_CA="$tmp/tls/cert.pem"
-	export CONFORM_KUBE_NAMESPACE=conform CONFORM_TOKEN="$(cat "$tmp/seed/token")"
-	exec "$CONFORMD" --run-dir "$tmp/vol/run" --seed "$tmp/seed" --api-addr 127.0.0.1:0 \
-		--collector-addr 127.0.0.1:0 >"$tmp/conformd.log" 2>&1
-) &
-cpid=$!
-for _ in $(seq 100); do
-	aport=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['api_port'])" \
-		"$tmp/vol/run/run.json" 2>/dev/null)
-	[ -n "$aport" ] && [ "$aport" != 0 ] && break
-	sleep 0.2
-done
-[ -n "$aport" ] && [ "$aport" != 0 ] || fail "conformd did not serve its API: $(tail -5 "$tmp/conformd.log")"
-ctl "service-backend?namespace=conform&name=conformd&port=api&addr=127.0.0.1:$aport" ||
-	fail "service-backend"
+# conformd as its pod runs it (the Secret conform-run as --seed)
+kube_conformd_as_pod "$TOKEN" "$tmp/vol/run"
 wait "$spid"
 rc=$?
 spid=""

@@ -120,3 +120,44 @@ L5EOF
 	kc apply /api/v1/namespaces/linkerd/configmaps/linkerd-config "$tmp/l5dcfg.json" >/dev/null ||
 		fail "linkerd-config"
 }
+
+# kube_conformd_as_pod TOKEN RUNDIR: conformd as its pod runs it, once the
+# CLI has applied the Secret conform-run (waited for; its token and run.json
+# as --seed), authenticated by TOKEN, its volume RUNDIR; sets cpid and aport
+# and points the double's service proxy for conformd:api at it
+kube_conformd_as_pod() {
+	local token=$1 rundir=$2
+	for _ in $(seq 150); do
+		kc get /api/v1/namespaces/conform/secrets/conform-run >"$tmp/secret" 2>/dev/null && break
+		sleep 0.2
+	done
+	[ -s "$tmp/secret" ] || fail "no Secret conform-run was applied: $(cat "$tmp/err")"
+	mkdir -p "$tmp/seed"
+	python3 - "$tmp/secret" "$tmp/seed" <<'PYEOF' || fail "the Secret has no token and run.json"
+import base64, json, sys
+s = json.load(open(sys.argv[1]))
+assert "stringData" not in s, "stringData read back"
+for k in ("token", "run.json"):
+    open(sys.argv[2] + "/" + k, "wb").write(base64.b64decode(s["data"][k]))
+PYEOF
+	(
+		export CONFORM_KUBE_SERVER="$url" CONFORM_KUBE_TOKEN="$token"
+		export CONFORM_KUBE_CA="$tmp/tls/cert.pem" CONFORM_KUBE_NAMESPACE=conform
+		CONFORM_TOKEN=$(cat "$tmp/seed/token")
+		export CONFORM_TOKEN
+		exec "$CONFORMD" --run-dir "$rundir" --seed "$tmp/seed" --api-addr 127.0.0.1:0 \
+			--collector-addr 127.0.0.1:0 >"$tmp/conformd.log" 2>&1
+	) &
+	cpid=$!
+	aport=""
+	for _ in $(seq 100); do
+		aport=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['api_port'])" \
+			"$rundir/run.json" 2>/dev/null)
+		[ -n "$aport" ] && [ "$aport" != 0 ] && break
+		sleep 0.2
+	done
+	[ -n "$aport" ] && [ "$aport" != 0 ] ||
+		fail "conformd did not serve its API: $(tail -5 "$tmp/conformd.log")"
+	ctl "service-backend?namespace=conform&name=conformd&port=api&addr=127.0.0.1:$aport" ||
+		fail "service-backend"
+}
