@@ -5,7 +5,8 @@
  * JSON patches, watches with bookmarks and 410 Expired, bearer tokens, RBAC
  * denials) and enough discovery for kubectl. Tests steer it through
  * /_double/... (no auth): drop watches, restart/delete/stall pods, compact
- * history, deny a permission, rotate the token, evict a pod. Loopback only.
+ * history, deny a permission, rotate the token, evict a pod, install an older
+ * Gateway API (gateway-api?version=v1.1.1: HTTPRoute timeouts pruned). Loopback only.
  *   kubedouble --port-file F [--token T] [--user U] [--tls-cert F --tls-key F]
  *              [--controllers on]   (Deployments make pods, see reconcile)
  *              [--sa-token NS:NAME=TOKEN]...  (a service account's token: RBAC
@@ -131,6 +132,11 @@ static int quit;                        /* under mu */
 static unsigned long n_requests, n_lists, n_watches;
 static int port;
 static char hidden_gv[128];             /* a group/version discovery leaves out */
+/* the Gateway API release whose standard CRDs are installed (--gateway-api,
+ * /_double/gateway-api?version=): v1.x's minor. HTTPRoute rules have
+ * timeouts from v1.2.0 (gateway-api CHANGELOG/1.2-CHANGELOG.md; absent from
+ * config/crd/standard/gateway.networking.k8s.io_httproutes.yaml in v1.1.1) */
+static int gw_minor = 2;
 static unsigned char *tap_stream;       /* what the tap API answers (framed TapEvents) */
 static size_t tap_len;
 
@@ -365,6 +371,7 @@ struct reply {
 	size_t len;        /* of a binary body; 0: strlen(body) */
 	const char *l5d_error;  /* the tap server's linkerd-error header, or NULL */
 	int ctype_owned;        /* ctype is malloc'd (a proxied answer's) */
+	char warning[256];      /* a Warning header's text, or "" */
 };
 
 static void reply_json(struct reply *rp, unsigned code, const cJSON *j)
@@ -1125,6 +1132,32 @@ static int need_namespace(struct req *q, struct reply *rp)
 	return -1;
 }
 
+/*
+ * What a CRD's structural schema does with a field it does not declare: it
+ * is dropped from what is stored, the write still succeeds, and the answer
+ * carries a warning (apiserver default fieldValidation=Warn; KEP-2885, the
+ * text as "unknown field \"PATH\""). Modelled for the one field conform
+ * writes that some installed CRDs lack: HTTPRoute rules' timeouts.
+ */
+static void prune_unknown(const struct res *r, cJSON *o, struct reply *rp)
+{
+	cJSON *rule;
+	int i = 0;
+
+	if (strcmp(r->group, "gateway.networking.k8s.io") || strcmp(r->resource, "httproutes") ||
+	    gw_minor >= 2)
+		return;
+	cJSON_ArrayForEach(rule, jobj(jobj(o, "spec"), "rules")) {
+		if (cJSON_GetObjectItemCaseSensitive(rule, "timeouts")) {
+			cJSON_DeleteItemFromObjectCaseSensitive(rule, "timeouts");
+			if (rp && !rp->warning[0])
+				str_fmt(rp->warning, sizeof(rp->warning),
+					"299 - \"unknown field \\\"spec.rules[%d].timeouts\\\"\"", i);
+		}
+		i++;
+	}
+}
+
 /* a new object from body o (taken); 201 */
 static void do_insert(struct req *q, cJSON *o, struct reply *rp)
 {
@@ -1135,6 +1168,7 @@ static void do_insert(struct req *q, cJSON *o, struct reply *rp)
 	jset_str(md, "uid", uid);
 	jset_str(md, "creationTimestamp", now_rfc3339(ts, sizeof(ts)));
 	cJSON_DeleteItemFromObjectCaseSensitive(md, "managedFields");
+	prune_unknown(q->r, o, rp);
 	bump(o);
 	if (!obj_add(q->r, q->r->namespaced ? q->ns : "", jstr(md, "name"), o)) {
 		cJSON_Delete(o);
@@ -1190,6 +1224,7 @@ static void keep_server_fields(cJSON *nw, cJSON *old)
 static void do_replace(struct obj *x, cJSON *nw, struct reply *rp, unsigned code)
 {
 	keep_server_fields(nw, x->o);
+	prune_unknown(x->r, nw, rp);
 	if (!cJSON_Compare(nw, x->o, 1)) {
 		bump(nw);
 		cJSON_Delete(x->o);
@@ -1932,7 +1967,7 @@ static void add_event(struct obj *pod, const char *reason, const char *message,
 	fake.r = res_find("", "v1", "events");
 	str_copy(fake.ns, sizeof(fake.ns), pod->ns);
 	{
-		struct reply rp = { 0, NULL, NULL, 0, NULL, 0 };
+		struct reply rp = { 0, NULL, NULL, 0, NULL, 0, "" };
 
 		do_insert(&fake, e, &rp);
 		free(rp.body);
@@ -2109,6 +2144,18 @@ static void control(struct req *q, struct reply *rp)
 		}
 	} else if (!strcmp(what, "deny-reset")) {
 		ndenies = 0;
+	} else if (!strcmp(what, "gateway-api")) {
+		/* gateway-api?version=v1.1.1: the installed standard CRDs' release */
+		const char *v = arg(q, "version");
+		char num[8] = "";
+		int64_t minor;
+
+		if (v && !strncmp(v, "v1.", 3) && strcspn(v + 3, ".") < sizeof(num))
+			memcpy(num, v + 3, strcspn(v + 3, "."));
+		if (parse_i64(num, 0, 99, &minor))
+			rp->code = 400;
+		else
+			gw_minor = (int)minor;
 	} else if (!strcmp(what, "hide-group-version")) {
 		str_copy(hidden_gv, sizeof(hidden_gv), arg(q, "gv") ? arg(q, "gv") : "");
 	} else if (!strcmp(what, "tap-stream")) {
@@ -2424,7 +2471,7 @@ static void make_pod(struct obj *d, const char *hash)
 	char name[300], suffix[6], owner[300], ip[32], ts[40];
 	const char *alnum = "bcdfghjklmnpqrstvwxz2456789";
 	struct req fake;
-	struct reply rp = { 0, NULL, NULL, 0, NULL, 0 };
+	struct reply rp = { 0, NULL, NULL, 0, NULL, 0, "" };
 	size_t i;
 
 	for (i = 0; i < 5; i++)
@@ -2860,7 +2907,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
 		void **con_cls)
 {
 	struct req *q = *con_cls;
-	struct reply rp = { 0, NULL, NULL, 0, NULL, 0 };
+	struct reply rp = { 0, NULL, NULL, 0, NULL, 0, "" };
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
 
@@ -2909,6 +2956,8 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
 		free((char *)rp.ctype);
 	if (rp.l5d_error)
 		MHD_add_response_header(resp, "linkerd-error", rp.l5d_error);
+	if (rp.warning[0])
+		MHD_add_response_header(resp, "Warning", rp.warning);
 	ret = MHD_queue_response(conn, rp.code ? rp.code : 500, resp);
 	MHD_destroy_response(resp);
 	return ret;
@@ -3015,7 +3064,7 @@ int main(int argc, char **argv)
 		for (j = 0; j < 2; j++) {
 			cJSON *o = cJSON_CreateObject();
 			struct req fake;
-			struct reply rp = { 0, NULL, NULL, 0, NULL, 0 };
+			struct reply rp = { 0, NULL, NULL, 0, NULL, 0, "" };
 
 			cJSON_AddStringToObject(o, "kind", "Namespace");
 			cJSON_AddStringToObject(o, "apiVersion", "v1");

@@ -397,6 +397,148 @@ TEST(configure_as_a_user_writes_it_and_faults_revert)
 	mesh_linkerd.release(m);
 }
 
+/* the mesh.config events of store st, joined */
+static void config_events(struct store *st, char *out, size_t len)
+{
+	struct store_event *ev = NULL;
+	size_t n = 0, at = 0;
+
+	out[0] = '\0';
+	if (store_get_events_kind(st, "mesh.config", &ev, &n))
+		return;
+	for (size_t i = 0; i < n && at < len; i++)
+		at += (size_t)snprintf(out + at, len - at, "%s: %s\n", ev[i].subject, ev[i].detail);
+	free(ev);
+}
+
+/* configure the 500 ms timeout route on linkerd version with the store st */
+static cJSON *timeout_route(const char *version, struct store *st, struct mesh **m)
+{
+	struct run_config cfg;
+	struct mesh_env env;
+	struct mesh_feature f;
+	char err[512];
+
+	del(GW, "conform", "httproutes", "http-timeout");
+	if (linkerd_config(version, ""))
+		return NULL;
+	run_config_defaults(&cfg);
+	str_copy(cfg.m.ns, sizeof(cfg.m.ns), "conform");
+	memset(&env, 0, sizeof(env));
+	env.cfg = &cfg;
+	env.store = st;
+	if (mesh_linkerd.prepare(&env, m, err, sizeof(err))) {
+		fprintf(stderr, "prepare: %s\n", err);
+		return NULL;
+	}
+	feature(&f, MESH_TIMEOUT, "http-server");
+	f.timeout_ms = 500;
+	if (mesh_linkerd.configure(*m, &f, err, sizeof(err))) {
+		fprintf(stderr, "configure: %s\n", err);
+		return NULL;
+	}
+	return get(GW, "httproutes", "http-timeout");
+}
+
+#define RULE_TIMEOUTS(o) cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem( \
+	cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive((o), "spec"), \
+	"rules"), 0), "timeouts")
+#define ANN_TIMEOUT(o) cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive( \
+	cJSON_GetObjectItemCaseSensitive((o), "metadata"), "annotations"), \
+	"timeout.linkerd.io/request")
+
+/*
+ * The request timeout as a Linkerd user writes it: the HTTPRoute field on
+ * 2.20 (which reads it on Gateway API routes) where the installed Gateway
+ * API has it, else the annotation; and timeout-off takes away whichever it
+ * is and puts it back.
+ */
+TEST(timeout_field_where_linkerd_and_the_gateway_api_have_it)
+{
+	struct store *st = fixture_store_open();
+	struct mesh *m = NULL;
+	char err[512], ev[2048], *before, *during, *after;
+	cJSON *o;
+
+	ASSERT(st);
+	/* 2.20, Gateway API v1.2 (the double's default): the field, no annotation */
+	o = timeout_route("stable-2.20.0", st, &m);
+	ASSERT(o);
+	ASSERT_J(o, "spec.rules.0.timeouts.request", "500ms");
+	ASSERT(ANN_TIMEOUT(o) == NULL);
+	cJSON_Delete(o);
+	config_events(st, ev, sizeof(ev));
+	ASSERT_CONTAINS(ev, "timeout.http: HTTPRoute http-timeout: spec.rules[0].timeouts.request "
+			"500ms (linkerd stable-2.20.0 reads the Gateway API field)");
+	before = shape(GW, "httproutes", "http-timeout");
+	ASSERT_EQ(fault(m, FAULT_TIMEOUT_OFF, "http-server", 0, err, sizeof(err)), 0);
+	during = shape(GW, "httproutes", "http-timeout");
+	ASSERT_CONTAINS(before, "\"timeouts\":{\"request\":\"500ms\"}");
+	ASSERT(!strstr(during, "timeouts"));
+	ASSERT(!strstr(during, "timeout.linkerd.io"));
+	ASSERT_EQ(fault(m, FAULT_TIMEOUT_OFF, "http-server", 1, err, sizeof(err)), 0);
+	after = shape(GW, "httproutes", "http-timeout");
+	ASSERT_STR_EQ(after, before);
+	free(before);
+	free(during);
+	free(after);
+	/* someone else changed the timeout: the fault is refused, nothing overwritten */
+	ASSERT_EQ(ctl("gateway-api?version=v1.2.1", NULL, 0), 200);
+	{
+		char path[512];
+		struct kube_error e;
+
+		kube_path(path, sizeof(path), GW, "conform", "httproutes", "http-timeout");
+		ASSERT_EQ(kube_patch(kc, path, KUBE_PATCH_JSON, "[{\"op\":\"replace\",\"path\":"
+			"\"/spec/rules/0/timeouts/request\",\"value\":\"2s\"}]", NULL, &e), 0);
+	}
+	ASSERT_EQ(fault(m, FAULT_TIMEOUT_OFF, "http-server", 0, err, sizeof(err)), -EIO);
+	ASSERT_CONTAINS(err, "removing the route's timeouts");
+	o = get(GW, "httproutes", "http-timeout");
+	ASSERT_J(o, "spec.rules.0.timeouts.request", "2s");
+	cJSON_Delete(o);
+	mesh_linkerd.release(m);
+	m = NULL;
+
+	/* 2.20 on Gateway API v1.1.1: the CRD prunes the field, so the annotation */
+	ASSERT_EQ(ctl("gateway-api?version=v1.1.1", NULL, 0), 200);
+	o = timeout_route("stable-2.20.0", st, &m);
+	ASSERT(o);
+	ASSERT(RULE_TIMEOUTS(o) == NULL);
+	ASSERT(ANN_TIMEOUT(o));
+	ASSERT_STR_EQ(ANN_TIMEOUT(o)->valuestring, "500ms");
+	cJSON_Delete(o);
+	config_events(st, ev, sizeof(ev));
+	ASSERT_CONTAINS(ev, "annotation timeout.linkerd.io/request 500ms (this cluster's "
+			"gateway.networking.k8s.io/v1 HTTPRoute has no timeouts field");
+	before = shape(GW, "httproutes", "http-timeout");
+	ASSERT_EQ(fault(m, FAULT_TIMEOUT_OFF, "http-server", 0, err, sizeof(err)), 0);
+	during = shape(GW, "httproutes", "http-timeout");
+	ASSERT(!strstr(during, "timeout.linkerd.io"));
+	ASSERT_EQ(fault(m, FAULT_TIMEOUT_OFF, "http-server", 1, err, sizeof(err)), 0);
+	after = shape(GW, "httproutes", "http-timeout");
+	ASSERT_STR_EQ(after, before);
+	free(before);
+	free(during);
+	free(after);
+	mesh_linkerd.release(m);
+	m = NULL;
+	ASSERT_EQ(ctl("gateway-api?version=v1.2.1", NULL, 0), 200);
+	ASSERT_EQ(ctl("gateway-api?version=2", NULL, 0), 400);
+
+	/* 2.18 reads the field on policy.linkerd.io routes only: the annotation */
+	o = timeout_route("enterprise-2.18.0", st, &m);
+	ASSERT(o);
+	ASSERT(ANN_TIMEOUT(o));
+	ASSERT(RULE_TIMEOUTS(o) == NULL);
+	cJSON_Delete(o);
+	config_events(st, ev, sizeof(ev));
+	ASSERT_CONTAINS(ev, "(linkerd enterprise-2.18.0 does not read the timeouts field of a "
+			"Gateway API route; 2.20 does)");
+	mesh_linkerd.release(m);
+	store_close(st);
+}
+
 struct lines {
 	struct mesh_tap_line l[8];
 	size_t n;
@@ -897,7 +1039,7 @@ TEST(objects_validate_offline)
 	const char *ann[2] = { "retry.linkerd.io/http", "5xx" };
 	const char *sas[2] = { "http-client", "grpc-client" };
 	unsigned w[2] = { 90, 10 };
-	cJSON *objs[6];
+	cJSON *objs[7];
 	struct dynbuf b = DYNBUF_INIT(1 << 20);
 	char file[512], cmd[1200];
 	size_t i;
@@ -914,7 +1056,11 @@ TEST(objects_validate_offline)
 	objs[4] = l5d_obj_meshtls(&c, "conform-clients", sas, 2);
 	objs[5] = l5d_obj_authz(&c, "http-server-from-clients", "http-server-http",
 				"conform-clients");
-	for (i = 0; i < 6; i++) {
+	/* the timeouts field as written on Linkerd 2.20 (Gateway API v1) */
+	c.route_gv = "gateway.networking.k8s.io/v1";
+	objs[6] = l5d_obj_route(&c, "http-timeout-field", "http-timeout", be, NULL, 1, NULL, 0);
+	ASSERT_EQ(l5d_obj_route_timeout(objs[6], "500ms"), 0);
+	for (i = 0; i < 7; i++) {
 		char *t = cJSON_Print(objs[i]);
 
 		dynbuf_addf(&b, "---\n%s\n", t);
@@ -939,7 +1085,18 @@ TEST(objects_validate_offline)
 	}
 	ASSERT_EQ(file_write_atomic(file, b.buf, b.len, 0644), 0);
 	ASSERT(system(cmd) != 0);
-	for (i = 0; i < 6; i++)
+	/* nor a timeout that is not a GEP-2257 duration */
+	ASSERT_EQ(l5d_obj_route_timeout(objs[6], "0.5s"), 0);
+	dynbuf_reset(&b);
+	{
+		char *t = cJSON_Print(objs[6]);
+
+		dynbuf_addf(&b, "%s\n", t);
+		free(t);
+	}
+	ASSERT_EQ(file_write_atomic(file, b.buf, b.len, 0644), 0);
+	ASSERT(system(cmd) != 0);
+	for (i = 0; i < 7; i++)
 		cJSON_Delete(objs[i]);
 	dynbuf_release(&b);
 }
@@ -976,6 +1133,7 @@ int main(void)
 	       "\"metadata\":{\"name\":\"conform\"}}");
 	RUN(prepare_detects_versions);
 	RUN(configure_as_a_user_writes_it_and_faults_revert);
+	RUN(timeout_field_where_linkerd_and_the_gateway_api_have_it);
 	RUN(tap_through_the_api);
 	RUN(tap_body_must_match_the_url);
 	RUN(cert_expiry_from_proxy_metrics);

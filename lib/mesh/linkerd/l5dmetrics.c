@@ -27,14 +27,18 @@ static uint64_t l5d_u64(double v)
  * Edge releases carry no 2.x: each stable version is marked on one edge
  * commit (tag version-2.X on the same commit as the edge tag): 2.15 =
  * edge-24.2.4, 2.16 = edge-24.8.2, 2.17 = edge-24.11.8, 2.18 = edge-25.4.4,
- * 2.19 = edge-25.10.7 (linkerd.io "Releases and Versions", releases.md in
- * linkerd/website; linkerd/linkerd2 tags). An edge release between two marks
- * has the older mark's metrics and features.
+ * 2.19 = edge-25.10.7, 2.20 = edge-26.6.3 (linkerd.io "Releases and
+ * Versions", releases.md and data/versions.yaml in linkerd/website;
+ * linkerd/linkerd2 tags). An edge release between two marks has the older
+ * mark's metrics and features. The 2.20 level is marked where its feature
+ * conform uses landed (edge-25.11.3, the first edge tag holding linkerd2
+ * #14750), not on 2.20's own edge: the edges between already have it.
  */
 static const struct {
 	int yy, mm, n;
 	enum l5d_version v;
 } edge_marks[] = {
+	{ 25, 11, 3, L5D_2_20 },
 	{ 25, 4, 4, L5D_2_18 },
 	{ 24, 8, 2, L5D_2_16 },
 	{ 24, 2, 4, L5D_2_14 },  /* 2.15: as 2.14 (no route retry families) */
@@ -96,7 +100,9 @@ int l5d_version_parse(const char *s, enum l5d_version *out)
 	num[n] = '\0';
 	if (parse_i64(num, 0, 999, &minor) || minor < 14)
 		return -EINVAL;
-	if (minor >= 18)
+	if (minor >= 20)
+		*out = L5D_2_20;
+	else if (minor >= 18)
 		*out = L5D_2_18;
 	else if (minor >= 16)
 		*out = L5D_2_16;

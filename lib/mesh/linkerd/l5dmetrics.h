@@ -23,6 +23,10 @@ enum l5d_version {
 	L5D_2_14 = 214,   /* proxy v2.210: identity_cert_*, no route retry families */
 	L5D_2_16 = 216,   /* proxy v2.246: control_identity_cert_*, route retry families */
 	L5D_2_18 = 218,   /* proxy v2.294: no inbound authority label */
+	/* metrics as 2.18; the policy controller also reads the request timeout
+	 * of a gateway.networking.k8s.io HTTPRoute rule (linkerd2 #14750, first
+	 * in edge-25.11.3; 2.16-2.19 read it on policy.linkerd.io routes only) */
+	L5D_2_20 = 220,
 };
 
 /*

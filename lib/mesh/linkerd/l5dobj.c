@@ -6,6 +6,7 @@
  * (Server v1beta3 storage; AuthorizationPolicy and MeshTLSAuthentication
  * v1alpha1). L2 = linkerd/linkerd2.
  */
+#include <errno.h>
 #include <stdio.h>
 
 #include "mesh/linkerd/linkerd.h"
@@ -67,6 +68,21 @@ cJSON *l5d_obj_route(const struct l5d_objcfg *c, const char *name, const char *p
 		cJSON_AddItemToArray(brefs, b);
 	}
 	return o;
+}
+
+int l5d_obj_route_timeout(cJSON *route, const char *request)
+{
+	cJSON *rule = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(route, "spec"), "rules"), 0);
+	cJSON *t;
+
+	if (!cJSON_IsObject(rule) || !request)
+		return -EINVAL;
+	cJSON_DeleteItemFromObjectCaseSensitive(rule, "timeouts");
+	t = cJSON_AddObjectToObject(rule, "timeouts");
+	if (!t || !cJSON_AddStringToObject(t, "request", request))
+		return -ENOMEM;
+	return 0;
 }
 
 cJSON *l5d_obj_server(const struct l5d_objcfg *c, const char *name, const char *app,

@@ -19,6 +19,7 @@
 #include "checks/check.h"
 #include "mesh/linkerd/linkerd.h"
 #include "platform/kubernetes/objects.h"
+#include "store/store.h"
 
 #define L5D_TAP_STREAMS 4
 #define L5D_TAP_RETRY_MS 1000
@@ -53,6 +54,7 @@ struct saved {
 	char path[512];           /* the object changed */
 	char before[256];         /* the value replaced (annotation, accessPolicy) */
 	unsigned w[4];            /* split-skew: the weights replaced */
+	int field;                /* timeout-off: the route's timeouts field removed */
 };
 
 /* the last scrape of one pod's proxy, kept for the next view's deltas */
@@ -85,6 +87,8 @@ struct mesh {
 	int retries;
 	char timeout_route[96];
 	int64_t timeout_ms;
+	int timeout_field;         /* 1: the route's timeouts.request, 0: the annotation */
+	struct store *store;       /* events (mesh.config); may be NULL */
 	struct saved faults[FAULT_NKINDS];
 	/* tap */
 	struct tapst tap[L5D_TAP_STREAMS];
@@ -133,8 +137,9 @@ static const struct {
 	  "patch (the app's view only)" },
 	{ "tap.live", "the suite's request ids in the viz tap API stream (sampled: "
 	  "method, path, status, identity and delay over a sample)" },
-	{ "timeout.http", "504 from the client's proxy within timeout.linkerd.io/request + "
-	  "slack (the app's view only)" },
+	{ "timeout.http", "504 from the client's proxy within the route's request timeout "
+	  "(the HTTPRoute timeouts.request field on 2.20+ where the Gateway API has it, else "
+	  "timeout.linkerd.io/request) + slack (the app's view only)" },
 	{ "identity.expiry", "(control_)identity_cert_expiration_timestamp_seconds "
 	  "of each proxy, read through the pod proxy (no TLS probe: an inbound shows "
 	  "an unmeshed probe no identity)" },
@@ -298,6 +303,7 @@ static int l5d_prepare(const struct mesh_env *env, struct mesh **out, char *err,
 	if (!m)
 		return -ENOMEM;
 	m->cfg = *env->cfg;
+	m->store = env->store;
 	str_copy(m->ns, sizeof(m->ns), m->cfg.m.ns[0] ? m->cfg.m.ns : "conform");
 	if (cluster_set) {
 		m->kc = cluster_cfg;
@@ -394,8 +400,9 @@ static int l5d_identity_of(struct mesh *m, const char *name, char *out, size_t l
 
 /* ---- configure ---- */
 
-static int apply(struct mesh *m, cJSON *o, const char *resource, const char *gv,
-		 char *err, size_t errlen)
+/* Applies o (taken) as resource of gv; with res, the object as stored. */
+static int apply_as(struct mesh *m, cJSON *o, const char *resource, const char *gv,
+		    cJSON **res, char *err, size_t errlen)
 {
 	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(o, "metadata");
 	const cJSON *name = cJSON_GetObjectItemCaseSensitive(meta, "name");
@@ -407,12 +414,91 @@ static int apply(struct mesh *m, cJSON *o, const char *resource, const char *gv,
 		return -ENOMEM;
 	kube_path(path, sizeof(path), gv, m->ns, resource, name->valuestring);
 	/* conform owns these objects in its namespace: take their fields over */
-	if (kube_apply(m->k, path, o, 1, NULL, &e)) {
+	if (kube_apply(m->k, path, o, 1, res, &e)) {
 		str_fmt(what, sizeof(what), "applying %s %s", resource, name->valuestring);
 		rc = kerr(err, errlen, -EIO, what, &e);
 	}
 	cJSON_Delete(o);
 	return rc;
+}
+
+static int apply(struct mesh *m, cJSON *o, const char *resource, const char *gv,
+		 char *err, size_t errlen)
+{
+	return apply_as(m, o, resource, gv, NULL, err, errlen);
+}
+
+static void l5d_event(struct mesh *m, const char *kind, const char *subject,
+		      const char *detail)
+{
+	if (m->store && store_put_event(m->store, wall_s(), kind, subject, detail) < 0)
+		log_kv(LOG_WARN, "cannot record event", "kind=%s", kind);
+}
+
+/*
+ * The request timeout of route name as a Linkerd user writes it: the
+ * HTTPRoute rule's timeouts.request where both sides have it, else the
+ * timeout.linkerd.io/request annotation (which works on every supported
+ * release: L2 #12888, 2.16+).
+ *  - Linkerd reads the field of a gateway.networking.k8s.io route from
+ *    edge-25.11.3 / 2.20 on (L2 #14750, policy-controller/k8s/index/src/
+ *    outbound/index/http.rs convert_gateway_rule); before, only on
+ *    policy.linkerd.io routes, so older releases get the annotation.
+ *  - The Gateway API's standard CRDs have the field from v1.2.0 (GW
+ *    CHANGELOG/1.2-CHANGELOG.md, "HTTPRoute Timeouts and Durations"). A CRD
+ *    without it prunes it from what it stores (structural schemas), and
+ *    the apply still succeeds, so the stored object is read back: no
+ *    timeouts.request there means this Gateway API lacks it, and the
+ *    route is applied again with the annotation.
+ * Either way the choice is a mesh.config event, so the report says which.
+ */
+static int apply_timeout_route(struct mesh *m, const char *name, const char *const *be,
+			       const char *tmo, char *err, size_t errlen)
+{
+	const char *ann[2] = { "timeout.linkerd.io/request", tmo };
+	char detail[512];
+	cJSON *o, *stored = NULL;
+	const char *got;
+	int rc;
+
+	m->timeout_field = 0;
+	if (m->v >= L5D_2_20) {
+		o = l5d_obj_route(&m->oc, name, name, be, NULL, 1, NULL, 0);
+		if (o && l5d_obj_route_timeout(o, tmo)) {
+			cJSON_Delete(o);
+			return -ENOMEM;
+		}
+		rc = apply_as(m, o, "httproutes", m->route_gv, &stored, err, errlen);
+		if (rc)
+			return rc;
+		got = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(
+				cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
+					stored, "spec"), "rules"), 0), "timeouts"), "request"));
+		m->timeout_field = got && !strcmp(got, tmo);
+		cJSON_Delete(stored);
+		if (m->timeout_field) {
+			str_fmt(detail, sizeof(detail), "HTTPRoute %s: spec.rules[0].timeouts.request "
+				"%s (linkerd %s reads the Gateway API field)", name, tmo, m->version);
+			l5d_event(m, "mesh.config", "timeout.http", detail);
+			return 0;
+		}
+	}
+	rc = apply(m, l5d_obj_route(&m->oc, name, name, be, NULL, 1, ann, 1), "httproutes",
+		   m->route_gv, err, errlen);
+	if (rc)
+		return rc;
+	if (m->v >= L5D_2_20)
+		str_fmt(detail, sizeof(detail), "HTTPRoute %s: annotation timeout.linkerd.io/"
+			"request %s (this cluster's %s HTTPRoute has no timeouts field: it "
+			"pruned it; the Gateway API standard CRDs carry it from v1.2.0)", name,
+			tmo, m->route_gv);
+	else
+		str_fmt(detail, sizeof(detail), "HTTPRoute %s: annotation timeout.linkerd.io/"
+			"request %s (linkerd %s does not read the timeouts field of a Gateway API "
+			"route; 2.20 does)", name, tmo, m->version);
+	l5d_event(m, "mesh.config", "timeout.http", detail);
+	return 0;
 }
 
 static int weights_patch(struct mesh *m, const unsigned *w, size_t nb, char *err,
@@ -504,19 +590,18 @@ static int configure_route(struct mesh *m, const struct mesh_feature *f, char *e
 		str_copy(m->retry_route, sizeof(m->retry_route), name);
 		m->retries = f->retries;
 	} else {
-		/* timeout.linkerd.io/request (index.rs parse_timeouts; WEB 2.18
-		 * reference/timeouts.md): the proxy answers 504 */
+		/* timeouts.request or timeout.linkerd.io/request (index.rs
+		 * parse_timeouts; WEB 2.18 reference/timeouts.md): the proxy
+		 * answers 504 */
 		if (f->timeout_ms < 1) {
 			str_fmt(err, errlen, "timeout %lld ms is not positive", (long long)f->timeout_ms);
 			return -EINVAL;
 		}
 		str_fmt(name, sizeof(name), "%s-timeout", base);
 		str_fmt(tmo, sizeof(tmo), "%lldms", (long long)f->timeout_ms);
-		ann[0] = "timeout.linkerd.io/request";
-		ann[1] = tmo;
-		nann = 1;
 		str_copy(m->timeout_route, sizeof(m->timeout_route), name);
 		m->timeout_ms = f->timeout_ms;
+		return apply_timeout_route(m, name, be, tmo, err, errlen);
 	}
 	return apply(m, l5d_obj_route(&m->oc, name, name, be, NULL, 1, ann, nann), "httproutes",
 		     m->route_gv, err, errlen);
@@ -764,6 +849,41 @@ out:
 	return rc;
 }
 
+/*
+ * timeout-off where the route carries the Gateway API field: the rule's
+ * timeouts removed (a JSON patch that first tests the value conform set,
+ * so a route someone else changed is refused, not overwritten), and put
+ * back by the revert.
+ */
+static int field_timeout_remove(struct mesh *m, struct saved *sv, char *err, size_t errlen)
+{
+	char body[512], tmo[32];
+	struct kube_error e;
+
+	route_path(m, m->timeout_route, sv->path, sizeof(sv->path));
+	str_fmt(tmo, sizeof(tmo), "%lldms", (long long)m->timeout_ms);
+	str_fmt(body, sizeof(body), "[{\"op\":\"test\",\"path\":\"/spec/rules/0/timeouts/"
+		"request\",\"value\":\"%s\"},{\"op\":\"remove\",\"path\":\"/spec/rules/0/"
+		"timeouts\"}]", tmo);
+	if (kube_patch(m->k, sv->path, KUBE_PATCH_JSON, body, NULL, &e))
+		return kerr(err, errlen, -EIO, "removing the route's timeouts", &e);
+	str_copy(sv->before, sizeof(sv->before), tmo);
+	sv->field = 1;
+	return 0;
+}
+
+static int field_timeout_restore(struct mesh *m, struct saved *sv, char *err, size_t errlen)
+{
+	char body[512];
+	struct kube_error e;
+
+	str_fmt(body, sizeof(body), "[{\"op\":\"add\",\"path\":\"/spec/rules/0/timeouts\","
+		"\"value\":{\"request\":\"%s\"}}]", sv->before);
+	if (kube_patch(m->k, sv->path, KUBE_PATCH_JSON, body, NULL, &e))
+		return kerr(err, errlen, -EIO, "restoring the route's timeouts", &e);
+	return 0;
+}
+
 static int ann_restore(struct mesh *m, struct saved *sv, char *err, size_t errlen)
 {
 	char body[512];
@@ -837,7 +957,10 @@ static int l5d_inject_fault(struct mesh *m, const struct mesh_fault *f, char *er
 		rc = ann_remove(m, m->retry_route, "retry.linkerd.io/", sv, err, errlen);
 		break;
 	case FAULT_TIMEOUT_OFF:
-		rc = ann_remove(m, m->timeout_route, "timeout.linkerd.io/", sv, err, errlen);
+		if (m->timeout_route[0] && m->timeout_field)
+			rc = field_timeout_remove(m, sv, err, errlen);
+		else
+			rc = ann_remove(m, m->timeout_route, "timeout.linkerd.io/", sv, err, errlen);
 		break;
 	case FAULT_SPLIT_SKEW: {
 		unsigned w[4];
@@ -895,8 +1018,11 @@ static int l5d_revert_fault(struct mesh *m, const struct mesh_fault *f, char *er
 	case FAULT_MTLS_OFF:
 		rc = access_set(m, sv->path, sv->before, err, errlen);
 		break;
-	case FAULT_RETRIES_OFF:
 	case FAULT_TIMEOUT_OFF:
+		rc = sv->field ? field_timeout_restore(m, sv, err, errlen)
+			       : ann_restore(m, sv, err, errlen);
+		break;
+	case FAULT_RETRIES_OFF:
 		rc = ann_restore(m, sv, err, errlen);
 		break;
 	case FAULT_SPLIT_SKEW:

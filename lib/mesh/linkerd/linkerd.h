@@ -56,6 +56,14 @@ cJSON *l5d_obj_route(const struct l5d_objcfg *c, const char *name, const char *p
 		     const char *const *backends, const unsigned *weights, size_t nb,
 		     const char *const *annotations, size_t nann);
 
+/*
+ * Sets the request timeout of route's first rule: spec.rules[0].timeouts.
+ * request (GEP-1742; a GEP-2257 duration such as "500ms"), the Gateway API
+ * field a user writes where the installed Gateway API has it (standard
+ * channel from v1.2.0). 0, or -EINVAL when route has no rule.
+ */
+int l5d_obj_route_timeout(cJSON *route, const char *request);
+
 /* Server (policy.linkerd.io/v1beta3) name for the pods app=app, port
  * (name), proxyProtocol proto ("HTTP/1", "gRPC"), accessPolicy access. */
 cJSON *l5d_obj_server(const struct l5d_objcfg *c, const char *name, const char *app,
