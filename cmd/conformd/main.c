@@ -638,6 +638,7 @@ int main(int argc, char **argv)
 	pc.token = d->token;
 	pc.store = d->store;
 	pc.mesh = d->cfg.mesh;
+	pc.run = &d->cfg;
 	/* workloads on this machine reach a wildcard collector on loopback */
 	addr_join(!strcmp(coll_hp.host, "0.0.0.0") ? "127.0.0.1" :
 		  !strcmp(coll_hp.host, "::") ? "::1" : coll_hp.host, port, pc.collector,

@@ -778,6 +778,14 @@ static int f_expiry_threshold(struct cfg *x, const cJSON *it)
 	return 0;
 }
 
+static int f_inbound_policy(struct cfg *x, const cJSON *it)
+{
+	return get_choice(x, it, run_inbound_policies, RUN_INBOUND_POLICIES,
+			  "auto, cluster, or a Linkerd default inbound policy (all-unauthenticated, "
+			  "all-authenticated, cluster-authenticated, cluster-unauthenticated, deny, "
+			  "audit)", x->c.m.inbound_policy, sizeof(x->c.m.inbound_policy));
+}
+
 static const struct cfg_field split_fields[] = {
 	{ "v1", f_split_v1 },
 	{ "v2", f_split_v2 },
@@ -801,6 +809,9 @@ static const struct cfg_field tap_fields[] = {
 	{ "max_delay", f_tap_max_delay },
 	{ "max_loss", f_tap_max_loss },
 };
+static const struct cfg_field linkerd_fields[] = {
+	{ "inbound_policy", f_inbound_policy },
+};
 static const struct cfg_field identity_fields[] = {
 	{ "trust_domain", f_trust_domain },
 	{ "namespace", f_namespace },
@@ -817,6 +828,7 @@ OBJECT_FIELD(f_retry, retry_fields)
 OBJECT_FIELD(f_timeout, timeout_fields)
 OBJECT_FIELD(f_tap, tap_fields)
 OBJECT_FIELD(f_identity, identity_fields)
+OBJECT_FIELD(f_linkerd, linkerd_fields)
 #undef OBJECT_FIELD
 
 /* ---- what the CLI does with the reports (--keep-runs, --junit, --html, --md) ---- */
@@ -860,6 +872,7 @@ static const struct cfg_field mesh_fields[] = {
 	{ "timeout", f_timeout },
 	{ "tap", f_tap },
 	{ "identity", f_identity },
+	{ "linkerd", f_linkerd },
 };
 
 static int f_mesh_settings(struct cfg *x, const cJSON *it)
@@ -1293,6 +1306,10 @@ int config_summary(const struct run_config *c, struct dynbuf *b)
 	     "threshold %s", m->trust_domain, m->ns,
 	     dur(m->cert_validity_s * 1000, d1, sizeof(d1)),
 	     dur(m->expiry_threshold_s * 1000, d2, sizeof(d2)));
+	if (!strcmp(c->mesh, "linkerd"))
+		LINE("linkerd", "inbound policy %s (%s)", m->inbound_policy,
+		     run_config_inbound_policy(c)[0] ? run_config_inbound_policy(c)
+		     : "the cluster's default");
 #undef LINE
 	return rc ? -1 : 0;
 }

@@ -41,6 +41,23 @@ static void run_mesh_defaults(struct run_mesh *m)
 	m->timeout_slack_ms = 300;
 	m->tap_max_delay_ms = 2000;
 	m->tap_max_loss = 0.001;
+	str_copy(m->inbound_policy, sizeof(m->inbound_policy), "auto");
+}
+
+const char *const run_inbound_policies[RUN_INBOUND_POLICIES] = {
+	"auto", "cluster", "all-unauthenticated", "all-authenticated",
+	"cluster-authenticated", "cluster-unauthenticated", "deny", "audit",
+};
+
+const char *run_config_inbound_policy(const struct run_config *c)
+{
+	const char *p = c->m.inbound_policy;
+
+	if (!strcmp(p, "cluster") || !p[0])
+		return "";
+	if (!strcmp(p, "auto"))
+		return run_config_has_check(c, "mtls.enforced") ? "all-authenticated" : "";
+	return p;
 }
 
 /* The shift time a config means: explicit, or a third of a finite run. */
@@ -151,7 +168,8 @@ static int mesh_to_json(const struct run_config *c, cJSON *o)
 	    !cJSON_AddNumberToObject(ms, "slow_ms", (double)m->slow_ms) ||
 	    !cJSON_AddNumberToObject(ms, "timeout_slack_ms", (double)m->timeout_slack_ms) ||
 	    !cJSON_AddNumberToObject(ms, "tap_max_delay_ms", (double)m->tap_max_delay_ms) ||
-	    !cJSON_AddNumberToObject(ms, "tap_max_loss", m->tap_max_loss))
+	    !cJSON_AddNumberToObject(ms, "tap_max_loss", m->tap_max_loss) ||
+	    !cJSON_AddStringToObject(ms, "inbound_policy", m->inbound_policy))
 		return -1;
 	return 0;
 }
@@ -378,6 +396,20 @@ static int get_mesh_member(const cJSON *it, struct run_mesh *m, char *err, size_
 
 	if (!strcmp(k, "trust_domain"))
 		return get_name(it, m->trust_domain, sizeof(m->trust_domain), err, errlen);
+	if (!strcmp(k, "inbound_policy")) {
+		char pol[32];
+
+		if (get_string(it, pol, sizeof(pol), err, errlen))
+			return -1;
+		for (size_t i = 0; i < RUN_INBOUND_POLICIES; i++)
+			if (!strcmp(pol, run_inbound_policies[i])) {
+				str_copy(m->inbound_policy, sizeof(m->inbound_policy), pol);
+				return 0;
+			}
+		str_fmt(err, errlen, "%s: expected auto, cluster or a Linkerd default inbound "
+			"policy, got \"%s\"", it->string, pol);
+		return -1;
+	}
 	if (!strcmp(k, "ns"))
 		return get_name(it, m->ns, sizeof(m->ns), err, errlen);
 	if (!strcmp(k, "cert_validity_s"))

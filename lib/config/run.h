@@ -38,7 +38,18 @@ struct run_mesh {
 	int64_t timeout_slack_ms;     /* timeout.http: 504 must come by timeout + slack, default 300 */
 	int64_t tap_max_delay_ms;     /* tap.live: line must arrive within, default 2000 */
 	double tap_max_loss;          /* tap.live: share of requests missing from tap, default 0.001 */
+	char inbound_policy[32];      /* linkerd: one of run_inbound_policies, default "auto" */
 };
+
+/*
+ * What mesh_settings.inbound_policy may say: "auto" (the default), "cluster"
+ * (leave the cluster's or the namespace's default alone), or a value of
+ * Linkerd's config.linkerd.io/default-inbound-policy (linkerd.io
+ * reference/authorization-policy: all-unauthenticated, all-authenticated,
+ * cluster-authenticated, cluster-unauthenticated, deny, audit).
+ */
+#define RUN_INBOUND_POLICIES 8
+extern const char *const run_inbound_policies[RUN_INBOUND_POLICIES];
 
 /*
  * What the CLI does with the run's reports: how many run directories the
@@ -98,6 +109,15 @@ int run_config_load(const char *path, struct run_config *c, char *err, size_t er
 int run_config_save(const struct run_config *c, const char *path);
 /* Is check id selected in this run? */
 int run_config_has_check(const struct run_config *c, const char *id);
+/*
+ * The default-inbound-policy the run puts on its meshed pods, "" for none
+ * (the cluster's default stays): mesh_settings.inbound_policy, where "auto"
+ * is all-authenticated when the run judges mtls.enforced (an unmeshed
+ * caller is then refused on every port no Server names, not only on those
+ * the run's Servers name) and none when it does not (the run changes no
+ * more of the cluster's posture than its checks need).
+ */
+const char *run_config_inbound_policy(const struct run_config *c);
 /* When split.shift shifts (ms from the start of traffic): shift_at_ms, or
  * before it is resolved a third of a finite duration; 0 = never. */
 int64_t run_config_shift_at_ms(const struct run_config *c);

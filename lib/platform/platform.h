@@ -39,9 +39,13 @@ struct platform_config {
 	struct store *store;          /* events go here (may be NULL in tests) */
 	const char *mesh;             /* the run's mesh ("linkerd"); NULL = none
 				       * (kubernetes: the pods' injection) */
+	const struct run_config *run; /* the run's settings (kubernetes: the pods'
+				       * inbound policy); NULL in tests = defaults */
 };
 
 /* One workload to run (a copy is kept, so it is restarted as it was). */
+struct run_config;
+
 struct workload_spec {
 	char name[64];                /* "http-server": unique in the run */
 	char role[32];                /* "http-server" ... (docs/internals.md) */

@@ -28,13 +28,13 @@ export CONFORM_KUBE_SERVER="$url" CONFORM_KUBE_TOKEN="$TOKEN" CONFORM_KUBE_NAMES
 export CONFORM_KUBE_TIMEOUT_MS=5000 CONFORM_TOKEN=$RUNTOK
 unset KUBERNETES_SERVICE_HOST KUBERNETES_SERVICE_PORT
 
-seed() { # ID MESH [CHECKS]: the Secret conform-run as mounted
+seed() { # ID MESH [CHECKS [MORE]]: the Secret conform-run as mounted (MORE: members)
 	local checks=${3:-'"http.basic","grpc.basic"'}
 	mkdir -p "$tmp/seed"
 	printf '%s' "$RUNTOK" >"$tmp/seed/token"
 	cat >"$tmp/seed/run.json" <<EOF
 {"id":"$1","platform":"kubernetes","mesh":"$2","duration_ms":0,"window_ms":1000,
- "checks":[$checks]}
+ "checks":[$checks]${4:-}}
 EOF
 }
 
@@ -141,7 +141,8 @@ kc get /apis/apps/v1/namespaces/conform/deployments/http-server >/dev/null 2>&1 
 stop_conformd TERM
 
 note "a new run replaces the finished one, which is kept in runs/"
-seed 20261206-100000-cccc linkerd '"http.basic","split.weights"'
+seed 20261206-100000-cccc linkerd '"http.basic","split.weights"' \
+	',"mesh_settings":{"inbound_policy":"cluster-authenticated"}'
 # Linkerd 2.18 as its chart writes linkerd-config, the Gateway API served
 kube_linkerd_218
 start_conformd
@@ -153,8 +154,15 @@ kc get /apis/apps/v1/namespaces/conform/deployments/http-server-v2 >/dev/null ||
 	fail "linkerd: http-server-v2 (split.weights' second version) not applied"
 wait_until 15 "the split's route" kc get \
 	/apis/gateway.networking.k8s.io/v1/namespaces/conform/httproutes/http-server-split
-kc get /apis/apps/v1/namespaces/conform/deployments/http-server | grep -q 'linkerd.io/inject' ||
-	fail "linkerd: the pods are not injected"
+kc get /apis/apps/v1/namespaces/conform/deployments/http-server >"$tmp/hs.json" ||
+	fail "linkerd: no http-server deployment"
+grep -q 'linkerd.io/inject' "$tmp/hs.json" || fail "linkerd: the pods are not injected"
+grep -q '"config.linkerd.io/skip-inbound-ports":[[:space:]]*"9901"' "$tmp/hs.json" ||
+	fail "linkerd: the admin port is not skipped by the proxy"
+# the run's own inbound policy (by default: all-authenticated when it judges
+# mtls.enforced, else none; unit/test_kube_objects)
+grep -q '"config.linkerd.io/default-inbound-policy":[[:space:]]*"cluster-authenticated"' \
+	"$tmp/hs.json" || fail "linkerd: the run's inbound policy is not on the pods"
 # the double's pods run no proxy: the mesh's own view cannot be read, which
 # is an event (the checks judge the workloads' view), not a failure
 wait_until 20 "the mesh view's failed scrape as an event" \

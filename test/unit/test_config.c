@@ -178,6 +178,13 @@ TEST(errors_name_file_path_and_expectation)
 		  "conform.json: mesh_settings.tap.max_loss: expected a share 0..1" },
 		{ "{\"mesh_settings\":{\"identity\":{\"trust_domain\":\"a b\"}}}",
 		  "conform.json: mesh_settings.identity.trust_domain: expected a DNS-like name" },
+		{ "{\"mesh_settings\":{\"linkerd\":{\"inbound_policy\":\"all-authenticate\"}}}",
+		  "conform.json: mesh_settings.linkerd.inbound_policy: expected auto, cluster, or a "
+		  "Linkerd default inbound policy (all-unauthenticated, all-authenticated, "
+		  "cluster-authenticated, cluster-unauthenticated, deny, audit), got "
+		  "\"all-authenticate\" (did you mean \"all-authenticated\"?)" },
+		{ "{\"mesh_settings\":{\"linkerd\":{\"inbound_policy\":true}}}",
+		  "conform.json: mesh_settings.linkerd.inbound_policy: expected auto, cluster" },
 		{ "{\"mesh_settings\":{\"identity\":{\"cert_validity\":\"30s\"}}}",
 		  "conform.json: mesh_settings.identity.cert_validity: expected a duration in whole "
 		  "seconds, 1m..3650d" },
@@ -507,6 +514,7 @@ TEST(example_file_sets_every_field)
 	ASSERT_STR_EQ(c.m.ns, "conform-ci");
 	ASSERT_EQ(c.m.cert_validity_s, 2 * 86400);
 	ASSERT_EQ(c.m.expiry_threshold_s, 7200);
+	ASSERT_STR_EQ(c.m.inbound_policy, "cluster-authenticated");
 	ASSERT_EQ(c.out.keep_runs, 14);
 	ASSERT_STR_EQ(c.out.junit, "results/junit.xml");
 	ASSERT_STR_EQ(c.out.html, "results/report.html");
@@ -534,6 +542,7 @@ TEST(example_file_sets_every_field)
 	ASSERT(strcmp(c.m.trust_domain, d.m.trust_domain) && strcmp(c.m.ns, d.m.ns));
 	ASSERT(c.m.cert_validity_s != d.m.cert_validity_s &&
 	       c.m.expiry_threshold_s != d.m.expiry_threshold_s);
+	ASSERT(strcmp(c.m.inbound_policy, d.m.inbound_policy));
 	ASSERT(c.out.keep_runs != d.out.keep_runs && strcmp(c.out.junit, d.out.junit) &&
 	       strcmp(c.out.html, d.out.html) && strcmp(c.out.md, d.out.md));
 

@@ -217,6 +217,66 @@ TEST(run_labels_and_mesh)
 	cJSON_Delete(arr);
 }
 
+/* the annotation key of the http-client pod template of the run c, or NULL */
+static const char *pod_annotation(const struct kube_run *r, const struct run_config *c,
+				  const char *key, char *buf, size_t len)
+{
+	char err[256];
+	cJSON *arr = kube_obj_run(r, c, err, sizeof(err));
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(find(arr, "Deployment", "http-client"), "spec"),
+		"template"), "metadata"), "annotations"), key);
+	const char *v = NULL;
+
+	if (cJSON_IsString(a)) {
+		str_copy(buf, len, a->valuestring);
+		v = buf;
+	}
+	cJSON_Delete(arr);
+	return v;
+}
+
+/*
+ * The inbound policy as the run needs it: all-authenticated when it judges
+ * mtls.enforced, the cluster's own default when it does not, what the
+ * config says when it says; the admin port (conformd's control channel)
+ * skipped by the proxy whatever the policy.
+ */
+TEST(inbound_policy_per_run)
+{
+	static const char *const pol = "config.linkerd.io/default-inbound-policy";
+	struct run_config c;
+	struct kube_run r;
+	char buf[64];
+
+	run_config_defaults(&c);
+	kube_run_defaults(&r);
+	str_copy(r.mesh, sizeof(r.mesh), "linkerd");
+	ASSERT_STR_EQ(pod_annotation(&r, &c, pol, buf, sizeof(buf)), "all-authenticated");
+	ASSERT_STR_EQ(pod_annotation(&r, &c, "config.linkerd.io/skip-inbound-ports", buf,
+				     sizeof(buf)), "9901");
+	/* no mtls.enforced in the run: the cluster's default stays */
+	c.nchecks = 2;
+	str_copy(c.checks[0], sizeof(c.checks[0]), "http.basic");
+	str_copy(c.checks[1], sizeof(c.checks[1]), "mtls.identity");
+	ASSERT(pod_annotation(&r, &c, pol, buf, sizeof(buf)) == NULL);
+	ASSERT_STR_EQ(pod_annotation(&r, &c, "config.linkerd.io/skip-inbound-ports", buf,
+				     sizeof(buf)), "9901");
+	/* said in the config: as said */
+	str_copy(c.m.inbound_policy, sizeof(c.m.inbound_policy), "deny");
+	ASSERT_STR_EQ(pod_annotation(&r, &c, pol, buf, sizeof(buf)), "deny");
+	run_config_defaults(&c);
+	str_copy(c.m.inbound_policy, sizeof(c.m.inbound_policy), "cluster");
+	ASSERT(pod_annotation(&r, &c, pol, buf, sizeof(buf)) == NULL);
+	/* never without the mesh */
+	str_copy(r.mesh, sizeof(r.mesh), "none");
+	run_config_defaults(&c);
+	ASSERT(pod_annotation(&r, &c, pol, buf, sizeof(buf)) == NULL);
+	ASSERT(pod_annotation(&r, &c, "config.linkerd.io/skip-inbound-ports", buf,
+			      sizeof(buf)) == NULL);
+}
+
 TEST(checks_and_errors)
 {
 	struct kube_run r;
@@ -314,6 +374,7 @@ int main(void)
 	}
 	RUN(same_as_kustomize_none);
 	RUN(same_as_kustomize_linkerd);
+	RUN(inbound_policy_per_run);
 	RUN(comparison_says_no);
 	RUN(run_labels_and_mesh);
 	RUN(checks_and_errors);

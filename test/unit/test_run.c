@@ -204,12 +204,14 @@ TEST(mesh_settings_round_trip)
 	a.m.timeout_slack_ms = 0;
 	a.m.tap_max_delay_ms = 1500;
 	a.m.tap_max_loss = 0.01;
+	str_copy(a.m.inbound_policy, sizeof(a.m.inbound_policy), "deny");
 	text = run_config_to_json(&a);
 	ASSERT(text);
 	ASSERT_EQ(run_config_from_json(text, &b, err, sizeof(err)), 0);
 	free(text);
 	ASSERT_STR_EQ(b.m.trust_domain, "mesh.example");
 	ASSERT_STR_EQ(b.m.ns, "ns-1");
+	ASSERT_STR_EQ(b.m.inbound_policy, "deny");
 	ASSERT_EQ(b.m.cert_validity_s, 7200);
 	ASSERT_EQ(b.m.expiry_threshold_s, 600);
 	ASSERT_EQ(b.m.retry_attempts, 3);
@@ -261,6 +263,9 @@ TEST(mesh_settings_errors_name_the_field)
 		  "mesh_settings.trust_domain: expected a DNS-like name" },
 		{ "{\"mesh_settings\":{\"ns\":\"\"}}", "mesh_settings.ns: expected a DNS-like name" },
 		{ "{\"mesh_settings\":{\"ns\":7}}", "mesh_settings.ns: expected a string" },
+		{ "{\"mesh_settings\":{\"inbound_policy\":\"open\"}}",
+		  "mesh_settings.inbound_policy: expected auto, cluster or a Linkerd default "
+		  "inbound policy, got \"open\"" },
 		{ "{\"mesh_settings\":{\"shift_at_ms\":-5}}",
 		  "mesh_settings.shift_at_ms: expected a non-negative integer" },
 		{ "{\"mesh_settings\":{\"route_timeout_ms\":0}}",

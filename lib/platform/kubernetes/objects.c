@@ -379,8 +379,21 @@ static cJSON *deployment(const struct kube_run *r, const struct workload_spec *s
 		cJSON *ann = cJSON_AddObjectToObject(tmd, "annotations");
 
 		cJSON_AddStringToObject(ann, "linkerd.io/inject", "enabled");
-		cJSON_AddStringToObject(ann, "config.linkerd.io/default-inbound-policy",
-					"all-authenticated");
+		/*
+		 * The admin port is conformd's control channel to the app (faults
+		 * such as server-errors): conformd is unmeshed, so through the
+		 * proxy a default policy that wants authentication would refuse
+		 * it, and its requests would count in the proxies' view. It is
+		 * not part of the mesh under test: the proxy skips it (L2
+		 * pkg/k8s/labels.go ProxyIgnoreInboundPortsAnnotation).
+		 */
+		cJSON_AddStringToObject(ann, "config.linkerd.io/skip-inbound-ports",
+					KUBE_ADMIN_PORT_S);
+		/* L2 pkg/k8s/labels.go ProxyDefaultInboundPolicyAnnotation, read
+		 * from the pod (policy-controller/k8s/index/src/inbound/workload.rs) */
+		if (r->inbound_policy[0])
+			cJSON_AddStringToObject(ann, "config.linkerd.io/default-inbound-policy",
+						r->inbound_policy);
 	}
 	pspec = cJSON_AddObjectToObject(tpl, "spec");
 	cJSON_AddStringToObject(pspec, "serviceAccountName", s->name);
@@ -506,15 +519,17 @@ int kube_run_specs(const struct kube_run *r, const struct run_config *c,
 	return (int)n;
 }
 
-cJSON *kube_obj_run(const struct kube_run *r, const struct run_config *c, char *err,
+cJSON *kube_obj_run(const struct kube_run *run, const struct run_config *c, char *err,
 		    size_t errlen)
 {
 	struct workload_spec specs[PLATFORM_MAX_WORKLOADS];
+	struct kube_run rr = *run, *r = &rr;
 	cJSON *arr = NULL, *ns;
 	int n, i;
 
 	if (kube_run_check(r, err, errlen) < 0)
 		return NULL;
+	str_copy(rr.inbound_policy, sizeof(rr.inbound_policy), run_config_inbound_policy(c));
 	n = kube_run_specs(r, c, specs, ARRAY_SIZE(specs), err, errlen);
 	if (n < 0)
 		return NULL;

@@ -30,6 +30,7 @@
 #define KUBE_HTTP_PORT 8080
 #define KUBE_GRPC_PORT 9090
 #define KUBE_ADMIN_PORT 9901
+#define KUBE_ADMIN_PORT_S "9901"
 #define KUBE_COLLECTOR_PORT 9090
 #define KUBE_API_PORT 8080
 /* the Secret `conform start` creates (keys token and run.json) and where
@@ -43,6 +44,9 @@ struct kube_run {
 	char image[256];     /* "conform:0.1.0" */
 	char mesh[16];       /* "none" or "linkerd" (pod injection annotations) */
 	char run_id[64];     /* KUBE_LABEL_RUN value; "" = no run label (manifests) */
+	/* linkerd: config.linkerd.io/default-inbound-policy on the workloads'
+	 * pods (run_config_inbound_policy); "" = none, the cluster's default */
+	char inbound_policy[32];
 };
 
 /* Defaults: namespace conform, image conform:<version>, mesh none, no run id. */

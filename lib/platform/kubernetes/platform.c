@@ -454,6 +454,9 @@ static int kube_run_from_env(struct platform *p, const struct platform_config *p
 		str_copy(p->run.mesh, sizeof(p->run.mesh), v);
 	else if (pc->mesh && *pc->mesh)
 		str_copy(p->run.mesh, sizeof(p->run.mesh), pc->mesh);
+	if (pc->run)
+		str_copy(p->run.inbound_policy, sizeof(p->run.inbound_policy),
+			 run_config_inbound_policy(pc->run));
 	if ((v = getenv("CONFORM_KUBE_RUN")) && *v) {
 		str_copy(p->run.run_id, sizeof(p->run.run_id), v);
 	} else if (pc->run_dir) {

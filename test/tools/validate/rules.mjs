@@ -48,8 +48,16 @@ for (const o of objs) {
   const component = tpl.metadata?.labels?.['app.kubernetes.io/component'];
   const workload = component === 'server' || component === 'client';
   if (mesh === 'linkerd' && workload && inject !== 'enabled') bad(o, 'workload pod template lacks linkerd.io/inject: enabled');
-  if (mesh === 'linkerd' && workload && !tpl.metadata?.annotations?.['config.linkerd.io/default-inbound-policy']) {
-    bad(o, 'workload pod template lacks config.linkerd.io/default-inbound-policy');
+  const pann = tpl.metadata?.annotations ?? {};
+  const policy = pann['config.linkerd.io/default-inbound-policy'];
+  const policies = ['all-unauthenticated', 'all-authenticated', 'cluster-authenticated',
+    'cluster-unauthenticated', 'deny', 'audit'];
+  if (mesh === 'linkerd' && workload && policy !== undefined && !policies.includes(policy)) {
+    bad(o, `config.linkerd.io/default-inbound-policy ${policy} is not one Linkerd knows`);
+  }
+  if (mesh === 'linkerd' && workload &&
+      !String(pann['config.linkerd.io/skip-inbound-ports'] ?? '').split(',').includes('9901')) {
+    bad(o, 'workload pod template lacks config.linkerd.io/skip-inbound-ports 9901 (conformd, unmeshed, reaches the admin port through it)');
   }
   if (!workload && inject === 'enabled') bad(o, 'only workloads are meshed (conformd is the unmeshed prober)');
   if (mesh === 'none' && inject === 'enabled') bad(o, 'the none overlay must mesh nothing');
