@@ -23,6 +23,8 @@
 
 enum daemon_state { DS_STARTING, DS_RUNNING, DS_STOPPING, DS_FINISHED };
 
+struct viewer;
+
 struct daemon {
 	/* mu guards cfg, state and ended: written by the main thread, read by
 	 * the handlers. The modules below lock themselves. */
@@ -53,6 +55,8 @@ struct daemon {
 	double view_next;              /* when to ask next (0: not yet, ask now) */
 	double view_prev;              /* when the last answer's scrape was taken */
 	int view_failing;              /* the last ask failed (an event was recorded) */
+	struct viewer *viewer;         /* the thread that reads it (viewer.c); NULL until asked */
+	int view_skipped;              /* boundaries passed while a view was still being read */
 
 	/* crash safety: the run clock (state.h) and a resumed monitor */
 	int resume;                    /* --resume: take over a run whose monitor died */

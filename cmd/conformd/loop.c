@@ -5,6 +5,7 @@
  * reports, stop the servers.
  */
 #include "conformd.h"
+#include "viewer.h"
 #include "eval/evaluate.h"
 #include "report/report.h"
 #include "config/state.h"
@@ -185,39 +186,56 @@ static void split_shift(struct daemon *d, double now)
  */
 static void mesh_view(struct daemon *d, double now)
 {
-	double w = (double)d->cfg.window_ms / 1000.0, next;
+	double w = (double)d->cfg.window_ms / 1000.0, at;
 	struct mesh_view v;
 	struct dynbuf b = DYNBUF_INIT(STORE_MESH_VIEW_MAX);
 	char err[512], q[600];
 	int rc;
 
-	if (!d->meshed || !d->mops->view || d->cfg.started <= 0 || w <= 0 ||
-	    now < d->view_next)
+	if (!d->meshed || !d->mops->view || d->cfg.started <= 0 || w <= 0)
 		return;
-	/* the next boundary after now */
-	next = d->cfg.started + (floor((now - d->cfg.started) / w) + 1) * w;
-	err[0] = '\0';
-	rc = d->mops->view(d->mesh, &v, err, sizeof(err));
-	d->view_next = next;
-	if (rc == 0) {
-		v.from = d->view_prev;
-		v.to = now;
-		if (meshview_json(&v, &b) || store_put_mesh_view(d->store, v.from, v.to, b.buf))
-			log_kv(LOG_WARN, "cannot store the mesh view", "err=\"%s\"",
-			       store_errmsg(d->store));
-	}
-	if (rc == 0 || rc == -EAGAIN) {
-		d->view_prev = now;
-		if (d->view_failing) {
-			d->view_failing = 0;
-			daemon_event(d, "mesh.view", d->mops->name,
-				     "the proxies answer again; the next window has the mesh's view");
+	if (!d->viewer && viewer_start(d->mops, d->mesh, &d->viewer)) {
+		/* no view for now: the checks judge the app's view */
+		if (!d->view_failing) {
+			d->view_failing = 1;
+			daemon_event(d, "mesh.view", d->mops->name, "cannot start the thread that "
+				     "reads the proxies");
 		}
-	} else if (!d->view_failing) {
-		d->view_failing = 1;
-		log_kv(LOG_WARN, "cannot read the mesh's own view", "err=%s",
-		       log_quote(err[0] ? err : "no reason given", q, sizeof(q)));
-		daemon_event(d, "mesh.view", d->mops->name, err[0] ? err : "no reason given");
+		return;
+	}
+	/* an answer to the last ask: the counts between its scrape and the one before */
+	if (viewer_take(d->viewer, &rc, &v, err, sizeof(err), &at)) {
+		if (rc == 0) {
+			v.from = d->view_prev;
+			v.to = at;
+			if (meshview_json(&v, &b) ||
+			    store_put_mesh_view(d->store, v.from, v.to, b.buf))
+				log_kv(LOG_WARN, "cannot store the mesh view", "err=\"%s\"",
+				       store_errmsg(d->store));
+		}
+		if (rc == 0 || rc == -EAGAIN) {
+			d->view_prev = at;
+			if (d->view_failing) {
+				d->view_failing = 0;
+				daemon_event(d, "mesh.view", d->mops->name, "the proxies answer "
+					     "again; the next window has the mesh's view");
+			}
+		} else if (!d->view_failing) {
+			d->view_failing = 1;
+			log_kv(LOG_WARN, "cannot read the mesh's own view", "err=%s",
+			       log_quote(err[0] ? err : "no reason given", q, sizeof(q)));
+			daemon_event(d, "mesh.view", d->mops->name, err[0] ? err : "no reason given");
+		}
+	}
+	if (now >= d->view_next) {
+		/* ask at this boundary; the next one after now comes after */
+		d->view_next = d->cfg.started + (floor((now - d->cfg.started) / w) + 1) * w;
+		if (viewer_ask(d->viewer, now) == -EBUSY && !d->view_skipped++)
+			/* the scrape of the last boundary still runs: its answer
+			 * will span more than one window (check_mesh_view widens
+			 * the tolerance by the span's misfit) */
+			log_kv(LOG_WARN, "the mesh view's scrape outlasts a window", "window_ms=%"
+			       PRId64 " skipped=boundaries until it answers", d->cfg.window_ms);
 	}
 	dynbuf_release(&b);
 }

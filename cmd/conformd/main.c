@@ -13,6 +13,7 @@
  * adopted, a monitor.gap event for the time nobody watched.
  */
 #include "conformd.h"
+#include "viewer.h"
 #include "base/addr.h"
 #include "config/state.h"
 #include "mesh/linkerd/linkerd.h"
@@ -811,6 +812,8 @@ out:
 	d->coll = NULL;
 	faults_free(d->faults);
 	d->faults = NULL;
+	viewer_stop(d->viewer);   /* before the mesh it reads goes */
+	d->viewer = NULL;
 	if (d->mesh)
 		d->mops->release(d->mesh);
 	if (d->plat)

@@ -192,18 +192,24 @@ struct mesh_ops {
 	/* Every main-loop tick: give restarted sidecars their runtime state
 	 * back (weights, fault switches). */
 	void (*tick)(struct mesh *m);
-	/* What the probes look at; -ENOTSUP without a mesh. */
+	/* What the probes look at; -ENOTSUP without a mesh. Called from the
+	 * prober's thread, as workload_cert below. */
 	int (*probe_info)(struct mesh *m, struct mesh_probe_info *out);
 	/* The certificate workload name's proxy presents, read from the proxy
 	 * itself (for targets with cert_from_proxy). 0 with its subject CN in
 	 * cn and *not_after (unix s); -ENOENT not a meshed workload, -ENOTSUP
-	 * the mesh cannot tell, -EIO the proxy did not answer in time. */
+	 * the mesh cannot tell, -EIO the proxy did not answer in time. Called
+	 * from the prober's thread (lib/ingest/probe.c), concurrently with the
+	 * other slots: it may share no connection or mutable state with them. */
 	int (*workload_cert)(struct mesh *m, const char *name, char *cn, size_t cnlen,
 			     int64_t *not_after);
 	/*
 	 * Optional (NULL: the mesh keeps no counts of its own, as none and
 	 * haproxy). The mesh's own view since the previous call: conformd
-	 * calls it once per window, at the window's end, from the main loop.
+	 * asks for it once per window, at the window's end, and calls it on a
+	 * thread of its own (cmd/conformd/viewer.c), never twice at once but
+	 * concurrently with the other slots: it may share no connection or
+	 * mutable state with them.
 	 * The adapter scrapes every workload proxy it can, keeps the scrape
 	 * for the next call, and fills *out with the counts between the two
 	 * (counter resets and restarted proxies handled: such a proxy marks

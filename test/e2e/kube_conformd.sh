@@ -167,5 +167,22 @@ grep -q '"config.linkerd.io/default-inbound-policy":[[:space:]]*"cluster-authent
 # is an event (the checks judge the workloads' view), not a failure
 wait_until 20 "the mesh view's failed scrape as an event" \
 	has_event mesh.view linkerd ":4191/proxy/metrics"
+# proxies that take 4 s to answer hold the view's own thread, not the main
+# loop: the heartbeat it writes every second stays fresh (a blocked loop
+# would let it age by the scrape's time)
+ctl "metrics-stall?value=4000"
+python3 - "$tmp/vol/run/heartbeat" <<'PYEOF' || fail "the main loop waited for the proxies' scrape"
+import sys, time
+worst, end = 0.0, time.time() + 9
+while time.time() < end:
+    try:
+        worst = max(worst, time.time() - float(open(sys.argv[1]).read()))
+    except (OSError, ValueError):
+        pass
+    time.sleep(0.2)
+print("heartbeat age at most %.2f s while the scrapes stall" % worst)
+sys.exit(0 if worst < 2.5 else 1)
+PYEOF
+ctl "metrics-stall?value=0"
 stop_conformd TERM
 echo "ok"

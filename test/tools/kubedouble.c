@@ -6,7 +6,8 @@
  * denials) and enough discovery for kubectl. Tests steer it through
  * /_double/... (no auth): drop watches, restart/delete/stall pods, compact
  * history, deny a permission, rotate the token, evict a pod, install an older
- * Gateway API (gateway-api?version=v1.1.1: HTTPRoute timeouts pruned). Loopback only.
+ * Gateway API (gateway-api?version=v1.1.1: HTTPRoute timeouts pruned), hold
+ * the pod proxy's answers (metrics-stall?value=MS). Loopback only.
  *   kubedouble --port-file F [--token T] [--user U] [--tls-cert F --tls-key F]
  *              [--controllers on]   (Deployments make pods, see reconcile)
  *              [--sa-token NS:NAME=TOKEN]...  (a service account's token: RBAC
@@ -127,6 +128,7 @@ static size_t nsa_tokens;
 static char user[256] = "system:serviceaccount:conform:conform";
 static long bookmark_ms = 1000;
 static long stall_ms;                   /* every API request waits this long first */
+static long metrics_stall_ms;           /* pod proxy requests wait this long first */
 static int expire_http;                 /* 1: an expired watch gets a plain 410 answer */
 static int quit;                        /* under mu */
 static unsigned long n_requests, n_lists, n_watches;
@@ -2096,6 +2098,13 @@ static void control(struct req *q, struct reply *rp)
 			rp->code = 400;
 		else
 			bookmark_ms = v;
+	} else if (!strcmp(what, "metrics-stall")) {
+		int64_t v;
+
+		if (!arg(q, "value") || parse_i64(arg(q, "value"), 0, 600000, &v))
+			rp->code = 400;
+		else
+			metrics_stall_ms = v;
 	} else if (!strcmp(what, "stall")) {
 		int64_t v;
 
@@ -2374,7 +2383,19 @@ static int linkerd_paths(struct req *q, struct reply *rp)
 	/* GET /api/v1/namespaces/NS/pods/NAME:PORT/proxy/metrics (the pod proxy) */
 	if (sscanf(q->path, "/api/v1/namespaces/%63[^/]/pods/%253[^:/]:%15[^/]/proxy/%63s%n",
 		   ns, name, port_s, rest, &n) == 4 && !q->path[n]) {
-		struct obj *x = obj_find(res_find("", "v1", "pods"), ns, name);
+		struct obj *x;
+
+		if (metrics_stall_ms) {
+			/* a proxy that accepted the connection and does not answer
+			 * (mu let go: the rest of the API server goes on) */
+			struct timespec ts = { metrics_stall_ms / 1000,
+					       (metrics_stall_ms % 1000) * 1000000L };
+
+			pthread_mutex_unlock(&mu);
+			nanosleep(&ts, NULL);
+			pthread_mutex_lock(&mu);
+		}
+		x = obj_find(res_find("", "v1", "pods"), ns, name);
 
 		q->r = res_find("", "v1", "pods");
 		str_copy(q->ns, sizeof(q->ns), ns);

@@ -25,6 +25,7 @@
 #define L5D_TAP_RETRY_MS 1000
 #define L5D_TAP_MAX_RPS 100.0f        /* the CLI's default --max-rps (L2 viz/cmd/tap.go) */
 #define L5D_METRICS_MAX (8u << 20)
+#define L5D_VIEW_TIMEOUT_MS 5000L     /* one pod's scrape for the view (once a window) */
 #define L5D_ADMIN_PORT 4191           /* the proxy's admin port (PX linkerd/app/src/env.rs) */
 #define RETRY_TIMEOUT "300ms"         /* per-attempt timeout, as manifests/kubernetes/linkerd */
 
@@ -71,6 +72,11 @@ struct mesh {
 	struct run_config cfg;
 	struct kube_config kc;
 	struct kube_client *k;
+	/* the view's and the prober's own clients: view() and workload_cert()
+	 * run on threads of their own (mesh.h), and a client is one
+	 * connection's state, not to be shared between threads */
+	struct kube_client *kv;
+	struct kube_client *kp;
 	char ns[64];
 	char version[64];          /* linkerdVersion of linkerd-config */
 	enum l5d_version v;
@@ -312,7 +318,16 @@ static int l5d_prepare(const struct mesh_env *env, struct mesh **out, char *err,
 		return -ENOENT;
 	}
 	m->k = kube_client_new(&m->kc);
-	if (!m->k) {
+	{
+		/* a scrape is once a window: a proxy slower than this has no
+		 * answer the window could still use */
+		struct kube_config vc = m->kc;
+
+		vc.timeout_ms = L5D_VIEW_TIMEOUT_MS;
+		m->kv = kube_client_new(&vc);
+	}
+	m->kp = kube_client_new(&m->kc);
+	if (!m->k || !m->kv || !m->kp) {
 		l5d_release(m);
 		return -ENOMEM;
 	}
@@ -657,8 +672,8 @@ static int l5d_configure(struct mesh *m, const struct mesh_feature *f, char *err
  * label selector), preferring a Running one: its name and IP.
  * 0, -ENOENT (no such deployment or no pod), -EIO with err.
  */
-static int pod_of(struct mesh *m, const char *name, char *pod, size_t podlen, char *ip,
-		  size_t iplen, char *err, size_t errlen)
+static int pod_of(struct mesh *m, struct kube_client *k, const char *name, char *pod,
+		  size_t podlen, char *ip, size_t iplen, char *err, size_t errlen)
 {
 	char path[512], sel[512] = "";
 	const cJSON *ml, *kv, *items, *p, *pick = NULL;
@@ -668,7 +683,7 @@ static int pod_of(struct mesh *m, const char *name, char *pod, size_t podlen, ch
 	int rc = -ENOENT;
 
 	kube_path(path, sizeof(path), "apps/v1", m->ns, "deployments", name);
-	if (kube_get(m->k, path, &d, &e)) {
+	if (kube_get(k, path, &d, &e)) {
 		str_fmt(err, errlen, "deployment %s/%s: %s", m->ns, name, e.text);
 		return e.code == 404 ? -ENOENT : -EIO;
 	}
@@ -683,7 +698,7 @@ static int pod_of(struct mesh *m, const char *name, char *pod, size_t podlen, ch
 		goto out;
 	}
 	kube_path(path, sizeof(path), "v1", m->ns, "pods", NULL);
-	if (kube_list(m->k, path, sel, NULL, &l, NULL, 0, &e)) {
+	if (kube_list(k, path, sel, NULL, &l, NULL, 0, &e)) {
 		str_fmt(err, errlen, "pods of %s/%s: %s", m->ns, name, e.text);
 		rc = -EIO;
 		goto out;
@@ -720,7 +735,8 @@ out:
 /* The deployments of the run's servers or clients (label
  * app.kubernetes.io/component=server or client, manifests/kubernetes/base),
  * appended to names from *n on. */
-static int component_deployments(struct mesh *m, const char *component, char names[][64],
+static int component_deployments(struct mesh *m, struct kube_client *k, const char *component,
+				 char names[][64],
 				 size_t max, size_t *n, char *err, size_t errlen)
 {
 	char path[512], sel[96], what[64];
@@ -731,7 +747,7 @@ static int component_deployments(struct mesh *m, const char *component, char nam
 	kube_path(path, sizeof(path), "apps/v1", m->ns, "deployments", NULL);
 	str_fmt(sel, sizeof(sel), "app.kubernetes.io/component=%s", component);
 	str_fmt(what, sizeof(what), "listing the %s deployments", component);
-	if (kube_list(m->k, path, sel, NULL, &l, NULL, 0, &e))
+	if (kube_list(k, path, sel, NULL, &l, NULL, 0, &e))
 		return kerr(err, errlen, -EIO, what, &e);
 	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(l, "items")) {
 		const cJSON *nm = cJSON_GetObjectItemCaseSensitive(
@@ -748,7 +764,7 @@ static int server_deployments(struct mesh *m, char names[][64], size_t max, size
 			      char *err, size_t errlen)
 {
 	*n = 0;
-	return component_deployments(m, "server", names, max, n, err, errlen);
+	return component_deployments(m, m->k, "server", names, max, n, err, errlen);
 }
 
 /* ---- faults ---- */
@@ -987,7 +1003,7 @@ static int l5d_inject_fault(struct mesh *m, const struct mesh_fault *f, char *er
 		 */
 		char pod[254], path[512];
 
-		rc = pod_of(m, f->target, pod, sizeof(pod), NULL, 0, err, errlen);
+		rc = pod_of(m, m->k, f->target, pod, sizeof(pod), NULL, 0, err, errlen);
 		if (rc)
 			return rc;
 		kube_path(path, sizeof(path), "v1", m->ns, "pods", pod);
@@ -1201,10 +1217,13 @@ static int l5d_probe_info(struct mesh *m, struct mesh_probe_info *out)
 	size_t n = 0, nserv;
 
 	memset(out, 0, sizeof(*out));
-	if (component_deployments(m, "server", names, MESH_MAX_WORKLOADS, &n, err, sizeof(err)))
+	/* on the prober's thread: its own client (mesh.h) */
+	if (component_deployments(m, m->kp, "server", names, MESH_MAX_WORKLOADS, &n, err,
+				  sizeof(err)))
 		return -EIO;
 	nserv = n;
-	if (component_deployments(m, "client", names, MESH_MAX_WORKLOADS, &n, err, sizeof(err)))
+	if (component_deployments(m, m->kp, "client", names, MESH_MAX_WORKLOADS, &n, err,
+				  sizeof(err)))
 		return -EIO;
 	for (size_t i = 0; i < n; i++) {
 		struct mesh_probe_target *t = &out->t[out->n];
@@ -1214,7 +1233,8 @@ static int l5d_probe_info(struct mesh *m, struct mesh_probe_info *out)
 		/* mtls.enforced: conformd (unmeshed) straight to the pod's app
 		 * port, which the inbound proxy guards */
 		if (i < nserv &&
-		    pod_of(m, names[i], pod, sizeof(pod), ip, sizeof(ip), err, sizeof(err)) == 0 &&
+		    pod_of(m, m->kp, names[i], pod, sizeof(pod), ip, sizeof(ip), err,
+			   sizeof(err)) == 0 &&
 		    ip[0])
 			str_fmt(t->inbound, sizeof(t->inbound), strchr(ip, ':') ? "[%s]:%d" : "%s:%d",
 				ip, strncmp(names[i], "grpc", 4) ? 8080 : 9090);
@@ -1235,13 +1255,13 @@ static int l5d_workload_cert(struct mesh *m, const char *name, char *cn, size_t 
 	double exp;
 	int rc;
 
-	rc = pod_of(m, name, pod, sizeof(pod), NULL, 0, err, sizeof(err));
+	rc = pod_of(m, m->kp, name, pod, sizeof(pod), NULL, 0, err, sizeof(err));
 	if (rc)
 		return rc == -ENOENT ? -ENOENT : -EIO;
 	/* the pod proxy subresource: the API server reaches the admin port */
 	str_fmt(path, sizeof(path), "/api/v1/namespaces/%s/pods/%s:%d/proxy/metrics", m->ns, pod,
 		L5D_ADMIN_PORT);
-	if (kube_get_text(m->k, path, &text, &len, &ke) || len > L5D_METRICS_MAX) {
+	if (kube_get_text(m->kp, path, &text, &len, &ke) || len > L5D_METRICS_MAX) {
 		free(text);
 		return -EIO;
 	}
@@ -1281,7 +1301,7 @@ static int scrape_pod(struct mesh *m, const char *pod, struct prom_set **out, ch
 	*out = NULL;
 	str_fmt(path, sizeof(path), "/api/v1/namespaces/%s/pods/%s:%d/proxy/metrics", m->ns, pod,
 		L5D_ADMIN_PORT);
-	if (kube_get_text(m->k, path, &text, &len, &ke)) {
+	if (kube_get_text(m->kv, path, &text, &len, &ke)) {
 		str_fmt(err, errlen, "proxy metrics of pod %s/%s (%s): %s", m->ns, pod, path,
 			ke.text[0] ? ke.text : "no answer");
 		return -EIO;
@@ -1322,7 +1342,7 @@ static int scrape_all(struct mesh *m, struct podscrape *cur, size_t *ncur, char 
 	for (size_t c = 0; c < 2 && !rc; c++) {
 		cJSON *l = NULL;
 
-		if (kube_list(m->k, path, comp[c], NULL, &l, NULL, 0, &e)) {
+		if (kube_list(m->kv, path, comp[c], NULL, &l, NULL, 0, &e)) {
 			kerr(err, errlen, -EIO, "listing the run's pods", &e);
 			rc = -EIO;
 			break;
@@ -1539,6 +1559,8 @@ static void l5d_release(struct mesh *m)
 		l5d_tap_corr_release(&m->tap[i].corr);
 	}
 	kube_client_free(m->k);
+	kube_client_free(m->kv);
+	kube_client_free(m->kp);
 	free(m);
 }
 
