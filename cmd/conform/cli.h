@@ -39,6 +39,7 @@ int cmd_fault(const struct cli_opts *o);
 int cmd_dashboard(const struct cli_opts *o);
 int cmd_config(const struct cli_opts *o);
 int cmd_manifests(const struct cli_opts *o);   /* cmd_manifests.c */
+int cmd_tap(const struct cli_opts *o);         /* cmd_tap.c */
 int cmd_runs(const struct cli_opts *o);        /* cmd_runs.c */
 int cmd_history(const struct cli_opts *o);     /* cmd_runs.c */
 int cmd_completion(const struct cli_opts *o);  /* gen.c */

@@ -163,6 +163,18 @@ static const struct verb verbs[] = {
 	  "FILE selects the checks and rates (the traffic the clients send).\n"
 	  "The mesh's routes and policy and the run's Secret are not in it.\n"
 	  "Example: conform manifests --mesh none --namespace conform-ci | kubectl apply -f -\n" },
+	{ "tap", cmd_tap, CLI_F_JSON,
+	  "tap FILE|- [--json]",
+	  "show the requests in recorded Linkerd tap output as conform sees them",
+	  "Read what `linkerd viz tap ... -o json` printed (FILE, or - for stdin) with\n"
+	  "the parser and the request/response correlation that feed tap.live on\n"
+	  "Linkerd, and print one line per complete request (direction, method,\n"
+	  "path, status, latency, source and destination, the x-request-id, the\n"
+	  "verified client identity inbound or the server's outbound), then what\n"
+	  "tap.live could use: how many carry conform's request id and how many\n"
+	  "inbound requests a verified identity. No cluster or run is needed.\n"
+	  "Input that is not that output exits 2 naming the line.\n"
+	  "Example: linkerd viz tap deploy/http-server -n conform -o json | conform tap -\n" },
 	{ "version", cmd_version, 0,
 	  "version",
 	  "print the version",

@@ -193,6 +193,34 @@ for k in $(sed -n 's/^| `\([a-z-]*\)[ `].*/\1/p' "$(dirname "$0")/../../README.m
 	out_has "  $k" "conform fault --help (README names $k)"
 done
 
+# conform tap: recorded `linkerd viz tap -o json` output as conform sees it
+# (test/fixtures/linkerd/tap-events.json: 9 events, 3 requests, one response
+# whose request is not in it); what is not that output exits 2 naming the line
+fx="$(dirname "$0")/../fixtures/linkerd/tap-events.json"
+run_c 0 tap "$fx"
+out_has "9 events, 3 requests (2 inbound, 1 outbound); 3 carry conform's x-request-id" "tap"
+out_has "verified client identity: 1, without: 1; responses whose request is not in the recording: 1" "tap"
+out_has "http-client.conform.serviceaccount.identity.linkerd.cluster.local" "tap"
+grep -q '^outbound  POST    /conform.v1.Echo/Unary' "$tmp/out" || fail "tap: the gRPC request's line"
+"$C" tap - --json <"$fx" >"$tmp/out" 2>"$tmp/err" || fail "tap - --json: exit $?"
+python3 -c "import json,sys; d=json.load(open(sys.argv[1])); s=d['summary']
+assert d['events'] == 9 and s['requests'] == 3 and len(d['requests']) == 3, d
+assert s['inbound_verified_identity'] == 1 and s['responses_without_request'] == 1, s" \
+	"$tmp/out" || fail "tap --json: not the fixture's counts"
+head -n 20 "$fx" >"$tmp/cut.json"
+run_c 2 tap "$tmp/cut.json"
+err_has "the input ends inside a tap event" "tap (truncated)"
+printf 'req id=1:0 proxy=out src=10.0.0.1:1 dst=10.0.0.2:2 tls=true :method=GET\n' >"$tmp/text.tap"
+run_c 2 tap "$tmp/text.tap"
+err_has "line 1: text outside a tap event" "tap (text mode output)"
+printf '{"source": {"ip": 7}}\n' >"$tmp/bad.json"
+run_c 2 tap "$tmp/bad.json"
+err_has "bad.json: line 1:" "tap (wrong shape)"
+run_c 2 tap "$tmp/no-such.json"
+err_has "cannot read" "tap (missing file)"
+run_c 2 tap
+err_has "expected one FILE" "tap (no file)"
+
 if [ "$fails" -gt 0 ]; then
 	echo "$fails failure(s)"
 	exit 1
