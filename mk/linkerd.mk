@@ -32,7 +32,7 @@ $(FUZZ_LIBA): $(LINKERD_FUZZ_OBJS)
 # `make test-cluster`: conform on a real cluster with Linkerd
 # (test/cluster/linkerd_kind.sh: the cluster KUBECONFIG points at, else a
 # kind cluster with linkerd install and viz; a healthy run green, --mesh
-# none red for the mesh checks, a fault caught). Without kubectl, a reachable
+# none red for the mesh checks, every Linkerd matrix row caught). Without kubectl, a reachable
 # cluster, or kind + docker + the linkerd CLI to make one, it says what is
 # missing and skips (exit 0), so the offline suite (`make test`) stays the
 # gate where no cluster can run.

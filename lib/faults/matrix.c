@@ -40,6 +40,43 @@ const struct fault_row fault_matrix[] = {
 };
 const size_t fault_matrix_n = sizeof(fault_matrix) / sizeof(fault_matrix[0]);
 
+/*
+ * On Linkerd (lib/mesh/linkerd/linkerd.c, docs/linkerd.md "Faults"): the app
+ * faults are the same; mtls-off opens the target's Server to unauthenticated
+ * traffic, so only the unmeshed probe gets in and meshed clients keep their
+ * mTLS (mtls.identity holds); sidecar-kill deletes the pod, and with one
+ * replica its Service has no endpoint until the Deployment's new pod is
+ * ready. wrong-identity, tap-off and cert-expiring are refused there.
+ */
+static const struct fault_row fault_matrix_linkerd[] = {
+	{ FAULT_SERVER_ERRORS, "http-server", "--rate 1.0", "http.basic", "", "" },
+	{ FAULT_SERVER_ERRORS, "grpc-server", "--rate 1.0", "grpc.basic", "grpc.stream",
+	  "the stream's messages are answered by the same failing server" },
+	{ FAULT_SERVER_LATENCY, "http-server", "--ms 400", "timeout.http", "", "" },
+	{ FAULT_KILL, "grpc-server", "", "grpc.stream",
+	  "grpc.basic", "unary calls fail while the Deployment brings a new pod" },
+	{ FAULT_MTLS_OFF, "http-server", "", "mtls.enforced", "", "" },
+	{ FAULT_RETRIES_OFF, "http-client", "", "retry.http", "", "" },
+	{ FAULT_SPLIT_SKEW, "http-client", "", "split.weights,split.shift", "", "" },
+	{ FAULT_TIMEOUT_OFF, "http-client", "", "timeout.http", "", "" },
+	{ FAULT_SIDECAR_KILL, "http-server", "", "http.basic",
+	  "retry.http,timeout.http,split.weights,split.shift,tap.live,mtls.identity",
+	  "the pod is deleted: until its new pod is ready the Service has no endpoint and "
+	  "every check sending there sees errors" },
+	{ FAULT_SIDECAR_KILL, "grpc-server", "", "grpc.basic", "grpc.stream",
+	  "the pod, and the stream with it, is deleted" },
+};
+
+const struct fault_row *fault_matrix_for(const char *mesh, size_t *n)
+{
+	if (mesh && !strcmp(mesh, "linkerd")) {
+		*n = sizeof(fault_matrix_linkerd) / sizeof(fault_matrix_linkerd[0]);
+		return fault_matrix_linkerd;
+	}
+	*n = fault_matrix_n;
+	return fault_matrix;
+}
+
 int fault_list_has(const char *list, const char *id)
 {
 	size_t n = strlen(id);

@@ -23,8 +23,17 @@ struct fault_row {
 	const char *why;        /* why those may fail; "" without */
 };
 
+/* the local reference mesh's (haproxy) */
 extern const struct fault_row fault_matrix[];
 extern const size_t fault_matrix_n;
+
+/*
+ * The matrix of mesh (a name of lib/mesh/registry.c): Linkerd's differs
+ * where its adapter applies a fault otherwise (docs/linkerd.md, "Faults")
+ * and has no row for the kinds it refuses; every other mesh's is the local
+ * one. *n its rows.
+ */
+const struct fault_row *fault_matrix_for(const char *mesh, size_t *n);
 
 /*
  * The checks kind must fail, from its rows: "http.basic (on http-server)",

@@ -491,8 +491,10 @@ static void add_name(char *buf, size_t len, const char *id)
 static void find_causes(struct report *r)
 {
 	double win = (double)(r->run.window_ms > 0 ? r->run.window_ms : 10000) / 1000.0;
-	size_t i, j, k;
+	size_t i, j, k, nrows;
 	int explained[64] = { 0 };
+	/* the run's mesh's matrix: what its adapter's faults break */
+	const struct fault_row *rows = fault_matrix_for(r->run.mesh, &nrows);
 
 	for (i = 0; i < r->nevents && r->ncauses < REPORT_MAX_CAUSES; i++) {
 		const struct store_event *e = &r->events[i];
@@ -529,11 +531,11 @@ static void find_causes(struct report *r)
 
 			if (c->verdict != V_FAIL)
 				continue;
-			for (j = 0; j < fault_matrix_n && !named; j++)
-				named = fault_matrix[j].kind == fi->kind &&
-					!strcmp(fault_matrix[j].target, e->subject) &&
-					(fault_list_has(fault_matrix[j].fails, c->desc->id) ||
-					 fault_list_has(fault_matrix[j].may, c->desc->id));
+			for (j = 0; j < nrows && !named; j++)
+				named = rows[j].kind == fi->kind &&
+					!strcmp(rows[j].target, e->subject) &&
+					(fault_list_has(rows[j].fails, c->desc->id) ||
+					 fault_list_has(rows[j].may, c->desc->id));
 			if (!named || !failed_during(c, rc->from, rc->to + win))
 				continue;
 			add_name(rc->checks, sizeof(rc->checks), c->desc->id);

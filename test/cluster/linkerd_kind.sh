@@ -8,7 +8,10 @@
 # the cluster at the end. The scenario:
 #   1. a healthy run on --mesh linkerd: every selected check passes (exit 0)
 #   2. the same on --mesh none: the mesh checks fail (exit 1)
-#   3. a fault (retries-off) during a linkerd run: retry.http fails
+#   3. every row of Linkerd's isolation matrix (build/test/tools/faultmatrix
+#      --mesh linkerd, lib/faults/matrix.c) in turn on one linkerd run: each
+#      fault's "fails" checks fail while it is on (their failing-window
+#      counts grow), and the run ends not conformant
 # Without kind, linkerd or a cluster it says what is missing and exits 0
 # (skipped), so `make test` stays the gate where no cluster can run.
 set -u
@@ -81,18 +84,43 @@ for c in mtls.identity mtls.enforced; do
 	grep -E "^  $c +fail" "$tmp/run-none.out" >/dev/null || fail "--mesh none: $c did not fail"
 done
 
-note "3. a fault caught: retries-off fails retry.http"
+note "3. every fault of Linkerd's isolation matrix caught, one after another on one run"
+MATRIX="$PWD/$BUILD/test/tools/faultmatrix"
+[ -x "$MATRIX" ] || make "$BUILD/test/tools/faultmatrix" >/dev/null || fail "build faultmatrix"
+W=10
+status_json() { "$CONFORM" status --json 2>/dev/null; }
+fail_counts() { status_json | python3 -c 'import json,sys; s=json.load(sys.stdin); print(json.dumps({c["id"]: c["windows"]["fail"] for c in s["checks"]}))'; }
+fails_grew() { # CHECKS BEFORE_JSON
+	status_json | python3 -c '
+import json, sys
+s = json.load(sys.stdin); before = json.loads(sys.argv[2])
+f = {c["id"]: c["windows"]["fail"] for c in s["checks"]}
+sys.exit(0 if all(f.get(c, 0) > before.get(c, 0) for c in sys.argv[1].split(",")) else 1)' "$1" "$2"
+}
 kubectl delete namespace "$NS" --wait=true --ignore-not-found >/dev/null
-"$CONFORM" start --platform kubernetes --mesh linkerd --namespace "$NS" \
-	--checks http.basic,retry.http || fail "start for the fault"
-sleep 30
-"$CONFORM" fault retries-off --target http-client --for 60s || fail "fault retries-off"
-sleep 90
+"$CONFORM" start --platform kubernetes --mesh linkerd --namespace "$NS" --duration 0 \
+	--window ${W}s || fail "start for the faults"
+sleep $((6 * W))
+while IFS='|' read -r kind target args must may; do
+	[ -n "$kind" ] || continue
+	before=$(fail_counts) || { fail "status during the faults"; break; }
+	forarg="--for $((4 * W))s"
+	case $kind in kill|sidecar-kill) forarg= ;; esac
+	note "$kind on $target: $must must fail${may:+ ($may may)}"
+	# shellcheck disable=SC2086 # args and forarg are lists of words
+	"$CONFORM" fault "$kind" --target "$target" $args $forarg || { fail "fault $kind"; continue; }
+	caught=0
+	for _ in $(seq 1 $((8 * W / 5))); do
+		sleep 5
+		if fails_grew "$must" "$before"; then caught=1; break; fi
+	done
+	[ $caught = 1 ] || fail "$kind on $target: $must did not fail"
+	sleep $((6 * W))   # the fault ends (--for) or its pod is back; the checks recover
+done < <("$MATRIX" --mesh linkerd)
 "$CONFORM" stop >"$tmp/fault.out" 2>&1
 rc=$?
 cat "$tmp/fault.out"
-[ "$rc" = 1 ] || fail "a run with retries-off: exit $rc, want 1"
-grep -E "^  retry.http +fail" "$tmp/fault.out" >/dev/null || fail "retries-off: retry.http did not fail"
+[ "$rc" = 1 ] || fail "a run with faults: exit $rc, want 1"
 
 kubectl delete namespace "$NS" --ignore-not-found >/dev/null
 if [ "$fails" -gt 0 ]; then

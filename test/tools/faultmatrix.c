@@ -3,17 +3,28 @@
  * test scripts, one row per line, fields separated by '|':
  *   kind|target|args|fails|may
  * so test/e2e/mesh_faults.sh asserts the table the CLI documents, not a copy.
+ *   faultmatrix [--mesh M]   (M's matrix, fault_matrix_for; default the local one)
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "faults/matrix.h"
 
-int main(void)
+int main(int argc, char **argv)
 {
-	size_t i;
+	const struct fault_row *rows;
+	const char *mesh = NULL;
+	size_t i, n;
 
-	for (i = 0; i < fault_matrix_n; i++) {
-		const struct fault_row *r = &fault_matrix[i];
+	if (argc == 3 && !strcmp(argv[1], "--mesh")) {
+		mesh = argv[2];
+	} else if (argc != 1) {
+		fprintf(stderr, "usage: faultmatrix [--mesh M]\n");
+		return 2;
+	}
+	rows = fault_matrix_for(mesh, &n);
+	for (i = 0; i < n; i++) {
+		const struct fault_row *r = &rows[i];
 
 		printf("%s|%s|%s|%s|%s\n", fault_kind_name(r->kind), r->target, r->args, r->fails,
 		       r->may);

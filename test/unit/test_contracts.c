@@ -6,7 +6,9 @@
  * "no mesh" of mesh.h. Also the one-table lists (fault kinds, formats).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "checks/check.h"
 #include "faults/kinds.h"
@@ -279,6 +281,48 @@ TEST(fault_kind_table)
 	dynbuf_release(&b);
 }
 
+/*
+ * A mesh that injects faults itself has a matrix whose rows are exactly the
+ * kinds it can apply: its mesh faults (mesh_ops.faults) and the app and
+ * platform ones, every target named by a row a workload the kind takes, and
+ * every row's checks real catalog ids. A refused kind has no row, so a
+ * report never names it as a cause there.
+ */
+TEST(every_fault_injecting_mesh_has_its_matrix)
+{
+	for (size_t i = 0; i < mesh_nregistry; i++) {
+		const struct mesh_ops *o = mesh_registry[i].ops;
+		const struct fault_row *rows;
+		size_t n;
+
+		if (!o || !o->faults)
+			continue;
+		rows = fault_matrix_for(o->name, &n);
+		ASSERT(n > 0);
+		for (size_t k = 0; k < FAULT_NKINDS; k++) {
+			const struct fault_kind_info *fi = &fault_kinds[k];
+			int can = fi->by != FAULT_BY_MESH || (o->faults & (1u << k));
+			size_t nrow = 0;
+
+			for (size_t r = 0; r < n; r++)
+				nrow += rows[r].kind == fi->kind;
+			if (can != (nrow > 0))
+				H_FAIL("%s: %s %s but has %zu matrix rows", o->name, fi->name,
+				       can ? "is applied" : "is refused", nrow);
+		}
+		for (size_t r = 0; r < n; r++) {
+			char list[512], *save = NULL;
+
+			snprintf(list, sizeof(list), "%s,%s", rows[r].fails, rows[r].may);
+			for (char *id = strtok_r(list, ",", &save); id; id = strtok_r(NULL, ",", &save))
+				if (!catalog_find(id))
+					H_FAIL("%s: row %s on %s names unknown check %s", o->name,
+					       fault_kind_name(rows[r].kind), rows[r].target, id);
+			ASSERT(*rows[r].fails);
+		}
+	}
+}
+
 TEST(report_format_table)
 {
 	char names[128];
@@ -309,6 +353,7 @@ int main(void)
 	RUN(baseline_mesh_behaves_as_no_mesh);
 	RUN(mesh_dependencies_through_the_adapter);
 	RUN(fault_kind_table);
+	RUN(every_fault_injecting_mesh_has_its_matrix);
 	RUN(report_format_table);
 	TEST_MAIN_END();
 }

@@ -799,6 +799,52 @@ TEST(causes_grouped)
 	store_close(s);
 }
 
+/* The cause is read from the run's mesh's matrix: mtls-off on HAProxy breaks
+ * mtls.identity too, on Linkerd it does not (meshed clients keep mTLS), so
+ * there the same failure is one no fault explains. */
+TEST(causes_by_the_runs_mesh)
+{
+	static const char *const meshes[] = { "haproxy", "linkerd" };
+	struct run_config c;
+	struct store *s;
+	struct report *r = NULL;
+
+	for (size_t m = 0; m < 2; m++) {
+		fixture_config(&c, 60000);
+		str_copy(c.mesh, sizeof(c.mesh), meshes[m]);
+		c.nchecks = 2;
+		str_copy(c.checks[0], sizeof(c.checks[0]), "mtls.identity");
+		str_copy(c.checks[1], sizeof(c.checks[1]), "mtls.enforced");
+		s = fixture_run_store(&c, NULL, 1);
+		ASSERT(s);
+		for (int64_t i = 0; i < 6; i++) {
+			int during = i >= 1 && i <= 3;
+
+			ASSERT_EQ(put_window(s, &c, "mtls.identity", i, during ? V_FAIL : V_PASS,
+					     during ? R_LOW_SUCCESS : R_MET, "x"), 0);
+			ASSERT_EQ(put_window(s, &c, "mtls.enforced", i, during ? V_FAIL : V_PASS,
+					     during ? R_LOW_SUCCESS : R_MET, "y"), 0);
+		}
+		ASSERT_EQ(store_put_event(s, T0 + 10, "fault.start", "http-server",
+					  "id 1: mtls-off for 25s"), 0);
+		ASSERT_EQ(store_put_event(s, T0 + 35, "fault.end", "http-server",
+					  "id 1: time is up"), 0);
+		ASSERT_EQ(store_set_run_ended(s, T0 + 60), 0);
+		ASSERT_EQ(report_build(s, &c, &r), 0);
+		ASSERT_EQ(r->ncauses, 1);
+		if (m == 0) {
+			ASSERT_STR_EQ(r->causes[0].checks, "mtls.identity, mtls.enforced");
+			ASSERT_STR_EQ(r->unexplained, "");
+		} else {
+			ASSERT_STR_EQ(r->causes[0].checks, "mtls.enforced");
+			ASSERT_STR_EQ(r->unexplained, "mtls.identity");
+		}
+		report_free(r);
+		r = NULL;
+		store_close(s);
+	}
+}
+
 int main(void)
 {
 	if (fixture_tmpdir_make("report"))
@@ -820,6 +866,7 @@ int main(void)
 	RUN(interrupted_run);
 	RUN(too_short_refused);
 	RUN(causes_grouped);
+	RUN(causes_by_the_runs_mesh);
 	fixture_tmpdir_remove();
 	TEST_MAIN_END();
 }
