@@ -60,6 +60,7 @@ struct daemon {
 
 	/* crash safety: the run clock (state.h) and a resumed monitor */
 	int resume;                    /* --resume: take over a run whose monitor died */
+	double tap_mark;               /* resume: the dead feed's TAPFEED_MARK (unix s), 0 none */
 	int64_t anchor_mono_ms;        /* mono_ms() at cfg.started */
 	int64_t eval_hold_until_ms;    /* mono: after a resume, let resent batches in first */
 	/* under mu: the last store write failure ("disk full", "read-only",
@@ -87,9 +88,6 @@ void daemon_request_stop(struct daemon *d);
 #define SIDECAR_STOP_MS 5000
 #define PROBE_INTERVAL_MS 2000
 #define HEARTBEAT_MS 1000
-/* a monitor gap starts this long before the last heartbeat: the tap feed
- * flushes once a second, and its batch then waits for a group commit */
-#define GAP_LEAD_S 3.0
 #define REBIND_MS 15000          /* resume: the old ports may sit in TIME_WAIT */
 /* resume: the clients reconnect with a backoff of at most 5 s, then resend
  * what was not acked; evaluate after that so their windows are complete */

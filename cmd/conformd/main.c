@@ -569,6 +569,8 @@ int main(int argc, char **argv)
 		d->anchor_mono_ms = state_clock_anchor(saved, boot, d->cfg.started, wall_s(),
 						       mono_ms());
 		d->eval_hold_until_ms = mono_ms() + RESUME_EVAL_HOLD_MS;
+		/* before a new tap feed moves it: up to when the dead one stored */
+		d->tap_mark = (double)store_counter_get(d->store, TAPFEED_MARK) / 1000.0;
 	}
 	put_run(d);
 	curl_global_init(CURL_GLOBAL_DEFAULT);

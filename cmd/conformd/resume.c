@@ -53,15 +53,18 @@ void daemon_record_gap(struct daemon *d, double *down_s)
 	/*
 	 * The heartbeat says the monitor was alive, not that what it had
 	 * received was stored: the tap feed's lines (UDP, never resent) wait
-	 * up to a second for their flush and then for the commit behind it, so
-	 * a kill -9 loses the last GAP_LEAD_S seconds of them. Those seconds
-	 * are unwatched too: judged, a tap.live window would blame the tap.
+	 * for their flush and the commit behind it, and a kill -9 loses what
+	 * came after the feed's last stored mark. Requests sent from that mark
+	 * less the tap's allowed delay on are unwatched too: judged, a tap.live
+	 * window would blame the tap.
 	 */
-	hb = hb - GAP_LEAD_S > d->cfg.started ? hb - GAP_LEAD_S : d->cfg.started;
+	hb = state_gap_from(hb, d->tap_mark, (double)d->cfg.m.tap_max_delay_ms / 1000.0,
+			    d->cfg.started);
 	str_fmt(detail, sizeof(detail), "from=%lld to=%lld", (long long)floor(hb),
 		(long long)ceil(now));
 	daemon_event(d, "monitor.gap", "conformd", detail);
-	log_kv(LOG_WARN, "monitor gap", "from=%.3f to=%.3f down_s=%.1f", hb, now, now - hb);
+	log_kv(LOG_WARN, "monitor gap", "from=%.3f to=%.3f down_s=%.1f tap_stored_through=%.3f",
+	       hb, now, now - hb, d->tap_mark);
 	*down_s = now - hb;
 }
 

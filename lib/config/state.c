@@ -573,6 +573,16 @@ double state_run_now(double started, int64_t anchor_mono_ms, int64_t mono_now)
 	return started + (double)(mono_now - anchor_mono_ms) / 1000.0;
 }
 
+double state_gap_from(double heartbeat, double tap_mark, double tap_max_delay_s,
+		      double started)
+{
+	double from = heartbeat;
+
+	if (tap_mark > 0 && tap_mark - tap_max_delay_s < from)
+		from = tap_mark - tap_max_delay_s;
+	return from > started ? from : started;
+}
+
 int state_heartbeat_write(const char *run_dir, double wall)
 {
 	char path[PATH_MAX], tmp[PATH_MAX], buf[64];

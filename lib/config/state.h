@@ -135,6 +135,17 @@ int64_t state_clock_anchor(const struct state_clock *saved, const char *boot_id,
 /* The run's "now" in unix seconds: started + the monotonic time since the
  * anchor. Pure: a wall-clock jump does not move it. */
 double state_run_now(double started, int64_t anchor_mono_ms, int64_t mono_now);
+/*
+ * Where a resumed monitor's gap starts (unix s): the last heartbeat says the
+ * monitor was alive, not that what it received was stored. Evidence that is
+ * never resent (the tap feed's lines) is stored through tap_mark (unix s,
+ * <= 0: no feed), and a line arrives up to tap_max_delay_s after the second
+ * its request was sent in, so requests sent after tap_mark - tap_max_delay_s
+ * may have lost their lines. The earlier of the two, never before started.
+ */
+double state_gap_from(double heartbeat, double tap_mark, double tap_max_delay_s,
+		      double started);
+
 /* Write / read RUN/heartbeat (unix s). 0 or -1. */
 int state_heartbeat_write(const char *run_dir, double wall);
 int state_heartbeat_read(const char *run_dir, double *wall);

@@ -123,6 +123,9 @@ int tapfeed_parse_rid(const char *rid, struct tapfeed_rid *out)
 static void tf_flush(struct tapfeed *t)
 {
 	struct mesh_tap_stats ms;
+	/* every line read before now is in t->rows: once they are stored,
+	 * nothing received before now can be lost (TAPFEED_MARK) */
+	int64_t through_ms = (int64_t)(wall_s() * 1000.0);
 
 	t->mops->tap_stats(t->mesh, &ms);
 	if (ms.rejected > t->rejected_synced) {
@@ -130,12 +133,16 @@ static void tf_flush(struct tapfeed *t)
 				      (int64_t)(ms.rejected - t->rejected_synced)) == 0)
 			t->rejected_synced = ms.rejected;
 	}
-	if (!t->nrows)
-		return;
-	if (store_put_batch(t->store, "conformd.tap", t->instance, ++t->seq, t->rows,
-			    t->nrows) < 0)
+	if (t->nrows && store_put_batch(t->store, "conformd.tap", t->instance, ++t->seq,
+					t->rows, t->nrows) < 0) {
 		log_kv(LOG_ERROR, "cannot store tap rows", "rows=%zu err=\"%s\"", t->nrows,
 		       store_errmsg(t->store));
+	} else if (store_counter_raise(t->store, TAPFEED_MARK, through_ms) < 0) {
+		log_kv(LOG_WARN, "cannot store the tap feed's mark", "err=\"%s\"",
+		       store_errmsg(t->store));
+	}
+	if (!t->nrows)
+		return;
 	pthread_mutex_lock(&t->mu);
 	t->rows_flushed += t->nrows;
 	pthread_mutex_unlock(&t->mu);

@@ -21,6 +21,15 @@
 #include "mesh/mesh.h"
 #include "store/store.h"
 
+/*
+ * The store counter that says up to when (unix ms) every tap line the feed
+ * received is stored: raised after each flush's rows are committed (and on
+ * an idle flush). The lines come over UDP and are never resent, so after a
+ * crash what arrived after this mark is gone; a resumed monitor starts its
+ * gap from it (state_gap_from).
+ */
+#define TAPFEED_MARK "tap.stored_through_ms"
+
 struct tapfeed_config {
 	const struct mesh_ops *mops;  /* with MESH_CAP_TAP */
 	struct mesh *mesh;

@@ -565,6 +565,24 @@ int store_counter_add(struct store *s, const char *name, int64_t delta)
 	return rc;
 }
 
+int store_counter_raise(struct store *s, const char *name, int64_t value)
+{
+	sqlite3_stmt *st;
+	int rc = -1;
+
+	pthread_mutex_lock(&s->mu);
+	st = prepare(s, "INSERT INTO counters (name, value) VALUES (?, ?)"
+		     " ON CONFLICT (name) DO UPDATE SET value = MAX(value, excluded.value)");
+	if (st) {
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 2, value);
+		rc = step_done(s, st, "counter raise");
+	}
+	unprepare(s, st);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
 int64_t store_counter_get(struct store *s, const char *name)
 {
 	sqlite3_stmt *st;

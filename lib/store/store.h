@@ -306,5 +306,8 @@ int64_t store_prune_mesh_views(struct store *s, double before);
  * "batches.rejected"): add delta, read value (0 if unknown). */
 int store_counter_add(struct store *s, const char *name, int64_t delta);
 int64_t store_counter_get(struct store *s, const char *name);
+/* A mark that only moves forward: name becomes value if that is more
+ * (e.g. "tap.stored_through_ms"). 0 or -1. */
+int store_counter_raise(struct store *s, const char *name, int64_t value);
 
 #endif

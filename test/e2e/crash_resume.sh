@@ -126,6 +126,19 @@ print("gaps:", gaps, "resumes:", resumes)
 assert len(gaps) == 3 and resumes == 3
 for f, t in gaps:
     assert 0 <= t - f <= 60, (f, t)
+# each gap starts where the dead monitor's stored tap lines end, less the
+# tap's allowed delay (state_gap_from), not at a fixed lead
+import re
+logged = [dict(re.findall(r"(\w+)=(\S+)", l)) for l in open(os.path.join(d, "logs", "conformd.log"),
+          errors="replace") if 'msg="monitor gap"' in l]
+assert len(logged) == 3, ("monitor gap log lines", len(logged))
+delay = json.load(open(os.path.join(d, "run.json")))["mesh_settings"]["tap_max_delay_ms"] / 1000
+for g in logged:
+    print("gap from", g["from"], "tap stored through", g["tap_stored_through"], "delay", delay)
+    frm, mark = float(g["from"]), float(g["tap_stored_through"])
+    if os.environ.get("CRASH_MESH", "none") != "none":
+        assert mark > 0, ("no tap mark stored by the dead monitor", g)
+        assert frm <= mark - delay + 1e-3, ("the gap starts after the tap mark less its delay", g)
 r = json.load(open(os.path.join(d, "reports", "report.json")))
 for c in r["checks"]:
     if c["id"] not in checks:

@@ -397,6 +397,22 @@ TEST(live_workloads)
 	ASSERT_EQ(state_live_workloads(dir, pids, 8), 0);
 }
 
+/* the gap starts at the heartbeat, or earlier where the tap feed's stored
+ * mark less its allowed delay says so; never before the run started */
+TEST(gap_from)
+{
+	/* no tap feed: the heartbeat */
+	ASSERT_NEAR(state_gap_from(1000.0, 0, 2.0, 900.0), 1000.0, 1e-9);
+	/* stored through 999.4, lines may come 2 s late: requests from 997.4 */
+	ASSERT_NEAR(state_gap_from(1000.0, 999.4, 2.0, 900.0), 997.4, 1e-9);
+	/* a larger allowed delay reaches further back (a fixed lead would not) */
+	ASSERT_NEAR(state_gap_from(1000.0, 999.4, 10.0, 900.0), 989.4, 1e-9);
+	/* a mark newer than the heartbeat (both a second apart) moves nothing */
+	ASSERT_NEAR(state_gap_from(1000.0, 1003.0, 2.0, 900.0), 1000.0, 1e-9);
+	/* never before the start */
+	ASSERT_NEAR(state_gap_from(901.0, 900.5, 2.0, 900.0), 900.0, 1e-9);
+}
+
 int main(void)
 {
 	mk_tmp();
@@ -409,6 +425,7 @@ int main(void)
 	RUN(pid_checks);
 	RUN(run_state_detection);
 	RUN(live_workloads);
+	RUN(gap_from);
 	rm_tmp();
 	TEST_MAIN_END();
 }
