@@ -165,6 +165,10 @@ int cli_summary(const struct cli_run *r, int abnormal, int write_reports);
 /* A kubeconfig, kubectl, and a cluster that answers (within seconds). 0, or
  * EXIT_ENV after printing what to check. */
 int kube_preflight(const struct cli_opts *o);
+/* After kube_preflight, for the run cfg describes: what its mesh needs of
+ * the cluster (Linkerd: kube.c says what). 0, or EXIT_ENV after printing
+ * what is missing and what to do; nothing is applied either way. */
+int kube_mesh_preflight(const struct cli_opts *o, const struct run_config *cfg);
 /* After kube_preflight: the namespace of the pod's service account when the
  * CLI runs in a pod without a kubeconfig (it wrote STATE/kubeconfig from the
  * service account), else "". The run goes there unless --namespace. */

@@ -25,6 +25,7 @@
 
 #include "cli.h"
 #include "base/util.h"
+#include "mesh/linkerd/linkerd.h"
 #include "platform/kubernetes/kubeapi.h"
 #include "platform/kubernetes/objects.h"
 #include "platform/kubernetes/yaml.h"
@@ -421,6 +422,72 @@ int kube_preflight(const struct cli_opts *o)
 		return cli_fail(EXIT_ENV, NULL, "cannot run kubectl: %s", strerror(errno));
 	rc = r.status == 0 ? 0 : kube_fail_kctl(t, &r, "cluster check");
 	kctl_release(&r);
+	return rc;
+}
+
+/*
+ * GET path through kubectl: 0 with *out the document, 0 with *out NULL when
+ * the API server says NotFound, else EXIT_ENV after printing why.
+ */
+static int kube_raw_get(struct kube_target *t, const char *path, const char *what,
+			cJSON **out)
+{
+	const char *args[] = { "get", "--raw", path, NULL };
+	struct kctl_result r;
+	char line[1024];
+	int rc = 0;
+
+	*out = NULL;
+	if (kctl(t, args, NULL, 0, KCTL_TIMEOUT_MS, &r))
+		return cli_fail(EXIT_ENV, NULL, "cannot run kubectl: %s", strerror(errno));
+	if (r.status == 0) {
+		*out = cJSON_ParseWithLength(r.out.buf ? r.out.buf : "", r.out.len);
+		if (!*out)
+			rc = cli_fail(EXIT_ENV, NULL, "%s: the API server's answer to %s is not JSON",
+				      what, path);
+	} else if (!strstr(kctl_first_error(&r, line, sizeof(line)), "NotFound")) {
+		rc = kube_fail_kctl(t, &r, what);
+	}
+	kctl_release(&r);
+	return rc;
+}
+
+/*
+ * Before anything is applied, what the mesh adapter's prepare would find:
+ * on Linkerd the control plane's version, the Gateway API version it reads
+ * and, when tap.live is judged, viz's tap API, judged by the adapter's own
+ * rules (mesh_linkerd_preflight) from documents read through kubectl, as
+ * `linkerd check --pre` does. A start that would fail in conformd's pod
+ * minutes later fails here in seconds and leaves nothing behind.
+ */
+int kube_mesh_preflight(const struct cli_opts *o, const struct run_config *cfg)
+{
+	struct kube_target tt;
+	cJSON *cm = NULL, *gw = NULL, *tap = NULL;
+	char found[256], err[512];
+	int rc;
+
+	if (strcmp(cfg->mesh, "linkerd"))
+		return 0;
+	memset(&tt, 0, sizeof(tt));
+	str_copy(tt.context, sizeof(tt.context), o->context);
+	rc = kube_raw_get(&tt, "/api/v1/namespaces/linkerd/configmaps/linkerd-config",
+			  "reading the linkerd control plane's config", &cm);
+	if (!rc)
+		rc = kube_raw_get(&tt, "/apis/gateway.networking.k8s.io",
+				  "reading which Gateway API versions are served", &gw);
+	if (!rc)
+		rc = kube_raw_get(&tt, "/apis/tap.linkerd.io", "looking for linkerd-viz's tap API",
+				  &tap);
+	if (!rc && mesh_linkerd_preflight(cm, gw, tap, run_config_has_check(cfg, "tap.live"),
+					  found, sizeof(found), err, sizeof(err)))
+		rc = cli_fail(EXIT_ENV, "nothing was applied; fix the cluster and start again",
+			      "%s", err);
+	else if (!rc)
+		fprintf(stderr, "conform: cluster: %s\n", found);
+	cJSON_Delete(cm);
+	cJSON_Delete(gw);
+	cJSON_Delete(tap);
 	return rc;
 }
 

@@ -478,7 +478,7 @@ int cli_start_run(const struct cli_opts *o, int is_run, struct cli_run *r,
 		return cli_fail(EXIT_USAGE, "use a namespace name of at most 31 characters",
 				"--namespace %s: too long for the workloads' identities", o->namespace);
 	/* the cluster first: a start that cannot reach it leaves nothing behind */
-	if (kube && (rc = kube_preflight(o)))
+	if (kube && ((rc = kube_preflight(o)) || (rc = kube_mesh_preflight(o, cfg))))
 		return rc;
 	/* in a pod: the run goes to the service account's namespace */
 	if (kube && !o->namespace[0] && kube_incluster_namespace()[0] &&

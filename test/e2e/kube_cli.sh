@@ -57,6 +57,41 @@ start
 want3 "forbidden" 'cannot patch resource "deployments" in API group "apps"'
 ctl deny-reset
 
+note "--mesh linkerd: what the adapter needs is checked before anything is applied"
+rv() { curl -fsS ${KUBE_CURL_CA[@]+"${KUBE_CURL_CA[@]}"} "$url/_double/stats" |
+	python3 -c 'import json,sys; print(json.load(sys.stdin)["resourceVersion"])'; }
+lstart() { # CHECKS: start on linkerd; rv0 the double's resourceVersion before
+	rv0=$(rv)
+	runs0=$(ls "$tmp/state/runs" 2>/dev/null | wc -l)
+	"$CONFORM" start --platform kubernetes --mesh linkerd --checks "$1" --window 1s \
+		>"$tmp/out" 2>"$tmp/err"
+	rc=$?
+}
+nothing_applied() { # WHAT: no write reached the API server during lstart
+	[ "$(rv)" = "$rv0" ] || fail "$1: the start wrote to the cluster (resourceVersion $rv0 -> $(rv))"
+	[ "$(ls "$tmp/state/runs" 2>/dev/null | wc -l)" = "$runs0" ] || fail "$1: a run directory was left"
+}
+lstart http.basic
+want3 "no linkerd" "linkerd is not installed (no linkerd-config in the control plane namespace linkerd"
+nothing_applied "no linkerd"
+kube_linkerd_218
+sed -i 's/stable-2.18.0/stable-2.14.10/' "$tmp/l5dcfg.json"
+kc apply /api/v1/namespaces/linkerd/configmaps/linkerd-config "$tmp/l5dcfg.json" >/dev/null
+lstart http.basic
+want3 "linkerd 2.14" "linkerd stable-2.14.10 is not supported: conform needs linkerd 2.16 or later"
+nothing_applied "linkerd 2.14"
+kube_linkerd_218
+ctl "hide-group-version?gv=gateway.networking.k8s.io/v1" || fail "hide v1"
+lstart http.basic
+want3 "no HTTPRoute v1" "linkerd stable-2.18.0 reads HTTPRoute gateway.networking.k8s.io/v1, which this cluster does not serve"
+ctl "hide-group-version?gv=tap.linkerd.io/v1alpha1" || fail "hide tap"
+lstart http.basic,tap.live
+want3 "no viz" "tap.live needs linkerd-viz's tap API"
+nothing_applied "no viz"
+ctl "hide-group-version?gv=" || fail "unhide"
+kc delete /api/v1/namespaces/linkerd/configmaps/linkerd-config >/dev/null ||
+	fail "linkerd-config left behind"
+
 note "conformd's pod pending (unschedulable): exit 3 with the scheduler's reason"
 ctl "pending-new?name=conformd&reason=Unschedulable&message=0/1%20nodes%20are%20available:%201%20Insufficient%20memory." ||
 	fail "pending-new"

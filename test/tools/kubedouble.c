@@ -1886,7 +1886,23 @@ static int discovery(const char *path, struct reply *rp)
 		s2 = s1 ? split_next(&cur, '/') : NULL;
 		if (!s1 || split_next(&cur, '/'))
 			return 0;
-		if (!s2) {
+		if (!s2 && !strcmp(s1, "tap.linkerd.io") &&
+		    strcmp(hidden_gv, "tap.linkerd.io/v1alpha1")) {
+			/* linkerd-viz's aggregated tap API (APIService
+			 * v1alpha1.tap.linkerd.io): its group, served unless hidden
+			 * (hide-group-version?gv=tap.linkerd.io/v1alpha1: no viz) */
+			cJSON *v;
+
+			j = cJSON_CreateObject();
+			cJSON_AddStringToObject(j, "kind", "APIGroup");
+			cJSON_AddStringToObject(j, "apiVersion", "v1");
+			cJSON_AddStringToObject(j, "name", "tap.linkerd.io");
+			v = cJSON_CreateObject();
+			cJSON_AddStringToObject(v, "groupVersion", "tap.linkerd.io/v1alpha1");
+			cJSON_AddStringToObject(v, "version", "v1alpha1");
+			cJSON_AddItemToArray(cJSON_AddArrayToObject(j, "versions"), v);
+			cJSON_AddItemToObject(j, "preferredVersion", cJSON_Duplicate(v, 1));
+		} else if (!s2) {
 			j = group_of(s1);
 			if (j) {
 				cJSON_AddStringToObject(j, "kind", "APIGroup");

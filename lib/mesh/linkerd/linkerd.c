@@ -217,85 +217,135 @@ static int yaml_top(const char *text, const char *key, char *out, size_t len)
 
 /*
  * The control plane's version and trust domain from its linkerd-config
- * ConfigMap: data.values holds the chart's values, with linkerdVersion and
- * identityTrustDomain at the top (L2 charts/linkerd-control-plane/
- * templates/config.yaml, values.yaml). The identity's trust domain falls
- * back to clusterDomain as the chart does (L2 charts/partials/templates/
- * _proxy.tpl $trustDomain).
+ * ConfigMap cm (NULL: there is none): data.values holds the chart's values,
+ * with linkerdVersion and identityTrustDomain at the top (L2 charts/
+ * linkerd-control-plane/templates/config.yaml, values.yaml). The identity's
+ * trust domain falls back to clusterDomain as the chart does (L2
+ * charts/partials/templates/_proxy.tpl $trustDomain). A document in, a
+ * verdict out: prepare and the CLI's preflight judge the same way.
  */
-static int detect_linkerd(struct mesh *m, char *err, size_t errlen)
+static int judge_config(const cJSON *cm, char *version, size_t vlen, enum l5d_version *v,
+			char *trust, size_t tlen, char *err, size_t errlen)
 {
-	struct kube_error e;
-	char path[512];
-	cJSON *cm = NULL;
-	const cJSON *data, *values;
-	int rc = -EINVAL;
+	const cJSON *values = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(cm, "data"), "values");
 
-	kube_path(path, sizeof(path), "v1", control_ns, "configmaps", "linkerd-config");
-	if (kube_get(m->k, path, &cm, &e))
-		return kerr(err, errlen, e.code == 404 ? -ENOENT : -EIO,
-			    e.code == 404 ? "linkerd is not installed (no linkerd-config in the "
-			    "control plane namespace; install it: linkerd install | kubectl apply -f -)"
-			    : "reading the linkerd control plane's config", &e);
-	data = cJSON_GetObjectItemCaseSensitive(cm, "data");
-	values = cJSON_GetObjectItemCaseSensitive(data, "values");
+	if (!cm) {
+		str_fmt(err, errlen, "linkerd is not installed (no linkerd-config in the control "
+			"plane namespace %s; install it: linkerd install | kubectl apply -f -)",
+			control_ns);
+		return -ENOENT;
+	}
 	if (!cJSON_IsString(values) ||
-	    yaml_top(values->valuestring, "linkerdVersion", m->version, sizeof(m->version))) {
+	    yaml_top(values->valuestring, "linkerdVersion", version, vlen)) {
 		str_fmt(err, errlen, "configmap %s/linkerd-config has no linkerdVersion in "
 			"data.values: not a linkerd control plane conform knows", control_ns);
-		goto out;
+		return -EINVAL;
 	}
-	if (l5d_version_parse(m->version, &m->v) || m->v < L5D_2_16) {
+	if (l5d_version_parse(version, v) || *v < L5D_2_16) {
 		/* 2.15 reads as 2.14: both lack the retry/timeout annotations
 		 * (edge-24.7.5, i.e. 2.16; L2 #12888) */
 		str_fmt(err, errlen, "linkerd %s is not supported: conform needs linkerd "
 			"2.16 or later, or edge-24.8.2 or later (retry.linkerd.io and "
-			"timeout.linkerd.io annotations); upgrade linkerd", m->version);
-		goto out;
+			"timeout.linkerd.io annotations); upgrade linkerd", version);
+		return -EINVAL;
 	}
-	if (yaml_top(values->valuestring, "identityTrustDomain", m->trust, sizeof(m->trust)) ||
-	    !m->trust[0])
-		if (yaml_top(values->valuestring, "clusterDomain", m->trust, sizeof(m->trust)) ||
-		    !m->trust[0])
-			str_copy(m->trust, sizeof(m->trust), "cluster.local");
-	rc = 0;
-out:
-	cJSON_Delete(cm);
-	return rc;
+	if (yaml_top(values->valuestring, "identityTrustDomain", trust, tlen) || !trust[0])
+		if (yaml_top(values->valuestring, "clusterDomain", trust, tlen) || !trust[0])
+			str_copy(trust, tlen, "cluster.local");
+	return 0;
 }
 
 /*
  * The HTTPRoute version Linkerd reads: gateway.networking.k8s.io v1beta1
  * on 2.16/2.17, v1 on 2.18+ (WEB 2-edge/features/gateway-api.md), and it
- * must be served (discovery /apis/gateway.networking.k8s.io).
+ * must be served: g is the discovery document of the group (GET
+ * /apis/gateway.networking.k8s.io), NULL when the group is not served.
  */
-static int detect_gateway(struct mesh *m, char *err, size_t errlen)
+static int judge_gateway(const cJSON *g, const char *version, enum l5d_version v,
+			 char *route_gv, size_t glen, char *err, size_t errlen)
 {
-	const char *want = m->v >= L5D_2_18 ? "v1" : "v1beta1";
-	struct kube_error e;
-	const cJSON *v;
-	cJSON *g = NULL;
+	const char *want = v >= L5D_2_18 ? "v1" : "v1beta1";
+	const cJSON *it;
 	int found = 0;
 
-	if (kube_get(m->k, "/apis/gateway.networking.k8s.io", &g, &e))
-		return kerr(err, errlen, -ENOENT, "the Gateway API is not installed (its CRDs "
-			    "serve no gateway.networking.k8s.io group; linkerd install --crds, or "
-			    "the gateway-api standard install)", &e);
-	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(g, "versions")) {
-		const cJSON *ver = cJSON_GetObjectItemCaseSensitive(v, "version");
+	if (!g) {
+		str_fmt(err, errlen, "the Gateway API is not installed (its CRDs serve no "
+			"gateway.networking.k8s.io group; linkerd install --crds, or the "
+			"gateway-api standard install)");
+		return -ENOENT;
+	}
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(g, "versions")) {
+		const cJSON *ver = cJSON_GetObjectItemCaseSensitive(it, "version");
 
 		if (cJSON_IsString(ver) && !strcmp(ver->valuestring, want))
 			found = 1;
 	}
-	cJSON_Delete(g);
 	if (!found) {
 		str_fmt(err, errlen, "linkerd %s reads HTTPRoute gateway.networking.k8s.io/%s, "
 			"which this cluster does not serve; install the Gateway API CRDs linkerd "
-			"%s supports", m->version, want, m->version);
+			"%s supports", version, want, version);
 		return -ENOTSUP;
 	}
-	str_fmt(m->route_gv, sizeof(m->route_gv), "gateway.networking.k8s.io/%s", want);
+	str_fmt(route_gv, glen, "gateway.networking.k8s.io/%s", want);
 	return 0;
+}
+
+int mesh_linkerd_preflight(const cJSON *config, const cJSON *gateway, const cJSON *tap,
+			   int need_tap, char *found, size_t flen, char *err, size_t errlen)
+{
+	char version[64], trust[128], gv[64];
+	enum l5d_version v;
+	int rc;
+
+	version[0] = trust[0] = '\0';
+	rc = judge_config(config, version, sizeof(version), &v, trust, sizeof(trust), err,
+			  errlen);
+	if (!rc)
+		rc = judge_gateway(gateway, version, v, gv, sizeof(gv), err, errlen);
+	if (rc)
+		return rc;
+	/* tap is linkerd-viz's aggregated API (L2 viz/charts/linkerd-viz/
+	 * templates/tap.yaml, APIService v1alpha1.tap.linkerd.io) */
+	if (need_tap && !tap) {
+		str_fmt(err, errlen, "tap.live needs linkerd-viz's tap API, and this cluster "
+			"serves no tap.linkerd.io group: linkerd viz install | kubectl apply -f -, "
+			"or leave tap.live out (--checks)");
+		return -ENOENT;
+	}
+	str_fmt(found, flen, "linkerd %s, HTTPRoute %s, trust domain %s%s", version, gv, trust,
+		tap ? ", viz tap API served" : "");
+	return 0;
+}
+
+static int detect_linkerd(struct mesh *m, char *err, size_t errlen)
+{
+	struct kube_error e;
+	char path[512];
+	cJSON *cm = NULL;
+	int rc;
+
+	kube_path(path, sizeof(path), "v1", control_ns, "configmaps", "linkerd-config");
+	if (kube_get(m->k, path, &cm, &e) && e.code != 404)
+		return kerr(err, errlen, -EIO, "reading the linkerd control plane's config", &e);
+	rc = judge_config(cm, m->version, sizeof(m->version), &m->v, m->trust, sizeof(m->trust),
+			  err, errlen);
+	cJSON_Delete(cm);
+	return rc;
+}
+
+static int detect_gateway(struct mesh *m, char *err, size_t errlen)
+{
+	struct kube_error e;
+	cJSON *g = NULL;
+	int rc;
+
+	if (kube_get(m->k, "/apis/gateway.networking.k8s.io", &g, &e) && e.code != 404)
+		return kerr(err, errlen, -EIO, "reading which Gateway API versions are served",
+			    &e);
+	rc = judge_gateway(g, m->version, m->v, m->route_gv, sizeof(m->route_gv), err, errlen);
+	cJSON_Delete(g);
+	return rc;
 }
 
 static void l5d_release(struct mesh *m);

@@ -36,6 +36,19 @@ const char *mesh_linkerd_tap_error(struct mesh *m);
 /* Why Linkerd cannot be made to do fault kind k ("" when it can). */
 const char *mesh_linkerd_fault_refusal(enum fault_kind k);
 
+/*
+ * What prepare needs of the cluster, judged from the API documents alone,
+ * so that the CLI can ask the same through kubectl before it applies
+ * anything (as `linkerd check --pre` does): config = the linkerd-config
+ * ConfigMap of the control plane, gateway = GET /apis/gateway.networking.
+ * k8s.io, tap = GET /apis/tap.linkerd.io (each NULL when not found);
+ * need_tap = the run judges tap.live. 0 with a one-line summary in found;
+ * -ENOENT, -EINVAL or -ENOTSUP with err saying what is wrong and what to do
+ * (the same words as prepare's).
+ */
+int mesh_linkerd_preflight(const cJSON *config, const cJSON *gateway, const cJSON *tap,
+			   int need_tap, char *found, size_t flen, char *err, size_t errlen);
+
 /* ---- the objects (l5dobj.c): new cJSON trees the caller frees ---- */
 
 /* What detection found (prepare): the apiVersion of Gateway API routes
