@@ -539,6 +539,101 @@ TEST(timeout_field_where_linkerd_and_the_gateway_api_have_it)
 	store_close(st);
 }
 
+/* a merge patch of route name's status: one parent status of controller ctl */
+static void route_status_set(const char *name, const char *ctl, const char *conds)
+{
+	char path[512], body[2048];
+	struct kube_error e;
+
+	kube_path(path, sizeof(path), GW, "conform", "httproutes", name);
+	str_fmt(body, sizeof(body), "{\"status\":{\"parents\":[{\"parentRef\":{\"group\":"
+		"\"core\",\"kind\":\"Service\",\"name\":\"http-server\",\"port\":8080},"
+		"\"controllerName\":\"%s\",\"conditions\":[%s]}]}}", ctl, conds);
+	if (kube_patch(kc, path, KUBE_PATCH_MERGE, body, NULL, &e))
+		fprintf(stderr, "status of %s: %s\n", name, e.text);
+}
+
+#define COND(type, st, reason, msg) "{\"type\":\"" type "\",\"status\":\"" st "\"," \
+	"\"reason\":\"" reason "\",\"message\":\"" msg "\",\"lastTransitionTime\":" \
+	"\"2026-12-06T10:00:00Z\"}"
+
+/*
+ * What Linkerd's policy controller wrote in the routes' status, read once a
+ * view: a route it did not accept, or whose backends it could not resolve,
+ * is an event with its reason; accepted is said once; no status from it
+ * after three views is said too (another controller's status is not its).
+ */
+TEST(route_status_from_the_policy_controller)
+{
+	struct store *st = fixture_store_open();
+	struct run_config cfg;
+	struct mesh_env env;
+	struct mesh_feature f;
+	struct mesh_view v;
+	struct mesh *m = NULL;
+	char err[512], ev[4096];
+
+	ASSERT(st);
+	del(GW, "conform", "httproutes", "http-server-split");
+	del(GW, "conform", "httproutes", "http-retry");
+	ASSERT_EQ(linkerd_config("enterprise-2.18.0", ""), 0);
+	run_config_defaults(&cfg);
+	str_copy(cfg.m.ns, sizeof(cfg.m.ns), "conform");
+	memset(&env, 0, sizeof(env));
+	env.cfg = &cfg;
+	env.store = st;
+	ASSERT_EQ(mesh_linkerd.prepare(&env, &m, err, sizeof(err)), 0);
+	feature(&f, MESH_SPLIT, "http-server");
+	str_copy(f.backends[0], sizeof(f.backends[0]), "v1");
+	str_copy(f.backends[1], sizeof(f.backends[1]), "v2");
+	f.weights[0] = 90;
+	f.weights[1] = 10;
+	f.nbackends = 2;
+	ASSERT_EQ(mesh_linkerd.configure(m, &f, err, sizeof(err)), 0);
+	feature(&f, MESH_RETRY, "http-server");
+	f.retries = 3;
+	ASSERT_EQ(mesh_linkerd.configure(m, &f, err, sizeof(err)), 0);
+
+	/* Linkerd refuses the split: NoMatchingParent; another controller's
+	 * status on the retry route is not Linkerd's */
+	route_status_set("http-server-split", "linkerd.io/policy-controller",
+			 COND("Accepted", "False", "NoMatchingParent", "no Service http-server")
+			 "," COND("ResolvedRefs", "True", "ResolvedRefs", ""));
+	route_status_set("http-retry", "example.net/gateway-controller",
+			 COND("Accepted", "True", "Accepted", ""));
+	mesh_linkerd.view(m, &v, err, sizeof(err));
+	config_events(st, ev, sizeof(ev));
+	ASSERT_CONTAINS(ev, "http-server-split: HTTPRoute http-server-split: Accepted False: "
+			"NoMatchingParent (no Service http-server) (linkerd.io/policy-controller)");
+	ASSERT(!strstr(ev, "http-retry"));
+	/* accepted now, a backend missing: said once */
+	route_status_set("http-server-split", "linkerd.io/policy-controller",
+			 COND("Accepted", "True", "Accepted", "")
+			 "," COND("ResolvedRefs", "False", "BackendNotFound", "http-server-v2"));
+	mesh_linkerd.view(m, &v, err, sizeof(err));
+	mesh_linkerd.view(m, &v, err, sizeof(err));
+	config_events(st, ev, sizeof(ev));
+	ASSERT_CONTAINS(ev, "HTTPRoute http-server-split: ResolvedRefs False: BackendNotFound "
+			"(http-server-v2) (linkerd.io/policy-controller)");
+	{
+		const char *a = strstr(ev, "BackendNotFound");
+
+		ASSERT(a && !strstr(a + 1, "BackendNotFound"));   /* once */
+	}
+	/* the retry route has had three views with no status from Linkerd */
+	ASSERT_CONTAINS(ev, "HTTPRoute http-retry: no status from linkerd.io/policy-controller "
+			"after 3 windows");
+	/* all True: accepted */
+	route_status_set("http-server-split", "linkerd.io/policy-controller",
+			 COND("Accepted", "True", "Accepted", "")
+			 "," COND("ResolvedRefs", "True", "ResolvedRefs", ""));
+	mesh_linkerd.view(m, &v, err, sizeof(err));
+	config_events(st, ev, sizeof(ev));
+	ASSERT_CONTAINS(ev, "HTTPRoute http-server-split: accepted (linkerd.io/policy-controller)");
+	mesh_linkerd.release(m);
+	store_close(st);
+}
+
 struct lines {
 	struct mesh_tap_line l[8];
 	size_t n;
@@ -1134,6 +1229,7 @@ int main(void)
 	RUN(prepare_detects_versions);
 	RUN(configure_as_a_user_writes_it_and_faults_revert);
 	RUN(timeout_field_where_linkerd_and_the_gateway_api_have_it);
+	RUN(route_status_from_the_policy_controller);
 	RUN(tap_through_the_api);
 	RUN(tap_body_must_match_the_url);
 	RUN(cert_expiry_from_proxy_metrics);

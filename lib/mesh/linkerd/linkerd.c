@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +61,8 @@ struct saved {
 
 /* the last scrape of one pod's proxy, kept for the next view's deltas */
 #define L5D_VIEW_PODS 16
+#define L5D_ROUTES 4                  /* split, retry, timeout routes */
+#define L5D_ROUTE_STATUS_VIEWS 3      /* views without a status before that is said */
 
 struct podscrape {
 	char pod[254];
@@ -94,6 +97,14 @@ struct mesh {
 	char timeout_route[96];
 	int64_t timeout_ms;
 	int timeout_field;         /* 1: the route's timeouts.request, 0: the annotation */
+	/* the routes applied, for their status (read on the view's thread) */
+	pthread_mutex_t routes_mu;
+	struct routestate {
+		char name[96];
+		int seen;          /* views that looked at it */
+		char last[512];    /* the last state reported ("" none yet) */
+	} routes[L5D_ROUTES];
+	size_t nroutes;
 	struct store *store;       /* events (mesh.config); may be NULL */
 	struct saved faults[FAULT_NKINDS];
 	/* tap */
@@ -360,6 +371,7 @@ static int l5d_prepare(const struct mesh_env *env, struct mesh **out, char *err,
 		return -ENOMEM;
 	m->cfg = *env->cfg;
 	m->store = env->store;
+	pthread_mutex_init(&m->routes_mu, NULL);
 	str_copy(m->ns, sizeof(m->ns), m->cfg.m.ns[0] ? m->cfg.m.ns : "conform");
 	if (cluster_set) {
 		m->kc = cluster_cfg;
@@ -465,6 +477,23 @@ static int l5d_identity_of(struct mesh *m, const char *name, char *out, size_t l
 
 /* ---- configure ---- */
 
+/* Remember route name (configure, main thread) for its status (view thread). */
+static void route_track(struct mesh *m, const char *name)
+{
+	size_t i;
+
+	pthread_mutex_lock(&m->routes_mu);
+	for (i = 0; i < m->nroutes; i++)
+		if (!strcmp(m->routes[i].name, name))
+			break;
+	if (i == m->nroutes && i < L5D_ROUTES) {
+		memset(&m->routes[i], 0, sizeof(m->routes[i]));
+		str_copy(m->routes[i].name, sizeof(m->routes[i].name), name);
+		m->nroutes++;
+	}
+	pthread_mutex_unlock(&m->routes_mu);
+}
+
 /* Applies o (taken) as resource of gv; with res, the object as stored. */
 static int apply_as(struct mesh *m, cJSON *o, const char *resource, const char *gv,
 		    cJSON **res, char *err, size_t errlen)
@@ -478,6 +507,8 @@ static int apply_as(struct mesh *m, cJSON *o, const char *resource, const char *
 	if (!o)
 		return -ENOMEM;
 	kube_path(path, sizeof(path), gv, m->ns, resource, name->valuestring);
+	if (!strcmp(resource, "httproutes"))
+		route_track(m, name->valuestring);
 	/* conform owns these objects in its namespace: take their fields over */
 	if (kube_apply(m->k, path, o, 1, res, &e)) {
 		str_fmt(what, sizeof(what), "applying %s %s", resource, name->valuestring);
@@ -1527,6 +1558,101 @@ static void view_outbound(struct mesh *m, const struct prom_set *d, struct mesh_
 	}
 }
 
+/*
+ * What Linkerd says of a route it read: the status.parents entry its policy
+ * controller writes (controllerName linkerd.io/policy-controller, L2
+ * policy-controller/core/src/lib.rs POLICY_CONTROLLER_NAME) carries the
+ * conditions Accepted and ResolvedRefs, True or False with a reason such as
+ * NoMatchingParent, RouteReasonConflicted, BackendNotFound or InvalidKind
+ * (L2 policy-controller/k8s/status/src/index.rs, conditions and reasons).
+ * "" when Linkerd wrote none, "accepted" when every condition is True, else
+ * what is not, with the reason and message.
+ */
+static void route_state(const cJSON *route, char *out, size_t len)
+{
+	const cJSON *p, *c;
+	size_t at = 0;
+	int found = 0;
+
+	out[0] = '\0';
+	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
+		route, "status"), "parents")) {
+		const char *ctl = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p,
+			"controllerName"));
+
+		if (!ctl || strcmp(ctl, "linkerd.io/policy-controller"))
+			continue;
+		found = 1;
+		cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(p, "conditions")) {
+			const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c,
+				"type"));
+			const char *st = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c,
+				"status"));
+			const char *why = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c,
+				"reason"));
+			const char *msg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c,
+				"message"));
+
+			if (!type || (st && !strcmp(st, "True")) || at >= len)
+				continue;
+			at += (size_t)snprintf(out + at, len - at, "%s%s %s: %s%s%s%s",
+					       at ? "; " : "", type, st ? st : "unknown",
+					       why ? why : "no reason", msg && *msg ? " (" : "",
+					       msg && *msg ? msg : "", msg && *msg ? ")" : "");
+		}
+	}
+	if (found && !out[0])
+		str_copy(out, len, "accepted");
+}
+
+/*
+ * Once a view: the status of every route the adapter applied, on the view's
+ * thread with its client. A change is a mesh.config event (a route Linkerd
+ * did not accept explains checks that fail on it), and so is a route with
+ * no status from Linkerd after L5D_ROUTE_STATUS_VIEWS views.
+ */
+static void routes_status(struct mesh *m)
+{
+	struct routestate r[L5D_ROUTES];
+	size_t n, i;
+
+	pthread_mutex_lock(&m->routes_mu);
+	n = m->nroutes;
+	memcpy(r, m->routes, sizeof(r[0]) * n);
+	pthread_mutex_unlock(&m->routes_mu);
+	for (i = 0; i < n; i++) {
+		char path[512], state[400], detail[512];
+		struct kube_error e;
+		cJSON *o = NULL;
+
+		route_path(m, r[i].name, path, sizeof(path));
+		if (kube_get(m->kv, path, &o, &e))
+			continue;   /* the view's own errors say whether the API answers */
+		route_state(o, state, sizeof(state));
+		cJSON_Delete(o);
+		r[i].seen++;
+		if (!state[0] && r[i].seen == L5D_ROUTE_STATUS_VIEWS && !r[i].last[0]) {
+			str_fmt(detail, sizeof(detail), "HTTPRoute %s: no status from "
+				"linkerd.io/policy-controller after %d windows: is the policy "
+				"controller running (linkerd check)?", r[i].name, r[i].seen);
+			l5d_event(m, "mesh.config", r[i].name, detail);
+			str_copy(r[i].last, sizeof(r[i].last), "no status");
+		} else if (state[0] && strcmp(state, r[i].last)) {
+			str_fmt(detail, sizeof(detail), "HTTPRoute %s: %s (linkerd.io/"
+				"policy-controller)", r[i].name, state);
+			l5d_event(m, "mesh.config", r[i].name, detail);
+			str_copy(r[i].last, sizeof(r[i].last), state);
+		}
+	}
+	pthread_mutex_lock(&m->routes_mu);
+	for (i = 0; i < n && i < m->nroutes; i++)
+		if (!strcmp(m->routes[i].name, r[i].name)) {
+			m->routes[i].seen = r[i].seen;
+			str_copy(m->routes[i].last, sizeof(m->routes[i].last), r[i].last);
+		}
+	pthread_mutex_unlock(&m->routes_mu);
+}
+
 static int l5d_view(struct mesh *m, struct mesh_view *out, char *err, size_t errlen)
 {
 	struct podscrape cur[L5D_VIEW_PODS];
@@ -1535,6 +1661,7 @@ static int l5d_view(struct mesh *m, struct mesh_view *out, char *err, size_t err
 	int rc;
 
 	memset(out, 0, sizeof(*out));
+	routes_status(m);
 	rc = scrape_all(m, cur, &ncur, err, errlen);
 	if (rc) {
 		/* the next view would span two windows: start again from a baseline */
@@ -1611,6 +1738,7 @@ static void l5d_release(struct mesh *m)
 	kube_client_free(m->k);
 	kube_client_free(m->kv);
 	kube_client_free(m->kp);
+	pthread_mutex_destroy(&m->routes_mu);
 	free(m);
 }
 
