@@ -120,7 +120,9 @@ int tapfeed_parse_rid(const char *rid, struct tapfeed_rid *out)
 	return 0;
 }
 
-static void tf_flush(struct tapfeed *t)
+/* Store the rows; mark: also raise TAPFEED_MARK (not when called in the
+ * middle of a line, whose row is not among them yet). */
+static void tf_flush(struct tapfeed *t, int mark)
 {
 	struct mesh_tap_stats ms;
 	/* every line read before now is in t->rows: once they are stored,
@@ -137,7 +139,7 @@ static void tf_flush(struct tapfeed *t)
 					t->rows, t->nrows) < 0) {
 		log_kv(LOG_ERROR, "cannot store tap rows", "rows=%zu err=\"%s\"", t->nrows,
 		       store_errmsg(t->store));
-	} else if (store_counter_raise(t->store, TAPFEED_MARK, through_ms) < 0) {
+	} else if (mark && store_counter_raise(t->store, TAPFEED_MARK, through_ms) < 0) {
 		log_kv(LOG_WARN, "cannot store the tap feed's mark", "err=\"%s\"",
 		       store_errmsg(t->store));
 	}
@@ -166,7 +168,7 @@ static void tf_add(struct tapfeed *t, const char *check, unsigned outcome, int c
 	}
 	if (!r) {
 		if (t->nrows >= TF_MAX_ROWS)
-			tf_flush(t);
+			tf_flush(t, 0);
 		r = &t->rows[t->nrows++];
 		memset(r, 0, sizeof(*r));
 		str_copy(r->check, sizeof(r->check), check);
@@ -229,12 +231,12 @@ static void *tf_main(void *arg)
 		if (t->mops->tap_read(t->mesh, TF_POLL_MS, tf_line, t) < 0)
 			poll(NULL, 0, TF_POLL_MS);   /* a broken feed: retry, without spinning */
 		if (mono_ms() >= next_flush) {
-			tf_flush(t);
+			tf_flush(t, 1);
 			next_flush = mono_ms() + TF_FLUSH_MS;
 		}
 	}
 	t->mops->tap_read(t->mesh, 0, tf_line, t);
-	tf_flush(t);
+	tf_flush(t, 1);
 	return NULL;
 }
 
