@@ -1135,11 +1135,13 @@ static int need_namespace(struct req *q, struct reply *rp)
 }
 
 /*
- * What a CRD's structural schema does with a field it does not declare: it
- * is dropped from what is stored, the write still succeeds, and the answer
- * carries a warning (apiserver default fieldValidation=Warn; KEP-2885, the
- * text as "unknown field \"PATH\""). Modelled for the one field conform
- * writes that some installed CRDs lack: HTTPRoute rules' timeouts.
+ * What a CRD's structural schema does with a field it does not declare, on
+ * a create, an update or a merge/JSON patch: it is dropped from what is
+ * stored, the write still succeeds, and the answer carries a warning
+ * (apiserver default fieldValidation=Warn; KEP-2885, the text as "unknown
+ * field \"PATH\""). A server-side apply is refused instead (apply_unknown).
+ * Modelled for the one field conform writes that some installed CRDs lack:
+ * HTTPRoute rules' timeouts.
  */
 static void prune_unknown(const struct res *r, cJSON *o, struct reply *rp)
 {
@@ -1158,6 +1160,35 @@ static void prune_unknown(const struct res *r, cJSON *o, struct reply *rp)
 		}
 		i++;
 	}
+}
+
+/*
+ * A server-side apply is typed against the schema and refused when the
+ * applied object has a field the schema does not declare (KEP-2885 "Apply
+ * Patch": not optional; apiserver fieldmanager "failed to create typed
+ * patch object (NS/NAME; GROUP/VERSION, Kind=KIND): PATH: field not
+ * declared in schema", answered as an internal error). 1 when refused.
+ */
+static int apply_unknown(struct req *q, const cJSON *p, struct reply *rp)
+{
+	const cJSON *rule;
+	char msg[512];
+	int i = 0;
+
+	if (strcmp(q->r->group, "gateway.networking.k8s.io") ||
+	    strcmp(q->r->resource, "httproutes") || gw_minor >= 2)
+		return 0;
+	cJSON_ArrayForEach(rule, jobj(jobj((cJSON *)p, "spec"), "rules")) {
+		if (cJSON_GetObjectItemCaseSensitive(rule, "timeouts")) {
+			str_fmt(msg, sizeof(msg), "failed to create typed patch object (%s/%s; "
+				"%s/%s, Kind=%s): .spec.rules[%d].timeouts: field not declared in "
+				"schema", q->ns, q->name, q->r->group, q->r->version, q->r->kind, i);
+			reply_status(rp, 500, "InternalError", msg, NULL, NULL, NULL);
+			return 1;
+		}
+		i++;
+	}
+	return 0;
 }
 
 /* a new object from body o (taken); 201 */
@@ -1323,7 +1354,7 @@ static void do_patch(struct req *q, struct reply *rp)
 	}
 	x = obj_find(q->r, q->r->namespaced ? q->ns : "", q->name);
 	if (apply) {
-		if (!cJSON_IsObject(p) || check_body(q, p, rp, 1))
+		if (!cJSON_IsObject(p) || check_body(q, p, rp, 1) || apply_unknown(q, p, rp))
 			goto out;
 		if (!x) {
 			/* an apply that creates is also authorized as a create

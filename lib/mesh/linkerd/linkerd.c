@@ -541,11 +541,12 @@ static void l5d_event(struct mesh *m, const char *kind, const char *subject,
  *    outbound/index/http.rs convert_gateway_rule); before, only on
  *    policy.linkerd.io routes, so older releases get the annotation.
  *  - The Gateway API's standard CRDs have the field from v1.2.0 (GW
- *    CHANGELOG/1.2-CHANGELOG.md, "HTTPRoute Timeouts and Durations"). A CRD
- *    without it prunes it from what it stores (structural schemas), and
- *    the apply still succeeds, so the stored object is read back: no
- *    timeouts.request there means this Gateway API lacks it, and the
- *    route is applied again with the annotation.
+ *    CHANGELOG/1.2-CHANGELOG.md, "HTTPRoute Timeouts and Durations"). A
+ *    server-side apply against a CRD without it is refused ("... field not
+ *    declared in schema": apply is typed against the schema, KEP-2885
+ *    "Apply Patch"); a write that prunes instead (structural schemas) is
+ *    caught by reading the stored object back. Either way the route is
+ *    applied again with the annotation.
  * Either way the choice is a mesh.config event, so the report says which.
  */
 static int apply_timeout_route(struct mesh *m, const char *name, const char *const *be,
@@ -565,13 +566,13 @@ static int apply_timeout_route(struct mesh *m, const char *name, const char *con
 			return -ENOMEM;
 		}
 		rc = apply_as(m, o, "httproutes", m->route_gv, &stored, err, errlen);
-		if (rc)
+		if (rc && !strstr(err, "field not declared in schema"))
 			return rc;
 		got = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
 			cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(
 				cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
 					stored, "spec"), "rules"), 0), "timeouts"), "request"));
-		m->timeout_field = got && !strcmp(got, tmo);
+		m->timeout_field = !rc && got && !strcmp(got, tmo);
 		cJSON_Delete(stored);
 		if (m->timeout_field) {
 			str_fmt(detail, sizeof(detail), "HTTPRoute %s: spec.rules[0].timeouts.request "
@@ -587,8 +588,8 @@ static int apply_timeout_route(struct mesh *m, const char *name, const char *con
 	if (m->v >= L5D_2_20)
 		str_fmt(detail, sizeof(detail), "HTTPRoute %s: annotation timeout.linkerd.io/"
 			"request %s (this cluster's %s HTTPRoute has no timeouts field: it "
-			"pruned it; the Gateway API standard CRDs carry it from v1.2.0)", name,
-			tmo, m->route_gv);
+			"refused or pruned it; the Gateway API standard CRDs carry it from "
+			"v1.2.0)", name, tmo, m->route_gv);
 	else
 		str_fmt(detail, sizeof(detail), "HTTPRoute %s: annotation timeout.linkerd.io/"
 			"request %s (linkerd %s does not read the timeouts field of a Gateway API "
