@@ -6,9 +6,9 @@
  * denials) and enough discovery for kubectl. Tests steer it through
  * /_double/... (no auth): drop watches, restart/delete/stall pods, compact
  * history, deny a permission, rotate the token, evict a pod, install an older
- * Gateway API (gateway-api?version=v1.1.1: HTTPRoute timeouts refused on apply,
- * pruned from other writes), hold
- * the pod proxy's answers (metrics-stall?value=MS). Loopback only.
+ * Gateway API (gateway-api?version=v1.1.1: HTTPRoute timeouts refused on
+ * apply, pruned from other writes), hold the pod proxy's answers
+ * (metrics-stall?value=MS). Loopback only.
  *   kubedouble --port-file F [--token T] [--user U] [--tls-cert F --tls-key F]
  *              [--controllers on]   (Deployments make pods, see reconcile)
  *              [--sa-token NS:NAME=TOKEN]...  (a service account's token: RBAC
