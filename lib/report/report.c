@@ -544,6 +544,42 @@ static void find_causes(struct report *r)
 		if (rc->checks[0])
 			r->ncauses++;
 	}
+	/*
+	 * What the mesh refused of the run's configuration (a mesh.refused
+	 * event, subject the checks it serves; until a mesh.accepted of the
+	 * same subject, else the run's end): a check of those failing meanwhile
+	 * rests on configuration the mesh did not take, not on a broken
+	 * promise alone, and is put under it.
+	 */
+	for (i = 0; i < r->nevents && r->ncauses < REPORT_MAX_CAUSES; i++) {
+		const struct store_event *e = &r->events[i];
+		struct report_cause *rc = &r->causes[r->ncauses];
+
+		if (strcmp(e->kind, "mesh.refused"))
+			continue;
+		memset(rc, 0, sizeof(*rc));
+		rc->from = e->ts;
+		rc->to = r->run.ended > 0 ? r->run.ended : wall_s();
+		for (j = i + 1; j < r->nevents; j++)
+			if (!strcmp(r->events[j].kind, "mesh.accepted") &&
+			    !strcmp(r->events[j].subject, e->subject)) {
+				rc->to = r->events[j].ts;
+				break;
+			}
+		str_copy(rc->what, sizeof(rc->what), e->detail);
+		for (k = 0; k < r->nchecks && k < ARRAY_SIZE(explained); k++) {
+			const struct report_check *c = &r->checks[k];
+
+			if (c->verdict != V_FAIL || explained[k] ||
+			    !fault_list_has(e->subject, c->desc->id) ||
+			    !failed_during(c, rc->from, rc->to + win))
+				continue;
+			add_name(rc->checks, sizeof(rc->checks), c->desc->id);
+			explained[k] = 1;
+		}
+		if (rc->checks[0])
+			r->ncauses++;
+	}
 	for (k = 0; k < r->nchecks && k < ARRAY_SIZE(explained); k++)
 		if (r->checks[k].verdict == V_FAIL && !explained[k])
 			add_name(r->unexplained, sizeof(r->unexplained), r->checks[k].desc->id);
@@ -667,7 +703,10 @@ const char *report_cause_text(const struct report_cause *c, const char *arrow, c
 {
 	char a[16], b[16];
 
-	if (c->to > c->from + 0.5)
+	if (!c->fault_id)   /* not a fault: what the mesh refused (mesh.refused) */
+		str_fmt(buf, len, "%s (%s to %s) %s %s", c->what, hms_of(c->from, a, sizeof(a)),
+			hms_of(c->to, b, sizeof(b)), arrow, c->checks);
+	else if (c->to > c->from + 0.5)
 		str_fmt(buf, len, "%s (fault #%lld, %s to %s) %s %s", c->what, c->fault_id,
 			hms_of(c->from, a, sizeof(a)), hms_of(c->to, b, sizeof(b)), arrow,
 			c->checks);

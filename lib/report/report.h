@@ -99,8 +99,9 @@ struct report_history {
  */
 #define REPORT_MAX_CAUSES 16
 struct report_cause {
-	char what[128];             /* "server-errors on http-server" */
-	long long fault_id;
+	char what[128];             /* "server-errors on http-server", or what the
+				     * mesh refused (a mesh.refused event's text) */
+	long long fault_id;         /* 0: not a fault (mesh.refused) */
 	double from, to;            /* unix s; to = from for a one-shot fault */
 	char checks[256];           /* "http.basic, grpc.basic" */
 };

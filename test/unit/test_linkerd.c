@@ -397,17 +397,19 @@ TEST(configure_as_a_user_writes_it_and_faults_revert)
 	mesh_linkerd.release(m);
 }
 
-/* the mesh.config events of store st, joined */
+/* the events of store st of the mesh.* kinds, "KIND SUBJECT: DETAIL" a line */
 static void config_events(struct store *st, char *out, size_t len)
 {
 	struct store_event *ev = NULL;
 	size_t n = 0, at = 0;
 
 	out[0] = '\0';
-	if (store_get_events_kind(st, "mesh.config", &ev, &n))
+	if (store_get_events(st, &ev, &n))
 		return;
 	for (size_t i = 0; i < n && at < len; i++)
-		at += (size_t)snprintf(out + at, len - at, "%s: %s\n", ev[i].subject, ev[i].detail);
+		if (!strncmp(ev[i].kind, "mesh.", 5))
+			at += (size_t)snprintf(out + at, len - at, "%s %s: %s\n", ev[i].kind,
+					       ev[i].subject, ev[i].detail);
 	free(ev);
 }
 
@@ -468,8 +470,8 @@ TEST(timeout_field_where_linkerd_and_the_gateway_api_have_it)
 	ASSERT(ANN_TIMEOUT(o) == NULL);
 	cJSON_Delete(o);
 	config_events(st, ev, sizeof(ev));
-	ASSERT_CONTAINS(ev, "timeout.http: HTTPRoute http-timeout: spec.rules[0].timeouts.request "
-			"500ms (linkerd stable-2.20.0 reads the Gateway API field)");
+	ASSERT_CONTAINS(ev, "mesh.config timeout.http: HTTPRoute http-timeout: spec.rules[0]."
+			"timeouts.request 500ms (linkerd stable-2.20.0 reads the Gateway API field)");
 	before = shape(GW, "httproutes", "http-timeout");
 	ASSERT_EQ(fault(m, FAULT_TIMEOUT_OFF, "http-server", 0, err, sizeof(err)), 0);
 	during = shape(GW, "httproutes", "http-timeout");
@@ -603,8 +605,9 @@ TEST(route_status_from_the_policy_controller)
 			 COND("Accepted", "True", "Accepted", ""));
 	mesh_linkerd.view(m, &v, err, sizeof(err));
 	config_events(st, ev, sizeof(ev));
-	ASSERT_CONTAINS(ev, "http-server-split: HTTPRoute http-server-split: Accepted False: "
-			"NoMatchingParent (no Service http-server) (linkerd.io/policy-controller)");
+	ASSERT_CONTAINS(ev, "mesh.refused split.weights,split.shift: HTTPRoute http-server-split: "
+			"Accepted False: NoMatchingParent (no Service http-server) "
+			"(linkerd.io/policy-controller)");
 	ASSERT(!strstr(ev, "http-retry"));
 	/* accepted now, a backend missing: said once */
 	route_status_set("http-server-split", "linkerd.io/policy-controller",
@@ -621,15 +624,16 @@ TEST(route_status_from_the_policy_controller)
 		ASSERT(a && !strstr(a + 1, "BackendNotFound"));   /* once */
 	}
 	/* the retry route has had three views with no status from Linkerd */
-	ASSERT_CONTAINS(ev, "HTTPRoute http-retry: no status from linkerd.io/policy-controller "
-			"after 3 windows");
+	ASSERT_CONTAINS(ev, "mesh.config http-retry: HTTPRoute http-retry: no status from "
+			"linkerd.io/policy-controller after 3 windows");
 	/* all True: accepted */
 	route_status_set("http-server-split", "linkerd.io/policy-controller",
 			 COND("Accepted", "True", "Accepted", "")
 			 "," COND("ResolvedRefs", "True", "ResolvedRefs", ""));
 	mesh_linkerd.view(m, &v, err, sizeof(err));
 	config_events(st, ev, sizeof(ev));
-	ASSERT_CONTAINS(ev, "HTTPRoute http-server-split: accepted (linkerd.io/policy-controller)");
+	ASSERT_CONTAINS(ev, "mesh.accepted split.weights,split.shift: HTTPRoute http-server-split: "
+			"accepted (linkerd.io/policy-controller)");
 	mesh_linkerd.release(m);
 	store_close(st);
 }

@@ -845,6 +845,54 @@ TEST(causes_by_the_runs_mesh)
 	}
 }
 
+/* A route the mesh refused (mesh.refused, subject the checks it serves)
+ * explains those checks' failures until it is accepted (mesh.accepted);
+ * a failure after that, or of another check, is not explained by it. */
+TEST(causes_include_what_the_mesh_refused)
+{
+	struct run_config c;
+	struct store *s;
+	struct report *r = NULL;
+	struct dynbuf b = DYNBUF_INIT(1 << 20);
+	char text[512];
+
+	fixture_config(&c, 60000);
+	str_copy(c.mesh, sizeof(c.mesh), "linkerd");
+	c.nchecks = 2;
+	str_copy(c.checks[0], sizeof(c.checks[0]), "split.weights");
+	str_copy(c.checks[1], sizeof(c.checks[1]), "retry.http");
+	s = fixture_run_store(&c, NULL, 1);
+	ASSERT(s);
+	for (int64_t i = 0; i < 6; i++) {
+		/* split.weights fails in windows 1-2 (refused) and 5 (after) */
+		int sf = i == 1 || i == 2 || i == 5;
+
+		ASSERT_EQ(put_window(s, &c, "split.weights", i, sf ? V_FAIL : V_PASS,
+				     sf ? R_LOW_SUCCESS : R_MET, "x"), 0);
+		ASSERT_EQ(put_window(s, &c, "retry.http", i, i == 2 ? V_FAIL : V_PASS,
+				     i == 2 ? R_LOW_SUCCESS : R_MET, "y"), 0);
+	}
+	ASSERT_EQ(store_put_event(s, T0 + 10, "mesh.refused", "split.weights,split.shift",
+				  "HTTPRoute http-server-split: Accepted False: NoMatchingParent"), 0);
+	ASSERT_EQ(store_put_event(s, T0 + 30, "mesh.accepted", "split.weights,split.shift",
+				  "HTTPRoute http-server-split: accepted"), 0);
+	ASSERT_EQ(store_set_run_ended(s, T0 + 60), 0);
+	ASSERT_EQ(report_build(s, &c, &r), 0);
+	ASSERT_EQ(r->ncauses, 1);
+	ASSERT_STR_EQ(report_cause_text(&r->causes[0], "->", text, sizeof(text)),
+		      "HTTPRoute http-server-split: Accepted False: NoMatchingParent "
+		      "(04:11:10 to 04:11:30) -> split.weights");
+	/* retry.http is not the route's; split.weights failed again after it:
+	 * the whole check is explained once, by the refusal */
+	ASSERT_STR_EQ(r->unexplained, "retry.http");
+	ASSERT_EQ(report_render_md(r, &b), 0);
+	ASSERT_CONTAINS(b.buf, "- HTTPRoute http-server-split: Accepted False: NoMatchingParent "
+			"(04:11:10 to 04:11:30) → split.weights\n- no cause found for: retry.http\n");
+	report_free(r);
+	dynbuf_release(&b);
+	store_close(s);
+}
+
 int main(void)
 {
 	if (fixture_tmpdir_make("report"))
@@ -867,6 +915,7 @@ int main(void)
 	RUN(too_short_refused);
 	RUN(causes_grouped);
 	RUN(causes_by_the_runs_mesh);
+	RUN(causes_include_what_the_mesh_refused);
 	fixture_tmpdir_remove();
 	TEST_MAIN_END();
 }

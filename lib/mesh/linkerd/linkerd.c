@@ -101,6 +101,7 @@ struct mesh {
 	pthread_mutex_t routes_mu;
 	struct routestate {
 		char name[96];
+		char checks[64];   /* the checks it serves, comma-separated */
 		int seen;          /* views that looked at it */
 		char last[512];    /* the last state reported ("" none yet) */
 	} routes[L5D_ROUTES];
@@ -487,8 +488,18 @@ static void route_track(struct mesh *m, const char *name)
 		if (!strcmp(m->routes[i].name, name))
 			break;
 	if (i == m->nroutes && i < L5D_ROUTES) {
-		memset(&m->routes[i], 0, sizeof(m->routes[i]));
-		str_copy(m->routes[i].name, sizeof(m->routes[i].name), name);
+		size_t n = strlen(name);
+		struct routestate *r = &m->routes[i];
+
+		memset(r, 0, sizeof(*r));
+		str_copy(r->name, sizeof(r->name), name);
+		/* the names configure gives them: SVC-split, BASE-retry, BASE-timeout */
+		if (n > 6 && !strcmp(name + n - 6, "-split"))
+			str_copy(r->checks, sizeof(r->checks), "split.weights,split.shift");
+		else if (n > 6 && !strcmp(name + n - 6, "-retry"))
+			str_copy(r->checks, sizeof(r->checks), "retry.http");
+		else if (n > 8 && !strcmp(name + n - 8, "-timeout"))
+			str_copy(r->checks, sizeof(r->checks), "timeout.http");
 		m->nroutes++;
 	}
 	pthread_mutex_unlock(&m->routes_mu);
@@ -1639,9 +1650,24 @@ static void routes_status(struct mesh *m)
 			l5d_event(m, "mesh.config", r[i].name, detail);
 			str_copy(r[i].last, sizeof(r[i].last), "no status");
 		} else if (state[0] && strcmp(state, r[i].last)) {
+			int ok = !strcmp(state, "accepted");
+			int was_refused = r[i].last[0] && strcmp(r[i].last, "accepted") &&
+					  strcmp(r[i].last, "no status");
+
 			str_fmt(detail, sizeof(detail), "HTTPRoute %s: %s (linkerd.io/"
 				"policy-controller)", r[i].name, state);
-			l5d_event(m, "mesh.config", r[i].name, detail);
+			/*
+			 * A refusal is mesh.refused with the route's checks as its
+			 * subject (the report puts their failures under it, until a
+			 * mesh.accepted of the same subject); a first acceptance
+			 * is only said.
+			 */
+			if (!ok && r[i].checks[0])
+				l5d_event(m, "mesh.refused", r[i].checks, detail);
+			else if (ok && was_refused && r[i].checks[0])
+				l5d_event(m, "mesh.accepted", r[i].checks, detail);
+			else
+				l5d_event(m, "mesh.config", r[i].name, detail);
 			str_copy(r[i].last, sizeof(r[i].last), state);
 		}
 	}
