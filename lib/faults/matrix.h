@@ -16,6 +16,7 @@
 
 struct fault_row {
 	enum fault_kind kind;
+	const char *only;       /* the one mesh the row is for; NULL: every mesh's */
 	const char *target;     /* "http-server" */
 	const char *args;       /* extra `conform fault` arguments, "" for none */
 	const char *fails;      /* comma-separated check ids that must fail */
@@ -23,20 +24,16 @@ struct fault_row {
 	const char *why;        /* why those may fail; "" without */
 };
 
-/* the local reference mesh's (haproxy) */
-extern const struct fault_row fault_matrix[];
-extern const size_t fault_matrix_n;
-
 /*
- * The matrix of mesh (a name of lib/mesh/registry.c): Linkerd's differs
- * where its adapter applies a fault otherwise (docs/linkerd.md, "Faults")
- * and has no row for the kinds it refuses; every other mesh's is the local
- * one. *n its rows.
+ * The rows of mesh's matrix, one a call: start with *i = 0, NULL after the
+ * last. Linkerd's differ where its adapter applies a fault otherwise
+ * (docs/linkerd.md, "Faults") and have none for the kinds it refuses; every
+ * other mesh has the local reference mesh's (mesh NULL: those too).
  */
-const struct fault_row *fault_matrix_for(const char *mesh, size_t *n);
+const struct fault_row *fault_matrix_next(const char *mesh, size_t *i);
 
 /*
- * The checks kind must fail, from its rows: "http.basic (on http-server)",
+ * The checks kind must fail, from its rows on the local mesh: "http.basic (on http-server)",
  * rows joined by "; ", into buf (truncated to len); "" when it has no row.
  * Returns buf.
  */

@@ -491,10 +491,8 @@ static void add_name(char *buf, size_t len, const char *id)
 static void find_causes(struct report *r)
 {
 	double win = (double)(r->run.window_ms > 0 ? r->run.window_ms : 10000) / 1000.0;
-	size_t i, j, k, nrows;
+	size_t i, j, k;
 	int explained[64] = { 0 };
-	/* the run's mesh's matrix: what its adapter's faults break */
-	const struct fault_row *rows = fault_matrix_for(r->run.mesh, &nrows);
 
 	for (i = 0; i < r->nevents && r->ncauses < REPORT_MAX_CAUSES; i++) {
 		const struct store_event *e = &r->events[i];
@@ -527,15 +525,16 @@ static void find_causes(struct report *r)
 		str_fmt(rc->what, sizeof(rc->what), "%s on %s", fi->name, e->subject);
 		for (k = 0; k < r->nchecks && k < ARRAY_SIZE(explained); k++) {
 			const struct report_check *c = &r->checks[k];
+			const struct fault_row *row;
 			int named = 0;
 
 			if (c->verdict != V_FAIL)
 				continue;
-			for (j = 0; j < nrows && !named; j++)
-				named = rows[j].kind == fi->kind &&
-					!strcmp(rows[j].target, e->subject) &&
-					(fault_list_has(rows[j].fails, c->desc->id) ||
-					 fault_list_has(rows[j].may, c->desc->id));
+			/* the run's mesh's matrix: what its adapter's faults break */
+			for (size_t m = 0; !named && (row = fault_matrix_next(r->run.mesh, &m));)
+				named = row->kind == fi->kind && !strcmp(row->target, e->subject) &&
+					(fault_list_has(row->fails, c->desc->id) ||
+					 fault_list_has(row->may, c->desc->id));
 			if (!named || !failed_during(c, rc->from, rc->to + win))
 				continue;
 			add_name(rc->checks, sizeof(rc->checks), c->desc->id);

@@ -3,7 +3,7 @@
  * test scripts, one row per line, fields separated by '|':
  *   kind|target|args|fails|may
  * so test/e2e/mesh_faults.sh asserts the table the CLI documents, not a copy.
- *   faultmatrix [--mesh M]   (M's matrix, fault_matrix_for; default the local one)
+ *   faultmatrix [--mesh M]   (M's matrix, fault_matrix_next; default the local one)
  */
 #include <stdio.h>
 #include <string.h>
@@ -12,9 +12,9 @@
 
 int main(int argc, char **argv)
 {
-	const struct fault_row *rows;
+	const struct fault_row *r;
 	const char *mesh = NULL;
-	size_t i, n;
+	size_t i = 0;
 
 	if (argc == 3 && !strcmp(argv[1], "--mesh")) {
 		mesh = argv[2];
@@ -22,12 +22,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: faultmatrix [--mesh M]\n");
 		return 2;
 	}
-	rows = fault_matrix_for(mesh, &n);
-	for (i = 0; i < n; i++) {
-		const struct fault_row *r = &rows[i];
-
+	while ((r = fault_matrix_next(mesh, &i)))
 		printf("%s|%s|%s|%s|%s\n", fault_kind_name(r->kind), r->target, r->args, r->fails,
 		       r->may);
-	}
 	return 0;
 }
