@@ -135,10 +135,17 @@ static void tf_flush(struct tapfeed *t, int mark)
 				      (int64_t)(ms.rejected - t->rejected_synced)) == 0)
 			t->rejected_synced = ms.rejected;
 	}
-	if (t->nrows && store_put_batch(t->store, "conformd.tap", t->instance, ++t->seq,
-					t->rows, t->nrows) < 0) {
-		log_kv(LOG_ERROR, "cannot store tap rows", "rows=%zu err=\"%s\"", t->nrows,
-		       store_errmsg(t->store));
+	if (t->nrows) {
+		/* the rows and the mark in one transaction */
+		struct store_batch b = {
+			.workload = "conformd.tap", .instance = t->instance, .seq = ++t->seq,
+			.rows = t->rows, .n = t->nrows, .mark = mark ? TAPFEED_MARK : NULL,
+			.mark_value = through_ms,
+		};
+
+		if (store_put_batches(t->store, &b, 1) < 0 || b.rc < 0)
+			log_kv(LOG_ERROR, "cannot store tap rows", "rows=%zu err=\"%s\"", t->nrows,
+			       store_errmsg(t->store));
 	} else if (mark && store_counter_raise(t->store, TAPFEED_MARK, through_ms) < 0) {
 		log_kv(LOG_WARN, "cannot store the tap feed's mark", "err=\"%s\"",
 		       store_errmsg(t->store));

@@ -23,8 +23,8 @@
 
 /*
  * The store counter that says up to when (unix ms) every tap line the feed
- * received is stored: raised after each flush's rows are committed (and on
- * an idle flush). The lines come over UDP and are never resent, so after a
+ * received is stored: raised with each flush's rows, in their transaction
+ * (and alone on an idle flush). The lines come over UDP and are never resent, so after a
  * crash what arrived after this mark is gone; a resumed monitor starts its
  * gap from it (state_gap_from).
  */

@@ -565,20 +565,28 @@ int store_counter_add(struct store *s, const char *name, int64_t delta)
 	return rc;
 }
 
-int store_counter_raise(struct store *s, const char *name, int64_t value)
+static int counter_raise_locked(struct store *s, const char *name, int64_t value)
 {
 	sqlite3_stmt *st;
-	int rc = -1;
+	int rc;
 
-	pthread_mutex_lock(&s->mu);
 	st = prepare(s, "INSERT INTO counters (name, value) VALUES (?, ?)"
 		     " ON CONFLICT (name) DO UPDATE SET value = MAX(value, excluded.value)");
-	if (st) {
-		sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(st, 2, value);
-		rc = step_done(s, st, "counter raise");
-	}
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, value);
+	rc = step_done(s, st, "counter raise");
 	unprepare(s, st);
+	return rc;
+}
+
+int store_counter_raise(struct store *s, const char *name, int64_t value)
+{
+	int rc;
+
+	pthread_mutex_lock(&s->mu);
+	rc = counter_raise_locked(s, name, value);
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }
@@ -823,7 +831,8 @@ int store_put_batches(struct store *s, struct store_batch *bs, size_t nb)
 	if (!st || !ins || !sins)
 		goto out;
 	for (i = 0; i < nb; i++)
-		if (put_one_locked(s, st, ins, sins, &bs[i], &acc, &dups))
+		if (put_one_locked(s, st, ins, sins, &bs[i], &acc, &dups) ||
+		    (bs[i].mark && counter_raise_locked(s, bs[i].mark, bs[i].mark_value)))
 			goto out;
 	if ((acc && counter_add_locked(s, "batches.accepted", (int64_t)acc)) ||
 	    (dups && counter_add_locked(s, "batches.duplicate", (int64_t)dups)) ||

@@ -98,6 +98,8 @@ struct store_batch {
 	size_t n;
 	const struct store_sample *samples;
 	size_t nsamples;
+	const char *mark;        /* optional: a counter raised to mark_value in the */
+	int64_t mark_value;      /* same transaction (as store_counter_raise) */
 	int rc;                  /* out */
 };
 int store_put_batches(struct store *s, struct store_batch *bs, size_t nb);

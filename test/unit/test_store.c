@@ -190,8 +190,12 @@ TEST(group_commit_batches)
 				      .rows = rows, .n = 2 };
 	bs[2] = bs[1];
 	bs[3] = (struct store_batch){ .workload = "grpc-client", .instance = 9, .seq = 1,
-				      .rows = rows + 1, .n = 1 };
+				      .rows = rows + 1, .n = 1, .mark = "tap.stored_through_ms",
+				      .mark_value = 42 };
+	ASSERT_EQ(store_counter_raise(s, "tap.stored_through_ms", 50), 0);
 	ASSERT_EQ(store_put_batches(s, bs, 4), 0);
+	/* a mark rides with its batch and only moves forward */
+	ASSERT_EQ(store_counter_get(s, "tap.stored_through_ms"), 50);
 	ASSERT_EQ(bs[0].rc, 0);
 	ASSERT_EQ(bs[1].rc, 1);
 	ASSERT_EQ(bs[2].rc, 0);
@@ -209,6 +213,13 @@ TEST(group_commit_batches)
 	ASSERT_EQ(store_get_totals(s, "http.basic", &t), 0);
 	ASSERT_UEQ(t.total, 36);
 	ASSERT_EQ(store_put_batches(s, bs, 0), 0);
+	/* a later mark with its batch raises the counter in the same commit */
+	bs[0] = (struct store_batch){ .workload = "conformd.tap", .instance = 1, .seq = 1,
+				      .rows = rows, .n = 1, .mark = "tap.stored_through_ms",
+				      .mark_value = 60 };
+	ASSERT_EQ(store_put_batches(s, bs, 1), 0);
+	ASSERT_EQ(bs[0].rc, 1);
+	ASSERT_EQ(store_counter_get(s, "tap.stored_through_ms"), 60);
 	store_close(s);
 }
 
