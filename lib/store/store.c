@@ -539,56 +539,49 @@ out:
 
 /* ---- counters (callers hold the mutex) ---- */
 
-static int counter_add_locked(struct store *s, const char *name, int64_t delta)
+/* counter name: value added to it (raise 0), or raised to value when that
+ * is more (raise 1, a mark that only moves forward) */
+static int counter_put_locked(struct store *s, const char *name, int64_t value, int raise)
 {
 	sqlite3_stmt *st;
 	int rc;
 
-	st = prepare(s, "INSERT INTO counters (name, value) VALUES (?, ?)"
-		     " ON CONFLICT (name) DO UPDATE SET value = value + excluded.value");
+	st = prepare(s, raise ? "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT"
+		     " (name) DO UPDATE SET value = MAX(value, excluded.value)"
+		     : "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT"
+		     " (name) DO UPDATE SET value = value + excluded.value");
 	if (!st)
 		return -1;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 2, delta);
-	rc = step_done(s, st, "counter add");
+	sqlite3_bind_int64(st, 2, value);
+	rc = step_done(s, st, raise ? "counter raise" : "counter add");
 	unprepare(s, st);
+	return rc;
+}
+
+static int counter_add_locked(struct store *s, const char *name, int64_t delta)
+{
+	return counter_put_locked(s, name, delta, 0);
+}
+
+static int counter_put(struct store *s, const char *name, int64_t value, int raise)
+{
+	int rc;
+
+	pthread_mutex_lock(&s->mu);
+	rc = counter_put_locked(s, name, value, raise);
+	pthread_mutex_unlock(&s->mu);
 	return rc;
 }
 
 int store_counter_add(struct store *s, const char *name, int64_t delta)
 {
-	int rc;
-
-	pthread_mutex_lock(&s->mu);
-	rc = counter_add_locked(s, name, delta);
-	pthread_mutex_unlock(&s->mu);
-	return rc;
-}
-
-static int counter_raise_locked(struct store *s, const char *name, int64_t value)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	st = prepare(s, "INSERT INTO counters (name, value) VALUES (?, ?)"
-		     " ON CONFLICT (name) DO UPDATE SET value = MAX(value, excluded.value)");
-	if (!st)
-		return -1;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 2, value);
-	rc = step_done(s, st, "counter raise");
-	unprepare(s, st);
-	return rc;
+	return counter_put(s, name, delta, 0);
 }
 
 int store_counter_raise(struct store *s, const char *name, int64_t value)
 {
-	int rc;
-
-	pthread_mutex_lock(&s->mu);
-	rc = counter_raise_locked(s, name, value);
-	pthread_mutex_unlock(&s->mu);
-	return rc;
+	return counter_put(s, name, value, 1);
 }
 
 int64_t store_counter_get(struct store *s, const char *name)
@@ -832,7 +825,7 @@ int store_put_batches(struct store *s, struct store_batch *bs, size_t nb)
 		goto out;
 	for (i = 0; i < nb; i++)
 		if (put_one_locked(s, st, ins, sins, &bs[i], &acc, &dups) ||
-		    (bs[i].mark && counter_raise_locked(s, bs[i].mark, bs[i].mark_value)))
+		    (bs[i].mark && counter_put_locked(s, bs[i].mark, bs[i].mark_value, 1)))
 			goto out;
 	if ((acc && counter_add_locked(s, "batches.accepted", (int64_t)acc)) ||
 	    (dups && counter_add_locked(s, "batches.duplicate", (int64_t)dups)) ||
