@@ -2313,29 +2313,26 @@ static void read_window(sqlite3_stmt *st, struct store_window *x)
 	}
 }
 
-int store_each_window(struct store *s, const char *check, int64_t from_idx,
-		      int (*fn)(void *ctx, const struct store_window *w), void *ctx)
+/*
+ * sql (binding check and from_idx) row by row, each handed to row(st, arg)
+ * under the store's mutex until it returns non-zero (returned). 0, or -1 on
+ * a read error.
+ */
+static int each_window_row(struct store *s, const char *sql, const char *check,
+			   int64_t from_idx, int (*row)(sqlite3_stmt *st, void *arg), void *arg)
 {
-	struct store_window *x = malloc(sizeof(*x));
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st;
 	int rc = -1, step;
 
-	if (!x) {
-		str_copy(s->err, sizeof(s->err), "get windows: out of memory");
-		return -1;
-	}
 	pthread_mutex_lock(&s->mu);
-	st = prepare(s, WINDOW_SELECT " WHERE w.check_id = ? AND w.idx >= ? ORDER BY w.idx");
+	st = prepare(s, sql);
 	if (!st)
 		goto out;
 	sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 2, from_idx);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		read_window(st, x);
-		rc = fn(ctx, x);
-		if (rc)
+	while ((step = sqlite3_step(st)) == SQLITE_ROW)
+		if ((rc = row(st, arg)))
 			goto out;
-	}
 	if (step != SQLITE_DONE) {
 		set_err(s, "get windows");
 		rc = -1;
@@ -2345,62 +2342,79 @@ int store_each_window(struct store *s, const char *check, int64_t from_idx,
 out:
 	unprepare(s, st);
 	pthread_mutex_unlock(&s->mu);
-	free(x);
 	return rc;
+}
+
+struct each_window {
+	int (*fn)(void *ctx, const struct store_window *w);
+	int (*brief)(void *ctx, const struct store_window_brief *w);
+	void *ctx;
+	const char *check;
+	struct store_window *x;
+};
+
+static int window_row(sqlite3_stmt *st, void *arg)
+{
+	struct each_window *e = arg;
+
+	read_window(st, e->x);
+	return e->fn(e->ctx, e->x);
+}
+
+int store_each_window(struct store *s, const char *check, int64_t from_idx,
+		      int (*fn)(void *ctx, const struct store_window *w), void *ctx)
+{
+	struct each_window e = { .fn = fn, .ctx = ctx, .x = malloc(sizeof(*e.x)) };
+	int rc;
+
+	if (!e.x) {
+		str_copy(s->err, sizeof(s->err), "get windows: out of memory");
+		return -1;
+	}
+	rc = each_window_row(s, WINDOW_SELECT " WHERE w.check_id = ? AND w.idx >= ? ORDER BY w.idx",
+			     check, from_idx, window_row, &e);
+	free(e.x);
+	return rc;
+}
+
+static int window_brief_row(sqlite3_stmt *st, void *arg)
+{
+	static const double q[2] = { 0.50, 0.99 };
+	struct each_window *e = arg;
+	struct store_window_brief x;
+	const unsigned char *h = sqlite3_column_blob(st, 8);
+	const unsigned char *ev = sqlite3_column_text(st, 9);
+	uint64_t qs[2] = { 0, 0 };
+	int v = sqlite3_column_int(st, 3), reason = sqlite3_column_int(st, 4);
+
+	memset(&x, 0, sizeof(x));
+	x.idx = sqlite3_column_int64(st, 0);
+	x.start_s = sqlite3_column_int64(st, 1);
+	x.end_s = sqlite3_column_int64(st, 2);
+	x.verdict = (v >= V_NODATA && v < V__COUNT) ? (enum verdict)v : V_NODATA;
+	x.reason = (reason >= 0 && reason < R__COUNT) ? (enum reason)reason : R_NO_DATA;
+	x.total = col_u64(st, 5);
+	x.ok = col_u64(st, 6);
+	if (h && hist_blob_quantiles(h, (size_t)sqlite3_column_bytes(st, 8), col_u64(st, 7),
+				     q, qs, 2))
+		log_kv(LOG_WARN, "store: damaged window histogram", "check=%s idx=%" PRId64,
+		       e->check, x.idx);
+	x.p50_us = qs[0];
+	x.p99_us = qs[1];
+	x.evidence = ev ? (const char *)ev : "";
+	return e->brief(e->ctx, &x);
 }
 
 int store_each_window_brief(struct store *s, const char *check, int64_t from_idx,
 			    int (*fn)(void *ctx, const struct store_window_brief *w), void *ctx)
 {
-	static const double q[2] = { 0.50, 0.99 };
-	struct store_window_brief x;
-	sqlite3_stmt *st = NULL;
-	int rc = -1, step;
+	struct each_window e = { .brief = fn, .ctx = ctx, .check = check };
 
-	pthread_mutex_lock(&s->mu);
-	st = prepare(s, "SELECT w.idx, w.start_s, w.end_s, w.verdict, w.reason, w.total, w.ok,"
-		     " w.max_us, w.hist, coalesce(e.evidence, w.evidence) FROM windows w"
-		     " LEFT JOIN windows e ON e.check_id = w.check_id AND e.idx = w.evidence_from"
-		     " WHERE w.check_id = ? AND w.idx >= ? ORDER BY w.idx");
-	if (!st)
-		goto out;
-	sqlite3_bind_text(st, 1, check, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 2, from_idx);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		const unsigned char *h = sqlite3_column_blob(st, 8);
-		const unsigned char *ev = sqlite3_column_text(st, 9);
-		uint64_t qs[2] = { 0, 0 };
-		int v = sqlite3_column_int(st, 3), reason = sqlite3_column_int(st, 4);
-
-		memset(&x, 0, sizeof(x));
-		x.idx = sqlite3_column_int64(st, 0);
-		x.start_s = sqlite3_column_int64(st, 1);
-		x.end_s = sqlite3_column_int64(st, 2);
-		x.verdict = (v >= V_NODATA && v < V__COUNT) ? (enum verdict)v : V_NODATA;
-		x.reason = (reason >= 0 && reason < R__COUNT) ? (enum reason)reason : R_NO_DATA;
-		x.total = col_u64(st, 5);
-		x.ok = col_u64(st, 6);
-		if (h && hist_blob_quantiles(h, (size_t)sqlite3_column_bytes(st, 8), col_u64(st, 7),
-					     q, qs, 2))
-			log_kv(LOG_WARN, "store: damaged window histogram", "check=%s idx=%" PRId64,
-			       check, x.idx);
-		x.p50_us = qs[0];
-		x.p99_us = qs[1];
-		x.evidence = ev ? (const char *)ev : "";
-		rc = fn(ctx, &x);
-		if (rc)
-			goto out;
-	}
-	if (step != SQLITE_DONE) {
-		set_err(s, "get windows");
-		rc = -1;
-		goto out;
-	}
-	rc = 0;
-out:
-	unprepare(s, st);
-	pthread_mutex_unlock(&s->mu);
-	return rc;
+	return each_window_row(s, "SELECT w.idx, w.start_s, w.end_s, w.verdict, w.reason, w.total,"
+			       " w.ok, w.max_us, w.hist, coalesce(e.evidence, w.evidence) FROM"
+			       " windows w LEFT JOIN windows e ON e.check_id = w.check_id AND"
+			       " e.idx = w.evidence_from WHERE w.check_id = ? AND w.idx >= ?"
+			       " ORDER BY w.idx", check, from_idx, window_brief_row, &e);
 }
 
 struct windows_array {
