@@ -9,12 +9,12 @@
 #include <stdio.h>
 
 #include "harness.h"
+#include "fixture.h"
 #include "evidence/outcome.h"
 #include "store/rowpack.h"
 #include "store/store.h"
 #include "base/util.h"
 
-static char tmpdir[64];
 
 static void random_row(struct agg_row *r, int64_t second)
 {
@@ -136,7 +136,7 @@ static struct store *open_new(const char *name)
 	struct store *s = NULL;
 	char path[128], err[256];
 
-	str_fmt(path, sizeof(path), "%s/%s", tmpdir, name);
+	str_fmt(path, sizeof(path), "%s/%s", fixture_tmpdir, name);
 	if (store_open(path, 1, &s, err, sizeof(err))) {
 		fprintf(stderr, "store_open: %s\n", err);
 		return NULL;
@@ -222,11 +222,12 @@ TEST(packed_rows_read_back_as_loose_ones)
 
 int main(void)
 {
-	str_copy(tmpdir, sizeof(tmpdir), "/tmp/conform-test-rowpack.XXXXXX");
-	if (!mkdtemp(tmpdir))
+	if (fixture_tmpdir_make("rowpack"))
 		return 2;
 	RUN(random_rows_round_trip);
 	RUN(damaged_packs_are_refused);
 	RUN(packed_rows_read_back_as_loose_ones);
+	if (!h_failed)
+		fixture_tmpdir_remove();   /* kept to look at when a case failed */
 	TEST_MAIN_END();
 }

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "harness.h"
+#include "fixture.h"
 #include "config/run.h"
 #include "report/report.h"
 #include "store/store.h"
@@ -18,7 +19,6 @@
 
 #define FIXTURE "test/fixtures/store/v3-history"
 
-static char tmpdir[64];
 
 static char *slurp(const char *path, size_t *len)
 {
@@ -73,7 +73,7 @@ static struct store *open_fixture(const char *name, struct run_config *cfg)
 
 	if (!run)
 		return NULL;
-	str_fmt(path, sizeof(path), "%s/%s", tmpdir, name);
+	str_fmt(path, sizeof(path), "%s/%s", fixture_tmpdir, name);
 	if (copy_file(FIXTURE ".db", path)) {
 		fprintf(stderr, "cannot copy %s.db to %s\n", FIXTURE, path);
 		goto out;
@@ -89,7 +89,7 @@ static struct store *open_fixture(const char *name, struct run_config *cfg)
 		goto out;
 	}
 	/* as history7d had it: a directory that is no STATE/runs/<id> (no history) */
-	str_copy(cfg->run_dir, sizeof(cfg->run_dir), tmpdir);
+	str_copy(cfg->run_dir, sizeof(cfg->run_dir), fixture_tmpdir);
 out:
 	free(run);
 	return s;
@@ -107,7 +107,7 @@ static int render_equals(const struct report *r, const char *fmt, const char *wa
 			char p[128];
 			FILE *f;
 
-			str_fmt(p, sizeof(p), "%s/got.%s", tmpdir, fmt);
+			str_fmt(p, sizeof(p), "%s/got.%s", fixture_tmpdir, fmt);
 			f = fopen(p, "w");
 			if (f) {
 				fputs(b.buf, f);
@@ -193,10 +193,11 @@ TEST(old_store_counts_and_picks_agree_with_a_walk)
 
 int main(void)
 {
-	str_copy(tmpdir, sizeof(tmpdir), "/tmp/conform-test-upgrade.XXXXXX");
-	if (!mkdtemp(tmpdir))
+	if (fixture_tmpdir_make("upgrade"))
 		return 2;
 	RUN(old_store_reports_the_same);
 	RUN(old_store_counts_and_picks_agree_with_a_walk);
+	if (!h_failed)
+		fixture_tmpdir_remove();   /* kept to look at when a case failed */
 	TEST_MAIN_END();
 }

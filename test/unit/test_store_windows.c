@@ -9,17 +9,17 @@
 #include <stdio.h>
 
 #include "harness.h"
+#include "fixture.h"
 #include "store/store.h"
 #include "base/util.h"
 
-static char tmpdir[64];
 
 static struct store *open_new(const char *name, char *path, size_t len)
 {
 	struct store *s = NULL;
 	char err[256];
 
-	str_fmt(path, len, "%s/%s", tmpdir, name);
+	str_fmt(path, len, "%s/%s", fixture_tmpdir, name);
 	if (store_open(path, 1, &s, err, sizeof(err))) {
 		fprintf(stderr, "store_open: %s\n", err);
 		return NULL;
@@ -265,12 +265,13 @@ TEST(old_passing_windows_keep_what_the_report_reads)
 
 int main(void)
 {
-	str_copy(tmpdir, sizeof(tmpdir), "/tmp/conform-test-windows.XXXXXX");
-	if (!mkdtemp(tmpdir))
+	if (fixture_tmpdir_make("windows"))
 		return 2;
 	RUN(equal_texts_stored_once_read_back_whole);
 	RUN(replacing_the_window_holding_a_text_keeps_the_others);
 	RUN(counts_and_picks_follow_any_rewrites);
 	RUN(old_passing_windows_keep_what_the_report_reads);
+	if (!h_failed)
+		fixture_tmpdir_remove();   /* kept to look at when a case failed */
 	TEST_MAIN_END();
 }
